@@ -1,0 +1,1 @@
+"""qadl.backends.sim."""
