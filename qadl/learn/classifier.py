@@ -1,0 +1,115 @@
+"""``Classifier``: a simulator plus a readout seen as a probabilistic classifier with gradients.
+
+This is the one oracle that training and the attacks query: class probabilities,
+and gradients of the mean loss with respect to θ, the input features x, the
+perturbation symbols δ and the input state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qadl.ir.circuit import Readout
+from qadl.learn.losses import loss_and_grad
+from qadl.learn.readout import class_probs, class_probs_vjp
+
+__all__ = ["Classifier"]
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A compiled circuit (through its simulator) read out as class probabilities.
+
+    ``sim`` is anything with the ``qadl.backends.sim.Simulator`` interface
+    (``outputs`` and ``vjp``); ``readout`` is the circuit's ``Readout``.
+    """
+
+    sim: Any
+    """The simulator (``qadl.backends.sim.Simulator`` or a stand-in with its interface)."""
+    readout: Readout
+    """How outputs become class scores."""
+    scale: float = 1.0
+    """Softmax inverse temperature for multi-observable ``expval`` readouts."""
+
+    @property
+    def num_classes(self) -> int:
+        """C."""
+        return self.readout.num_classes
+
+    @property
+    def num_params(self) -> int:
+        """Length of θ."""
+        return int(self.sim.num_params)
+
+    def predict_proba(
+        self,
+        theta: np.ndarray,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+        delta: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Class probabilities ``(B, C)`` of a batch.
+
+        Args:
+            theta: trainable parameters ``(P,)``.
+            x: features ``(B, F)``, if the circuit has inputs.
+            state: input states ``(B, 2**n)``, for quantum data.
+            delta: perturbation symbols ``(B, D)``, if the circuit has any.
+        """
+        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
+        return class_probs(self.readout, outputs, scale=self.scale)
+
+    def predict(
+        self,
+        theta: np.ndarray,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+        delta: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Predicted labels ``(B,)``: the most probable class (ties: the lowest index)."""
+        return np.argmax(self.predict_proba(theta, x=x, state=state, delta=delta), axis=1)
+
+    def loss_and_grads(
+        self,
+        theta: np.ndarray,
+        y: np.ndarray,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+        delta: np.ndarray | None = None,
+        *,
+        loss: str = "cross_entropy",
+        method: str = "adjoint",
+    ) -> tuple[np.ndarray, Any]:
+        """Per-sample losses and the gradients of their **mean** over the batch.
+
+        Args:
+            theta: trainable parameters ``(P,)``.
+            y: labels ``(B,)``.
+            x, state, delta: the batch inputs, as in ``predict_proba``.
+            loss: a name in ``qadl.learn.losses.LOSSES``.
+            method: ``"adjoint"`` or ``"parameter-shift"`` (passed to the simulator).
+
+        Returns:
+            ``(per_sample_loss (B,), Gradients)`` where ``Gradients`` comes from
+            ``Simulator.vjp`` with the cotangent of the mean loss, so its ``theta``,
+            ``x``, ``delta`` and ``state`` fields are d(mean loss)/d(that input).
+        """
+        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
+        probs = class_probs(self.readout, outputs, scale=self.scale)
+        per_sample, dprobs = loss_and_grad(loss, probs, y)
+        cot = class_probs_vjp(self.readout, outputs, dprobs / len(per_sample), scale=self.scale)
+        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+        return per_sample, grads
+
+    def accuracy(
+        self,
+        theta: np.ndarray,
+        y: np.ndarray,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+    ) -> float:
+        """Fraction of samples whose predicted label equals ``y``."""
+        return float(np.mean(self.predict(theta, x=x, state=state) == np.asarray(y)))
