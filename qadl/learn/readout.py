@@ -28,12 +28,12 @@ def _check_outputs(readout: Readout, outputs: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"readout expects outputs of shape (B, {readout.num_outputs}), got {outputs.shape}"
         )
-    if readout.kind == "expval" and not _is_binary_expval(readout):
-        if readout.num_outputs != readout.num_classes:
-            raise ValueError(
-                f"softmax readout needs one observable per class: {readout.num_outputs} "
-                f"observables for {readout.num_classes} classes"
-            )
+    softmax = readout.kind == "expval" and not _is_binary_expval(readout)
+    if softmax and readout.num_outputs != readout.num_classes:
+        raise ValueError(
+            f"softmax readout needs one observable per class: {readout.num_outputs} "
+            f"observables for {readout.num_classes} classes"
+        )
     return outputs
 
 

@@ -7,7 +7,9 @@ from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
 
 
-def tiny_classifier(num_qubits: int = 2, layers: int = 2, readout: Readout | None = None) -> Circuit:
+def tiny_classifier(
+    num_qubits: int = 2, layers: int = 2, readout: Readout | None = None
+) -> Circuit:
     """Angle-encode x[q] with RY on each qubit, then ``layers`` of RY(θ)·RZ(θ) + CX chain.
 
     Features enter as ``ry(x[q])``; the readout defaults to the marginal of qubit 0.

@@ -84,7 +84,9 @@ class RefSim:
 
         g_theta = self._fd(lambda a: total(th=a), theta)
         g_x = None if x is None or not self.num_features else self._fd(lambda a: total(xx=a), x)
-        g_d = None if delta is None or not self.num_deltas else self._fd(lambda a: total(dd=a), delta)
+        g_d = None
+        if delta is not None and self.num_deltas:
+            g_d = self._fd(lambda a: total(dd=a), delta)
         g_s = None
         if state is not None:
             re = self._fd(lambda a: total(ss=a + 1j * state.imag), state.real.copy())

@@ -73,10 +73,11 @@ def test_state_and_delta_gradients() -> None:
     delta = rng.normal(scale=0.1, size=(2, 2))
     y = np.array([1, 0])
     _, grads = clf.loss_and_grads(theta, y, state=state, delta=delta)
-    want_delta = _fd(lambda d: _mean_loss(clf, theta, y, "cross_entropy", state=state, delta=d), delta)
+    ce = "cross_entropy"
+    want_delta = _fd(lambda d: _mean_loss(clf, theta, y, ce, state=state, delta=d), delta)
     np.testing.assert_allclose(grads.delta, want_delta, atol=1e-5)
     want_re = _fd(
-        lambda r: _mean_loss(clf, theta, y, "cross_entropy", state=r + 1j * state.imag, delta=delta),
+        lambda r: _mean_loss(clf, theta, y, ce, state=r + 1j * state.imag, delta=delta),
         state.real,
     )
     np.testing.assert_allclose(grads.state.real, want_re, atol=1e-5)

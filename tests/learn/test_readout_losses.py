@@ -14,7 +14,9 @@ READOUTS = {
     "probs3of4": (Readout("probs", qubits=(0, 1), num_classes=3), 3),
     "expval1": (Readout("expval", observables=((("Z", 0),),), num_classes=2), 1),
     "softmax3": (
-        Readout("expval", observables=((("Z", 0),), (("Z", 1),), (("X", 0), ("X", 1))), num_classes=3),
+        Readout(
+            "expval", observables=((("Z", 0),), (("Z", 1),), (("X", 0), ("X", 1))), num_classes=3
+        ),
         3,
     ),
 }
