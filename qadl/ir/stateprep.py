@@ -28,6 +28,7 @@ from qadl.ir.gates import Gate
 __all__ = [
     "amplitude_ops",
     "amplitude_values",
+    "as_sample",
     "expand_amplitude",
     "gray_code",
     "tree_angles",
@@ -40,9 +41,7 @@ def gray_code(i: int) -> int:
     return i ^ (i >> 1)
 
 
-def amplitude_values(
-    op: Op, x: np.ndarray | None, delta: np.ndarray | None
-) -> np.ndarray:
+def amplitude_values(op: Op, x: np.ndarray | None, delta: np.ndarray | None) -> np.ndarray:
     """Evaluate the amplitudes of an ``amplitude`` op to a unit-norm real vector.
 
     Args:
@@ -59,7 +58,7 @@ def amplitude_values(
     """
     if op.gate is not Gate.AMPLITUDE:
         raise ValueError(f"not an amplitude op: {op}")
-    x, delta = _one_sample(x), _one_sample(delta)
+    x, delta = as_sample(x), as_sample(delta)
     missing = _unbound_symbols(op, x, delta)
     if missing:
         raise ValueError(
@@ -75,8 +74,12 @@ def amplitude_values(
     return amp / norm
 
 
-def _one_sample(values: np.ndarray | None) -> np.ndarray | None:
-    """A 1-D value vector from a vector or a one-row batch."""
+def as_sample(values: np.ndarray | None) -> np.ndarray | None:
+    """A 1-D value vector from a vector or a one-row batch (None stays None).
+
+    Raises:
+        ValueError: for a batch of more than one row.
+    """
     if values is None:
         return None
     arr = np.asarray(values, dtype=float)

@@ -1,0 +1,289 @@
+"""OpenQASM 3 emission: every program parses, imports into Qiskit and has the IR's operator."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+import numpy as np
+import openqasm3
+import pytest
+import qiskit.qasm3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qiskit.quantum_info import Operator, Statevector
+
+from qadl.backends.qasm3 import STDGATES, emit
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.gates import GATES, Gate
+from qadl.testing import (
+    UNITARY_GATES,
+    circuit_unitary,
+    random_bindings,
+    random_circuit,
+    reference_outputs,
+    reference_state,
+)
+
+_NAMES = {"theta": 0, "x": 1, "delta": 2}
+
+
+def _load(text: str):
+    """Parse with the reference parser, then import with qiskit-qasm3-import."""
+    openqasm3.parse(text)
+    return qiskit.qasm3.loads(text)
+
+
+def _values(theta, x, delta) -> dict[str, float]:
+    out = {}
+    for prefix, arr in (("theta", theta), ("x", x), ("delta", delta)):
+        for i, v in enumerate(np.asarray(arr if arr is not None else [], dtype=float)):
+            out[f"{prefix}_{i}"] = float(v)
+    return out
+
+
+def _qiskit_unitary(text: str, values: dict[str, float]) -> np.ndarray:
+    """Operator of the imported program, measurements removed, inputs assigned by name."""
+    qc = _load(text)
+    qc.remove_final_measurements(inplace=True)
+    qc = qc.assign_parameters({p: values[p.name] for p in qc.parameters})
+    assert not qc.parameters
+    return Operator(qc).data
+
+
+def _assert_same_up_to_phase(actual: np.ndarray, expected: np.ndarray, text: str) -> None:
+    k = int(np.argmax(np.abs(expected)))
+    phase = expected.flat[k] / actual.flat[k]
+    dist = float(np.max(np.abs(expected - phase / abs(phase) * actual)))
+    assert dist < 1e-9, f"operators differ by {dist:.3e}; program:\n{text}"
+
+
+def _declared_inputs(text: str) -> list[str]:
+    return re.findall(r"^input float\[64\] (\w+);$", text, flags=re.M)
+
+
+def _used_symbols(circuit: Circuit) -> list[str]:
+    syms = {s for op in circuit.ops for a in op.angles for s in a.symbols()}
+    return [f"{s.kind}_{s.index}" for s in sorted(syms, key=E.Sym.sort_key)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 4),
+    bind=st.sampled_from(["none", "theta", "all"]),
+)
+def test_random_circuits_round_trip_through_qiskit(seed, n, bind):
+    """Random circuits over every gate, symbolic, partly bound or fully bound."""
+    rng = np.random.default_rng(seed)
+    circuit = random_circuit(rng, n, int(rng.integers(1, 25)), num_deltas=2)
+    theta, x, delta = random_bindings(rng, circuit)
+    given_values = {
+        "none": {},
+        "theta": {"theta": theta},
+        "all": {"theta": theta, "x": x, "delta": delta},
+    }[bind]
+    text = emit(circuit, **given_values)
+    expected = circuit_unitary(circuit, theta, x, delta)
+    _assert_same_up_to_phase(_qiskit_unitary(text, _values(theta, x, delta)), expected, text)
+    unbound = [s for s in _used_symbols(circuit) if s.split("_")[0] not in given_values]
+    assert _declared_inputs(text) == unbound
+
+
+@pytest.mark.parametrize("gate", UNITARY_GATES, ids=lambda g: g.value)
+def test_each_gate_is_spelled_exactly(gate):
+    """One op per gate with product angles: the gate table's operator, global phase included."""
+    info = GATES[gate]
+    qubits = tuple(range(info.num_qubits))[::-1]  # reversed operands catch endianness slips
+    angles = tuple(E.theta(i) * E.x(i) - 0.25 + i for i in range(info.num_angles))
+    circuit = Circuit(3, (Op(gate, qubits, angles),), num_params=3, num_features=3)
+    theta, x = np.array([0.4, -1.3, 2.2]), np.array([1.7, 0.9, -0.6])
+    text = emit(circuit)
+    actual = _qiskit_unitary(text, _values(theta, x, None))
+    np.testing.assert_allclose(actual, circuit_unitary(circuit, theta, x), atol=1e-12)
+
+
+def test_non_stdgates_get_preamble_definitions_once():
+    """rxx/ryy/rzz/sxdg are defined in the preamble (once each, in gate-table order); u is U."""
+    ops = (
+        Op(Gate.RZZ, (0, 1), (E.const(0.1),)),
+        Op(Gate.SXDG, (1,)),
+        Op(Gate.RZZ, (1, 0), (E.const(0.2),)),
+        Op(Gate.RXX, (0, 1), (E.const(0.3),)),
+        Op(Gate.U, (0,), (E.const(0.1), E.const(0.2), E.const(0.3))),
+    )
+    text = emit(Circuit(2, ops))
+    assert re.findall(r"^gate (\w+)", text, flags=re.M) == ["sxdg", "rxx", "rzz"]
+    assert "U(0.1, 0.2, 0.3) q[0];" in text
+    called = set(re.findall(r"^(\w+)[ (]", text.split("qubit[2] q;")[1], flags=re.M))
+    assert called - {"c"} <= STDGATES | {"sxdg", "rxx", "rzz", "U"}
+
+
+def test_header_and_declarations():
+    """Version, include, comments, inputs, qubit register in this order."""
+    circuit = Circuit(2, (Op(Gate.RX, (1,), (E.x(2) * E.theta(0) + math.pi,)),), 1, 3)
+    text = emit(circuit, header_comments=["generated by qadl", "two\nlines"])
+    assert text.splitlines() == [
+        "OPENQASM 3.0;",
+        'include "stdgates.inc";',
+        "// generated by qadl",
+        "// two",
+        "// lines",
+        "input float[64] theta_0;",
+        "input float[64] x_2;",
+        "qubit[2] q;",
+        "rx(pi + theta_0 * x_2) q[1];",
+    ]
+
+
+def test_bound_values_print_with_round_trip_precision():
+    """Bound θ is substituted with repr precision: Qiskit reads back the identical float."""
+    value = 0.1 + 0.2  # 0.30000000000000004
+    circuit = Circuit(1, (Op(Gate.RZ, (0,), (E.theta(0) * -3.0 - 1e-7,)),), num_params=1)
+    text = emit(circuit, theta=np.array([value]))
+    assert "input" not in text
+    (instruction,) = _load(text).data
+    assert float(instruction.operation.params[0]) == value * -3.0 - 1e-7
+
+
+def test_negative_terms_are_subtracted():
+    """-θ0 + 2·x1 - 0.5·θ0·x1 prints as a readable difference and evaluates correctly."""
+    angle = -E.theta(0) + 2.0 * E.x(1) - 0.5 * E.theta(0) * E.x(1)
+    circuit = Circuit(1, (Op(Gate.RY, (0,), (angle,)),), num_params=1, num_features=2)
+    text = emit(circuit)
+    assert "ry(-theta_0 + 2.0 * x_1 - 0.5 * theta_0 * x_1) q[0];" in text
+    expected = circuit_unitary(circuit, np.array([0.3]), np.array([0.0, -0.8]))
+    actual = _qiskit_unitary(text, {"theta_0": 0.3, "x_1": -0.8})
+    np.testing.assert_allclose(actual, expected, atol=1e-12)
+
+
+def test_output_is_deterministic():
+    """Equal circuits built twice give byte-identical text."""
+    texts = {
+        emit(random_circuit(np.random.default_rng(11), 3, 30), header_comments=["h"])
+        for _ in range(3)
+    }
+    assert len(texts) == 1
+
+
+def test_probs_readout_measures_readout_qubits_little_endian():
+    """c[i] = measure q[readout.qubits[i]]; Qiskit's counts keys read the class index."""
+    ops = (Op(Gate.X, (3,)), Op(Gate.H, (0,)))
+    circuit = Circuit(4, ops, readout=Readout("probs", (3, 1), num_classes=2))
+    text = emit(circuit)
+    assert "bit[2] c;\nc[0] = measure q[3];\nc[1] = measure q[1];\n" in text
+    qc = _load(text)
+    assert qc.num_clbits == 2
+    measured = [
+        (qc.find_bit(i.qubits[0]).index, qc.find_bit(i.clbits[0]).index)
+        for i in qc.data
+        if i.operation.name == "measure"
+    ]
+    assert measured == [(3, 0), (1, 1)]
+
+
+def _parity_expectation(probs: np.ndarray, qubits: list[int]) -> float:
+    idx = np.arange(probs.size)
+    parity = np.zeros_like(idx)
+    for q in qubits:
+        parity ^= (idx >> q) & 1
+    return float(np.sum(probs * (1 - 2 * parity)))
+
+
+def test_expval_readout_rotates_to_a_common_basis():
+    """X/Y observables get h / sdg+h before measurement; Z-parities of the result give ⟨P⟩."""
+    rng = np.random.default_rng(5)
+    body = random_circuit(rng, 3, 20, num_params=0, num_features=0)
+    readout = Readout("expval", observables=((("X", 0), ("Y", 2)), (("Y", 2),), (("Z", 1),)))
+    circuit = replace(body, readout=readout)
+    text = emit(circuit)
+    assert "h q[0];\nsdg q[2];\nh q[2];\nbit[3] c;" in text
+    qc = _load(text)
+    qc.remove_final_measurements(inplace=True)
+    probs = Statevector(qc).probabilities()
+    got = [_parity_expectation(probs, [q for _, q in obs]) for obs in readout.observables]
+    expected = reference_outputs(circuit, reference_state(circuit))
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+def test_expval_readout_with_conflicting_bases_measures_in_z_and_says_so():
+    """X0 and Z0 together: no basis change, a comment explains."""
+    readout = Readout("expval", observables=((("X", 0),), (("Z", 0), ("Z", 1))))
+    text = emit(Circuit(2, (Op(Gate.H, (0,)),), readout=readout))
+    assert "different bases" in text
+    assert text.count("h q[0];") == 1  # only the circuit's own H
+    assert "c[0] = measure q[0];\nc[1] = measure q[1];" in text
+    _load(text)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_bound_amplitude_program_prepares_the_vector(k):
+    """Amplitude encoding with bound x: Qiskit's statevector is a/||a|| (exactly, real)."""
+    rng = np.random.default_rng(k)
+    n = k + 1
+    amp = rng.normal(size=1 << k)
+    amp[rng.random(amp.size) < 0.3] = 0.0
+    amp[0] = -abs(amp[0]) - 0.1
+    op = Op(Gate.AMPLITUDE, tuple(range(1, n)), tuple(E.x(i) for i in range(1 << k)))
+    circuit = Circuit(n, (op,), num_features=1 << k, readout=Readout("probs", (1,)))
+    text = emit(circuit, x=amp)
+    assert "input" not in text and "amplitude" not in text
+    qc = _load(text)
+    qc.remove_final_measurements(inplace=True)
+    expected = np.kron(amp / np.linalg.norm(amp), [1.0, 0.0])  # qubit 0 stays |0>
+    np.testing.assert_allclose(Statevector(qc).data, expected, atol=1e-10)
+
+
+def test_amplitude_keeps_theta_symbolic():
+    """x bound for the amplitudes, θ of the classifier stays an input."""
+    ops = (
+        Op(Gate.AMPLITUDE, (0, 1), (E.x(0), E.x(1), E.x(2), E.x(3))),
+        Op(Gate.RY, (0,), (E.theta(0) + E.x(1),)),
+        Op(Gate.CZ, (0, 1)),
+    )
+    circuit = Circuit(2, ops, num_params=1, num_features=4)
+    x, theta = np.array([0.5, -0.1, 0.0, 0.7]), np.array([1.2])
+    text = emit(circuit, x=x)
+    assert _declared_inputs(text) == ["theta_0"]
+    qc = _load(text).assign_parameters({"theta_0": 1.2})
+    expected = reference_state(circuit, theta, x)
+    np.testing.assert_allclose(Statevector(qc).data, expected, atol=1e-10)
+
+
+def test_unbound_amplitude_is_a_clear_error():
+    """No x: ValueError that names amplitude encoding and the way out."""
+    op = Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1)))
+    with pytest.raises(ValueError, match=r"amplitude encoding needs bound features.*--bind"):
+        emit(Circuit(1, (op,), num_features=2))
+
+
+def test_short_value_vectors_are_rejected():
+    """θ with fewer entries than declared is a ValueError, not an IndexError deep inside."""
+    circuit = Circuit(1, (Op(Gate.RX, (0,), (E.theta(2),)),), num_params=3)
+    with pytest.raises(ValueError, match="theta has 2 values"):
+        emit(circuit, theta=np.zeros(2))
+
+
+def test_physical_qubits_and_layout_comment():
+    """physical=True addresses $i, declares no register and prints the layout."""
+    rng = np.random.default_rng(2)
+    body = random_circuit(rng, 3, 15)
+    circuit = body.with_ops((*body.ops, Op(Gate.H, (2,)), Op(Gate.H, (2,))))  # touch $2
+    circuit = replace(circuit, readout=Readout("probs", (2,)))
+    text = emit(circuit, physical=True, layout=(2, 0, 1))
+    code = [line for line in text.splitlines() if not line.startswith("//")]
+    assert not [line for line in code if "q[" in line or line.startswith("qubit")]
+    assert "// layout: logical -> physical\n// q[0] -> $2, q[1] -> $0, q[2] -> $1\n" in text
+    assert "c[0] = measure $2;" in text
+    theta, x, delta = random_bindings(rng, circuit)
+    actual = _qiskit_unitary(text, _values(theta, x, delta))
+    _assert_same_up_to_phase(actual, circuit_unitary(circuit, theta, x, delta), text)
+
+
+def test_state_input_circuits_say_so():
+    """Quantum-data circuits carry a comment: QASM cannot express the input state."""
+    text = emit(Circuit(1, (Op(Gate.H, (0,)),), state_input=True))
+    assert "// input state:" in text
+    _load(text)
