@@ -1,0 +1,61 @@
+"""The post-lexer that turns newlines into statement terminators where they end a statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lark import Token
+from lark.lark import PostLex
+
+__all__ = ["Layout"]
+
+TERMINATOR = "_NL"
+"""Token type of a statement terminator (a newline run or ``;``)."""
+
+_OPEN = frozenset({"LPAR", "LSQB"})
+_CLOSE = frozenset({"RPAR", "RSQB"})
+# A line ending in one of these continues on the next line.
+_CONTINUES = frozenset(
+    {
+        "COMMA", "ADD_OP", "MUL_OP", "STAR", "POW", "COMPARE", "AND", "OR", "NOT", "IN",
+        "EQUAL", "QMARK", "COLON", "DOT", "LBRACE", "__ANON_0", "__ANON_1", TERMINATOR,
+    }
+)
+
+
+def _terminator_at(tok: Token) -> Token:
+    return Token.new_borrow_pos(TERMINATOR, "", tok)
+
+
+class Layout(PostLex):
+    """Newline handling so that ``;`` is never needed.
+
+    Inside ``(...)`` and ``[...]`` newlines are dropped; repeated terminators merge (a
+    newline before ``else`` or ``{`` is already ignored by the grammar); a terminator is inserted before every ``}`` and at the end of input so the grammar can
+    require one after every statement.
+    """
+
+    always_accept = (TERMINATOR, "RBRACE")
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """Filter and insert terminator tokens in the token stream."""
+        depth = 0
+        prev: Token | None = None
+        for tok in stream:
+            if tok.type == TERMINATOR:
+                if depth == 0 and prev is not None and prev.type not in _CONTINUES:
+                    yield tok
+                    prev = tok
+                continue
+            if tok.type == "RBRACE" and depth == 0 and prev is not None:
+                if prev.type not in (TERMINATOR, "LBRACE"):
+                    prev = _terminator_at(tok)
+                    yield prev
+            if tok.type in _OPEN:
+                depth += 1
+            elif tok.type in _CLOSE:
+                depth = max(0, depth - 1)
+            yield tok
+            prev = tok
+        if prev is not None and prev.type != TERMINATOR:
+            yield _terminator_at(prev)
