@@ -1,0 +1,194 @@
+"""Numba kernels of the noisy simulators: dense matrices on chosen bits of batched vectors.
+
+One primitive does all the work: multiply a ``2^m × 2^m`` matrix into the amplitudes of
+a vector whose index bits ``pos`` vary (little-endian: matrix bit ``i`` is vector bit
+``pos[i]``). On a statevector it applies a gate (trajectories); on a flattened density
+matrix (``2n`` virtual qubits, see ``noise_program``) it applies a superoperator, i.e.
+the gate as a left and a right action together with its noise channels.
+
+A whole circuit runs in one compiled call, parallel over the batch. The adjoint sweep
+keeps checkpoints every ``K`` ops (``K ≈ √L``) and recomputes each segment, so memory
+is ``O((L/K + K)·4^n)`` per sample instead of ``O(L·4^n)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["apply_ops", "density_adjoint", "sample_branch_norms"]
+
+
+@njit(cache=True)
+def _offsets(pos: np.ndarray, start: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bit offsets of each matrix index, and the positions sorted ascending."""
+    dim = 1 << m
+    off = np.zeros(dim, dtype=np.int64)
+    for r in range(dim):
+        o = 0
+        for i in range(m):
+            if (r >> i) & 1:
+                o |= np.int64(1) << pos[start + i]
+        off[r] = o
+    srt = np.sort(pos[start : start + m].copy())
+    return off, srt
+
+
+@njit(cache=True)
+def _base(g: int, srt: np.ndarray) -> int:
+    """The ``g``-th index whose bits at ``srt`` (ascending) are zero."""
+    b = g
+    for s in srt:
+        b = ((b >> s) << (s + 1)) | (b & ((np.int64(1) << s) - 1))
+    return b
+
+
+@njit(cache=True)
+def _apply(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int) -> None:
+    """In place: the matrix stored row-major at ``mats[moff:]`` on bits ``pos[poff:poff+m]``."""
+    dim = 1 << m
+    off, srt = _offsets(pos, poff, m)
+    buf = np.empty(dim, dtype=np.complex128)
+    for g in range(vec.size >> m):
+        base = _base(g, srt)
+        for c in range(dim):
+            buf[c] = vec[base + off[c]]
+        for r in range(dim):
+            acc = 0j
+            row = moff + r * dim
+            for c in range(dim):
+                acc += mats[row + c] * buf[c]
+            vec[base + off[r]] = acc
+
+
+@njit(cache=True)
+def _inner(lam: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int, vec: np.ndarray) -> float:
+    """``Re ⟨lam, M·vec⟩`` with ``M`` applied on bits ``pos`` (``vec`` is not modified)."""
+    dim = 1 << m
+    off, srt = _offsets(pos, poff, m)
+    buf = np.empty(dim, dtype=np.complex128)
+    total = 0.0
+    for g in range(vec.size >> m):
+        base = _base(g, srt)
+        for c in range(dim):
+            buf[c] = vec[base + off[c]]
+        for r in range(dim):
+            acc = 0j
+            row = moff + r * dim
+            for c in range(dim):
+                acc += mats[row + c] * buf[c]
+            v = lam[base + off[r]]
+            total += v.real * acc.real + v.imag * acc.imag
+    return total
+
+
+@njit(cache=True)
+def _run(vec: np.ndarray, mats: np.ndarray, moffs: np.ndarray, pos: np.ndarray, poffs: np.ndarray, nbits: np.ndarray, lo: int, hi: int) -> None:
+    for j in range(lo, hi):
+        _apply(vec, mats, moffs[j], pos, poffs[j], nbits[j])
+
+
+@njit(parallel=True, cache=True)
+def apply_ops(vecs: np.ndarray, mats: np.ndarray, moffs: np.ndarray, pos: np.ndarray, poffs: np.ndarray, nbits: np.ndarray) -> None:
+    """In place, for every row ``b``: apply all ops in order, op ``j``'s matrix from ``mats[b]``.
+
+    Args:
+        vecs: ``(B, N)`` complex vectors (statevectors or flattened density matrices).
+        mats: ``(B, T)`` flat row-major matrices; op ``j``'s starts at ``moffs[j]``.
+        moffs: ``(L,)`` matrix offsets.
+        pos: flat bit positions; op ``j``'s are ``pos[poffs[j] : poffs[j] + nbits[j]]``.
+        poffs: ``(L,)`` position offsets.
+        nbits: ``(L,)`` number of bits ``m`` of each op (matrix size ``2^m``).
+    """
+    for b in prange(vecs.shape[0]):
+        _run(vecs[b], mats[b], moffs, pos, poffs, nbits, 0, moffs.size)
+
+
+@njit(parallel=True, cache=True)
+def density_adjoint(
+    rho0: np.ndarray,
+    lam: np.ndarray,
+    mats: np.ndarray,
+    hmats: np.ndarray,
+    dmats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+    dslot: np.ndarray,
+    dmoffs: np.ndarray,
+    dstart: np.ndarray,
+    grads: np.ndarray,
+    final: np.ndarray,
+    every: int,
+) -> None:
+    """Forward with checkpoints, then the adjoint sweep, for each sample in parallel.
+
+    With ``ρ_j = S_j ρ_{j−1}`` and ``L = Re⟨Λ, ρ_L⟩``: ``∂L/∂a = Re⟨Λ_j, (∂S_j/∂a) ρ_{j−1}⟩``
+    and ``Λ_{j−1} = S_j† Λ_j`` (the adjoint channel applied to the cotangent operator).
+
+    Args:
+        rho0: ``(B, N)`` initial flattened density matrices (read only).
+        lam: ``(B, N)`` cotangent operator ``∂L/∂ρ_final``; overwritten with ``∂L/∂ρ_0``.
+        mats: ``(B, T)`` superoperators ``S_j``.
+        hmats: ``(B, T)`` their conjugate transposes, same offsets.
+        dmats: ``(B, TD)`` derivative superoperators, one per angle slot of each op.
+        moffs, pos, poffs, nbits: op layout as in ``apply_ops``.
+        dslot: ``(D,)`` angle slot of each derivative matrix.
+        dmoffs: ``(D,)`` offset of each derivative matrix in ``dmats``.
+        dstart: ``(L + 1,)`` op ``j`` owns derivative matrices ``dstart[j] … dstart[j+1]−1``.
+        grads: ``(B, A)`` output ``∂L/∂(angle slot)`` (accumulated into).
+        final: ``(B, N)`` output final density matrices.
+        every: checkpoint interval ``K``.
+    """
+    num_ops = moffs.size
+    n_vec = rho0.shape[1]
+    nck = (num_ops + every - 1) // every
+    for b in prange(rho0.shape[0]):
+        ck = np.empty((max(nck, 1), n_vec), dtype=np.complex128)
+        cur = rho0[b].copy()
+        for c in range(nck):
+            ck[c] = cur
+            _run(cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every))
+        final[b] = cur
+        seg = np.empty((every, n_vec), dtype=np.complex128)
+        lb = lam[b]
+        for c in range(nck - 1, -1, -1):
+            lo = c * every
+            hi = min(num_ops, lo + every)
+            seg[0] = ck[c]
+            for t in range(1, hi - lo):
+                seg[t] = seg[t - 1]
+                _apply(seg[t], mats[b], moffs[lo + t - 1], pos, poffs[lo + t - 1], nbits[lo + t - 1])
+            for j in range(hi - 1, lo - 1, -1):
+                for d in range(dstart[j], dstart[j + 1]):
+                    grads[b, dslot[d]] += _inner(lb, dmats[b], dmoffs[d], pos, poffs[j], nbits[j], seg[j - lo])
+                _apply(lb, hmats[b], moffs[j], pos, poffs[j], nbits[j])
+
+
+@njit(cache=True)
+def _branch_norm(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int) -> float:
+    """``‖M·vec‖²`` with ``M`` on bits ``pos`` (``vec`` unchanged)."""
+    dim = 1 << m
+    off, srt = _offsets(pos, poff, m)
+    buf = np.empty(dim, dtype=np.complex128)
+    total = 0.0
+    for g in range(vec.size >> m):
+        base = _base(g, srt)
+        for c in range(dim):
+            buf[c] = vec[base + off[c]]
+        for r in range(dim):
+            acc = 0j
+            row = moff + r * dim
+            for c in range(dim):
+                acc += mats[row + c] * buf[c]
+            total += acc.real * acc.real + acc.imag * acc.imag
+    return total
+
+
+@njit(parallel=True, cache=True)
+def sample_branch_norms(vecs: np.ndarray, kraus: np.ndarray, koffs: np.ndarray, pos: np.ndarray, m: int, out: np.ndarray) -> None:
+    """``out[b, r] = ‖K_r ψ_b‖²`` for Kraus operators stored flat at ``koffs[r]`` on bits ``pos``."""
+    for b in prange(vecs.shape[0]):
+        for r in range(koffs.size):
+            out[b, r] = _branch_norm(vecs[b], kraus, koffs[r], pos, 0, m)
