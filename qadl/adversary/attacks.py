@@ -147,6 +147,8 @@ def _problem(x: np.ndarray, y: np.ndarray, config: AttackConfig, epsilon: float 
     labels = np.full_like(y, config.target) if config.targeted else y
     mask = (x != 0).astype(float) if config.mask == "nonzero" else np.ones_like(x)
     rng_ = config.clip if config.clip is not None else feature_range
+    if not config.clip_to_range:
+        rng_ = None
     return _Problem(x, y, labels, -1.0 if config.targeted else 1.0, mask, rng_, epsilon)
 
 

@@ -76,6 +76,8 @@ class AttackConfig:
     """Stop a sample as soon as its predicted label flips (or reaches the target)."""
     clip: tuple[float, float] | None = None
     """Valid feature range; ``None`` falls back to ``Dataset.feature_range``."""
+    clip_to_range: bool = True
+    """False leaves the inputs unbounded whatever the ranges say (Ren et al. do not clip)."""
     renormalize: bool = False
     """Rescale each adversarial input to unit L2 norm (Ren-style images)."""
     seed: int = 0

@@ -1,0 +1,133 @@
+"""Robustness evaluation: clean accuracy and, per attack and epsilon, robust accuracy and perturbation size."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qadl.adversary.attacks import attack_sweep
+from qadl.adversary.config import AttackConfig, QuantumAttackConfig
+from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
+from qadl.adversary.result import AttackResult
+
+__all__ = ["Evaluation", "RobustPoint", "clean_accuracy", "evaluate"]
+
+AnyAttack = AttackConfig | QuantumAttackConfig
+
+
+def _opt(values: np.ndarray | None, fn: Any) -> float | None:
+    return None if values is None or values.size == 0 else float(fn(values))
+
+
+@dataclass(frozen=True)
+class RobustPoint:
+    """One attack at one epsilon, summarised."""
+
+    attack: str
+    epsilon: float | None
+    n: int
+    robust_accuracy: float
+    success_rate: float
+    mean_linf: float
+    median_linf: float
+    mean_l2: float
+    mean_steps: float
+    mean_fidelity: float | None = None
+    """Mean |⟨ψ|ψ_adv⟩|² (quantum data only)."""
+    min_fidelity: float | None = None
+
+    @staticmethod
+    def from_result(name: str, result: AttackResult) -> RobustPoint:
+        """Summarise an ``AttackResult`` under the label ``name``."""
+        return RobustPoint(
+            attack=name, epsilon=result.epsilon, n=result.size,
+            robust_accuracy=result.robust_accuracy, success_rate=result.success_rate,
+            mean_linf=float(np.mean(result.linf)), median_linf=float(np.median(result.linf)),
+            mean_l2=float(np.mean(result.l2)), mean_steps=float(np.mean(result.steps)),
+            mean_fidelity=_opt(result.fidelity, np.mean), min_fidelity=_opt(result.fidelity, np.min),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Field values as a JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Clean accuracy and every robust point of one model on one dataset."""
+
+    model: str
+    dataset: str
+    n: int
+    clean_accuracy: float
+    points: tuple[RobustPoint, ...] = ()
+
+    def attacks(self) -> tuple[str, ...]:
+        """Attack labels in first-seen order."""
+        return tuple(dict.fromkeys(p.attack for p in self.points))
+
+    def curve(self, attack: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(epsilons, robust accuracies)`` of one attack, epsilon 0 = clean accuracy first."""
+        pts = sorted((p for p in self.points if p.attack == attack and p.epsilon is not None),
+                     key=lambda p: p.epsilon)
+        eps = np.array([0.0] + [p.epsilon for p in pts])
+        acc = np.array([self.clean_accuracy] + [p.robust_accuracy for p in pts])
+        return eps, acc
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (no arrays)."""
+        return {
+            "model": self.model, "dataset": self.dataset, "n": self.n,
+            "clean_accuracy": self.clean_accuracy,
+            "points": [p.to_json() for p in self.points],
+        }
+
+
+def clean_accuracy(classifier: Any, theta: np.ndarray, data: Any) -> float:
+    """Accuracy of the classifier on the (unperturbed) dataset."""
+    probs = classifier.predict_proba(theta, x=data.x, state=data.states)
+    return float(np.mean(np.argmax(probs, axis=1) == data.y))
+
+
+def _named(attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack]) -> list[tuple[str, AnyAttack]]:
+    if isinstance(attacks, Mapping):
+        return list(attacks.items())
+    return [(cfg.describe(), cfg) for cfg in attacks]
+
+
+def evaluate(classifier: Any, theta: np.ndarray, data: Any,
+             attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack] = (), *,
+             adversary: LocalRotationAdversary | None = None, model: str = "model",
+             keep: dict[str, tuple[AttackResult, ...]] | None = None) -> Evaluation:
+    """Clean accuracy plus one ``RobustPoint`` per attack and epsilon.
+
+    Args:
+        classifier: the ``Classifier`` under test.
+        theta: its parameters.
+        data: the evaluation ``Dataset``.
+        attacks: attack configs (labelled by ``describe()``) or a mapping label -> config.
+        adversary: the ``LocalRotationAdversary`` of the same model, needed for
+            ``QuantumAttackConfig`` entries.
+        model: label of the model in reports.
+        keep: if given, filled with the full ``AttackResult`` tuples per label
+            (for image grids and per-sample analysis).
+
+    Raises:
+        ValueError: a quantum attack without ``adversary``.
+    """
+    points: list[RobustPoint] = []
+    for name, cfg in _named(attacks):
+        if isinstance(cfg, QuantumAttackConfig):
+            if adversary is None:
+                raise ValueError(f"attack {name!r} on quantum data needs a LocalRotationAdversary")
+            results = quantum_attack_sweep(adversary, theta, data, cfg)
+        else:
+            results = attack_sweep(classifier, theta, data, cfg)
+        if keep is not None:
+            keep[name] = results
+        points += [RobustPoint.from_result(name, r) for r in results]
+    return Evaluation(model=model, dataset=getattr(data, "name", "data"), n=len(data.y),
+                      clean_accuracy=clean_accuracy(classifier, theta, data), points=tuple(points))

@@ -1,0 +1,239 @@
+"""Attacks on quantum data: a perturbation unitary of local rotations, bounded in angle and fidelity.
+
+The adversary prepends RX(δ₃q)·RY(δ₃q₊₁)·RZ(δ₃q₊₂) on every qubit q to the model circuit
+(the δ symbols of the IR), so the compiled simulator's adjoint gradients with respect to
+δ drive the attack, and a second circuit holding only those rotations gives the
+adversarial input states whose fidelity to the clean ones is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from qadl.adversary.config import QuantumAttackConfig
+from qadl.adversary.norms import perturbation_norms
+from qadl.adversary.result import AttackResult
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import Gate
+
+__all__ = [
+    "LocalRotationAdversary",
+    "fidelities",
+    "local_rotation_adversary",
+    "local_rotations",
+    "perturbed_circuit",
+    "quantum_attack",
+    "quantum_attack_sweep",
+]
+
+_AXES = (Gate.RX, Gate.RY, Gate.RZ)
+
+
+def local_rotations(num_qubits: int, offset: int = 0) -> tuple[Op, ...]:
+    """RX, RY, RZ on each qubit q with angles ``delta[offset + 3q + k]`` (k = 0, 1, 2)."""
+    return tuple(
+        Op(gate, (q,), (E.delta(offset + 3 * q + k),), tags=frozenset({"adversary"}))
+        for q in range(num_qubits)
+        for k, gate in enumerate(_AXES)
+    )
+
+
+def perturbed_circuit(circuit: Circuit) -> Circuit:
+    """The model circuit with the local-rotation perturbation unitary prepended.
+
+    The new δ symbols follow any the circuit already declares (those stay at 0).
+
+    Raises:
+        ValueError: if the circuit does not take an input state.
+    """
+    if not circuit.state_input:
+        raise ValueError("local-rotation attacks need a circuit that takes an input state")
+    n, off = circuit.num_qubits, circuit.num_deltas
+    return replace(circuit, ops=local_rotations(n, off) + circuit.ops, num_deltas=off + 3 * n,
+                   name=f"{circuit.name}+adv")
+
+
+def rotation_circuit(num_qubits: int) -> Circuit:
+    """Only the perturbation unitary, acting on an input state (for adversarial states)."""
+    return Circuit(num_qubits, local_rotations(num_qubits), num_deltas=3 * num_qubits,
+                   state_input=True, name="local-rotations")
+
+
+def fidelities(states: np.ndarray, states_adv: np.ndarray) -> np.ndarray:
+    """|⟨ψ_b|ψ'_b⟩|² row by row."""
+    return np.abs(np.einsum("bi,bi->b", np.conj(states), states_adv)) ** 2
+
+
+@dataclass(frozen=True)
+class LocalRotationAdversary:
+    """A model under a local-rotation adversary: the classifier on the perturbed circuit.
+
+    Build with ``local_rotation_adversary``.
+    """
+
+    classifier: Any
+    """``Classifier`` over the perturbed circuit (δ = 0 gives the clean model)."""
+    rotations: Any
+    """Simulator of the rotations alone, mapping (state, δ) to the adversarial state."""
+    num_qubits: int
+    offset: int
+    """Index of the first perturbation symbol in the model's δ vector."""
+
+    @property
+    def num_deltas(self) -> int:
+        """Length of the δ vector of the perturbed model."""
+        return self.offset + 3 * self.num_qubits
+
+    def full_delta(self, angles: np.ndarray) -> np.ndarray:
+        """The model's δ vectors with the rotation angles in place (other δ at 0)."""
+        out = np.zeros((angles.shape[0], self.num_deltas))
+        out[:, self.offset:] = angles
+        return out
+
+    def predict_proba(self, theta: np.ndarray, states: np.ndarray, angles: np.ndarray) -> np.ndarray:
+        """Class probabilities of the perturbed states."""
+        return self.classifier.predict_proba(theta, state=states, delta=self.full_delta(angles))
+
+    def loss_and_angle_grad(self, theta: np.ndarray, states: np.ndarray, angles: np.ndarray,
+                            labels: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses and per-sample gradients with respect to the rotation angles."""
+        losses, grads = self.classifier.loss_and_grads(
+            theta, labels, state=states, delta=self.full_delta(angles), loss=loss
+        )
+        return np.asarray(losses), np.asarray(grads.delta)[:, self.offset:] * len(labels)
+
+    def adversarial_states(self, states: np.ndarray, angles: np.ndarray) -> np.ndarray:
+        """R(δ)|ψ⟩ for each sample."""
+        return np.asarray(self.rotations.states(np.zeros(0), delta=angles, state=states))
+
+
+def local_rotation_adversary(circuit: Circuit, *, scale: float = 1.0,
+                             simulator: Any = None) -> LocalRotationAdversary:
+    """Compile the perturbed model and the rotation-only circuit.
+
+    Args:
+        circuit: the model circuit (state input, with a readout).
+        scale: softmax scale of the ``Classifier`` (multi-observable readouts).
+        simulator: the simulator class (default ``qadl.backends.sim.Simulator``).
+    """
+    from qadl.learn.classifier import Classifier
+
+    if simulator is None:
+        from qadl.backends.sim import Simulator as simulator
+    perturbed = perturbed_circuit(circuit)
+    return LocalRotationAdversary(
+        classifier=Classifier(simulator(perturbed), circuit.readout, scale=scale),
+        rotations=simulator(rotation_circuit(circuit.num_qubits)),
+        num_qubits=circuit.num_qubits, offset=circuit.num_deltas,
+    )
+
+
+@dataclass
+class _Ascent:
+    """Mutable optimiser memory of one attack run (Adam moments per sample)."""
+
+    m: np.ndarray
+    v: np.ndarray
+    t: int = 0
+
+
+def _step(grad: np.ndarray, idx: np.ndarray, opt: _Ascent, config: QuantumAttackConfig, alpha: float) -> np.ndarray:
+    if config.optimizer == "sign":
+        return alpha * np.sign(grad)
+    opt.m[idx] = 0.9 * opt.m[idx] + 0.1 * grad
+    opt.v[idx] = 0.999 * opt.v[idx] + 0.001 * grad**2
+    m_hat, v_hat = opt.m[idx] / (1 - 0.9**opt.t), opt.v[idx] / (1 - 0.999**opt.t)
+    return alpha * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+
+def _within_fidelity(adv: LocalRotationAdversary, states: np.ndarray, old: np.ndarray,
+                     new: np.ndarray, f_min: float | None, halvings: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Backtrack steps that push fidelity below ``f_min``: halve them, then undo them.
+
+    Returns:
+        The accepted angles and a mask of samples whose step had to be undone (they stop).
+    """
+    if f_min is None:
+        return new, np.zeros(len(new), dtype=bool)
+    accepted = new.copy()
+    bad = fidelities(states, adv.adversarial_states(states, accepted)) < f_min
+    for _ in range(halvings):
+        if not bad.any():
+            break
+        accepted[bad] = 0.5 * (accepted[bad] + old[bad])
+        bad[bad] = fidelities(states[bad], adv.adversarial_states(states[bad], accepted[bad])) < f_min
+    accepted[bad] = old[bad]
+    return accepted, bad
+
+
+def quantum_attack(adversary: LocalRotationAdversary, theta: np.ndarray, batch: Any,
+                   config: QuantumAttackConfig, *, epsilon: float | None = None) -> AttackResult:
+    """Local-rotation attack on a batch of input states at one angle bound.
+
+    Args:
+        adversary: from ``local_rotation_adversary(model_circuit)``.
+        theta: the model parameters.
+        batch: a ``Dataset`` with ``states``.
+        config: the attack; ``epsilon`` bounds every |δ_i|.
+        epsilon: this run's bound (default: the first of ``config.epsilons``).
+
+    Returns:
+        Adversarial states, angles, per-sample fidelity |⟨ψ|ψ_adv⟩|², and the outcome.
+        ``linf``/``l2`` are norms of the angle vector δ.
+    """
+    eps = config.epsilons[0] if epsilon is None else float(epsilon)
+    states = np.asarray(batch.states, dtype=complex)
+    y = np.asarray(batch.y, dtype=int)
+    labels = np.full_like(y, config.target) if config.targeted else y
+    sign = -1.0 if config.targeted else 1.0
+    rng = np.random.default_rng(config.seed)
+    b, d = len(y), 3 * adversary.num_qubits
+    angles = rng.uniform(-eps, eps, (b, d)) if config.random_start else np.zeros((b, d))
+    angles, _ = _within_fidelity(adversary, states, np.zeros((b, d)), angles, config.fidelity_min)
+    active, steps = np.ones(b, dtype=bool), np.zeros(b, dtype=int)
+    trace = np.full((config.steps, b), np.nan)
+    opt = _Ascent(np.zeros((b, d)), np.zeros((b, d)))
+    for t in range(config.steps):
+        if config.early_stop:
+            pred = adversary.predict_proba(theta, states[active], angles[active]).argmax(axis=1)
+            reached = pred == labels[active] if config.targeted else pred != labels[active]
+            active[np.flatnonzero(active)[reached]] = False
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        loss, grad = adversary.loss_and_angle_grad(theta, states[idx], angles[idx], labels[idx], config.loss)
+        trace[t, idx] = sign * loss
+        opt.t += 1
+        new = np.clip(angles[idx] + _step(sign * grad, idx, opt, config, config.alpha(eps)), -eps, eps)
+        new, undone = _within_fidelity(adversary, states[idx], angles[idx], new, config.fidelity_min)
+        angles[idx] = new
+        steps[idx] += 1
+        active[idx[undone]] = False
+    return _score(adversary, theta, states, y, labels, config, eps, angles, steps, trace)
+
+
+def _score(adversary: LocalRotationAdversary, theta: np.ndarray, states: np.ndarray, y: np.ndarray,
+           labels: np.ndarray, config: QuantumAttackConfig, eps: float, angles: np.ndarray,
+           steps: np.ndarray, trace: np.ndarray) -> AttackResult:
+    probs_adv = adversary.predict_proba(theta, states, angles)
+    pred_clean = adversary.predict_proba(theta, states, np.zeros_like(angles)).argmax(axis=1)
+    pred_adv = probs_adv.argmax(axis=1)
+    states_adv = adversary.adversarial_states(states, angles)
+    linf, l2 = perturbation_norms(angles)
+    return AttackResult(
+        method=config.describe(), epsilon=eps, y=y, pred_clean=pred_clean, pred_adv=pred_adv,
+        probs_adv=probs_adv,
+        success=pred_adv == labels if config.targeted else pred_adv != labels,
+        linf=linf, l2=l2, steps=steps, states_adv=states_adv, delta=angles,
+        fidelity=fidelities(states, states_adv), objective_trace=trace,
+    )
+
+
+def quantum_attack_sweep(adversary: LocalRotationAdversary, theta: np.ndarray, batch: Any,
+                         config: QuantumAttackConfig) -> tuple[AttackResult, ...]:
+    """``quantum_attack`` at every angle bound of ``config.epsilons``."""
+    return tuple(quantum_attack(adversary, theta, batch, config, epsilon=e) for e in config.epsilons)
