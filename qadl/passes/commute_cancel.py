@@ -1,0 +1,76 @@
+"""Commutation-aware cancellation and merging: look back past ops that commute with the current one."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from qadl.ir.circuit import Circuit, Op
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.rules import commute, merge_pair
+
+__all__ = ["commute_cancel"]
+
+
+def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
+    """Live indices of earlier ops touching ``op``'s qubits, latest first (each once)."""
+    previous = -1
+    walks = [reversed(stacks.get(q, ())) for q in op.qubits]
+    for i in heapq.merge(*walks, reverse=True):
+        if i != previous and out[i] is not None:
+            yield i
+        previous = i
+
+
+def _find_partner(
+    op: Op, out: list[Op | None], stacks: dict[int, list[int]], ctx: PassContext, window: int
+) -> tuple[int, tuple[Op, ...]] | None:
+    for steps, i in enumerate(_earlier_on_wires(op, stacks, out)):
+        earlier = out[i]
+        assert earlier is not None
+        if steps >= window:
+            return None
+        if not is_protected(earlier, ctx):
+            merged = merge_pair(earlier, op, families=True)
+            if merged is not None:
+                return i, merged
+        if not commute(earlier, op):
+            return None
+    return None
+
+
+def _is_zero(op: Op) -> bool:
+    return bool(op.angles) and all(not a.terms for a in op.angles)
+
+
+@circuit_pass("commute-cancel")
+def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: int = 64) -> Circuit:
+    """Cancel or merge each op with an earlier partner it can commute back to.
+
+    Walking back from an op over the earlier ops on its qubits, every op passed must
+    commute with it (``rules.commute``: diagonals through diagonals and controls, RZ
+    through a CX/CZ control, X rotations through a CX target…). The first op that
+    merges with it (inverse pair, same-axis rotation, or a fixed gate of the same axis
+    such as ``rz(a)·s``) absorbs it in place; a merged zero angle removes both.
+
+    Args:
+        circuit: the circuit to simplify.
+        ctx: pass options (protected ops are passed over but never merged).
+        window: at most this many earlier ops are examined per op (bounds the cost).
+
+    Precondition: none. Keeps: the operator up to global phase (family merges such as
+    ``rz·s`` drop a phase). Cost: O(ops · window).
+    """
+    out: list[Op | None] = []
+    stacks: dict[int, list[int]] = {}
+    for op in circuit.ops:
+        found = None if is_protected(op, ctx) else _find_partner(op, out, stacks, ctx, window)
+        if found is None:
+            out.append(op)
+            for q in op.qubits:
+                stacks.setdefault(q, []).append(len(out) - 1)
+            continue
+        i, merged = found
+        out[i] = merged[0] if merged and not _is_zero(merged[0]) else None
+    ops = tuple(op for op in out if op is not None)
+    return circuit if ops == circuit.ops else circuit.with_ops(ops)

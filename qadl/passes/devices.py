@@ -1,0 +1,38 @@
+"""Built-in device targets the compiler knows by name (until stdlib/targets provides them)."""
+
+from __future__ import annotations
+
+import itertools
+
+from qadl.ir.gates import Gate
+from qadl.ir.target import NoiseModel, Target
+
+__all__ = ["BUILTIN_TARGETS", "FALCON_27_EDGES", "chain_target", "heavy_hex_27"]
+
+FALCON_27_EDGES: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (1, 4), (2, 3), (3, 5), (4, 7), (5, 8), (6, 7), (7, 10), (8, 9),
+    (8, 11), (10, 12), (11, 14), (12, 13), (12, 15), (13, 14), (14, 16), (15, 18),
+    (16, 19), (17, 18), (18, 21), (19, 20), (19, 22), (21, 23), (22, 25), (23, 24),
+    (24, 25), (25, 26),
+)
+"""IBM Falcon r5.11 (27-qubit heavy-hex: ibmq_montreal, ibm_cairo …) coupled pairs."""
+
+
+def chain_target(num_qubits: int = 10, name: str = "chain10") -> Target:
+    """A nearest-neighbour chain with basis rx/ry/rz/cz (Ren et al.'s 10-transmon device)."""
+    return Target(
+        name,
+        num_qubits,
+        (Gate.RX, Gate.RY, Gate.RZ, Gate.CZ),
+        tuple(itertools.pairwise(range(num_qubits))),
+        NoiseModel(depolarizing_1q=1 - 0.9994, depolarizing_2q=1 - 0.994),
+    )
+
+
+def heavy_hex_27(name: str = "heavyhex27") -> Target:
+    """IBM's 27-qubit Falcon heavy-hex lattice with basis rz/sx/x/cx."""
+    return Target(name, 27, (Gate.RZ, Gate.SX, Gate.X, Gate.CX), FALCON_27_EDGES)
+
+
+BUILTIN_TARGETS: dict[str, Target] = {"chain10": chain_target(), "heavyhex27": heavy_hex_27()}
+"""Name -> target, for ``qadl compile --target NAME`` when the program declares none."""

@@ -1,0 +1,27 @@
+"""Optimisation levels O0…O3 as data: tuples of registered pass names, run to a fixed point."""
+
+from __future__ import annotations
+
+__all__ = ["LEVELS", "POST_ROUTING"]
+
+_O1 = ("drop-identities", "cancel-inverses", "merge-rotations")
+_O2 = (*_O1, "commute-cancel", "lightcone")
+_O3 = (*_O2, "drop-diagonal-before-measure", "resynth-1q")
+
+LEVELS: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
+"""Level -> pass names. O1 keeps the operator exactly (up to global phase for
+``drop-identities``); O2 adds commutation and the light cone, O3 removes diagonal gates
+before a Z readout and resynthesises single-qubit runs: from O2 on, the readout values
+are kept, not necessarily the operator on unmeasured qubits."""
+
+POST_ROUTING: dict[int, tuple[str, ...]] = {
+    0: (),
+    1: ("drop-identities", "cancel-inverses", "merge-rotations"),
+    2: ("drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "lightcone"),
+    3: (
+        "drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "lightcone",
+        "drop-diagonal-before-measure", "resynth-1q",
+    ),
+}
+"""Level -> passes run after routing and translation; all of them keep the native basis and
+the coupled pairs (they only delete or merge ops, and ``resynth-1q`` is given the target's form)."""

@@ -1,0 +1,30 @@
+"""Merge adjacent rotations about the same axis: RZ(θ1 + x2)·RZ(θ3) -> RZ(θ1 + θ3 + x2)."""
+
+from __future__ import annotations
+
+from qadl.ir.circuit import Circuit
+from qadl.passes._stack import rebuild_adjacent
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.rules import merge_pair
+
+__all__ = ["merge_rotations"]
+
+
+@circuit_pass("merge-rotations")
+def merge_rotations(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
+    """Replace two adjacent same-axis rotations on the same qubits by one with the summed angle.
+
+    Applies to every gate with a ``rotation_axis`` in the gate table (``rx ry rz p``,
+    ``cp crx cry crz``, ``rxx ryy rzz``), with symbolic angles: ``Expr`` addition keeps
+    the canonical form. A merged angle that is exactly zero removes the op. Adjacent
+    inverse pairs of fixed gates cancel too (a merge with the identity as result).
+
+    Precondition: none. Keeps: the operator exactly. Cost: O(ops).
+    """
+    ops = rebuild_adjacent(
+        circuit.ops,
+        merge_pair,
+        skip=lambda op: is_protected(op, ctx),
+        drop=lambda op: bool(op.angles) and all(not a.terms for a in op.angles),
+    )
+    return circuit if tuple(ops) == circuit.ops else circuit.with_ops(ops)

@@ -1,0 +1,143 @@
+"""Resynthesise runs of constant single-qubit gates as one U gate or a short native sequence."""
+
+from __future__ import annotations
+
+import cmath
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import GATES, Gate
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+
+__all__ = ["FORMS", "resynth_1q", "synthesize", "zyz_angles"]
+
+
+def zyz_angles(mat: np.ndarray) -> tuple[float, float, float]:
+    """``(θ, φ, λ)`` with ``mat ∝ RZ(φ)·RY(θ)·RZ(λ) ∝ U(θ, φ, λ)`` for a 2×2 unitary."""
+    v = mat / cmath.sqrt(np.linalg.det(mat))
+    a, b = v[0, 0], v[1, 0]
+    theta = 2.0 * math.atan2(abs(b), abs(a))
+    if abs(b) < 1e-12:
+        return theta, 0.0, -2.0 * cmath.phase(a)
+    if abs(a) < 1e-12:
+        return theta, 2.0 * cmath.phase(b), 0.0
+    plus, minus = -2.0 * cmath.phase(a), 2.0 * cmath.phase(b)
+    return theta, (plus + minus) / 2.0, (plus - minus) / 2.0
+
+
+def _wrap(angle: float) -> float:
+    """The angle in (-π, π] (RZ(a + 2π) = -RZ(a): the same up to global phase)."""
+    wrapped = math.remainder(angle, 2.0 * math.pi)
+    return math.pi if wrapped == -math.pi else wrapped
+
+
+def _rz_ops(q: int, angle: float, atol: float) -> list[Op]:
+    angle = _wrap(angle)
+    return [] if abs(angle) <= atol else [Op(Gate.RZ, (q,), (E.const(angle),))]
+
+
+def _u_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+    return [[Op(Gate.U, (q,), (E.const(t), E.const(_wrap(p)), E.const(_wrap(lam))))]]
+
+
+def _zyz_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+    ry = [] if abs(_wrap(t)) <= atol else [Op(Gate.RY, (q,), (E.const(t),))]
+    return [[*_rz_ops(q, lam, atol), *ry, *_rz_ops(q, p, atol)]]
+
+
+def _zsx_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+    sx = Op(Gate.SX, (q,))
+    half = math.pi / 2
+    return [
+        _rz_ops(q, p + lam, atol),
+        [*_rz_ops(q, lam - half, atol), sx, *_rz_ops(q, p + half, atol)],
+        [*_rz_ops(q, lam - half, atol), Op(Gate.X, (q,)), *_rz_ops(q, p + half, atol)],
+        [*_rz_ops(q, lam, atol), sx, *_rz_ops(q, t + math.pi, atol), sx, *_rz_ops(q, p + math.pi, atol)],
+    ]
+
+
+FORMS: dict[str, Callable[[int, float, float, float, float], list[list[Op]]]] = {
+    "u": _u_form,
+    "zyz": _zyz_form,
+    "zsx": _zsx_form,
+}
+"""Output form -> candidate sequences (shortest first) for ``U(θ, φ, λ)`` on one qubit."""
+
+
+def _ops_matrix(ops: list[Op]) -> np.ndarray:
+    mat = np.eye(2, dtype=complex)
+    for op in ops:
+        mat = GATES[op.gate].matrix([a.constant_value for a in op.angles]) @ mat
+    return mat
+
+
+def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
+    return abs(abs(np.vdot(a.reshape(-1), b.reshape(-1))) - 2.0) <= max(atol, 1e-9)
+
+
+def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-9) -> list[Op]:
+    """The shortest candidate of ``form`` equal to the 2×2 unitary ``mat`` up to global phase."""
+    t, p, lam = zyz_angles(mat)
+    for candidate in FORMS[form](qubit, t, p, lam, atol):
+        if _same_up_to_phase(_ops_matrix(candidate), mat, atol):
+            return candidate
+    raise ArithmeticError(f"{form} synthesis failed for {mat!r}")  # pragma: no cover
+
+
+def _resynthesizable(op: Op, ctx: PassContext) -> bool:
+    return (
+        len(op.qubits) == 1
+        and op.gate is not Gate.AMPLITUDE
+        and all(a.is_constant for a in op.angles)
+        and not is_protected(op, ctx)
+    )
+
+
+def _flush(run: list[tuple[int, Op]], form: str, out: list[tuple[float, int, Op]], ctx: PassContext) -> None:
+    """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis."""
+    ops = [op for _, op in run]
+    new = synthesize(_ops_matrix(ops), ops[0].qubits[0], form, atol=max(ctx.atol, 1e-10))
+    if len(new) < len(ops):
+        last = run[-1][0]
+        out.extend((last, k, op) for k, op in enumerate(new))
+    else:
+        out.extend((pos, 0, op) for pos, op in run)
+
+
+@circuit_pass("resynth-1q")
+def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "u") -> Circuit:
+    """Replace each run of constant single-qubit ops on one wire by a shorter equivalent.
+
+    Args:
+        circuit: the circuit to simplify.
+        ctx: pass options; protected and symbolic ops end a run.
+        form: ``"u"`` (one ``U(θ, φ, λ)``), ``"zyz"`` (``rz ry rz``, for rx/ry/rz bases) or
+            ``"zsx"`` (``rz sx rz sx rz`` and shorter ``rz``/``rz sx rz``/``rz x rz``
+            special cases, for IBM's rz/sx/x).
+
+    A run is replaced only when the new sequence is strictly shorter, so the op count
+    never grows; the product matrix is matched up to global phase.
+
+    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops).
+    """
+    if form not in FORMS:
+        raise ValueError(f"unknown resynthesis form {form!r}; choose from {sorted(FORMS)}")
+    runs: dict[int, list[tuple[int, Op]]] = {}
+    out: list[tuple[float, int, Op]] = []
+    for pos, op in enumerate(circuit.ops):
+        if _resynthesizable(op, ctx):
+            runs.setdefault(op.qubits[0], []).append((pos, op))
+            continue
+        for q in op.qubits:
+            if runs.get(q):
+                _flush(runs.pop(q), form, out, ctx)
+        out.append((pos, 0, op))
+    for q in sorted(runs):
+        _flush(runs[q], form, out, ctx)
+    out.sort(key=lambda item: (item[0], item[1]))
+    ops = tuple(op for _, _, op in out)
+    return circuit if ops == circuit.ops else circuit.with_ops(ops)
