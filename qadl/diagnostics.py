@@ -90,7 +90,9 @@ def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
     if source is None or label.span is NO_SPAN:
         return []
     line, col = source.line_col(label.span.start)
-    end_line, end_col = source.line_col(max(label.span.end, label.span.start + 1))
+    # the last character covered, so a span ending at a newline stays on its line
+    end_line, end_col = source.line_col(max(label.span.end - 1, label.span.start))
+    end_col += 1
     text = source.line_text(line).expandtabs(4)
     raw = source.line_text(line)
     col = len(raw[: col - 1].expandtabs(4)) + 1

@@ -1,0 +1,298 @@
+"""Lark Transformer: parse tree -> AST, with spans taken from ``meta`` and tokens."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+
+from qadl.errors import InternalError
+from qadl.frontend import ast as A
+from qadl.source import NO_SPAN, Span
+
+__all__ = ["AstBuilder", "build"]
+
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s)")
+_PI_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:π|pi)")
+
+
+def _number(text: str) -> int | float:
+    """An int when the literal has no fraction or exponent, else a float."""
+    return int(text) if text.isdigit() else float(text)
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer):
+    """Builds ``qadl.frontend.ast`` nodes; one method per grammar rule or alias.
+
+    Rules without a method reach ``__default__``, which raises ``InternalError``: a grammar
+    change without a builder is a bug, caught by ``tests/frontend/test_grammar.py``.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return NO_SPAN
+        return Span(self.path, meta.start_pos, meta.end_pos)
+
+    def _tok(self, tok: Token) -> Span:
+        return Span(self.path, tok.start_pos, tok.end_pos)
+
+    def _name(self, tok: Token) -> A.Name:
+        return A.Name(str(tok), span=self._tok(tok))
+
+    def __default__(self, data: str, children: list[Any], meta: Any) -> Any:
+        raise InternalError(f"no AST builder for grammar rule `{data}`")
+
+    # -- module and declarations ------------------------------------------------------------------
+    def start(self, meta, children):
+        return A.Module(self.path, tuple(children), span=self._span(meta))
+
+    def import_decl(self, meta, children):
+        (target,) = children
+        if isinstance(target, Token):
+            return A.Import(None, str(target)[1:-1], span=self._span(meta))
+        return A.Import(target, None, span=self._span(meta))
+
+    def dotted_name(self, meta, children):
+        return tuple(str(c) for c in children)
+
+    def const_decl(self, meta, children):
+        name, value = children
+        return A.ConstDecl(str(name), value, span=self._span(meta), name_span=self._tok(name))
+
+    def gate_decl(self, meta, children):
+        name, params, body = children
+        return A.GateDecl(
+            str(name), params or (), body, span=self._span(meta), name_span=self._tok(name)
+        )
+
+    def model_decl(self, meta, children):
+        name, params, register, size, body = children
+        return A.ModelDecl(
+            str(name), params or (), str(register), size, body,
+            span=self._span(meta), name_span=self._tok(name),
+        )
+
+    def params(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def param(self, meta, children):
+        name, type_ref, default = children
+        return A.Param(str(name), type_ref, default, span=self._span(meta), name_span=self._tok(name))
+
+    def type_ref(self, meta, children):
+        name, size = children
+        return A.TypeRef(str(name), size, span=self._span(meta))
+
+    def data_decl(self, meta, children):
+        name, source = children
+        return A.DataDecl(str(name), source, span=self._span(meta), name_span=self._tok(name))
+
+    def train_decl(self, meta, children):
+        model, data, options = children
+        return A.TrainDecl(self._name(model), data, options, span=self._span(meta))
+
+    def attack_decl(self, meta, children):
+        name, model, options = children
+        return A.AttackDecl(
+            str(name), self._name(model), options, span=self._span(meta), name_span=self._tok(name)
+        )
+
+    def defend_decl(self, meta, children):
+        model, method, result, options = children
+        return A.DefendDecl(
+            self._name(model), method, str(result), options or (),
+            span=self._span(meta), result_span=self._tok(result),
+        )
+
+    def evaluate_decl(self, meta, children):
+        models, data, under, options = children
+        return A.EvaluateDecl(models, data, under, options or (), span=self._span(meta))
+
+    def name_list(self, meta, children):
+        return tuple(self._name(c) for c in children)
+
+    def target_decl(self, meta, children):
+        name, options = children
+        return A.TargetDecl(str(name), options, span=self._span(meta), name_span=self._tok(name))
+
+    def noise_decl(self, meta, children):
+        name, options = children
+        return A.NoiseDecl(str(name), options, span=self._span(meta), name_span=self._tok(name))
+
+    def device_decl(self, meta, children):
+        model, target = children
+        return A.DeviceDecl(self._name(model), self._name(target), span=self._span(meta))
+
+    def options(self, meta, children):
+        return tuple(children)
+
+    def option(self, meta, children):
+        key, value = children
+        return A.Option(str(key), value, span=self._span(meta), key_span=self._tok(key))
+
+    readout_option = option
+
+    # -- statements -------------------------------------------------------------------------------
+    def body(self, meta, children):
+        return tuple(children)
+
+    def call_stmt(self, meta, children):
+        name, args, qubits = children
+        return A.CallStmt(self._name(name), args, qubits or (), span=self._span(meta))
+
+    def call_args(self, meta, children):
+        (args,) = children
+        return args or ()
+
+    def qubit_list(self, meta, children):
+        return tuple(children)
+
+    def qubit_ref(self, meta, children):
+        register, index = children
+        return A.QubitRef(self._name(register), index, span=self._span(meta))
+
+    def for_stmt(self, meta, children):
+        var, start, stop, step, body = children
+        return A.For(
+            str(var), start, stop, step, body, span=self._span(meta), var_span=self._tok(var)
+        )
+
+    def if_stmt(self, meta, children):
+        cond, then, otherwise = children
+        if isinstance(otherwise, A.If):
+            otherwise = (otherwise,)
+        return A.If(cond, then, otherwise, span=self._span(meta))
+
+    def let_stmt(self, meta, children):
+        name, value = children
+        return A.Let(str(name), value, span=self._span(meta), name_span=self._tok(name))
+
+    def param_stmt(self, meta, children):
+        name, size, init = children
+        return A.ParamStmt(str(name), size, init, span=self._span(meta), name_span=self._tok(name))
+
+    def readout_stmt(self, meta, children):
+        kind, *rest = children
+        observables = tuple(c for c in rest if isinstance(c, A.Observable))
+        options = tuple(c for c in rest if isinstance(c, A.Option))
+        return A.ReadoutStmt(self._name(kind), observables, options, span=self._span(meta))
+
+    def observable(self, meta, children):
+        return A.Observable(tuple(children), span=self._span(meta))
+
+    def pauli_factor(self, meta, children):
+        pauli, qubit = children
+        return A.PauliFactor(
+            None if pauli is None else str(pauli), qubit, span=self._span(meta)
+        )
+
+    # -- expressions --------------------------------------------------------------------------------
+    def conditional_expr(self, meta, children):
+        cond, then, otherwise = children
+        return A.Conditional(cond, then, otherwise, span=self._span(meta))
+
+    def logical_expr(self, meta, children):
+        left, op, right = children
+        return A.Binary(str(op), left, right, span=self._span(meta))
+
+    def binary_expr(self, meta, children):
+        left, op, right = children
+        return A.Binary(str(op), left, right, span=self._span(meta))
+
+    def unary_expr(self, meta, children):
+        op, operand = children
+        return A.Unary(str(op), operand, span=self._span(meta))
+
+    def compare_expr(self, meta, children):
+        left, op, right = children
+        return A.Compare(str(op), left, right, span=self._span(meta))
+
+    def index_expr(self, meta, children):
+        base, index = children
+        return A.Index(base, index, span=self._span(meta))
+
+    def call_expr(self, meta, children):
+        func, args = children
+        return A.Call(func, args or (), span=self._span(meta))
+
+    def attribute_expr(self, meta, children):
+        base, name = children
+        return A.Attribute(base, str(name), span=self._span(meta))
+
+    def number(self, meta, children):
+        (tok,) = children
+        return A.Number(_number(str(tok)), span=self._tok(tok))
+
+    def pi_number(self, meta, children):
+        (tok,) = children
+        match = _PI_NUMBER.fullmatch(str(tok))
+        if match is None:
+            raise InternalError(f"bad PI_NUMBER token {tok!r}")
+        return A.Number(float(match.group(1)) * math.pi, span=self._tok(tok))
+
+    def quantity(self, meta, children):
+        (tok,) = children
+        match = _QUANTITY.fullmatch(str(tok))
+        if match is None:
+            raise InternalError(f"bad QUANTITY token {tok!r}")
+        return A.Quantity(float(match.group(1)), match.group(2), span=self._tok(tok))
+
+    def dims(self, meta, children):
+        (tok,) = children
+        return A.Dims(tuple(int(p) for p in str(tok).split("x")), span=self._tok(tok))
+
+    def string(self, meta, children):
+        (tok,) = children
+        return A.String(str(tok)[1:-1], span=self._tok(tok))
+
+    def name(self, meta, children):
+        (tok,) = children
+        return self._name(tok)
+
+    def list_expr(self, meta, children):
+        return A.ListExpr(tuple(c for c in children if c is not None), span=self._span(meta))
+
+    def tuple_expr(self, meta, children):
+        (args,) = children
+        args = args or ()
+        if len(args) == 1 and args[0].name is None and not _has_trailing_comma(meta, args[0]):
+            return args[0].value  # plain grouping: (a + b)
+        return A.TupleExpr(args, span=self._span(meta))
+
+    def slice(self, meta, children):
+        start, stop = children
+        return A.Slice(start, stop, span=self._span(meta))
+
+    def args(self, meta, children):
+        out = []
+        for c in children:
+            if c is None:
+                continue
+            out.append(c if isinstance(c, A.Arg) else A.Arg(None, c, span=_expr_span(c)))
+        return tuple(out)
+
+    def keyword_arg(self, meta, children):
+        name, value = children
+        return A.Arg(str(name), value, span=self._span(meta))
+
+
+def _expr_span(node: Any) -> Span:
+    return getattr(node, "span", NO_SPAN)
+
+
+def _has_trailing_comma(meta: Any, arg: A.Arg) -> bool:
+    """``(a,)`` is a one-element tuple; ``(a)`` is grouping."""
+    return not getattr(meta, "empty", True) and arg.span.end < meta.end_pos - 1
+
+
+def build(tree: Tree, path: str) -> A.Module:
+    """Turn a parse tree of ``start`` into an ``ast.Module``."""
+    return AstBuilder(path).transform(tree)
