@@ -57,5 +57,5 @@ class Layout(PostLex):
                 depth = max(0, depth - 1)
             yield tok
             prev = tok
-        if prev is not None and prev.type != TERMINATOR:
+        if prev is not None and prev.type != TERMINATOR and depth == 0:
             yield _terminator_at(prev)
