@@ -6,17 +6,15 @@ else happens at import time.
 
 from __future__ import annotations
 
-from qadl.passes import (
-    cancel_inverses,
-    commute_cancel,
-    drop_diagonal_before_measure,
-    drop_identities,
-    lightcone,
-    merge_rotations,
-    resynth_1q,
-    route_sabre,
-    translate_basis,
-)
+from qadl.passes.cancel_inverses import cancel_inverses
+from qadl.passes.commute_cancel import commute_cancel
+from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
+from qadl.passes.drop_identities import drop_identities
+from qadl.passes.lightcone import lightcone
+from qadl.passes.merge_rotations import merge_rotations
+from qadl.passes.resynth_1q import resynth_1q
+from qadl.passes.route_sabre import route_sabre
+from qadl.passes.translate_basis import translate_basis
 from qadl.passes.analysis import CircuitStats, circuit_stats
 from qadl.passes.base import (
     REGISTRY,

@@ -1,0 +1,52 @@
+"""Properties every operator-preserving optimisation pass must have, on random circuits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from qadl.passes import REGISTRY, PassContext
+from qadl.testing import assert_equivalent
+
+from .helpers import CANCELLY_GATES, PROPERTY, random_case, seeds
+
+OPERATOR_PASSES = ["drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "resynth-1q"]
+CTX = PassContext(verify=True)
+
+
+@pytest.mark.parametrize("name", OPERATOR_PASSES)
+@PROPERTY
+@given(seed=seeds)
+def test_preserves_operator_and_never_grows(name, seed):
+    """pass(c) ≡ c (up to global phase, symbols bound to random values); len(pass(c)) <= len(c)."""
+    gates = CANCELLY_GATES if seed % 2 else None
+    c = random_case(seed, num_qubits=4, num_ops=28, gates=gates)
+    out = REGISTRY[name](c, ctx=CTX)
+    assert len(out.ops) <= len(c.ops)
+    for k in range(2):
+        assert_equivalent(out, c, rng=np.random.default_rng(seed + k))
+
+
+@pytest.mark.parametrize("name", OPERATOR_PASSES)
+@PROPERTY
+@given(seed=seeds)
+def test_deterministic_and_input_untouched(name, seed):
+    """Same input, same output; the input circuit is a value and stays equal to a rebuilt copy."""
+    c = random_case(seed, num_qubits=3, num_ops=20, gates=CANCELLY_GATES)
+    copy = c.with_ops(list(c.ops))
+    assert REGISTRY[name](c) == REGISTRY[name](copy)
+    assert c == copy
+
+
+@pytest.mark.parametrize("name", ["drop-identities", "cancel-inverses", "commute-cancel"])
+def test_protected_ops_are_kept(name):
+    """Ops carrying a protected tag survive even when they would cancel."""
+    from qadl.ir.circuit import Circuit, Op
+    from qadl.ir.gates import Gate
+    from qadl.ir import expr as E
+
+    keep = frozenset({"keep"})
+    ops = (Op(Gate.H, (0,), tags=keep), Op(Gate.H, (0,), tags=keep), Op(Gate.RZ, (0,), (E.const(0.0),), tags=keep))
+    c = Circuit(1, ops)
+    assert REGISTRY[name](c, ctx=PassContext(protected=keep)) == c
