@@ -2,7 +2,7 @@
 
 The circuit and its noise are flattened once (``noise_program``); every call evaluates
 the angles for the batch, builds one superoperator per op and sample, and runs the
-whole circuit in one Numba call (``density_kernels``). Register size is limited by
+whole circuit in one Numba call (``noise_kernels``). Register size is limited by
 memory: one sample holds ``4^n`` complex numbers (16 MiB at n = 10, 256 MiB at n = 12).
 """
 
@@ -243,7 +243,7 @@ class DensityMatrixSimulator:
         return np.einsum("bi,bj->bij", state, state.conj()).reshape(batch, -1)
 
     def _forward(self, angles: np.ndarray, state: np.ndarray | None, batch: int) -> np.ndarray:
-        from qadl.backends.sim.density_kernels import apply_ops
+        from qadl.backends.sim.noise_kernels import apply_ops
 
         rho = self._initial(state, batch)
         mats, _ = self._superops(angles, batch)
@@ -251,7 +251,7 @@ class DensityMatrixSimulator:
         return rho
 
     def _adjoint(self, angles, state, cot, batch):
-        from qadl.backends.sim.density_kernels import density_adjoint
+        from qadl.backends.sim.noise_kernels import density_adjoint
 
         n, dim = self.num_qubits, 1 << self.num_qubits
         readout = self._readout()

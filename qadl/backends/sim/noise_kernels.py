@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["apply_ops", "density_adjoint", "sample_branch_norms"]
+__all__ = ["apply_ops", "density_adjoint", "trajectory_forward"]
 
 
 @njit(cache=True)
@@ -167,28 +167,73 @@ def density_adjoint(
 
 
 @njit(cache=True)
-def _branch_norm(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int) -> float:
-    """``‖M·vec‖²`` with ``M`` on bits ``pos`` (``vec`` unchanged)."""
-    dim = 1 << m
-    off, srt = _offsets(pos, poff, m)
-    buf = np.empty(dim, dtype=np.complex128)
-    total = 0.0
-    for g in range(vec.size >> m):
-        base = _base(g, srt)
-        for c in range(dim):
-            buf[c] = vec[base + off[c]]
-        for r in range(dim):
-            acc = 0j
-            row = moff + r * dim
-            for c in range(dim):
-                acc += mats[row + c] * buf[c]
-            total += acc.real * acc.real + acc.imag * acc.imag
-    return total
+def _choose_branch(vec, tmp, kraus, koffs, k0, k1, pos, poff, m, u):
+    """Pick Kraus branch ``r`` with probability ``‖K_r ψ‖²`` (cumulative against ``u``), apply it, renormalise.
+
+    Returns the branch index and ``1/√p_r``; ``vec`` becomes ``K_r ψ/√p_r``.
+    """
+    acc = 0.0
+    for r in range(k0, k1):
+        tmp[:] = vec
+        _apply(tmp, kraus, koffs[r], pos, poff, m)
+        p = 0.0
+        for i in range(tmp.size):
+            p += tmp[i].real * tmp[i].real + tmp[i].imag * tmp[i].imag
+        acc += p
+        if (u < acc or r == k1 - 1) and p > 0.0:
+            scale = 1.0 / np.sqrt(p)
+            for i in range(vec.size):
+                vec[i] = tmp[i] * scale
+            return r - k0, scale
+    return -1, 0.0
 
 
 @njit(parallel=True, cache=True)
-def sample_branch_norms(vecs: np.ndarray, kraus: np.ndarray, koffs: np.ndarray, pos: np.ndarray, m: int, out: np.ndarray) -> None:
-    """``out[b, r] = ‖K_r ψ_b‖²`` for Kraus operators stored flat at ``koffs[r]`` on bits ``pos``."""
-    for b in prange(vecs.shape[0]):
-        for r in range(koffs.size):
-            out[b, r] = _branch_norm(vecs[b], kraus, koffs[r], pos, 0, m)
+def trajectory_forward(
+    psi: np.ndarray,
+    umats: np.ndarray,
+    row_sample: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+    cstart: np.ndarray,
+    kstart: np.ndarray,
+    kraus: np.ndarray,
+    koffs: np.ndarray,
+    cpos: np.ndarray,
+    cpoffs: np.ndarray,
+    cbits: np.ndarray,
+    rand: np.ndarray,
+    chosen: np.ndarray,
+    scales: np.ndarray,
+) -> None:
+    """Monte-Carlo wave-function trajectories, one per row of ``psi``, in parallel.
+
+    After gate ``j`` (matrix from ``umats[row_sample[row]]``) each channel application
+    ``c`` in ``cstart[j] … cstart[j+1]−1`` picks a Kraus branch with the Born probability
+    ``‖K_r ψ‖²`` using the uniform number ``rand[row, c]``.
+
+    Args:
+        psi: ``(R, 2^n)`` initial states, evolved in place.
+        umats: ``(S, T)`` flat gate matrices of each batch sample.
+        row_sample: ``(R,)`` batch sample of each trajectory.
+        moffs, pos, poffs, nbits: gate layout as in ``apply_ops``.
+        cstart: ``(L+1,)`` channel applications of each gate.
+        kstart: ``(C+1,)`` Kraus operators of each channel application (into ``koffs``).
+        kraus: flat Kraus matrices; ``koffs[r]`` is operator ``r``'s offset.
+        cpos, cpoffs, cbits: qubits of each channel application.
+        rand: ``(R, C)`` uniforms in [0, 1).
+        chosen: ``(R, C)`` output branch index (relative to ``kstart[c]``).
+        scales: ``(R, C)`` output ``1/√p`` of the chosen branch.
+    """
+    for row in prange(psi.shape[0]):
+        vec = psi[row]
+        tmp = np.empty_like(vec)
+        mats = umats[row_sample[row]]
+        for j in range(moffs.size):
+            _apply(vec, mats, moffs[j], pos, poffs[j], nbits[j])
+            for c in range(cstart[j], cstart[j + 1]):
+                r, sc = _choose_branch(vec, tmp, kraus, koffs, kstart[c], kstart[c + 1], cpos, cpoffs[c], cbits[c], rand[row, c])
+                chosen[row, c] = r
+                scales[row, c] = sc

@@ -17,7 +17,15 @@ import numpy as np
 from qadl.backends.sim import channels as ch
 from qadl.ir.circuit import Readout
 
-__all__ = ["cotangent_operator", "density_outputs", "pauli_action", "readout_terms"]
+__all__ = [
+    "cotangent_operator",
+    "density_outputs",
+    "marginal_probs",
+    "pauli_action",
+    "pure_cotangent",
+    "pure_outputs",
+    "readout_terms",
+]
 
 
 def _outcomes(num_qubits: int, qubits: tuple[int, ...]) -> np.ndarray:
@@ -125,16 +133,8 @@ def cotangent_operator(cotangent: np.ndarray, readout: Readout, num_qubits: int,
     dim = 1 << num_qubits
     lam = np.zeros((batch, dim, dim), dtype=complex)
     if readout.kind == "probs":
-        m = len(readout.qubits)
-        cot = np.zeros((batch, 1 << m))
-        cot[:, : readout.num_classes] = cotangent
-        if readout_error != (0.0, 0.0):
-            # ∂L/∂p_true = Cᵀ·∂L/∂p_obs: the same bitwise mixing with the transposed matrix
-            p10, p01 = readout_error
-            cot = ch.apply_confusion_matrix(cot, ch.confusion_matrix((p10, p01)).T, m)
-        diag = cot[:, _outcomes(num_qubits, readout.qubits)]
         idx = np.arange(dim)
-        lam[:, idx, idx] = diag
+        lam[:, idx, idx] = _probs_diagonal(cotangent, readout, num_qubits, readout_error)
         return lam
     k = np.arange(dim)
     for col, terms in enumerate(readout_terms(readout, readout_error)):
@@ -147,3 +147,47 @@ def cotangent_operator(cotangent: np.ndarray, readout: Readout, num_qubits: int,
             # ⟨P, ρ⟩ = Σ conj(P_ij) ρ_ij = Tr(P ρ) (P Hermitian): Λ gets P itself, P[flip[k], k] = phase[k]
             lam[:, flip, k] += coeff[:, None] * phase[None, :]
     return lam
+
+
+def _probs_diagonal(cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+    """``(B, 2^n)`` diagonal of Λ for a probs readout: ``∂L/∂p_true`` at each basis state's outcome."""
+    m = len(readout.qubits)
+    cot = np.zeros((cotangent.shape[0], 1 << m))
+    cot[:, : readout.num_classes] = cotangent
+    if readout_error != (0.0, 0.0):
+        # ∂L/∂p_true = Cᵀ·∂L/∂p_obs: the same bitwise mixing with the transposed matrix
+        cot = ch.apply_confusion_matrix(cot, ch.confusion_matrix(readout_error).T, m)
+    return cot[:, _outcomes(num_qubits, readout.qubits)]
+
+
+def pure_outputs(psi: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+    """Readout values ``(R, K)`` of pure states ``(R, 2^n)``, with readout error (exact, no shots)."""
+    if readout.kind == "probs":
+        probs = np.abs(psi) ** 2
+        outcome = _outcomes(num_qubits, readout.qubits)
+        m = len(readout.qubits)
+        marg = np.stack([probs[:, outcome == o].sum(axis=1) for o in range(1 << m)], axis=1)
+        if readout_error != (0.0, 0.0):
+            marg = ch.apply_confusion(marg, readout_error, m)
+        return marg[:, : readout.num_classes]
+    cols = []
+    for terms in readout_terms(readout, readout_error):
+        total = np.zeros(psi.shape[0])
+        for weight, sub in terms:
+            flip, phase = pauli_action(sub, num_qubits)
+            # ⟨ψ|P|ψ⟩ = Σ_k conj(ψ[flip[k]])·phase[k]·ψ[k]
+            total += weight * (psi[:, flip].conj() * phase * psi).sum(axis=1).real
+        cols.append(total)
+    return np.stack(cols, axis=1)
+
+
+def pure_cotangent(psi: np.ndarray, cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+    """``2·Λψ`` (R, 2^n): for ``L = Σ_k cot_k·⟨ψ|O_k|ψ⟩``, ``dL = Re⟨2Λψ, dψ⟩``."""
+    if readout.kind == "probs":
+        return 2.0 * _probs_diagonal(cotangent, readout, num_qubits, readout_error) * psi
+    out = np.zeros_like(psi)
+    for col, terms in enumerate(readout_terms(readout, readout_error)):
+        for weight, sub in terms:
+            flip, phase = pauli_action(sub, num_qubits)
+            out[:, flip] += 2.0 * weight * cotangent[:, col : col + 1] * phase * psi
+    return out
