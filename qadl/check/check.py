@@ -1,0 +1,382 @@
+"""The checker: loads imports, builds scopes, resolves names and options; returns a CheckedProgram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qadl.check.imports import ModuleGraph, load_modules
+from qadl.check.names import check_body_names, did_you_mean
+from qadl.check.schema import DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match
+from qadl.check.scope import Definition, ModuleScope, definitions_of
+from qadl.check.specs import (
+    AttackSpec, DataSpec, DefenceSpec, DeviceSpec, EvaluationSpec, NoiseSpec, TargetSpec, TrainSpec,
+)
+from qadl.check.values import CallValue, DataRef, resolve_value
+from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
+from qadl.frontend import ast as A
+from qadl.source import SourceFile, SourceMap, Span
+
+__all__ = ["CheckedProgram", "check_file", "check_source"]
+
+
+@dataclass(frozen=True)
+class CheckedProgram:
+    """A program whose names, imports and options are known to be right.
+
+    Models are still ASTs here (``models``); ``qadl.ir.lower`` turns them into circuits.
+    Everything else is resolved to plain values.
+    """
+
+    root: str
+    graph: ModuleGraph
+    sources: SourceMap
+    scopes: dict[str, ModuleScope]
+    models: dict[str, Definition]
+    datasets: dict[str, DataSpec]
+    trainings: tuple[TrainSpec, ...]
+    attacks: dict[str, AttackSpec]
+    defences: tuple[DefenceSpec, ...]
+    evaluations: tuple[EvaluationSpec, ...]
+    targets: dict[str, TargetSpec]
+    noise_models: dict[str, NoiseSpec]
+    devices: tuple[DeviceSpec, ...]
+
+
+# ---- scopes ----------------------------------------------------------------------------------------
+
+
+def _own_definitions(key: str, graph: ModuleGraph, bag: DiagnosticBag) -> dict[str, Definition]:
+    own: dict[str, Definition] = {}
+    for d in definitions_of(graph.modules[key].module, key):
+        first = own.get(d.name)
+        if first is not None:
+            bag.add(Diagnostic("E0205", f"`{d.name}` is defined twice", Label(d.span, "defined again here"),
+                               (Label(first.span, "first defined here"),),
+                               help="rename one of the definitions"))
+            continue
+        own[d.name] = d
+    return own
+
+
+def _build_scopes(graph: ModuleGraph, bag: DiagnosticBag) -> dict[str, ModuleScope]:
+    owns = {key: _own_definitions(key, graph, bag) for key in graph.modules}
+    scopes: dict[str, ModuleScope] = {}
+    for key, loaded in graph.modules.items():
+        visible = dict(owns[key])
+        imported_from: dict[str, str] = {}
+        for child in loaded.imports:
+            for name, d in owns[child].items():
+                if name in owns[key]:
+                    if not loaded.is_stdlib:
+                        bag.add(Diagnostic(
+                            "E0206", f"`{name}` is already defined by `{child}`",
+                            Label(owns[key][name].span, "defined again here"), (Label(d.span, "imported definition"),),
+                            help="rename the local definition",
+                        ))
+                    continue
+                if name in imported_from and imported_from[name] != child:
+                    continue  # first import wins; ambiguity is rare in practice and order is documented
+                visible[name] = d
+                imported_from[name] = child
+        scopes[key] = ModuleScope(key, owns[key], visible, {})
+    return scopes
+
+
+def _resolve_consts(scopes: dict[str, ModuleScope], graph: ModuleGraph, bag: DiagnosticBag) -> None:
+    """Evaluate constants module by module (imports first) into each scope's ``consts``."""
+    done: set[str] = set()
+
+    def visit(key: str) -> None:
+        if key in done:
+            return
+        done.add(key)
+        for child in graph.modules[key].imports:
+            visit(child)
+        scope = scopes[key]
+        for name, d in scope.visible.items():
+            if d.kind == "const" and d.module != key:
+                scope.consts[name] = scopes[d.module].consts.get(name)
+        for decl in graph.modules[key].module.decls:
+            if isinstance(decl, A.ConstDecl) and scope.own.get(decl.name, None) is not None:
+                _check_const_names(decl, scope, bag)
+                scope.consts[decl.name] = resolve_value(decl.value, scope.consts, bag)
+
+    for key in graph.modules:
+        visit(key)
+
+
+def _check_const_names(decl: A.ConstDecl, scope: ModuleScope, bag: DiagnosticBag) -> None:
+    for node in _names_in(decl.value):
+        if node.id not in scope.consts and node.id not in ("pi", "π", "true", "false"):
+            bag.error("E0202", f"unknown name `{node.id}`", node.span, label="not a constant",
+                      help=did_you_mean(node.id, scope.consts))
+
+
+def _names_in(node: Any) -> list[A.Name]:
+    out: list[A.Name] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, A.Name):
+            out.append(n)
+        elif isinstance(n, A.Binary | A.Compare):
+            stack += [n.left, n.right]
+        elif isinstance(n, A.Unary):
+            stack.append(n.operand)
+        elif isinstance(n, A.ListExpr):
+            stack += list(n.items)
+    return out
+
+
+# ---- top-level statements ------------------------------------------------------------------------------
+
+
+class _TopLevel:
+    """Checks the experiment statements of the root module."""
+
+    def __init__(self, scope: ModuleScope, bag: DiagnosticBag, root_dir: Path) -> None:
+        self.scope = scope
+        self.bag = bag
+        self.root_dir = root_dir
+
+    def ref(self, name: A.Name, kinds: tuple[str, ...], what: str) -> str | None:
+        d = self.scope.lookup(name.id)
+        if d is None:
+            candidates = [n for n, x in self.scope.visible.items() if x.kind in kinds]
+            self.bag.error("E0202", f"unknown {what} `{name.id}`", name.span, label="not defined",
+                           help=did_you_mean(name.id, candidates))
+            return None
+        if d.kind not in kinds:
+            self.bag.error("E0220", f"`{name.id}` is a {d.kind}, not a {what}", name.span,
+                           label=f"expected a {what}")
+            return None
+        return name.id
+
+    def options(self, kind: str, options: tuple[A.Option, ...], span: Span) -> dict[str, Any]:
+        schema = SCHEMAS[kind]
+        out: dict[str, Any] = {}
+        seen: dict[str, Span] = {}
+        for opt in options:
+            if opt.key not in schema.options:
+                hint = close_match(opt.key, schema.options)
+                self.bag.error(schema.code_unknown, f"unknown {kind} option `{opt.key}`", opt.key_span,
+                               label="not an option here",
+                               help=f"did you mean `{hint}`?" if hint else
+                               f"{kind} options: {', '.join(schema.options)}")
+                continue
+            if opt.key in seen:
+                self.bag.add(Diagnostic("E0507", f"option `{opt.key}` given twice",
+                                        Label(opt.key_span, "given again"),
+                                        (Label(seen[opt.key], "first given here"),)))
+                continue
+            seen[opt.key] = opt.key_span
+            value = True if opt.value is None else resolve_value(opt.value, self.scope.consts, self.bag)
+            if value is None:
+                continue
+            problem = schema.options[opt.key](value)
+            if problem:
+                self.bag.error(schema.code_value, f"bad value for `{opt.key}`: {problem}",
+                               opt.value.span if opt.value is not None else opt.span, label="invalid value")
+                continue
+            out[opt.key] = value
+        for key in schema.required:
+            if key not in out and key not in seen:
+                self.bag.error(schema.code_unknown.replace("01", "08"), f"{kind} needs the option `{key}`",
+                               span, label=f"missing `{key}`")
+        return out
+
+    def data_split(self, node: A.Expr) -> DataRef | None:
+        value = resolve_value(node, self.scope.consts, DiagnosticBag())
+        if not isinstance(value, DataRef) or value.split not in ("train", "test", "all"):
+            self.bag.error("E0511", "expected a data split like `digits.train` or `digits.test`",
+                           node.span, label="not a data split")
+            return None
+        base = node.base if isinstance(node, A.Attribute) else node
+        if isinstance(base, A.Name) and self.ref(base, ("data",), "dataset") is None:
+            return None
+        return value
+
+    # -- one method per statement kind ---------------------------------------------------------------
+    def data(self, decl: A.DataDecl) -> DataSpec | None:
+        value = resolve_value(decl.source, self.scope.consts, self.bag)
+        if not isinstance(value, CallValue):
+            self.bag.error("E0510", "a dataset is `builtin.NAME(...)` or `file(\"path\", ...)`",
+                           decl.source.span, label="not a data source")
+            return None
+        problem = check_call(value, DATA_SOURCES, "data source")
+        if problem:
+            self.bag.error("E0510", problem[0].upper() + problem[1:], decl.source.span, label="here")
+            return None
+        path = None
+        if value.name == "file":
+            if len(value.args) != 1 or not isinstance(value.args[0], str):
+                self.bag.error("E0512", "`file` needs the path as its first argument", decl.source.span,
+                               label="e.g. file(\"data/x.npz\", test = 0.2)")
+                return None
+            path = str((self.root_dir / value.args[0]))
+            if not value.args[0].endswith((".npz", ".csv")):
+                self.bag.error("E0512", "data files must be .npz or .csv", decl.source.span,
+                               label=value.args[0])
+        return DataSpec(decl.name, value.name, value.as_dict(), path, span=decl.span)
+
+    def train(self, decl: A.TrainDecl) -> TrainSpec | None:
+        model = self.ref(decl.model, ("model", "robust"), "model")
+        data = self.data_split(decl.data)
+        options = self.options("train", decl.options, decl.span)
+        if model is None or data is None:
+            return None
+        return TrainSpec(model, data, options, span=decl.span)
+
+    def attack(self, decl: A.AttackDecl) -> AttackSpec | None:
+        model = self.ref(decl.model, ("model", "robust"), "model")
+        options = self.options("attack", decl.options, decl.span)
+        method = options.pop("method", None)
+        if model is None or method is None:
+            return None
+        method = method if isinstance(method, CallValue) else CallValue(str(method))
+        if method.name == "transfer" and method.get("from") is not None:
+            self.ref(A.Name(method.get("from"), span=method.span), ("model", "robust"), "model")
+        return AttackSpec(decl.name, model, method, options, span=decl.span)
+
+    def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:
+        model = self.ref(decl.model, ("model",), "model")
+        method = resolve_value(decl.method, self.scope.consts, self.bag)
+        if isinstance(method, str):
+            method = CallValue(method)
+        problem = check_call(method, DEFENCE_METHODS, "defence")
+        if problem:
+            self.bag.error("E0520", problem[0].upper() + problem[1:], decl.method.span, label="here")
+            return None
+        attack = method.get("attack")
+        if isinstance(attack, str):
+            self.ref(A.Name(attack, span=decl.method.span), ("attack",), "attack")
+        options = self.options("defend", decl.options, decl.span)
+        if model is None:
+            return None
+        return DefenceSpec(model, method, decl.result, options, span=decl.span)
+
+    def evaluate(self, decl: A.EvaluateDecl) -> EvaluationSpec | None:
+        models = [self.ref(m, ("model", "robust"), "model") for m in decl.models]
+        data = self.data_split(decl.data)
+        under: tuple[Any, ...] = ("clean",)
+        if decl.under is not None:
+            under = self.under(decl.under)
+        options = self.options("evaluate", decl.options, decl.span)
+        if None in models or data is None:
+            return None
+        return EvaluationSpec(tuple(models), data, under, options, span=decl.span)
+
+    def under(self, node: A.Expr) -> tuple[Any, ...]:
+        items = node.items if isinstance(node, A.ListExpr) else (node,)
+        out: list[Any] = []
+        from qadl.check.schema import ATTACK_METHODS
+
+        for item in items:
+            if isinstance(item, A.Name):
+                if item.id == "clean" or self.ref(item, ("attack",), "attack") is not None:
+                    out.append(item.id)
+                continue
+            value = resolve_value(item, self.scope.consts, self.bag)
+            problem = check_call(value, ATTACK_METHODS, "attack method") if value is not None else "bad"
+            if problem:
+                self.bag.error("E0521", f"bad attack in `under`: {problem}", item.span, label="here")
+                continue
+            out.append(value)
+        return tuple(out)
+
+    def target(self, decl: A.TargetDecl) -> TargetSpec:
+        options = self.options("target", decl.options, decl.span)
+        if isinstance(options.get("noise"), str):
+            self.ref(A.Name(options["noise"], span=decl.span), ("noise",), "noise model")
+        pairs = options.get("coupling")
+        n = options.get("qubits")
+        if isinstance(pairs, tuple) and isinstance(n, int):
+            bad = [p for p in pairs if max(p) >= n]
+            if bad:
+                opt = next(o for o in decl.options if o.key == "coupling")
+                self.bag.error("E0603", f"coupling pair {bad[0]} is outside the target's {n} qubits",
+                               opt.value.span if opt.value is not None else opt.span,
+                               label=f"qubits are 0..{n - 1}")
+        return TargetSpec(decl.name, options, span=decl.span)
+
+    def noise(self, decl: A.NoiseDecl) -> NoiseSpec:
+        return NoiseSpec(decl.name, self.options("noise", decl.options, decl.span), span=decl.span)
+
+    def device(self, decl: A.DeviceDecl) -> DeviceSpec | None:
+        model = self.ref(decl.model, ("model", "robust"), "model")
+        target = self.ref(decl.target, ("target",), "target")
+        if model is None or target is None:
+            return None
+        return DeviceSpec(model, target, span=decl.span)
+
+
+def _collect(graph: ModuleGraph, scopes: dict[str, ModuleScope], bag: DiagnosticBag,
+             sources: SourceMap, root_dir: Path) -> CheckedProgram:
+    root = scopes[graph.root]
+    top = _TopLevel(root, bag, root_dir)
+    datasets: dict[str, DataSpec] = {}
+    trainings, defences, evaluations, devices = [], [], [], []
+    attacks: dict[str, AttackSpec] = {}
+    targets: dict[str, TargetSpec] = {}
+    noise_models: dict[str, NoiseSpec] = {}
+    for key, loaded in graph.modules.items():
+        scope = scopes[key]
+        local = _TopLevel(scope, bag, root_dir)
+        for decl in loaded.module.decls:
+            if isinstance(decl, A.GateDecl | A.ModelDecl):
+                check_body_names(decl, scope, bag)
+            elif isinstance(decl, A.TargetDecl):
+                targets.setdefault(decl.name, local.target(decl))
+            elif isinstance(decl, A.NoiseDecl):
+                noise_models.setdefault(decl.name, local.noise(decl))
+    for decl in graph.modules[graph.root].module.decls:
+        match decl:
+            case A.DataDecl():
+                spec = top.data(decl)
+                if spec is not None:
+                    datasets[spec.name] = spec
+            case A.TrainDecl():
+                trainings.append(top.train(decl))
+            case A.AttackDecl():
+                spec = top.attack(decl)
+                if spec is not None:
+                    attacks[spec.name] = spec
+            case A.DefendDecl():
+                defences.append(top.defend(decl))
+            case A.EvaluateDecl():
+                evaluations.append(top.evaluate(decl))
+            case A.DeviceDecl():
+                devices.append(top.device(decl))
+            case _:
+                pass
+    models = {n: d for n, d in root.visible.items() if d.kind == "model"}
+    return CheckedProgram(
+        graph.root, graph, sources, scopes, models, datasets,
+        tuple(t for t in trainings if t), attacks, tuple(d for d in defences if d),
+        tuple(e for e in evaluations if e), targets, noise_models, tuple(d for d in devices if d),
+    )
+
+
+def check_source(source: SourceFile, sources: SourceMap | None = None, *,
+                 real_path: Path | None = None) -> CheckedProgram:
+    """Check one root file (already read) and everything it imports.
+
+    Raises:
+        QadlError: every problem found (up to ``MAX_ERRORS``), each with its location.
+    """
+    sources = sources if sources is not None else SourceMap()
+    graph = load_modules(source, sources, real_path=real_path)
+    bag = DiagnosticBag()
+    scopes = _build_scopes(graph, bag)
+    _resolve_consts(scopes, graph, bag)
+    root_dir = (real_path or Path(source.path)).resolve().parent
+    program = _collect(graph, scopes, bag, sources, root_dir)
+    bag.raise_if_errors()
+    return program
+
+
+def check_file(path: str | Path, sources: SourceMap | None = None) -> CheckedProgram:
+    """Read and check a file (see ``check_source``)."""
+    return check_source(SourceFile.read(path), sources)

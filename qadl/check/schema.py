@@ -1,0 +1,311 @@
+"""Option schemas: for every statement kind, which options exist and what values they take.
+
+A schema entry is a small validator ``value -> problem | None``. Validation happens here,
+in the checker, so the grammar stays generic (``key value`` / ``key(k = v)``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from qadl.check.builtins import BUILTIN_GATES
+from qadl.check.values import CallValue, Condition, DataRef
+
+__all__ = [
+    "ATTACK_METHODS", "DATA_SOURCES", "DEFENCE_METHODS", "OPTIMIZERS", "SCHEMAS", "Check",
+    "Schema", "check_call", "close_match",
+]
+
+Check = Callable[[Any], "str | None"]
+"""Returns a description of what is wrong with a value, or None when it is fine."""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Check:
+    """An int in ``[lo, hi]``."""
+    def check(v: Any) -> str | None:
+        if not _is_int(v):
+            return "expected an integer"
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            return f"must be {_range_text(lo, hi)}"
+        return None
+    return check
+
+
+def number(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> Check:
+    """A number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
+    def check(v: Any) -> str | None:
+        if not _is_num(v):
+            return "expected a number"
+        if (lo is not None and (v < lo or (open_lo and v == lo))) or (hi is not None and v > hi):
+            return f"must be {_range_text(lo, hi, open_lo)}"
+        return None
+    return check
+
+
+def _range_text(lo: float | None, hi: float | None, open_lo: bool = False) -> str:
+    if lo is not None and hi is not None:
+        return f"in {'(' if open_lo else '['}{lo}, {hi}]"
+    if lo is not None:
+        return f"{'>' if open_lo else '>='} {lo}"
+    return f"<= {hi}"
+
+
+def one_of(*words: str) -> Check:
+    """One of a fixed set of words."""
+    def check(v: Any) -> str | None:
+        if isinstance(v, str) and v in words:
+            return None
+        hint = close_match(v, words) if isinstance(v, str) else None
+        extra = f"; did you mean `{hint}`?" if hint else ""
+        return f"expected one of {', '.join(words)}{extra}"
+    return check
+
+
+def boolean(v: Any) -> str | None:
+    """``true`` or ``false`` (or 0/1)."""
+    return None if isinstance(v, bool) or v in (0, 1) else "expected true or false"
+
+
+def name(v: Any) -> str | None:
+    """A bare name."""
+    return None if isinstance(v, str) and v.isidentifier() else "expected a name"
+
+
+def string(v: Any) -> str | None:
+    """A string."""
+    return None if isinstance(v, str) else "expected a string"
+
+
+def list_of(item: Check, *, length: int | None = None, min_length: int = 1) -> Check:
+    """A list (or a single item, promoted to a one-element list) of valid items."""
+    def check(v: Any) -> str | None:
+        items = v if isinstance(v, tuple) else (v,)
+        if length is not None and len(items) != length:
+            return f"expected a list of {length} items"
+        if len(items) < min_length:
+            return f"expected at least {min_length} item(s)"
+        for it in items:
+            problem = item(it)
+            if problem:
+                return f"list item {it!r}: {problem}"
+        return None
+    return check
+
+
+def any_of(*checks: Check) -> Check:
+    """Valid when one of ``checks`` accepts the value."""
+    def check(v: Any) -> str | None:
+        problems = [c(v) for c in checks]
+        return None if any(p is None for p in problems) else problems[0]
+    return check
+
+
+def dims(v: Any) -> str | None:
+    """An image shape like ``16x16``."""
+    ok = isinstance(v, tuple) and len(v) == 2 and all(_is_int(s) and s > 0 for s in v)
+    return None if ok else "expected a shape like 16x16"
+
+
+def condition(metrics: tuple[str, ...]) -> Check:
+    """A stopping rule ``metric >= value``."""
+    def check(v: Any) -> str | None:
+        if not isinstance(v, Condition):
+            return "expected a condition like `wrong_class >= 0.6`"
+        if v.metric not in metrics:
+            return f"unknown metric `{v.metric}`; expected one of {', '.join(metrics)}"
+        return None
+    return check
+
+
+def data_ref(v: Any) -> str | None:
+    """``name.train`` / ``name.test``."""
+    if isinstance(v, DataRef) and v.split in ("train", "test", "all"):
+        return None
+    return "expected a data split like `digits.train` or `digits.test`"
+
+
+def pairs(v: Any) -> str | None:
+    """A coupling list ``[(0, 1), (1, 2)]``."""
+    ok = isinstance(v, tuple) and all(
+        isinstance(p, tuple) and len(p) == 2 and all(_is_int(q) and q >= 0 for q in p) and p[0] != p[1]
+        for p in v
+    )
+    return None if ok else "expected a list of qubit pairs like [(0, 1), (1, 2)]"
+
+
+def close_match(word: str, choices: Any) -> str | None:
+    """The most similar choice (difflib), if any is close."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+# ---- calls: optimizers, attack methods, data sources ------------------------------------------
+
+OPTIMIZERS: dict[str, dict[str, Check]] = {
+    "adam": {"lr": number(0, open_lo=True), "beta1": number(0, 1), "beta2": number(0, 1),
+             "eps": number(0, open_lo=True)},
+    "sgd": {"lr": number(0, open_lo=True), "momentum": number(0, 1)},
+    "spsa": {"lr": number(0, open_lo=True), "perturbation": number(0, open_lo=True),
+             "alpha": number(0), "gamma": number(0), "a": number(0), "c": number(0, open_lo=True)},
+    "cobyla": {"rhobeg": number(0, open_lo=True), "tol": number(0, open_lo=True),
+               "maxiter": integer(1)},
+}
+"""Optimizer name -> its keyword arguments."""
+
+_EPS = any_of(number(0), list_of(number(0)))
+_NORM = one_of("linf", "l2")
+_COMMON = {"epsilon": _EPS, "norm": _NORM}
+_ITER = {**_COMMON, "steps": integer(1), "step": number(0, open_lo=True)}
+
+ATTACK_METHODS: dict[str, dict[str, Check]] = {
+    "fgsm": dict(_COMMON),
+    "bim": dict(_ITER),
+    "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1)},
+    "mim": {**_ITER, "decay": number(0)},
+    "gradient_steps": {"optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
+                       "max_steps": integer(1), "epsilon": _EPS, "norm": _NORM},
+    "local_rotations": {"epsilon": _EPS, "steps": integer(1), "lr": number(0, open_lo=True),
+                        "axes": list_of(one_of("x", "y", "z")), "fidelity": number(0, 1)},
+    "transfer": {"from": name, "surrogate": one_of("logistic_regression", "mlp"),
+                 "attack": lambda v: check_call(v, {k: m for k, m in ATTACK_METHODS.items()
+                                                    if k != "transfer"}, "attack method")},
+}
+"""Attack method -> its keyword arguments."""
+
+DEFENCE_METHODS: dict[str, dict[str, Check]] = {
+    "adversarial_training": {
+        "attack": any_of(name, lambda v: check_call(v, ATTACK_METHODS, "attack method")),
+        "examples": one_of("precomputed", "on_the_fly"),
+        "ratio": number(0, 1),
+        "epochs": integer(1),
+        "schedule": one_of("constant", "linear"),
+    },
+}
+"""Defence method -> its keyword arguments."""
+
+_SPLIT = {"test": number(0, 1, open_lo=True), "seed": integer(0), "samples": integer(1)}
+DATA_SOURCES: dict[str, dict[str, Check]] = {
+    "builtin.digits": {**_SPLIT, "classes": list_of(integer(0, 9), min_length=2), "size": dims,
+                       "normalize": one_of("l2", "minmax", "none"), "crop": integer(0)},
+    "builtin.aubry_andre": {**_SPLIT, "qubits": integer(2, 16), "time": number(0),
+                            "coupling": number(0), "localized": list_of(number(0), length=2),
+                            "thermal": list_of(number(0), length=2)},
+    "builtin.ising": {**_SPLIT, "qubits": integer(2, 16), "field": list_of(number(0), length=2)},
+    "builtin.cluster_ising": {**_SPLIT, "qubits": integer(3, 16),
+                              "field": list_of(number(0), length=2)},
+    "file": {**_SPLIT, "label": string, "normalize": one_of("l2", "minmax", "none")},
+}
+"""Data source -> its keyword arguments (``file`` also takes the path as first argument)."""
+
+
+def check_call(v: Any, table: dict[str, dict[str, Check]], what: str) -> str | None:
+    """Validate ``name(k = v, ...)`` (or a bare ``name``) against a table of callables."""
+    if isinstance(v, str):
+        v = CallValue(v)
+    if not isinstance(v, CallValue):
+        return f"expected {what} like `{next(iter(table))}(...)`"
+    if v.name not in table:
+        hint = close_match(v.name, table)
+        return f"unknown {what} `{v.name}`" + (f"; did you mean `{hint}`?" if hint else
+                                              f"; expected one of {', '.join(table)}")
+    params = table[v.name]
+    for key, value in v.kwargs:
+        if key not in params:
+            hint = close_match(key, params)
+            return f"`{v.name}` has no option `{key}`" + (
+                f"; did you mean `{hint}`?" if hint else f"; it takes {', '.join(params) or 'none'}")
+        problem = params[key](value)
+        if problem:
+            return f"`{key}` of `{v.name}`: {problem}"
+    return None
+
+
+def _kwargs_of(table: dict[str, Check]) -> Check:
+    return lambda v: check_call(v if not isinstance(v, CallValue) else CallValue("_", v.args, v.kwargs),
+                                {"_": table}, "value")
+
+
+# ---- per-statement schemas ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The options of one statement kind."""
+
+    options: dict[str, Check]
+    required: tuple[str, ...] = ()
+    code_unknown: str = "E0501"
+    code_value: str = "E0502"
+
+
+_LOSS = one_of("cross_entropy", "mse", "hinge")
+_TRAIN = {
+    "loss": _LOSS,
+    "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
+    "epochs": integer(1),
+    "batch": integer(1),
+    "seed": integer(0),
+    "gradient": one_of("adjoint", "parameter_shift"),
+    "checkpoint": any_of(integer(1), _kwargs_of({"every": integer(1), "path": string})),
+    "early_stop": any_of(integer(1), _kwargs_of({"patience": integer(1), "min_delta": number(0)})),
+    "shots": integer(1),
+    "validation": number(0, 1),
+    "lr": number(0, open_lo=True),
+}
+_TIME = number(0, open_lo=True)
+_PROB = number(0, 1)
+_NOISE = {
+    "depolarizing": _kwargs_of({"1q": _PROB, "2q": _PROB}),
+    "readout_error": _kwargs_of({"p01": _PROB, "p10": _PROB}),
+    "t1": _TIME,
+    "t2": _TIME,
+    "gate_time": _kwargs_of({"1q": _TIME, "2q": _TIME}),
+    "shots": integer(1),
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "train": Schema(_TRAIN),
+    "attack": Schema(
+        {
+            "method": lambda v: check_call(v, ATTACK_METHODS, "attack method"),
+            "targeted": integer(0),
+            "mask": one_of("nonzero", "all"),
+            "until": condition(("wrong_class", "success_rate")),
+            "clip": list_of(number(), length=2),
+            "seed": integer(0),
+            "samples": integer(1),
+            "on": data_ref,
+        },
+        required=("method",),
+    ),
+    "defend": Schema(dict(_TRAIN)),
+    "evaluate": Schema({"seed": integer(0), "samples": integer(1), "plots": boolean,
+                        "shots": integer(1), "fidelity": boolean}),
+    "target": Schema(
+        {
+            "qubits": integer(1, 1000),
+            "basis": list_of(one_of(*[g for g in BUILTIN_GATES if g != "amplitude"])),
+            "coupling": any_of(one_of("chain", "ring", "heavy_hex", "full", "grid"), pairs),
+            "fidelity": _kwargs_of({"1q": _PROB, "2q": _PROB}),
+            "noise": name,
+            **_NOISE,
+        },
+        required=("qubits",),
+        code_unknown="E0601",
+        code_value="E0602",
+    ),
+    "noise": Schema(dict(_NOISE), code_unknown="E0601", code_value="E0602"),
+    "readout": Schema({"classes": integer(1), "scale": number(0, open_lo=True)}),
+}
+"""Statement kind -> schema."""
