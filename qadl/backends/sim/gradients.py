@@ -1,0 +1,28 @@
+"""The ``Gradients`` record and the chain rule from gate angles back to θ, x and δ."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Gradients"]
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """Outputs of a batch and the vector-Jacobian product of a cotangent through them.
+
+    With ``L = Σ_{b,k} cotangent[b, k] · outputs[b, k]``:
+    """
+
+    outputs: np.ndarray
+    """(B, K) readout values."""
+    theta: np.ndarray
+    """(P,) dL/dθ, summed over the batch."""
+    x: np.ndarray | None = None
+    """(B, F) dL/dx per sample; None when the circuit reads no feature."""
+    delta: np.ndarray | None = None
+    """(B, D) dL/dδ per sample; None when the circuit reads no perturbation."""
+    state: np.ndarray | None = None
+    """(B, 2**n) dL/dRe(ψ₀) + 1j·dL/dIm(ψ₀) of the input state; None without state input."""

@@ -1,0 +1,1051 @@
+"""Numba kernels: a whole ``SimProgram`` over a whole batch in one compiled call.
+
+Imported lazily by ``statevector.py`` (importing ``qadl`` or building a ``Simulator``
+compiles nothing); every kernel is ``cache=True`` so compilation happens once per
+machine (see ``cache.py`` for where the cache lives).
+
+Layout: states are little-endian (qubit q is bit q of the basis index). Gate kernels
+walk a *range* ``[s, e)`` of their own iteration space (pairs for a single-qubit
+block, quadruples for two-qubit blocks, single amplitudes for diagonals), so the same
+code runs a whole state serially inside a batch-parallel loop (small registers, one
+sample per thread, state in cache) or in chunks in parallel for one large state.
+fastmath is off: results are compared to 1e-10 against dense references.
+
+Adjoint convention: with ``L = Σ_k c_k out_k`` and ``out_k = ⟨ψ|M_k|ψ⟩`` the backward
+vector is ``λ = Σ_k c_k M_k ψ`` and ``dL/dt = 2 Re⟨λ|∂_t ψ⟩``; un-applying block ``U``
+maps ``ψ → U†ψ`` and ``λ → U†λ``, and ``R_ij = Σ_rest conj(λ_i) ψ_j`` over the block's
+qubits gives every angle derivative of the block as ``2 Re Σ_ij (∂U)_ij R_ij``.
+"""
+
+# Numba idioms: chained == comparisons (tuple `in` is slower to compile), full tuple
+# unpacking of the program arrays in every dispatcher (one layout to read).
+# ruff: noqa: SIM109, RUF059, SIM102
+
+from __future__ import annotations
+
+from qadl.backends.sim.cache import configure_numba_cache
+
+configure_numba_cache()
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numba import get_num_threads, njit, prange  # noqa: E402
+
+from qadl.backends.sim.program import (  # noqa: E402
+    F_CONST1,
+    F_CONST4,
+    F_CONSTD4,
+    F_CZ,
+    F_P,
+    F_RX,
+    F_RXX,
+    F_RY,
+    F_RZ,
+    F_RZZ,
+    F_U,
+    K_AMP,
+    K_CCX,
+    K_CM1,
+    K_CX,
+    K_D1,
+    K_D2,
+    K_DGRP,
+    K_M1,
+    K_M2,
+    K_SWAP,
+)
+
+__all__ = [
+    "adjoint_batch",
+    "adjoint_single",
+    "chain_tape",
+    "default_chunks",
+    "eval_angles",
+    "forward_batch",
+    "forward_single",
+    "readout_batch",
+]
+
+_J = 1j
+
+
+# ============================================================================ bit helpers
+@njit(cache=True, inline="always")
+def _ins(r, q):
+    """Insert a zero bit at position ``q`` of ``r``."""
+    return ((r >> q) << (q + 1)) | (r & ((1 << q) - 1))
+
+
+@njit(cache=True, inline="always")
+def _ins2(r, a, b):
+    """Insert zero bits at positions ``a`` and ``b`` (any order)."""
+    lo = min(a, b)
+    hi = max(a, b)
+    return _ins(_ins(r, lo), hi)
+
+
+@njit(cache=True, inline="always")
+def _ins3(r, a, b, c):
+    """Insert zero bits at three distinct positions."""
+    lo = min(a, min(b, c))
+    hi = max(a, max(b, c))
+    mid = a + b + c - lo - hi
+    return _ins(_ins(_ins(r, lo), mid), hi)
+
+
+@njit(cache=True, inline="always")
+def _parity(v):
+    v ^= v >> 32
+    v ^= v >> 16
+    v ^= v >> 8
+    v ^= v >> 4
+    v ^= v >> 2
+    v ^= v >> 1
+    return v & 1
+
+
+# ============================================================================ factor matrices
+@njit(cache=True)
+def _mat1(code, arg, ang, const1):
+    """2×2 matrix of a single-qubit factor as (m00, m01, m10, m11)."""
+    if code == F_CONST1:
+        return const1[arg, 0, 0], const1[arg, 0, 1], const1[arg, 1, 0], const1[arg, 1, 1]
+    a = ang[arg]
+    c = math.cos(0.5 * a)
+    s = math.sin(0.5 * a)
+    if code == F_RX:
+        return complex(c, 0.0), complex(0.0, -s), complex(0.0, -s), complex(c, 0.0)
+    if code == F_RY:
+        return complex(c, 0.0), complex(-s, 0.0), complex(s, 0.0), complex(c, 0.0)
+    if code == F_RZ:
+        return complex(c, -s), 0j, 0j, complex(c, s)
+    if code == F_P:
+        return 1.0 + 0j, 0j, 0j, complex(math.cos(a), math.sin(a))
+    # F_U(t, p, l) = [[c, -e^{il} s], [e^{ip} s, e^{i(p+l)} c]]
+    p = ang[arg + 1]
+    lam = ang[arg + 2]
+    el = complex(math.cos(lam), math.sin(lam))
+    ep = complex(math.cos(p), math.sin(p))
+    return complex(c, 0.0), -el * s, ep * s, ep * el * c
+
+
+@njit(cache=True)
+def _dmat1(code, arg, ang, k):
+    """Derivative of a single-qubit factor's matrix with respect to its ``k``-th angle."""
+    a = ang[arg]
+    c = 0.5 * math.cos(0.5 * a)
+    s = 0.5 * math.sin(0.5 * a)
+    if code == F_RX:
+        return complex(-s, 0.0), complex(0.0, -c), complex(0.0, -c), complex(-s, 0.0)
+    if code == F_RY:
+        return complex(-s, 0.0), complex(-c, 0.0), complex(c, 0.0), complex(-s, 0.0)
+    if code == F_RZ:
+        # d/da e^{-ia/2} = -i/2 e^{-ia/2}
+        return complex(-s, -c), 0j, 0j, complex(-s, c)
+    if code == F_P:
+        return 0j, 0j, 0j, complex(-math.sin(a), math.cos(a))
+    p = ang[arg + 1]
+    lam = ang[arg + 2]
+    el = complex(math.cos(lam), math.sin(lam))
+    ep = complex(math.cos(p), math.sin(p))
+    cc = 2.0 * c  # cos(t/2)
+    ss = 2.0 * s  # sin(t/2)
+    if k == 0:
+        return complex(-s, 0.0), -el * c, ep * c, -ep * el * s
+    if k == 1:
+        return 0j, 0j, _J * ep * ss, _J * ep * el * cc
+    return 0j, -_J * el * ss, 0j, _J * ep * el * cc
+
+
+@njit(cache=True, inline="always")
+def _mm(a00, a01, a10, a11, b00, b01, b10, b11):
+    """2×2 product A·B."""
+    return (
+        a00 * b00 + a01 * b10,
+        a00 * b01 + a01 * b11,
+        a10 * b00 + a11 * b10,
+        a10 * b01 + a11 * b11,
+    )
+
+
+@njit(cache=True)
+def _block_mat1(f0, f1, fac_code, fac_arg, ang, const1):
+    """Product of a block's single-qubit factors (later factors on the left)."""
+    m00, m01, m10, m11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
+    for f in range(f0, f1):
+        a00, a01, a10, a11 = _mat1(fac_code[f], fac_arg[f], ang, const1)
+        m00, m01, m10, m11 = _mm(a00, a01, a10, a11, m00, m01, m10, m11)
+    return m00, m01, m10, m11
+
+
+@njit(cache=True, inline="always")
+def _zsign(k):
+    """Eigenvalue of Z⊗Z on the two-bit index ``k``."""
+    return 1.0 if (k == 0 or k == 3) else -1.0
+
+
+@njit(cache=True)
+def _mat4(code, arg, ang, const4, out):
+    """Fill ``out`` with the 4×4 matrix of a two-qubit factor."""
+    if code == F_CONST4:
+        out[:, :] = const4[arg]
+        return
+    a = ang[arg]
+    c = math.cos(0.5 * a)
+    s = math.sin(0.5 * a)
+    out[:, :] = 0j
+    for k in range(4):
+        out[k, k] = c
+        if code == F_RXX:
+            out[k ^ 3, k] = complex(0.0, -s)
+        else:  # RYY: YY|k> = -(-1)^{popcount k} |k^3>
+            out[k ^ 3, k] = complex(0.0, s * _zsign(k))
+
+
+@njit(cache=True)
+def _dmat4(code, arg, ang, out):
+    """Fill ``out`` with the derivative of a two-qubit rotation's matrix."""
+    a = ang[arg]
+    c = 0.5 * math.cos(0.5 * a)
+    s = 0.5 * math.sin(0.5 * a)
+    out[:, :] = 0j
+    for k in range(4):
+        out[k, k] = -s
+        if code == F_RXX:
+            out[k ^ 3, k] = complex(0.0, -c)
+        else:
+            out[k ^ 3, k] = complex(0.0, c * _zsign(k))
+
+
+@njit(cache=True)
+def _diag4(code, arg, ang, constd4):
+    """The four diagonal entries of a diagonal two-qubit factor."""
+    if code == F_CONSTD4:
+        return constd4[arg, 0], constd4[arg, 1], constd4[arg, 2], constd4[arg, 3]
+    a = ang[arg]
+    e = complex(math.cos(0.5 * a), -math.sin(0.5 * a))
+    f = e.conjugate()
+    return e, f, f, e
+
+
+@njit(cache=True)
+def _ddiag4(arg, ang):
+    """Derivative of RZZ's diagonal."""
+    a = ang[arg]
+    e = complex(math.cos(0.5 * a), -math.sin(0.5 * a))
+    f = e.conjugate()
+    return -0.5j * e, 0.5j * f, 0.5j * f, -0.5j * e
+
+
+# ============================================================================ gate kernels (ranges)
+@njit(cache=True)
+def _apply_m1(psi, q, m00, m01, m10, m11, s, e):
+    bit = 1 << q
+    for r in range(s, e):
+        i0 = _ins(r, q)
+        i1 = i0 | bit
+        a = psi[i0]
+        b = psi[i1]
+        psi[i0] = m00 * a + m01 * b
+        psi[i1] = m10 * a + m11 * b
+
+
+@njit(cache=True)
+def _apply_d1(psi, q, d0, d1, s, e):
+    bit = 1 << q
+    for r in range(s, e):
+        i0 = _ins(r, q)
+        psi[i0] *= d0
+        psi[i0 | bit] *= d1
+
+
+@njit(cache=True)
+def _apply_cm1(psi, c, t, m00, m01, m10, m11, s, e):
+    cb = 1 << c
+    tb = 1 << t
+    for r in range(s, e):
+        i0 = _ins2(r, c, t) | cb
+        i1 = i0 | tb
+        a = psi[i0]
+        b = psi[i1]
+        psi[i0] = m00 * a + m01 * b
+        psi[i1] = m10 * a + m11 * b
+
+
+@njit(cache=True)
+def _apply_m2(psi, qa, qb, mat, s, e):
+    ab = 1 << qa
+    bb = 1 << qb
+    for r in range(s, e):
+        i0 = _ins2(r, qa, qb)
+        i1 = i0 | ab
+        i2 = i0 | bb
+        i3 = i1 | bb
+        v0 = psi[i0]
+        v1 = psi[i1]
+        v2 = psi[i2]
+        v3 = psi[i3]
+        psi[i0] = mat[0, 0] * v0 + mat[0, 1] * v1 + mat[0, 2] * v2 + mat[0, 3] * v3
+        psi[i1] = mat[1, 0] * v0 + mat[1, 1] * v1 + mat[1, 2] * v2 + mat[1, 3] * v3
+        psi[i2] = mat[2, 0] * v0 + mat[2, 1] * v1 + mat[2, 2] * v2 + mat[2, 3] * v3
+        psi[i3] = mat[3, 0] * v0 + mat[3, 1] * v1 + mat[3, 2] * v2 + mat[3, 3] * v3
+
+
+@njit(cache=True)
+def _apply_d2(psi, qa, qb, d0, d1, d2, d3, s, e):
+    for i in range(s, e):
+        k = ((i >> qa) & 1) | (((i >> qb) & 1) << 1)
+        if k == 0:
+            psi[i] *= d0
+        elif k == 1:
+            psi[i] *= d1
+        elif k == 2:
+            psi[i] *= d2
+        else:
+            psi[i] *= d3
+
+
+@njit(cache=True)
+def _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e):
+    """A group of constant diagonal two-qubit factors in one pass (cz as a sign)."""
+    only_cz = True
+    for f in range(f0, f1):
+        if fac_code[f] != F_CZ:
+            only_cz = False
+    for i in range(s, e):
+        par = 0
+        ph = 1.0 + 0j
+        for f in range(f0, f1):
+            qa = fac_q[f, 0]
+            qb = fac_q[f, 1]
+            if fac_code[f] == F_CZ:
+                par ^= (i >> qa) & (i >> qb) & 1
+            elif not only_cz:
+                k = ((i >> qa) & 1) | (((i >> qb) & 1) << 1)
+                d = constd4[fac_arg[f], k]
+                ph *= d.conjugate() if dagger else d
+        if only_cz:
+            if par:
+                psi[i] = -psi[i]
+        else:
+            psi[i] *= -ph if par else ph
+
+
+@njit(cache=True)
+def _apply_cx(psi, c, t, s, e):
+    cb = 1 << c
+    tb = 1 << t
+    for r in range(s, e):
+        i0 = _ins2(r, c, t) | cb
+        i1 = i0 | tb
+        v = psi[i0]
+        psi[i0] = psi[i1]
+        psi[i1] = v
+
+
+@njit(cache=True)
+def _apply_swap(psi, qa, qb, s, e):
+    ab = 1 << qa
+    bb = 1 << qb
+    for r in range(s, e):
+        base = _ins2(r, qa, qb)
+        v = psi[base | ab]
+        psi[base | ab] = psi[base | bb]
+        psi[base | bb] = v
+
+
+@njit(cache=True)
+def _apply_ccx(psi, c1, c2, t, s, e):
+    cb = (1 << c1) | (1 << c2)
+    tb = 1 << t
+    for r in range(s, e):
+        i0 = _ins3(r, c1, c2, t) | cb
+        i1 = i0 | tb
+        v = psi[i0]
+        psi[i0] = psi[i1]
+        psi[i1] = v
+
+
+@njit(cache=True)
+def _amp_values(ang, arg, count):
+    """Normalised amplitudes and the norm of the raw ones."""
+    norm = 0.0
+    for k in range(count):
+        norm += ang[arg + k] * ang[arg + k]
+    norm = math.sqrt(norm)
+    vals = np.empty(count)
+    for k in range(count):
+        vals[k] = ang[arg + k] / norm
+    return vals, norm
+
+
+@njit(cache=True)
+def _apply_amp(psi, off, vals, s, e):
+    """ψ → a ⊗ ⟨0…0|_A ψ: prepare ``vals`` on the amplitude qubits of every group."""
+    count = vals.shape[0]
+    mask = off[count - 1]
+    for i in range(s, e):
+        if i & mask == 0:
+            v = psi[i]
+            for k in range(count - 1, -1, -1):
+                psi[i + off[k]] = vals[k] * v
+
+
+# ============================================================================ block dispatch
+@njit(cache=True)
+def _span(kind, nq):
+    """Size of a block's iteration space (pairs, quadruples, amplitudes …)."""
+    n = 1 << nq
+    if kind == K_M1 or kind == K_D1:
+        return n >> 1
+    if kind == K_CCX:
+        return n >> 3
+    if kind == K_D2 or kind == K_DGRP or kind == K_AMP:
+        return n
+    return n >> 2
+
+
+@njit(cache=True)
+def _apply_block(psi, blk, prog, ang, s, e, dagger):
+    """Apply block ``blk`` (or its inverse) to ``psi`` over iteration range ``[s, e)``."""
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    k = kind[blk]
+    f0 = fac_ptr[blk]
+    f1 = fac_ptr[blk + 1]
+    q0 = qubits[blk, 0]
+    q1 = qubits[blk, 1]
+    if k == K_M1 or k == K_D1 or k == K_CM1:
+        m00, m01, m10, m11 = _block_mat1(f0, f1, fac_code, fac_arg, ang, const1)
+        if dagger:
+            m00, m01, m10, m11 = m00.conjugate(), m10.conjugate(), m01.conjugate(), m11.conjugate()
+        if k == K_M1:
+            _apply_m1(psi, q0, m00, m01, m10, m11, s, e)
+        elif k == K_D1:
+            _apply_d1(psi, q0, m00, m11, s, e)
+        else:
+            _apply_cm1(psi, q0, q1, m00, m01, m10, m11, s, e)
+    elif k == K_M2:
+        mat = np.empty((4, 4), dtype=np.complex128)
+        _mat4(fac_code[f0], fac_arg[f0], ang, const4, mat)
+        if dagger:
+            mat = np.ascontiguousarray(mat.conj().T)
+        _apply_m2(psi, q0, q1, mat, s, e)
+    elif k == K_D2:
+        d0, d1, d2, d3 = _diag4(fac_code[f0], fac_arg[f0], ang, constd4)
+        if dagger:
+            d0, d1, d2, d3 = d0.conjugate(), d1.conjugate(), d2.conjugate(), d3.conjugate()
+        _apply_d2(psi, q0, q1, d0, d1, d2, d3, s, e)
+    elif k == K_DGRP:
+        _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e)
+    elif k == K_CX:
+        _apply_cx(psi, q0, q1, s, e)
+    elif k == K_SWAP:
+        _apply_swap(psi, q0, q1, s, e)
+    elif k == K_CCX:
+        _apply_ccx(psi, q0, q1, qubits[blk, 2], s, e)
+    else:  # K_AMP (forward only; the backward sweep uses _amp_back)
+        count = aux[blk, 1]
+        vals, _ = _amp_values(ang, fac_arg[f0], count)
+        _apply_amp(psi, amp_off[aux[blk, 0] : aux[blk, 0] + count], vals, s, e)
+
+
+# ============================================================================ backward kernels
+@njit(cache=True)
+def _back_m1(psi, lam, q, m00, m01, m10, m11, s, e, r_out):
+    """Un-apply a 2×2 to ψ and λ; accumulate R = Σ conj(λ_out) ⊗ ψ_in."""
+    h00 = m00.conjugate()
+    h01 = m10.conjugate()
+    h10 = m01.conjugate()
+    h11 = m11.conjugate()
+    bit = 1 << q
+    r00 = 0j
+    r01 = 0j
+    r10 = 0j
+    r11 = 0j
+    for r in range(s, e):
+        i0 = _ins(r, q)
+        i1 = i0 | bit
+        a = psi[i0]
+        b = psi[i1]
+        pa = h00 * a + h01 * b
+        pb = h10 * a + h11 * b
+        psi[i0] = pa
+        psi[i1] = pb
+        la = lam[i0]
+        lb = lam[i1]
+        cla = la.conjugate()
+        clb = lb.conjugate()
+        r00 += cla * pa
+        r01 += cla * pb
+        r10 += clb * pa
+        r11 += clb * pb
+        lam[i0] = h00 * la + h01 * lb
+        lam[i1] = h10 * la + h11 * lb
+    r_out[0] += r00
+    r_out[1] += r01
+    r_out[2] += r10
+    r_out[3] += r11
+
+
+@njit(cache=True)
+def _back_d1(psi, lam, q, d0, d1, s, e, r_out):
+    c0 = d0.conjugate()
+    c1 = d1.conjugate()
+    bit = 1 << q
+    r0 = 0j
+    r1 = 0j
+    for r in range(s, e):
+        i0 = _ins(r, q)
+        i1 = i0 | bit
+        pa = psi[i0] * c0
+        pb = psi[i1] * c1
+        psi[i0] = pa
+        psi[i1] = pb
+        la = lam[i0]
+        lb = lam[i1]
+        r0 += la.conjugate() * pa
+        r1 += lb.conjugate() * pb
+        lam[i0] = la * c0
+        lam[i1] = lb * c1
+    r_out[0] += r0
+    r_out[3] += r1
+
+
+@njit(cache=True)
+def _back_cm1(psi, lam, c, t, m00, m01, m10, m11, s, e, r_out):
+    h00 = m00.conjugate()
+    h01 = m10.conjugate()
+    h10 = m01.conjugate()
+    h11 = m11.conjugate()
+    cb = 1 << c
+    tb = 1 << t
+    r00 = 0j
+    r01 = 0j
+    r10 = 0j
+    r11 = 0j
+    for r in range(s, e):
+        i0 = _ins2(r, c, t) | cb
+        i1 = i0 | tb
+        a = psi[i0]
+        b = psi[i1]
+        pa = h00 * a + h01 * b
+        pb = h10 * a + h11 * b
+        psi[i0] = pa
+        psi[i1] = pb
+        la = lam[i0]
+        lb = lam[i1]
+        cla = la.conjugate()
+        clb = lb.conjugate()
+        r00 += cla * pa
+        r01 += cla * pb
+        r10 += clb * pa
+        r11 += clb * pb
+        lam[i0] = h00 * la + h01 * lb
+        lam[i1] = h10 * la + h11 * lb
+    r_out[0] += r00
+    r_out[1] += r01
+    r_out[2] += r10
+    r_out[3] += r11
+
+
+@njit(cache=True)
+def _back_m2(psi, lam, qa, qb, mat, s, e, r_out):
+    hm = np.ascontiguousarray(mat.conj().T)
+    ab = 1 << qa
+    bb = 1 << qb
+    idx = np.empty(4, dtype=np.int64)
+    vin = np.empty(4, dtype=np.complex128)
+    lin = np.empty(4, dtype=np.complex128)
+    acc = np.zeros(16, dtype=np.complex128)
+    for r in range(s, e):
+        i0 = _ins2(r, qa, qb)
+        idx[0] = i0
+        idx[1] = i0 | ab
+        idx[2] = i0 | bb
+        idx[3] = i0 | ab | bb
+        for j in range(4):
+            v = 0j
+            w = 0j
+            for m in range(4):
+                v += hm[j, m] * psi[idx[m]]
+                w += hm[j, m] * lam[idx[m]]
+            vin[j] = v
+            lin[j] = w
+        for j in range(4):
+            clj = lam[idx[j]].conjugate()
+            for m in range(4):
+                acc[4 * j + m] += clj * vin[m]
+        for j in range(4):
+            psi[idx[j]] = vin[j]
+            lam[idx[j]] = lin[j]
+    for j in range(16):
+        r_out[j] += acc[j]
+
+
+@njit(cache=True)
+def _back_d2(psi, lam, qa, qb, d0, d1, d2, d3, s, e, r_out):
+    acc0 = 0j
+    acc1 = 0j
+    acc2 = 0j
+    acc3 = 0j
+    for i in range(s, e):
+        k = ((i >> qa) & 1) | (((i >> qb) & 1) << 1)
+        if k == 0:
+            d = d0.conjugate()
+        elif k == 1:
+            d = d1.conjugate()
+        elif k == 2:
+            d = d2.conjugate()
+        else:
+            d = d3.conjugate()
+        p = psi[i] * d
+        psi[i] = p
+        la = lam[i]
+        v = la.conjugate() * p
+        lam[i] = la * d
+        if k == 0:
+            acc0 += v
+        elif k == 1:
+            acc1 += v
+        elif k == 2:
+            acc2 += v
+        else:
+            acc3 += v
+    r_out[0] += acc0
+    r_out[1] += acc1
+    r_out[2] += acc2
+    r_out[3] += acc3
+
+
+@njit(cache=True)
+def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
+    """Un-apply a gradient-carrying block over ``[s, e)``, accumulating its overlap ``R``."""
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    k = kind[blk]
+    f0 = fac_ptr[blk]
+    f1 = fac_ptr[blk + 1]
+    q0 = qubits[blk, 0]
+    q1 = qubits[blk, 1]
+    if k == K_M1 or k == K_D1 or k == K_CM1:
+        m00, m01, m10, m11 = _block_mat1(f0, f1, fac_code, fac_arg, ang, const1)
+        if k == K_M1:
+            _back_m1(psi, lam, q0, m00, m01, m10, m11, s, e, r_out)
+        elif k == K_D1:
+            _back_d1(psi, lam, q0, m00, m11, s, e, r_out)
+        else:
+            _back_cm1(psi, lam, q0, q1, m00, m01, m10, m11, s, e, r_out)
+    elif k == K_M2:
+        mat = np.empty((4, 4), dtype=np.complex128)
+        _mat4(fac_code[f0], fac_arg[f0], ang, const4, mat)
+        _back_m2(psi, lam, q0, q1, mat, s, e, r_out)
+    else:  # K_D2
+        d0, d1, d2, d3 = _diag4(fac_code[f0], fac_arg[f0], ang, constd4)
+        _back_d2(psi, lam, q0, q1, d0, d1, d2, d3, s, e, r_out)
+
+
+@njit(cache=True)
+def _num_angles(code):
+    if code == F_U:
+        return 3
+    if code == F_CONST1 or code == F_CONST4 or code == F_CONSTD4 or code == F_CZ:
+        return 0
+    return 1
+
+
+@njit(cache=True)
+def _block_grads(blk, prog, ang, r, g):
+    """Add dL/d(angle) of every factor of block ``blk`` to ``g`` from its overlap ``r``."""
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    k = kind[blk]
+    f0 = fac_ptr[blk]
+    f1 = fac_ptr[blk + 1]
+    if k == K_M1 or k == K_D1 or k == K_CM1:
+        m00, m01, m10, m11 = _block_mat1(f0, f1, fac_code, fac_arg, ang, const1)
+        p00, p01, p10, p11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j  # product of the factors before f
+        for f in range(f0, f1):
+            code = fac_code[f]
+            arg = fac_arg[f]
+            a00, a01, a10, a11 = _mat1(code, arg, ang, const1)
+            n00, n01, n10, n11 = _mm(a00, a01, a10, a11, p00, p01, p10, p11)
+            na = _num_angles(code)
+            if na > 0:
+                # suffix S = M · (F·P)^†, so that M = S·F·P
+                s00, s01, s10, s11 = _mm(
+                    m00, m01, m10, m11,
+                    n00.conjugate(), n10.conjugate(), n01.conjugate(), n11.conjugate(),
+                )
+                for j in range(na):
+                    b00, b01, b10, b11 = _dmat1(code, arg, ang, j)
+                    c00, c01, c10, c11 = _mm(b00, b01, b10, b11, p00, p01, p10, p11)
+                    d00, d01, d10, d11 = _mm(s00, s01, s10, s11, c00, c01, c10, c11)
+                    tot = d00 * r[0] + d01 * r[1] + d10 * r[2] + d11 * r[3]
+                    g[arg + j] += 2.0 * tot.real
+            p00, p01, p10, p11 = n00, n01, n10, n11
+    elif k == K_M2:
+        code = fac_code[f0]
+        if code != F_CONST4:
+            dm = np.empty((4, 4), dtype=np.complex128)
+            _dmat4(code, fac_arg[f0], ang, dm)
+            tot = 0j
+            for j in range(4):
+                for m in range(4):
+                    tot += dm[j, m] * r[4 * j + m]
+            g[fac_arg[f0]] += 2.0 * tot.real
+    elif k == K_D2:
+        if fac_code[f0] == F_RZZ:
+            e0, e1, e2, e3 = _ddiag4(fac_arg[f0], ang)
+            tot = e0 * r[0] + e1 * r[1] + e2 * r[2] + e3 * r[3]
+            g[fac_arg[f0]] += 2.0 * tot.real
+
+
+@njit(cache=True)
+def _amp_back(psi, lam, blk, prog, ang, g):
+    """Un-apply an amplitude preparation (exact when its qubits started in |0…0⟩)."""
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    count = aux[blk, 1]
+    off = amp_off[aux[blk, 0] : aux[blk, 0] + count]
+    arg = fac_arg[fac_ptr[blk]]
+    vals, norm = _amp_values(ang, arg, count)
+    mask = off[count - 1]
+    gn = np.zeros(count)
+    n = psi.shape[0]
+    for i in range(n):
+        if i & mask == 0:
+            p0 = 0j
+            l0 = 0j
+            for k in range(count):
+                p0 += vals[k] * psi[i + off[k]]
+                l0 += vals[k] * lam[i + off[k]]
+            for k in range(count):
+                gn[k] += 2.0 * (lam[i + off[k]].conjugate() * p0).real
+            for k in range(1, count):
+                psi[i + off[k]] = 0j
+                lam[i + off[k]] = 0j
+            psi[i] = p0
+            lam[i] = l0
+    # through the normalisation a = v/|v|: dL/dv = (g - a (a·g)) / |v|
+    dot = 0.0
+    for k in range(count):
+        dot += vals[k] * gn[k]
+    for k in range(count):
+        g[arg + k] += (gn[k] - vals[k] * dot) / norm
+
+
+# ============================================================================ readout
+@njit(cache=True)
+def _readout(psi, ro, out):
+    """Readout values of one state into ``out``."""
+    rkind, roq, ncls, xm, zm, co = ro
+    n = psi.shape[0]
+    if rkind == 0:
+        for c in range(out.shape[0]):
+            out[c] = 0.0
+        nr = roq.shape[0]
+        for i in range(n):
+            o = 0
+            for j in range(nr):
+                o |= ((i >> roq[j]) & 1) << j
+            if o < ncls:
+                v = psi[i]
+                out[o] += v.real * v.real + v.imag * v.imag
+    else:
+        for k in range(xm.shape[0]):
+            acc = 0j
+            x = xm[k]
+            z = zm[k]
+            for j in range(n):
+                i = j ^ x
+                t = psi[j].conjugate() * psi[i]
+                if _parity(i & z):
+                    acc -= t
+                else:
+                    acc += t
+            out[k] = (co[k] * acc).real
+
+
+@njit(cache=True)
+def _seed_lambda(psi, ro, cot, lam):
+    """λ = Σ_k cot_k M_k ψ for the readout observables M_k (Hermitian parts)."""
+    rkind, roq, ncls, xm, zm, co = ro
+    n = psi.shape[0]
+    if rkind == 0:
+        nr = roq.shape[0]
+        for i in range(n):
+            o = 0
+            for j in range(nr):
+                o |= ((i >> roq[j]) & 1) << j
+            lam[i] = cot[o] * psi[i] if o < ncls else 0j
+    else:
+        for i in range(n):
+            lam[i] = 0j
+        for k in range(xm.shape[0]):
+            x = xm[k]
+            z = zm[k]
+            c = co[k]
+            cc = c.conjugate()
+            w = cot[k] * 0.5
+            for j in range(n):
+                i = j ^ x
+                f = (-c if _parity(i & z) else c) + (-cc if _parity(j & z) else cc)
+                lam[j] += w * f * psi[i]
+
+
+# ============================================================================ angle tape
+@njit(cache=True, inline="always")
+def _symval(kind, index, theta, xrow, drow):
+    if kind == 0:
+        return theta[index]
+    if kind == 1:
+        return xrow[index]
+    return drow[index]
+
+
+@njit(cache=True, parallel=True)
+def eval_angles(tape, theta, x, delta):
+    """Every tape entry for every sample: (B, A), B = ``x.shape[0]`` (= ``delta.shape[0]``)."""
+    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
+    nb = x.shape[0]
+    na = c0.shape[0]
+    out = np.empty((nb, na))
+    for b in prange(nb):
+        xrow = x[b]
+        drow = delta[b]
+        for a in range(na):
+            v = c0[a]
+            for t in range(term_ptr[a], term_ptr[a + 1]):
+                p = term_coef[t]
+                for s in range(sym_ptr[t], sym_ptr[t + 1]):
+                    p *= _symval(sym_kind[s], sym_index[s], theta, xrow, drow)
+                v += p
+            out[b, a] = v
+    return out
+
+
+@njit(cache=True, parallel=True)
+def chain_tape(tape, theta, x, delta, g_ang):
+    """Chain dL/d(tape entry) to θ (per sample, sum afterwards), x and δ."""
+    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
+    nb = g_ang.shape[0]
+    na = c0.shape[0]
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    for b in prange(nb):
+        xrow = x[b]
+        drow = delta[b]
+        for a in range(na):
+            ga = g_ang[b, a]
+            if ga == 0.0:
+                continue
+            for t in range(term_ptr[a], term_ptr[a + 1]):
+                s0 = sym_ptr[t]
+                s1 = sym_ptr[t + 1]
+                for s in range(s0, s1):
+                    d = term_coef[t] * ga
+                    for u in range(s0, s1):
+                        if u != s:
+                            d *= _symval(sym_kind[u], sym_index[u], theta, xrow, drow)
+                    kd = sym_kind[s]
+                    if kd == 0:
+                        g_th[b, sym_index[s]] += d
+                    elif kd == 1:
+                        g_x[b, sym_index[s]] += d
+                    else:
+                        g_d[b, sym_index[s]] += d
+    return g_th, g_x, g_d
+
+
+# ============================================================================ batch drivers
+@njit(cache=True)
+def _init_state(psi, init, b, has_init):
+    if has_init:
+        psi[:] = init[b]
+    else:
+        psi[:] = 0j
+        psi[0] = 1.0
+
+
+@njit(cache=True)
+def _run_forward(psi, nq, prog, ang):
+    kind = prog[0]
+    for blk in range(kind.shape[0]):
+        _apply_block(psi, blk, prog, ang, 0, _span(kind[blk], nq), False)
+
+
+@njit(cache=True)
+def _run_backward(psi, lam, nq, prog, ang, g, r):
+    kind = prog[0]
+    for blk in range(kind.shape[0] - 1, -1, -1):
+        k = kind[blk]
+        span = _span(k, nq)
+        if k == K_AMP:
+            _amp_back(psi, lam, blk, prog, ang, g)
+        elif k == K_CX or k == K_SWAP or k == K_CCX or k == K_DGRP:
+            _apply_block(psi, blk, prog, ang, 0, span, True)
+            _apply_block(lam, blk, prog, ang, 0, span, True)
+        else:
+            r[:] = 0j
+            _back_block(psi, lam, blk, prog, ang, 0, span, r)
+            _block_grads(blk, prog, ang, r, g)
+
+
+@njit(cache=True, parallel=True)
+def forward_batch(nq, prog, ang, init, has_init):
+    """Final states (B, 2**nq) of the batch; one sample per thread."""
+    nb = ang.shape[0]
+    states = np.empty((nb, 1 << nq), dtype=np.complex128)
+    for b in prange(nb):
+        psi = states[b]
+        _init_state(psi, init, b, has_init)
+        _run_forward(psi, nq, prog, ang[b])
+    return states
+
+
+@njit(cache=True, parallel=True)
+def readout_batch(states, ro, num_outputs):
+    """Readout values (B, K) of a batch of states."""
+    nb = states.shape[0]
+    out = np.empty((nb, num_outputs))
+    for b in prange(nb):
+        _readout(states[b], ro, out[b])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def adjoint_batch(nq, prog, ro, ang, init, has_init, cot):
+    """Outputs (B, K), dL/d(tape) (B, A) and dL/d(input state) (B, 2**nq or 0).
+
+    One forward pass and one backward sweep per sample, one sample per thread.
+    """
+    nb = ang.shape[0]
+    n = 1 << nq
+    out = np.empty((nb, cot.shape[1]))
+    g = np.zeros(ang.shape)
+    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
+    for b in prange(nb):
+        psi = np.empty(n, dtype=np.complex128)
+        lam = np.empty(n, dtype=np.complex128)
+        r = np.zeros(16, dtype=np.complex128)
+        _init_state(psi, init, b, has_init)
+        _run_forward(psi, nq, prog, ang[b])
+        _readout(psi, ro, out[b])
+        _seed_lambda(psi, ro, cot[b], lam)
+        _run_backward(psi, lam, nq, prog, ang[b], g[b], r)
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * lam[i]
+    return out, g, g_state
+
+
+# ============================================================================ parameter shift
+_S2 = math.sqrt(2.0)
+_C_PLUS = (_S2 + 1.0) / (4.0 * _S2)
+_C_MINUS = (_S2 - 1.0) / (4.0 * _S2)
+
+
+@njit(cache=True)
+def _loss_at(psi, nq, prog, ro, ang, init, b, has_init, cot, out):
+    _init_state(psi, init, b, has_init)
+    _run_forward(psi, nq, prog, ang)
+    _readout(psi, ro, out)
+    tot = 0.0
+    for k in range(out.shape[0]):
+        tot += cot[k] * out[k]
+    return tot
+
+
+@njit(cache=True, parallel=True)
+def shift_batch(nq, prog, ro, ang, init, has_init, cot, rule):
+    """dL/d(tape) by the parameter-shift rule (entries with rule 0 are left at 0)."""
+    nb, na = ang.shape
+    g = np.zeros((nb, na))
+    h = 0.5 * math.pi
+    for b in prange(nb):
+        psi = np.empty(1 << nq, dtype=np.complex128)
+        out = np.empty(cot.shape[1])
+        row = ang[b].copy()
+        for a in range(na):
+            if rule[a] == 0:
+                continue
+            base = row[a]
+            row[a] = base + h
+            fp = _loss_at(psi, nq, prog, ro, row, init, b, has_init, cot[b], out)
+            row[a] = base - h
+            fm = _loss_at(psi, nq, prog, ro, row, init, b, has_init, cot[b], out)
+            if rule[a] == 1:
+                g[b, a] = 0.5 * (fp - fm)
+            else:
+                row[a] = base + 3.0 * h
+                fp3 = _loss_at(psi, nq, prog, ro, row, init, b, has_init, cot[b], out)
+                row[a] = base - 3.0 * h
+                fm3 = _loss_at(psi, nq, prog, ro, row, init, b, has_init, cot[b], out)
+                g[b, a] = _C_PLUS * (fp - fm) - _C_MINUS * (fp3 - fm3)
+            row[a] = base
+    return g
+
+
+# ============================================================================ large single states
+_MIN_CHUNK = 1 << 12
+
+
+def default_chunks() -> int:
+    """How many chunks the single-state kernels split one pass into."""
+    return 4 * get_num_threads()
+
+
+@njit(cache=True, inline="always")
+def _chunks(span, nchunks):
+    return max(1, min(nchunks, span // _MIN_CHUNK))
+
+
+@njit(cache=True, parallel=True)
+def forward_single(nq, prog, ang, psi, nchunks):
+    """Apply the program to one state in place, each block split over threads."""
+    kind = prog[0]
+    for blk in range(kind.shape[0]):
+        span = _span(kind[blk], nq)
+        nc = _chunks(span, nchunks)
+        for c in prange(nc):
+            _apply_block(psi, blk, prog, ang, c * span // nc, (c + 1) * span // nc, False)
+
+
+@njit(cache=True, parallel=True)
+def adjoint_single(nq, prog, ro, ang, psi, cot, nchunks):
+    """Adjoint sweep for one large state; ``psi`` holds the input state and is overwritten.
+
+    Returns outputs (K,), dL/d(tape) (A,) and λ₀ (dL/dψ₀* / 2 convention, see module doc).
+    """
+    kind = prog[0]
+    nblocks = kind.shape[0]
+    for blk in range(nblocks):
+        span = _span(kind[blk], nq)
+        nc = _chunks(span, nchunks)
+        for c in prange(nc):
+            _apply_block(psi, blk, prog, ang, c * span // nc, (c + 1) * span // nc, False)
+    out = np.empty(cot.shape[0])
+    _readout(psi, ro, out)
+    lam = np.empty_like(psi)
+    _seed_lambda(psi, ro, cot, lam)
+    g = np.zeros(ang.shape[0])
+    for blk in range(nblocks - 1, -1, -1):
+        k = kind[blk]
+        span = _span(k, nq)
+        nc = _chunks(span, nchunks)
+        if k == K_AMP:
+            _amp_back(psi, lam, blk, prog, ang, g)
+        elif k == K_CX or k == K_SWAP or k == K_CCX or k == K_DGRP:
+            for c in prange(nc):
+                s = c * span // nc
+                e = (c + 1) * span // nc
+                _apply_block(psi, blk, prog, ang, s, e, True)
+                _apply_block(lam, blk, prog, ang, s, e, True)
+        else:
+            rc = np.zeros((nc, 16), dtype=np.complex128)
+            for c in prange(nc):
+                _back_block(psi, lam, blk, prog, ang, c * span // nc, (c + 1) * span // nc, rc[c])
+            r = np.zeros(16, dtype=np.complex128)
+            for c in range(nc):
+                r += rc[c]
+            _block_grads(blk, prog, ang, r, g)
+    return out, g, lam

@@ -1,0 +1,194 @@
+"""``Simulator``: batched statevector simulation of a circuit, its readout and its gradients.
+
+The public face of the simulator (docs/CONTRACTS.md). Construction lowers the circuit
+to a ``SimProgram`` with NumPy only; Numba kernels are imported, compiled or loaded from
+the on-disk cache on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, chain
+from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.program import SimProgram, build_program
+from qadl.backends.sim.shift import shift_tape_grads
+from qadl.ir.circuit import Circuit
+
+__all__ = ["METHODS", "Simulator"]
+
+METHODS = ("adjoint", "parameter-shift")
+"""Gradient methods ``Simulator.vjp`` accepts."""
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Validated inputs of one call."""
+
+    theta: np.ndarray
+    x: np.ndarray
+    delta: np.ndarray
+    state: np.ndarray | None
+    size: int
+
+
+def _as_rows(value, width: int, name: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise ValueError(f"{name} must have shape (B, {width}), got {np.shape(value)}")
+    return np.ascontiguousarray(arr)
+
+
+class Simulator:
+    """Statevector simulator of one circuit for batches of θ, x, δ and input states.
+
+    Example:
+        >>> sim = Simulator(circuit)
+        >>> probs = sim.outputs(theta, x=features)          # (B, K)
+        >>> grads = sim.vjp(theta, x=features, cotangent=dl_dout)
+    """
+
+    def __init__(self, circuit: Circuit) -> None:
+        """Lower ``circuit``; compiles nothing."""
+        self.circuit = circuit
+        self.program: SimProgram = build_program(circuit)
+
+    # -- sizes ------------------------------------------------------------------------
+    @property
+    def num_qubits(self) -> int:
+        """Register size n."""
+        return self.circuit.num_qubits
+
+    @property
+    def num_params(self) -> int:
+        """Length P of θ."""
+        return self.circuit.num_params
+
+    @property
+    def num_features(self) -> int:
+        """Length F of each feature row."""
+        return self.circuit.num_features
+
+    @property
+    def num_deltas(self) -> int:
+        """Length D of each perturbation row."""
+        return self.circuit.num_deltas
+
+    @property
+    def num_outputs(self) -> int:
+        """K, the readout values per sample (0 without a readout)."""
+        ro = self.circuit.readout
+        return 0 if ro is None else ro.num_outputs
+
+    # -- inputs -----------------------------------------------------------------------
+    def _batch(self, theta, x, delta, state) -> _Batch:
+        th = np.ascontiguousarray(np.asarray(theta if theta is not None else [], dtype=np.float64))
+        if th.shape != (self.num_params,):
+            raise ValueError(f"theta must have shape ({self.num_params},), got {th.shape}")
+        xs = _as_rows(x, self.num_features, "x")
+        ds = _as_rows(delta, self.num_deltas, "delta")
+        st = None
+        if state is not None:
+            st = np.ascontiguousarray(np.asarray(state, dtype=np.complex128))
+            if st.ndim == 1:
+                st = st[None, :]
+            if st.ndim != 2 or st.shape[1] != 1 << self.num_qubits:
+                raise ValueError(f"state must have shape (B, {1 << self.num_qubits})")
+        sizes = {a.shape[0] for a in (xs, ds, st) if a is not None}
+        if len(sizes) > 1:
+            raise ValueError(f"x, delta and state disagree on the batch size: {sorted(sizes)}")
+        size = sizes.pop() if sizes else 1
+        if xs is None:
+            xs = np.zeros((size, self.num_features))
+        if ds is None:
+            ds = np.zeros((size, self.num_deltas))
+        return _Batch(th, xs, ds, st, size)
+
+    def angles(self, theta, x=None, delta=None) -> np.ndarray:
+        """Values (B, A) of the program's angle tape."""
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
+
+        batch = self._batch(theta, x, delta, None)
+        return self._angles(kernels, batch)
+
+    def _angles(self, kernels, batch: _Batch) -> np.ndarray:
+        return kernels.eval_angles(self.program.tape.arrays(), batch.theta, batch.x, batch.delta)
+
+    # -- simulation ---------------------------------------------------------------------
+    def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:
+        """Final states (B, 2**n) complex128."""
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
+
+        batch = self._batch(theta, x, delta, state)
+        ang = self._angles(kernels, batch)
+        nq = self.num_qubits
+        prog = self.program.arrays()
+        if nq < SINGLE_STATE_QUBITS:
+            has_init = batch.state is not None
+            init = batch.state if has_init else np.zeros((1, 1), dtype=np.complex128)
+            return kernels.forward_batch(nq, prog, ang, init, has_init)
+        out = np.zeros((batch.size, 1 << nq), dtype=np.complex128)
+        chunks = kernels.default_chunks()
+        for b in range(batch.size):
+            if batch.state is None:
+                out[b, 0] = 1.0
+            else:
+                out[b] = batch.state[b]
+            kernels.forward_single(nq, prog, ang[b], out[b], chunks)
+        return out
+
+    def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
+        """Readout values (B, K) float64."""
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
+
+        ro = self._readout()
+        psi = self.states(theta, x, delta, state)
+        return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
+
+    def _readout(self):
+        if self.program.readout is None:
+            raise ValueError(f"circuit {self.circuit.name!r} has no readout")
+        return self.program.readout
+
+    def vjp(
+        self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
+    ) -> Gradients:
+        """Outputs and the gradient of ``L = Σ cotangent · outputs`` w.r.t. θ, x, δ and state.
+
+        Args:
+            theta: (P,) trainable parameters.
+            x: (B, F) features, or None.
+            delta: (B, D) perturbations, or None.
+            state: (B, 2**n) input states, or None for |0…0⟩.
+            cotangent: (B, K) dL/d(outputs).
+            method: ``"adjoint"`` (default) or ``"parameter-shift"``.
+
+        Returns:
+            ``Gradients`` (θ summed over the batch; x, δ, state per sample).
+        """
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
+
+        if method not in METHODS:
+            raise ValueError(f"unknown gradient method {method!r}; expected one of {METHODS}")
+        ro = self._readout()
+        batch = self._batch(theta, x, delta, state)
+        cot = np.ascontiguousarray(np.asarray(cotangent, dtype=np.float64))
+        if cot.shape != (batch.size, ro.num_outputs):
+            raise ValueError(f"cotangent must have shape ({batch.size}, {ro.num_outputs})")
+        ang = self._angles(kernels, batch)
+        run = adjoint_tape_grads if method == "adjoint" else shift_tape_grads
+        out, g_ang, g_state = run(self.program, ang, batch.state, cot)
+        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
+        return Gradients(
+            outputs=out,
+            theta=g_th,
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state,
+        )
