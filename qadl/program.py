@@ -1,0 +1,116 @@
+"""The checked, lowered program: models as circuits, everything else as resolved specs.
+
+This is what the run-time code (training, attacks, reports) consumes; nothing here needs
+the source text again. Option values are plain Python: numbers, strings, tuples,
+``CallValue`` (``adam(lr = 0.05)``), ``DataRef`` (``digits.train``), ``Condition``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from qadl.check.specs import (
+    AttackSpec, DataSpec, DefenceSpec, DeviceSpec, EvaluationSpec, NoiseSpec, TargetSpec, TrainSpec,
+)
+from qadl.check.values import CallValue, Condition, DataRef
+from qadl.ir.circuit import Circuit
+from qadl.ir.target import NoiseModel, Target
+from qadl.source import NO_SPAN, SourceMap, Span
+
+__all__ = [
+    "AttackSpec", "CallValue", "Condition", "DataRef", "DataSpec", "DefenceSpec", "DeviceSpec",
+    "EvaluationSpec", "InputKind", "Model", "NoiseSpec", "ParamInit", "Program", "TargetSpec",
+    "TrainSpec",
+]
+
+InputKind = Literal["features", "state", "none"]
+
+
+@dataclass(frozen=True)
+class ParamInit:
+    """How to initialise ``theta[start : start + size]``.
+
+    ``kind`` is ``uniform`` (args low, high), ``normal`` (mean, std), ``zeros`` or
+    ``constant`` (value). ``name`` is the ``param`` name, prefixed by the block for
+    block parameters (``hardware_efficient#0.θ``).
+    """
+
+    name: str
+    start: int
+    size: int
+    kind: str = "uniform"
+    args: tuple[float, ...] = (0.0, 2 * math.pi)
+
+
+@dataclass(frozen=True)
+class Model:
+    """One compiled model: its circuit plus what training needs to know about it."""
+
+    name: str
+    circuit: Circuit
+    num_qubits: int
+    num_params: int
+    num_features: int
+    param_init: tuple[ParamInit, ...]
+    input_kind: InputKind
+    feature_shape: tuple[int, ...]
+    readout_scale: float = 1.0
+    """Inverse temperature for expval readouts (``scale`` option); 1.0 otherwise."""
+    span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes the readout distinguishes."""
+        readout = self.circuit.readout
+        return readout.num_classes if readout is not None else 0
+
+    def initial_params(self, seed: int | None = None):
+        """A θ vector drawn from ``param_init`` (NumPy, imported lazily)."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        theta = np.zeros(self.num_params)
+        for p in self.param_init:
+            part = slice(p.start, p.start + p.size)
+            if p.kind == "uniform":
+                theta[part] = rng.uniform(p.args[0], p.args[1], p.size)
+            elif p.kind == "normal":
+                theta[part] = rng.normal(p.args[0], p.args[1], p.size)
+            elif p.kind == "constant":
+                theta[part] = p.args[0]
+        return theta
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything one ``.qadl`` file declares, checked and lowered."""
+
+    path: str
+    models: dict[str, Model]
+    datasets: dict[str, DataSpec]
+    trainings: tuple[TrainSpec, ...]
+    attacks: dict[str, AttackSpec]
+    defences: tuple[DefenceSpec, ...]
+    evaluations: tuple[EvaluationSpec, ...]
+    targets: dict[str, Target]
+    noise_models: dict[str, NoiseModel]
+    devices: dict[str, str]
+    """Model name -> target name (``device MODEL on TARGET``)."""
+    target_specs: dict[str, TargetSpec] = field(default_factory=dict)
+    noise_specs: dict[str, NoiseSpec] = field(default_factory=dict)
+    sources: SourceMap = field(default_factory=SourceMap, compare=False, repr=False)
+
+    def model(self, name: str | None = None) -> Model:
+        """The model ``name``, or the only/first model when ``name`` is None."""
+        if name is None:
+            if not self.models:
+                raise KeyError("the program defines no model")
+            return next(iter(self.models.values()))
+        return self.models[name]
+
+    def target_of(self, model: str) -> Target | None:
+        """The device target a model is bound to with ``device``, if any."""
+        name = self.devices.get(model)
+        return None if name is None else self.targets.get(name)
