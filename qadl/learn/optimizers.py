@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["COBYLA", "OPTIMIZERS", "SGD", "SPSA", "Adam", "Optimizer", "OptState", "make_optimizer"]
+__all__ = ["COBYLA", "OPTIMIZERS", "SGD", "SPSA", "Adam", "OptState", "Optimizer", "make_optimizer"]
 
 OptState = dict[str, np.ndarray]
 """Optimizer state: named arrays (scalars as 0-d arrays), serialisable with ``np.savez``."""
@@ -46,7 +46,12 @@ class Adam:
         return {"t": np.array(0), "m": zeros, "v": zeros.copy()}
 
     def step(
-        self, state: OptState, theta: np.ndarray, grad: np.ndarray, *, mask: np.ndarray | None = None
+        self,
+        state: OptState,
+        theta: np.ndarray,
+        grad: np.ndarray,
+        *,
+        mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, OptState]:
         """One update with gradient ``grad``; returns new θ and new state (inputs untouched)."""
         t = int(state["t"]) + 1
@@ -76,7 +81,12 @@ class SGD:
         return {"velocity": np.zeros_like(np.asarray(theta, dtype=float))}
 
     def step(
-        self, state: OptState, theta: np.ndarray, grad: np.ndarray, *, mask: np.ndarray | None = None
+        self,
+        state: OptState,
+        theta: np.ndarray,
+        grad: np.ndarray,
+        *,
+        mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, OptState]:
         """``v ← μ v + g``; ``θ ← θ − lr (g + μ v)`` (Nesterov) or ``θ − lr v``."""
         velocity = self.momentum * state["velocity"] + grad
@@ -151,10 +161,15 @@ class COBYLA:
         from scipy.optimize import minimize
 
         result = minimize(
-            objective, np.asarray(theta, dtype=float), method="COBYLA", tol=self.tol,
+            objective,
+            np.asarray(theta, dtype=float),
+            method="COBYLA",
+            tol=self.tol,
             options={"maxiter": self.maxiter, "rhobeg": self.rhobeg},
         )
-        return np.asarray(result.x, dtype=float), {"nfev": np.array(int(state["nfev"]) + result.nfev)}
+        return np.asarray(result.x, dtype=float), {
+            "nfev": np.array(int(state["nfev"]) + result.nfev)
+        }
 
 
 Optimizer = Adam | SGD | SPSA | COBYLA

@@ -1,0 +1,436 @@
+"""Mini-batch training of a ``Classifier``: ``fit`` with checkpoints, resume and early stopping.
+
+Reproducibility: every random choice of a run (the shuffles, and whatever
+``batch_hook`` draws) comes from one ``np.random.Generator(seed)``, whose state is
+checkpointed with θ and the optimizer state, so a run resumed from a checkpoint ends
+with bit-for-bit the same θ as an uninterrupted one (on the same machine).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from qadl.ir.circuit import Circuit
+from qadl.ir.expr import THETA
+from qadl.learn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from qadl.learn.classifier import Classifier
+from qadl.learn.data import Dataset
+from qadl.learn.losses import LOSSES, loss_and_grad
+from qadl.learn.optimizers import Adam, Optimizer, OptState
+from qadl.learn.progress import TrainProgress
+
+__all__ = [
+    "BatchHook",
+    "History",
+    "InitSpec",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "fit",
+    "init_params",
+    "qubit_blocks",
+]
+
+BatchHook = Callable[[np.ndarray, Dataset, np.random.Generator], Dataset]
+"""``batch_hook(theta, batch, rng) -> batch``: replaces or extends each mini-batch."""
+
+Monitor = Literal["test_acc", "test_loss", "train_loss"]
+
+
+# -- parameter initialisation -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """How to draw initial parameters: ``uniform(a, b)``, ``normal(a = μ, b = σ)`` or ``zeros``."""
+
+    kind: Literal["uniform", "normal", "zeros"] = "uniform"
+    a: float = 0.0
+    b: float = 2 * math.pi
+
+    @staticmethod
+    def parse(text: str) -> InitSpec:
+        """Read ``"uniform(0, 6.28)"``, ``"normal(0, 0.1)"``, ``"zeros"`` (``pi`` allowed)."""
+        match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", text)
+        if match is None or match.group(1) not in ("uniform", "normal", "zeros"):
+            raise ValueError(
+                f"bad initialisation {text!r}; use uniform(a, b), normal(mu, sigma) or zeros"
+            )
+        kind, args = match.group(1), match.group(2)
+        values = [_number(v) for v in args.split(",")] if args and args.strip() else []
+        if kind == "zeros":
+            return InitSpec("zeros", 0.0, 0.0)
+        if len(values) != 2:
+            raise ValueError(f"{kind} takes two numbers, got {text!r}")
+        return InitSpec(kind, *values)  # type: ignore[arg-type]
+
+
+def _number(text: str) -> float:
+    text = text.strip().replace("π", "pi")
+    match = re.fullmatch(r"(-?)(\d*\.?\d*(?:e-?\d+)?)?\s*\*?\s*(pi)?(?:\s*/\s*(\d+\.?\d*))?", text)
+    if not text or match is None or not (match.group(2) or match.group(3)):
+        raise ValueError(f"not a number: {text!r}")
+    value = float(match.group(2)) if match.group(2) else 1.0
+    value *= math.pi if match.group(3) else 1.0
+    value /= float(match.group(4)) if match.group(4) else 1.0
+    return -value if match.group(1) else value
+
+
+def init_params(spec: InitSpec | str, num_params: int, seed: int) -> np.ndarray:
+    """Initial θ of length ``num_params`` drawn with ``np.random.default_rng(seed)``."""
+    spec = InitSpec.parse(spec) if isinstance(spec, str) else spec
+    rng = np.random.default_rng(seed)
+    if spec.kind == "uniform":
+        return rng.uniform(spec.a, spec.b, num_params)
+    if spec.kind == "normal":
+        return rng.normal(spec.a, spec.b, num_params)
+    return np.zeros(num_params)
+
+
+def qubit_blocks(circuit: Circuit) -> tuple[tuple[int, ...], ...]:
+    """θ indices grouped by the (first) qubit of the ops they appear in, qubit by qubit.
+
+    Ren et al.'s block-coordinate training updates one qubit's block per sub-step.
+    A parameter used on several qubits lands in the block of the first it appears on.
+    """
+    owner: dict[int, int] = {}
+    for op in circuit.ops:
+        for angle in op.angles:
+            for sym in angle.symbols():
+                if sym.kind == THETA:
+                    owner.setdefault(sym.index, op.qubits[0])
+    by_qubit: dict[int, list[int]] = {}
+    for index, qubit in owner.items():
+        by_qubit.setdefault(qubit, []).append(index)
+    return tuple(tuple(sorted(by_qubit[q])) for q in sorted(by_qubit))
+
+
+# -- configuration and results -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a ``train`` block can set."""
+
+    loss: str = "cross_entropy"
+    """A name in ``qadl.learn.losses.LOSSES``."""
+    optimizer: Optimizer = Adam(lr=0.05)
+    """An optimizer of ``qadl.learn.optimizers`` (hyperparameters included)."""
+    epochs: int = 20
+    """Number of passes over the training set."""
+    batch: int = 20
+    """Mini-batch size (the last batch of an epoch may be smaller)."""
+    seed: int = 7
+    """Seed of the run's random generator (shuffles and ``batch_hook``)."""
+    method: Literal["adjoint", "parameter-shift"] = "adjoint"
+    """How the simulator computes gradients."""
+    checkpoint_dir: str | None = None
+    """Directory for ``last.npz``; None disables checkpoints."""
+    checkpoint_every: int = 1
+    """Write a checkpoint every this many epochs (and after the last)."""
+    resume: bool = False
+    """Continue from the checkpoint in ``checkpoint_dir`` if there is one."""
+    patience: int | None = None
+    """Stop after this many epochs without improvement of ``monitor``; None: never."""
+    monitor: Monitor = "test_acc"
+    """Early-stopping metric; the test metrics fall back to training ones without test data."""
+    restore_best: bool = True
+    """With early stopping, return the θ of the best epoch rather than the last."""
+    blocks: tuple[tuple[int, ...], ...] | None = None
+    """Block-coordinate updates: step ``s`` changes only θ[blocks[s % len(blocks)]]."""
+    eval_chunk: int = 512
+    """Samples per forward call when measuring accuracy."""
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; expected one of {sorted(LOSSES)}")
+        if self.epochs < 0 or self.batch < 1 or self.checkpoint_every < 1:
+            raise ValueError("epochs must be >= 0, batch and checkpoint_every >= 1")
+        if self.method not in ("adjoint", "parameter-shift"):
+            raise ValueError(f"unknown gradient method {self.method!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError("patience must be >= 1")
+        if self.blocks is not None and not getattr(self.optimizer, "needs_gradient", False):
+            raise ValueError("block-coordinate training needs a gradient-based optimizer")
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch metrics of a run (NaN where a metric was not measured)."""
+
+    epoch: tuple[int, ...] = ()
+    loss: tuple[float, ...] = ()
+    """Mean training loss over the epoch's mini-batches (before each step)."""
+    train_acc: tuple[float, ...] = ()
+    """Accuracy on the whole training set at the end of the epoch."""
+    test_acc: tuple[float, ...] = ()
+    test_loss: tuple[float, ...] = ()
+    seconds: tuple[float, ...] = ()
+    """Wall time since the start of the run (resumed runs included) at the end of the epoch."""
+
+    def append(self, **row: float) -> History:
+        """A history with one more epoch."""
+        return History(**{k: (*getattr(self, k), row[k]) for k in asdict(self)})
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Columns as arrays (for checkpoints)."""
+        return {k: np.asarray(v, dtype=float) for k, v in asdict(self).items()}
+
+    @staticmethod
+    def from_arrays(arrays: dict[str, np.ndarray]) -> History:
+        """Inverse of ``to_arrays``."""
+        cols = {k: tuple(float(v) for v in arrays.get(k, ())) for k in asdict(History())}
+        return History(**{**cols, "epoch": tuple(int(e) for e in cols["epoch"])})
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """The outcome of ``fit``."""
+
+    theta: np.ndarray
+    """Final parameters (the best epoch's when early stopping restored them)."""
+    history: History
+    best_epoch: int
+    """Epoch of the best monitored value (the last epoch without early stopping)."""
+    stopped_early: bool = False
+
+    @property
+    def seconds(self) -> float:
+        """Total wall time of the run."""
+        return self.history.seconds[-1] if self.history.seconds else 0.0
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+def _inputs(data: Dataset) -> dict[str, np.ndarray | None]:
+    return {"x": data.x, "state": data.states}
+
+
+def evaluate(
+    clf: Classifier,
+    theta: np.ndarray,
+    data: Dataset,
+    *,
+    loss: str = "cross_entropy",
+    chunk: int = 512,
+) -> tuple[float, float]:
+    """``(mean loss, accuracy)`` of ``clf`` at ``theta`` on ``data`` (forward passes only)."""
+    if len(data) == 0:
+        return math.nan, math.nan
+    losses, hits = [], 0
+    for start in range(0, len(data), chunk):
+        part = data.take(np.arange(start, min(start + chunk, len(data))))
+        probs = clf.predict_proba(theta, **_inputs(part))
+        losses.append(loss_and_grad(loss, probs, part.y)[0])
+        hits += int(np.sum(np.argmax(probs, axis=1) == part.y))
+    return float(np.concatenate(losses).mean()), hits / len(data)
+
+
+# -- the training loop -----------------------------------------------------------------------
+
+
+@dataclass
+class _RunState:
+    """Mutable bookkeeping of one run (kept private; checkpointed field by field)."""
+
+    train: Dataset
+    theta: np.ndarray
+    opt_state: OptState
+    rng: np.random.Generator
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    step: int = 0
+    best_value: float = -math.inf
+    best_epoch: int = 0
+    best_theta: np.ndarray | None = None
+    bad_epochs: int = 0
+    elapsed: float = 0.0
+
+
+def _step(clf, config, run, batch, masks) -> float:
+    """One optimizer step on ``batch``; returns the batch's mean loss before the step."""
+    opt = config.optimizer
+    if opt.needs_gradient:
+        per_sample, grads = clf.loss_and_grads(
+            run.theta, batch.y, **_inputs(batch), loss=config.loss, method=config.method
+        )
+        mask = None if masks is None else masks[run.step % len(masks)]
+        if mask is None:
+            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, grads.theta)
+        else:
+            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, grads.theta, mask=mask)
+        value = float(per_sample.mean())
+    else:
+
+        def objective(th: np.ndarray) -> float:
+            probs = clf.predict_proba(th, **_inputs(batch))
+            return float(loss_and_grad(config.loss, probs, batch.y)[0].mean())
+
+        value = objective(run.theta)
+        run.theta, run.opt_state = opt.step(run.opt_state, run.theta, objective)
+    run.step += 1
+    return value
+
+
+def _monitored(config: TrainConfig, row: dict[str, float]) -> float:
+    """The early-stopping metric, as a "larger is better" number."""
+    monitor = config.monitor
+    if monitor.startswith("test") and math.isnan(row["test_acc"]):
+        monitor = "train_acc" if monitor == "test_acc" else "loss"
+    if monitor == "train_loss":
+        monitor = "loss"
+    value = row[monitor]
+    return value if monitor.endswith("acc") else -value
+
+
+def _to_checkpoint(run: _RunState) -> Checkpoint:
+    arrays = {} if run.best_theta is None else {"best_theta": run.best_theta}
+    extra = dict(
+        step=run.step,
+        best_value=run.best_value,
+        best_epoch=run.best_epoch,
+        bad_epochs=run.bad_epochs,
+        elapsed=run.elapsed,
+    )
+    return Checkpoint(
+        epoch=run.epoch,
+        theta=run.theta,
+        opt_state=run.opt_state,
+        rng_state=run.rng.bit_generator.state,
+        history=run.history.to_arrays(),
+        extra=extra,
+        arrays=arrays,
+    )
+
+
+def _from_checkpoint(ckpt: Checkpoint, run: _RunState) -> None:
+    run.theta = np.array(ckpt.theta, dtype=float)
+    run.opt_state = {k: np.array(v) for k, v in ckpt.opt_state.items()}
+    run.rng.bit_generator.state = ckpt.rng_state
+    run.history = History.from_arrays(ckpt.history)
+    run.epoch = ckpt.epoch
+    for key in ("step", "best_epoch", "bad_epochs"):
+        setattr(run, key, int(ckpt.extra[key]))
+    run.best_value = float(ckpt.extra["best_value"])
+    run.elapsed = float(ckpt.extra["elapsed"])
+    run.best_theta = ckpt.arrays.get("best_theta")
+
+
+def _block_masks(config: TrainConfig, num_params: int) -> list[np.ndarray] | None:
+    if config.blocks is None:
+        return None
+    masks = []
+    for block in config.blocks:
+        mask = np.zeros(num_params, dtype=bool)
+        mask[list(block)] = True
+        masks.append(mask)
+    return masks
+
+
+def _end_epoch(clf, config, run, test, batch_losses, started) -> dict[str, float]:
+    _, train_acc = evaluate(clf, run.theta, run.train, loss=config.loss, chunk=config.eval_chunk)
+    test_loss, test_acc = (
+        (math.nan, math.nan)
+        if test is None
+        else evaluate(clf, run.theta, test, loss=config.loss, chunk=config.eval_chunk)
+    )
+    seconds = run.elapsed + (time.perf_counter() - started)
+    row = dict(
+        epoch=run.epoch,
+        loss=float(np.mean(batch_losses)),
+        train_acc=train_acc,
+        test_acc=test_acc,
+        test_loss=test_loss,
+        seconds=seconds,
+    )
+    run.history = run.history.append(**row)
+    value = _monitored(config, row)
+    if value > run.best_value:
+        run.best_value, run.best_epoch, run.bad_epochs = value, run.epoch, 0
+        run.best_theta = run.theta.copy()
+    else:
+        run.bad_epochs += 1
+    return row
+
+
+def fit(
+    clf: Classifier,
+    theta0: np.ndarray,
+    train: Dataset,
+    config: TrainConfig,
+    *,
+    batch_hook: BatchHook | None = None,
+    test: Dataset | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``clf`` from ``theta0`` on ``train`` with mini-batches.
+
+    Each epoch shuffles the training set with the run's generator, takes consecutive
+    mini-batches of ``config.batch`` samples, passes each through ``batch_hook``
+    (adversarial training swaps or extends it there) and takes one optimizer step
+    (gradient-free optimizers minimise the batch's mean loss). At the end of an epoch
+    the training and test sets are evaluated, early stopping is checked, and a
+    checkpoint is written when due.
+
+    Args:
+        clf: the classifier (simulator + readout).
+        theta0: initial parameters ``(P,)`` (see ``init_params``).
+        train: the training set.
+        config: loss, optimizer, epochs, batch, seed, gradient method, checkpoints …
+        batch_hook: ``(theta, batch, rng) -> batch``, called before every step.
+        test: optional data measured after every epoch (and used for early stopping).
+        progress: show a progress bar (only ever on a terminal).
+
+    Returns:
+        A ``TrainResult`` with the final θ and the per-epoch history.
+    """
+    run = _RunState(
+        train=train,
+        theta=np.array(theta0, dtype=float),
+        opt_state=config.optimizer.init(theta0),
+        rng=np.random.default_rng(config.seed),
+    )
+    if config.resume and config.checkpoint_dir is not None:
+        ckpt = load_checkpoint(config.checkpoint_dir)
+        if ckpt is not None:
+            _from_checkpoint(ckpt, run)
+    masks = _block_masks(config, run.theta.size)
+    per_epoch = math.ceil(len(train) / config.batch)
+    stopped = False
+    with TrainProgress(
+        per_epoch * config.epochs, enabled=progress, done=per_epoch * min(run.epoch, config.epochs)
+    ) as bar:
+        while run.epoch < config.epochs and not stopped:
+            started = time.perf_counter()
+            run.epoch += 1
+            order = run.rng.permutation(len(train))
+            losses = []
+            for start in range(0, len(train), config.batch):
+                batch = train.take(order[start : start + config.batch])
+                if batch_hook is not None:
+                    batch = batch_hook(run.theta, batch, run.rng)
+                losses.append(_step(clf, config, run, batch, masks))
+                bar.batch(run.epoch, losses[-1])
+            row = _end_epoch(clf, config, run, test, losses, started)
+            run.elapsed = row["seconds"]
+            bar.epoch(run.epoch, {k: row[k] for k in ("loss", "train_acc", "test_acc")})
+            stopped = config.patience is not None and run.bad_epochs >= config.patience
+            due = run.epoch % config.checkpoint_every == 0 or run.epoch == config.epochs or stopped
+            if config.checkpoint_dir is not None and due:
+                save_checkpoint(Path(config.checkpoint_dir), _to_checkpoint(run))
+    use_best = config.patience is not None and config.restore_best and run.best_theta is not None
+    return TrainResult(
+        theta=run.best_theta.copy() if use_best else run.theta,
+        history=run.history,
+        best_epoch=run.best_epoch if config.patience is not None else run.epoch,
+        stopped_early=stopped,
+    )
