@@ -1,0 +1,75 @@
+"""The public Python API: load and check ``.qadl`` files, emit OpenQASM 3.
+
+Heavy back ends are imported lazily: ``import qadl`` and ``qadl.load`` never import
+Numba, Qiskit or Matplotlib.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qadl.diagnostics import Diagnostic
+from qadl.errors import QadlError
+from qadl.source import SourceFile, SourceMap
+
+if TYPE_CHECKING:
+    from qadl.ir.circuit import Circuit
+    from qadl.program import Model, Program
+
+__all__ = ["check", "load", "loads", "to_qasm"]
+
+
+def loads(text: str, path: str = "<string>", *, sources: SourceMap | None = None,
+          real_path: str | Path | None = None) -> Program:
+    """Check and lower program text (imports resolve relative to ``real_path`` or ``path``).
+
+    Raises:
+        QadlError: with every diagnostic found; render them with ``qadl.diagnostics.render_all``
+            and the ``sources`` map you passed in.
+    """
+    from qadl.check.check import check_source
+    from qadl.ir.lower import lower_program
+
+    sources = sources if sources is not None else SourceMap()
+    checked = check_source(SourceFile(path, text), sources,
+                           real_path=Path(real_path) if real_path is not None else None)
+    return lower_program(checked)
+
+
+def load(path: str | Path, *, sources: SourceMap | None = None) -> Program:
+    """Read, check and lower a ``.qadl`` file into a ``Program``.
+
+    Raises:
+        QadlError: the program (or a file it imports) is wrong; every diagnostic is located.
+    """
+    text = _read(path)
+    return loads(text, str(path), sources=sources)
+
+
+def _read(path: str | Path) -> str:
+    from qadl.source import NO_SPAN, Span
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        span = Span(str(path), 0, 0) if str(path) else NO_SPAN
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise QadlError.at("E0001", f"cannot read `{path}`: {reason}", span) from None
+
+
+def check(path: str | Path, *, sources: SourceMap | None = None) -> tuple[Diagnostic, ...]:
+    """Every diagnostic for a file; an empty tuple means the program is fine."""
+    try:
+        load(path, sources=sources)
+    except QadlError as err:
+        return err.diagnostics
+    return ()
+
+
+def to_qasm(model: Model | Circuit, params: Any = None, x: Any = None, *, delta: Any = None) -> str:
+    """OpenQASM 3 for a model (or circuit); given values are bound, the rest stay ``input``s."""
+    from qadl.backends.qasm3 import emit
+
+    circuit = getattr(model, "circuit", model)
+    return emit(circuit, theta=params, x=x, delta=delta)

@@ -1,0 +1,250 @@
+"""The ``qadl`` command line: argparse subcommands; QadlError -> exit 1, anything else -> exit 101.
+
+Start-up is cheap on purpose: only the chosen subcommand's code is imported, and the
+``check``/``compile`` paths never import Numba, Qiskit or Matplotlib (a test checks it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qadl.errors import QadlError
+
+__all__ = ["EXIT_INTERNAL", "EXIT_USER", "SUBCOMMANDS", "Subcommand", "main"]
+
+EXIT_OK = 0
+EXIT_USER = 1
+"""The program is wrong (diagnostics on stderr)."""
+EXIT_USAGE = 2
+"""Bad command line (argparse's convention)."""
+EXIT_INTERNAL = 101
+"""A bug in qadl (rustc's panic convention)."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``qadl <name>`` command; ``target`` is ``"module:prefix"``.
+
+    The module is imported only when this command is chosen; it must define
+    ``<prefix>_configure(parser)`` and ``<prefix>_main(args) -> int``.
+    """
+
+    name: str
+    help: str
+    target: str
+
+
+# =================================================================================================
+# SUBCOMMAND TABLE — add commands here (e.g. Subcommand("run", "...", "qadl.run:run")).
+# The module is imported lazily, so keep heavy imports (numba, qiskit) out of `*_configure`.
+# =================================================================================================
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("check", "check programs for errors (exit 1 if any)", "qadl.cli:check"),
+    Subcommand("compile", "compile a model to OpenQASM 3 or IR text", "qadl.cli:compile"),
+]
+
+
+def _resolve(sub: Subcommand) -> tuple[Callable[[argparse.ArgumentParser], None],
+                                        Callable[[argparse.Namespace], int]]:
+    module_name, prefix = sub.target.split(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, f"{prefix}_configure"), getattr(module, f"{prefix}_main")
+
+
+# ---- qadl check ------------------------------------------------------------------------------------
+
+
+def check_configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``qadl check``."""
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".qadl files to check")
+
+
+def _report(err: QadlError, sources) -> None:
+    from qadl.diagnostics import render_all
+
+    print(render_all(err.diagnostics, sources), file=sys.stderr)
+
+
+def check_main(args: argparse.Namespace) -> int:
+    """Check every file; print diagnostics to stderr; exit 1 if any file has errors."""
+    from qadl.api import load
+    from qadl.source import SourceMap
+
+    status = EXIT_OK
+    for path in args.files:
+        sources = SourceMap()
+        try:
+            program = load(path, sources=sources)
+        except QadlError as err:
+            _report(err, sources)
+            status = EXIT_USER
+            continue
+        models = ", ".join(f"{m.name} ({m.num_qubits} qubits, {m.num_params} params)"
+                           for m in program.models.values()) or "no models"
+        print(f"{path}: ok: {models}")
+    return status
+
+
+# ---- qadl compile ------------------------------------------------------------------------------------
+
+
+def compile_configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``qadl compile``."""
+    parser.add_argument("file", metavar="FILE", help="the .qadl program")
+    parser.add_argument("--model", help="the model to compile (default: every model)")
+    parser.add_argument("-o", "--output", metavar="DIR", help="write <model>.qasm / <model>.ir here "
+                        "instead of printing")
+    parser.add_argument("--bind", metavar="PARAMS.npz", help="bind trainable parameters to the "
+                        "array `theta` (or `<model>`) of this file")
+    parser.add_argument("--emit", choices=("qasm", "ir"), default="qasm", help="output format")
+    _add_compile_flags(parser)
+
+
+def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
+    """COMPILE FLAGS — add optimisation/target flags here (`--target`, `-O`, `--report`)."""
+
+
+def _compile_pipeline(model, program, args: argparse.Namespace):
+    """COMPILE PIPELINE — transform ``model.circuit`` here (passes, routing) before emission.
+
+    Returns the circuit to emit.
+    """
+    return model.circuit
+
+
+def _bound_params(path: str, model) -> object:
+    import numpy as np
+
+    from qadl.source import Span
+
+    span = Span(path, 0, 0)
+    try:
+        data = np.load(path)
+    except (OSError, ValueError) as err:
+        raise QadlError.at("E0701", f"cannot read parameters from `{path}`: {err}", span) from None
+    key = "theta" if "theta" in data.files else model.name if model.name in data.files else None
+    if key is None:
+        raise QadlError.at("E0701", f"`{path}` has no array `theta` or `{model.name}`", span)
+    theta = np.asarray(data[key], dtype=float).reshape(-1)
+    if theta.size != model.num_params:
+        raise QadlError.at("E0702", f"`{path}`: `{key}` has {theta.size} values but model "
+                           f"`{model.name}` has {model.num_params} parameters", span)
+    return theta
+
+
+def compile_main(args: argparse.Namespace) -> int:
+    """Compile the chosen model(s) to QASM or IR text."""
+    from qadl.api import load
+    from qadl.source import SourceMap
+
+    sources = SourceMap()
+    try:
+        program = load(args.file, sources=sources)
+        if args.model is not None and args.model not in program.models:
+            known = ", ".join(program.models) or "none"
+            raise QadlError.at("E0230", f"no model `{args.model}` in {args.file} (models: {known})",
+                               _file_span(args.file))
+        models = [program.models[args.model]] if args.model else list(program.models.values())
+        outputs = [(m, _emit(m, program, args)) for m in models]
+    except QadlError as err:
+        _report(err, sources)
+        return EXIT_USER
+    _write(outputs, args)
+    return EXIT_OK
+
+
+def _file_span(path: str):
+    from qadl.source import Span
+
+    return Span(path, 0, 0)
+
+
+def _emit(model, program, args: argparse.Namespace) -> str:
+    circuit = _compile_pipeline(model, program, args)
+    if args.emit == "ir":
+        from qadl.ir.printer import format_circuit
+
+        return format_circuit(circuit)
+    from qadl.backends.qasm3 import emit
+
+    theta = _bound_params(args.bind, model) if args.bind else None
+    return emit(circuit, theta=theta)
+
+
+def _write(outputs: list[tuple[object, str]], args: argparse.Namespace) -> None:
+    suffix = ".qasm" if args.emit == "qasm" else ".ir"
+    if args.output is None:
+        for _, text in outputs:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for model, text in outputs:
+        (out / f"{model.name}{suffix}").write_text(text, encoding="utf-8")
+        print(f"wrote {out / (model.name + suffix)}")
+
+
+# ---- main ---------------------------------------------------------------------------------------------
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    names = {s.name for s in SUBCOMMANDS}
+    return next((a for a in argv if a in names), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; only the chosen subcommand's module is imported to configure it."""
+    from qadl import __version__
+
+    parser = argparse.ArgumentParser(prog="qadl", description="qadl: adversarial quantum machine "
+                                     "learning — check, compile and run .qadl programs")
+    parser.add_argument("--version", action="version", version=f"qadl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen(argv)
+    for sub in SUBCOMMANDS:
+        sp = subparsers.add_parser(sub.name, help=sub.help, description=sub.help)
+        if sub.name == chosen:
+            configure, run = _resolve(sub)
+            configure(sp)
+            sp.set_defaults(func=run)
+    return parser
+
+
+def _internal_error(err: BaseException) -> int:
+    if os.environ.get("QADL_BACKTRACE") == "1":
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+    line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+    print(f"internal error in qadl (this is a bug): {line}; re-run with QADL_BACKTRACE=1 for the "
+          "Python traceback", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qadl`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args.func(args))
+    except SystemExit as exit_:
+        return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
+    except QadlError as err:
+        from qadl.source import SourceMap
+
+        _report(err, SourceMap())
+        return EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # the last line of defence: never a raw traceback
+        return _internal_error(err)
