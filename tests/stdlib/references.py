@@ -49,6 +49,8 @@ def entangler_pairs(n: int, pattern: str) -> list[tuple[int, int]]:
         return ([(n - 1, 0)] if n > 2 else []) + linear
     if pattern == "full":
         return [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if pattern == "brickwall":
+        return linear[0::2] + linear[1::2]
     raise ValueError(f"unknown entanglement pattern {pattern!r}")
 
 
