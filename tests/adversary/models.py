@@ -82,3 +82,53 @@ def state_circuit(num_qubits: int = 3, layers: int = 2) -> Circuit:
     ops.append(Op(Gate.RY, (0,), (E.theta(k),)))
     return Circuit(n, tuple(ops), num_params=k + 1, state_input=True,
                    readout=Readout("probs", qubits=(0,), num_classes=2), name="state")
+
+
+def classifier_for(circuit: Circuit):
+    """A ``Classifier`` over the compiled simulator of ``circuit``."""
+    from qadl.backends.sim import Simulator
+    from qadl.learn.classifier import Classifier
+
+    return Classifier(Simulator(circuit), circuit.readout)
+
+
+def teacher_dataset(clf, theta, *, n: int = 60, num_features: int = 3, margin: float = 0.1,
+                    seed: int = 0, lo: float = 0.0, hi: float = 1.5):
+    """Inputs in ``[lo, hi]`` labelled by the model itself, keeping points with a clear margin.
+
+    The model at ``theta`` is then 100% accurate on it, and attacks have real work to do.
+    """
+    from qadl.learn.data import Dataset
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(lo, hi, size=(20 * n, num_features))
+    p = clf.predict_proba(theta, x=x)
+    top = np.sort(p, axis=1)
+    keep = np.flatnonzero(top[:, -1] - top[:, -2] > margin)[:n]
+    assert keep.size == n, "the teacher has too few confident points"
+    x, y = x[keep], p[keep].argmax(axis=1)
+    return Dataset(x=x, y=y, num_classes=p.shape[1], feature_range=(lo, hi), name="teacher")
+
+
+@dataclass(frozen=True)
+class FiniteDifferenceOracle:
+    """Input gradients of a Classifier's per-sample cross-entropy by central differences."""
+
+    clf: object
+    theta: np.ndarray
+    h: float = 1e-6
+
+    def predict_proba(self, x):
+        return self.clf.predict_proba(self.theta, x=x)
+
+    def _loss(self, x, y):
+        p = self.predict_proba(x)
+        return -np.log(np.maximum(p[np.arange(len(y)), y], 1e-12))
+
+    def loss_and_input_grad(self, x, y):
+        grad = np.zeros_like(x)
+        for j in range(x.shape[1]):
+            e = np.zeros_like(x)
+            e[:, j] = self.h
+            grad[:, j] = (self._loss(x + e, y) - self._loss(x - e, y)) / (2 * self.h)
+        return self._loss(x, y), grad
