@@ -33,12 +33,11 @@ PATTERNS = ("linear", "reverse_linear", "circular", "full")
 
 def lower(text: str, tmp_path: Path, name: str = "m") -> Circuit:
     """Check and lower a one-model program written to a temporary file; its circuit."""
-    from qadl.check.check import check_file
-    from qadl.ir.lower import lower_program
+    from qadl.api import load
 
     path = tmp_path / "case.qadl"
     path.write_text(text, encoding="utf-8")
-    return lower_program(check_file(path)).model(name).circuit
+    return load(path).model(name).circuit
 
 
 def phase_distance(a: np.ndarray, b: np.ndarray) -> float:
