@@ -9,7 +9,7 @@ from typing import Any
 from qadl.check.imports import ModuleGraph, load_modules
 from qadl.check.names import check_body_names, did_you_mean
 from qadl.check.schema import DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match
-from qadl.check.scope import Definition, ModuleScope, definitions_of
+from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (
     AttackSpec, DataSpec, DefenceSpec, DeviceSpec, EvaluationSpec, NoiseSpec, TargetSpec, TrainSpec,
 )
@@ -149,12 +149,13 @@ class _TopLevel:
                            help=did_you_mean(name.id, candidates))
             return None
         if d.kind not in kinds:
-            self.bag.error("E0220", f"`{name.id}` is a {d.kind}, not a {what}", name.span,
+            self.bag.error("E0220", f"`{name.id}` is {KIND_WORDS[d.kind]}, not a {what}", name.span,
                            label=f"expected a {what}")
             return None
         return name.id
 
     def options(self, kind: str, options: tuple[A.Option, ...], span: Span) -> dict[str, Any]:
+        """Validate options against the schema of ``kind``; ``span`` is where a missing one is reported."""
         schema = SCHEMAS[kind]
         out: dict[str, Any] = {}
         seen: dict[str, Span] = {}
@@ -184,7 +185,8 @@ class _TopLevel:
         for key in schema.required:
             if key not in out and key not in seen:
                 self.bag.error(schema.code_unknown.replace("01", "08"), f"{kind} needs the option `{key}`",
-                               span, label=f"missing `{key}`")
+                               span, label=f"missing `{key}`",
+                               help=f"add `{key} ...` to the {{ ... }} block")
         return out
 
     def data_split(self, node: A.Expr) -> DataRef | None:
@@ -231,7 +233,7 @@ class _TopLevel:
 
     def attack(self, decl: A.AttackDecl) -> AttackSpec | None:
         model = self.ref(decl.model, ("model", "robust"), "model")
-        options = self.options("attack", decl.options, decl.span)
+        options = self.options("attack", decl.options, decl.name_span)
         method = options.pop("method", None)
         if model is None or method is None:
             return None
@@ -287,7 +289,7 @@ class _TopLevel:
         return tuple(out)
 
     def target(self, decl: A.TargetDecl) -> TargetSpec:
-        options = self.options("target", decl.options, decl.span)
+        options = self.options("target", decl.options, decl.name_span)
         if isinstance(options.get("noise"), str):
             self.ref(A.Name(options["noise"], span=decl.span), ("noise",), "noise model")
         pairs = options.get("coupling")

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from qadl.check.builtins import BUILTIN_CONSTANTS, BUILTIN_GATES, INIT_FUNCTIONS, MATH_FUNCTIONS
-from qadl.check.scope import ModuleScope
+from qadl.check.scope import KIND_WORDS, ModuleScope
 from qadl.diagnostics import DiagnosticBag
 from qadl.frontend import ast as A
 
@@ -88,8 +88,8 @@ class _Walker:
     def _unknown_name(self, node: A.Name) -> None:
         definition = self.scope.lookup(node.id)
         if definition is not None:
-            self.bag.error("E0222", f"a {definition.kind} cannot be used in a circuit expression",
-                           node.span, label=f"`{node.id}` is a {definition.kind}")
+            self.bag.error("E0222", f"{KIND_WORDS[definition.kind]} cannot be used in a circuit "
+                           "expression", node.span, label=f"`{node.id}` is {KIND_WORDS[definition.kind]}")
             return
         self.bag.error("E0202", f"unknown name `{node.id}`", node.span, label="not defined here",
                        help=did_you_mean(node.id, self.value_names()))
@@ -174,7 +174,7 @@ class _Walker:
                            label="not defined here",
                            help=did_you_mean(name, gates | set(BUILTIN_GATES) | self.locals()))
         elif definition.kind != "gate":
-            self.bag.error("E0221", f"`{name}` is a {definition.kind}, not a gate block",
+            self.bag.error("E0221", f"`{name}` is {KIND_WORDS[definition.kind]}, not a gate block",
                            stmt.name.span, label="cannot be called in a circuit")
         else:
             self._block_arity(stmt, definition.node)

@@ -220,14 +220,15 @@ def check_call(v: Any, table: dict[str, dict[str, Check]], what: str) -> str | N
         return f"unknown {what} `{v.name}`" + (f"; did you mean `{hint}`?" if hint else
                                               f"; expected one of {', '.join(table)}")
     params = table[v.name]
+    owner = f"`{v.name}`" if v.name != "_" else "it"
     for key, value in v.kwargs:
         if key not in params:
             hint = close_match(key, params)
-            return f"`{v.name}` has no option `{key}`" + (
+            return f"{owner} has no option `{key}`" + (
                 f"; did you mean `{hint}`?" if hint else f"; it takes {', '.join(params) or 'none'}")
         problem = params[key](value)
         if problem:
-            return f"`{key}` of `{v.name}`: {problem}"
+            return f"`{key}` of `{v.name}`: {problem}" if v.name != "_" else f"`{key}`: {problem}"
     return None
 
 

@@ -8,9 +8,15 @@ from typing import Any, Literal
 from qadl.frontend import ast as A
 from qadl.source import Span
 
-__all__ = ["Definition", "DefKind", "ModuleScope", "definitions_of"]
+__all__ = ["KIND_WORDS", "DefKind", "Definition", "ModuleScope", "definitions_of"]
 
 DefKind = Literal["const", "gate", "model", "data", "attack", "target", "noise", "robust"]
+
+
+KIND_WORDS = {"const": "a constant", "gate": "a gate block", "model": "a model", "data": "a dataset",
+              "attack": "an attack", "target": "a target", "noise": "a noise model",
+              "robust": "a defended model"}
+"""How each kind of definition is named in messages."""
 
 
 @dataclass(frozen=True)

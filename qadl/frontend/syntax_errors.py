@@ -233,11 +233,29 @@ def _unknown_keyword(error: UnexpectedInput, expected: set[str], parser: Lark) -
     return close[0] if close else None
 
 
+def _expected(error: UnexpectedInput) -> set[str]:
+    """Terminals the parser would really accept here.
+
+    LALR lookahead sets are merged, so ``error.expected`` lists tokens that only some
+    contexts accept; the interactive parser simulates the reductions and knows better.
+    """
+    expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        try:
+            accepted = set(interactive.accepts())
+        except Exception:  # a failing simulation must never hide the real error
+            return expected
+        if accepted:
+            return accepted
+    return expected
+
+
 def syntax_diagnostic(error: UnexpectedInput, source: SourceFile, parser: Lark) -> Diagnostic:
     """One E01xx diagnostic for a parse failure, pointing at the offending token."""
     start, end, found = _offending(error, source)
     span = Span(source.path, start, min(end, max(len(source.text), start + 1)))
-    expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    expected = _expected(error)
     label = _expected_text(expected, parser) if expected else ""
     token = getattr(error, "token", None)
     at_end = found == "unexpected end of file"

@@ -149,6 +149,7 @@ class _Builder:
     inits: list[ParamInit] = field(default_factory=list)
     readout: Readout | None = None
     readout_scale: float = 1.0
+    readout_seen: bool = False
     block_calls: int = 0
 
 
@@ -709,6 +710,7 @@ class _Lowerer:
             self.fail("E0503", "`readout` is only allowed at the top level of a model", stmt.span)
         if self.b.readout is not None:
             self.fail("E0504", "a model has exactly one readout", stmt.span, label="second readout")
+        self.b.readout_seen = True
         opts = {}
         for opt in stmt.options:
             if opt.key not in ("classes", "scale"):
@@ -787,7 +789,9 @@ class _Lowerer:
         env.set(decl.register, QReg(tuple(range(n))))
         self.body(decl.body, env, in_model=True)
         if self.b.readout is None:
-            self.bag.error("E0508", f"model `{decl.name}` has no readout", decl.name_span,
+            if self.b.readout_seen:
+                return None  # the readout statement itself was reported
+            self.bag.error("E0513", f"model `{decl.name}` has no readout", decl.name_span,
                            label="no readout", help="end the model with e.g. `readout probs(q[0]) -> classes 2`")
             return None
         return self.finish(decl, n, input_kind, num_features)
