@@ -152,7 +152,8 @@ def _theta_of(trained: Any) -> np.ndarray:
 
 def adversarial_training(classifier: Any, theta0: np.ndarray, train: Any, train_config: Any,
                          config: AdversarialTrainingConfig, *, theta_clean: np.ndarray | None = None,
-                         adversary: LocalRotationAdversary | None = None, test: Any = None) -> DefenceResult:
+                         adversary: LocalRotationAdversary | None = None, test: Any = None,
+                         progress: bool = True) -> DefenceResult:
     """Train ``classifier`` against adversarial examples with ``qadl.learn.train.fit``.
 
     Args:
@@ -165,6 +166,7 @@ def adversarial_training(classifier: Any, theta0: np.ndarray, train: Any, train_
         theta_clean: the model the fixed adversarial set is crafted against (default θ0).
         adversary: the ``LocalRotationAdversary`` when training on quantum data.
         test: optional test ``Dataset`` passed to ``fit``.
+        progress: show ``fit``'s progress bar (only on a terminal).
 
     Returns:
         The defended θ with the training record.
@@ -177,8 +179,8 @@ def adversarial_training(classifier: Any, theta0: np.ndarray, train: Any, train_
         target = theta0 if theta_clean is None else np.asarray(theta_clean)
         adv_set, _ = craft_dataset(classifier, target, source, config.attack, adversary=adversary)
         hook: Any = FixedAdversarialHook(adv_set, ratio=config.ratio)
-        trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test)
+        trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress)
         return DefenceResult(_theta_of(trained), trained, adversarial_set=adv_set)
     hook = OnlineAdversarialHook(classifier, config, _steps_per_run(train, train_config), adversary=adversary)
-    trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test)
+    trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress)
     return DefenceResult(_theta_of(trained), trained, epsilon_log=tuple(hook.log))

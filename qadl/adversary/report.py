@@ -133,6 +133,8 @@ def _series(history: Any) -> dict[str, list[float]]:
         history = vars(history)
     out: dict[str, list[float]] = {}
     for name, values in history.items():
+        if name in ("epoch", "seconds"):
+            continue
         if isinstance(values, (list, tuple, np.ndarray)) and len(values) and all(
             isinstance(v, (int, float, np.floating, np.integer)) and v is not None for v in values
         ):

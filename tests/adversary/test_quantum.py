@@ -1,0 +1,110 @@
+"""Local-rotation attacks on quantum data: angle bounds, fidelity, gradients, fidelity floor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qadl.adversary.config import QuantumAttackConfig
+from qadl.adversary.quantum import (
+    fidelities,
+    local_rotation_adversary,
+    perturbed_circuit,
+    quantum_attack,
+    quantum_attack_sweep,
+)
+from qadl.ir.gates import GATES, Gate
+from qadl.learn.data import Dataset
+from qadl.testing import apply_matrix
+from tests.adversary.models import state_circuit
+
+
+def _random_states(rng, n, num_qubits):
+    psi = rng.normal(size=(n, 2**num_qubits)) + 1j * rng.normal(size=(n, 2**num_qubits))
+    return psi / np.linalg.norm(psi, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    circuit = state_circuit(3, layers=2)
+    adv = local_rotation_adversary(circuit)
+    theta = np.random.default_rng(3).uniform(-np.pi, np.pi, circuit.num_params)
+    rng = np.random.default_rng(4)
+    states = _random_states(rng, 200, 3)
+    probs = adv.predict_proba(theta, states, np.zeros((200, 9)))
+    keep = np.flatnonzero(np.abs(probs[:, 0] - 0.5) > 0.05)[:40]
+    data = Dataset(states=states[keep], y=probs[keep].argmax(axis=1), num_classes=2, name="qdata")
+    return circuit, adv, theta, data
+
+
+def _direct_adversarial_state(psi, angles):
+    for q in range(len(angles) // 3):
+        for k, gate in enumerate((Gate.RX, Gate.RY, Gate.RZ)):
+            psi = apply_matrix(psi, GATES[gate].matrix([angles[3 * q + k]]), (q,))
+    return psi
+
+
+def test_perturbed_circuit_prepends_rotations():
+    circuit = state_circuit(2, layers=1)
+    pert = perturbed_circuit(circuit)
+    assert pert.num_deltas == 6
+    assert [op.gate for op in pert.ops[:6]] == [Gate.RX, Gate.RY, Gate.RZ] * 2
+    assert pert.ops[6:] == circuit.ops
+
+
+def test_zero_perturbation_is_the_clean_model(setup):
+    _, adv, theta, data = setup
+    from tests.adversary.models import classifier_for
+
+    clean = classifier_for(setup[0])
+    np.testing.assert_allclose(adv.predict_proba(theta, data.states, np.zeros((len(data), 9))),
+                               clean.predict_proba(theta, state=data.states), atol=1e-12)
+
+
+def test_angle_gradient_matches_finite_differences(setup):
+    _, adv, theta, data = setup
+    rng = np.random.default_rng(0)
+    angles = rng.uniform(-0.2, 0.2, (4, 9))
+    states, y = data.states[:4], data.y[:4]
+    _, grad = adv.loss_and_angle_grad(theta, states, angles, y, "cross_entropy")
+    h = 1e-6
+    fd = np.zeros_like(angles)
+    for j in range(9):
+        e = np.zeros_like(angles)
+        e[:, j] = h
+        up = adv.predict_proba(theta, states, angles + e)[np.arange(4), y]
+        down = adv.predict_proba(theta, states, angles - e)[np.arange(4), y]
+        fd[:, j] = (-np.log(up) + np.log(down)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, atol=1e-6)
+
+
+def test_angles_bounded_and_fidelity_matches_direct_computation(setup):
+    _, adv, theta, data = setup
+    cfg = QuantumAttackConfig(epsilon=(0.1, 0.4), steps=10, random_start=True)
+    sweep = quantum_attack_sweep(adv, theta, data, cfg)
+    for res in sweep:
+        assert np.all(np.abs(res.delta) <= res.epsilon + 1e-12)
+        direct = np.array([_direct_adversarial_state(psi, d) for psi, d in zip(data.states, res.delta, strict=True)])
+        np.testing.assert_allclose(res.states_adv, direct, atol=1e-10)
+        np.testing.assert_allclose(res.fidelity, fidelities(data.states, direct), atol=1e-10)
+        assert np.all(res.fidelity <= 1.0 + 1e-12)
+    assert sweep[1].robust_accuracy < sweep[0].robust_accuracy
+    assert sweep[1].robust_accuracy < 0.5
+    assert sweep[0].to_json()["mean_fidelity"] > sweep[1].to_json()["mean_fidelity"]
+
+
+def test_fidelity_floor_is_respected(setup):
+    _, adv, theta, data = setup
+    free = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.8, steps=10))
+    floor = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.8, steps=10, fidelity_min=0.97))
+    assert free.fidelity.min() < 0.97
+    assert floor.fidelity.min() >= 0.97
+    assert floor.robust_accuracy >= free.robust_accuracy
+
+
+def test_targeted_and_early_stop(setup):
+    _, adv, theta, data = setup
+    res = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.6, steps=15, targeted=True,
+                                                                target=1, early_stop=True))
+    assert np.mean(res.pred_adv == 1) > np.mean(res.pred_clean == 1)
+    assert np.all(res.success[res.steps < 15])
