@@ -127,13 +127,13 @@ def _bound_params(path: str, model) -> object:
     try:
         data = np.load(path)
     except (OSError, ValueError) as err:
-        raise QadlError.at("E0701", f"cannot read parameters from `{path}`: {err}", span) from None
+        raise QadlError.at("E0710", f"cannot read parameters from `{path}`: {err}", span) from None
     key = "theta" if "theta" in data.files else model.name if model.name in data.files else None
     if key is None:
-        raise QadlError.at("E0701", f"`{path}` has no array `theta` or `{model.name}`", span)
+        raise QadlError.at("E0710", f"`{path}` has no array `theta` or `{model.name}`", span)
     theta = np.asarray(data[key], dtype=float).reshape(-1)
     if theta.size != model.num_params:
-        raise QadlError.at("E0702", f"`{path}`: `{key}` has {theta.size} values but model "
+        raise QadlError.at("E0711", f"`{path}`: `{key}` has {theta.size} values but model "
                            f"`{model.name}` has {model.num_params} parameters", span)
     return theta
 
@@ -148,7 +148,7 @@ def compile_main(args: argparse.Namespace) -> int:
         program = load(args.file, sources=sources)
         if args.model is not None and args.model not in program.models:
             known = ", ".join(program.models) or "none"
-            raise QadlError.at("E0230", f"no model `{args.model}` in {args.file} (models: {known})",
+            raise QadlError.at("E0231", f"no model `{args.model}` in {args.file} (models: {known})",
                                _file_span(args.file))
         models = [program.models[args.model]] if args.model else list(program.models.values())
         outputs = [(m, _emit(m, program, args)) for m in models]

@@ -100,7 +100,7 @@ def test_compile_bind_wrong_length_is_user_error(good, tmp_path, capsys):
     params = tmp_path / "p.npz"
     np.savez(params, theta=np.zeros(5))
     assert main(["compile", str(good), "--bind", str(params)]) == 1
-    assert "error[E0702]" in capsys.readouterr().err
+    assert "error[E0711]" in capsys.readouterr().err
 
 
 def test_compile_unknown_model(good, capsys):
