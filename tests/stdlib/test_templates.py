@@ -356,3 +356,40 @@ def test_strongly_entangling_equals_pennylane(tmp_path):
     expected = qml.matrix(op, wire_order=list(reversed(range(n))))
     actual = circuit_unitary(circuit, weights.reshape(-1))
     assert phase_distance(actual, np.asarray(expected)) < 1e-9
+
+
+def test_rotation_layers_match_hand_built(tmp_path):
+    """rotation_layer, rot_layer, euler_zxz_layer and dense_angle_encoding, op for op."""
+    circuit = lower(
+        "import layers.rotations\nimport encodings.angle\nmodel m(x: float[4]) on q[2] {\n"
+        "    rotation_layer(q, rotation = rx)\n    rot_layer(q)\n    euler_zxz_layer(q)\n"
+        "    dense_angle_encoding(q, x, scale = 2.0)\n    readout probs(q[0])\n}\n",
+        tmp_path,
+    )
+    t = E.theta
+    ops = [Op(Gate.RX, (0,), (t(0),)), Op(Gate.RX, (1,), (t(1),))]
+    ops += _rot(0, t(2), t(3), t(4)) + _rot(1, t(5), t(6), t(7))
+    for i in range(2):
+        k = 8 + 3 * i
+        ops += [Op(Gate.RZ, (i,), (t(k),)), Op(Gate.RX, (i,), (t(k + 1),)),
+                Op(Gate.RZ, (i,), (t(k + 2),))]
+    for i in range(2):
+        ops += [Op(Gate.RY, (i,), (E.x(2 * i) * 2.0,)), Op(Gate.RZ, (i,), (E.x(2 * i + 1) * 2.0,))]
+    assert circuit.num_params == 14
+    assert ops_signature(circuit) == ops_signature(Circuit(2, tuple(ops)))
+
+
+def test_heavy_hex27_edges_equal_builtin_heavy_hex(tmp_path):
+    """The stdlib's explicit Falcon edge list equals the compiler's `coupling heavy_hex`."""
+    from qadl.api import load
+
+    path = tmp_path / "t.qadl"
+    path.write_text(
+        "import targets.heavy_hex27\ntarget hh { qubits 27; coupling heavy_hex }\n"
+        "model m() on q[2] {\n    cx q[0], q[1]\n    readout probs(q[0])\n}\n"
+        "model n() on q[2] {\n    cx q[0], q[1]\n    readout probs(q[0])\n}\n"
+        "device m on heavy_hex27\ndevice n on hh\n",
+        encoding="utf-8",
+    )
+    program = load(path)
+    assert program.target_of("m").coupling == program.target_of("n").coupling
