@@ -153,3 +153,14 @@ def test_import_qadl_is_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=120)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_qadl_check_stays_callable_after_the_subpackage_is_imported(good, tmp_path):
+    """`qadl.check` is both the subpackage and the public function (requests-frontend R2)."""
+    import qadl
+    import qadl.check.check  # noqa: F401  (binds the attribute qadl.check to the subpackage)
+
+    assert qadl.check(good) == ()
+    bad = tmp_path / "bad.qadl"
+    bad.write_text("const A = B", encoding="utf-8")
+    assert [d.code for d in qadl.check(bad)] == ["E0202"]

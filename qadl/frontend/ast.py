@@ -279,7 +279,7 @@ class Observable:
 
 @dataclass(frozen=True)
 class Option:
-    """``option: NAME [expr]`` and ``readout_option: NAME expr`` — ``epochs 20``,
+    """``option: NAME [expr]`` and ``readout_option: ["->"] NAME expr`` — ``epochs 20``,
     ``optimizer adam(lr = 0.05)``, ``fidelity(1q = 0.9994, 2q = 0.994)``, ``targeted``."""
 
     key: str
@@ -290,7 +290,8 @@ class Option:
 
 @dataclass(frozen=True)
 class ReadoutStmt:
-    """``readout_stmt: "readout" NAME "(" [observable ("," observable)*] ")" ["->"] readout_option*``
+    """``readout_stmt: "readout" NAME "(" [observable ("," observable)*] ")" readout_option*``
+    (``readout_option: ["->"] NAME expr``)
     — ``readout probs(q[4]) -> classes 2``, ``readout expval(Z q[0], Z q[1] * Z q[2]) scale 5``."""
 
     kind: Name
