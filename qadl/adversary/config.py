@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
+
 __all__ = [
     "AdversarialTrainingConfig",
     "AttackConfig",
@@ -158,6 +160,8 @@ class QuantumAttackConfig:
     step_size: float | None = None
     """Angle step of sign ascent; ``None`` means 2.5·ε/steps. Learning rate of Adam."""
     optimizer: Literal["sign", "adam"] = "sign"
+    axes: tuple[str, ...] = ("x", "y", "z")
+    """Rotation axes the adversary may use; the others stay at 0 (δ keeps 3 slots per qubit)."""
     fidelity_min: float | None = None
     """Lower bound on |⟨ψ|ψ_adv⟩|²; steps that cross it are halved, then undone."""
     random_start: bool = False
@@ -179,6 +183,13 @@ class QuantumAttackConfig:
             raise ValueError("fidelity_min must lie in [0, 1]")
         if self.targeted and self.target is None:
             raise ValueError("a targeted attack needs a target class")
+        if not self.axes or not set(self.axes) <= {"x", "y", "z"}:
+            raise ValueError(f"axes must be a non-empty subset of x, y, z, got {self.axes!r}")
+
+    def axis_mask(self, num_qubits: int) -> np.ndarray:
+        """1 where δ₃q₊ₖ may move (k = 0, 1, 2 for x, y, z), 0 elsewhere; shape (3n,)."""
+        per_qubit = np.array([float(a in self.axes) for a in ("x", "y", "z")])
+        return np.tile(per_qubit, num_qubits)
 
     @property
     def epsilons(self) -> tuple[float, ...]:

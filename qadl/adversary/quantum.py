@@ -192,7 +192,8 @@ def quantum_attack(adversary: LocalRotationAdversary, theta: np.ndarray, batch: 
     sign = -1.0 if config.targeted else 1.0
     rng = np.random.default_rng(config.seed)
     b, d = len(y), 3 * adversary.num_qubits
-    angles = rng.uniform(-eps, eps, (b, d)) if config.random_start else np.zeros((b, d))
+    axes = config.axis_mask(adversary.num_qubits)
+    angles = rng.uniform(-eps, eps, (b, d)) * axes if config.random_start else np.zeros((b, d))
     angles, _ = _within_fidelity(adversary, states, np.zeros((b, d)), angles, config.fidelity_min)
     active, steps = np.ones(b, dtype=bool), np.zeros(b, dtype=int)
     trace = np.full((config.steps, b), np.nan)
@@ -208,7 +209,7 @@ def quantum_attack(adversary: LocalRotationAdversary, theta: np.ndarray, batch: 
         loss, grad = adversary.loss_and_angle_grad(theta, states[idx], angles[idx], labels[idx], config.loss)
         trace[t, idx] = sign * loss
         opt.t += 1
-        new = np.clip(angles[idx] + _step(sign * grad, idx, opt, config, config.alpha(eps)), -eps, eps)
+        new = np.clip(angles[idx] + _step(sign * grad * axes, idx, opt, config, config.alpha(eps)), -eps, eps)
         new, undone = _within_fidelity(adversary, states[idx], angles[idx], new, config.fidelity_min)
         angles[idx] = new
         steps[idx] += 1

@@ -108,3 +108,12 @@ def test_targeted_and_early_stop(setup):
                                                                 target=1, early_stop=True))
     assert np.mean(res.pred_adv == 1) > np.mean(res.pred_clean == 1)
     assert np.all(res.success[res.steps < 15])
+
+
+def test_axes_restrict_the_rotations(setup):
+    _, adv, theta, data = setup
+    res = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.3, steps=5, axes=("y",),
+                                                                random_start=True))
+    np.testing.assert_array_equal(res.delta[:, 0::3], 0.0)
+    np.testing.assert_array_equal(res.delta[:, 2::3], 0.0)
+    assert np.any(res.delta[:, 1::3] != 0.0)
