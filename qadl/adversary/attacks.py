@@ -1,4 +1,4 @@
-"""White-box attacks on classical inputs: FGSM, BIM, PGD, MIM, optimiser steps and the noise baseline.
+"""White-box attacks on classical inputs: FGSM, BIM, PGD, MIM, optimiser steps, noise baseline.
 
 The attack loop talks to the model through an ``InputOracle`` (class probabilities and
 per-sample input gradients), so the same code attacks a qadl ``Classifier`` (white box)
@@ -104,7 +104,9 @@ def _new_state(shape: tuple[int, int]) -> _StepState:
     return _StepState(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape[0]))
 
 
-def _update(grad: np.ndarray, idx: np.ndarray, state: _StepState, config: AttackConfig, alpha: float) -> np.ndarray:
+def _update(
+    grad: np.ndarray, idx: np.ndarray, state: _StepState, config: AttackConfig, alpha: float
+) -> np.ndarray:
     """The additive change of the active rows ``idx`` for one ascent step."""
     if config.method == "mim":
         state.momentum[idx] = config.decay * state.momentum[idx] + norms.l1_normalize(grad)
@@ -140,8 +142,13 @@ class _Problem:
     epsilon: float | None
 
 
-def _problem(x: np.ndarray, y: np.ndarray, config: AttackConfig, epsilon: float | None,
-             feature_range: tuple[float, float] | None) -> _Problem:
+def _problem(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: AttackConfig,
+    epsilon: float | None,
+    feature_range: tuple[float, float] | None,
+) -> _Problem:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=int)
     labels = np.full_like(y, config.target) if config.targeted else y
@@ -152,8 +159,10 @@ def _problem(x: np.ndarray, y: np.ndarray, config: AttackConfig, epsilon: float 
     return _Problem(x, y, labels, -1.0 if config.targeted else 1.0, mask, rng_, epsilon)
 
 
-def _finalize(prob: _Problem, idx: np.ndarray, delta: np.ndarray, config: AttackConfig) -> np.ndarray:
-    """Project, clip to the feature range, optionally renormalise: the adversarial inputs of rows idx."""
+def _finalize(
+    prob: _Problem, idx: np.ndarray, delta: np.ndarray, config: AttackConfig
+) -> np.ndarray:
+    """Adversarial inputs of rows ``idx``: project, clip to the feature range, maybe renormalise."""
     if config.bounded:
         delta = norms.project(delta, config.norm, prob.epsilon)
     x_adv = norms.clip_to_range(prob.x[idx] + delta, prob.feature_range)
@@ -173,8 +182,9 @@ def _start(prob: _Problem, config: AttackConfig, rng: np.random.Generator) -> np
     return _finalize(prob, np.arange(shape[0]), delta * prob.mask, config)
 
 
-def _run_once(oracle: InputOracle, prob: _Problem, config: AttackConfig,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _run_once(
+    oracle: InputOracle, prob: _Problem, config: AttackConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One start of the attack: returns adversarial inputs, steps per sample, objective trace."""
     x_adv = _start(prob, config, rng)
     n = prob.x.shape[0]
@@ -205,10 +215,16 @@ def _objective(oracle: InputOracle, prob: _Problem, x_adv: np.ndarray) -> np.nda
     return prob.sign * np.asarray(loss)
 
 
-def craft(oracle: InputOracle, x: np.ndarray, y: np.ndarray, config: AttackConfig, *,
-          epsilon: float | None = None,
-          feature_range: tuple[float, float] | None = None,
-          eval_oracle: InputOracle | None = None) -> AttackResult:
+def craft(
+    oracle: InputOracle,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: AttackConfig,
+    *,
+    epsilon: float | None = None,
+    feature_range: tuple[float, float] | None = None,
+    eval_oracle: InputOracle | None = None,
+) -> AttackResult:
     """Run one attack at one epsilon against ``oracle``.
 
     Args:
@@ -236,10 +252,18 @@ def craft(oracle: InputOracle, x: np.ndarray, y: np.ndarray, config: AttackConfi
     return _score(eval_oracle or oracle, prob, config, best, best_steps, trace)
 
 
-def _best_of_restarts(oracle: InputOracle, prob: _Problem, config: AttackConfig, rng: np.random.Generator,
-                      best: np.ndarray, best_steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _best_of_restarts(
+    oracle: InputOracle,
+    prob: _Problem,
+    config: AttackConfig,
+    rng: np.random.Generator,
+    best: np.ndarray,
+    best_steps: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     def rank(x_adv: np.ndarray) -> np.ndarray:
-        reached = _goal_reached(oracle.predict_proba(x_adv).argmax(axis=1), prob.labels, config.targeted)
+        reached = _goal_reached(
+            oracle.predict_proba(x_adv).argmax(axis=1), prob.labels, config.targeted
+        )
         return np.stack([reached.astype(float), _objective(oracle, prob, x_adv)], axis=1)
 
     best_rank = rank(best)
@@ -249,25 +273,45 @@ def _best_of_restarts(oracle: InputOracle, prob: _Problem, config: AttackConfig,
         better = (cand_rank[:, 0] > best_rank[:, 0]) | (
             (cand_rank[:, 0] == best_rank[:, 0]) & (cand_rank[:, 1] > best_rank[:, 1])
         )
-        best[better], best_steps[better], best_rank[better] = cand[better], cand_steps[better], cand_rank[better]
+        best[better], best_steps[better], best_rank[better] = (
+            cand[better],
+            cand_steps[better],
+            cand_rank[better],
+        )
     return best, best_steps
 
 
-def _score(oracle: InputOracle, prob: _Problem, config: AttackConfig, x_adv: np.ndarray,
-           steps: np.ndarray, trace: np.ndarray) -> AttackResult:
+def _score(
+    oracle: InputOracle,
+    prob: _Problem,
+    config: AttackConfig,
+    x_adv: np.ndarray,
+    steps: np.ndarray,
+    trace: np.ndarray,
+) -> AttackResult:
     probs_adv = np.asarray(oracle.predict_proba(x_adv))
     pred_clean = np.asarray(oracle.predict_proba(prob.x)).argmax(axis=1)
     pred_adv = probs_adv.argmax(axis=1)
     linf, l2 = norms.perturbation_norms(x_adv - prob.x)
     return AttackResult(
-        method=config.describe(), epsilon=prob.epsilon, y=prob.y, pred_clean=pred_clean,
-        pred_adv=pred_adv, probs_adv=probs_adv,
+        method=config.describe(),
+        epsilon=prob.epsilon,
+        y=prob.y,
+        pred_clean=pred_clean,
+        pred_adv=pred_adv,
+        probs_adv=probs_adv,
         success=_goal_reached(pred_adv, prob.labels, config.targeted),
-        linf=linf, l2=l2, steps=steps, x_adv=x_adv, objective_trace=trace,
+        linf=linf,
+        l2=l2,
+        steps=steps,
+        x_adv=x_adv,
+        objective_trace=trace,
     )
 
 
-def attack_sweep(classifier: Any, theta: np.ndarray, batch: Any, config: AttackConfig) -> tuple[AttackResult, ...]:
+def attack_sweep(
+    classifier: Any, theta: np.ndarray, batch: Any, config: AttackConfig
+) -> tuple[AttackResult, ...]:
     """Attack a qadl ``Classifier`` at every epsilon of ``config`` (one result per epsilon).
 
     Args:
@@ -280,7 +324,9 @@ def attack_sweep(classifier: Any, theta: np.ndarray, batch: Any, config: AttackC
         One ``AttackResult`` per epsilon (a single one for unbounded attacks).
     """
     if batch.x is None:
-        raise ValueError("classical attacks need a dataset with features x; use quantum.py for states")
+        raise ValueError(
+            "classical attacks need a dataset with features x; use quantum.py for states"
+        )
     oracle = ClassifierOracle(classifier, np.asarray(theta), loss=config.loss)
     epsilons = config.epsilons if config.bounded else (None,)
     return tuple(

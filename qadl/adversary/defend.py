@@ -1,4 +1,4 @@
-"""Adversarial training through ``fit``'s batch hook: Madry's online min-max, or Ren et al.'s fixed set.
+"""Adversarial training via ``fit``'s batch hook: online min-max (Madry) or a fixed set (Ren).
 
 Online: every mini-batch is extended with adversarial versions of some of its samples,
 crafted against the current θ with the chosen attack and an epsilon schedule.
@@ -35,11 +35,18 @@ def num_adversarial(batch_size: int, ratio: float) -> int:
     """
     if ratio >= 1.0:
         return batch_size
-    return max(1, int(round(batch_size * ratio / (1.0 - ratio))))
+    return max(1, round(batch_size * ratio / (1.0 - ratio)))
 
 
-def craft_dataset(classifier: Any, theta: np.ndarray, data: Any, attack_config: AttackConfig | QuantumAttackConfig,
-                  *, adversary: LocalRotationAdversary | None = None, epsilon: float | None = None) -> tuple[Any, Any]:
+def craft_dataset(
+    classifier: Any,
+    theta: np.ndarray,
+    data: Any,
+    attack_config: AttackConfig | QuantumAttackConfig,
+    *,
+    adversary: LocalRotationAdversary | None = None,
+    epsilon: float | None = None,
+) -> tuple[Any, Any]:
     """Adversarial versions of every sample of ``data`` (labels kept).
 
     Args:
@@ -58,7 +65,11 @@ def craft_dataset(classifier: Any, theta: np.ndarray, data: Any, attack_config: 
             raise ValueError("adversarial training on quantum data needs a LocalRotationAdversary")
         result = quantum_attack(adversary, theta, data, attack_config, epsilon=epsilon)
     else:
-        cfg = attack_config.at(epsilon) if epsilon is not None and attack_config.bounded else attack_config
+        cfg = (
+            attack_config.at(epsilon)
+            if epsilon is not None and attack_config.bounded
+            else attack_config
+        )
         result = attack(classifier, theta, data, cfg)
     return adversarial_dataset(data, result), result
 
@@ -92,7 +103,9 @@ class OnlineAdversarialHook:
         m = min(len(batch), num_adversarial(len(batch), self.config.ratio))
         sub = batch.take(np.sort(rng.choice(len(batch), size=m, replace=False)))
         cfg = replace(self.config.attack, seed=int(rng.integers(2**31)))
-        adv, result = craft_dataset(self.classifier, theta, sub, cfg, adversary=self.adversary, epsilon=eps)
+        adv, result = craft_dataset(
+            self.classifier, theta, sub, cfg, adversary=self.adversary, epsilon=eps
+        )
         self.log.append((eps, result.success_rate))
         return adv if self.config.ratio >= 1.0 else batch.concat(adv)
 
@@ -119,7 +132,7 @@ class FixedAdversarialHook:
             if self.order is None or self.position >= len(self.order):
                 self.order, self.position = rng.permutation(len(self.adversarial)), 0
             take = min(m - len(picked), len(self.order) - self.position)
-            picked.extend(self.order[self.position:self.position + take])
+            picked.extend(self.order[self.position : self.position + take])
             self.position += take
         adv = self.adversarial.take(np.asarray(picked))
         return adv if self.ratio >= 1.0 else batch.concat(adv)
@@ -139,7 +152,9 @@ class DefenceResult:
 
 
 def _steps_per_run(train: Any, train_config: Any) -> int:
-    batch = int(getattr(train_config, "batch_size", getattr(train_config, "batch", 0)) or len(train))
+    batch = int(
+        getattr(train_config, "batch_size", getattr(train_config, "batch", 0)) or len(train)
+    )
     epochs = int(getattr(train_config, "epochs", 1))
     return epochs * -(-len(train) // batch)
 
@@ -150,10 +165,18 @@ def _theta_of(trained: Any) -> np.ndarray:
     return np.asarray(trained.theta)
 
 
-def adversarial_training(classifier: Any, theta0: np.ndarray, train: Any, train_config: Any,
-                         config: AdversarialTrainingConfig, *, theta_clean: np.ndarray | None = None,
-                         adversary: LocalRotationAdversary | None = None, test: Any = None,
-                         progress: bool = True) -> DefenceResult:
+def adversarial_training(
+    classifier: Any,
+    theta0: np.ndarray,
+    train: Any,
+    train_config: Any,
+    config: AdversarialTrainingConfig,
+    *,
+    theta_clean: np.ndarray | None = None,
+    adversary: LocalRotationAdversary | None = None,
+    test: Any = None,
+    progress: bool = True,
+) -> DefenceResult:
     """Train ``classifier`` against adversarial examples with ``qadl.learn.train.fit``.
 
     Args:
@@ -175,12 +198,22 @@ def adversarial_training(classifier: Any, theta0: np.ndarray, train: Any, train_
 
     theta0 = np.asarray(theta0, dtype=float)
     if config.mode == "fixed":
-        source = train if config.num_fixed is None else train.take(np.arange(min(config.num_fixed, len(train))))
+        source = (
+            train
+            if config.num_fixed is None
+            else train.take(np.arange(min(config.num_fixed, len(train))))
+        )
         target = theta0 if theta_clean is None else np.asarray(theta_clean)
         adv_set, _ = craft_dataset(classifier, target, source, config.attack, adversary=adversary)
         hook: Any = FixedAdversarialHook(adv_set, ratio=config.ratio)
-        trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress)
+        trained = fit(
+            classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress
+        )
         return DefenceResult(_theta_of(trained), trained, adversarial_set=adv_set)
-    hook = OnlineAdversarialHook(classifier, config, _steps_per_run(train, train_config), adversary=adversary)
-    trained = fit(classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress)
+    hook = OnlineAdversarialHook(
+        classifier, config, _steps_per_run(train, train_config), adversary=adversary
+    )
+    trained = fit(
+        classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress
+    )
     return DefenceResult(_theta_of(trained), trained, epsilon_log=tuple(hook.log))

@@ -1,4 +1,4 @@
-"""Robustness evaluation: clean accuracy and, per attack and epsilon, robust accuracy and perturbation size."""
+"""Robustness evaluation: clean accuracy; robust accuracy and perturbation size per attack and ε."""
 
 from __future__ import annotations
 
@@ -43,11 +43,17 @@ class RobustPoint:
     def from_result(name: str, result: AttackResult) -> RobustPoint:
         """Summarise an ``AttackResult`` under the label ``name``."""
         return RobustPoint(
-            attack=name, epsilon=result.epsilon, n=result.size,
-            robust_accuracy=result.robust_accuracy, success_rate=result.success_rate,
-            mean_linf=float(np.mean(result.linf)), median_linf=float(np.median(result.linf)),
-            mean_l2=float(np.mean(result.l2)), mean_steps=float(np.mean(result.steps)),
-            mean_fidelity=_opt(result.fidelity, np.mean), min_fidelity=_opt(result.fidelity, np.min),
+            attack=name,
+            epsilon=result.epsilon,
+            n=result.size,
+            robust_accuracy=result.robust_accuracy,
+            success_rate=result.success_rate,
+            mean_linf=float(np.mean(result.linf)),
+            median_linf=float(np.median(result.linf)),
+            mean_l2=float(np.mean(result.l2)),
+            mean_steps=float(np.mean(result.steps)),
+            mean_fidelity=_opt(result.fidelity, np.mean),
+            min_fidelity=_opt(result.fidelity, np.min),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -71,8 +77,10 @@ class Evaluation:
 
     def curve(self, attack: str) -> tuple[np.ndarray, np.ndarray]:
         """``(epsilons, robust accuracies)`` of one attack, epsilon 0 = clean accuracy first."""
-        pts = sorted((p for p in self.points if p.attack == attack and p.epsilon is not None),
-                     key=lambda p: p.epsilon)
+        pts = sorted(
+            (p for p in self.points if p.attack == attack and p.epsilon is not None),
+            key=lambda p: p.epsilon,
+        )
         eps = np.array([0.0] + [p.epsilon for p in pts])
         acc = np.array([self.clean_accuracy] + [p.robust_accuracy for p in pts])
         return eps, acc
@@ -80,7 +88,9 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (no arrays)."""
         return {
-            "model": self.model, "dataset": self.dataset, "n": self.n,
+            "model": self.model,
+            "dataset": self.dataset,
+            "n": self.n,
             "clean_accuracy": self.clean_accuracy,
             "points": [p.to_json() for p in self.points],
         }
@@ -98,10 +108,16 @@ def _named(attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack]) -> list[tuple
     return [(cfg.describe(), cfg) for cfg in attacks]
 
 
-def evaluate(classifier: Any, theta: np.ndarray, data: Any,
-             attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack] = (), *,
-             adversary: LocalRotationAdversary | None = None, model: str = "model",
-             keep: dict[str, tuple[AttackResult, ...]] | None = None) -> Evaluation:
+def evaluate(
+    classifier: Any,
+    theta: np.ndarray,
+    data: Any,
+    attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack] = (),
+    *,
+    adversary: LocalRotationAdversary | None = None,
+    model: str = "model",
+    keep: dict[str, tuple[AttackResult, ...]] | None = None,
+) -> Evaluation:
     """Clean accuracy plus one ``RobustPoint`` per attack and epsilon.
 
     Args:
@@ -129,5 +145,10 @@ def evaluate(classifier: Any, theta: np.ndarray, data: Any,
         if keep is not None:
             keep[name] = results
         points += [RobustPoint.from_result(name, r) for r in results]
-    return Evaluation(model=model, dataset=getattr(data, "name", "data"), n=len(data.y),
-                      clean_accuracy=clean_accuracy(classifier, theta, data), points=tuple(points))
+    return Evaluation(
+        model=model,
+        dataset=getattr(data, "name", "data"),
+        n=len(data.y),
+        clean_accuracy=clean_accuracy(classifier, theta, data),
+        points=tuple(points),
+    )

@@ -69,7 +69,9 @@ def l1_normalize(grad: np.ndarray) -> np.ndarray:
     return grad / np.maximum(scale, _TINY)[:, None]
 
 
-def random_in_ball(rng: np.random.Generator, shape: tuple[int, int], norm: Norm, epsilon: float) -> np.ndarray:
+def random_in_ball(
+    rng: np.random.Generator, shape: tuple[int, int], norm: Norm, epsilon: float
+) -> np.ndarray:
     """Uniform random points inside the ``norm`` ball of radius ``epsilon`` (PGD's random start)."""
     if norm == "linf":
         return rng.uniform(-epsilon, epsilon, size=shape)
@@ -78,8 +80,10 @@ def random_in_ball(rng: np.random.Generator, shape: tuple[int, int], norm: Norm,
     return direction * radius[:, None]
 
 
-def random_on_sphere(rng: np.random.Generator, shape: tuple[int, int], norm: Norm, epsilon: float) -> np.ndarray:
-    """Random points of norm exactly ``epsilon``: random signs (L∞ corners) or random directions (L2).
+def random_on_sphere(
+    rng: np.random.Generator, shape: tuple[int, int], norm: Norm, epsilon: float
+) -> np.ndarray:
+    """Random points of norm exactly ``epsilon``: random signs (L∞) or random directions (L2).
 
     This is the random-noise baseline a gradient attack of the same budget must beat.
     """

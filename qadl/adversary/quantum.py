@@ -1,4 +1,4 @@
-"""Attacks on quantum data: a perturbation unitary of local rotations, bounded in angle and fidelity.
+"""Attacks on quantum data: a local-rotation perturbation unitary, bounded in angle and fidelity.
 
 The adversary prepends RX(δ₃q)·RY(δ₃q₊₁)·RZ(δ₃q₊₂) on every qubit q to the model circuit
 (the δ symbols of the IR), so the compiled simulator's adjoint gradients with respect to
@@ -53,14 +53,23 @@ def perturbed_circuit(circuit: Circuit) -> Circuit:
     if not circuit.state_input:
         raise ValueError("local-rotation attacks need a circuit that takes an input state")
     n, off = circuit.num_qubits, circuit.num_deltas
-    return replace(circuit, ops=local_rotations(n, off) + circuit.ops, num_deltas=off + 3 * n,
-                   name=f"{circuit.name}+adv")
+    return replace(
+        circuit,
+        ops=local_rotations(n, off) + circuit.ops,
+        num_deltas=off + 3 * n,
+        name=f"{circuit.name}+adv",
+    )
 
 
 def rotation_circuit(num_qubits: int) -> Circuit:
     """Only the perturbation unitary, acting on an input state (for adversarial states)."""
-    return Circuit(num_qubits, local_rotations(num_qubits), num_deltas=3 * num_qubits,
-                   state_input=True, name="local-rotations")
+    return Circuit(
+        num_qubits,
+        local_rotations(num_qubits),
+        num_deltas=3 * num_qubits,
+        state_input=True,
+        name="local-rotations",
+    )
 
 
 def fidelities(states: np.ndarray, states_adv: np.ndarray) -> np.ndarray:
@@ -91,28 +100,37 @@ class LocalRotationAdversary:
     def full_delta(self, angles: np.ndarray) -> np.ndarray:
         """The model's δ vectors with the rotation angles in place (other δ at 0)."""
         out = np.zeros((angles.shape[0], self.num_deltas))
-        out[:, self.offset:] = angles
+        out[:, self.offset :] = angles
         return out
 
-    def predict_proba(self, theta: np.ndarray, states: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    def predict_proba(
+        self, theta: np.ndarray, states: np.ndarray, angles: np.ndarray
+    ) -> np.ndarray:
         """Class probabilities of the perturbed states."""
         return self.classifier.predict_proba(theta, state=states, delta=self.full_delta(angles))
 
-    def loss_and_angle_grad(self, theta: np.ndarray, states: np.ndarray, angles: np.ndarray,
-                            labels: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    def loss_and_angle_grad(
+        self,
+        theta: np.ndarray,
+        states: np.ndarray,
+        angles: np.ndarray,
+        labels: np.ndarray,
+        loss: str,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-sample losses and per-sample gradients with respect to the rotation angles."""
         losses, grads = self.classifier.loss_and_grads(
             theta, labels, state=states, delta=self.full_delta(angles), loss=loss
         )
-        return np.asarray(losses), np.asarray(grads.delta)[:, self.offset:] * len(labels)
+        return np.asarray(losses), np.asarray(grads.delta)[:, self.offset :] * len(labels)
 
     def adversarial_states(self, states: np.ndarray, angles: np.ndarray) -> np.ndarray:
         """R(δ)|ψ⟩ for each sample."""
         return np.asarray(self.rotations.states(np.zeros(0), delta=angles, state=states))
 
 
-def local_rotation_adversary(circuit: Circuit, *, scale: float = 1.0,
-                             simulator: Any = None) -> LocalRotationAdversary:
+def local_rotation_adversary(
+    circuit: Circuit, *, scale: float = 1.0, simulator: Any = None
+) -> LocalRotationAdversary:
     """Compile the perturbed model and the rotation-only circuit.
 
     Args:
@@ -128,7 +146,8 @@ def local_rotation_adversary(circuit: Circuit, *, scale: float = 1.0,
     return LocalRotationAdversary(
         classifier=Classifier(simulator(perturbed), circuit.readout, scale=scale),
         rotations=simulator(rotation_circuit(circuit.num_qubits)),
-        num_qubits=circuit.num_qubits, offset=circuit.num_deltas,
+        num_qubits=circuit.num_qubits,
+        offset=circuit.num_deltas,
     )
 
 
@@ -141,7 +160,9 @@ class _Ascent:
     t: int = 0
 
 
-def _step(grad: np.ndarray, idx: np.ndarray, opt: _Ascent, config: QuantumAttackConfig, alpha: float) -> np.ndarray:
+def _step(
+    grad: np.ndarray, idx: np.ndarray, opt: _Ascent, config: QuantumAttackConfig, alpha: float
+) -> np.ndarray:
     if config.optimizer == "sign":
         return alpha * np.sign(grad)
     opt.m[idx] = 0.9 * opt.m[idx] + 0.1 * grad
@@ -150,8 +171,14 @@ def _step(grad: np.ndarray, idx: np.ndarray, opt: _Ascent, config: QuantumAttack
     return alpha * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
-def _within_fidelity(adv: LocalRotationAdversary, states: np.ndarray, old: np.ndarray,
-                     new: np.ndarray, f_min: float | None, halvings: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def _within_fidelity(
+    adv: LocalRotationAdversary,
+    states: np.ndarray,
+    old: np.ndarray,
+    new: np.ndarray,
+    f_min: float | None,
+    halvings: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
     """Backtrack steps that push fidelity below ``f_min``: halve them, then undo them.
 
     Returns:
@@ -165,13 +192,21 @@ def _within_fidelity(adv: LocalRotationAdversary, states: np.ndarray, old: np.nd
         if not bad.any():
             break
         accepted[bad] = 0.5 * (accepted[bad] + old[bad])
-        bad[bad] = fidelities(states[bad], adv.adversarial_states(states[bad], accepted[bad])) < f_min
+        bad[bad] = (
+            fidelities(states[bad], adv.adversarial_states(states[bad], accepted[bad])) < f_min
+        )
     accepted[bad] = old[bad]
     return accepted, bad
 
 
-def quantum_attack(adversary: LocalRotationAdversary, theta: np.ndarray, batch: Any,
-                   config: QuantumAttackConfig, *, epsilon: float | None = None) -> AttackResult:
+def quantum_attack(
+    adversary: LocalRotationAdversary,
+    theta: np.ndarray,
+    batch: Any,
+    config: QuantumAttackConfig,
+    *,
+    epsilon: float | None = None,
+) -> AttackResult:
     """Local-rotation attack on a batch of input states at one angle bound.
 
     Args:
@@ -206,35 +241,62 @@ def quantum_attack(adversary: LocalRotationAdversary, theta: np.ndarray, batch: 
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        loss, grad = adversary.loss_and_angle_grad(theta, states[idx], angles[idx], labels[idx], config.loss)
+        loss, grad = adversary.loss_and_angle_grad(
+            theta, states[idx], angles[idx], labels[idx], config.loss
+        )
         trace[t, idx] = sign * loss
         opt.t += 1
-        new = np.clip(angles[idx] + _step(sign * grad * axes, idx, opt, config, config.alpha(eps)), -eps, eps)
-        new, undone = _within_fidelity(adversary, states[idx], angles[idx], new, config.fidelity_min)
+        new = np.clip(
+            angles[idx] + _step(sign * grad * axes, idx, opt, config, config.alpha(eps)), -eps, eps
+        )
+        new, undone = _within_fidelity(
+            adversary, states[idx], angles[idx], new, config.fidelity_min
+        )
         angles[idx] = new
         steps[idx] += 1
         active[idx[undone]] = False
     return _score(adversary, theta, states, y, labels, config, eps, angles, steps, trace)
 
 
-def _score(adversary: LocalRotationAdversary, theta: np.ndarray, states: np.ndarray, y: np.ndarray,
-           labels: np.ndarray, config: QuantumAttackConfig, eps: float, angles: np.ndarray,
-           steps: np.ndarray, trace: np.ndarray) -> AttackResult:
+def _score(
+    adversary: LocalRotationAdversary,
+    theta: np.ndarray,
+    states: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    config: QuantumAttackConfig,
+    eps: float,
+    angles: np.ndarray,
+    steps: np.ndarray,
+    trace: np.ndarray,
+) -> AttackResult:
     probs_adv = adversary.predict_proba(theta, states, angles)
     pred_clean = adversary.predict_proba(theta, states, np.zeros_like(angles)).argmax(axis=1)
     pred_adv = probs_adv.argmax(axis=1)
     states_adv = adversary.adversarial_states(states, angles)
     linf, l2 = perturbation_norms(angles)
     return AttackResult(
-        method=config.describe(), epsilon=eps, y=y, pred_clean=pred_clean, pred_adv=pred_adv,
+        method=config.describe(),
+        epsilon=eps,
+        y=y,
+        pred_clean=pred_clean,
+        pred_adv=pred_adv,
         probs_adv=probs_adv,
         success=pred_adv == labels if config.targeted else pred_adv != labels,
-        linf=linf, l2=l2, steps=steps, states_adv=states_adv, delta=angles,
-        fidelity=fidelities(states, states_adv), objective_trace=trace,
+        linf=linf,
+        l2=l2,
+        steps=steps,
+        states_adv=states_adv,
+        delta=angles,
+        fidelity=fidelities(states, states_adv),
+        objective_trace=trace,
     )
 
 
-def quantum_attack_sweep(adversary: LocalRotationAdversary, theta: np.ndarray, batch: Any,
-                         config: QuantumAttackConfig) -> tuple[AttackResult, ...]:
+def quantum_attack_sweep(
+    adversary: LocalRotationAdversary, theta: np.ndarray, batch: Any, config: QuantumAttackConfig
+) -> tuple[AttackResult, ...]:
     """``quantum_attack`` at every angle bound of ``config.epsilons``."""
-    return tuple(quantum_attack(adversary, theta, batch, config, epsilon=e) for e in config.epsilons)
+    return tuple(
+        quantum_attack(adversary, theta, batch, config, epsilon=e) for e in config.epsilons
+    )

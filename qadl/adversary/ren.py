@@ -1,4 +1,4 @@
-"""The attack of Ren et al. (2022): masked Adam steps on the input until the wrong class reaches 0.6.
+"""The attack of Ren et al. (2022): masked Adam steps on the input until the wrong class has 0.6.
 
 From the released data of "Experimental quantum adversarial learning with programmable
 superconducting qubits": only pixels that are nonzero in the clean image change, there
@@ -38,12 +38,22 @@ def ren_config(
         seed: unused by the deterministic attack; kept for a uniform record.
     """
     return AttackConfig(
-        method="gradient_steps", epsilon=None, steps=max_steps, optimizer="adam", lr=lr,
-        mask=mask, until_confidence=threshold, clip_to_range=False, renormalize=False, seed=seed,
+        method="gradient_steps",
+        epsilon=None,
+        steps=max_steps,
+        optimizer="adam",
+        lr=lr,
+        mask=mask,
+        until_confidence=threshold,
+        clip_to_range=False,
+        renormalize=False,
+        seed=seed,
     )
 
 
-def ren_attack(classifier: Any, theta: np.ndarray, batch: Any, config: AttackConfig | None = None) -> AttackResult:
+def ren_attack(
+    classifier: Any, theta: np.ndarray, batch: Any, config: AttackConfig | None = None
+) -> AttackResult:
     """Run the Ren et al. attack on a batch of images.
 
     ``ren_config`` does not clip to the batch's ``feature_range``: the paper does not
@@ -90,9 +100,13 @@ def ren_summary(result: AttackResult, clean_x: np.ndarray, threshold: float = 0.
     reached = others.max(axis=1) >= threshold
     changed = np.count_nonzero(np.abs(result.x_adv - clean_x) > 0, axis=1)
     return RenSummary(
-        n=result.size, reached_threshold=float(np.mean(reached)),
-        robust_accuracy=result.robust_accuracy, median_linf=float(np.median(result.linf)),
-        mean_linf=float(np.mean(result.linf)), max_linf=float(np.max(result.linf)),
-        mean_l2=float(np.mean(result.l2)), mean_steps=float(np.mean(result.steps)),
+        n=result.size,
+        reached_threshold=float(np.mean(reached)),
+        robust_accuracy=result.robust_accuracy,
+        median_linf=float(np.median(result.linf)),
+        mean_linf=float(np.mean(result.linf)),
+        max_linf=float(np.max(result.linf)),
+        mean_l2=float(np.mean(result.l2)),
+        mean_steps=float(np.mean(result.steps)),
         mean_changed=float(np.mean(changed)),
     )

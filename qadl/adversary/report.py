@@ -38,9 +38,17 @@ def robustness_table(evaluations: Sequence[Evaluation], *, width: int = 120) -> 
     for ev in evaluations:
         table.add_row(ev.model, "clean", "0", _fmt(ev.clean_accuracy), "-", "-", "-", "-", "-")
         for p in ev.points:
-            table.add_row(ev.model, p.attack, _fmt(p.epsilon), _fmt(p.robust_accuracy),
-                          _fmt(p.success_rate), _fmt(p.mean_linf, 4), _fmt(p.mean_l2, 4),
-                          _fmt(p.mean_fidelity, 4), _fmt(p.min_fidelity, 4))
+            table.add_row(
+                ev.model,
+                p.attack,
+                _fmt(p.epsilon),
+                _fmt(p.robust_accuracy),
+                _fmt(p.success_rate),
+                _fmt(p.mean_linf, 4),
+                _fmt(p.mean_l2, 4),
+                _fmt(p.mean_fidelity, 4),
+                _fmt(p.min_fidelity, 4),
+            )
     buf = io.StringIO()
     Console(file=buf, width=width, color_system=None, force_terminal=False).print(table)
     return buf.getvalue()
@@ -55,8 +63,13 @@ def _figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (6.0, 4.
     return plt, *plt.subplots(nrows, ncols, figsize=size, squeeze=False)
 
 
-def plot_accuracy_vs_epsilon(evaluations: Sequence[Evaluation], path: str | Path, *,
-                             attacks: Sequence[str] | None = None, title: str = "") -> Path:
+def plot_accuracy_vs_epsilon(
+    evaluations: Sequence[Evaluation],
+    path: str | Path,
+    *,
+    attacks: Sequence[str] | None = None,
+    title: str = "",
+) -> Path:
     """Robust accuracy against epsilon, one line per (model, attack), all in one figure.
 
     Args:
@@ -81,17 +94,28 @@ def plot_accuracy_vs_epsilon(evaluations: Sequence[Evaluation], path: str | Path
     return _save(plt, fig, path)
 
 
-def plot_image_grid(clean: np.ndarray, adversarial: np.ndarray, image_shape: tuple[int, int],
-                    path: str | Path, *, labels: Sequence[str] | None = None, max_images: int = 6) -> Path:
+def plot_image_grid(
+    clean: np.ndarray,
+    adversarial: np.ndarray,
+    image_shape: tuple[int, int],
+    path: str | Path,
+    *,
+    labels: Sequence[str] | None = None,
+    max_images: int = 6,
+) -> Path:
     """Rows of clean / adversarial / difference images for the first ``max_images`` samples."""
     k = min(max_images, len(clean))
     plt, fig, axes = _figure(ncols=k, nrows=3, size=(2.0 * k, 6.2))
     diff = adversarial - clean
     bound = float(np.max(np.abs(diff[:k]))) or 1.0
     for j in range(k):
-        for row, (img, cmap, lim) in enumerate((
-            (clean[j], "gray", None), (adversarial[j], "gray", None), (diff[j], "bwr", bound),
-        )):
+        for row, (img, cmap, lim) in enumerate(
+            (
+                (clean[j], "gray", None),
+                (adversarial[j], "gray", None),
+                (diff[j], "bwr", bound),
+            )
+        ):
             ax = axes[row, j]
             kwargs = {"vmin": -lim, "vmax": lim} if lim else {}
             ax.imshow(np.asarray(img).reshape(image_shape), cmap=cmap, **kwargs)
@@ -104,8 +128,12 @@ def plot_image_grid(clean: np.ndarray, adversarial: np.ndarray, image_shape: tup
     return _save(plt, fig, path)
 
 
-def plot_training_curves(history: Mapping[str, Sequence[float]] | Any, path: str | Path, *,
-                         title: str = "adversarial training") -> Path:
+def plot_training_curves(
+    history: Mapping[str, Sequence[float]] | Any,
+    path: str | Path,
+    *,
+    title: str = "adversarial training",
+) -> Path:
     """Loss (left) and accuracy (right) curves against epoch.
 
     ``history`` maps series names to per-epoch values; names containing "loss" go left,
@@ -135,8 +163,13 @@ def _series(history: Any) -> dict[str, list[float]]:
     for name, values in history.items():
         if name in ("epoch", "seconds"):
             continue
-        if isinstance(values, (list, tuple, np.ndarray)) and len(values) and all(
-            isinstance(v, (int, float, np.floating, np.integer)) and v is not None for v in values
+        if (
+            isinstance(values, (list, tuple, np.ndarray))
+            and len(values)
+            and all(
+                isinstance(v, (int, float, np.floating, np.integer)) and v is not None
+                for v in values
+            )
         ):
             out[name] = [float(v) for v in values]
     return out

@@ -1,4 +1,4 @@
-"""The value every attack returns: adversarial inputs plus per-sample outcome and perturbation size."""
+"""The value every attack returns: adversarial inputs, per-sample outcome, perturbation size."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Black-box transfer attacks: craft on a surrogate (another qadl model or a scikit-learn one), test on the target.
+"""Black-box transfer: craft on a surrogate (qadl or scikit-learn model), score on the target.
 
 The scikit-learn surrogates get exact input gradients without autodiff: logistic
 regression in closed form, and the MLP by backpropagation through ``coefs_`` and
@@ -109,9 +109,15 @@ class SklearnSurrogate:
         return dz @ self.model.coefs_[0].T
 
 
-def fit_surrogate(train: Any, kind: SurrogateKind = "logistic", *, seed: int = 0,
-                  hidden: tuple[int, ...] = (64,), activation: str = "relu",
-                  max_iter: int = 500) -> SklearnSurrogate:
+def fit_surrogate(
+    train: Any,
+    kind: SurrogateKind = "logistic",
+    *,
+    seed: int = 0,
+    hidden: tuple[int, ...] = (64,),
+    activation: str = "relu",
+    max_iter: int = 500,
+) -> SklearnSurrogate:
     """Train a scikit-learn surrogate on the same training set as the target.
 
     Args:
@@ -131,8 +137,9 @@ def fit_surrogate(train: Any, kind: SurrogateKind = "logistic", *, seed: int = 0
     elif kind == "mlp":
         from sklearn.neural_network import MLPClassifier
 
-        model = MLPClassifier(hidden_layer_sizes=hidden, activation=activation,
-                              max_iter=max_iter, random_state=seed)
+        model = MLPClassifier(
+            hidden_layer_sizes=hidden, activation=activation, max_iter=max_iter, random_state=seed
+        )
     else:
         raise ValueError(f"unknown surrogate kind {kind!r}; expected 'logistic' or 'mlp'")
     model.fit(train.x, train.y)
@@ -141,8 +148,13 @@ def fit_surrogate(train: Any, kind: SurrogateKind = "logistic", *, seed: int = 0
     return SklearnSurrogate(model)
 
 
-def transfer_attack(source: InputOracle, target_classifier: Any, target_theta: np.ndarray,
-                    batch: Any, config: AttackConfig) -> tuple[AttackResult, ...]:
+def transfer_attack(
+    source: InputOracle,
+    target_classifier: Any,
+    target_theta: np.ndarray,
+    batch: Any,
+    config: AttackConfig,
+) -> tuple[AttackResult, ...]:
     """Craft adversarial examples on ``source`` and score them on the target model.
 
     Args:
@@ -159,7 +171,14 @@ def transfer_attack(source: InputOracle, target_classifier: Any, target_theta: n
     target = ClassifierOracle(target_classifier, np.asarray(target_theta), loss=config.loss)
     epsilons = config.epsilons if config.bounded else (None,)
     return tuple(
-        craft(source, batch.x, batch.y, config, epsilon=eps, feature_range=batch.feature_range,
-              eval_oracle=target)
+        craft(
+            source,
+            batch.x,
+            batch.y,
+            config,
+            epsilon=eps,
+            feature_range=batch.feature_range,
+            eval_oracle=target,
+        )
         for eps in epsilons
     )

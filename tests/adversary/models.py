@@ -64,8 +64,14 @@ def encoding_circuit(num_qubits: int = 3, layers: int = 2, num_classes: int = 2)
         ops += [Op(Gate.RY, (q,), (E.theta(k + q) + 0.5 * E.x(q),)) for q in range(n)]
         k += n
     qubits = (0,) if num_classes == 2 else (0, 1)
-    return Circuit(n, tuple(ops), num_params=k, num_features=n,
-                   readout=Readout("probs", qubits=qubits, num_classes=num_classes), name="enc")
+    return Circuit(
+        n,
+        tuple(ops),
+        num_params=k,
+        num_features=n,
+        readout=Readout("probs", qubits=qubits, num_classes=num_classes),
+        name="enc",
+    )
 
 
 def state_circuit(num_qubits: int = 3, layers: int = 2) -> Circuit:
@@ -80,8 +86,14 @@ def state_circuit(num_qubits: int = 3, layers: int = 2) -> Circuit:
             k += 2
         ops += [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)]
     ops.append(Op(Gate.RY, (0,), (E.theta(k),)))
-    return Circuit(n, tuple(ops), num_params=k + 1, state_input=True,
-                   readout=Readout("probs", qubits=(0,), num_classes=2), name="state")
+    return Circuit(
+        n,
+        tuple(ops),
+        num_params=k + 1,
+        state_input=True,
+        readout=Readout("probs", qubits=(0,), num_classes=2),
+        name="state",
+    )
 
 
 def classifier_for(circuit: Circuit):
@@ -92,8 +104,17 @@ def classifier_for(circuit: Circuit):
     return Classifier(Simulator(circuit), circuit.readout)
 
 
-def teacher_dataset(clf, theta, *, n: int = 60, num_features: int = 3, margin: float = 0.1,
-                    seed: int = 0, lo: float = 0.0, hi: float = 1.5):
+def teacher_dataset(
+    clf,
+    theta,
+    *,
+    n: int = 60,
+    num_features: int = 3,
+    margin: float = 0.1,
+    seed: int = 0,
+    lo: float = 0.0,
+    hi: float = 1.5,
+):
     """Inputs in ``[lo, hi]`` labelled by the model itself, keeping points with a clear margin.
 
     The model at ``theta`` is then 100% accurate on it, and attacks have real work to do.

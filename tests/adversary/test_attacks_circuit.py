@@ -35,7 +35,9 @@ def four_class():
 def test_oracle_gradients_match_finite_differences(binary):
     clf, theta, data = binary
     loss, grad = ClassifierOracle(clf, theta).loss_and_input_grad(data.x[:8], data.y[:8])
-    fd_loss, fd_grad = FiniteDifferenceOracle(clf, theta).loss_and_input_grad(data.x[:8], data.y[:8])
+    fd_loss, fd_grad = FiniteDifferenceOracle(clf, theta).loss_and_input_grad(
+        data.x[:8], data.y[:8]
+    )
     np.testing.assert_allclose(loss, fd_loss, rtol=1e-10)
     np.testing.assert_allclose(grad, fd_grad, atol=1e-6)
 
@@ -44,8 +46,12 @@ def test_oracle_gradients_match_finite_differences(binary):
 def test_attack_equals_finite_difference_attack(binary, method):
     clf, theta, data = binary
     cfg = AttackConfig(method, epsilon=0.2, steps=5, seed=4)
-    exact = craft(ClassifierOracle(clf, theta), data.x, data.y, cfg, feature_range=data.feature_range)
-    fd = craft(FiniteDifferenceOracle(clf, theta), data.x, data.y, cfg, feature_range=data.feature_range)
+    exact = craft(
+        ClassifierOracle(clf, theta), data.x, data.y, cfg, feature_range=data.feature_range
+    )
+    fd = craft(
+        FiniteDifferenceOracle(clf, theta), data.x, data.y, cfg, feature_range=data.feature_range
+    )
     np.testing.assert_allclose(exact.x_adv, fd.x_adv, atol=1e-9)
     np.testing.assert_array_equal(exact.pred_adv, fd.pred_adv)
 
@@ -54,7 +60,9 @@ def test_attack_equals_finite_difference_attack(binary, method):
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_circuit_attacks_stay_in_ball_and_range(binary, method, norm):
     clf, theta, data = binary
-    sweep = attack_sweep(clf, theta, data, AttackConfig(method, norm=norm, epsilon=(0.1, 0.3), steps=4))
+    sweep = attack_sweep(
+        clf, theta, data, AttackConfig(method, norm=norm, epsilon=(0.1, 0.3), steps=4)
+    )
     assert [r.epsilon for r in sweep] == [0.1, 0.3]
     for res in sweep:
         size = res.linf if norm == "linf" else res.l2
@@ -65,8 +73,12 @@ def test_circuit_attacks_stay_in_ball_and_range(binary, method, norm):
 
 def test_bim_monotone_on_circuit(binary):
     clf, theta, data = binary
-    res = attack(clf, theta, data, AttackConfig("bim", epsilon=1.0, steps=10, step_size=0.005,
-                                                 clip_to_range=False))
+    res = attack(
+        clf,
+        theta,
+        data,
+        AttackConfig("bim", epsilon=1.0, steps=10, step_size=0.005, clip_to_range=False),
+    )
     assert np.all(np.diff(res.objective_trace, axis=0) >= -1e-10)
 
 
@@ -81,7 +93,9 @@ def test_pgd_beats_noise_on_circuit(binary):
 def test_targeted_on_four_classes(four_class):
     clf, theta, data = four_class
     target = 3
-    res = attack(clf, theta, data, AttackConfig("pgd", epsilon=0.5, steps=20, targeted=True, target=target))
+    res = attack(
+        clf, theta, data, AttackConfig("pgd", epsilon=0.5, steps=20, targeted=True, target=target)
+    )
     assert np.mean(res.pred_adv == target) > 0.25 + 0.25
     assert np.mean(res.pred_adv == target) > np.mean(res.pred_clean == target)
 

@@ -75,8 +75,9 @@ def test_early_stop_freezes_flipped_samples():
 def test_until_confidence_and_mask():
     oracle, x, y = softmax_problem(seed=9, n=40)
     x = x * (np.arange(x.shape[1]) % 2 == 0)  # odd features are zero
-    cfg = AttackConfig("gradient_steps", epsilon=None, steps=500, lr=0.01, mask="nonzero",
-                       until_confidence=0.6)
+    cfg = AttackConfig(
+        "gradient_steps", epsilon=None, steps=500, lr=0.01, mask="nonzero", until_confidence=0.6
+    )
     res = craft(oracle, x, y, cfg)
     np.testing.assert_array_equal(res.x_adv[:, 1::2], 0.0)
     wrong = 1.0 - res.probs_adv[np.arange(len(y)), y]

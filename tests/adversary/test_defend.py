@@ -1,4 +1,4 @@
-"""Adversarial training: batch composition, schedules, and robust accuracy gains on a small problem."""
+"""Adversarial training: batch composition, schedules, robust accuracy gains on a small problem."""
 
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def test_num_adversarial():
 
 def test_online_hook_extends_batch_and_follows_schedule(problem):
     clf, train, _, _, theta = problem
-    cfg = AdversarialTrainingConfig(AttackConfig("fgsm", epsilon=0.4), ratio=0.5, schedule="linear",
-                                    ramp_fraction=0.5)
+    cfg = AdversarialTrainingConfig(
+        AttackConfig("fgsm", epsilon=0.4), ratio=0.5, schedule="linear", ramp_fraction=0.5
+    )
     hook = OnlineAdversarialHook(clf, cfg, total_steps=4)
     rng = np.random.default_rng(0)
     batch = train.take(np.arange(10))
@@ -66,8 +67,12 @@ def test_online_hook_extends_batch_and_follows_schedule(problem):
     adv = outs[-1].x[10:]
     assert np.all(np.abs(adv - np.clip(adv, 0.0, 1.5)) == 0)
     # every adversarial row is within 0.4 of some clean row of the same label
-    assert np.all(np.min(np.max(np.abs(adv[:, None] - batch.x[None]), axis=2), axis=1) <= 0.4 + 1e-12)
-    replace_all = OnlineAdversarialHook(clf, AdversarialTrainingConfig(AttackConfig("fgsm", epsilon=0.4), ratio=1.0), 1)
+    assert np.all(
+        np.min(np.max(np.abs(adv[:, None] - batch.x[None]), axis=2), axis=1) <= 0.4 + 1e-12
+    )
+    replace_all = OnlineAdversarialHook(
+        clf, AdversarialTrainingConfig(AttackConfig("fgsm", epsilon=0.4), ratio=1.0), 1
+    )
     assert len(replace_all(theta, batch, rng)) == 10
 
 
@@ -95,7 +100,9 @@ def test_online_adversarial_training_improves_robust_accuracy(problem):
 def test_fixed_set_training_resists_its_own_examples(problem):
     """Ren et al.'s protocol: adversarial examples precomputed against the clean model."""
     clf, train, test, tc, theta = problem
-    cfg = AdversarialTrainingConfig(AttackConfig("pgd", epsilon=0.4, steps=10), ratio=0.5, mode="fixed")
+    cfg = AdversarialTrainingConfig(
+        AttackConfig("pgd", epsilon=0.4, steps=10), ratio=0.5, mode="fixed"
+    )
     defended = adversarial_training(clf, theta, train, tc, cfg, progress=False)
     fixed = defended.adversarial_set
     assert len(fixed) == len(train)

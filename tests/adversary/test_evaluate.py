@@ -28,8 +28,10 @@ def model():
 
 def test_evaluate_sweeps_and_serialises(model):
     clf, theta, data = model
-    attacks = {"bim": AttackConfig("bim", epsilon=(0.05, 0.2, 0.4), steps=5),
-               "ren": ren_config(max_steps=100, mask="none")}
+    attacks = {
+        "bim": AttackConfig("bim", epsilon=(0.05, 0.2, 0.4), steps=5),
+        "ren": ren_config(max_steps=100, mask="none"),
+    }
     keep: dict = {}
     ev = evaluate(clf, theta, data, attacks, model="teacher", keep=keep)
     assert ev.clean_accuracy == clean_accuracy(clf, theta, data) == 1.0
@@ -69,7 +71,9 @@ def test_quantum_evaluation_reports_fidelity():
     psi /= np.linalg.norm(psi, axis=1, keepdims=True)
     y = clf.predict(theta, state=psi)
     data = Dataset(states=psi, y=y, num_classes=2, name="q")
-    ev = evaluate(clf, theta, data, [QuantumAttackConfig(epsilon=(0.1, 0.3), steps=8)], adversary=adv)
+    ev = evaluate(
+        clf, theta, data, [QuantumAttackConfig(epsilon=(0.1, 0.3), steps=8)], adversary=adv
+    )
     assert ev.clean_accuracy == 1.0
     assert [p.epsilon for p in ev.points] == [0.1, 0.3]
     assert ev.points[0].mean_fidelity > ev.points[1].mean_fidelity

@@ -57,8 +57,11 @@ def test_zero_perturbation_is_the_clean_model(setup):
     from tests.adversary.models import classifier_for
 
     clean = classifier_for(setup[0])
-    np.testing.assert_allclose(adv.predict_proba(theta, data.states, np.zeros((len(data), 9))),
-                               clean.predict_proba(theta, state=data.states), atol=1e-12)
+    np.testing.assert_allclose(
+        adv.predict_proba(theta, data.states, np.zeros((len(data), 9))),
+        clean.predict_proba(theta, state=data.states),
+        atol=1e-12,
+    )
 
 
 def test_angle_gradient_matches_finite_differences(setup):
@@ -84,7 +87,12 @@ def test_angles_bounded_and_fidelity_matches_direct_computation(setup):
     sweep = quantum_attack_sweep(adv, theta, data, cfg)
     for res in sweep:
         assert np.all(np.abs(res.delta) <= res.epsilon + 1e-12)
-        direct = np.array([_direct_adversarial_state(psi, d) for psi, d in zip(data.states, res.delta, strict=True)])
+        direct = np.array(
+            [
+                _direct_adversarial_state(psi, d)
+                for psi, d in zip(data.states, res.delta, strict=True)
+            ]
+        )
         np.testing.assert_allclose(res.states_adv, direct, atol=1e-10)
         np.testing.assert_allclose(res.fidelity, fidelities(data.states, direct), atol=1e-10)
         assert np.all(res.fidelity <= 1.0 + 1e-12)
@@ -96,7 +104,9 @@ def test_angles_bounded_and_fidelity_matches_direct_computation(setup):
 def test_fidelity_floor_is_respected(setup):
     _, adv, theta, data = setup
     free = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.8, steps=10))
-    floor = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.8, steps=10, fidelity_min=0.97))
+    floor = quantum_attack(
+        adv, theta, data, QuantumAttackConfig(epsilon=0.8, steps=10, fidelity_min=0.97)
+    )
     assert free.fidelity.min() < 0.97
     assert floor.fidelity.min() >= 0.97
     assert floor.robust_accuracy >= free.robust_accuracy
@@ -104,16 +114,21 @@ def test_fidelity_floor_is_respected(setup):
 
 def test_targeted_and_early_stop(setup):
     _, adv, theta, data = setup
-    res = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.6, steps=15, targeted=True,
-                                                                target=1, early_stop=True))
+    res = quantum_attack(
+        adv,
+        theta,
+        data,
+        QuantumAttackConfig(epsilon=0.6, steps=15, targeted=True, target=1, early_stop=True),
+    )
     assert np.mean(res.pred_adv == 1) > np.mean(res.pred_clean == 1)
     assert np.all(res.success[res.steps < 15])
 
 
 def test_axes_restrict_the_rotations(setup):
     _, adv, theta, data = setup
-    res = quantum_attack(adv, theta, data, QuantumAttackConfig(epsilon=0.3, steps=5, axes=("y",),
-                                                                random_start=True))
+    res = quantum_attack(
+        adv, theta, data, QuantumAttackConfig(epsilon=0.3, steps=5, axes=("y",), random_start=True)
+    )
     np.testing.assert_array_equal(res.delta[:, 0::3], 0.0)
     np.testing.assert_array_equal(res.delta[:, 2::3], 0.0)
     assert np.any(res.delta[:, 1::3] != 0.0)

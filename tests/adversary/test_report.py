@@ -18,11 +18,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _evaluation(model: str, accs: list[float]) -> Evaluation:
-    points = tuple(
+    points = [
         RobustPoint("bim-linf", eps, 10, acc, 1 - acc, eps, eps, 2 * eps, 5.0)
         for eps, acc in zip((0.05, 0.1, 0.2), accs, strict=True)
-    ) + (RobustPoint("local-rotations", 0.1, 10, 0.3, 0.7, 0.1, 0.1, 0.2, 5.0, 0.97, 0.95),)
-    return Evaluation(model, "digits.test", 10, 0.98, points)
+    ]
+    points.append(RobustPoint("local-rotations", 0.1, 10, 0.3, 0.7, 0.1, 0.1, 0.2, 5.0, 0.97, 0.95))
+    return Evaluation(model, "digits.test", 10, 0.98, tuple(points))
 
 
 def test_table_lists_every_point_and_json_roundtrips():
@@ -44,10 +45,21 @@ def test_plots_write_png(tmp_path):
     clean = rng.random((4, 16))
     paths = [
         plot_accuracy_vs_epsilon(evs, tmp_path / "acc.png", attacks=["bim-linf"]),
-        plot_image_grid(clean, clean + 0.05 * rng.normal(size=clean.shape), (4, 4), tmp_path / "grid.png",
-                        labels=["a", "b", "c", "d"]),
-        plot_training_curves({"train_loss": [0.7, 0.5, 0.4], "adv_accuracy": [0.2, 0.6, 0.8],
-                              "note": "not a series"}, tmp_path / "curves.png"),
+        plot_image_grid(
+            clean,
+            clean + 0.05 * rng.normal(size=clean.shape),
+            (4, 4),
+            tmp_path / "grid.png",
+            labels=["a", "b", "c", "d"],
+        ),
+        plot_training_curves(
+            {
+                "train_loss": [0.7, 0.5, 0.4],
+                "adv_accuracy": [0.2, 0.6, 0.8],
+                "note": "not a series",
+            },
+            tmp_path / "curves.png",
+        ),
     ]
     for path in paths:
         assert path.read_bytes()[:8] == PNG_MAGIC

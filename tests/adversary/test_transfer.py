@@ -1,4 +1,4 @@
-"""scikit-learn surrogates: probabilities match the estimator, input gradients match finite differences."""
+"""scikit-learn surrogates: probabilities match the estimator, input gradients match FD."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def _fd_grad(oracle, x, y, h=1e-6):
     for j in range(x.shape[1]):
         e = np.zeros_like(x)
         e[:, j] = h
-        grad[:, j] = (oracle.loss_and_input_grad(x + e, y)[0] - oracle.loss_and_input_grad(x - e, y)[0]) / (2 * h)
+        grad[:, j] = (
+            oracle.loss_and_input_grad(x + e, y)[0] - oracle.loss_and_input_grad(x - e, y)[0]
+        ) / (2 * h)
     return grad
 
 
@@ -52,7 +54,8 @@ def test_surrogate_probs_and_gradients_are_exact(kind, num_classes, activation):
 def test_attack_on_surrogate_fools_surrogate():
     data = _blobs(2, n=200, seed=3)
     sur = fit_surrogate(data, "logistic")
-    res = craft(sur, data.x, data.y, AttackConfig("pgd", epsilon=0.3, steps=10),
-                feature_range=(0.0, 1.0))
+    res = craft(
+        sur, data.x, data.y, AttackConfig("pgd", epsilon=0.3, steps=10), feature_range=(0.0, 1.0)
+    )
     assert res.clean_accuracy > 0.9
     assert res.robust_accuracy < 0.2
