@@ -18,8 +18,13 @@ def grammar_text() -> str:
     return grammar_path().read_text(encoding="utf-8")
 
 
-def build_parser(*, strict: bool = False) -> Lark:
-    """A fresh LALR parser (``strict=True`` also checks terminal collisions; needs interegular)."""
+def build_parser(*, strict: bool = False, cache: bool = False) -> Lark:
+    """A fresh LALR parser (``strict=True`` also checks terminal collisions; needs interegular).
+
+    ``cache=True`` lets Lark keep the analysed tables in the temp directory (keyed by the
+    grammar's hash), which halves ``qadl check`` start-up; Lark falls back silently when
+    the directory is not writable.
+    """
     return Lark(
         grammar_text(),
         parser="lalr",
@@ -28,10 +33,11 @@ def build_parser(*, strict: bool = False) -> Lark:
         maybe_placeholders=True,
         postlex=Layout(),
         strict=strict,
+        cache=cache,
     )
 
 
 @functools.cache
 def parser() -> Lark:
     """The shared parser (built on first use)."""
-    return build_parser()
+    return build_parser(cache=True)
