@@ -30,13 +30,23 @@ import numpy as np
 from openqasm3 import ast
 from openqasm3.printer import Printer, PrinterState
 
+from qadl.errors import QadlError
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
-from qadl.ir.stateprep import as_sample, expand_amplitude
+from qadl.ir.stateprep import amplitude_ops, as_sample, unbound_symbols
 from qadl.ir.verify import verify
 
-__all__ = ["STDGATES", "Comment", "dumps", "emit", "expr_to_ast", "input_name", "to_program"]
+__all__ = [
+    "STDGATES",
+    "AmplitudeEmissionError",
+    "Comment",
+    "dumps",
+    "emit",
+    "expr_to_ast",
+    "input_name",
+    "to_program",
+]
 
 # fmt: off
 STDGATES: frozenset[str] = frozenset((
@@ -51,6 +61,14 @@ _BUILTIN_NAMES: dict[Gate, str] = {Gate.U: "U"}
 """Gates spelled as OpenQASM 3 built-ins (``U`` is Qiskit's U, global phase included)."""
 
 _INPUT_PREFIX = {E.THETA: "theta", E.X: "x", E.DELTA: "delta"}
+
+
+class AmplitudeEmissionError(QadlError, ValueError):
+    """An ``amplitude`` op cannot be emitted: features unbound, or a zero vector (E0712).
+
+    A ``QadlError`` located at the op's source span, so ``qadl compile`` reports it with
+    exit code 1; also a ``ValueError`` for Python callers of ``emit``.
+    """
 
 
 @dataclass
@@ -294,11 +312,35 @@ def _checked_values(circuit: Circuit, kind: E.SymKind, values) -> np.ndarray | N
     return arr
 
 
+def _expanded(op: Op, x: np.ndarray | None, delta: np.ndarray | None) -> tuple[Op, ...]:
+    """An amplitude op as RY/CX ops (numeric angles); any other op unchanged."""
+    if op.gate is not Gate.AMPLITUDE:
+        return (op,)
+    missing = unbound_symbols(op, x, delta)
+    try:
+        if missing:
+            raise ValueError(
+                f"amplitude encoding needs bound features: {', '.join(missing)} "
+                f"{'has' if len(missing) == 1 else 'have'} no value"
+            )
+        return amplitude_ops(op, x, delta)
+    except ValueError as err:
+        raise AmplitudeEmissionError.at(
+            "E0712",
+            str(err),
+            op.span,
+            label="amplitude encoding",
+            help="its RY angles are computed numerically from one sample's features, so "
+            "OpenQASM is emitted per sample: pass them (`qadl.to_qasm(model, x=...)`, or an "
+            "`x` array in the `qadl compile --bind` file)",
+        ) from None
+
+
 def _bound_ops(circuit: Circuit, theta, x, delta) -> tuple[Op, ...]:
     """Amplitude ops expanded (they need numbers), then the given kinds substituted."""
-    expanded = expand_amplitude(circuit, x, delta)
+    expanded = [new for op in circuit.ops for new in _expanded(op, x, delta)]
     return tuple(
-        op.with_angles(tuple(a.bind(theta, x, delta) for a in op.angles)) for op in expanded.ops
+        op.with_angles(tuple(a.bind(theta, x, delta) for a in op.angles)) for op in expanded
     )
 
 
@@ -374,8 +416,10 @@ def emit(
         The program text, ending in a newline.
 
     Raises:
-        ValueError: when amplitude ops are present but their features are not bound (their
-            rotation angles are computed numerically), or a value vector is too short.
+        AmplitudeEmissionError: (a ``QadlError`` and a ``ValueError``, E0712) when amplitude
+            ops are present but their features are not bound (their rotation angles are
+            computed numerically) or evaluate to a zero vector.
+        ValueError: when a value vector is shorter than the circuit declares.
         InternalError: when the circuit breaks an IR invariant.
     """
     return dumps(

@@ -32,6 +32,7 @@ __all__ = [
     "expand_amplitude",
     "gray_code",
     "tree_angles",
+    "unbound_symbols",
     "uniformly_controlled_ry",
 ]
 
@@ -59,7 +60,7 @@ def amplitude_values(op: Op, x: np.ndarray | None, delta: np.ndarray | None) -> 
     if op.gate is not Gate.AMPLITUDE:
         raise ValueError(f"not an amplitude op: {op}")
     x, delta = as_sample(x), as_sample(delta)
-    missing = _unbound_symbols(op, x, delta)
+    missing = unbound_symbols(op, x, delta)
     if missing:
         raise ValueError(
             "amplitude encoding needs bound features: its rotation angles are computed "
@@ -90,10 +91,16 @@ def as_sample(values: np.ndarray | None) -> np.ndarray | None:
     return arr
 
 
-def _unbound_symbols(op: Op, x: np.ndarray | None, delta: np.ndarray | None) -> list[str]:
-    """Symbols of the amplitudes that have no value (θ never has one here)."""
+def unbound_symbols(op: Op, x: np.ndarray | None, delta: np.ndarray | None) -> list[str]:
+    """Names of the amplitudes' symbols that have no value (θ never has one here).
+
+    At most four names: three and a count of the rest when there are more.
+    """
     given = {E.THETA: False, E.X: x is not None, E.DELTA: delta is not None}
-    return sorted({str(s) for a in op.angles for s in a.symbols() if not given[s.kind]})
+    unbound = {s for a in op.angles for s in a.symbols() if not given[s.kind]}
+    names = [str(s) for s in sorted(unbound, key=E.Sym.sort_key)]
+    # 256 pixel features would make an unreadable message: name a few, count the rest.
+    return names if len(names) <= 4 else [*names[:3], f"… ({len(names) - 3} more)"]
 
 
 def tree_angles(amp: np.ndarray) -> list[np.ndarray]:

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from qiskit.quantum_info import Operator, Statevector
 
 from qadl.backends.qasm3 import STDGATES, emit
+from qadl.errors import QadlError
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import GATES, Gate
+from qadl.source import Span
 from qadl.testing import (
     UNITARY_GATES,
     circuit_unitary,
@@ -253,10 +255,26 @@ def test_amplitude_keeps_theta_symbolic():
 
 
 def test_unbound_amplitude_is_a_clear_error():
-    """No x: ValueError that names amplitude encoding and the way out."""
-    op = Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1)))
-    with pytest.raises(ValueError, match=r"amplitude encoding needs bound features.*--bind"):
+    """No x: a located E0712 (a QadlError for the CLI, a ValueError for Python callers)."""
+    span = Span("model.qadl", 10, 24)
+    op = Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1)), span=span)
+    with pytest.raises(
+        ValueError, match=r"amplitude encoding needs bound features: x\[0\], x\[1\]"
+    ):
         emit(Circuit(1, (op,), num_features=2))
+    with pytest.raises(QadlError) as info:
+        emit(Circuit(1, (op,), num_features=2))
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "E0712"
+    assert diagnostic.primary.span == span
+    assert "--bind" in diagnostic.help and "x=" in diagnostic.help
+
+
+def test_zero_amplitude_vector_is_a_located_error():
+    """Bound features that are all zero cannot be normalised: E0712, not a crash."""
+    op = Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1)), span=Span("m.qadl", 0, 3))
+    with pytest.raises(QadlError, match="norm 0"):
+        emit(Circuit(1, (op,), num_features=2), x=np.zeros(2))
 
 
 def test_short_value_vectors_are_rejected():
