@@ -47,11 +47,13 @@ class Subcommand:
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("check", "check programs for errors (exit 1 if any)", "qadl.cli:check"),
     Subcommand("compile", "compile a model to OpenQASM 3 or IR text", "qadl.cli:compile"),
+    Subcommand("run", "train, attack, defend and evaluate: run a program", "qadl.run:run"),
 ]
 
 
-def _resolve(sub: Subcommand) -> tuple[Callable[[argparse.ArgumentParser], None],
-                                        Callable[[argparse.Namespace], int]]:
+def _resolve(
+    sub: Subcommand,
+) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
     module_name, prefix = sub.target.split(":")
     module = importlib.import_module(module_name)
     return getattr(module, f"{prefix}_configure"), getattr(module, f"{prefix}_main")
@@ -85,8 +87,13 @@ def check_main(args: argparse.Namespace) -> int:
             _report(err, sources)
             status = EXIT_USER
             continue
-        models = ", ".join(f"{m.name} ({m.num_qubits} qubits, {m.num_params} params)"
-                           for m in program.models.values()) or "no models"
+        models = (
+            ", ".join(
+                f"{m.name} ({m.num_qubits} qubits, {m.num_params} params)"
+                for m in program.models.values()
+            )
+            or "no models"
+        )
         print(f"{path}: ok: {models}")
     return status
 
@@ -98,10 +105,17 @@ def compile_configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``qadl compile``."""
     parser.add_argument("file", metavar="FILE", help="the .qadl program")
     parser.add_argument("--model", help="the model to compile (default: every model)")
-    parser.add_argument("-o", "--output", metavar="DIR", help="write <model>.qasm / <model>.ir here "
-                        "instead of printing")
-    parser.add_argument("--bind", metavar="PARAMS.npz", help="bind trainable parameters to the "
-                        "array `theta` (or `<model>`) of this file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write <model>.qasm / <model>.ir here instead of printing",
+    )
+    parser.add_argument(
+        "--bind",
+        metavar="PARAMS.npz",
+        help="bind trainable parameters to the array `theta` (or `<model>`) of this file",
+    )
     parser.add_argument("--emit", choices=("qasm", "ir"), default="qasm", help="output format")
     _add_compile_flags(parser)
 
@@ -133,8 +147,12 @@ def _bound_params(path: str, model) -> object:
         raise QadlError.at("E0710", f"`{path}` has no array `theta` or `{model.name}`", span)
     theta = np.asarray(data[key], dtype=float).reshape(-1)
     if theta.size != model.num_params:
-        raise QadlError.at("E0711", f"`{path}`: `{key}` has {theta.size} values but model "
-                           f"`{model.name}` has {model.num_params} parameters", span)
+        raise QadlError.at(
+            "E0711",
+            f"`{path}`: `{key}` has {theta.size} values but model "
+            f"`{model.name}` has {model.num_params} parameters",
+            span,
+        )
     return theta
 
 
@@ -148,8 +166,11 @@ def compile_main(args: argparse.Namespace) -> int:
         program = load(args.file, sources=sources)
         if args.model is not None and args.model not in program.models:
             known = ", ".join(program.models) or "none"
-            raise QadlError.at("E0231", f"no model `{args.model}` in {args.file} (models: {known})",
-                               _file_span(args.file))
+            raise QadlError.at(
+                "E0231",
+                f"no model `{args.model}` in {args.file} (models: {known})",
+                _file_span(args.file),
+            )
         models = [program.models[args.model]] if args.model else list(program.models.values())
         outputs = [(m, _emit(m, program, args)) for m in models]
     except QadlError as err:
@@ -202,8 +223,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The argument parser; only the chosen subcommand's module is imported to configure it."""
     from qadl import __version__
 
-    parser = argparse.ArgumentParser(prog="qadl", description="qadl: adversarial quantum machine "
-                                     "learning — check, compile and run .qadl programs")
+    parser = argparse.ArgumentParser(
+        prog="qadl",
+        description="qadl: adversarial quantum machine "
+        "learning — check, compile and run .qadl programs",
+    )
     parser.add_argument("--version", action="version", version=f"qadl {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _chosen(argv)
@@ -222,8 +246,11 @@ def _internal_error(err: BaseException) -> int:
 
         traceback.print_exception(err, file=sys.stderr)
     line = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
-    print(f"internal error in qadl (this is a bug): {line}; re-run with QADL_BACKTRACE=1 for the "
-          "Python traceback", file=sys.stderr)
+    print(
+        f"internal error in qadl (this is a bug): {line}; re-run with QADL_BACKTRACE=1 for the "
+        "Python traceback",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL
 
 

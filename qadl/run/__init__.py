@@ -1,0 +1,44 @@
+"""``qadl run``: execute a program's training, attacks, defences and evaluations.
+
+The command-line hooks ``run_configure``/``run_main`` live here; the work is in
+``qadl.run.session`` (imported only when the command runs, so ``--help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["run_configure", "run_main"]
+
+
+def run_configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``qadl run``."""
+    parser.add_argument("file", metavar="FILE", help="the .qadl program to run")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: runs/<file stem>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue interrupted trainings from their checkpoints in DIR")
+    parser.add_argument("--max-epochs", type=int, metavar="N",
+                        help="cap every training at N epochs (for a quick look)")
+    parser.add_argument("--samples", type=int, metavar="N",
+                        help="evaluate and attack at most N test samples (for a quick look)")
+    parser.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run_main(args: argparse.Namespace) -> int:
+    """Load, check and run the program; exit 0 on success."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from qadl.api import load
+    from qadl.run.session import RunOptions, run_program
+
+    program = load(args.file)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
+    options = RunOptions(
+        out_dir=out, resume=args.resume, progress=not args.no_progress,
+        max_epochs=args.max_epochs, max_samples=args.samples, plots=not args.no_plots,
+    )
+    run_program(program, options)
+    return 0

@@ -1,0 +1,246 @@
+"""Translate the checked program's statements into the run-time configs of learn/ and adversary/.
+
+The checker has already validated every option (names, types, ranges), so the functions
+here only map resolved values onto ``TrainConfig``, ``AttackConfig``,
+``QuantumAttackConfig`` and ``AdversarialTrainingConfig``, and load data sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from qadl.adversary.config import AdversarialTrainingConfig, AttackConfig, QuantumAttackConfig
+from qadl.errors import QadlError
+from qadl.learn.data import Dataset
+from qadl.learn.optimizers import Optimizer, make_optimizer
+from qadl.learn.train import TrainConfig
+from qadl.program import AttackSpec, CallValue, Condition, DataSpec, DefenceSpec, TrainSpec
+
+__all__ = [
+    "TransferPlan",
+    "attack_plan",
+    "defence_config",
+    "load_data",
+    "optimizer_of",
+    "train_config",
+]
+
+QUANTUM_METHODS = ("local_rotations",)
+CLASSICAL_METHODS = ("fgsm", "bim", "pgd", "mim", "gradient_steps")
+
+
+def optimizer_of(value: Any, default: Optimizer) -> Optimizer:
+    """``adam(lr = 0.05)`` (a ``CallValue``) or a bare name -> an optimizer object."""
+    if value is None:
+        return default
+    call = value if isinstance(value, CallValue) else CallValue(str(value))
+    return make_optimizer(call.name, **call.as_dict())
+
+
+def _patience(options: dict[str, Any]) -> int | None:
+    early = options.get("early_stop")
+    if early is None:
+        return None
+    return int(early.get("patience", 5)) if isinstance(early, CallValue) else int(early)
+
+
+def _checkpoint_every(options: dict[str, Any]) -> int:
+    ckpt = options.get("checkpoint")
+    if isinstance(ckpt, CallValue):
+        return int(ckpt.get("every", 1))
+    return int(ckpt) if ckpt is not None else 1
+
+
+def train_config(
+    options: dict[str, Any],
+    *,
+    checkpoint_dir: Path | None,
+    resume: bool,
+    epochs: int | None = None,
+    max_epochs: int | None = None,
+) -> TrainConfig:
+    """A ``TrainConfig`` from the options of a ``train`` (or ``defend``) block.
+
+    Args:
+        options: the block's resolved options.
+        checkpoint_dir: where ``fit`` writes its checkpoints (None: none).
+        resume: continue from a checkpoint there.
+        epochs: epochs when the block has none (``defend ... epochs = N``).
+        max_epochs: a cap from the command line (quick runs).
+    """
+    n_epochs = int(options.get("epochs", epochs if epochs is not None else 20))
+    if max_epochs is not None:
+        n_epochs = min(n_epochs, max_epochs)
+    optimizer = optimizer_of(options.get("optimizer"), make_optimizer("adam", lr=0.05))
+    if "lr" in options and hasattr(optimizer, "lr"):
+        optimizer = replace(optimizer, lr=float(options["lr"]))
+    method = "parameter-shift" if options.get("gradient") == "parameter_shift" else "adjoint"
+    return TrainConfig(
+        loss=str(options.get("loss", "cross_entropy")),
+        optimizer=optimizer,
+        epochs=n_epochs,
+        batch=int(options.get("batch", 20)),
+        seed=int(options.get("seed", 7)),
+        method=method,
+        checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
+        checkpoint_every=_checkpoint_every(options),
+        resume=resume,
+        patience=_patience(options),
+    )
+
+
+def _epsilon(value: Any) -> float | tuple[float, ...] | None:
+    if value is None:
+        return None
+    return tuple(float(v) for v in value) if isinstance(value, tuple) else float(value)
+
+
+def _classical(method: CallValue, options: dict[str, Any]) -> AttackConfig:
+    kw = method.as_dict()
+    common: dict[str, Any] = {"seed": int(options.get("seed", 0))}
+    if "targeted" in options:
+        common.update(targeted=True, target=int(options["targeted"]))
+    if options.get("mask") == "nonzero":
+        common["mask"] = "nonzero"
+    until = options.get("until")
+    if isinstance(until, Condition) and until.metric == "wrong_class":
+        common["until_confidence"] = float(until.value)
+    if "clip" in options:
+        common["clip"] = tuple(float(v) for v in options["clip"])
+    if method.name == "gradient_steps":
+        opt = kw.get("optimizer", CallValue("adam", kwargs=(("lr", 0.01),)))
+        opt = opt if isinstance(opt, CallValue) else CallValue(str(opt))
+        bounded = kw.get("epsilon")
+        return AttackConfig(
+            method="gradient_steps",
+            norm=str(kw.get("norm", "linf")),
+            epsilon=_epsilon(bounded),
+            steps=int(kw.get("max_steps", 100)),
+            optimizer="adam" if opt.name == "adam" else "sgd",
+            lr=float(opt.get("lr", 0.01)),
+            clip_to_range="clip" in options,
+            **common,
+        )
+    return AttackConfig(
+        method=method.name,
+        norm=str(kw.get("norm", "linf")),
+        epsilon=_epsilon(kw.get("epsilon", 0.1)),
+        steps=int(kw.get("steps", 10)),
+        step_size=None if "step" not in kw else float(kw["step"]),
+        random_start=bool(kw.get("random_start", False)),
+        restarts=int(kw.get("restarts", 1)),
+        decay=float(kw.get("decay", 1.0)),
+        **common,
+    )
+
+
+def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
+    kw = method.as_dict()
+    extra: dict[str, Any] = {}
+    if "targeted" in options:
+        extra.update(targeted=True, target=int(options["targeted"]))
+    return QuantumAttackConfig(
+        epsilon=_epsilon(kw.get("epsilon", 0.1)),
+        steps=int(kw.get("steps", 20)),
+        step_size=None if "lr" not in kw else float(kw["lr"]),
+        axes=tuple(kw.get("axes", ("x", "y", "z"))),
+        fidelity_min=None if "fidelity" not in kw else float(kw["fidelity"]),
+        seed=int(options.get("seed", 0)),
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    """A black-box attack: craft with ``attack`` on a source model or scikit-learn surrogate."""
+
+    attack: AttackConfig
+    source_model: str | None = None
+    surrogate: str | None = None
+    """``logistic_regression`` or ``mlp``."""
+
+
+AttackPlan = AttackConfig | QuantumAttackConfig | TransferPlan
+
+
+def attack_plan(method: CallValue, options: dict[str, Any]) -> AttackPlan:
+    """The config of one attack method with the attack block's options applied."""
+    if method.name in QUANTUM_METHODS:
+        return _quantum(method, options)
+    if method.name == "transfer":
+        inner = method.get("attack", CallValue("bim"))
+        inner = inner if isinstance(inner, CallValue) else CallValue(str(inner))
+        return TransferPlan(
+            attack=_classical(inner, options),
+            source_model=method.get("from"),
+            surrogate=method.get("surrogate"),
+        )
+    return _classical(method, options)
+
+
+def spec_plan(spec: AttackSpec) -> AttackPlan:
+    """The plan of a named ``attack`` statement."""
+    return attack_plan(spec.method, spec.options)
+
+
+def defence_config(spec: DefenceSpec, attack: AttackPlan) -> AdversarialTrainingConfig:
+    """``adversarial_training(attack = ..., examples = ..., ratio = ..., schedule = ...)``."""
+    if isinstance(attack, TransferPlan):
+        raise QadlError.at(
+            "E0510", "adversarial training needs a white-box attack, not a transfer attack",
+            spec.span, help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
+        )
+    kw = spec.method.as_dict()
+    return AdversarialTrainingConfig(
+        attack=attack,
+        ratio=float(kw.get("ratio", 0.5)),
+        schedule=str(kw.get("schedule", "constant")),
+        mode="fixed" if kw.get("examples", "on_the_fly") == "precomputed" else "online",
+    )
+
+
+def _pair(value: Any, default: tuple[float, float]) -> tuple[float, float]:
+    return default if value is None else (float(value[0]), float(value[1]))
+
+
+def load_data(spec: DataSpec) -> tuple[Dataset, Dataset]:
+    """``(train, test)`` of one ``data`` statement (generated data is cached on disk)."""
+    from qadl.learn import data, files, quantum_data
+
+    kw = dict(spec.options)
+    split = {"test": float(kw.get("test", 0.2)), "seed": int(kw.get("seed", 7))}
+    if spec.source == "builtin.digits":
+        normalize = {"minmax": "range"}.get(kw.get("normalize", "l2"), kw.get("normalize", "l2"))
+        return data.digits(
+            classes=tuple(int(c) for c in kw.get("classes", (1, 9))),
+            size=tuple(kw.get("size", (16, 16))),
+            normalize=normalize,
+            **split,
+        )
+    if spec.source == "builtin.aubry_andre":
+        return quantum_data.aubry_andre(
+            qubits=int(kw.get("qubits", 10)),
+            samples=int(kw.get("samples", 600)),
+            time=float(kw.get("time", 3.0)),
+            g=float(kw.get("coupling", 1.0)),
+            localized=_pair(kw.get("localized"), (4.0, 5.0)),
+            thermal=_pair(kw.get("thermal"), (0.0, 1.0)),
+            **split,
+        )
+    if spec.source == "builtin.ising":
+        field = kw.get("field")
+        extra = {} if field is None else {"ferro": (0.0, float(field[0])), "para": (float(field[1]), 2.0)}
+        return quantum_data.ising(
+            qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
+        )
+    if spec.source == "builtin.cluster_ising":
+        field = kw.get("field")
+        extra = {} if field is None else {"spt": (0.0, float(field[0])), "trivial": (float(field[1]), 2.0)}
+        return quantum_data.cluster_ising(
+            qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
+        )
+    if spec.source == "file":
+        return files.load_file(spec.path, span=spec.span, **split)
+    raise QadlError.at("E0503", f"unknown data source `{spec.source}`", spec.span)

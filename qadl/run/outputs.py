@@ -1,0 +1,57 @@
+"""Atomic output files of a run: JSON results and parameter archives.
+
+Every file is written to a temporary sibling and moved into place with ``os.replace``,
+so an interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["write_json", "write_params"]
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, NumPy scalars/arrays -> Python values."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(_clean(data), indent=2, sort_keys=False) + "\n"
+    return _atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_params(path: Path, theta: np.ndarray, **extra: np.ndarray) -> Path:
+    """Write ``theta`` (loadable by ``qadl compile --bind``) and extra arrays, atomically."""
+    return _atomic(path, lambda handle: np.savez(handle, theta=np.asarray(theta), **extra))

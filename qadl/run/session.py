@@ -1,0 +1,359 @@
+"""Execute a checked program: train, defend and evaluate statements, in that order.
+
+``run_program`` is the whole of ``qadl run``. It keeps one ``Session`` of mutable state
+(data sets, classifiers, trained parameters) and writes everything it produces under
+``RunOptions.out_dir``: ``results.json``, ``<model>.params.npz`` (loadable by
+``qadl compile --bind``), checkpoints for ``--resume`` and PNG plots.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qadl.adversary.attacks import ClassifierOracle
+from qadl.adversary.defend import adversarial_training
+from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
+from qadl.adversary.quantum import LocalRotationAdversary, local_rotation_adversary
+from qadl.adversary.transfer import fit_surrogate, transfer_attack
+from qadl.errors import QadlError
+from qadl.learn.classifier import Classifier
+from qadl.learn.data import Dataset
+from qadl.learn.train import TrainResult, fit
+from qadl.learn.train import evaluate as clean_metrics
+from qadl.program import CallValue, DataRef, Model, Program
+from qadl.run import configs
+from qadl.run.outputs import write_json, write_params
+from qadl.source import Span
+
+__all__ = ["RunOptions", "Session", "run_program"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices of one run."""
+
+    out_dir: Path
+    resume: bool = False
+    """Continue every training from its checkpoint in ``out_dir/checkpoints``."""
+    progress: bool = True
+    max_epochs: int | None = None
+    """Cap on every training's epochs (quick looks; the file's numbers otherwise)."""
+    max_samples: int | None = None
+    """Cap on the samples every evaluation attacks (quick looks)."""
+    plots: bool = True
+
+
+@dataclass
+class Session:
+    """What one run has built so far (mutable by design: it is the run's state)."""
+
+    program: Program
+    options: RunOptions
+    data: dict[str, tuple[Dataset, Dataset]] = field(default_factory=dict)
+    classifiers: dict[str, Classifier] = field(default_factory=dict)
+    adversaries: dict[str, LocalRotationAdversary] = field(default_factory=dict)
+    thetas: dict[str, np.ndarray] = field(default_factory=dict)
+    base: dict[str, str] = field(default_factory=dict)
+    """Trained-model name -> name of the ``model`` whose circuit it uses."""
+    results: dict[str, Any] = field(default_factory=dict)
+
+    # -- lookups ------------------------------------------------------------------------------
+    def model(self, name: str) -> Model:
+        """The ``model`` declaration behind a trained or defended model name."""
+        return self.program.models[self.base.get(name, name)]
+
+    def classifier(self, name: str) -> Classifier:
+        """The (cached) classifier of a model; compiles its simulator once."""
+        model = self.model(name)
+        if model.name not in self.classifiers:
+            from qadl.backends.sim import Simulator
+
+            self.classifiers[model.name] = Classifier(
+                Simulator(model.circuit), model.circuit.readout, scale=model.readout_scale
+            )
+        return self.classifiers[model.name]
+
+    def adversary(self, name: str) -> LocalRotationAdversary:
+        """The local-rotation adversary of a quantum-data model (built once)."""
+        model = self.model(name)
+        if model.name not in self.adversaries:
+            self.adversaries[model.name] = local_rotation_adversary(
+                model.circuit, scale=model.readout_scale
+            )
+        return self.adversaries[model.name]
+
+    def split(self, ref: DataRef, span: Span) -> Dataset:
+        """The data split ``ref`` names, loading (or generating) the data set on first use."""
+        if ref.dataset not in self.data:
+            self.data[ref.dataset] = configs.load_data(self.program.datasets[ref.dataset])
+        train, test = self.data[ref.dataset]
+        if ref.split == "test":
+            return test
+        if ref.split in ("train", None):
+            return train
+        return train.concat(test)
+
+    def theta(self, name: str, span: Span) -> np.ndarray:
+        """Trained parameters of ``name``, or a clear error if nothing trained it."""
+        if name not in self.thetas:
+            raise QadlError.at(
+                "E0521", f"model `{name}` has no trained parameters at this point", span,
+                help=f"add `train {name} on DATA.train {{ ... }}` before this statement",
+            )
+        return self.thetas[name]
+
+
+def _check_fits(model: Model, data: Dataset, span: Span) -> None:
+    """The data set must feed the model's input (features of the right length, or states)."""
+    if model.input_kind == "state":
+        ok = data.states is not None and data.states.shape[1] == 1 << model.num_qubits
+        want = f"input states of {model.num_qubits} qubits"
+    else:
+        ok = data.x is not None and data.x.shape[1] == model.num_features
+        want = f"{model.num_features} features per sample"
+    have = (
+        f"states of dimension {data.states.shape[1]}" if data.states is not None
+        else f"{0 if data.x is None else data.x.shape[1]} features"
+    )
+    if not ok:
+        raise QadlError.at(
+            "E0520", f"data `{data.name}` does not fit model `{model.name}`: it needs {want}, "
+            f"the data has {have}", span,
+        )
+    if int(data.y.max(initial=0)) >= model.num_classes:
+        raise QadlError.at(
+            "E0520", f"data `{data.name}` has labels up to {int(data.y.max())} but model "
+            f"`{model.name}` reads out {model.num_classes} classes", span,
+        )
+
+
+def _history_json(result: TrainResult) -> dict[str, Any]:
+    return {k: list(v) for k, v in result.history.__dict__.items()}
+
+
+def _train_record(session: Session, name: str, result: TrainResult, train: Dataset,
+                  test: Dataset | None) -> dict[str, Any]:
+    clf = session.classifier(name)
+    _, train_acc = clean_metrics(clf, result.theta, train)
+    record: dict[str, Any] = {
+        "data": train.name,
+        "epochs": len(result.history.epoch),
+        "seconds": result.seconds,
+        "clean_train_accuracy": train_acc,
+        "history": _history_json(result),
+        "params": f"{name}.params.npz",
+    }
+    if test is not None:
+        record["clean_test_accuracy"] = clean_metrics(clf, result.theta, test)[1]
+    return record
+
+
+def _test_split(session: Session, ref: DataRef, span: Span) -> Dataset | None:
+    if ref.split != "train":
+        return None
+    return session.split(DataRef(ref.dataset, "test"), span)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_trainings(session: Session) -> None:
+    """Every ``train`` statement, in order; θ and a record per model."""
+    out = session.options.out_dir
+    for spec in session.program.trainings:
+        model = session.model(spec.model)
+        train = session.split(spec.data, spec.span)
+        _check_fits(model, train, spec.span)
+        test = _test_split(session, spec.data, spec.span)
+        config = configs.train_config(
+            spec.options, checkpoint_dir=out / "checkpoints" / spec.model,
+            resume=session.options.resume, max_epochs=session.options.max_epochs,
+        )
+        _say(f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
+             f"{model.num_params} parameters, {model.num_qubits} qubits")
+        theta0 = model.initial_params(config.seed)
+        result = fit(session.classifier(spec.model), theta0, train, config, test=test,
+                     progress=session.options.progress)
+        session.thetas[spec.model] = result.theta
+        write_params(out / f"{spec.model}.params.npz", result.theta)
+        record = _train_record(session, spec.model, result, train, test)
+        session.results.setdefault("models", {})[spec.model] = record
+        _say(f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
+             + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
+             + f" ({record['seconds']:.1f} s)")
+        _plot_training(session, spec.model, result)
+
+
+def _plot_training(session: Session, name: str, result: TrainResult) -> None:
+    if not session.options.plots:
+        return
+    from qadl.adversary.report import plot_training_curves
+
+    plot_training_curves(result.history, session.options.out_dir / "plots" / f"{name}_training.png",
+                         title=f"training of {name}")
+
+
+def _named_plan(session: Session, item: Any) -> tuple[str, configs.AttackPlan]:
+    """An ``under [...]`` item or a defence's ``attack =``: a declared attack or an inline one."""
+    if isinstance(item, str):
+        return item, configs.spec_plan(session.program.attacks[item])
+    call = item if isinstance(item, CallValue) else CallValue(str(item))
+    return call.name, configs.attack_plan(call, {})
+
+
+def run_defences(session: Session) -> None:
+    """Every ``defend`` statement: adversarial training of a copy of a trained model."""
+    out = session.options.out_dir
+    for spec in session.program.defences:
+        clean_theta = session.theta(spec.model, spec.span)
+        model = session.model(spec.model)
+        session.base[spec.result] = model.name
+        kw = spec.method.as_dict()
+        attack_name, plan = _named_plan(session, kw.get("attack", "pgd"))
+        defence = configs.defence_config(spec, plan)
+        train_ref = next((t.data for t in session.program.trainings if t.model == spec.model), None)
+        if train_ref is None:
+            raise QadlError.at("E0521", f"model `{spec.model}` is never trained", spec.span)
+        train = session.split(train_ref, spec.span)
+        test = _test_split(session, train_ref, spec.span)
+        config = configs.train_config(
+            spec.options, checkpoint_dir=out / "checkpoints" / spec.result,
+            resume=session.options.resume, epochs=int(kw.get("epochs", 20)),
+            max_epochs=session.options.max_epochs,
+        )
+        _say(f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
+             f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs")
+        adversary = session.adversary(spec.model) if model.input_kind == "state" else None
+        result = adversarial_training(
+            session.classifier(spec.model), clean_theta, train, config, defence,
+            theta_clean=clean_theta, adversary=adversary, test=test,
+            progress=session.options.progress,
+        )
+        session.thetas[spec.result] = result.theta
+        write_params(out / f"{spec.result}.params.npz", result.theta)
+        record = _train_record(session, spec.result, result.training, train, test)
+        record.update(defended_from=spec.model, attack=attack_name, mode=defence.mode,
+                      ratio=defence.ratio)
+        session.results.setdefault("models", {})[spec.result] = record
+        _say(f"  -> {spec.result}: train accuracy {record['clean_train_accuracy']:.3f}"
+             + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else ""))
+        _plot_training(session, spec.result, result.training)
+
+
+def _transfer_points(session: Session, name: str, plan: configs.TransferPlan, target: str,
+                     data: Dataset, span: Span) -> list[RobustPoint]:
+    if plan.surrogate is not None:
+        train_ref = next(t.data for t in session.program.trainings if t.model == session.base.get(target, target))
+        kind = "logistic" if plan.surrogate == "logistic_regression" else "mlp"
+        source = fit_surrogate(session.split(train_ref, span), kind, seed=plan.attack.seed)
+    else:
+        source_name = plan.source_model or target
+        source = ClassifierOracle(session.classifier(source_name), session.theta(source_name, span))
+    results = transfer_attack(source, session.classifier(target), session.theta(target, span),
+                              data, plan.attack)
+    return [RobustPoint.from_result(name, r) for r in results]
+
+
+def _evaluate_model(session: Session, name: str, data: Dataset, under: tuple[Any, ...],
+                    span: Span, keep: dict[str, Any]) -> Evaluation:
+    model = session.model(name)
+    _check_fits(model, data, span)
+    theta = session.theta(name, span)
+    white_box: dict[str, Any] = {}
+    transfers: list[tuple[str, configs.TransferPlan]] = []
+    for item in under:
+        if item == "clean":
+            continue
+        label, plan = _named_plan(session, item)
+        if isinstance(plan, configs.TransferPlan):
+            transfers.append((label, plan))
+        else:
+            white_box[label] = plan
+    adversary = session.adversary(name) if model.input_kind == "state" else None
+    evaluation = evaluate(session.classifier(name), theta, data, white_box, adversary=adversary,
+                          model=name, keep=keep)
+    extra = [p for label, plan in transfers
+             for p in _transfer_points(session, label, plan, name, data, span)]
+    return replace(evaluation, points=evaluation.points + tuple(extra))
+
+
+def _limit(data: Dataset, samples: int | None) -> Dataset:
+    if samples is None or samples >= len(data):
+        return data
+    return data.take(np.arange(samples))
+
+
+def run_evaluations(session: Session) -> list[Evaluation]:
+    """Every ``evaluate`` statement: clean and robust accuracy of each listed model."""
+    from qadl.adversary.report import robustness_table
+
+    everything: list[Evaluation] = []
+    for index, spec in enumerate(session.program.evaluations):
+        samples = spec.options.get("samples", session.options.max_samples)
+        if session.options.max_samples is not None and samples is not None:
+            samples = min(int(samples), session.options.max_samples)
+        data = _limit(session.split(spec.data, spec.span), samples)
+        evaluations = []
+        for name in spec.models:
+            _say(f"evaluate {name} on {data.name} ({len(data)} samples) under "
+                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under))
+            keep: dict[str, Any] = {}
+            evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep)
+            evaluations.append(evaluation)
+            if session.options.plots and spec.options.get("plots", True):
+                _plot_examples(session, name, data, keep)
+        print(robustness_table(evaluations))
+        if session.options.plots and spec.options.get("plots", True):
+            _plot_curves(session, index, evaluations)
+        everything += evaluations
+    session.results["evaluations"] = [e.to_json() for e in everything]
+    return everything
+
+
+def _plot_curves(session: Session, index: int, evaluations: list[Evaluation]) -> None:
+    from qadl.adversary.report import plot_accuracy_vs_epsilon
+
+    if any(p.epsilon is not None for e in evaluations for p in e.points):
+        suffix = "" if index == 0 else f"_{index}"
+        plot_accuracy_vs_epsilon(
+            evaluations, session.options.out_dir / "plots" / f"accuracy_vs_epsilon{suffix}.png",
+            title="robust accuracy vs ε",
+        )
+
+
+def _plot_examples(session: Session, name: str, data: Dataset, keep: dict[str, Any]) -> None:
+    """Clean / adversarial / difference images of each image attack (first 6 samples)."""
+    from qadl.adversary.report import plot_image_grid
+
+    if data.image_shape is None or data.x is None:
+        return
+    for label, results in keep.items():
+        result = results[-1] if results else None
+        if result is None or result.x_adv is None:
+            continue
+        count = min(6, len(data))
+        plot_image_grid(data.x[:count], result.x_adv[:count], tuple(data.image_shape),
+                        session.options.out_dir / "plots" / f"{name}_{label}_images.png")
+
+
+def run_program(program: Program, options: RunOptions) -> dict[str, Any]:
+    """Run every statement of ``program``; returns (and writes) the ``results.json`` content."""
+    started = time.perf_counter()
+    session = Session(program, options)
+    session.results.update(program=program.path, out_dir=str(options.out_dir))
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    run_trainings(session)
+    write_json(options.out_dir / "results.json", session.results)
+    run_defences(session)
+    write_json(options.out_dir / "results.json", session.results)
+    run_evaluations(session)
+    session.results["seconds"] = time.perf_counter() - started
+    write_json(options.out_dir / "results.json", session.results)
+    _say(f"results in {options.out_dir / 'results.json'} ({session.results['seconds']:.1f} s)")
+    return session.results
