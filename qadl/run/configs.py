@@ -165,24 +165,33 @@ class TransferPlan:
 AttackPlan = AttackConfig | QuantumAttackConfig | TransferPlan
 
 
-def attack_plan(method: CallValue, options: dict[str, Any]) -> AttackPlan:
-    """The config of one attack method with the attack block's options applied."""
+def attack_plan(
+    method: CallValue, options: dict[str, Any], declared: dict[str, AttackSpec] | None = None
+) -> AttackPlan:
+    """The config of one attack method with the attack block's options applied.
+
+    ``declared`` resolves ``transfer(attack = NAME)`` to a declared attack's method and options.
+    """
     if method.name in QUANTUM_METHODS:
         return _quantum(method, options)
     if method.name == "transfer":
         inner = method.get("attack", CallValue("bim"))
-        inner = inner if isinstance(inner, CallValue) else CallValue(str(inner))
+        if isinstance(inner, str) and declared and inner in declared:
+            crafted = _classical(declared[inner].method, declared[inner].options)
+        else:
+            inner = inner if isinstance(inner, CallValue) else CallValue(str(inner))
+            crafted = _classical(inner, options)
         return TransferPlan(
-            attack=_classical(inner, options),
+            attack=crafted,
             source_model=method.get("from"),
             surrogate=method.get("surrogate"),
         )
     return _classical(method, options)
 
 
-def spec_plan(spec: AttackSpec) -> AttackPlan:
+def spec_plan(spec: AttackSpec, declared: dict[str, AttackSpec] | None = None) -> AttackPlan:
     """The plan of a named ``attack`` statement."""
-    return attack_plan(spec.method, spec.options)
+    return attack_plan(spec.method, spec.options, declared)
 
 
 def defence_config(spec: DefenceSpec, attack: AttackPlan) -> AdversarialTrainingConfig:

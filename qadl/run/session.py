@@ -202,9 +202,9 @@ def _plot_training(session: Session, name: str, result: TrainResult) -> None:
 def _named_plan(session: Session, item: Any) -> tuple[str, configs.AttackPlan]:
     """An ``under [...]`` item or a defence's ``attack =``: a declared attack or an inline one."""
     if isinstance(item, str):
-        return item, configs.spec_plan(session.program.attacks[item])
+        return item, configs.spec_plan(session.program.attacks[item], session.program.attacks)
     call = item if isinstance(item, CallValue) else CallValue(str(item))
-    return call.name, configs.attack_plan(call, {})
+    return call.name, configs.attack_plan(call, {}, session.program.attacks)
 
 
 def run_defences(session: Session) -> None:
