@@ -14,9 +14,10 @@ Output shape (deterministic; golden files depend on it)::
 
 Qubit order is Qiskit's little-endian one on both sides, so ``qiskit.qasm3.loads`` gives a
 circuit whose operator is the IR's, and the classical bits ``c`` read the readout
-outcome little-endian. Numbers are printed with ``repr`` (shortest round trip) and the
-constant ±π as ``pi``. Comments are not part of the ``openqasm3`` AST, so they are the
-one node type added here (``Comment``), printed by a ``Printer`` subclass.
+outcome little-endian. Numbers are printed with ``repr`` (shortest round trip), or as
+``pi``, ``k * pi``, ``pi / d`` when exactly equal to one. Comments are not part of the
+``openqasm3`` AST, so they are the one node type added here (``Comment``), printed by a
+``Printer`` subclass.
 """
 
 from __future__ import annotations
@@ -102,13 +103,31 @@ def input_name(sym: E.Sym) -> str:
     return f"{_INPUT_PREFIX[sym.kind]}_{sym.index}"
 
 
+def _pi_form(value: float) -> ast.Expression | None:
+    """``pi``, ``k * pi`` or ``pi / d`` when that float product is exactly ``value``.
+
+    Exactness matters: Qiskit evaluates ``2 * pi`` in binary64 to the same float, so the
+    readable form loses nothing.
+    """
+    pi = ast.Identifier("pi")
+    k = round(value / math.pi)
+    if 1 <= k <= 64 and k * math.pi == value:
+        return (
+            pi
+            if k == 1
+            else ast.BinaryExpression(ast.BinaryOperator["*"], ast.IntegerLiteral(k), pi)
+        )
+    for d in (2, 3, 4, 6, 8):
+        if math.pi / d == value:
+            return ast.BinaryExpression(ast.BinaryOperator["/"], pi, ast.IntegerLiteral(d))
+    return None
+
+
 def _number(value: float) -> ast.Expression:
-    """A non-negative literal; π is printed as the built-in constant ``pi``."""
-    if value == math.pi:
-        return ast.Identifier("pi")
+    """A non-negative literal, as a multiple or fraction of π when it is one exactly."""
     if not math.isfinite(value):
         raise ValueError(f"cannot emit the non-finite angle {value!r}")
-    return ast.FloatLiteral(float(value))
+    return _pi_form(value) or ast.FloatLiteral(float(value))
 
 
 def _product(factors: list[ast.Expression]) -> ast.Expression:
@@ -127,6 +146,13 @@ def _term_magnitude(mono: E.Monomial, coeff: float) -> ast.Expression:
     return _product([_number(magnitude), *syms])
 
 
+def _negate_leftmost(term: ast.Expression) -> ast.Expression:
+    """``-a * b / c`` rather than ``-(a * b / c)``: the same value, easier to read."""
+    if isinstance(term, ast.BinaryExpression):
+        return ast.BinaryExpression(term.op, _negate_leftmost(term.lhs), term.rhs)
+    return ast.UnaryExpression(ast.UnaryOperator["-"], term)
+
+
 def expr_to_ast(expr: E.Expr) -> ast.Expression:
     """An OpenQASM expression for an angle: a sum of products over the ``input`` names.
 
@@ -139,7 +165,7 @@ def expr_to_ast(expr: E.Expr) -> ast.Expression:
     for mono, coeff in expr.terms:
         term = _term_magnitude(mono, coeff)
         if out is None:
-            out = ast.UnaryExpression(ast.UnaryOperator["-"], term) if coeff < 0 else term
+            out = _negate_leftmost(term) if coeff < 0 else term
         else:
             op = ast.BinaryOperator["-" if coeff < 0 else "+"]
             out = ast.BinaryExpression(op, out, term)

@@ -161,6 +161,25 @@ def test_negative_terms_are_subtracted():
     np.testing.assert_allclose(actual, expected, atol=1e-12)
 
 
+def test_multiples_of_pi_are_printed_exactly():
+    """π, kπ and π/d print symbolically only when exact; Qiskit reads back the same floats."""
+    angles = [
+        (E.const(-math.pi / 4), "-pi / 4"),
+        (1.0 - 2 * math.pi * E.x(0), "1.0 - 2 * pi * x_0"),
+        (E.const(3 * math.pi), "3 * pi"),
+        (E.const(math.pi / 2) + E.x(0), "pi / 2 + x_0"),
+        (E.const(math.pi * 1.5), "4.71238898038469"),  # not exactly 3 * (pi / 2) spelled
+        (E.const(math.pi + 1e-12), repr(math.pi + 1e-12)),
+    ]
+    ops = tuple(Op(Gate.RZ, (0,), (a,)) for a, _ in angles)
+    text = emit(Circuit(1, ops, num_features=1), x=None)
+    for _, spelled in angles:
+        assert f"rz({spelled}) q[0];" in text
+    qc = _load(text).assign_parameters({"x_0": 0.37})
+    for instruction, (angle, _) in zip(qc.data, angles, strict=True):
+        assert float(instruction.operation.params[0]) == angle.evaluate(x=np.array([0.37]))
+
+
 def test_output_is_deterministic():
     """Equal circuits built twice give byte-identical text."""
     texts = {
