@@ -16,14 +16,27 @@ if TYPE_CHECKING:
     from qadl.api import check, load, loads, to_qasm
     from qadl.program import Model, Program
 
-__all__ = ["InternalError", "Model", "Program", "QadlError", "__version__", "check", "load",
-           "loads", "to_qasm"]
+__all__ = [
+    "InternalError",
+    "Model",
+    "Program",
+    "QadlError",
+    "__version__",
+    "check",
+    "load",
+    "loads",
+    "to_qasm",
+]
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "check": "qadl.api", "load": "qadl.api", "loads": "qadl.api", "to_qasm": "qadl.api",
-    "Model": "qadl.program", "Program": "qadl.program",
+    "check": "qadl.api",
+    "load": "qadl.api",
+    "loads": "qadl.api",
+    "to_qasm": "qadl.api",
+    "Model": "qadl.program",
+    "Program": "qadl.program",
 }
 
 

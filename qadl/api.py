@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 __all__ = ["check", "load", "loads", "to_qasm"]
 
 
-def loads(text: str, path: str = "<string>", *, sources: SourceMap | None = None,
-          real_path: str | Path | None = None) -> Program:
+def loads(
+    text: str,
+    path: str = "<string>",
+    *,
+    sources: SourceMap | None = None,
+    real_path: str | Path | None = None,
+) -> Program:
     """Check and lower program text (imports resolve relative to ``real_path`` or ``path``).
 
     Raises:
@@ -32,8 +37,11 @@ def loads(text: str, path: str = "<string>", *, sources: SourceMap | None = None
     from qadl.ir.lower import lower_program
 
     sources = sources if sources is not None else SourceMap()
-    checked = check_source(SourceFile(path, text), sources,
-                           real_path=Path(real_path) if real_path is not None else None)
+    checked = check_source(
+        SourceFile(path, text),
+        sources,
+        real_path=Path(real_path) if real_path is not None else None,
+    )
     return lower_program(checked)
 
 

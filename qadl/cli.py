@@ -59,7 +59,7 @@ def _resolve(
     return getattr(module, f"{prefix}_configure"), getattr(module, f"{prefix}_main")
 
 
-# ---- qadl check ------------------------------------------------------------------------------------
+# ---- qadl check ---------------------------------------------------------------------------------
 
 
 def check_configure(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def check_main(args: argparse.Namespace) -> int:
     return status
 
 
-# ---- qadl compile ------------------------------------------------------------------------------------
+# ---- qadl compile -------------------------------------------------------------------------------
 
 
 def compile_configure(parser: argparse.ArgumentParser) -> None:
@@ -211,7 +211,7 @@ def _write(outputs: list[tuple[object, str]], args: argparse.Namespace) -> None:
         print(f"wrote {out / (model.name + suffix)}")
 
 
-# ---- main ---------------------------------------------------------------------------------------------
+# ---- main ---------------------------------------------------------------------------------------
 
 
 def _chosen(argv: Sequence[str]) -> str | None:

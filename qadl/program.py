@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from qadl.check.specs import (
-    AttackSpec, DataSpec, DefenceSpec, DeviceSpec, EvaluationSpec, NoiseSpec, TargetSpec, TrainSpec,
+    AttackSpec,
+    DataSpec,
+    DefenceSpec,
+    DeviceSpec,
+    EvaluationSpec,
+    NoiseSpec,
+    TargetSpec,
+    TrainSpec,
 )
 from qadl.check.values import CallValue, Condition, DataRef
 from qadl.ir.circuit import Circuit
@@ -20,8 +27,20 @@ from qadl.ir.target import NoiseModel, Target
 from qadl.source import NO_SPAN, SourceMap, Span
 
 __all__ = [
-    "AttackSpec", "CallValue", "Condition", "DataRef", "DataSpec", "DefenceSpec", "DeviceSpec",
-    "EvaluationSpec", "InputKind", "Model", "NoiseSpec", "ParamInit", "Program", "TargetSpec",
+    "AttackSpec",
+    "CallValue",
+    "Condition",
+    "DataRef",
+    "DataSpec",
+    "DefenceSpec",
+    "DeviceSpec",
+    "EvaluationSpec",
+    "InputKind",
+    "Model",
+    "NoiseSpec",
+    "ParamInit",
+    "Program",
+    "TargetSpec",
     "TrainSpec",
 ]
 

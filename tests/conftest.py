@@ -10,10 +10,12 @@ import pytest
 try:
     from hypothesis import HealthCheck, settings
 
-    settings.register_profile("ci", max_examples=25, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("dev", max_examples=300, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile(
+        "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile(
+        "dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # hypothesis is a test extra
     pass
@@ -24,8 +26,12 @@ EXAMPLES = REPO / "examples"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-golden`` rewrites expected-output files instead of comparing with them."""
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite golden files (review the diff like code)")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files (review the diff like code)",
+    )
 
 
 @pytest.fixture(scope="session")

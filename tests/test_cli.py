@@ -133,32 +133,47 @@ def test_check_is_light_and_console_entry_works(good):
         "print('HEAVY', heavy); sys.exit(rc)"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", code, str(good)], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(good)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
 
 
 def test_python_dash_m(good):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "qadl", "check", str(good)], capture_output=True,
-                          text=True, env=env, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qadl", "check", str(good)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_import_qadl_is_light():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    code = ("import sys, qadl; qadl.load; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'qiskit', 'matplotlib', 'lark'}))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=120)
+    code = (
+        "import sys, qadl; qadl.load; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'qiskit', 'matplotlib', 'lark'}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+    )
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
 def test_qadl_check_stays_callable_after_the_subpackage_is_imported(good, tmp_path):
     """`qadl.check` is both the subpackage and the public function (requests-frontend R2)."""
     import qadl
-    import qadl.check.check  # noqa: F401  (binds the attribute qadl.check to the subpackage)
+    import qadl.check.check
 
     assert qadl.check(good) == ()
     bad = tmp_path / "bad.qadl"

@@ -1,4 +1,4 @@
-"""The checker: loads imports, builds scopes, resolves names and options; returns a CheckedProgram."""
+"""The checker: imports, scopes, names and options of a program; returns a CheckedProgram."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from qadl.check.names import check_body_names, did_you_mean
 from qadl.check.schema import DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match
 from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (
-    AttackSpec, DataSpec, DefenceSpec, DeviceSpec, EvaluationSpec, NoiseSpec, TargetSpec, TrainSpec,
+    AttackSpec,
+    DataSpec,
+    DefenceSpec,
+    DeviceSpec,
+    EvaluationSpec,
+    NoiseSpec,
+    TargetSpec,
+    TrainSpec,
 )
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
@@ -44,7 +51,7 @@ class CheckedProgram:
     devices: tuple[DeviceSpec, ...]
 
 
-# ---- scopes ----------------------------------------------------------------------------------------
+# ---- scopes -------------------------------------------------------------------------------------
 
 
 def _own_definitions(key: str, graph: ModuleGraph, bag: DiagnosticBag) -> dict[str, Definition]:
@@ -52,9 +59,15 @@ def _own_definitions(key: str, graph: ModuleGraph, bag: DiagnosticBag) -> dict[s
     for d in definitions_of(graph.modules[key].module, key):
         first = own.get(d.name)
         if first is not None:
-            bag.add(Diagnostic("E0205", f"`{d.name}` is defined twice", Label(d.span, "defined again here"),
-                               (Label(first.span, "first defined here"),),
-                               help="rename one of the definitions"))
+            bag.add(
+                Diagnostic(
+                    "E0205",
+                    f"`{d.name}` is defined twice",
+                    Label(d.span, "defined again here"),
+                    (Label(first.span, "first defined here"),),
+                    help="rename one of the definitions",
+                )
+            )
             continue
         own[d.name] = d
     return own
@@ -70,14 +83,18 @@ def _build_scopes(graph: ModuleGraph, bag: DiagnosticBag) -> dict[str, ModuleSco
             for name, d in owns[child].items():
                 if name in owns[key]:
                     if not loaded.is_stdlib:
-                        bag.add(Diagnostic(
-                            "E0206", f"`{name}` is already defined by `{child}`",
-                            Label(owns[key][name].span, "defined again here"), (Label(d.span, "imported definition"),),
-                            help="rename the local definition",
-                        ))
+                        bag.add(
+                            Diagnostic(
+                                "E0206",
+                                f"`{name}` is already defined by `{child}`",
+                                Label(owns[key][name].span, "defined again here"),
+                                (Label(d.span, "imported definition"),),
+                                help="rename the local definition",
+                            )
+                        )
                     continue
                 if name in imported_from and imported_from[name] != child:
-                    continue  # first import wins; ambiguity is rare in practice and order is documented
+                    continue  # the first import wins (documented order)
                 visible[name] = d
                 imported_from[name] = child
         scopes[key] = ModuleScope(key, owns[key], visible, {})
@@ -110,8 +127,13 @@ def _resolve_consts(scopes: dict[str, ModuleScope], graph: ModuleGraph, bag: Dia
 def _check_const_names(decl: A.ConstDecl, scope: ModuleScope, bag: DiagnosticBag) -> None:
     for node in _names_in(decl.value):
         if node.id not in scope.consts and node.id not in ("pi", "π", "true", "false"):
-            bag.error("E0202", f"unknown name `{node.id}`", node.span, label="not a constant",
-                      help=did_you_mean(node.id, scope.consts))
+            bag.error(
+                "E0202",
+                f"unknown name `{node.id}`",
+                node.span,
+                label="not a constant",
+                help=did_you_mean(node.id, scope.consts),
+            )
 
 
 def _names_in(node: Any) -> list[A.Name]:
@@ -130,7 +152,7 @@ def _names_in(node: Any) -> list[A.Name]:
     return out
 
 
-# ---- top-level statements ------------------------------------------------------------------------------
+# ---- top-level statements -----------------------------------------------------------------------
 
 
 class _TopLevel:
@@ -145,82 +167,132 @@ class _TopLevel:
         d = self.scope.lookup(name.id)
         if d is None:
             candidates = [n for n, x in self.scope.visible.items() if x.kind in kinds]
-            self.bag.error("E0202", f"unknown {what} `{name.id}`", name.span, label="not defined",
-                           help=did_you_mean(name.id, candidates))
+            self.bag.error(
+                "E0202",
+                f"unknown {what} `{name.id}`",
+                name.span,
+                label="not defined",
+                help=did_you_mean(name.id, candidates),
+            )
             return None
         if d.kind not in kinds:
-            self.bag.error("E0220", f"`{name.id}` is {KIND_WORDS[d.kind]}, not a {what}", name.span,
-                           label=f"expected a {what}")
+            self.bag.error(
+                "E0220",
+                f"`{name.id}` is {KIND_WORDS[d.kind]}, not a {what}",
+                name.span,
+                label=f"expected a {what}",
+            )
             return None
         return name.id
 
     def options(self, kind: str, options: tuple[A.Option, ...], span: Span) -> dict[str, Any]:
-        """Validate options against the schema of ``kind``; ``span`` is where a missing one is reported."""
+        """Validate options against the schema of ``kind``.
+
+        ``span`` is where a missing required option is reported.
+        """
         schema = SCHEMAS[kind]
         out: dict[str, Any] = {}
         seen: dict[str, Span] = {}
         for opt in options:
             if opt.key not in schema.options:
                 hint = close_match(opt.key, schema.options)
-                self.bag.error(schema.code_unknown, f"unknown {kind} option `{opt.key}`", opt.key_span,
-                               label="not an option here",
-                               help=f"did you mean `{hint}`?" if hint else
-                               f"{kind} options: {', '.join(schema.options)}")
+                self.bag.error(
+                    schema.code_unknown,
+                    f"unknown {kind} option `{opt.key}`",
+                    opt.key_span,
+                    label="not an option here",
+                    help=f"did you mean `{hint}`?"
+                    if hint
+                    else f"{kind} options: {', '.join(schema.options)}",
+                )
                 continue
             if opt.key in seen:
-                self.bag.add(Diagnostic("E0507", f"option `{opt.key}` given twice",
-                                        Label(opt.key_span, "given again"),
-                                        (Label(seen[opt.key], "first given here"),)))
+                self.bag.add(
+                    Diagnostic(
+                        "E0507",
+                        f"option `{opt.key}` given twice",
+                        Label(opt.key_span, "given again"),
+                        (Label(seen[opt.key], "first given here"),),
+                    )
+                )
                 continue
             seen[opt.key] = opt.key_span
-            value = True if opt.value is None else resolve_value(opt.value, self.scope.consts, self.bag)
+            value = (
+                True if opt.value is None else resolve_value(opt.value, self.scope.consts, self.bag)
+            )
             if value is None:
                 continue
             problem = schema.options[opt.key](value)
             if problem:
-                self.bag.error(schema.code_value, f"bad value for `{opt.key}`: {problem}",
-                               opt.value.span if opt.value is not None else opt.span, label="invalid value")
+                self.bag.error(
+                    schema.code_value,
+                    f"bad value for `{opt.key}`: {problem}",
+                    opt.value.span if opt.value is not None else opt.span,
+                    label="invalid value",
+                )
                 continue
             out[opt.key] = value
         for key in schema.required:
             if key not in out and key not in seen:
-                self.bag.error(schema.code_unknown.replace("01", "08"), f"{kind} needs the option `{key}`",
-                               span, label=f"missing `{key}`",
-                               help=f"add `{key} ...` to the {{ ... }} block")
+                self.bag.error(
+                    schema.code_unknown.replace("01", "08"),
+                    f"{kind} needs the option `{key}`",
+                    span,
+                    label=f"missing `{key}`",
+                    help=f"add `{key} ...` to the {{ ... }} block",
+                )
         return out
 
     def data_split(self, node: A.Expr) -> DataRef | None:
         value = resolve_value(node, self.scope.consts, DiagnosticBag())
         if not isinstance(value, DataRef) or value.split not in ("train", "test", "all"):
-            self.bag.error("E0511", "expected a data split like `digits.train` or `digits.test`",
-                           node.span, label="not a data split")
+            self.bag.error(
+                "E0511",
+                "expected a data split like `digits.train` or `digits.test`",
+                node.span,
+                label="not a data split",
+            )
             return None
         base = node.base if isinstance(node, A.Attribute) else node
         if isinstance(base, A.Name) and self.ref(base, ("data",), "dataset") is None:
             return None
         return value
 
-    # -- one method per statement kind ---------------------------------------------------------------
+    # -- one method per statement kind ------------------------------------------------------------
     def data(self, decl: A.DataDecl) -> DataSpec | None:
         value = resolve_value(decl.source, self.scope.consts, self.bag)
         if not isinstance(value, CallValue):
-            self.bag.error("E0510", "a dataset is `builtin.NAME(...)` or `file(\"path\", ...)`",
-                           decl.source.span, label="not a data source")
+            self.bag.error(
+                "E0510",
+                'a dataset is `builtin.NAME(...)` or `file("path", ...)`',
+                decl.source.span,
+                label="not a data source",
+            )
             return None
         problem = check_call(value, DATA_SOURCES, "data source")
         if problem:
-            self.bag.error("E0510", problem[0].upper() + problem[1:], decl.source.span, label="here")
+            self.bag.error(
+                "E0510", problem[0].upper() + problem[1:], decl.source.span, label="here"
+            )
             return None
         path = None
         if value.name == "file":
             if len(value.args) != 1 or not isinstance(value.args[0], str):
-                self.bag.error("E0512", "`file` needs the path as its first argument", decl.source.span,
-                               label="e.g. file(\"data/x.npz\", test = 0.2)")
+                self.bag.error(
+                    "E0512",
+                    "`file` needs the path as its first argument",
+                    decl.source.span,
+                    label='e.g. file("data/x.npz", test = 0.2)',
+                )
                 return None
-            path = str((self.root_dir / value.args[0]))
+            path = str(self.root_dir / value.args[0])
             if not value.args[0].endswith((".npz", ".csv")):
-                self.bag.error("E0512", "data files must be .npz or .csv", decl.source.span,
-                               label=value.args[0])
+                self.bag.error(
+                    "E0512",
+                    "data files must be .npz or .csv",
+                    decl.source.span,
+                    label=value.args[0],
+                )
         return DataSpec(decl.name, value.name, value.as_dict(), path, span=decl.span)
 
     def train(self, decl: A.TrainDecl) -> TrainSpec | None:
@@ -249,7 +321,9 @@ class _TopLevel:
             method = CallValue(method)
         problem = check_call(method, DEFENCE_METHODS, "defence")
         if problem:
-            self.bag.error("E0520", problem[0].upper() + problem[1:], decl.method.span, label="here")
+            self.bag.error(
+                "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here"
+            )
             return None
         attack = method.get("attack")
         if isinstance(attack, str):
@@ -281,9 +355,13 @@ class _TopLevel:
                     out.append(item.id)
                 continue
             value = resolve_value(item, self.scope.consts, self.bag)
-            problem = check_call(value, ATTACK_METHODS, "attack method") if value is not None else "bad"
+            problem = (
+                check_call(value, ATTACK_METHODS, "attack method") if value is not None else "bad"
+            )
             if problem:
-                self.bag.error("E0521", f"bad attack in `under`: {problem}", item.span, label="here")
+                self.bag.error(
+                    "E0521", f"bad attack in `under`: {problem}", item.span, label="here"
+                )
                 continue
             out.append(value)
         return tuple(out)
@@ -298,9 +376,12 @@ class _TopLevel:
             bad = [p for p in pairs if max(p) >= n]
             if bad:
                 opt = next(o for o in decl.options if o.key == "coupling")
-                self.bag.error("E0603", f"coupling pair {bad[0]} is outside the target's {n} qubits",
-                               opt.value.span if opt.value is not None else opt.span,
-                               label=f"qubits are 0..{n - 1}")
+                self.bag.error(
+                    "E0603",
+                    f"coupling pair {bad[0]} is outside the target's {n} qubits",
+                    opt.value.span if opt.value is not None else opt.span,
+                    label=f"qubits are 0..{n - 1}",
+                )
         return TargetSpec(decl.name, options, span=decl.span)
 
     def noise(self, decl: A.NoiseDecl) -> NoiseSpec:
@@ -314,8 +395,13 @@ class _TopLevel:
         return DeviceSpec(model, target, span=decl.span)
 
 
-def _collect(graph: ModuleGraph, scopes: dict[str, ModuleScope], bag: DiagnosticBag,
-             sources: SourceMap, root_dir: Path) -> CheckedProgram:
+def _collect(
+    graph: ModuleGraph,
+    scopes: dict[str, ModuleScope],
+    bag: DiagnosticBag,
+    sources: SourceMap,
+    root_dir: Path,
+) -> CheckedProgram:
     root = scopes[graph.root]
     top = _TopLevel(root, bag, root_dir)
     datasets: dict[str, DataSpec] = {}
@@ -355,14 +441,25 @@ def _collect(graph: ModuleGraph, scopes: dict[str, ModuleScope], bag: Diagnostic
                 pass
     models = {n: d for n, d in root.visible.items() if d.kind == "model"}
     return CheckedProgram(
-        graph.root, graph, sources, scopes, models, datasets,
-        tuple(t for t in trainings if t), attacks, tuple(d for d in defences if d),
-        tuple(e for e in evaluations if e), targets, noise_models, tuple(d for d in devices if d),
+        graph.root,
+        graph,
+        sources,
+        scopes,
+        models,
+        datasets,
+        tuple(t for t in trainings if t),
+        attacks,
+        tuple(d for d in defences if d),
+        tuple(e for e in evaluations if e),
+        targets,
+        noise_models,
+        tuple(d for d in devices if d),
     )
 
 
-def check_source(source: SourceFile, sources: SourceMap | None = None, *,
-                 real_path: Path | None = None) -> CheckedProgram:
+def check_source(
+    source: SourceFile, sources: SourceMap | None = None, *, real_path: Path | None = None
+) -> CheckedProgram:
     """Check one root file (already read) and everything it imports.
 
     Raises:

@@ -1,4 +1,4 @@
-"""Loads the root file and everything it imports: stdlib modules and local files, sandboxed, acyclic."""
+"""Loads the root file and all it imports (stdlib and local files), sandboxed and acyclic."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class _Loader:
         return self._resolve_local(imp, importer)
 
     def _resolve_stdlib(self, imp: A.Import) -> tuple[str, Path] | None:
-        rel = Path(*imp.module) .with_suffix(".qadl")
+        rel = Path(*imp.module).with_suffix(".qadl")
         path = stdlib_root() / rel
         if path.is_file():
             return f"{STDLIB_PREFIX}/{rel.as_posix()}", path
@@ -72,29 +72,40 @@ class _Loader:
         dotted = ".".join(imp.module)
         close = difflib.get_close_matches(dotted, stdlib_modules(), n=1)
         self.bag.error(
-            "E0210", f"no stdlib module `{dotted}`", imp.span, label="not found",
-            help=f"did you mean `{close[0]}`?" if close else
-            f"stdlib modules: {', '.join(stdlib_modules()) or '(none)'}",
+            "E0210",
+            f"no stdlib module `{dotted}`",
+            imp.span,
+            label="not found",
+            help=f"did you mean `{close[0]}`?"
+            if close
+            else f"stdlib modules: {', '.join(stdlib_modules()) or '(none)'}",
         )
         return None
 
     def _resolve_local(self, imp: A.Import, importer: str) -> tuple[str, Path] | None:
         base = self.real[importer].parent
         path = (base / imp.path).resolve()
-        sandbox = self.real[importer].is_relative_to(stdlib_root().resolve()) and path.is_relative_to(
+        sandbox = self.real[importer].is_relative_to(
             stdlib_root().resolve()
-        )
+        ) and path.is_relative_to(stdlib_root().resolve())
         if not (path.is_relative_to(self.project) or sandbox):
             self.bag.error(
-                "E0212", f"import `{imp.path}` escapes the project directory", imp.span,
+                "E0212",
+                f"import `{imp.path}` escapes the project directory",
+                imp.span,
                 label="outside the project",
-                help=f"imports must stay inside `{self.project.name}/` (the directory of the root file)"
+                help=f"imports must stay inside `{self.project.name}/` (the root file's directory)"
                 " or the stdlib",
             )
             return None
         if not path.is_file():
-            self.bag.error("E0211", f"cannot find file `{imp.path}`", imp.span, label="no such file",
-                           help=f"the path is relative to the importing file ({importer})")
+            self.bag.error(
+                "E0211",
+                f"cannot find file `{imp.path}`",
+                imp.span,
+                label="no such file",
+                help=f"the path is relative to the importing file ({importer})",
+            )
             return None
         if importer.startswith(STDLIB_PREFIX):
             key = f"{STDLIB_PREFIX}/{path.relative_to(stdlib_root().resolve()).as_posix()}"
@@ -119,18 +130,24 @@ class _Loader:
             child_key, child_path = target
             chain = [k for k, _ in stack] + [key]
             if child_key in chain:
-                cycle = " -> ".join([*chain[chain.index(child_key):], child_key])
-                self.bag.add(Diagnostic(
-                    "E0213", f"import cycle: {cycle}", Label(decl.span, "this import closes the cycle"),
-                    help="move the shared definitions into a third file that both import",
-                ))
+                cycle = " -> ".join([*chain[chain.index(child_key) :], child_key])
+                self.bag.add(
+                    Diagnostic(
+                        "E0213",
+                        f"import cycle: {cycle}",
+                        Label(decl.span, "this import closes the cycle"),
+                        help="move the shared definitions into a third file that both import",
+                    )
+                )
                 continue
             imports.append(child_key)
             self.load(child_key, child_path, (*stack, (key, decl.span)))
         self.done[key] = LoadedModule(key, module, tuple(imports), key.startswith(STDLIB_PREFIX))
 
 
-def load_modules(root: SourceFile, sources: SourceMap, *, real_path: Path | None = None) -> ModuleGraph:
+def load_modules(
+    root: SourceFile, sources: SourceMap, *, real_path: Path | None = None
+) -> ModuleGraph:
     """Parse ``root`` and, transitively, every file it imports.
 
     Raises:
@@ -147,8 +164,12 @@ def load_modules(root: SourceFile, sources: SourceMap, *, real_path: Path | None
             if target is None:
                 continue
             if target[0] == root.path:
-                loader.bag.error("E0213", f"import cycle: {root.path} -> {root.path}", decl.span,
-                                 label="a file cannot import itself")
+                loader.bag.error(
+                    "E0213",
+                    f"import cycle: {root.path} -> {root.path}",
+                    decl.span,
+                    label="a file cannot import itself",
+                )
                 continue
             imports.append(target[0])
             loader.load(target[0], target[1], ((root.path, decl.span),))

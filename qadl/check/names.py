@@ -44,9 +44,11 @@ class _Walker:
 
     def value_names(self) -> set[str]:
         consts = {n for n, d in self.scope.visible.items() if d.kind in ("const", "gate")}
-        return self.locals() | consts | set(BUILTIN_CONSTANTS) | set(BUILTIN_GATES) | set(_FUNCTIONS)
+        return (
+            self.locals() | consts | set(BUILTIN_CONSTANTS) | set(BUILTIN_GATES) | set(_FUNCTIONS)
+        )
 
-    # -- expressions --------------------------------------------------------------------------------
+    # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: A.Expr | A.Slice | None) -> None:
         match node:
             case None | A.Number() | A.String() | A.Quantity() | A.Dims():
@@ -88,13 +90,22 @@ class _Walker:
     def _unknown_name(self, node: A.Name) -> None:
         definition = self.scope.lookup(node.id)
         if definition is not None:
-            self.bag.error("E0222", f"{KIND_WORDS[definition.kind]} cannot be used in a circuit "
-                           "expression", node.span, label=f"`{node.id}` is {KIND_WORDS[definition.kind]}")
+            self.bag.error(
+                "E0222",
+                f"{KIND_WORDS[definition.kind]} cannot be used in a circuit expression",
+                node.span,
+                label=f"`{node.id}` is {KIND_WORDS[definition.kind]}",
+            )
             return
-        self.bag.error("E0202", f"unknown name `{node.id}`", node.span, label="not defined here",
-                       help=did_you_mean(node.id, self.value_names()))
+        self.bag.error(
+            "E0202",
+            f"unknown name `{node.id}`",
+            node.span,
+            label="not defined here",
+            help=did_you_mean(node.id, self.value_names()),
+        )
 
-    # -- statements ------------------------------------------------------------------------------------
+    # -- statements -------------------------------------------------------------------------------
     def body(self, stmts: tuple[A.Stmt, ...]) -> None:
         self.frames.append(set())
         for stmt in stmts:
@@ -129,12 +140,19 @@ class _Walker:
                 self.readout(stmt)
 
     def init(self, node: A.Expr) -> None:
-        name = node.func.id if isinstance(node, A.Call) and isinstance(node.func, A.Name) else (
-            node.id if isinstance(node, A.Name) else None)
+        name = (
+            node.func.id
+            if isinstance(node, A.Call) and isinstance(node.func, A.Name)
+            else (node.id if isinstance(node, A.Name) else None)
+        )
         if name not in INIT_FUNCTIONS:
-            self.bag.error("E0230", "unknown parameter initialiser", node.span,
-                           label="expected uniform(a, b), normal(mean, std), zeros or constant(v)",
-                           help=did_you_mean(name, INIT_FUNCTIONS) if name else None)
+            self.bag.error(
+                "E0230",
+                "unknown parameter initialiser",
+                node.span,
+                label="expected uniform(a, b), normal(mean, std), zeros or constant(v)",
+                help=did_you_mean(name, INIT_FUNCTIONS) if name else None,
+            )
             return
         if isinstance(node, A.Call):
             for arg in node.args:
@@ -142,8 +160,12 @@ class _Walker:
 
     def readout(self, stmt: A.ReadoutStmt) -> None:
         if not self.in_model:
-            self.bag.error("E0503", "`readout` is only allowed in a model", stmt.span,
-                           label="inside a gate block")
+            self.bag.error(
+                "E0503",
+                "`readout` is only allowed in a model",
+                stmt.span,
+                label="inside a gate block",
+            )
         for obs in stmt.observables:
             for factor in obs.factors:
                 self.qubit(factor.qubit)
@@ -152,9 +174,13 @@ class _Walker:
 
     def qubit(self, ref: A.QubitRef) -> None:
         if ref.register.id not in self.locals():
-            self.bag.error("E0203", f"unknown qubit register `{ref.register.id}`", ref.register.span,
-                           label="not a register or qubit parameter",
-                           help=did_you_mean(ref.register.id, self.locals()))
+            self.bag.error(
+                "E0203",
+                f"unknown qubit register `{ref.register.id}`",
+                ref.register.span,
+                label="not a register or qubit parameter",
+                help=did_you_mean(ref.register.id, self.locals()),
+            )
         self.expr(ref.index)
 
     def call(self, stmt: A.CallStmt) -> None:
@@ -170,12 +196,20 @@ class _Walker:
         definition = self.scope.lookup(name)
         if definition is None:
             gates = {n for n, d in self.scope.visible.items() if d.kind == "gate"}
-            self.bag.error("E0201", f"unknown gate or block `{name}`", stmt.name.span,
-                           label="not defined here",
-                           help=did_you_mean(name, gates | set(BUILTIN_GATES) | self.locals()))
+            self.bag.error(
+                "E0201",
+                f"unknown gate or block `{name}`",
+                stmt.name.span,
+                label="not defined here",
+                help=did_you_mean(name, gates | set(BUILTIN_GATES) | self.locals()),
+            )
         elif definition.kind != "gate":
-            self.bag.error("E0221", f"`{name}` is {KIND_WORDS[definition.kind]}, not a gate block",
-                           stmt.name.span, label="cannot be called in a circuit")
+            self.bag.error(
+                "E0221",
+                f"`{name}` is {KIND_WORDS[definition.kind]}, not a gate block",
+                stmt.name.span,
+                label="cannot be called in a circuit",
+            )
         else:
             self._block_arity(stmt, definition.node)
 
@@ -184,51 +218,80 @@ class _Walker:
         args = stmt.args or ()
         if any(a.name is not None for a in args):
             bad = next(a for a in args if a.name is not None)
-            self.bag.error("E0302", f"built-in gate `{stmt.name.id}` takes no keyword arguments",
-                           bad.span, label="keyword argument")
+            self.bag.error(
+                "E0302",
+                f"built-in gate `{stmt.name.id}` takes no keyword arguments",
+                bad.span,
+                label="keyword argument",
+            )
         elif len(args) != angles:
             self.bag.error(
                 "E0301",
                 f"`{stmt.name.id}` takes {angles} angle argument{'s' if angles != 1 else ''}, "
                 f"got {len(args)}",
-                stmt.span if stmt.args is None else stmt.name.span.merge(args[-1].span) if args else stmt.span,
+                stmt.span
+                if stmt.args is None
+                else stmt.name.span.merge(args[-1].span)
+                if args
+                else stmt.span,
                 label="wrong number of arguments",
-                help=f"write `{stmt.name.id}({', '.join(['a'] * angles)}) q[0]`" if angles else
-                f"write `{stmt.name.id} q[0]`",
+                help=f"write `{stmt.name.id}({', '.join(['a'] * angles)}) q[0]`"
+                if angles
+                else f"write `{stmt.name.id} q[0]`",
             )
         if not stmt.qubits:
-            self.bag.error("E0404", f"gate `{stmt.name.id}` needs qubit operands", stmt.span,
-                           label="no qubits", help=f"e.g. `{stmt.name.id}{'(a)' if angles else ''} q[0]`")
+            self.bag.error(
+                "E0404",
+                f"gate `{stmt.name.id}` needs qubit operands",
+                stmt.span,
+                label="no qubits",
+                help=f"e.g. `{stmt.name.id}{'(a)' if angles else ''} q[0]`",
+            )
 
     def _block_arity(self, stmt: A.CallStmt, decl: A.GateDecl) -> None:
         names = [p.name for p in decl.params]
         args = stmt.args or ()
         positional = len(stmt.qubits) + sum(a.name is None for a in args)
         if positional > len(names):
-            self.bag.error("E0301", f"`{decl.name}` takes {len(names)} argument"
-                           f"{'s' if len(names) != 1 else ''}, got {positional}", stmt.span,
-                           label="too many arguments")
+            self.bag.error(
+                "E0301",
+                f"`{decl.name}` takes {len(names)} argument"
+                f"{'s' if len(names) != 1 else ''}, got {positional}",
+                stmt.span,
+                label="too many arguments",
+            )
             return
         given = set(names[:positional])
         for arg in args:
             if arg.name is None:
                 continue
             if arg.name not in names:
-                self.bag.error("E0302", f"`{decl.name}` has no parameter `{arg.name}`", arg.span,
-                               label="unknown keyword argument",
-                               help=did_you_mean(arg.name, names) or f"parameters: {', '.join(names)}")
+                self.bag.error(
+                    "E0302",
+                    f"`{decl.name}` has no parameter `{arg.name}`",
+                    arg.span,
+                    label="unknown keyword argument",
+                    help=did_you_mean(arg.name, names) or f"parameters: {', '.join(names)}",
+                )
             elif arg.name in given:
-                self.bag.error("E0303", f"argument `{arg.name}` given twice", arg.span,
-                               label="already given")
+                self.bag.error(
+                    "E0303", f"argument `{arg.name}` given twice", arg.span, label="already given"
+                )
             given.add(arg.name)
         missing = [p.name for p in decl.params if p.default is None and p.name not in given]
         if missing:
-            self.bag.error("E0304", f"missing argument{'s' if len(missing) > 1 else ''} "
-                           f"{', '.join(f'`{m}`' for m in missing)} for `{decl.name}`",
-                           stmt.span, label="in this call")
+            self.bag.error(
+                "E0304",
+                f"missing argument{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(f'`{m}`' for m in missing)} for `{decl.name}`",
+                stmt.span,
+                label="in this call",
+            )
 
 
-def check_body_names(decl: A.GateDecl | A.ModelDecl, scope: ModuleScope, bag: DiagnosticBag) -> None:
+def check_body_names(
+    decl: A.GateDecl | A.ModelDecl, scope: ModuleScope, bag: DiagnosticBag
+) -> None:
     """Report every unresolved name in one gate block or model."""
     walker = _Walker(scope, bag, in_model=isinstance(decl, A.ModelDecl))
     frame = {p.name for p in decl.params}

@@ -15,8 +15,15 @@ from qadl.check.builtins import BUILTIN_GATES
 from qadl.check.values import CallValue, Condition, DataRef
 
 __all__ = [
-    "ATTACK_METHODS", "DATA_SOURCES", "DEFENCE_METHODS", "OPTIMIZERS", "SCHEMAS", "Check",
-    "Schema", "check_call", "close_match",
+    "ATTACK_METHODS",
+    "DATA_SOURCES",
+    "DEFENCE_METHODS",
+    "OPTIMIZERS",
+    "SCHEMAS",
+    "Check",
+    "Schema",
+    "check_call",
+    "close_match",
 ]
 
 Check = Callable[[Any], "str | None"]
@@ -33,23 +40,27 @@ def _is_num(v: Any) -> bool:
 
 def integer(lo: int | None = None, hi: int | None = None) -> Check:
     """An int in ``[lo, hi]``."""
+
     def check(v: Any) -> str | None:
         if not _is_int(v):
             return "expected an integer"
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             return f"must be {_range_text(lo, hi)}"
         return None
+
     return check
 
 
 def number(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> Check:
     """A number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
+
     def check(v: Any) -> str | None:
         if not _is_num(v):
             return "expected a number"
         if (lo is not None and (v < lo or (open_lo and v == lo))) or (hi is not None and v > hi):
             return f"must be {_range_text(lo, hi, open_lo)}"
         return None
+
     return check
 
 
@@ -63,12 +74,14 @@ def _range_text(lo: float | None, hi: float | None, open_lo: bool = False) -> st
 
 def one_of(*words: str) -> Check:
     """One of a fixed set of words."""
+
     def check(v: Any) -> str | None:
         if isinstance(v, str) and v in words:
             return None
         hint = close_match(v, words) if isinstance(v, str) else None
         extra = f"; did you mean `{hint}`?" if hint else ""
         return f"expected one of {', '.join(words)}{extra}"
+
     return check
 
 
@@ -89,6 +102,7 @@ def string(v: Any) -> str | None:
 
 def list_of(item: Check, *, length: int | None = None, min_length: int = 1) -> Check:
     """A list (or a single item, promoted to a one-element list) of valid items."""
+
     def check(v: Any) -> str | None:
         items = v if isinstance(v, tuple) else (v,)
         if length is not None and len(items) != length:
@@ -100,14 +114,17 @@ def list_of(item: Check, *, length: int | None = None, min_length: int = 1) -> C
             if problem:
                 return f"list item {it!r}: {problem}"
         return None
+
     return check
 
 
 def any_of(*checks: Check) -> Check:
     """Valid when one of ``checks`` accepts the value."""
+
     def check(v: Any) -> str | None:
         problems = [c(v) for c in checks]
         return None if any(p is None for p in problems) else problems[0]
+
     return check
 
 
@@ -119,12 +136,14 @@ def dims(v: Any) -> str | None:
 
 def condition(metrics: tuple[str, ...]) -> Check:
     """A stopping rule ``metric >= value``."""
+
     def check(v: Any) -> str | None:
         if not isinstance(v, Condition):
             return "expected a condition like `wrong_class >= 0.6`"
         if v.metric not in metrics:
             return f"unknown metric `{v.metric}`; expected one of {', '.join(metrics)}"
         return None
+
     return check
 
 
@@ -138,7 +157,10 @@ def data_ref(v: Any) -> str | None:
 def pairs(v: Any) -> str | None:
     """A coupling list ``[(0, 1), (1, 2)]``."""
     ok = isinstance(v, tuple) and all(
-        isinstance(p, tuple) and len(p) == 2 and all(_is_int(q) and q >= 0 for q in p) and p[0] != p[1]
+        isinstance(p, tuple)
+        and len(p) == 2
+        and all(_is_int(q) and q >= 0 for q in p)
+        and p[0] != p[1]
         for p in v
     )
     return None if ok else "expected a list of qubit pairs like [(0, 1), (1, 2)]"
@@ -153,13 +175,26 @@ def close_match(word: str, choices: Any) -> str | None:
 # ---- calls: optimizers, attack methods, data sources ------------------------------------------
 
 OPTIMIZERS: dict[str, dict[str, Check]] = {
-    "adam": {"lr": number(0, open_lo=True), "beta1": number(0, 1), "beta2": number(0, 1),
-             "eps": number(0, open_lo=True)},
+    "adam": {
+        "lr": number(0, open_lo=True),
+        "beta1": number(0, 1),
+        "beta2": number(0, 1),
+        "eps": number(0, open_lo=True),
+    },
     "sgd": {"lr": number(0, open_lo=True), "momentum": number(0, 1)},
-    "spsa": {"lr": number(0, open_lo=True), "perturbation": number(0, open_lo=True),
-             "alpha": number(0), "gamma": number(0), "a": number(0), "c": number(0, open_lo=True)},
-    "cobyla": {"rhobeg": number(0, open_lo=True), "tol": number(0, open_lo=True),
-               "maxiter": integer(1)},
+    "spsa": {
+        "lr": number(0, open_lo=True),
+        "perturbation": number(0, open_lo=True),
+        "alpha": number(0),
+        "gamma": number(0),
+        "a": number(0),
+        "c": number(0, open_lo=True),
+    },
+    "cobyla": {
+        "rhobeg": number(0, open_lo=True),
+        "tol": number(0, open_lo=True),
+        "maxiter": integer(1),
+    },
 }
 """Optimizer name -> its keyword arguments."""
 
@@ -173,13 +208,26 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
     "bim": dict(_ITER),
     "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1)},
     "mim": {**_ITER, "decay": number(0)},
-    "gradient_steps": {"optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
-                       "max_steps": integer(1), "epsilon": _EPS, "norm": _NORM},
-    "local_rotations": {"epsilon": _EPS, "steps": integer(1), "lr": number(0, open_lo=True),
-                        "axes": list_of(one_of("x", "y", "z")), "fidelity": number(0, 1)},
-    "transfer": {"from": name, "surrogate": one_of("logistic_regression", "mlp"),
-                 "attack": lambda v: check_call(v, {k: m for k, m in ATTACK_METHODS.items()
-                                                    if k != "transfer"}, "attack method")},
+    "gradient_steps": {
+        "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
+        "max_steps": integer(1),
+        "epsilon": _EPS,
+        "norm": _NORM,
+    },
+    "local_rotations": {
+        "epsilon": _EPS,
+        "steps": integer(1),
+        "lr": number(0, open_lo=True),
+        "axes": list_of(one_of("x", "y", "z")),
+        "fidelity": number(0, 1),
+    },
+    "transfer": {
+        "from": name,
+        "surrogate": one_of("logistic_regression", "mlp"),
+        "attack": lambda v: check_call(
+            v, {k: m for k, m in ATTACK_METHODS.items() if k != "transfer"}, "attack method"
+        ),
+    },
 }
 """Attack method -> its keyword arguments."""
 
@@ -196,14 +244,27 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
 
 _SPLIT = {"test": number(0, 1, open_lo=True), "seed": integer(0), "samples": integer(1)}
 DATA_SOURCES: dict[str, dict[str, Check]] = {
-    "builtin.digits": {**_SPLIT, "classes": list_of(integer(0, 9), min_length=2), "size": dims,
-                       "normalize": one_of("l2", "minmax", "none"), "crop": integer(0)},
-    "builtin.aubry_andre": {**_SPLIT, "qubits": integer(2, 16), "time": number(0),
-                            "coupling": number(0), "localized": list_of(number(0), length=2),
-                            "thermal": list_of(number(0), length=2)},
+    "builtin.digits": {
+        **_SPLIT,
+        "classes": list_of(integer(0, 9), min_length=2),
+        "size": dims,
+        "normalize": one_of("l2", "minmax", "none"),
+        "crop": integer(0),
+    },
+    "builtin.aubry_andre": {
+        **_SPLIT,
+        "qubits": integer(2, 16),
+        "time": number(0),
+        "coupling": number(0),
+        "localized": list_of(number(0), length=2),
+        "thermal": list_of(number(0), length=2),
+    },
     "builtin.ising": {**_SPLIT, "qubits": integer(2, 16), "field": list_of(number(0), length=2)},
-    "builtin.cluster_ising": {**_SPLIT, "qubits": integer(3, 16),
-                              "field": list_of(number(0), length=2)},
+    "builtin.cluster_ising": {
+        **_SPLIT,
+        "qubits": integer(3, 16),
+        "field": list_of(number(0), length=2),
+    },
     "file": {**_SPLIT, "label": string, "normalize": one_of("l2", "minmax", "none")},
 }
 """Data source -> its keyword arguments (``file`` also takes the path as first argument)."""
@@ -217,15 +278,17 @@ def check_call(v: Any, table: dict[str, dict[str, Check]], what: str) -> str | N
         return f"expected {what} like `{next(iter(table))}(...)`"
     if v.name not in table:
         hint = close_match(v.name, table)
-        return f"unknown {what} `{v.name}`" + (f"; did you mean `{hint}`?" if hint else
-                                              f"; expected one of {', '.join(table)}")
+        return f"unknown {what} `{v.name}`" + (
+            f"; did you mean `{hint}`?" if hint else f"; expected one of {', '.join(table)}"
+        )
     params = table[v.name]
     owner = f"`{v.name}`" if v.name != "_" else "it"
     for key, value in v.kwargs:
         if key not in params:
             hint = close_match(key, params)
             return f"{owner} has no option `{key}`" + (
-                f"; did you mean `{hint}`?" if hint else f"; it takes {', '.join(params) or 'none'}")
+                f"; did you mean `{hint}`?" if hint else f"; it takes {', '.join(params) or 'none'}"
+            )
         problem = params[key](value)
         if problem:
             return f"`{key}` of `{v.name}`: {problem}" if v.name != "_" else f"`{key}`: {problem}"
@@ -233,8 +296,11 @@ def check_call(v: Any, table: dict[str, dict[str, Check]], what: str) -> str | N
 
 
 def _kwargs_of(table: dict[str, Check]) -> Check:
-    return lambda v: check_call(v if not isinstance(v, CallValue) else CallValue("_", v.args, v.kwargs),
-                                {"_": table}, "value")
+    return lambda v: check_call(
+        v if not isinstance(v, CallValue) else CallValue("_", v.args, v.kwargs),
+        {"_": table},
+        "value",
+    )
 
 
 # ---- per-statement schemas ------------------------------------------------------------------
@@ -291,8 +357,15 @@ SCHEMAS: dict[str, Schema] = {
         required=("method",),
     ),
     "defend": Schema(dict(_TRAIN)),
-    "evaluate": Schema({"seed": integer(0), "samples": integer(1), "plots": boolean,
-                        "shots": integer(1), "fidelity": boolean}),
+    "evaluate": Schema(
+        {
+            "seed": integer(0),
+            "samples": integer(1),
+            "plots": boolean,
+            "shots": integer(1),
+            "fidelity": boolean,
+        }
+    ),
     "target": Schema(
         {
             "qubits": integer(1, 1000),

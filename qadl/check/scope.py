@@ -13,9 +13,16 @@ __all__ = ["KIND_WORDS", "DefKind", "Definition", "ModuleScope", "definitions_of
 DefKind = Literal["const", "gate", "model", "data", "attack", "target", "noise", "robust"]
 
 
-KIND_WORDS = {"const": "a constant", "gate": "a gate block", "model": "a model", "data": "a dataset",
-              "attack": "an attack", "target": "a target", "noise": "a noise model",
-              "robust": "a defended model"}
+KIND_WORDS = {
+    "const": "a constant",
+    "gate": "a gate block",
+    "model": "a model",
+    "data": "a dataset",
+    "attack": "an attack",
+    "target": "a target",
+    "noise": "a noise model",
+    "robust": "a defended model",
+}
 """How each kind of definition is named in messages."""
 
 

@@ -4,6 +4,8 @@ Values are plain Python (numbers, strings, tuples, ``CallValue``, ``DataRef``, `
 so run-time code consumes them without re-parsing. ``qadl.program`` re-exports them.
 """
 
+# ruff: noqa: RUF009  (`_span()` returns a `dataclasses.field`, which ruff cannot see)
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,8 +15,14 @@ from qadl.check.values import CallValue, DataRef
 from qadl.source import NO_SPAN, Span
 
 __all__ = [
-    "AttackSpec", "DataSpec", "DefenceSpec", "DeviceSpec", "EvaluationSpec", "NoiseSpec",
-    "TargetSpec", "TrainSpec",
+    "AttackSpec",
+    "DataSpec",
+    "DefenceSpec",
+    "DeviceSpec",
+    "EvaluationSpec",
+    "NoiseSpec",
+    "TargetSpec",
+    "TrainSpec",
 ]
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from qadl.check.builtins import BUILTIN_CONSTANTS
 from qadl.diagnostics import DiagnosticBag
 from qadl.frontend import ast as A
 from qadl.source import NO_SPAN, Span
 
-from qadl.check.builtins import BUILTIN_CONSTANTS
-
-__all__ = ["CallValue", "Condition", "DataRef", "resolve_value", "TIME_UNITS_US"]
+__all__ = ["TIME_UNITS_US", "CallValue", "Condition", "DataRef", "resolve_value"]
 
 TIME_UNITS_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
 """Quantities are resolved to microseconds."""
@@ -54,14 +53,20 @@ class Condition:
 
 
 _ARITH = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b, "%": lambda a, b: a % b, "**": lambda a, b: a**b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+    "**": lambda a, b: a**b,
 }
 
 
 def _args(args: tuple[A.Arg, ...], consts: dict[str, Any], bag: DiagnosticBag):
     positional = tuple(resolve_value(a.value, consts, bag) for a in args if a.name is None)
-    keywords = tuple((a.name, resolve_value(a.value, consts, bag)) for a in args if a.name is not None)
+    keywords = tuple(
+        (a.name, resolve_value(a.value, consts, bag)) for a in args if a.name is not None
+    )
     spans = tuple(a.span for a in args if a.name is not None)
     return positional, keywords, spans
 
@@ -79,8 +84,12 @@ def _binary(node: A.Binary, consts: dict[str, Any], bag: DiagnosticBag) -> Any:
     right = resolve_value(node.right, consts, bag)
     ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
     if not ok or node.op not in _ARITH:
-        bag.error("E0506", f"cannot compute `{node.op}` in an option value", node.span,
-                  label="only arithmetic on numbers is allowed here")
+        bag.error(
+            "E0506",
+            f"cannot compute `{node.op}` in an option value",
+            node.span,
+            label="only arithmetic on numbers is allowed here",
+        )
         return None
     try:
         return _ARITH[node.op](left, right)
@@ -127,6 +136,10 @@ def resolve_value(node: A.Expr, consts: dict[str, Any], bag: DiagnosticBag) -> A
         value = resolve_value(node.right, consts, bag)
         if isinstance(value, int | float):
             return Condition(node.left.id, node.op, float(value))
-    bag.error("E0506", "this expression is not allowed as an option value", node.span,
-              label="expected a number, name, list, call like `adam(lr = 0.05)` or `data.split`")
+    bag.error(
+        "E0506",
+        "this expression is not allowed as an option value",
+        node.span,
+        label="expected a number, name, list, call like `adam(lr = 0.05)` or `data.split`",
+    )
     return None

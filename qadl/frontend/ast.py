@@ -7,20 +7,59 @@ that diagnostics can point at them; names that define something are ``str`` plus
 ``name_span``.
 """
 
+# ruff: noqa: RUF009  (`_span()` returns a `dataclasses.field`, which ruff cannot see)
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from qadl.source import NO_SPAN, Span
 
 __all__ = [
-    "Arg", "AttackDecl", "Attribute", "Binary", "Call", "CallStmt", "Compare", "Conditional",
-    "ConstDecl", "DataDecl", "Decl", "DefendDecl", "DeviceDecl", "Dims", "EvaluateDecl", "Expr",
-    "For", "GateDecl", "If", "Import", "Index", "Let", "ListExpr", "ModelDecl", "Module", "Name",
-    "NoiseDecl", "Number", "Observable", "Option", "Param", "ParamStmt", "PauliFactor",
-    "Quantity", "QubitRef", "ReadoutStmt", "Slice", "Stmt", "String", "TargetDecl",
-    "TrainDecl", "TupleExpr", "TypeRef", "Unary",
+    "Arg",
+    "AttackDecl",
+    "Attribute",
+    "Binary",
+    "Call",
+    "CallStmt",
+    "Compare",
+    "Conditional",
+    "ConstDecl",
+    "DataDecl",
+    "Decl",
+    "DefendDecl",
+    "DeviceDecl",
+    "Dims",
+    "EvaluateDecl",
+    "Expr",
+    "For",
+    "GateDecl",
+    "If",
+    "Import",
+    "Index",
+    "Let",
+    "ListExpr",
+    "ModelDecl",
+    "Module",
+    "Name",
+    "NoiseDecl",
+    "Number",
+    "Observable",
+    "Option",
+    "Param",
+    "ParamStmt",
+    "PauliFactor",
+    "Quantity",
+    "QubitRef",
+    "ReadoutStmt",
+    "Slice",
+    "Stmt",
+    "String",
+    "TargetDecl",
+    "TrainDecl",
+    "TupleExpr",
+    "TypeRef",
+    "Unary",
 ]
 
 
@@ -175,10 +214,22 @@ class Conditional:
     span: Span = _span()
 
 
-Expr = Union[
-    Number, Name, String, Quantity, Dims, ListExpr, TupleExpr, Call, Index, Attribute, Unary,
-    Binary, Compare, Conditional,
-]
+Expr = (
+    Number
+    | Name
+    | String
+    | Quantity
+    | Dims
+    | ListExpr
+    | TupleExpr
+    | Call
+    | Index
+    | Attribute
+    | Unary
+    | Binary
+    | Compare
+    | Conditional
+)
 """Any expression node."""
 
 
@@ -227,7 +278,8 @@ class For:
 
 @dataclass(frozen=True)
 class If:
-    """``if_stmt: "if" expr body ["else" (body | if_stmt)]`` — ``if l % 2 == 0 { ... } else { ... }``.
+    """``if_stmt: "if" expr body ["else" (body | if_stmt)]`` —
+    ``if l % 2 == 0 { ... } else { ... }``.
 
     An ``else if`` chain is an ``otherwise`` holding one nested ``If``.
     """
@@ -300,7 +352,14 @@ class ReadoutStmt:
     span: Span = _span()
 
 
-Stmt = Union[CallStmt, For, If, Let, ParamStmt, ReadoutStmt]
+Stmt = (
+    CallStmt
+    | For
+    | If
+    | Let
+    | ParamStmt
+    | ReadoutStmt
+)
 """Any statement of a gate or model body."""
 
 
@@ -384,7 +443,8 @@ class DataDecl:
 
 @dataclass(frozen=True)
 class TrainDecl:
-    """``train_decl: "train" NAME "on" expr options`` — ``train clf on digits.train { epochs 20 }``."""
+    """``train_decl: "train" NAME "on" expr options`` —
+    ``train clf on digits.train { epochs 20 }``."""
 
     model: Name
     data: Expr
@@ -394,7 +454,8 @@ class TrainDecl:
 
 @dataclass(frozen=True)
 class AttackDecl:
-    """``attack_decl: "attack" NAME "on" NAME options`` — ``attack ren on clf { method fgsm(epsilon = 0.1) }``."""
+    """``attack_decl: "attack" NAME "on" NAME options`` —
+    ``attack ren on clf { method fgsm(epsilon = 0.1) }``."""
 
     name: str
     model: Name
@@ -440,7 +501,8 @@ class TargetDecl:
 
 @dataclass(frozen=True)
 class NoiseDecl:
-    """``noise_decl: "noise" NAME options`` — ``noise n1 { depolarizing(1q = 0.001, 2q = 0.01) }``."""
+    """``noise_decl: "noise" NAME options`` —
+    ``noise n1 { depolarizing(1q = 0.001, 2q = 0.01) }``."""
 
     name: str
     options: tuple[Option, ...]
@@ -457,10 +519,20 @@ class DeviceDecl:
     span: Span = _span()
 
 
-Decl = Union[
-    Import, ConstDecl, GateDecl, ModelDecl, DataDecl, TrainDecl, AttackDecl, DefendDecl,
-    EvaluateDecl, TargetDecl, NoiseDecl, DeviceDecl,
-]
+Decl = (
+    Import
+    | ConstDecl
+    | GateDecl
+    | ModelDecl
+    | DataDecl
+    | TrainDecl
+    | AttackDecl
+    | DefendDecl
+    | EvaluateDecl
+    | TargetDecl
+    | NoiseDecl
+    | DeviceDecl
+)
 """Any top-level declaration."""
 
 

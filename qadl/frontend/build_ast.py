@@ -76,8 +76,13 @@ class AstBuilder(Transformer):
     def model_decl(self, meta, children):
         name, params, register, size, body = children
         return A.ModelDecl(
-            str(name), params or (), str(register), size, body,
-            span=self._span(meta), name_span=self._tok(name),
+            str(name),
+            params or (),
+            str(register),
+            size,
+            body,
+            span=self._span(meta),
+            name_span=self._tok(name),
         )
 
     def params(self, meta, children):
@@ -85,7 +90,9 @@ class AstBuilder(Transformer):
 
     def param(self, meta, children):
         name, type_ref, default = children
-        return A.Param(str(name), type_ref, default, span=self._span(meta), name_span=self._tok(name))
+        return A.Param(
+            str(name), type_ref, default, span=self._span(meta), name_span=self._tok(name)
+        )
 
     def type_ref(self, meta, children):
         name, size = children
@@ -108,8 +115,12 @@ class AstBuilder(Transformer):
     def defend_decl(self, meta, children):
         model, method, result, options = children
         return A.DefendDecl(
-            self._name(model), method, str(result), options or (),
-            span=self._span(meta), result_span=self._tok(result),
+            self._name(model),
+            method,
+            str(result),
+            options or (),
+            span=self._span(meta),
+            result_span=self._tok(result),
         )
 
     def evaluate_decl(self, meta, children):
@@ -190,11 +201,9 @@ class AstBuilder(Transformer):
 
     def pauli_factor(self, meta, children):
         pauli, qubit = children
-        return A.PauliFactor(
-            None if pauli is None else str(pauli), qubit, span=self._span(meta)
-        )
+        return A.PauliFactor(None if pauli is None else str(pauli), qubit, span=self._span(meta))
 
-    # -- expressions --------------------------------------------------------------------------------
+    # -- expressions ------------------------------------------------------------------------------
     def conditional_expr(self, meta, children):
         cond, then, otherwise = children
         return A.Conditional(cond, then, otherwise, span=self._span(meta))

@@ -17,8 +17,24 @@ _CLOSE = frozenset({"RPAR", "RSQB"})
 # A line ending in one of these continues on the next line.
 _CONTINUES = frozenset(
     {
-        "COMMA", "ADD_OP", "MUL_OP", "STAR", "POW", "COMPARE", "AND", "OR", "NOT", "IN",
-        "EQUAL", "QMARK", "COLON", "DOT", "LBRACE", "__ANON_0", "__ANON_1", TERMINATOR,
+        "COMMA",
+        "ADD_OP",
+        "MUL_OP",
+        "STAR",
+        "POW",
+        "COMPARE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "EQUAL",
+        "QMARK",
+        "COLON",
+        "DOT",
+        "LBRACE",
+        "__ANON_0",
+        "__ANON_1",
+        TERMINATOR,
     }
 )
 
@@ -31,8 +47,13 @@ class Layout(PostLex):
     """Newline handling so that ``;`` is never needed.
 
     Inside ``(...)`` and ``[...]`` newlines are dropped; repeated terminators merge (a
-    newline before ``else`` or ``{`` is already ignored by the grammar); a terminator is inserted before every ``}`` and at the end of input so the grammar can
-    require one after every statement.
+    newline before ``else`` or ``{`` is already ignored by the grammar); a terminator is
+    inserted before every ``}`` and at the end of input, so the grammar can require one
+    after every statement.
+
+    The parser reads tokens lazily, so the contextual lexer lexes each token in the parser
+    state left by the previous one; that is why this filter never looks ahead, and why
+    ``}`` is always accepted by the lexer (a terminator is inserted in front of it).
     """
 
     always_accept = (TERMINATOR, "RBRACE")
@@ -47,10 +68,14 @@ class Layout(PostLex):
                     yield tok
                     prev = tok
                 continue
-            if tok.type == "RBRACE" and depth == 0 and prev is not None:
-                if prev.type not in (TERMINATOR, "LBRACE"):
-                    prev = _terminator_at(tok)
-                    yield prev
+            if (
+                tok.type == "RBRACE"
+                and depth == 0
+                and prev is not None
+                and prev.type not in (TERMINATOR, "LBRACE")
+            ):
+                prev = _terminator_at(tok)
+                yield prev
             if tok.type in _OPEN:
                 depth += 1
             elif tok.type in _CLOSE:

@@ -45,8 +45,10 @@ def parse(source: SourceFile) -> A.Module:
         meta = deep.meta
         start = getattr(meta, "start_pos", 0) if not meta.empty else 0
         raise QadlError.at(
-            "E0110", f"nesting deeper than {MAX_DEPTH} levels",
-            Span(source.path, start, start + 1), label="too deeply nested",
+            "E0110",
+            f"nesting deeper than {MAX_DEPTH} levels",
+            Span(source.path, start, start + 1),
+            label="too deeply nested",
             help="split the expression with `let` bindings or the block into smaller gate blocks",
         )
     return build(tree, source.path)

@@ -1,4 +1,4 @@
-"""Lark ``UnexpectedInput`` -> located ``Diagnostic``: token names in words, labelled examples, hints."""
+"""Lark ``UnexpectedInput`` -> located ``Diagnostic``: tokens in words, labelled examples, hints."""
 
 from __future__ import annotations
 
@@ -31,8 +31,18 @@ TOKEN_WORDS: dict[str, str] = {
 """Display words for terminals that are not a fixed string."""
 
 TOP_LEVEL_KEYWORDS = (
-    "import", "const", "gate", "model", "data", "train", "attack", "defend", "evaluate",
-    "target", "noise", "device",
+    "import",
+    "const",
+    "gate",
+    "model",
+    "data",
+    "train",
+    "attack",
+    "defend",
+    "evaluate",
+    "target",
+    "noise",
+    "device",
 )
 STATEMENT_KEYWORDS = ("for", "if", "let", "param", "readout")
 MAX_LISTED = 10
@@ -50,68 +60,81 @@ class SyntaxExample:
 
 EXAMPLES: dict[str, SyntaxExample] = {
     "missing-on": SyntaxExample(
-        "E0102", "a model needs its qubit register: `on NAME[SIZE]`",
+        "E0102",
+        "a model needs its qubit register: `on NAME[SIZE]`",
         "write `model m(p: float[4]) on q[2] { ... }`",
         ("model m(p: float[4]) q[2] { }", "model m() { }"),
     ),
     "register-size": SyntaxExample(
-        "E0103", "the register of a model needs a size in brackets",
+        "E0103",
+        "the register of a model needs a size in brackets",
         "write `on q[10]` for a 10-qubit register",
         ("model m() on q { }", "model m() on q() { }"),
     ),
     "param-type": SyntaxExample(
-        "E0104", "every parameter needs a type",
+        "E0104",
+        "every parameter needs a type",
         "write `name: type`, e.g. `q: qubits`, `layers: int = 2`, `p: float[256]`",
         ("gate g(q) { }", "gate g(q: qubits, n) { }", "model m(p) on q[2] { }"),
     ),
     "assign-in-condition": SyntaxExample(
-        "E0105", "`=` is not a comparison",
+        "E0105",
+        "`=` is not a comparison",
         "use `==` to compare values",
         ("gate g() { if a = 1 { } }", "const c = a = 1"),
     ),
     "for-syntax": SyntaxExample(
-        "E0106", "a `for` loop is written `for NAME in START..STOP { ... }`",
+        "E0106",
+        "a `for` loop is written `for NAME in START..STOP { ... }`",
         "for example `for i in 0..n { ... }` or `for g in [rx, ry] { ... }`",
         ("gate g() { for i 0..3 { } }", "gate g() { for (i in 0..3) { } }"),
     ),
     "let-syntax": SyntaxExample(
-        "E0107", "`let` needs `=` and a value",
+        "E0107",
+        "`let` needs `=` and a value",
         "write `let k = 10 * layer + j`",
         ("gate g() { let k 3 }", "gate g() { let k }"),
     ),
     "one-statement-per-line": SyntaxExample(
-        "E0108", "expected `,` between qubit operands, or the end of the statement",
+        "E0108",
+        "expected `,` between qubit operands, or the end of the statement",
         "separate qubit operands with `,` (`cx q[0], q[1]`); put each statement on its own line"
         " or end it with `;`",
         ("gate g(q: qubits) { h q[0] x q[1] }", "gate g(q: qubits) { cx q[0] q[1] }"),
     ),
     "missing-options-block": SyntaxExample(
-        "E0109", "options go in a `{ ... }` block",
+        "E0109",
+        "options go in a `{ ... }` block",
         "write `train m on d.train { epochs 20 }`",
         ("train m on d.train epochs 20", "attack a on m method fgsm", "target t qubits 10"),
     ),
     "readout-parens": SyntaxExample(
-        "E0111", "`readout` takes its qubits or observables in parentheses",
+        "E0111",
+        "`readout` takes its qubits or observables in parentheses",
         "write `readout probs(q[4]) -> classes 2` or `readout expval(Z q[0])`",
         ("model m() on q[1] { readout probs q[0] }", "model m() on q[1] { readout }"),
     ),
     "keyword-arg-colon": SyntaxExample(
-        "E0112", "keyword arguments use `=`, not `:`",
+        "E0112",
+        "keyword arguments use `=`, not `:`",
         "write `adam(lr = 0.05)`",
         ("const c = adam(lr: 0.05)", "data d = builtin.digits(classes: [1, 9])"),
     ),
     "missing-comma": SyntaxExample(
-        "E0113", "list items are separated by commas",
+        "E0113",
+        "list items are separated by commas",
         "write `[1, 2, 3]`",
         ("const c = [1 2]", "const c = [rx ry]"),
     ),
     "unclosed": SyntaxExample(
-        "E0115", "unclosed bracket: the file ends inside `(`, `[` or `{`",
+        "E0115",
+        "unclosed bracket: the file ends inside `(`, `[` or `{`",
         "add the missing closing bracket",
         ("const c = (1 + 2", "const c = [1, 2", "gate g() {"),
     ),
     "gate-call-qubits-in-parens": SyntaxExample(
-        "E0116", "a gate's qubits come after its angle arguments, outside the parentheses",
+        "E0116",
+        "a gate's qubits come after its angle arguments, outside the parentheses",
         "write `rx(0.5) q[0]`, and `cx q[0], q[1]`",
         ("gate g(q: qubits) { rx(0.5) (q[0]) }",),
     ),
@@ -135,7 +158,11 @@ def describe_token(name: str, parser: Lark) -> str:
 def _expected_text(expected: set[str] | frozenset[str], parser: Lark) -> str:
     words = sorted({describe_token(t, parser) for t in expected})
     if len(words) > MAX_LISTED:
-        return "expected one of: " + ", ".join(words[:MAX_LISTED]) + f" (and {len(words) - MAX_LISTED} more)"
+        return (
+            "expected one of: "
+            + ", ".join(words[:MAX_LISTED])
+            + f" (and {len(words) - MAX_LISTED} more)"
+        )
     if len(words) == 1:
         return f"expected {words[0]}"
     return "expected one of: " + ", ".join(words)
@@ -186,7 +213,7 @@ def _offending(error: UnexpectedInput, source: SourceFile) -> tuple[int, int, st
     text = source.text
     if isinstance(error, UnexpectedCharacters):
         pos = error.pos_in_stream
-        return pos, pos + 1, f"unexpected character `{text[pos:pos + 1]}`"
+        return pos, pos + 1, f"unexpected character `{text[pos : pos + 1]}`"
     token = getattr(error, "token", None)
     if isinstance(error, UnexpectedEOF) or token is None or token.type == "$END":
         end = len(text.rstrip())
@@ -195,7 +222,7 @@ def _offending(error: UnexpectedInput, source: SourceFile) -> tuple[int, int, st
         pos = token.start_pos if token.value else (token.end_pos or token.start_pos)
         if token.value in ("", None):
             # an inserted terminator borrows the position of the next `}` or the last token
-            if text[token.start_pos:token.start_pos + 1] == "}":
+            if text[token.start_pos : token.start_pos + 1] == "}":
                 return token.start_pos, token.start_pos + 1, "unexpected `}`"
             end = len(text.rstrip())
             return end, end + 1, "unexpected end of file"
@@ -211,7 +238,9 @@ def _keyword_help(error: UnexpectedInput) -> str | None:
     expected = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
     if token is None or not str(token).isidentifier() or token.type == "NAME":
         if token is not None and token.type == "NAME" and "NAME" not in expected:
-            close = difflib.get_close_matches(str(token), TOP_LEVEL_KEYWORDS + STATEMENT_KEYWORDS, n=1)
+            close = difflib.get_close_matches(
+                str(token), TOP_LEVEL_KEYWORDS + STATEMENT_KEYWORDS, n=1
+            )
             if close:
                 return f"did you mean `{close[0]}`?"
         return None
@@ -257,7 +286,6 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile, parser: Lark) 
     span = Span(source.path, start, min(end, max(len(source.text), start + 1)))
     expected = _expected(error)
     label = _expected_text(expected, parser) if expected else ""
-    token = getattr(error, "token", None)
     at_end = found == "unexpected end of file"
     if at_end and expected & {"RBRACE", "RPAR", "RSQB"}:
         ex = EXAMPLES["unclosed"]
@@ -265,13 +293,18 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile, parser: Lark) 
     keyword = _unknown_keyword(error, set(expected), parser)
     if keyword is not None:
         return Diagnostic.error(
-            "E0114", f"unknown keyword `{getattr(error, 'token', '')}`", span,
-            label="not a keyword", help=f"did you mean `{keyword}`?",
+            "E0114",
+            f"unknown keyword `{getattr(error, 'token', '')}`",
+            span,
+            label="not a keyword",
+            help=f"did you mean `{keyword}`?",
         )
     name = match_label(error, parser)
     if name is not None:
         ex = EXAMPLES[name]
         return Diagnostic.error(ex.code, f"{ex.message} ({found})", span, label=label, help=ex.help)
     if isinstance(error, UnexpectedToken | UnexpectedEOF) or expected:
-        return Diagnostic.error("E0101", f"syntax error: {found}", span, label=label, help=_keyword_help(error))
+        return Diagnostic.error(
+            "E0101", f"syntax error: {found}", span, label=label, help=_keyword_help(error)
+        )
     return Diagnostic.error("E0100", f"syntax error: {found}", span)

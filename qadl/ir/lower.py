@@ -31,7 +31,13 @@ from qadl.program import Model, ParamInit, Program
 from qadl.source import Span
 
 __all__ = [
-    "MAX_OPS", "MAX_SIM_QUBITS", "BlockRef", "GateRef", "QReg", "SymVec", "lower_model",
+    "MAX_OPS",
+    "MAX_SIM_QUBITS",
+    "BlockRef",
+    "GateRef",
+    "QReg",
+    "SymVec",
+    "lower_model",
     "lower_program",
 ]
 
@@ -165,7 +171,9 @@ class _Lowerer:
         self.b = _Builder("")
 
     # -- errors -----------------------------------------------------------------------------------
-    def fail(self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None):
+    def fail(
+        self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None
+    ):
         """Record an error (once per location, so loops do not repeat it) and skip the statement."""
         key = (code, span.start, span.end)
         if key not in self.seen:
@@ -173,7 +181,7 @@ class _Lowerer:
             self.bag.add(Diagnostic.error(code, message, span, label=label, help=help))
         raise _Skip
 
-    # -- names --------------------------------------------------------------------------------------
+    # -- names ------------------------------------------------------------------------------------
     def scope(self, env: _Env) -> ModuleScope:
         return self.program.scopes[env.module]
 
@@ -187,8 +195,12 @@ class _Lowerer:
                 return self.const_value(d.name, d.module, d.node)
             if d.kind == "gate":
                 return BlockRef(d.node, d.module)
-            self.fail("E0222", f"a {d.kind} cannot be used in a circuit", node.span,
-                      label=f"`{node.id}` is a {d.kind}")
+            self.fail(
+                "E0222",
+                f"a {d.kind} cannot be used in a circuit",
+                node.span,
+                label=f"`{node.id}` is a {d.kind}",
+            )
         gate = gate_by_name(node.id)
         if gate is not None:
             return GateRef(gate)
@@ -202,7 +214,7 @@ class _Lowerer:
             self.const_cache[key] = self.expr(decl.value, _Env(module))
         return self.const_cache[key]
 
-    # -- expressions ---------------------------------------------------------------------------------
+    # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: Any, env: _Env) -> Any:
         match node:
             case A.Number():
@@ -237,10 +249,17 @@ class _Lowerer:
     def condition(self, node: A.Expr, env: _Env) -> bool:
         value = _plain(self.expr(node, env))
         if isinstance(value, E.Expr):
-            self.fail("E0312", "a condition cannot depend on trainable parameters or features",
-                      node.span, label="symbolic", help="conditions are evaluated at compile time")
+            self.fail(
+                "E0312",
+                "a condition cannot depend on trainable parameters or features",
+                node.span,
+                label="symbolic",
+                help="conditions are evaluated at compile time",
+            )
         if not isinstance(value, bool | int | float):
-            self.fail("E0313", f"a condition must be true or false, not {_describe(value)}", node.span)
+            self.fail(
+                "E0313", f"a condition must be true or false, not {_describe(value)}", node.span
+            )
         return bool(value)
 
     def integer(self, node: A.Expr, env: _Env, what: str) -> int:
@@ -248,8 +267,12 @@ class _Lowerer:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            self.fail("E0314", f"{what} must be an integer, not {_describe(value)}", node.span,
-                      label="not an integer")
+            self.fail(
+                "E0314",
+                f"{what} must be an integer, not {_describe(value)}",
+                node.span,
+                label="not an integer",
+            )
         return value
 
     def call_expr(self, node: A.Call, env: _Env) -> Any:
@@ -274,10 +297,14 @@ class _Lowerer:
             plain = [_plain(a) for a in args]
             for a, arg in zip(plain, node.args, strict=True):
                 if isinstance(a, E.Expr):
-                    self.fail("E0310", f"`{name}` of a trainable parameter or feature is not a "
-                              "polynomial angle", arg.span, label="symbolic argument",
-                              help="angles must stay polynomials in θ, x and δ; apply "
-                              f"`{name}` to compile-time numbers only")
+                    self.fail(
+                        "E0310",
+                        f"`{name}` of a trainable parameter or feature is not a polynomial angle",
+                        arg.span,
+                        label="symbolic argument",
+                        help="angles must stay polynomials in θ, x and δ; apply "
+                        f"`{name}` to compile-time numbers only",
+                    )
                 if not _is_num(a):
                     self.fail("E0315", f"`{name}` needs numbers, got {_describe(a)}", arg.span)
             try:
@@ -294,8 +321,12 @@ class _Lowerer:
         if not -size <= i < size:
             code = "E0401" if isinstance(base, QReg) else "E0311"
             what = f"a register of {size} qubits" if isinstance(base, QReg) else f"length {size}"
-            self.fail(code, f"index {i} is out of range for {what}", sub.span,
-                      label=f"valid indices are 0..{size - 1}" if size else "empty")
+            self.fail(
+                code,
+                f"index {i} is out of range for {what}",
+                sub.span,
+                label=f"valid indices are 0..{size - 1}" if size else "empty",
+            )
         i %= size
         if isinstance(base, QReg):
             return QReg((base.qubits[i],))
@@ -318,8 +349,12 @@ class _Lowerer:
         stop = size if sub.stop is None else self.integer(sub.stop, env, "a slice bound")
         if not 0 <= start <= stop <= size:
             code = "E0401" if isinstance(base, QReg) else "E0311"
-            self.fail(code, f"slice {start}:{stop} is out of range for length {size}", sub.span,
-                      label=f"must satisfy 0 <= start <= stop <= {size}")
+            self.fail(
+                code,
+                f"slice {start}:{stop} is out of range for length {size}",
+                sub.span,
+                label=f"must satisfy 0 <= start <= stop <= {size}",
+            )
         if isinstance(base, QReg):
             return QReg(base.qubits[start:stop])
         if isinstance(base, SymVec):
@@ -346,13 +381,17 @@ class _Lowerer:
         b = _plain(self.expr(node.right, env))
         if _is_num(a) and _is_num(b):
             return self._numeric(node, a, b)
-        if isinstance(a, E.Expr | int | float) and isinstance(b, E.Expr | int | float) and not (
-            isinstance(a, bool) or isinstance(b, bool)
+        if (
+            isinstance(a, E.Expr | int | float)
+            and isinstance(b, E.Expr | int | float)
+            and not (isinstance(a, bool) or isinstance(b, bool))
         ):
             return self._symbolic(node, _as_expr(a), _as_expr(b), b)
         if node.op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
             return a + b
-        self.fail("E0315", f"cannot apply `{node.op}` to {_describe(a)} and {_describe(b)}", node.span)
+        self.fail(
+            "E0315", f"cannot apply `{node.op}` to {_describe(a)} and {_describe(b)}", node.span
+        )
 
     def _numeric(self, node: A.Binary, a: float, b: float) -> Any:
         try:
@@ -377,8 +416,11 @@ class _Lowerer:
         self.fail("E0321", f"unknown operator `{node.op}`", node.span)
 
     def _symbolic(self, node: A.Binary, a: E.Expr, b: E.Expr, raw_b: Any) -> E.Expr:
-        nonpoly = dict(label="not a polynomial", help="angles must stay polynomials in θ, x and δ "
-                       "(sums and products, division by constants only)")
+        nonpoly = dict(
+            label="not a polynomial",
+            help="angles must stay polynomials in θ, x and δ "
+            "(sums and products, division by constants only)",
+        )
         match node.op:
             case "+":
                 return a + b
@@ -388,7 +430,12 @@ class _Lowerer:
                 return a * b
             case "/":
                 if not b.is_constant:
-                    self.fail("E0310", "division by a trainable parameter or feature", node.span, **nonpoly)
+                    self.fail(
+                        "E0310",
+                        "division by a trainable parameter or feature",
+                        node.span,
+                        **nonpoly,
+                    )
                 if b.constant_value == 0.0:
                     self.fail("E0316", "division by zero", node.span)
                 return a / b
@@ -398,19 +445,29 @@ class _Lowerer:
                     for _ in range(raw_b):
                         out = out * a
                     return out
-                self.fail("E0310", "a symbolic angle can only be raised to a small non-negative "
-                          "integer power", node.span, **nonpoly)
+                self.fail(
+                    "E0310",
+                    "a symbolic angle can only be raised to a small non-negative integer power",
+                    node.span,
+                    **nonpoly,
+                )
         self.fail("E0310", f"`{node.op}` of a trainable parameter or feature", node.span, **nonpoly)
 
     def compare(self, node: A.Compare, env: _Env) -> bool:
         a = _plain(self.expr(node.left, env))
         b = _plain(self.expr(node.right, env))
         if isinstance(a, E.Expr) or isinstance(b, E.Expr):
-            self.fail("E0312", "a comparison cannot depend on trainable parameters or features",
-                      node.span, label="symbolic")
+            self.fail(
+                "E0312",
+                "a comparison cannot depend on trainable parameters or features",
+                node.span,
+                label="symbolic",
+            )
         if node.op == "in":
             if not isinstance(b, tuple):
-                self.fail("E0315", f"`in` needs a list on the right, got {_describe(b)}", node.right.span)
+                self.fail(
+                    "E0315", f"`in` needs a list on the right, got {_describe(b)}", node.right.span
+                )
             return a in b
         if node.op == "==":
             return a == b
@@ -420,7 +477,7 @@ class _Lowerer:
             self.fail("E0315", f"cannot order {_describe(a)} and {_describe(b)}", node.span)
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
 
-    # -- statements ----------------------------------------------------------------------------------
+    # -- statements -------------------------------------------------------------------------------
     def body(self, stmts: tuple[A.Stmt, ...], env: _Env, *, in_model: bool = False) -> None:
         env.frames.append({})
         for stmt in stmts:
@@ -447,8 +504,12 @@ class _Lowerer:
             case A.ReadoutStmt():
                 self.readout(stmt, env, in_model)
         if len(self.b.ops) > MAX_OPS:
-            self.fail("E0406", f"the circuit has more than {MAX_OPS} gates", stmt.span,
-                      help="reduce the number of layers or loop iterations")
+            self.fail(
+                "E0406",
+                f"the circuit has more than {MAX_OPS} gates",
+                stmt.span,
+                help="reduce the number of layers or loop iterations",
+            )
 
     def for_stmt(self, stmt: A.For, env: _Env) -> None:
         if stmt.stop is None:
@@ -458,8 +519,12 @@ class _Lowerer:
             elif isinstance(items, SymVec):
                 items = items.items
             if not isinstance(items, tuple):
-                self.fail("E0315", f"cannot loop over {_describe(items)}", stmt.start.span,
-                          label="expected a list, a register or a range `a..b`")
+                self.fail(
+                    "E0315",
+                    f"cannot loop over {_describe(items)}",
+                    stmt.start.span,
+                    label="expected a list, a register or a range `a..b`",
+                )
         else:
             start = self.integer(stmt.start, env, "a loop bound")
             stop = self.integer(stmt.stop, env, "a loop bound")
@@ -479,7 +544,9 @@ class _Lowerer:
     def param(self, stmt: A.ParamStmt, env: _Env, in_model: bool) -> Any:
         size = 1 if stmt.size is None else self.integer(stmt.size, env, "a parameter count")
         if size < 1 and stmt.size is not None:
-            self.fail("E0317", f"a parameter vector needs at least 1 entry, got {size}", stmt.size.span)
+            self.fail(
+                "E0317", f"a parameter vector needs at least 1 entry, got {size}", stmt.size.span
+            )
         kind, args = self.init_spec(stmt.init, env)
         if in_model:
             start = self.b.num_model_params
@@ -503,21 +570,29 @@ class _Lowerer:
         for a in node.args:
             v = _plain(self.expr(a.value, env))
             if not _is_num(v):
-                self.fail("E0315", f"initialiser arguments must be numbers, got {_describe(v)}", a.span)
+                self.fail(
+                    "E0315", f"initialiser arguments must be numbers, got {_describe(v)}", a.span
+                )
             args.append(float(v))
         expected = {"uniform": 2, "normal": 2, "constant": 1, "zeros": 0}[node.func.id]
         if len(args) != expected:
-            self.fail("E0301", f"`{node.func.id}` takes {expected} arguments, got {len(args)}", node.span)
+            self.fail(
+                "E0301", f"`{node.func.id}` takes {expected} arguments, got {len(args)}", node.span
+            )
         return node.func.id, tuple(args)
 
-    # -- gate and block calls -------------------------------------------------------------------------
+    # -- gate and block calls ---------------------------------------------------------------------
     def qubits_of(self, refs: tuple[A.QubitRef, ...], env: _Env) -> list[tuple[QReg, A.QubitRef]]:
         out = []
         for ref in refs:
             reg = self.lookup(ref.register, env)
             if not isinstance(reg, QReg):
-                self.fail("E0318", f"`{ref.register.id}` is {_describe(reg)}, not qubits", ref.register.span,
-                          label="not a qubit register")
+                self.fail(
+                    "E0318",
+                    f"`{ref.register.id}` is {_describe(reg)}, not qubits",
+                    ref.register.span,
+                    label="not a qubit register",
+                )
             if ref.index is not None:
                 reg = self.index(reg, ref.index, env, ref.span)
             out.append((reg, ref))
@@ -526,8 +601,12 @@ class _Lowerer:
     def callee(self, name: A.Name, env: _Env) -> GateRef | BlockRef:
         value = self.lookup(name, env)
         if not isinstance(value, GateRef | BlockRef):
-            self.fail("E0319", f"`{name.id}` is {_describe(value)}, not a gate", name.span,
-                      label="cannot be applied to qubits")
+            self.fail(
+                "E0319",
+                f"`{name.id}` is {_describe(value)}, not a gate",
+                name.span,
+                label="cannot be applied to qubits",
+            )
         return value
 
     def call_stmt(self, stmt: A.CallStmt, env: _Env) -> None:
@@ -543,22 +622,33 @@ class _Lowerer:
         regs = self.qubits_of(stmt.qubits, env)
         qubits = [q for reg, _ in regs for q in reg.qubits]
         if not qubits:
-            self.fail("E0404", f"gate `{gate.value}` needs qubit operands", stmt.span, label="no qubits")
+            self.fail(
+                "E0404", f"gate `{gate.value}` needs qubit operands", stmt.span, label="no qubits"
+            )
         if gate is Gate.AMPLITUDE:
             self.amplitude(stmt, args, qubits, env)
             return
         if len(args) != info.num_angles:
-            self.fail("E0301", f"`{gate.value}` takes {info.num_angles} angle arguments, got {len(args)}",
-                      stmt.span)
+            self.fail(
+                "E0301",
+                f"`{gate.value}` takes {info.num_angles} angle arguments, got {len(args)}",
+                stmt.span,
+            )
         angles = tuple(self.angle(a.value, env) for a in args)
         if info.num_qubits == 1:
             for q in qubits:
                 self.b.ops.append(Op(gate, (q,), angles, span=stmt.span))
             return
         if len(qubits) != info.num_qubits:
-            self.fail("E0405", f"`{gate.value}` acts on {info.num_qubits} qubits, got {len(qubits)}",
-                      stmt.span, label="wrong number of qubits",
-                      help=f"write `{gate.value} " + ", ".join(f"q[{i}]" for i in range(info.num_qubits)) + "`")
+            self.fail(
+                "E0405",
+                f"`{gate.value}` acts on {info.num_qubits} qubits, got {len(qubits)}",
+                stmt.span,
+                label="wrong number of qubits",
+                help=f"write `{gate.value} "
+                + ", ".join(f"q[{i}]" for i in range(info.num_qubits))
+                + "`",
+            )
         self.distinct(qubits, regs, gate.value)
         self.b.ops.append(Op(gate, tuple(qubits), angles, span=stmt.span))
 
@@ -566,10 +656,17 @@ class _Lowerer:
         if len(set(qubits)) != len(qubits):
             dup = next(q for q in qubits if qubits.count(q) > 1)
             span = regs[-1][1].span if regs else Span("", 0, 0)
-            self.fail("E0402", f"`{what}` uses qubit {dup} twice", span, label="repeated qubit operand",
-                      help="a multi-qubit gate needs distinct qubits")
+            self.fail(
+                "E0402",
+                f"`{what}` uses qubit {dup} twice",
+                span,
+                label="repeated qubit operand",
+                help="a multi-qubit gate needs distinct qubits",
+            )
 
-    def amplitude(self, stmt: A.CallStmt, args: tuple[A.Arg, ...], qubits: list[int], env: _Env) -> None:
+    def amplitude(
+        self, stmt: A.CallStmt, args: tuple[A.Arg, ...], qubits: list[int], env: _Env
+    ) -> None:
         if len(args) != 1:
             self.fail("E0301", "`amplitude` takes 1 argument (the feature vector)", stmt.span)
         vec = self.expr(args[0].value, env)
@@ -579,21 +676,32 @@ class _Lowerer:
         values = [self.to_angle(v, args[0].span) for v in items]
         need = math.ceil(math.log2(max(len(values), 1)))
         if len(values) > 1 << len(qubits):
-            self.fail("E0306", f"amplitude encoding of {len(values)} features needs at least {need} "
-                      f"qubits, got {len(qubits)}", stmt.span, label="too few qubits",
-                      help=f"apply it to {need} qubits, e.g. `amplitude(...) q[0:{need}]`")
+            self.fail(
+                "E0306",
+                f"amplitude encoding of {len(values)} features needs at least {need} "
+                f"qubits, got {len(qubits)}",
+                stmt.span,
+                label="too few qubits",
+                help=f"apply it to {need} qubits, e.g. `amplitude(...) q[0:{need}]`",
+            )
         if len(set(qubits)) != len(qubits):
             self.fail("E0402", "`amplitude` uses a qubit twice", stmt.span)
         if any(op.qubits and set(op.qubits) & set(qubits) for op in self.b.ops):
-            self.fail("E0407", "`amplitude` must come before any other gate on its qubits", stmt.span,
-                      label="these qubits are already in use")
+            self.fail(
+                "E0407",
+                "`amplitude` must come before any other gate on its qubits",
+                stmt.span,
+                label="these qubits are already in use",
+            )
         values += [E.const(0.0)] * ((1 << len(qubits)) - len(values))
         self.b.ops.append(Op(Gate.AMPLITUDE, tuple(qubits), tuple(values), span=stmt.span))
 
     def to_angle(self, value: Any, span: Span) -> E.Expr:
         out = _as_expr(value)
         if out is None:
-            self.fail("E0306", f"expected an angle, got {_describe(value)}", span, label="not an angle")
+            self.fail(
+                "E0306", f"expected an angle, got {_describe(value)}", span, label="not an angle"
+            )
         return out
 
     def angle(self, node: A.Expr, env: _Env) -> E.Expr:
@@ -602,8 +710,12 @@ class _Lowerer:
     def block_call(self, block: BlockRef, stmt: A.CallStmt, env: _Env) -> None:
         decl = block.decl
         if self.depth >= MAX_CALL_DEPTH:
-            self.fail("E0322", f"gate blocks nested deeper than {MAX_CALL_DEPTH} calls (recursion?)",
-                      stmt.span, help=f"`{decl.name}` probably calls itself")
+            self.fail(
+                "E0322",
+                f"gate blocks nested deeper than {MAX_CALL_DEPTH} calls (recursion?)",
+                stmt.span,
+                help=f"`{decl.name}` probably calls itself",
+            )
         bound = self.bind(decl, block.module, stmt, env)
         self.b.block_calls += 1
         callee_env = _Env(block.module)
@@ -620,8 +732,11 @@ class _Lowerer:
         positional = [(reg, ref.span) for reg, ref in self.qubits_of(stmt.qubits, env)]
         positional += [(self.expr(a.value, env), a.span) for a in stmt.args or () if a.name is None]
         if len(positional) > len(decl.params):
-            self.fail("E0301", f"`{decl.name}` takes {len(decl.params)} arguments, got {len(positional)}",
-                      stmt.span)
+            self.fail(
+                "E0301",
+                f"`{decl.name}` takes {len(decl.params)} arguments, got {len(positional)}",
+                stmt.span,
+            )
         for p, value in zip(decl.params, positional, strict=False):
             given[p.name] = value
         for a in stmt.args or ():
@@ -637,8 +752,12 @@ class _Lowerer:
             elif p.default is not None:
                 value, span = self.expr(p.default, defaults_env), p.default.span
             else:
-                self.fail("E0304", f"missing argument `{p.name}` for `{decl.name}`", stmt.span,
-                          label="in this call")
+                self.fail(
+                    "E0304",
+                    f"missing argument `{p.name}` for `{decl.name}`",
+                    stmt.span,
+                    label="in this call",
+                )
             out[p.name] = self.convert(value, p, defaults_env, span, decl.name)
             defaults_env.set(p.name, out[p.name])
         return out
@@ -656,8 +775,12 @@ class _Lowerer:
                 if isinstance(value, QReg):
                     if len(value.qubits) == 1:
                         return value
-                    self.fail("E0307", f"{bad} a single qubit, got {_describe(value)}", span,
-                              label="a register")
+                    self.fail(
+                        "E0307",
+                        f"{bad} a single qubit, got {_describe(value)}",
+                        span,
+                        label="a register",
+                    )
             case "int":
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
@@ -685,10 +808,16 @@ class _Lowerer:
                 if isinstance(value, tuple):
                     return value
             case _:
-                self.fail("E0308", f"unknown parameter type `{kind}`", p.type.span,
-                          help="types: int, float, angle, bool, str, qubit, qubits, gate, gates, "
-                          "angles, float[N], list")
-        self.fail("E0309", f"{bad} {_type_words(p)}, got {_describe(value)}", span, label="wrong type")
+                self.fail(
+                    "E0308",
+                    f"unknown parameter type `{kind}`",
+                    p.type.span,
+                    help="types: int, float, angle, bool, str, qubit, qubits, gate, gates, "
+                    "angles, float[N], list",
+                )
+        self.fail(
+            "E0309", f"{bad} {_type_words(p)}, got {_describe(value)}", span, label="wrong type"
+        )
 
     def vector(self, value: Any, p: A.Param, env: _Env, span: Span, bad: str) -> SymVec:
         if isinstance(value, SymVec):
@@ -696,15 +825,21 @@ class _Lowerer:
         elif isinstance(value, tuple) and all(_as_expr(_plain(v)) is not None for v in value):
             vec = SymVec(tuple(_as_expr(_plain(v)) for v in value))
         else:
-            self.fail("E0309", f"{bad} {_type_words(p)}, got {_describe(value)}", span, label="wrong type")
+            self.fail(
+                "E0309", f"{bad} {_type_words(p)}, got {_describe(value)}", span, label="wrong type"
+            )
         if p.type.size is not None:
             n = self.integer(p.type.size, env, "a vector length")
             if len(vec.items) != n:
-                self.fail("E0306", f"{bad} a vector of {n} angles, got {len(vec.items)}", span,
-                          label="shape mismatch")
+                self.fail(
+                    "E0306",
+                    f"{bad} a vector of {n} angles, got {len(vec.items)}",
+                    span,
+                    label="shape mismatch",
+                )
         return vec
 
-    # -- readout ----------------------------------------------------------------------------------------
+    # -- readout ----------------------------------------------------------------------------------
     def readout(self, stmt: A.ReadoutStmt, env: _Env, in_model: bool) -> None:
         if not in_model:
             self.fail("E0503", "`readout` is only allowed at the top level of a model", stmt.span)
@@ -714,8 +849,12 @@ class _Lowerer:
         opts = {}
         for opt in stmt.options:
             if opt.key not in ("classes", "scale"):
-                self.fail("E0501", f"unknown readout option `{opt.key}`", opt.key_span,
-                          help="readout options: classes, scale")
+                self.fail(
+                    "E0501",
+                    f"unknown readout option `{opt.key}`",
+                    opt.key_span,
+                    help="readout options: classes, scale",
+                )
             opts[opt.key] = _plain(self.expr(opt.value, env))
         classes = opts.get("classes")
         if classes is not None and (not isinstance(classes, int) or classes < 1):
@@ -726,8 +865,12 @@ class _Lowerer:
         elif kind == "expval":
             self.readout_expval(stmt, env, classes)
         else:
-            self.fail("E0505", f"unknown readout `{kind}`", stmt.kind.span,
-                      help="use `probs(q[i], ...)` or `expval(Z q[i], ...)`")
+            self.fail(
+                "E0505",
+                f"unknown readout `{kind}`",
+                stmt.kind.span,
+                help="use `probs(q[i], ...)` or `expval(Z q[i], ...)`",
+            )
         scale = opts.get("scale", 1.0)
         if not _is_num(scale) or scale <= 0:
             self.fail("E0502", "`scale` must be a positive number", stmt.span)
@@ -738,8 +881,12 @@ class _Lowerer:
         for obs in stmt.observables:
             for f in obs.factors:
                 if f.pauli is not None or len(obs.factors) > 1:
-                    self.fail("E0505", "`probs` takes qubits, not Pauli products", f.span,
-                              help="use `expval(Z q[0], ...)` for Pauli observables")
+                    self.fail(
+                        "E0505",
+                        "`probs` takes qubits, not Pauli products",
+                        f.span,
+                        help="use `expval(Z q[0], ...)` for Pauli observables",
+                    )
                 qubits += [q for reg, _ in self.qubits_of((f.qubit,), env) for q in reg.qubits]
         if not qubits:
             self.fail("E0505", "`probs` needs at least one qubit", stmt.span)
@@ -747,8 +894,13 @@ class _Lowerer:
             self.fail("E0402", "a readout qubit is listed twice", stmt.span)
         classes = 2 if classes is None else classes
         if classes > 1 << len(qubits):
-            self.fail("E0502", f"{classes} classes need at least {math.ceil(math.log2(classes))} "
-                      f"readout qubits, got {len(qubits)}", stmt.span, label="too many classes")
+            self.fail(
+                "E0502",
+                f"{classes} classes need at least {math.ceil(math.log2(classes))} "
+                f"readout qubits, got {len(qubits)}",
+                stmt.span,
+                label="too many classes",
+            )
         self.b.readout = Readout("probs", tuple(qubits), num_classes=classes)
 
     def readout_expval(self, stmt: A.ReadoutStmt, env: _Env, classes: int | None) -> None:
@@ -757,8 +909,12 @@ class _Lowerer:
             product = []
             for f in obs.factors:
                 if f.pauli not in ("X", "Y", "Z"):
-                    self.fail("E0505", "each factor of an observable is `X`, `Y` or `Z` on a qubit",
-                              f.span, help="e.g. `expval(Z q[0], X q[1] * X q[2])`")
+                    self.fail(
+                        "E0505",
+                        "each factor of an observable is `X`, `Y` or `Z` on a qubit",
+                        f.span,
+                        help="e.g. `expval(Z q[0], X q[1] * X q[2])`",
+                    )
                 regs = self.qubits_of((f.qubit,), env)
                 product += [(f.pauli, q) for reg, _ in regs for q in reg.qubits]
             if len({q for _, q in product}) != len(product):
@@ -770,7 +926,7 @@ class _Lowerer:
             classes = 2 if len(observables) <= 2 else len(observables)
         self.b.readout = Readout("expval", observables=tuple(observables), num_classes=classes)
 
-    # -- models ---------------------------------------------------------------------------------------------
+    # -- models -----------------------------------------------------------------------------------
     def model(self, decl: A.ModelDecl, module: str) -> Model | None:
         self.b = _Builder(decl.name)
         env = _Env(module)
@@ -779,10 +935,14 @@ class _Lowerer:
             if n < 1:
                 self.fail("E0403", f"a model needs at least 1 qubit, got {n}", decl.size.span)
             if n > MAX_SIM_QUBITS:
-                self.fail("E0403", f"{n} qubits is too many to simulate", decl.size.span,
-                          label=f"the limit is {MAX_SIM_QUBITS}",
-                          help=f"a state of {n} qubits needs {_bytes(n)} per sample; "
-                          "use fewer qubits or split the model")
+                self.fail(
+                    "E0403",
+                    f"{n} qubits is too many to simulate",
+                    decl.size.span,
+                    label=f"the limit is {MAX_SIM_QUBITS}",
+                    help=f"a state of {n} qubits needs {_bytes(n)} per sample; "
+                    "use fewer qubits or split the model",
+                )
             input_kind, num_features = self.model_inputs(decl, env)
         except _Skip:
             return None
@@ -791,8 +951,13 @@ class _Lowerer:
         if self.b.readout is None:
             if self.b.readout_seen:
                 return None  # the readout statement itself was reported
-            self.bag.error("E0513", f"model `{decl.name}` has no readout", decl.name_span,
-                           label="no readout", help="end the model with e.g. `readout probs(q[0]) -> classes 2`")
+            self.bag.error(
+                "E0513",
+                f"model `{decl.name}` has no readout",
+                decl.name_span,
+                label="no readout",
+                help="end the model with e.g. `readout probs(q[0]) -> classes 2`",
+            )
             return None
         return self.finish(decl, n, input_kind, num_features)
 
@@ -814,32 +979,68 @@ class _Lowerer:
             elif p.default is not None:
                 env.set(p.name, self.expr(p.default, env))
             else:
-                self.fail("E0509", f"model input `{p.name}: {p.type.name}` is not supported",
-                          p.span, help="a model takes `name: float[N]` (features), `name: state` "
-                          "(quantum data), or parameters with defaults")
+                self.fail(
+                    "E0509",
+                    f"model input `{p.name}: {p.type.name}` is not supported",
+                    p.span,
+                    help="a model takes `name: float[N]` (features), `name: state` "
+                    "(quantum data), or parameters with defaults",
+                )
         return input_kind, num_features
 
     def finish(self, decl: A.ModelDecl, n: int, input_kind: str, num_features: int) -> Model:
         m = self.b.num_model_params
         ops = tuple(op.with_angles(tuple(_renumber(a, m) for a in op.angles)) for op in self.b.ops)
         inits = tuple(
-            ParamInit(p.name, p.start - _BLOCK_BASE + m if p.start >= _BLOCK_BASE else p.start,
-                      p.size, p.kind, p.args)
+            ParamInit(
+                p.name,
+                p.start - _BLOCK_BASE + m if p.start >= _BLOCK_BASE else p.start,
+                p.size,
+                p.kind,
+                p.args,
+            )
             for p in self.b.inits
         )
         num_params = m + self.b.num_block_params
-        circuit = Circuit(n, ops, num_params, num_features, 0, self.b.readout,
-                          state_input=input_kind == "state", name=decl.name)
+        circuit = Circuit(
+            n,
+            ops,
+            num_params,
+            num_features,
+            0,
+            self.b.readout,
+            state_input=input_kind == "state",
+            name=decl.name,
+        )
         verify(circuit)
-        return Model(decl.name, circuit, n, num_params, num_features, inits, input_kind,
-                     (num_features,) if input_kind == "features" else (), self.b.readout_scale,
-                     span=decl.span)
+        return Model(
+            decl.name,
+            circuit,
+            n,
+            num_params,
+            num_features,
+            inits,
+            input_kind,
+            (num_features,) if input_kind == "features" else (),
+            self.b.readout_scale,
+            span=decl.span,
+        )
 
 
 def _type_words(p: A.Param) -> str:
-    words = {"qubits": "qubits", "qubit": "a qubit", "int": "an integer", "float": "a number or angle",
-             "angle": "a number or angle", "bool": "a bool", "str": "a string", "gate": "a gate",
-             "gates": "a list of gates", "angles": "a vector of angles", "list": "a list"}
+    words = {
+        "qubits": "qubits",
+        "qubit": "a qubit",
+        "int": "an integer",
+        "float": "a number or angle",
+        "angle": "a number or angle",
+        "bool": "a bool",
+        "str": "a string",
+        "gate": "a gate",
+        "gates": "a list of gates",
+        "angles": "a vector of angles",
+        "list": "a list",
+    }
     if p.type.size is not None:
         return "a vector of angles"
     return words.get(p.type.name, p.type.name)
@@ -858,14 +1059,16 @@ def _renumber(angle: E.Expr, num_model_params: int) -> E.Expr:
     """Move block parameters from ``_BLOCK_BASE + j`` to ``num_model_params + j``."""
     if not any(s.kind == E.THETA and s.index >= _BLOCK_BASE for s in angle.symbols()):
         return angle
+
     def move(s: E.Sym) -> E.Sym:
         if s.kind == E.THETA and s.index >= _BLOCK_BASE:
             return E.Sym(E.THETA, s.index - _BLOCK_BASE + num_model_params)
         return s
+
     return E.Expr.from_terms((tuple(move(s) for s in mono), c) for mono, c in angle.terms)
 
 
-# ---- targets and noise --------------------------------------------------------------------------------
+# ---- targets and noise --------------------------------------------------------------------------
 
 
 def _fidelity_to_p(fidelity: float, num_qubits: int) -> float:
@@ -889,30 +1092,61 @@ def noise_model(options: dict[str, Any]) -> NoiseModel:
     ro = options.get("readout_error")
     gt = options.get("gate_time")
     return NoiseModel(
-        depolarizing_1q=p1, depolarizing_2q=p2,
+        depolarizing_1q=p1,
+        depolarizing_2q=p2,
         readout_error=(_kw(ro, "p01", 0.0), _kw(ro, "p10", 0.0)),
-        t1=options.get("t1"), t2=options.get("t2"),
-        time_1q=_kw(gt, "1q", 0.0), time_2q=_kw(gt, "2q", 0.0), shots=options.get("shots"),
+        t1=options.get("t1"),
+        t2=options.get("t2"),
+        time_1q=_kw(gt, "1q", 0.0),
+        time_2q=_kw(gt, "2q", 0.0),
+        shots=options.get("shots"),
     )
 
 
 _HEAVY_HEX_27 = (
-    (0, 1), (1, 2), (1, 4), (2, 3), (3, 5), (4, 7), (5, 8), (6, 7), (7, 10), (8, 9), (8, 11),
-    (10, 12), (11, 14), (12, 13), (12, 15), (13, 14), (14, 16), (15, 18), (16, 19), (17, 18),
-    (18, 21), (19, 20), (19, 22), (21, 23), (22, 25), (23, 24), (24, 25), (25, 26),
+    (0, 1),
+    (1, 2),
+    (1, 4),
+    (2, 3),
+    (3, 5),
+    (4, 7),
+    (5, 8),
+    (6, 7),
+    (7, 10),
+    (8, 9),
+    (8, 11),
+    (10, 12),
+    (11, 14),
+    (12, 13),
+    (12, 15),
+    (13, 14),
+    (14, 16),
+    (15, 18),
+    (16, 19),
+    (17, 18),
+    (18, 21),
+    (19, 20),
+    (19, 22),
+    (21, 23),
+    (22, 25),
+    (23, 24),
+    (24, 25),
+    (25, 26),
 )
 """IBM Falcon r5 (27 qubits) coupling map."""
 
 
 def coupling_pairs(coupling: Any, n: int) -> tuple[tuple[int, int], ...] | None:
-    """Coupled pairs ``(a, b)``, ``a < b``, for a keyword or an explicit list; None if impossible."""
+    """Coupled pairs ``(a, b)`` with ``a < b`` for a keyword or list; None if impossible."""
     if isinstance(coupling, tuple):
         return tuple(sorted({(min(a, b), max(a, b)) for a, b in coupling}))
     match coupling:
         case "chain":
             return tuple((i, i + 1) for i in range(n - 1))
         case "ring":
-            return tuple(sorted({(i, i + 1) for i in range(n - 1)} | ({(0, n - 1)} if n > 2 else set())))
+            return tuple(
+                sorted({(i, i + 1) for i in range(n - 1)} | ({(0, n - 1)} if n > 2 else set()))
+            )
         case "full":
             return tuple((a, b) for a in range(n) for b in range(a + 1, n))
         case "heavy_hex":
@@ -922,12 +1156,16 @@ def coupling_pairs(coupling: Any, n: int) -> tuple[tuple[int, int], ...] | None:
             if side * side != n:
                 return None
             pairs = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)]
-            pairs += [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+            pairs += [
+                (r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)
+            ]
             return tuple(sorted(pairs))
     return tuple((a, b) for a in range(n) for b in range(a + 1, n))
 
 
-def build_target(spec: TargetSpec, noise: dict[str, NoiseSpec], bag: DiagnosticBag) -> Target | None:
+def build_target(
+    spec: TargetSpec, noise: dict[str, NoiseSpec], bag: DiagnosticBag
+) -> Target | None:
     """A ``Target`` from a checked ``target`` declaration."""
     opts = spec.options
     n = opts.get("qubits")
@@ -935,9 +1173,13 @@ def build_target(spec: TargetSpec, noise: dict[str, NoiseSpec], bag: DiagnosticB
         return None
     pairs = coupling_pairs(opts.get("coupling", "full"), n)
     if pairs is None:
-        bag.error("E0604", f"coupling `{opts.get('coupling')}` is not available for {n} qubits",
-                  spec.span, help="heavy_hex needs 27 qubits and grid a square number; "
-                  "or give the pairs explicitly: coupling [(0, 1), (1, 2)]")
+        bag.error(
+            "E0604",
+            f"coupling `{opts.get('coupling')}` is not available for {n} qubits",
+            spec.span,
+            help="heavy_hex needs 27 qubits and grid a square number; "
+            "or give the pairs explicitly: coupling [(0, 1), (1, 2)]",
+        )
         return None
     basis = tuple(g for g in (gate_by_name(b) for b in opts.get("basis", ())) if g is not None)
     basis = basis or tuple(g for g in Gate if g is not Gate.AMPLITUDE)
@@ -948,7 +1190,7 @@ def build_target(spec: TargetSpec, noise: dict[str, NoiseSpec], bag: DiagnosticB
     return Target(spec.name, n, basis, pairs, noise_model(noise_opts))
 
 
-# ---- entry points ------------------------------------------------------------------------------------
+# ---- entry points -------------------------------------------------------------------------------
 
 
 def lower_model(program: CheckedProgram, name: str) -> Model:
@@ -988,13 +1230,26 @@ def lower_program(program: CheckedProgram) -> Program:
     for device in program.devices:
         model, target = models.get(device.model), targets.get(device.target)
         if model is not None and target is not None and model.num_qubits > target.num_qubits:
-            bag.error("E0605", f"model `{model.name}` needs {model.num_qubits} qubits but target "
-                      f"`{target.name}` has {target.num_qubits}", device.span, label="does not fit")
+            bag.error(
+                "E0605",
+                f"model `{model.name}` needs {model.num_qubits} qubits but target "
+                f"`{target.name}` has {target.num_qubits}",
+                device.span,
+                label="does not fit",
+            )
     bag.raise_if_errors()
     return Program(
-        program.root, models, program.datasets, program.trainings, program.attacks,
-        program.defences, program.evaluations, targets,
+        program.root,
+        models,
+        program.datasets,
+        program.trainings,
+        program.attacks,
+        program.defences,
+        program.evaluations,
+        targets,
         {n: noise_model(s.options) for n, s in program.noise_models.items()},
         {d.model: d.target for d in program.devices},
-        dict(program.targets), dict(program.noise_models), program.sources,
+        dict(program.targets),
+        dict(program.noise_models),
+        program.sources,
     )

@@ -26,13 +26,18 @@ MODEL = "model m() on q[3] {\n  %s\n  readout probs(q[0])\n}\n"
 
 
 def test_stdlib_import_makes_blocks_visible(tmp_path):
-    main = write(tmp_path / "main.qadl", "import ansatz.brickwall_cnot\n" + MODEL % "brickwall_cnot(q)")
+    main = write(
+        tmp_path / "main.qadl", "import ansatz.brickwall_cnot\n" + MODEL % "brickwall_cnot(q)"
+    )
     model = load(main).models["m"]
     assert [op.gate.value for op in model.circuit.ops] == ["cx", "cx"]
 
 
 def test_local_import_relative_to_importing_file(tmp_path):
-    write(tmp_path / "lib" / "blocks.qadl", 'import "more.qadl"\ngate twice(q: qubits) { once(q)\n once(q) }')
+    write(
+        tmp_path / "lib" / "blocks.qadl",
+        'import "more.qadl"\ngate twice(q: qubits) { once(q)\n once(q) }',
+    )
     write(tmp_path / "lib" / "more.qadl", "gate once(q: qubits) { h q }")
     main = write(tmp_path / "main.qadl", 'import "lib/blocks.qadl"\n' + MODEL % "twice(q[0])")
     assert len(load(main).models["m"].circuit.ops) == 2

@@ -41,7 +41,8 @@ def test_duplicate_has_secondary_label():
 
 def test_scoping_of_let_and_loop_variables():
     (diag,) = diagnostics(
-        "model m() on q[2] {\n for i in 0..2 { let k = i\n h q[k] }\n h q[k]\n readout probs(q[0]) }")
+        "model m() on q[2] {\n for i in 0..2 { let k = i\n h q[k] }\n h q[k]\n readout probs(q[0]) }"
+    )
     assert diag.code == "E0202" and "`k`" in diag.message
 
 
@@ -49,18 +50,25 @@ def test_gate_values_and_lists_of_gates():
     program = loads(
         "gate layer(q: qubits, rot: gates = [rx, ry], ent: gate = cz) {\n"
         " for r in rot { r(0.5) q }\n ent q[0], q[1] }\n"
-        "model m() on q[2] { layer(q, ent = cx)\n readout probs(q[0]) }", "t.qadl")
+        "model m() on q[2] { layer(q, ent = cx)\n readout probs(q[0]) }",
+        "t.qadl",
+    )
     ops = program.models["m"].circuit.ops
     assert [op.gate.value for op in ops] == ["rx", "rx", "ry", "ry", "cx"]
 
 
 def test_constants_across_modules_and_expressions():
-    program = loads("const L = 2\nconst N = L * 3 + 1\n"
-                    "model m() on q[N] { for i in 0..N { h q[i] }\n readout probs(q[0]) }", "t.qadl")
+    program = loads(
+        "const L = 2\nconst N = L * 3 + 1\n"
+        "model m() on q[N] { for i in 0..N { h q[i] }\n readout probs(q[0]) }",
+        "t.qadl",
+    )
     assert program.models["m"].num_qubits == 7
     assert len(program.models["m"].circuit.ops) == 7
 
 
 def test_unknown_initialiser():
-    (diag,) = diagnostics("model m() on q[1] { param t[2] init unifrom(0, 1)\n readout probs(q[0]) }")
+    (diag,) = diagnostics(
+        "model m() on q[1] { param t[2] init unifrom(0, 1)\n readout probs(q[0]) }"
+    )
     assert diag.code == "E0230" and diag.help == "did you mean `uniform`?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,14 @@ def test_random_text_raises_only_qadl_errors(text):
     run(text, REPO / "fuzz.qadl")
 
 
+@functools.cache
+def _uncached():
+    """A parser with its grammar object attached (the shared one is loaded from Lark's cache)."""
+    from qadl.frontend.grammar import build_parser
+
+    return build_parser()
+
+
 @pytest.mark.fuzz
 @settings(max_examples=30, deadline=None)
 @given(st.data())
@@ -72,12 +81,16 @@ def test_grammar_generated_programs(data):
     """Programs drawn from the grammar itself (identifiers padded so tokens do not merge)."""
     from hypothesis.extra.lark import from_lark
 
-    from qadl.frontend.grammar import parser
-
     name = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True).map(lambda s: f" {s} ")
     nl = st.sampled_from(["\n", ";"])
-    text = data.draw(from_lark(parser(), explicit={
-        "NAME": name, "_NL": nl,
-        "NUMBER": st.from_regex(r"[0-9]{1,3}", fullmatch=True).map(lambda s: f" {s} "),
-    }))
+    text = data.draw(
+        from_lark(
+            _uncached(),
+            explicit={
+                "NAME": name,
+                "_NL": nl,
+                "NUMBER": st.from_regex(r"[0-9]{1,3}", fullmatch=True).map(lambda s: f" {s} "),
+            },
+        )
+    )
     run(text, REPO / "fuzz.qadl")

@@ -62,7 +62,9 @@ def test_every_rule_has_builder():
 
 
 def test_imports_and_const():
-    assert only("import ansatz.hardware_efficient") == A.Import(("ansatz", "hardware_efficient"), None)
+    assert only("import ansatz.hardware_efficient") == A.Import(
+        ("ansatz", "hardware_efficient"), None
+    )
     assert only('import "blocks/x.qadl"') == A.Import(None, "blocks/x.qadl")
     assert only("const N = 10") == A.ConstDecl("N", n(10))
 
@@ -76,8 +78,9 @@ def test_gate_block_params_and_defaults():
 
 
 def test_gate_call_forms():
-    assert stmt("rx(0.5) q[0]") == A.CallStmt(nm("rx"), (A.Arg(None, n(0.5)),),
-                                              (A.QubitRef(nm("q"), n(0)),))
+    assert stmt("rx(0.5) q[0]") == A.CallStmt(
+        nm("rx"), (A.Arg(None, n(0.5)),), (A.QubitRef(nm("q"), n(0)),)
+    )
     assert stmt("cx q[0], q[1]").qubits == (A.QubitRef(nm("q"), n(0)), A.QubitRef(nm("q"), n(1)))
     assert stmt("h q").qubits == (A.QubitRef(nm("q"), None),)
     call = stmt("blk(q[0:4], layers = 3)")
@@ -102,7 +105,8 @@ def test_if_else_chain_and_newline_before_else():
 
 def test_let_param_init():
     assert stmt("let k = 10 * l + j") == A.Let(
-        "k", A.Binary("+", A.Binary("*", n(10), nm("l")), nm("j")))
+        "k", A.Binary("+", A.Binary("*", n(10), nm("l")), nm("j"))
+    )
     p = stmt("param θ[260] init uniform(0, 2π)")
     assert p.name == "θ" and p.size == n(260)
     assert p.init == A.Call(nm("uniform"), (A.Arg(None, n(0)), A.Arg(None, n(2 * math.pi))))
@@ -113,9 +117,12 @@ def test_let_param_init():
 def test_expression_precedence():
     assert expr("1 + 2 * 3") == A.Binary("+", n(1), A.Binary("*", n(2), n(3)))
     assert expr("-x ** 2") == A.Unary("-", A.Binary("**", nm("x"), n(2)))
-    assert expr("a or b and not c") == A.Binary("or", nm("a"), A.Binary("and", nm("b"), A.Unary("not", nm("c"))))
+    assert expr("a or b and not c") == A.Binary(
+        "or", nm("a"), A.Binary("and", nm("b"), A.Unary("not", nm("c")))
+    )
     assert expr("k < 256 ? 2 * p[k] : 0") == A.Conditional(
-        A.Compare("<", nm("k"), n(256)), A.Binary("*", n(2), A.Index(nm("p"), nm("k"))), n(0))
+        A.Compare("<", nm("k"), n(256)), A.Binary("*", n(2), A.Index(nm("p"), nm("k"))), n(0)
+    )
     assert expr("l in [7, 13]") == A.Compare("in", nm("l"), A.ListExpr((n(7), n(13))))
     assert expr("(1 + 2) * 3") == A.Binary("*", A.Binary("+", n(1), n(2)), n(3))
     assert expr("(0, 1)") == A.TupleExpr((A.Arg(None, n(0)), A.Arg(None, n(1))))
@@ -131,13 +138,17 @@ def test_literals():
 
 
 def test_model_and_readouts():
-    decl = only("model m(p: float[4]) on q[2] {\n  rx(p[0]) q[0]\n  readout probs(q[1]) -> classes 2\n}")
+    decl = only(
+        "model m(p: float[4]) on q[2] {\n  rx(p[0]) q[0]\n  readout probs(q[1]) -> classes 2\n}"
+    )
     assert decl.register == "q" and decl.size == n(2)
     ro = decl.body[-1]
     assert ro.kind == nm("probs")
     assert ro.observables == (A.Observable((A.PauliFactor(None, A.QubitRef(nm("q"), n(1))),)),)
     assert ro.options == (A.Option("classes", n(2)),)
-    ex = only("model m(s: state) on q[3] { readout expval(Z q[0], Z q[1] * X q[2]) scale 5 }").body[0]
+    ex = only("model m(s: state) on q[3] { readout expval(Z q[0], Z q[1] * X q[2]) scale 5 }").body[
+        0
+    ]
     assert [len(o.factors) for o in ex.observables] == [1, 2]
     assert ex.observables[1].factors[1].pauli == "X"
 
@@ -185,7 +196,8 @@ def _spans(node, out):
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO / "examples").glob("*.qadl")) + sorted((REPO / "stdlib").rglob("*.qadl")),
+    "path",
+    sorted((REPO / "examples").glob("*.qadl")) + sorted((REPO / "stdlib").rglob("*.qadl")),
     ids=lambda p: p.name,
 )
 def test_span_guard(path):

@@ -33,14 +33,18 @@ def test_every_example_label_fires(label, snippet):
 
 def test_examples_match_at_any_depth():
     """The same mistake inside nested blocks gets the same explanation."""
-    diag, text = diagnose("gate g(q: qubits) {\n  for i in 0..2 {\n    if i == 0 {\n      cx q[0] q[1]\n    }\n  }\n}")
+    diag, text = diagnose(
+        "gate g(q: qubits) {\n  for i in 0..2 {\n    if i == 0 {\n      cx q[0] q[1]\n    }\n  }\n}"
+    )
     assert diag.code == "E0108"
     assert text.startswith("t.qadl:4:15: error[E0108]")
 
 
 def test_location_caret_and_expected_words():
     _, text = diagnose("const x = 1 @ 2")
-    assert text.splitlines()[0] == "t.qadl:1:13: error[E0101]: syntax error: unexpected character `@`"
+    assert (
+        text.splitlines()[0] == "t.qadl:1:13: error[E0101]: syntax error: unexpected character `@`"
+    )
     assert text.splitlines()[3].startswith("  |             ^ expected one of:")
 
 
@@ -64,12 +68,15 @@ def test_keywords_are_soft_where_only_a_name_fits():
     assert gate.body[0].name == "in"
 
 
-@pytest.mark.parametrize("text", [
-    "const c = " + "(" * 5000 + "1" + ")" * 5000,
-    "const c = " + "-" * 5000 + "1",
-    "const c = " + "+".join(["1"] * 3000),
-    "gate g(q: qubits) {" + "if 1 == 1 {" * 400 + "}" * 400 + "}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "const c = " + "(" * 5000 + "1" + ")" * 5000,
+        "const c = " + "-" * 5000 + "1",
+        "const c = " + "+".join(["1"] * 3000),
+        "gate g(q: qubits) {" + "if 1 == 1 {" * 400 + "}" * 400 + "}",
+    ],
+)
 def test_deep_nesting_is_a_diagnostic_not_recursion_error(text):
     diag, _ = diagnose(text)
     assert diag.code == "E0110"
