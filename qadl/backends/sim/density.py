@@ -169,12 +169,30 @@ class DensityMatrixSimulator:
         return ch.sample_expvals(nro.density_outputs(rho, readout, n, err), self.shots, self._rng)
 
     def _layout(self) -> None:
-        """Offsets of every op's superoperator and virtual positions (fixed per program)."""
+        """Fuse ops into blocks and fix every block's superoperator offset and virtual positions.
+
+        Single-qubit ops wait on their wire and are folded into the next multi-qubit op
+        touching it (or form a one-qubit block at the end). Noise channels act on the
+        gate's own qubits only, so ``S_block = S_op · Π S_pending`` is exact, and the
+        kernels make one pass per block instead of one per gate.
+        """
         prog = self.program
+        blocks: list[tuple[tuple[int, ...], list[int]]] = []
+        pending: dict[int, list[int]] = {}
+        for j in range(prog.num_ops):
+            qs = prog.qubits[j]
+            if len(qs) == 1:
+                pending.setdefault(qs[0], []).append(j)
+                continue
+            factors = [i for q in qs for i in pending.pop(q, [])]
+            blocks.append((qs, [*factors, j]))
+        blocks.extend(((q,), pending[q]) for q in sorted(pending))
+        self._blocks = blocks
+        n = self.num_qubits
         dims, moffs, poffs, nbits, pos = [], [], [], [], []
         total = 0
-        for j in range(prog.num_ops):
-            vpos = prog.virtual_positions(j)
+        for qs, _ in blocks:
+            vpos = qs + tuple(q + n for q in qs)
             dims.append(1 << len(vpos))
             moffs.append(total)
             total += dims[-1] ** 2
@@ -187,7 +205,7 @@ class DensityMatrixSimulator:
         self._nbits = np.asarray(nbits, dtype=np.int64)
         self._pos = np.asarray(pos, dtype=np.int64)
         self._total = total
-        self._every = max(1, math.isqrt(max(prog.num_ops, 1)))
+        self._every = max(1, math.isqrt(max(len(blocks), 1)))
 
     def _op_angles(self, angles: np.ndarray, j: int) -> np.ndarray:
         start = self.program.slot_start[j]
@@ -197,42 +215,61 @@ class DensityMatrixSimulator:
         end = self.program.slot_start[j + 1] if j + 1 < self.program.num_ops else self.program.num_slots
         return end - self.program.slot_start[j]
 
-    def _superops(self, angles: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(B, T)`` flat superoperators and their conjugate transposes."""
-        mats = np.empty((batch, self._total), dtype=complex)
-        hmats = np.empty((batch, self._total), dtype=complex)
+    def _op_superop(self, j: int, angles: np.ndarray, block_qubits: tuple[int, ...]):
+        """Op ``j``'s superoperator embedded in its block, and its ``(slot, derivative)`` pairs."""
         prog = self.program
-        for j in range(prog.num_ops):
-            u = npg.gate_matrices(prog.gates[j], self._op_angles(angles, j))
-            s = npg.batched_superops(np.asarray(u), prog.noise_superops[j])
-            lo, hi = self._moffs[j], self._moffs[j] + self._dims[j] ** 2
-            mats[:, lo:hi] = s.reshape(batch, -1)
-            hmats[:, lo:hi] = s.conj().transpose(0, 2, 1).reshape(batch, -1)
-        return mats, hmats
-
-    def _dsuperops(self, angles: np.ndarray, batch: int):
-        """Derivative superoperators of every symbolic angle slot, with their layout."""
-        prog = self.program
-        blocks, dslot, dmoffs, dstart = [], [], [], [0]
-        total = 0
-        for j in range(prog.num_ops):
-            rows = self._op_angles(angles, j)
-            start = prog.slot_start[j]
-            u = None
-            for a in range(rows.shape[1]):
-                if not prog.angle_grads[start + a]:
-                    continue
-                if u is None:
-                    u = np.asarray(npg.gate_matrices(prog.gates[j], rows))
+        rows = self._op_angles(angles, j)
+        u = np.asarray(npg.gate_matrices(prog.gates[j], rows))
+        noise = prog.noise_superops[j]
+        qs = prog.qubits[j]
+        full = npg.embed_superop(npg.batched_superops(u, noise), qs, block_qubits)
+        derivs = []
+        for a in range(rows.shape[1]):
+            slot = prog.slot_start[j] + a
+            if prog.angle_grads[slot]:
                 du = npg.gate_derivatives(prog.gates[j], rows, a)
-                blocks.append(npg.batched_dsuperops(u, du, prog.noise_superops[j]).reshape(batch, -1))
-                dslot.append(start + a)
-                dmoffs.append(total)
-                total += blocks[-1].shape[1]
+                derivs.append((slot, npg.embed_superop(npg.batched_dsuperops(u, du, noise), qs, block_qubits)))
+        return full, derivs
+
+    def _block(self, k: int, angles: np.ndarray, derivatives: bool):
+        """Block ``k``'s superoperator ``(B, D, D)`` and, if asked, its ``(slot, ∂S/∂angle)`` list."""
+        qs, ops = self._blocks[k]
+        factors = [self._op_superop(j, angles, qs) for j in ops]
+        prefix = [None] * (len(factors) + 1)  # prefix[i] = F_{i-1} ⋯ F_0
+        for i, (f, _) in enumerate(factors):
+            prefix[i + 1] = f if prefix[i] is None else f @ prefix[i]
+        if not derivatives:
+            return prefix[-1], []
+        out = []
+        suffix = None  # F_{L-1} ⋯ F_{i+1}
+        for i in range(len(factors) - 1, -1, -1):
+            for slot, df in factors[i][1]:
+                d = df if prefix[i] is None else df @ prefix[i]
+                out.append((slot, d if suffix is None else suffix @ d))
+            suffix = factors[i][0] if suffix is None else suffix @ factors[i][0]
+        return prefix[-1], out
+
+    def _superops(self, angles: np.ndarray, batch: int, derivatives: bool = False):
+        """Flat block superoperators ``(B, T)``, their conjugate transposes, and derivative layout."""
+        mats = np.empty((batch, self._total), dtype=complex)
+        hmats = np.empty((batch, self._total), dtype=complex) if derivatives else None
+        blocks, dslot, dmoffs, dstart = [], [], [], [0]
+        dtotal = 0
+        for k in range(len(self._blocks)):
+            s, derivs = self._block(k, angles, derivatives)
+            lo, hi = self._moffs[k], self._moffs[k] + self._dims[k] ** 2
+            mats[:, lo:hi] = s.reshape(batch, -1)
+            if hmats is not None:
+                hmats[:, lo:hi] = s.conj().transpose(0, 2, 1).reshape(batch, -1)
+            for slot, d in derivs:
+                blocks.append(d.reshape(batch, -1))
+                dslot.append(slot)
+                dmoffs.append(dtotal)
+                dtotal += blocks[-1].shape[1]
             dstart.append(len(dslot))
         dmats = np.concatenate(blocks, axis=1) if blocks else np.zeros((batch, 1), dtype=complex)
         as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-        return dmats, as_int(dslot), as_int(dmoffs), as_int(dstart)
+        return mats, hmats, (dmats, as_int(dslot), as_int(dmoffs), as_int(dstart))
 
     def _initial(self, state: np.ndarray | None, batch: int) -> np.ndarray:
         dim = 1 << self.num_qubits
@@ -246,7 +283,7 @@ class DensityMatrixSimulator:
         from qadl.backends.sim.noise_kernels import apply_ops
 
         rho = self._initial(state, batch)
-        mats, _ = self._superops(angles, batch)
+        mats, _, _ = self._superops(angles, batch)
         apply_ops(rho, mats, self._moffs, self._pos, self._poffs, self._nbits)
         return rho
 
@@ -256,8 +293,7 @@ class DensityMatrixSimulator:
         n, dim = self.num_qubits, 1 << self.num_qubits
         readout = self._readout()
         lam = nro.cotangent_operator(cot, readout, n, self.noise.readout_error).reshape(batch, -1)
-        mats, hmats = self._superops(angles, batch)
-        dmats, dslot, dmoffs, dstart = self._dsuperops(angles, batch)
+        mats, hmats, (dmats, dslot, dmoffs, dstart) = self._superops(angles, batch, derivatives=True)
         grads = np.zeros((batch, max(self.program.num_slots, 1)))
         final = np.empty((batch, dim * dim), dtype=complex)
         density_adjoint(

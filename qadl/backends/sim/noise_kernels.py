@@ -62,24 +62,26 @@ def _apply(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: 
 
 
 @njit(cache=True)
-def _inner(lam: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int, vec: np.ndarray) -> float:
-    """``Re ⟨lam, M·vec⟩`` with ``M`` applied on bits ``pos`` (``vec`` is not modified)."""
+def _reduced(lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: int, out: np.ndarray) -> None:
+    """``out[r, c] = Σ_g conj(lam[g ⊕ r])·vec[g ⊕ c]`` over the bits ``pos`` (a ``2^m × 2^m`` matrix).
+
+    Then ``Re⟨lam, M·vec⟩ = Re Σ_{r,c} M[r, c]·out[r, c]`` for any ``M`` on those bits, so
+    one pass serves every angle derivative of an op.
+    """
     dim = 1 << m
     off, srt = _offsets(pos, poff, m)
-    buf = np.empty(dim, dtype=np.complex128)
-    total = 0.0
+    lb = np.empty(dim, dtype=np.complex128)
+    vb = np.empty(dim, dtype=np.complex128)
+    out[:, :] = 0.0
     for g in range(vec.size >> m):
         base = _base(g, srt)
         for c in range(dim):
-            buf[c] = vec[base + off[c]]
+            vb[c] = vec[base + off[c]]
+            lb[c] = lam[base + off[c]].conjugate()
         for r in range(dim):
-            acc = 0j
-            row = moff + r * dim
+            lr = lb[r]
             for c in range(dim):
-                acc += mats[row + c] * buf[c]
-            v = lam[base + off[r]]
-            total += v.real * acc.real + v.imag * acc.imag
-    return total
+                out[r, c] += lr * vb[c]
 
 
 @njit(cache=True)
@@ -161,8 +163,17 @@ def density_adjoint(
                 seg[t] = seg[t - 1]
                 _apply(seg[t], mats[b], moffs[lo + t - 1], pos, poffs[lo + t - 1], nbits[lo + t - 1])
             for j in range(hi - 1, lo - 1, -1):
-                for d in range(dstart[j], dstart[j + 1]):
-                    grads[b, dslot[d]] += _inner(lb, dmats[b], dmoffs[d], pos, poffs[j], nbits[j], seg[j - lo])
+                if dstart[j + 1] > dstart[j]:
+                    dim = 1 << nbits[j]
+                    red = np.empty((dim, dim), dtype=np.complex128)
+                    _reduced(lb, seg[j - lo], pos, poffs[j], nbits[j], red)
+                    for d in range(dstart[j], dstart[j + 1]):
+                        acc = 0.0
+                        for r in range(dim):
+                            for c in range(dim):
+                                z = dmats[b, dmoffs[d] + r * dim + c] * red[r, c]
+                                acc += z.real
+                        grads[b, dslot[d]] += acc
                 _apply(lb, hmats[b], moffs[j], pos, poffs[j], nbits[j])
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "SHIFT_RULE",
     "NoiseProgram",
     "compile_noise_program",
+    "embed_superop",
     "eval_batch",
 ]
 
@@ -221,3 +222,25 @@ def batched_dsuperops(u: np.ndarray, du: np.ndarray, noise: np.ndarray | None) -
     kron = np.einsum("bij,bkl->bikjl", du, u.conj()) + np.einsum("bij,bkl->bikjl", u, du.conj())
     kron = kron.reshape(batch, d * d, d * d)
     return kron if noise is None else np.einsum("ij,bjk->bik", noise, kron)
+
+
+def embed_superop(superop: np.ndarray, op_qubits: tuple[int, ...], block_qubits: tuple[int, ...]) -> np.ndarray:
+    """Embed ``(B, 4^k, 4^k)`` superoperators on ``op_qubits`` into the space of ``block_qubits``.
+
+    Local layout of both: bits ``0 … k−1`` are the column copies of the qubits in order,
+    bits ``k … 2k−1`` the row copies (``virtual_positions``). Bits of the block that the op
+    does not touch pass through unchanged.
+    """
+    if op_qubits == block_qubits:
+        return superop
+    kb = len(block_qubits)
+    where = [block_qubits.index(q) for q in op_qubits]
+    bits = where + [w + kb for w in where]  # block bit of each op-local bit
+    dim = 1 << (2 * kb)
+    idx = np.arange(dim)
+    local = np.zeros(dim, dtype=np.int64)
+    for i, bb in enumerate(bits):
+        local |= ((idx >> bb) & 1) << i
+    rest_mask = (dim - 1) ^ sum(1 << bb for bb in bits)
+    same_rest = (idx[:, None] & rest_mask) == (idx[None, :] & rest_mask)
+    return superop[:, local[:, None], local[None, :]] * same_rest
