@@ -215,7 +215,7 @@ def read_file(
 def load_file(
     path: str | Path, *, test: float = 0.2, seed: int = 7, **options
 ) -> tuple[Dataset, Dataset]:
-    """``read_file`` then a stratified ``(train, test)`` split (``test = 0`` keeps all for training).
+    """``read_file``, then a stratified ``(train, test)`` split (``test = 0``: all for training).
 
     Raises:
         QadlError: as ``read_file``; E0702 when a class has too few samples to split.

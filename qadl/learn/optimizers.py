@@ -1,4 +1,4 @@
-"""Optimizers with one small functional interface: ``init(θ) -> state``, ``step(...) -> (θ, state)``.
+"""Optimizers behind one functional interface: ``init(θ) -> state``, ``step(…) -> (θ, state)``.
 
 Gradient-based optimizers (``Adam``, ``SGD``) take ``step(state, theta, grad)``;
 gradient-free ones (``SPSA``, ``COBYLA``) take ``step(state, theta, objective)`` where
@@ -32,12 +32,16 @@ def _masked(mask: np.ndarray | None, new: np.ndarray, old: np.ndarray) -> np.nda
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (Kingma & Ba 2015) with bias correction; Ren et al. use ``lr = 0.05``."""
+    """Adam (Kingma & Ba 2015) with bias correction; Ren et al. use ``lr = 0.05``.
+
+    ``decay`` sets an inverse-time schedule ``lr_t = lr / (1 + decay · (t − 1))``.
+    """
 
     lr: float = 0.05
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+    decay: float = 0.0
     needs_gradient: ClassVar[bool] = True
 
     def init(self, theta: np.ndarray) -> OptState:
@@ -59,7 +63,8 @@ class Adam:
         v = self.beta2 * state["v"] + (1 - self.beta2) * grad**2
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
-        new = theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        lr = self.lr / (1.0 + self.decay * (t - 1))
+        new = theta - lr * m_hat / (np.sqrt(v_hat) + self.eps)
         return _masked(mask, new, theta), {
             "t": np.array(t),
             "m": _masked(mask, m, state["m"]),
@@ -69,16 +74,20 @@ class Adam:
 
 @dataclass(frozen=True)
 class SGD:
-    """Stochastic gradient descent with (optionally Nesterov) momentum."""
+    """Stochastic gradient descent with (optionally Nesterov) momentum.
+
+    ``decay`` sets an inverse-time schedule ``lr_t = lr / (1 + decay · (t − 1))``.
+    """
 
     lr: float = 0.1
     momentum: float = 0.0
     nesterov: bool = False
+    decay: float = 0.0
     needs_gradient: ClassVar[bool] = True
 
     def init(self, theta: np.ndarray) -> OptState:
-        """Zero velocity."""
-        return {"velocity": np.zeros_like(np.asarray(theta, dtype=float))}
+        """Zero velocity, step counter 0."""
+        return {"t": np.array(0), "velocity": np.zeros_like(np.asarray(theta, dtype=float))}
 
     def step(
         self,
@@ -89,10 +98,14 @@ class SGD:
         mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, OptState]:
         """``v ← μ v + g``; ``θ ← θ − lr (g + μ v)`` (Nesterov) or ``θ − lr v``."""
+        t = int(state["t"]) + 1
         velocity = self.momentum * state["velocity"] + grad
         direction = grad + self.momentum * velocity if self.nesterov else velocity
-        new = theta - self.lr * direction
-        return _masked(mask, new, theta), {"velocity": _masked(mask, velocity, state["velocity"])}
+        new = theta - self.lr / (1.0 + self.decay * (t - 1)) * direction
+        return _masked(mask, new, theta), {
+            "t": np.array(t),
+            "velocity": _masked(mask, velocity, state["velocity"]),
+        }
 
 
 @dataclass(frozen=True)

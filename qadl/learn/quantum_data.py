@@ -282,7 +282,7 @@ def ising(
     seed: int = 7,
     cache: bool = True,
 ) -> tuple[Dataset, Dataset]:
-    """Transverse-field Ising ground states: ferromagnetic (0, h/J in ``ferro``) vs paramagnetic (1).
+    """Transverse-field Ising ground states: ferromagnetic (0, h/J in ``ferro``) vs paramagnet (1).
 
     The finite chain's crossover is smeared around h/J = 1, so the default ranges leave
     a gap of ±0.1 around it; set them to (0, 1) and (1, 2) to sample right up to it.

@@ -122,7 +122,7 @@ class TrainConfig:
 
     loss: str = "cross_entropy"
     """A name in ``qadl.learn.losses.LOSSES``."""
-    optimizer: Optimizer = Adam(lr=0.05)
+    optimizer: Optimizer = field(default_factory=lambda: Adam(lr=0.05))
     """An optimizer of ``qadl.learn.optimizers`` (hyperparameters included)."""
     epochs: int = 20
     """Number of passes over the training set."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
@@ -46,3 +48,46 @@ def tiny_state_classifier(num_qubits: int = 2) -> Circuit:
         num_qubits, tuple(ops), num_params=2 * num_qubits + 1, num_deltas=num_qubits,
         readout=Readout("probs", qubits=(0,), num_classes=2), state_input=True, name="tiny_state",
     )
+
+
+# 1-based (1→2), (3→4), …, (9→10), then (2→3), …, (8→9): Ren et al.'s brick-wall layer E.
+BRICKWALL_10 = tuple((a, a + 1) for a in range(0, 9, 2)) + tuple((a, a + 1) for a in range(1, 8, 2))
+
+
+def ren2022_image_circuit() -> Circuit:
+    """Ren et al. 2022's image classifier (REFERENCE-ren2022.md §2), 10 qubits, 260 angles.
+
+    Layer ``l`` (26 in all) applies ``rx`` (even ``l``) or ``rz`` (odd ``l``) to every
+    qubit with angle ``θ_k + π + 2·x_k``, ``k = 10·l + q`` (``x_k`` only for
+    ``k < 256``); a brick-wall CNOT layer follows layers 7, 13, 19 and 25; the
+    readout is the Z marginal of qubit 4.
+    """
+    ops = []
+    for layer in range(26):
+        gate = Gate.RX if layer % 2 == 0 else Gate.RZ
+        for q in range(10):
+            k = 10 * layer + q
+            angle = E.theta(k) + math.pi + (2 * E.x(k) if k < 256 else 0.0)
+            ops.append(Op(gate, (q,), (angle,)))
+        if layer in (7, 13, 19, 25):
+            ops += [Op(Gate.CX, pair) for pair in BRICKWALL_10]
+    return Circuit(10, tuple(ops), num_params=260, num_features=256,
+                   readout=Readout("probs", qubits=(4,), num_classes=2), name="ren2022_images")
+
+
+def ren2022_quantum_circuit(blocks: int = 5) -> Circuit:
+    """A quantum-data classifier in the shape of Ren et al.'s: 10 qubits, 30 angles per block.
+
+    Each block is ``rz·rx·rz`` (Euler rotations, 3 × 10 angles) on every qubit followed
+    by the brick-wall CNOT layer; it acts on an input state and reads qubit 4.
+    """
+    ops = []
+    k = 0
+    for _ in range(blocks):
+        for gate in (Gate.RZ, Gate.RX, Gate.RZ):
+            for q in range(10):
+                ops.append(Op(gate, (q,), (E.theta(k),)))
+                k += 1
+        ops += [Op(Gate.CX, pair) for pair in BRICKWALL_10]
+    return Circuit(10, tuple(ops), num_params=k, state_input=True,
+                   readout=Readout("probs", qubits=(4,), num_classes=2), name="ren2022_quantum")

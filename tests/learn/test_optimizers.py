@@ -83,3 +83,21 @@ def test_make_optimizer() -> None:
         make_optimizer("lbfgs")
     with pytest.raises(ValueError, match="bad options"):
         make_optimizer("sgd", beta1=0.9)
+
+
+def test_inverse_time_decay_shrinks_steps() -> None:
+    """With decay d the t-th step uses lr / (1 + d (t - 1)); a constant gradient shows it."""
+    grad = np.ones(4)
+    opt = SGD(lr=1.0, decay=1.0)
+    theta, state = np.zeros(4), opt.init(np.zeros(4))
+    moves = []
+    for _ in range(3):
+        new, state = opt.step(state, theta, grad)
+        moves.append(float(theta[0] - new[0]))
+        theta = new
+    np.testing.assert_allclose(moves, [1.0, 0.5, 1 / 3])
+    adam = Adam(lr=0.1, decay=1.0)
+    theta, state = np.zeros(4), adam.init(np.zeros(4))
+    first, state = adam.step(state, theta, grad)
+    second, _ = adam.step(state, first, grad)
+    np.testing.assert_allclose(first - second, 0.05, rtol=1e-6)  # Adam's unit step, halved
