@@ -114,7 +114,8 @@ def compile_configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bind",
         metavar="PARAMS.npz",
-        help="bind trainable parameters to the array `theta` (or `<model>`) of this file",
+        help="bind trainable parameters to the array `theta` (or `<model>`) of this file, "
+        "and the features to its optional array `x` (one sample)",
     )
     parser.add_argument("--emit", choices=("qasm", "ir"), default="qasm", help="output format")
     _add_compile_flags(parser)
@@ -195,7 +196,28 @@ def _emit(model, program, args: argparse.Namespace) -> str:
     from qadl.backends.qasm3 import emit
 
     theta = _bound_params(args.bind, model) if args.bind else None
-    return emit(circuit, theta=theta)
+    x = _bound_features(args.bind, model) if args.bind else None
+    return emit(circuit, theta=theta, x=x)
+
+
+def _bound_features(path: str, model) -> object:
+    """One sample's features from the optional array ``x`` of the ``--bind`` file, or None."""
+    import numpy as np
+
+    from qadl.source import Span
+
+    data = np.load(path)  # readable: _bound_params has opened it already
+    if "x" not in data.files:
+        return None
+    x = np.asarray(data["x"], dtype=float).reshape(-1)
+    if x.size != model.num_features:
+        raise QadlError.at(
+            "E0711",
+            f"`{path}`: `x` has {x.size} values but model `{model.name}` has "
+            f"{model.num_features} features",
+            Span(path, 0, 0),
+        )
+    return x
 
 
 def _write(outputs: list[tuple[object, str]], args: argparse.Namespace) -> None:
