@@ -109,16 +109,19 @@ def plot_image_grid(
     diff = adversarial - clean
     bound = float(np.max(np.abs(diff[:k]))) or 1.0
     for j in range(k):
-        for row, (img, cmap, lim) in enumerate(
-            (
-                (clean[j], "gray", None),
-                (adversarial[j], "gray", None),
-                (diff[j], "bwr", bound),
-            )
-        ):
+        # clean and adversarial share one grey scale, so the eye sees the real change
+        lo, hi = (
+            float(min(clean[j].min(), adversarial[j].min())),
+            float(max(clean[j].max(), adversarial[j].max())),
+        )
+        rows = (
+            (clean[j], "gray", lo, hi),
+            (adversarial[j], "gray", lo, hi),
+            (diff[j], "bwr", -bound, bound),
+        )
+        for row, (img, cmap, vmin, vmax) in enumerate(rows):
             ax = axes[row, j]
-            kwargs = {"vmin": -lim, "vmax": lim} if lim else {}
-            ax.imshow(np.asarray(img).reshape(image_shape), cmap=cmap, **kwargs)
+            ax.imshow(np.asarray(img).reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
         if labels is not None:
