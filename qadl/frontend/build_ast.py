@@ -31,9 +31,10 @@ class AstBuilder(Transformer):
     change without a builder is a bug, caught by ``tests/frontend/test_grammar.py``.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         super().__init__()
         self.path = path
+        self.text = text
 
     # -- helpers ----------------------------------------------------------------------------
     def _span(self, meta: Any) -> Span:
@@ -272,9 +273,15 @@ class AstBuilder(Transformer):
     def tuple_expr(self, meta, children):
         (args,) = children
         args = args or ()
-        if len(args) == 1 and args[0].name is None and not _has_trailing_comma(meta, args[0]):
+        if len(args) == 1 and args[0].name is None and not self._trailing_comma(meta, args[0]):
             return args[0].value  # plain grouping: (a + b)
         return A.TupleExpr(args, span=self._span(meta))
+
+    def _trailing_comma(self, meta: Any, arg: A.Arg) -> bool:
+        """``(a,)`` is a one-element tuple; ``(a)`` and ``((a))`` are grouping."""
+        if getattr(meta, "empty", True):
+            return False
+        return "," in self.text[arg.span.end : meta.end_pos - 1]
 
     def slice(self, meta, children):
         start, stop = children
@@ -297,11 +304,6 @@ def _expr_span(node: Any) -> Span:
     return getattr(node, "span", NO_SPAN)
 
 
-def _has_trailing_comma(meta: Any, arg: A.Arg) -> bool:
-    """``(a,)`` is a one-element tuple; ``(a)`` is grouping."""
-    return not getattr(meta, "empty", True) and arg.span.end < meta.end_pos - 1
-
-
-def build(tree: Tree, path: str) -> A.Module:
-    """Turn a parse tree of ``start`` into an ``ast.Module``."""
-    return AstBuilder(path).transform(tree)
+def build(tree: Tree, path: str, text: str = "") -> A.Module:
+    """Turn a parse tree of ``start`` into an ``ast.Module`` (``text``: the parsed source)."""
+    return AstBuilder(path, text).transform(tree)

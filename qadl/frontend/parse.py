@@ -51,7 +51,7 @@ def parse(source: SourceFile) -> A.Module:
             label="too deeply nested",
             help="split the expression with `let` bindings or the block into smaller gate blocks",
         )
-    return build(tree, source.path)
+    return build(tree, source.path, source.text)
 
 
 def parse_text(text: str, path: str = "<input>") -> A.Module:

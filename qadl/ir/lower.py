@@ -11,14 +11,17 @@ parameters of block calls in call order.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from qadl.check.builtins import BUILTIN_CONSTANTS, MATH_FUNCTIONS
 from qadl.check.check import CheckedProgram
 from qadl.check.scope import ModuleScope
-from qadl.check.specs import NoiseSpec, TargetSpec
+from qadl.check.specs import DataSpec, NoiseSpec, TargetSpec
 from qadl.check.values import CallValue
 from qadl.diagnostics import Diagnostic, DiagnosticBag
 from qadl.frontend import ast as A
@@ -1190,7 +1193,66 @@ def build_target(
     return Target(spec.name, n, basis, pairs, noise_model(noise_opts))
 
 
+# ---- models against their data ---------------------------------------------------------------
+
+_QUANTUM_SOURCES = {"builtin.aubry_andre": 10, "builtin.ising": 8, "builtin.cluster_ising": 8}
+"""Quantum-data generators and their default number of qubits (``qadl.learn.quantum_data``)."""
+
+
+def _data_fit_problem(model: Model, data: DataSpec) -> tuple[str, str] | None:
+    """Why ``model`` cannot consume ``data`` as (code, message), or None.
+
+    Data files are checked when they are read (E0704).
+    """
+    m, d = f"model `{model.name}`", f"`{data.name}`"
+    if data.source == "builtin.digits":
+        h, w = data.options.get("size", (16, 16))
+        if model.input_kind != "features":
+            return "E0514", f"{m} does not take features, but {d} holds images"
+        if model.num_features != h * w:
+            return "E0515", (f"{m} takes {model.num_features} features but {d} images have "
+                             f"{h * w} pixels ({h}x{w})")
+    elif data.source in _QUANTUM_SOURCES:
+        n = data.options.get("qubits", _QUANTUM_SOURCES[data.source])
+        if model.input_kind != "state":
+            return "E0514", (f"{m} does not take a quantum state, but {d} holds quantum data "
+                             "(declare the input as `psi: state`)")
+        if model.num_qubits != n:
+            return "E0515", f"{m} has {model.num_qubits} qubits but {d} states have {n}"
+    return None
+
+
+def _check_data_fit(program: CheckedProgram, models: dict[str, Model], bag: DiagnosticBag) -> None:
+    """Report trainings and evaluations whose data cannot feed their model."""
+    robust = {d.result: d.model for d in program.defences}
+    uses = [(t.model, t.data.dataset, t.span) for t in program.trainings]
+    uses += [(m, e.data.dataset, e.span) for e in program.evaluations for m in e.models]
+    for name, dataset, span in uses:
+        model = models.get(robust.get(name, name))
+        data = program.datasets.get(dataset)
+        if model is None or data is None:
+            continue
+        problem = _data_fit_problem(model, data)
+        if problem is not None:
+            bag.error(problem[0], problem[1], span, label="model and data do not fit",
+                      help="the model's input must match the data's shape")
+
+
 # ---- entry points -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _deep_stack(limit: int = 20_000) -> Iterator[None]:
+    """Room for the evaluator's recursion: blocks (<= 64 calls) times expressions (<= 120 deep).
+
+    Both depths are capped with diagnostics, so the product stays far below ``limit``.
+    """
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def lower_model(program: CheckedProgram, name: str) -> Model:
@@ -1201,7 +1263,8 @@ def lower_model(program: CheckedProgram, name: str) -> Model:
     """
     bag = DiagnosticBag()
     d = program.models[name]
-    model = _Lowerer(program, bag).model(d.node, d.module)
+    with _deep_stack():
+        model = _Lowerer(program, bag).model(d.node, d.module)
     bag.raise_if_errors()
     assert model is not None
     return model
@@ -1219,7 +1282,8 @@ def lower_program(program: CheckedProgram) -> Program:
     for name, d in program.models.items():
         if d.module != program.root:
             continue  # models of imported files are compiled only if the root names them
-        model = lowerer.model(d.node, d.module)
+        with _deep_stack():
+            model = lowerer.model(d.node, d.module)
         if model is not None:
             models[name] = model
     targets = {}
@@ -1227,6 +1291,7 @@ def lower_program(program: CheckedProgram) -> Program:
         target = build_target(spec, program.noise_models, bag)
         if target is not None:
             targets[name] = target
+    _check_data_fit(program, models, bag)
     for device in program.devices:
         model, target = models.get(device.model), targets.get(device.target)
         if model is not None and target is not None and model.num_qubits > target.num_qubits:

@@ -127,6 +127,9 @@ def test_expression_precedence():
     assert expr("(1 + 2) * 3") == A.Binary("*", A.Binary("+", n(1), n(2)), n(3))
     assert expr("(0, 1)") == A.TupleExpr((A.Arg(None, n(0)), A.Arg(None, n(1))))
     assert expr("(1,)") == A.TupleExpr((A.Arg(None, n(1)),))
+    assert expr("((1))") == n(1)
+    assert expr("( (1) , )") == A.TupleExpr((A.Arg(None, n(1)),))
+    assert expr("((a + b)) * 2") == A.Binary("*", A.Binary("+", nm("a"), nm("b")), n(2))
 
 
 def test_literals():
