@@ -184,18 +184,24 @@ def test_comments_and_continuation():
     assert [d.name for d in m.decls] == ["a", "b"]
 
 
-def _spans(node, out):
-    if isinstance(node, tuple):
-        for item in node:
-            _spans(item, out)
-        return
-    if not hasattr(node, "__dataclass_fields__"):
-        return
-    if hasattr(node, "span"):
-        out.append((type(node).__name__, node.span))
-    for name in node.__dataclass_fields__:
-        if not name.endswith("span"):
-            _spans(getattr(node, name), out)
+def test_walk_and_visitor():
+    from qadl.frontend.visitor import Visitor, walk
+
+    module = parse_text("gate g(q: qubits) { for i in 0..2 { rx(θ[i] + 1) q[i] } }")
+    names = [n.id for n in walk(module) if isinstance(n, A.Name)]
+    assert names == ["rx", "θ", "i", "q", "i"]
+
+    class Calls(Visitor):
+        def __init__(self):
+            self.seen = []
+
+        def visit_CallStmt(self, node):
+            self.seen.append(node.name.id)
+            self.generic_visit(node)
+
+    calls = Calls()
+    calls.visit(module)
+    assert calls.seen == ["rx"]
 
 
 @pytest.mark.parametrize(
@@ -206,10 +212,11 @@ def _spans(node, out):
 def test_span_guard(path):
     """Every node of every example has a real span inside its file, non-empty, in order."""
     source = SourceFile.read(path)
+    from qadl.frontend.visitor import walk
+
     module = parse(source)
-    spans: list = []
-    _spans(module, spans)
-    assert spans
+    spans = [(type(node).__name__, node.span) for node in walk(module)]
+    assert len(spans) > 1
     for kind, span in spans:
         assert span is not NO_SPAN, kind
         assert span.file == str(path)
