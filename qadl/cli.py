@@ -67,10 +67,24 @@ def check_configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help=".qadl files to check")
 
 
+def _colour(text: str) -> str:
+    """ANSI colours for a rendered diagnostic: red headers, blue gutters, cyan help."""
+    import re
+
+    text = re.sub(r"^(.*?: )(error)(\[E\d{4}\]: )(.*)$", "\\1\033[1;31m\\2\\3\033[0m\033[1m\\4\033[0m",
+                  text, flags=re.MULTILINE)
+    text = re.sub(r"^(\s*\d*\s*\|)", "\033[34m\\1\033[0m", text, flags=re.MULTILINE)
+    return re.sub(r"^(  = help:)", "\033[36m\\1\033[0m", text, flags=re.MULTILINE)
+
+
 def _report(err: QadlError, sources) -> None:
+    """Print diagnostics to stderr (coloured only on a terminal, and never with NO_COLOR)."""
     from qadl.diagnostics import render_all
 
-    print(render_all(err.diagnostics, sources), file=sys.stderr)
+    text = render_all(err.diagnostics, sources)
+    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+        text = _colour(text)
+    print(text, file=sys.stderr)
 
 
 def check_main(args: argparse.Namespace) -> int:

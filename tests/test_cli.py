@@ -179,3 +179,15 @@ def test_qadl_check_stays_callable_after_the_subpackage_is_imported(good, tmp_pa
     bad = tmp_path / "bad.qadl"
     bad.write_text("const A = B", encoding="utf-8")
     assert [d.code for d in qadl.check(bad)] == ["E0202"]
+
+
+def test_colour_only_decorates():
+    """Colouring adds ANSI codes around the header, gutters and help, and nothing else."""
+    import re
+
+    from qadl.cli import _colour
+
+    plain = "a.qadl:1:2: error[E0101]: bad\n  |\n1 | x\n  | ^\n  = help: h"
+    coloured = _colour(plain)
+    assert "\033[1;31merror[E0101]: " in coloured
+    assert re.sub(r"\033\[[\d;]*m", "", coloured) == plain
