@@ -71,8 +71,8 @@ def _colour(text: str) -> str:
     """ANSI colours for a rendered diagnostic: red headers, blue gutters, cyan help."""
     import re
 
-    text = re.sub(r"^(.*?: )(error)(\[E\d{4}\]: )(.*)$", "\\1\033[1;31m\\2\\3\033[0m\033[1m\\4\033[0m",
-                  text, flags=re.MULTILINE)
+    header = "\\1\033[1;31m\\2\\3\033[0m\033[1m\\4\033[0m"
+    text = re.sub(r"^(.*?: )(error)(\[E\d{4}\]: )(.*)$", header, text, flags=re.MULTILINE)
     text = re.sub(r"^(\s*\d*\s*\|)", "\033[34m\\1\033[0m", text, flags=re.MULTILINE)
     return re.sub(r"^(  = help:)", "\033[36m\\1\033[0m", text, flags=re.MULTILINE)
 
