@@ -24,6 +24,7 @@ __all__ = [
     "OnlineAdversarialHook",
     "adversarial_training",
     "craft_dataset",
+    "fixed_adversarial_set",
     "num_adversarial",
 ]
 
@@ -138,6 +139,26 @@ class FixedAdversarialHook:
         return adv if self.ratio >= 1.0 else batch.concat(adv)
 
 
+def fixed_adversarial_set(
+    classifier: Any,
+    theta_clean: np.ndarray,
+    train: Any,
+    config: AdversarialTrainingConfig,
+    *,
+    adversary: LocalRotationAdversary | None = None,
+) -> Any:
+    """Ren et al.'s fixed set: adversarial versions of the first ``num_fixed`` training samples.
+
+    They are crafted once against the clean model ``theta_clean`` (the paper used 500).
+    """
+    count = len(train) if config.num_fixed is None else min(config.num_fixed, len(train))
+    source = train.take(np.arange(count))
+    adv_set, _ = craft_dataset(
+        classifier, np.asarray(theta_clean), source, config.attack, adversary=adversary
+    )
+    return adv_set
+
+
 @dataclass(frozen=True)
 class DefenceResult:
     """What adversarial training returns: the defended θ and the record of how it got there."""
@@ -175,6 +196,7 @@ def adversarial_training(
     theta_clean: np.ndarray | None = None,
     adversary: LocalRotationAdversary | None = None,
     test: Any = None,
+    fixed_set: Any = None,
     progress: bool = True,
 ) -> DefenceResult:
     """Train ``classifier`` against adversarial examples with ``qadl.learn.train.fit``.
@@ -188,7 +210,10 @@ def adversarial_training(
         config: attack, mixing ratio, schedule and mode.
         theta_clean: the model the fixed adversarial set is crafted against (default θ0).
         adversary: the ``LocalRotationAdversary`` when training on quantum data.
-        test: optional test ``Dataset`` passed to ``fit``.
+        test: optional ``Dataset`` passed to ``fit`` (measured every epoch; it drives
+            early stopping and best-epoch restoring when the train config asks for them).
+        fixed_set: in fixed mode, a precomputed adversarial set to use instead of
+            crafting one (e.g. so that the caller can also monitor it).
         progress: show ``fit``'s progress bar (only on a terminal).
 
     Returns:
@@ -198,13 +223,15 @@ def adversarial_training(
 
     theta0 = np.asarray(theta0, dtype=float)
     if config.mode == "fixed":
-        source = (
-            train
-            if config.num_fixed is None
-            else train.take(np.arange(min(config.num_fixed, len(train))))
-        )
-        target = theta0 if theta_clean is None else np.asarray(theta_clean)
-        adv_set, _ = craft_dataset(classifier, target, source, config.attack, adversary=adversary)
+        adv_set = fixed_set
+        if adv_set is None:
+            adv_set = fixed_adversarial_set(
+                classifier,
+                theta0 if theta_clean is None else theta_clean,
+                train,
+                config,
+                adversary=adversary,
+            )
         hook: Any = FixedAdversarialHook(adv_set, ratio=config.ratio)
         trained = fit(
             classifier, theta0, train, train_config, batch_hook=hook, test=test, progress=progress
