@@ -88,16 +88,16 @@ def strongly_entangling_reference(n: int, layers: int, ranges: list[int] | None 
         A circuit with ``3·n·layers`` trainable parameters.
     """
     if ranges is None:
-        ranges = [(l % (n - 1)) + 1 if n > 1 else 0 for l in range(layers)]
+        ranges = [(layer % (n - 1)) + 1 if n > 1 else 0 for layer in range(layers)]
     ops: list[Op] = []
-    for l in range(layers):
+    for layer in range(layers):
         for i in range(n):
-            base = 3 * (n * l + i)
+            base = 3 * (n * layer + i)
             ops.append(Op(Gate.RZ, (i,), (E.theta(base),)))
             ops.append(Op(Gate.RY, (i,), (E.theta(base + 1),)))
             ops.append(Op(Gate.RZ, (i,), (E.theta(base + 2),)))
         if n > 1:
-            ops += [Op(Gate.CX, (i, (i + ranges[l]) % n)) for i in range(n)]
+            ops += [Op(Gate.CX, (i, (i + ranges[layer]) % n)) for i in range(n)]
     return Circuit(n, tuple(ops), num_params=3 * n * layers)
 
 

@@ -1,4 +1,4 @@
-"""Every ```qadl block of docs/language.md and docs/tutorial.md is a program that checks and lowers."""
+"""Every ```qadl block of docs/language.md and docs/tutorial.md checks and lowers."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ def blocks(name: str) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     text = path.read_text(encoding="utf-8")
-    return [(f"{name}:{text[: m.start()].count(chr(10)) + 1}", m.group(1)) for m in FENCE.finditer(text)]
+    found = []
+    for match in FENCE.finditer(text):
+        line = text[: match.start()].count("\n") + 1
+        found.append((f"{name}:{line}", match.group(1)))
+    return found
 
 
 CASES = blocks("language.md") + blocks("tutorial.md")

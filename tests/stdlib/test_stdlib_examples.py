@@ -1,4 +1,4 @@
-"""Every stdlib module and example passes ``qadl check``; the examples lower to the papers' circuits."""
+"""Every stdlib module and example passes ``qadl check``; examples lower to the papers' circuits."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_ren2022_images_probabilities_match_direct_construction():
 
 
 def test_ren2022_images_attack_and_defence_are_the_papers():
-    """`ren` attack: Adam lr 0.01 steps, nonzero mask, until wrong class >= 0.6; defence ratio 0.5."""
+    """`ren`: Adam lr 0.01 steps, nonzero mask, until wrong class >= 0.6; defence ratio 0.5."""
     program = load(ROOT / "examples" / "ren2022_images.qadl")
     ren = program.attacks["ren"]
     text = repr(ren)

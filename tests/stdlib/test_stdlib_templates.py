@@ -2,7 +2,7 @@
 
 Templates Qiskit also has (ZZFeatureMap, EfficientSU2, RealAmplitudes) are compared as
 operators with ``qiskit.quantum_info.Operator`` at random parameter values, up to global
-phase; templates Qiskit lacks are compared with hand-built IR (``references.py``), both
+phase; templates Qiskit lacks are compared with hand-built IR (``stdlib_references.py``), both
 op for op and as operators.
 """
 
@@ -21,7 +21,7 @@ from qadl.ir.gates import Gate
 from qadl.testing import assert_equivalent, circuit_unitary
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from references import (  # noqa: E402
+from stdlib_references import (
     entangler_pairs,
     hardware_efficient_reference,
     qiskit_operator,
@@ -214,8 +214,8 @@ def test_entangler_pairs_of_stdlib_match_qiskit_order(tmp_path):
 
     for pattern in PATTERNS:
         circuit = lower(
-            f'import layers.entanglers\nmodel m() on q[5] {{\n    entangle(q, pattern = "{pattern}")\n'
-            "    readout probs(q[0])\n}\n",
+            f"import layers.entanglers\nmodel m() on q[5] {{\n"
+            f'    entangle(q, pattern = "{pattern}")\n    readout probs(q[0])\n}}\n',
             tmp_path,
         )
         qiskit_pairs = [
