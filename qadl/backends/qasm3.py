@@ -37,6 +37,7 @@ from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
 from qadl.ir.stateprep import amplitude_ops, as_sample, unbound_symbols
 from qadl.ir.verify import verify
+from qadl.source import NO_SPAN, SourceMap
 
 __all__ = [
     "STDGATES",
@@ -254,6 +255,32 @@ def _op_statement(op: Op, physical: bool) -> ast.QuantumGate:
     )
 
 
+def _source_line(op: Op, sources: SourceMap) -> str | None:
+    """``file:line`` of an op's span when its file is in ``sources``."""
+    source = sources.get(op.span.file) if op.span is not NO_SPAN else None
+    if source is None:
+        return None
+    return f"{op.span.file}:{source.line_col(op.span.start)[0]}"
+
+
+def _gate_statements(
+    ops: Sequence[Op], physical: bool, sources: SourceMap | None
+) -> list[ast.Statement]:
+    """One gate statement per op, each new source line announced by ``// from file:line``.
+
+    Consecutive ops from one line (an unrolled loop) share the comment.
+    """
+    out: list[ast.Statement] = []
+    last: str | None = None
+    for op in ops:
+        where = _source_line(op, sources) if sources is not None else None
+        if where is not None and where != last:
+            out.append(Comment(f"from {where}"))
+            last = where
+        out.append(_op_statement(op, physical))
+    return out
+
+
 def _input_declarations(ops: Iterable[Op]) -> list[ast.IODeclaration]:
     used = {s for op in ops for a in op.angles for s in a.symbols()}
     return [
@@ -382,6 +409,7 @@ def to_program(
     physical: bool = False,
     layout: Sequence[int] | Mapping[int, int] | None = None,
     header_comments: Sequence[str] = (),
+    sources: SourceMap | None = None,
 ) -> ast.Program:
     """The OpenQASM 3 AST of a circuit (see ``emit`` for the arguments)."""
     verify(circuit)
@@ -405,7 +433,7 @@ def to_program(
         statements.append(
             ast.QubitDeclaration(ast.Identifier("q"), ast.IntegerLiteral(circuit.num_qubits))
         )
-    statements += [_op_statement(op, physical) for op in ops]
+    statements += _gate_statements(ops, physical, sources)
     if circuit.readout is not None:
         statements += _readout_statements(circuit.readout, physical)
     return ast.Program(statements, version="3.0")
@@ -420,6 +448,7 @@ def emit(
     physical: bool = False,
     layout: Sequence[int] | Mapping[int, int] | None = None,
     header_comments: Sequence[str] = (),
+    sources: SourceMap | None = None,
 ) -> str:
     """OpenQASM 3 text for a circuit.
 
@@ -437,6 +466,8 @@ def emit(
         layout: with ``physical``, the initial placement ``layout[logical] = physical``
             (a sequence or a mapping), printed as a comment.
         header_comments: lines printed as ``//`` comments after the include.
+        sources: the files the circuit was compiled from (``qadl.load(path, sources=...)``);
+            when given, ops are annotated with ``// from file:line`` comments.
 
     Returns:
         The program text, ending in a newline.
@@ -457,5 +488,6 @@ def emit(
             physical=physical,
             layout=layout,
             header_comments=header_comments,
+            sources=sources,
         )
     )

@@ -19,7 +19,7 @@ from qadl.errors import QadlError
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import GATES, Gate
-from qadl.source import Span
+from qadl.source import SourceFile, SourceMap, Span
 from qadl.testing import (
     UNITARY_GATES,
     circuit_unitary,
@@ -178,6 +178,30 @@ def test_multiples_of_pi_are_printed_exactly():
     qc = _load(text).assign_parameters({"x_0": 0.37})
     for instruction, (angle, _) in zip(qc.data, angles, strict=True):
         assert float(instruction.operation.params[0]) == angle.evaluate(x=np.array([0.37]))
+
+
+def test_source_comments_name_each_new_line():
+    """With a SourceMap, ops get `// from file:line` when the line changes, and still load."""
+    sources = SourceMap()
+    sources.add(
+        SourceFile("m.qadl", "model m on q[2] {\n  h q[0]\n  for i in 0..2 { rx(1) q[i] }\n}\n")
+    )
+    line2, line3 = Span("m.qadl", 20, 26), Span("m.qadl", 42, 50)
+    ops = (
+        Op(Gate.H, (0,), span=line2),
+        Op(Gate.RX, (0,), (E.const(1.0),), span=line3),
+        Op(Gate.RX, (1,), (E.const(1.0),), span=line3),
+        Op(Gate.CZ, (0, 1)),  # generated: no span, no comment
+    )
+    text = emit(Circuit(2, ops), sources=sources)
+    body = text.split("qubit[2] q;\n")[1]
+    assert body == (
+        "// from m.qadl:2\nh q[0];\n"
+        "// from m.qadl:3\nrx(1.0) q[0];\nrx(1.0) q[1];\n"
+        "cz q[0], q[1];\n"
+    )
+    assert emit(Circuit(2, ops)).count("//") == 0
+    _load(text)
 
 
 def test_output_is_deterministic():
