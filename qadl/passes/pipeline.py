@@ -11,7 +11,7 @@ import numpy as np
 
 from qadl.errors import InternalError, QadlError
 from qadl.ir.circuit import Circuit
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
 from qadl.ir.target import Target
 from qadl.ir.verify import verify
 from qadl.passes.analysis import circuit_stats, non_native_ops, uncoupled_ops
@@ -172,6 +172,7 @@ def compile_for_target(
     x=None,
     delta=None,
     seed: int = 11,
+    trials: int = 8,
     verify_each: bool = False,
 ) -> CompiledCircuit:
     """Optimise, translate, route and re-optimise ``circuit`` for ``target``.
@@ -181,6 +182,16 @@ def compile_for_target(
     ``translate-basis`` again (the SWAPs), then ``POST_ROUTING[level]`` with
     ``resynth-1q`` in the target's native form. Every entry of the returned trace is one
     pass run, for ``qadl compile --report``.
+
+    Args:
+        circuit: the lowered circuit.
+        target: basis and coupling to compile for.
+        level: optimisation level 0 … 3 (routing and translation happen at every level).
+        x: one feature sample, needed only to expand ``amplitude`` ops.
+        delta: perturbation values for the same purpose.
+        seed: routing seed (results are deterministic for a given seed).
+        trials: SABRE layout trials when no perfect layout exists.
+        verify_each: run ``verify`` after every pass.
 
     Raises:
         QadlError: (E0610) when the circuit cannot be compiled for the target: symbolic
@@ -194,8 +205,11 @@ def compile_for_target(
         native_gates(basis)
         circuit = _expand_amplitudes(circuit, x, delta)
         circuit = level_pipeline(level)(circuit, ctx=ctx)
-        circuit = REGISTRY["translate-basis"](circuit, ctx=ctx, basis=basis)
-        routed = _timed("route-sabre", lambda: route(circuit, target.coupling, target.num_qubits, seed=seed), circuit, trace)
+        # Before routing only reach CX/CZ plus native 1q gates: SWAPs then sit next to CX they
+        # can cancel with, and a CZ-native target's CZs are not detoured through CX.
+        one_qubit = tuple(g.value for g in target.basis if GATES[g].num_qubits == 1)
+        circuit = REGISTRY["translate-basis"](circuit, ctx=ctx, basis=(*one_qubit, "cx", "cz"))
+        routed = _timed("route-sabre", lambda: route(circuit, target.coupling, target.num_qubits, seed=seed, trials=trials), circuit, trace)
     except (TranslationError, RoutingError) as err:
         raise _target_error(f"cannot compile for target `{target.name}`: {err}", "check the target's basis and qubit count") from err
     out = REGISTRY["translate-basis"](routed.circuit, ctx=ctx, basis=basis)

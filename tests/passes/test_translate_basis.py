@@ -68,3 +68,17 @@ def test_amplitude_is_refused_and_bad_basis_reported():
         translate_basis(Circuit(1, (op(Gate.H, 0),)), basis=("rx", "ry", "rz"))
     with pytest.raises(TranslationError, match="unknown gate"):
         translate_basis(Circuit(1, (op(Gate.H, 0),)), basis=("rq", "cz"))
+
+
+def test_swap_oriented_to_cancel_neighbour_cx():
+    """cx q1,q0; swap q0,q1  ==>  cx q1,q0; cx q0,q1 after translation and cancellation (2 CX, not 4)."""
+    from qadl.passes import cancel_inverses
+    from qadl.passes.translate_basis import orient_swaps
+
+    c = Circuit(2, (op(Gate.CX, 1, 0), op(Gate.SWAP, 0, 1)))
+    assert orient_swaps(list(c.ops))[1] == op(Gate.CX, 1, 0)
+    out = cancel_inverses(translate_basis(c, basis=("rz", "sx", "x", "cx")))
+    assert out.ops == (op(Gate.CX, 0, 1), op(Gate.CX, 1, 0))
+    assert_equivalent(out, c)
+    after = Circuit(2, (op(Gate.SWAP, 0, 1), op(Gate.CX, 1, 0)))
+    assert len(cancel_inverses(translate_basis(after, basis=("rz", "sx", "x", "cx"))).ops) == 2

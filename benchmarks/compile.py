@@ -1,0 +1,262 @@
+"""Compile benchmark: qadl -O3 + routing + translation vs ``qiskit.transpile(optimization_level=3)``.
+
+For each representative circuit (built directly as qadl IR) and each target (the
+10-qubit chain with rx/ry/rz/cz, IBM's 27-qubit heavy-hex with rz/sx/x/cx), compile with
+``qadl.passes.compile_for_target(..., level=3)`` and with Qiskit's preset level-3 pass
+manager on the same coupling map and basis (fixed seed), then print a Markdown table of
+two-qubit gate counts, depth and wall-clock compile time.
+
+Angles stay symbolic on both sides (Qiskit ``Parameter`` expressions), as they are when
+qadl emits OpenQASM with ``input float`` parameters. The readout qubits are measured in
+the Qiskit circuit, so Qiskit's own measurement-aware passes apply too; measurements are
+not counted. Two qadl columns are shown: "qadl" uses the readout (light cone, diagonal
+gates before measurement), "qadl-op" compiles the bare operator (readout removed), the
+like-for-like comparison with Qiskit's unitary-preserving optimisation.
+
+Usage: ``python benchmarks/compile.py [--quick] [--examples]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qadl.ir import expr as E  # noqa: E402
+from qadl.ir.circuit import Circuit, Op, Readout  # noqa: E402
+from qadl.ir.gates import Gate  # noqa: E402
+from qadl.ir.target import Target  # noqa: E402
+from qadl.passes import circuit_stats, compile_for_target  # noqa: E402
+from qadl.passes.devices import chain_target, heavy_hex_27  # noqa: E402
+
+PI = math.pi
+
+
+# -- representative circuits -----------------------------------------------------------------
+def ren2022_classifier() -> Circuit:
+    """Ren et al. 2022 image classifier: 26 alternating RX/RZ layers on 10 qubits, 4 CNOT brick walls.
+
+    angle_k = θ_k + π + 2·x_k (k < 256), θ_k + π (padding); E after layers 7, 13, 19, 25;
+    readout: Z marginal of qubit 4 (REFERENCE-ren2022.md §2).
+    """
+    ops = []
+    for layer in range(26):
+        gate = Gate.RX if layer % 2 == 0 else Gate.RZ
+        for q in range(10):
+            k = 10 * layer + q
+            angle = E.theta(k) + PI + (2.0 * E.x(k) if k < 256 else 0.0)
+            ops.append(Op(gate, (q,), (angle,)))
+        if layer in (7, 13, 19, 25):
+            ops += [Op(Gate.CX, (a, a + 1)) for a in (0, 2, 4, 6, 8, 1, 3, 5, 7)]
+    return Circuit(10, tuple(ops), 260, 256, readout=Readout("probs", (4,), num_classes=2), name="ren2022")
+
+
+def hardware_efficient(n: int = 10, layers: int = 4) -> Circuit:
+    """RY·RZ on every qubit, then a CZ chain, repeated; final rotation layer; probs(q0)."""
+    ops, k = [], 0
+    for layer in range(layers + 1):
+        for q in range(n):
+            ops += [Op(Gate.RY, (q,), (E.theta(k),)), Op(Gate.RZ, (q,), (E.theta(k + 1),))]
+            k += 2
+        if layer < layers:
+            ops += [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)]
+    return Circuit(n, tuple(ops), k, readout=Readout("probs", (0,), num_classes=2), name=f"hwe{n}x{layers}")
+
+
+def efficient_su2_full(n: int = 8, reps: int = 2) -> Circuit:
+    """Qiskit-style EfficientSU2 with full CX entanglement: RY, RZ layers between all-pairs CX."""
+    ops, k = [], 0
+    for rep in range(reps + 1):
+        for q in range(n):
+            ops += [Op(Gate.RY, (q,), (E.theta(k),)), Op(Gate.RZ, (q,), (E.theta(k + 1),))]
+            k += 2
+        if rep < reps:
+            ops += [Op(Gate.CX, (a, b)) for a, b in itertools.combinations(range(n), 2)]
+    obs = tuple(((("Z", q),)) for q in range(2))
+    return Circuit(n, tuple(ops), k, readout=Readout("expval", observables=obs), name=f"esu2full{n}x{reps}")
+
+
+def zz_feature_map(n: int = 8, reps: int = 2, pairs: str = "linear") -> Circuit:
+    """Havlicek et al. ZZ feature map (Qiskit's ZZFeatureMap decomposition) + one RY layer.
+
+    H; P(2x_i); for each pair: CX, P(2(π - x_i)(π - x_j)), CX; repeated ``reps`` times.
+    """
+    ops = []
+    edges = list(itertools.pairwise(range(n))) if pairs == "linear" else list(itertools.combinations(range(n), 2))
+    for _ in range(reps):
+        ops += [Op(Gate.H, (q,)) for q in range(n)]
+        ops += [Op(Gate.P, (q,), (2.0 * E.x(q),)) for q in range(n)]
+        for a, b in edges:
+            phi = 2.0 * (PI - E.x(a)) * (PI - E.x(b))
+            ops += [Op(Gate.CX, (a, b)), Op(Gate.P, (b,), (phi,)), Op(Gate.CX, (a, b))]
+    ops += [Op(Gate.RY, (q,), (E.theta(q),)) for q in range(n)]
+    readout = Readout("expval", observables=(tuple(("Z", q) for q in range(n)),))
+    return Circuit(n, tuple(ops), n, n, readout=readout, name=f"zz{pairs}{n}x{reps}")
+
+
+CIRCUITS = {
+    "ren2022 (10q)": ren2022_classifier,
+    "hardware-efficient 10q x4": hardware_efficient,
+    "EfficientSU2 full 8q x2": efficient_su2_full,
+    "ZZ feature map linear 8q x2": zz_feature_map,
+    "ZZ feature map full 6q x2": lambda: zz_feature_map(6, 2, "full"),
+}
+
+
+# -- qiskit side ------------------------------------------------------------------------------
+def to_qiskit(circuit: Circuit, measure: bool):
+    """The same circuit as a Qiskit ``QuantumCircuit`` with ``Parameter`` expressions."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter
+
+    params: dict = {}
+
+    def angle(expr: E.Expr):
+        total = 0
+        for mono, coeff in expr.terms:
+            term = coeff
+            for sym in mono:
+                if sym not in params:
+                    params[sym] = Parameter(f"{sym.kind}_{sym.index}")
+                term = term * params[sym]
+            total = total + term
+        return total
+
+    qc = QuantumCircuit(circuit.num_qubits, len(circuit.readout.measured_qubits()) if measure else 0)
+    for op in circuit.ops:
+        getattr(qc, op.gate.value)(*(angle(a) for a in op.angles), *op.qubits)
+    if measure and circuit.readout is not None:
+        for clbit, q in enumerate(sorted(circuit.readout.measured_qubits())):
+            qc.measure(q, clbit)
+    return qc
+
+
+def qiskit_compile(circuit: Circuit, target: Target, seed: int):
+    """Transpile with Qiskit level 3 on the target's coupling and basis; (stats, seconds)."""
+    from qiskit import transpile
+    from qiskit.transpiler import CouplingMap
+
+    qc = to_qiskit(circuit, measure=circuit.readout is not None)
+    edges = [list(e) for a, b in target.coupling for e in ((a, b), (b, a))]
+    start = time.perf_counter()
+    out = transpile(
+        qc,
+        coupling_map=CouplingMap(edges),
+        basis_gates=[g.value for g in target.basis],
+        optimization_level=3,
+        seed_transpiler=seed,
+    )
+    seconds = time.perf_counter() - start
+    real = [i for i in out.data if i.operation.name not in ("measure", "barrier")]
+    two = sum(1 for i in real if len(i.qubits) == 2)
+    depth = out.depth(lambda i: i.operation.name not in ("measure", "barrier"))
+    return Row(len(real), two, depth, seconds)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One compiler's result on one circuit and target."""
+
+    ops: int
+    two_qubit: int
+    depth: int
+    seconds: float
+
+
+def qadl_compile(circuit: Circuit, target: Target, seed: int) -> Row:
+    """compile_for_target at O3; (stats, seconds)."""
+    start = time.perf_counter()
+    compiled = compile_for_target(circuit, target, 3, seed=seed)
+    seconds = time.perf_counter() - start
+    s = circuit_stats(compiled.circuit)
+    return Row(s.ops, s.two_qubit, s.depth, seconds)
+
+
+def best_of(fn, repeats: int) -> Row:
+    """Run ``fn`` ``repeats`` times; the stats of the last run with the median time."""
+    rows = [fn() for _ in range(repeats)]
+    return replace(rows[-1], seconds=statistics.median(r.seconds for r in rows))
+
+
+def example_circuits() -> dict[str, Circuit]:
+    """Every example model, when the front end can load them (empty otherwise)."""
+    root = Path(__file__).resolve().parent.parent / "examples"
+    try:
+        import qadl
+        load = qadl.load  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        return {}
+    out = {}
+    for path in sorted(root.glob("*.qadl")):
+        try:
+            program = load(path)
+        except Exception as err:  # a broken example is reported, not fatal, in a benchmark
+            print(f"skipping {path.name}: {err}", file=sys.stderr)
+            continue
+        for name, model in program.models.items():
+            if not any(op.gate is Gate.AMPLITUDE for op in model.circuit.ops):
+                out[f"{path.stem}:{name}"] = model.circuit
+    return out
+
+
+def bind_features(circuit: Circuit, seed: int) -> Circuit:
+    """``circuit`` with the features x bound to one random sample in [0, π) (θ stays symbolic)."""
+    import numpy as np
+
+    x = np.random.default_rng(seed).uniform(0, PI, circuit.num_features)
+    ops = tuple(op.with_angles(tuple(a.bind(x=x) for a in op.angles)) for op in circuit.ops)
+    return replace(circuit, ops=ops, num_features=0)
+
+
+def prepare(name: str, circuit: Circuit, seed: int) -> tuple[str, Circuit]:
+    """Bind features where angles are products of features.
+
+    Qiskit's symbolic engine is very slow on products of parameters (14 s for the linear
+    8-qubit ZZ map, minutes for the full one), so such circuits are compared with one
+    bound sample; the label says so.
+    """
+    if any(a.degree > 1 for op in circuit.ops for a in op.angles):
+        return f"{name} (x bound)", bind_features(circuit, seed)
+    return name, circuit
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the comparison table (Markdown) to stdout."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat, fewer circuits")
+    parser.add_argument("--examples", action="store_true", help="also compile examples/*.qadl models")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    repeats = 1 if args.quick else 3
+    circuits = dict(prepare(name, build(), args.seed) for name, build in CIRCUITS.items())
+    if args.examples:
+        circuits.update(prepare(n, c, args.seed) for n, c in example_circuits().items())
+    targets = [chain_target(), heavy_hex_27()]
+    print("| circuit | target | input 2q / depth | qadl 2q | qadl-op 2q | qiskit 2q | qadl depth | qadl-op depth "
+          "| qiskit depth | qadl s | qiskit s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (name, circuit), target in itertools.product(circuits.items(), targets):
+        if circuit.num_qubits > target.num_qubits:
+            continue
+        bare = replace(circuit, readout=None)
+        q = best_of(lambda c=circuit, t=target: qadl_compile(c, t, args.seed), repeats)
+        qo = best_of(lambda c=bare, t=target: qadl_compile(c, t, args.seed), 1)
+        k = best_of(lambda c=circuit, t=target: qiskit_compile(c, t, args.seed), repeats)
+        s = circuit_stats(circuit)
+        print(
+            f"| {name} | {target.name} | {s.two_qubit} / {s.depth} | {q.two_qubit} | {qo.two_qubit} | {k.two_qubit} "
+            f"| {q.depth} | {qo.depth} | {k.depth} | {q.seconds:.3f} | {k.seconds:.3f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
