@@ -1,4 +1,8 @@
-"""Fuzzing: mutated and generated programs only ever raise QadlError (vyper's pattern)."""
+"""Fuzzing: mutated and generated programs only ever raise QadlError (vyper's pattern).
+
+Example counts come from the hypothesis profile (tests/conftest.py): "ci" (default, 25)
+or "dev" (300) via HYPOTHESIS_PROFILE=dev.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ def mutated(draw):
 
 
 @pytest.mark.fuzz
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(mutated())
 def test_mutated_examples_raise_only_qadl_errors(case):
     index, text = case
@@ -60,7 +64,7 @@ def test_mutated_examples_raise_only_qadl_errors(case):
 
 
 @pytest.mark.fuzz
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(st.from_regex(r"[a-z0-9(){}\[\],.:;=+*\-<>?\n ]{0,60}", fullmatch=True))
 def test_random_text_raises_only_qadl_errors(text):
     run(text, REPO / "fuzz.qadl")
@@ -75,7 +79,7 @@ def _uncached():
 
 
 @pytest.mark.fuzz
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(st.data())
 def test_grammar_generated_programs(data):
     """Programs drawn from the grammar itself (identifiers padded so tokens do not merge)."""
