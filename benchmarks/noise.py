@@ -30,12 +30,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from qadl.backends.sim import channels as ch  # noqa: E402
-from qadl.backends.sim.density import DensityMatrixSimulator  # noqa: E402
-from qadl.ir import expr as E  # noqa: E402
-from qadl.ir.circuit import Circuit, Op, Readout  # noqa: E402
-from qadl.ir.gates import Gate  # noqa: E402
-from qadl.ir.target import NoiseModel  # noqa: E402
+from qadl.backends.sim import channels as ch
+from qadl.backends.sim.density import DensityMatrixSimulator
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.gates import Gate
+from qadl.ir.target import NoiseModel
 
 N_QUBITS, N_LAYERS, N_PIXELS = 10, 26, 256
 ENTANGLE_AFTER = (7, 13, 19, 25)
@@ -53,7 +53,14 @@ def ren_image_circuit() -> Circuit:
             ops.append(Op(gate, (q,), (angle,)))
         if layer in ENTANGLE_AFTER:
             ops.extend(Op(Gate.CX, pair) for pair in BRICKWALL)
-    return Circuit(N_QUBITS, tuple(ops), N_QUBITS * N_LAYERS, N_PIXELS, readout=Readout("probs", (4,), num_classes=2), name="ren2022_images")
+    return Circuit(
+        N_QUBITS,
+        tuple(ops),
+        N_QUBITS * N_LAYERS,
+        N_PIXELS,
+        readout=Readout("probs", (4,), num_classes=2),
+        name="ren2022_images",
+    )
 
 
 def ren_noise() -> NoiseModel:
@@ -61,7 +68,10 @@ def ren_noise() -> NoiseModel:
     return NoiseModel(
         depolarizing_1q=ch.depolarizing_from_fidelity(0.9994, 1),
         depolarizing_2q=ch.depolarizing_from_fidelity(0.994, 2),
-        t1=150.0, t2=100.0, time_1q=0.03, time_2q=0.04,
+        t1=150.0,
+        t2=100.0,
+        time_1q=0.03,
+        time_2q=0.04,
     )
 
 
@@ -73,8 +83,12 @@ def aer_noise(noise: NoiseModel):
     relax1 = thermal_relaxation_error(noise.t1, noise.t2, noise.time_1q)
     relax2 = thermal_relaxation_error(noise.t1, noise.t2, noise.time_2q)
     model = AerNoise(basis_gates=["rx", "rz", "cx"])
-    model.add_all_qubit_quantum_error(depolarizing_error(noise.depolarizing_1q, 1).compose(relax1), ["rx", "rz"])
-    model.add_all_qubit_quantum_error(depolarizing_error(noise.depolarizing_2q, 2).compose(relax2.expand(relax2)), ["cx"])
+    model.add_all_qubit_quantum_error(
+        depolarizing_error(noise.depolarizing_1q, 1).compose(relax1), ["rx", "rz"]
+    )
+    model.add_all_qubit_quantum_error(
+        depolarizing_error(noise.depolarizing_2q, 2).compose(relax2.expand(relax2)), ["cx"]
+    )
     return model
 
 
@@ -108,7 +122,9 @@ def aer_shift_gradient(sim, circuit, theta, xs, cot) -> np.ndarray:
         plus, minus = theta.copy(), theta.copy()
         plus[k] += math.pi / 2
         minus[k] -= math.pi / 2
-        diff = run_aer(sim, aer_circuits(circuit, plus, xs)) - run_aer(sim, aer_circuits(circuit, minus, xs))
+        diff = run_aer(sim, aer_circuits(circuit, plus, xs)) - run_aer(
+            sim, aer_circuits(circuit, minus, xs)
+        )
         grad[k] = 0.5 * float((diff * cot).sum())
     return grad
 
@@ -153,15 +169,23 @@ def main(argv: list[str] | None = None) -> None:
     t_aer_grad = (time.perf_counter() - t0) * args.batch / m
     ours_m = sim.vjp(theta, xs[:m], cotangent=cot[:m]).theta
 
-    print(f"threads: numba={os.environ.get('NUMBA_NUM_THREADS', os.cpu_count())}, cpus={os.cpu_count()}; batch {args.batch}; "
-          f"{len(circuit.ops)} ops ({circuit.num_params} angles), noise {noise}")
+    print(
+        f"threads: numba={os.environ.get('NUMBA_NUM_THREADS', os.cpu_count())}, cpus={os.cpu_count()}; batch {args.batch}; "
+        f"{len(circuit.ops)} ops ({circuit.num_params} angles), noise {noise}"
+    )
     print(f"qadl first call (Numba load/compile + 1 sample fwd+grad): {t_warm:.2f} s")
     print("| engine | forward (s) | gradient dL/dθ, dL/dx (s) |")
     print("|---|---|---|")
-    print(f"| qadl density matrix (adjoint) | {t_fwd:.2f} | {t_grad:.2f} (outputs + all 260 θ and 256·B x) |")
-    print(f"| Qiskit Aer density_matrix | {t_aer:.2f} | {t_aer_grad:.1f} (parameter shift, θ only; timed on {m} samples, scaled ×{args.batch / m:g}) |")
+    print(
+        f"| qadl density matrix (adjoint) | {t_fwd:.2f} | {t_grad:.2f} (outputs + all 260 θ and 256·B x) |"
+    )
+    print(
+        f"| Qiskit Aer density_matrix | {t_aer:.2f} | {t_aer_grad:.1f} (parameter shift, θ only; timed on {m} samples, scaled ×{args.batch / m:g}) |"
+    )
     print(f"max |p_qadl − p_aer| over the batch: {np.max(np.abs(ours - theirs)):.2e}")
-    print(f"max |dL/dθ qadl adjoint − Aer shift| ({m} samples): {np.max(np.abs(ours_m - aer_grad)):.2e}")
+    print(
+        f"max |dL/dθ qadl adjoint − Aer shift| ({m} samples): {np.max(np.abs(ours_m - aer_grad)):.2e}"
+    )
     print(f"|dL/dθ| scale: {np.max(np.abs(grads.theta)):.2e}")
 
 

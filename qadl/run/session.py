@@ -73,8 +73,15 @@ class Session:
         if model.name not in self.classifiers:
             from qadl.backends.sim import Simulator
 
+            sim = Simulator(model.circuit)
+            target = self.program.target_of(model.name)
+            if target is not None and not target.noise.is_noiseless:
+                # a noisy device: density matrices (or trajectories beyond 10 qubits)
+                from qadl.backends.sim.noisy import NoisySimulator
+
+                sim = NoisySimulator(model.circuit, target.noise)
             self.classifiers[model.name] = Classifier(
-                Simulator(model.circuit), model.circuit.readout, scale=model.readout_scale
+                sim, model.circuit.readout, scale=model.readout_scale
             )
         return self.classifiers[model.name]
 

@@ -23,12 +23,20 @@ NOISE = NoiseModel(
 def with_readout(circuit: Circuit, readout: Readout) -> Circuit:
     """The same circuit with another readout."""
     return Circuit(
-        circuit.num_qubits, circuit.ops, circuit.num_params, circuit.num_features,
-        circuit.num_deltas, readout, circuit.state_input, circuit.name,
+        circuit.num_qubits,
+        circuit.ops,
+        circuit.num_params,
+        circuit.num_features,
+        circuit.num_deltas,
+        readout,
+        circuit.state_input,
+        circuit.name,
     )
 
 
-def qiskit_density(circuit: Circuit, noise: NoiseModel, theta, x=None, delta=None, state=None) -> np.ndarray:
+def qiskit_density(
+    circuit: Circuit, noise: NoiseModel, theta, x=None, delta=None, state=None
+) -> np.ndarray:
     """Final density matrix by qiskit.quantum_info: Operator then Kraus evolution, gate by gate."""
     from qiskit.quantum_info import DensityMatrix, Kraus, Operator, Statevector
 

@@ -38,7 +38,9 @@ def test_fidelity_relation_matches_qiskit(k, fidelity):
     from qiskit.quantum_info import Kraus, average_gate_fidelity
 
     p = ch.depolarizing_from_fidelity(fidelity, k)
-    assert math.isclose(average_gate_fidelity(Kraus(list(ch.depolarizing(p, k).kraus))), fidelity, abs_tol=1e-12)
+    assert math.isclose(
+        average_gate_fidelity(Kraus(list(ch.depolarizing(p, k).kraus))), fidelity, abs_tol=1e-12
+    )
 
 
 def test_thermal_relaxation_decay_rates():

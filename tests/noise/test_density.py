@@ -43,15 +43,21 @@ def test_input_state_matches_qiskit():
     theta, x, _ = random_bindings(rng, circuit)
     rho = DensityMatrixSimulator(circuit, NOISE).states(theta, np.stack([x, x]), state=states)
     for b in range(2):
-        np.testing.assert_allclose(rho[b], qiskit_density(circuit, NOISE, theta, x, state=states[b]), atol=1e-10)
+        np.testing.assert_allclose(
+            rho[b], qiskit_density(circuit, NOISE, theta, x, state=states[b]), atol=1e-10
+        )
 
 
 @pytest.mark.parametrize("p", [0.0, 0.05, 0.3])
 def test_depolarizing_shrinks_z_by_one_minus_p(p):
     """RX(a) then depolarizing(p): ⟨Z⟩ = (1 − p)·cos a."""
     a = 0.7
-    circuit = Circuit(1, (Op(Gate.RX, (0,), (E.theta(0),)),), num_params=1,
-                      readout=Readout("expval", observables=((("Z", 0),),)))
+    circuit = Circuit(
+        1,
+        (Op(Gate.RX, (0,), (E.theta(0),)),),
+        num_params=1,
+        readout=Readout("expval", observables=((("Z", 0),),)),
+    )
     out = DensityMatrixSimulator(circuit, NoiseModel(depolarizing_1q=p)).outputs([a])
     assert math.isclose(out[0, 0], (1 - p) * math.cos(a), abs_tol=1e-13)
 
@@ -81,15 +87,26 @@ def test_readout_error_mixes_probabilities():
 def test_readout_error_on_pauli_products():
     """⟨Z₀Z₁⟩ under readout error = a² + ab(⟨Z₀⟩ + ⟨Z₁⟩) + b²⟨Z₀Z₁⟩; ⟨P⟩ → a + b⟨P⟩ for one qubit."""
     rng = np.random.default_rng(5)
-    obs = ((("Z", 0), ("Z", 1)), (("Z", 0),), (("Z", 1),), (("X", 1), ("Y", 0)), (("X", 1),), (("Y", 0),))
+    obs = (
+        (("Z", 0), ("Z", 1)),
+        (("Z", 0),),
+        (("Z", 1),),
+        (("X", 1), ("Y", 0)),
+        (("X", 1),),
+        (("Y", 0),),
+    )
     circuit = with_readout(random_circuit(rng, 2, 10), Readout("expval", observables=obs))
     theta, x, _ = random_bindings(rng, circuit)
     err = (0.05, 0.12)
     a, b = ch.readout_expval_factors(err)
     clean = DensityMatrixSimulator(circuit).outputs(theta, x)[0]
     noisy = DensityMatrixSimulator(circuit, NoiseModel(readout_error=err)).outputs(theta, x)[0]
-    assert math.isclose(noisy[0], a * a + a * b * (clean[1] + clean[2]) + b * b * clean[0], abs_tol=1e-13)
-    assert math.isclose(noisy[3], a * a + a * b * (clean[4] + clean[5]) + b * b * clean[3], abs_tol=1e-13)
+    assert math.isclose(
+        noisy[0], a * a + a * b * (clean[1] + clean[2]) + b * b * clean[0], abs_tol=1e-13
+    )
+    assert math.isclose(
+        noisy[3], a * a + a * b * (clean[4] + clean[5]) + b * b * clean[3], abs_tol=1e-13
+    )
     np.testing.assert_allclose(noisy[[1, 2, 4, 5]], a + b * clean[[1, 2, 4, 5]], atol=1e-13)
 
 

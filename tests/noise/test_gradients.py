@@ -42,11 +42,13 @@ def _central(sim, cot, args, name, h=1e-6):
     base = np.asarray(args[name])
     grad = np.zeros(base.shape, dtype=base.dtype)
     for idx in np.ndindex(base.shape):
-        for unit in ((1.0, 1j) if np.iscomplexobj(base) else (1.0,)):
+        for unit in (1.0, 1j) if np.iscomplexobj(base) else (1.0,):
             plus, minus = base.copy(), base.copy()
             plus[idx] += h * unit
             minus[idx] -= h * unit
-            d = (_loss(sim, cot, **{**args, name: plus}) - _loss(sim, cot, **{**args, name: minus})) / (2 * h)
+            d = (
+                _loss(sim, cot, **{**args, name: plus}) - _loss(sim, cot, **{**args, name: minus})
+            ) / (2 * h)
             grad[idx] += d * unit
     return grad
 
@@ -59,7 +61,9 @@ def test_theta_x_delta_gradients_match_finite_differences(kind, method):
     grads = sim.vjp(**args, cotangent=cot, method=method)
     np.testing.assert_allclose(grads.outputs, sim.exact_outputs(**args), atol=1e-13)
     for name in ("theta", "x", "delta"):
-        np.testing.assert_allclose(getattr(grads, name), _central(sim, cot, args, name), atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(grads, name), _central(sim, cot, args, name), atol=1e-7, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("kind", ["probs", "expval"])

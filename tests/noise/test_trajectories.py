@@ -47,7 +47,9 @@ def test_density_estimate_converges():
     rng = np.random.default_rng(3)
     circuit = random_circuit(rng, 2, 12)
     theta, x, _ = random_bindings(rng, circuit)
-    noise = NoiseModel(depolarizing_1q=0.05, depolarizing_2q=0.1, t1=5.0, t2=6.0, time_1q=0.5, time_2q=1.0)
+    noise = NoiseModel(
+        depolarizing_1q=0.05, depolarizing_2q=0.1, t1=5.0, t2=6.0, time_1q=0.5, time_2q=1.0
+    )
     rho = DensityMatrixSimulator(circuit, noise).states(theta, x)
     est = TrajectorySimulator(circuit, noise, trajectories=TRAJ, seed=1).density(theta, x)
     bound = _hoeffding(2.0, TRAJ, CONFIDENCE / 32)
@@ -78,12 +80,18 @@ def test_same_seed_same_trajectories():
 def test_gradient_estimates_are_unbiased():
     """Mean of independent trajectory vjp runs is within 5 standard errors of the exact noisy gradient."""
     rng = np.random.default_rng(12)
-    circuit = with_readout(random_circuit(rng, 3, 14), Readout("expval", observables=((("Z", 1),), (("Z", 0), ("X", 2)))))
+    circuit = with_readout(
+        random_circuit(rng, 3, 14),
+        Readout("expval", observables=((("Z", 1),), (("Z", 0), ("X", 2)))),
+    )
     theta, x, _ = random_bindings(rng, circuit)
     xs = np.stack([x, x + 0.3])
     cot = rng.normal(size=(2, 2))
     exact = DensityMatrixSimulator(circuit, NOISE).vjp(theta, xs, cotangent=cot)
-    runs = [TrajectorySimulator(circuit, NOISE, trajectories=400, seed=s).vjp(theta, xs, cotangent=cot) for s in range(8)]
+    runs = [
+        TrajectorySimulator(circuit, NOISE, trajectories=400, seed=s).vjp(theta, xs, cotangent=cot)
+        for s in range(8)
+    ]
     for name in ("theta", "x"):
         vals = np.stack([getattr(g, name) for g in runs])
         se = vals.std(axis=0, ddof=1) / np.sqrt(len(runs))

@@ -183,7 +183,9 @@ def dephasing_rate(t1: float | None, t2: float | None) -> float:
 def compose(first: Channel, second: Channel) -> Channel:
     """The channel ``second ∘ first`` on the same qubits (Kraus products)."""
     kraus = tuple(b @ a for a in first.kraus for b in second.kraus)
-    return Channel(f"{second.name}∘{first.name}", kraus, first.unitary_mixture and second.unitary_mixture)
+    return Channel(
+        f"{second.name}∘{first.name}", kraus, first.unitary_mixture and second.unitary_mixture
+    )
 
 
 def thermal_relaxation(duration: float, t1: float | None, t2: float | None) -> Channel | None:
@@ -258,7 +260,9 @@ def confusion_matrix(readout_error: tuple[float, float]) -> np.ndarray:
     return np.array([[1.0 - p10, p01], [p10, 1.0 - p01]])
 
 
-def apply_confusion(probs: np.ndarray, readout_error: tuple[float, float], num_bits: int) -> np.ndarray:
+def apply_confusion(
+    probs: np.ndarray, readout_error: tuple[float, float], num_bits: int
+) -> np.ndarray:
     """Mix a batch of outcome distributions over ``num_bits`` bits by the per-bit confusion matrix.
 
     Args:

@@ -9,33 +9,20 @@ memory: one sample holds ``4^n`` complex numbers (16 MiB at n = 10, 256 MiB at n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
+from qadl.backends.sim.gradients import Gradients
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
 
-__all__ = ["DensityMatrixSimulator", "Gradients", "batch_inputs"]
+NOISELESS = NoiseModel()
+"""The default: no channel, no readout error, exact outputs."""
 
-
-@dataclass(frozen=True, eq=False)
-class Gradients:
-    """Result of a vector-Jacobian product (docs/CONTRACTS.md)."""
-
-    outputs: np.ndarray
-    """``(B, K)`` outputs at the point (exact, no shot noise)."""
-    theta: np.ndarray
-    """``(P,)`` ``dL/dθ`` summed over the batch."""
-    x: np.ndarray | None = None
-    """``(B, F)`` ``dL/dx``, or None when the circuit has no features."""
-    delta: np.ndarray | None = None
-    """``(B, D)`` ``dL/dδ``, or None when the circuit has no perturbation symbols."""
-    state: np.ndarray | None = None
-    """``(B, 2^n)`` ``dL/dRe ψ + i·dL/dIm ψ`` of the input state, or None without one."""
+__all__ = ["NOISELESS", "DensityMatrixSimulator", "batch_inputs"]
 
 
 def batch_inputs(theta, x, delta, state, circuit: Circuit):
@@ -44,7 +31,9 @@ def batch_inputs(theta, x, delta, state, circuit: Circuit):
     Raises:
         ValueError: When the batch sizes of x, δ and state disagree.
     """
-    theta = np.asarray(theta if theta is not None else np.zeros(circuit.num_params), dtype=float).reshape(-1)
+    theta = np.asarray(
+        theta if theta is not None else np.zeros(circuit.num_params), dtype=float
+    ).reshape(-1)
     sizes = set()
     arrays = []
     for arr, width in ((x, circuit.num_features), (delta, circuit.num_deltas), (state, None)):
@@ -71,7 +60,14 @@ class DensityMatrixSimulator:
         shots: Overrides ``noise.shots`` (None keeps it; 0 means exact outputs).
     """
 
-    def __init__(self, circuit: Circuit, noise: NoiseModel = NoiseModel(), *, seed: int = 0, shots: int | None = None):
+    def __init__(
+        self,
+        circuit: Circuit,
+        noise: NoiseModel = NOISELESS,
+        *,
+        seed: int = 0,
+        shots: int | None = None,
+    ):
         self.circuit = circuit
         self.noise = noise
         self.program = npg.compile_noise_program(circuit, noise)
@@ -120,9 +116,16 @@ class DensityMatrixSimulator:
 
     def exact_outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)`` with readout error but without shot noise."""
-        return nro.density_outputs(self.states(theta, x, delta, state), self._readout(), self.num_qubits, self.noise.readout_error)
+        return nro.density_outputs(
+            self.states(theta, x, delta, state),
+            self._readout(),
+            self.num_qubits,
+            self.noise.readout_error,
+        )
 
-    def vjp(self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint") -> Gradients:
+    def vjp(
+        self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
+    ) -> Gradients:
         """``cotangentᵀ · ∂outputs`` with respect to θ, x, δ and the input state.
 
         Args:
@@ -212,7 +215,11 @@ class DensityMatrixSimulator:
         return angles[:, start : start + self._num_angles(j)]
 
     def _num_angles(self, j: int) -> int:
-        end = self.program.slot_start[j + 1] if j + 1 < self.program.num_ops else self.program.num_slots
+        end = (
+            self.program.slot_start[j + 1]
+            if j + 1 < self.program.num_ops
+            else self.program.num_slots
+        )
         return end - self.program.slot_start[j]
 
     def _op_superop(self, j: int, angles: np.ndarray, block_qubits: tuple[int, ...]):
@@ -228,7 +235,9 @@ class DensityMatrixSimulator:
             slot = prog.slot_start[j] + a
             if prog.angle_grads[slot]:
                 du = npg.gate_derivatives(prog.gates[j], rows, a)
-                derivs.append((slot, npg.embed_superop(npg.batched_dsuperops(u, du, noise), qs, block_qubits)))
+                derivs.append(
+                    (slot, npg.embed_superop(npg.batched_dsuperops(u, du, noise), qs, block_qubits))
+                )
         return full, derivs
 
     def _block(self, k: int, angles: np.ndarray, derivatives: bool):
@@ -293,14 +302,31 @@ class DensityMatrixSimulator:
         n, dim = self.num_qubits, 1 << self.num_qubits
         readout = self._readout()
         lam = nro.cotangent_operator(cot, readout, n, self.noise.readout_error).reshape(batch, -1)
-        mats, hmats, (dmats, dslot, dmoffs, dstart) = self._superops(angles, batch, derivatives=True)
+        mats, hmats, (dmats, dslot, dmoffs, dstart) = self._superops(
+            angles, batch, derivatives=True
+        )
         grads = np.zeros((batch, max(self.program.num_slots, 1)))
         final = np.empty((batch, dim * dim), dtype=complex)
         density_adjoint(
-            self._initial(state, batch), lam, mats, hmats, dmats, self._moffs, self._pos, self._poffs,
-            self._nbits, dslot, dmoffs, dstart, grads, final, self._every,
+            self._initial(state, batch),
+            lam,
+            mats,
+            hmats,
+            dmats,
+            self._moffs,
+            self._pos,
+            self._poffs,
+            self._nbits,
+            dslot,
+            dmoffs,
+            dstart,
+            grads,
+            final,
+            self._every,
         )
-        outputs = nro.density_outputs(final.reshape(batch, dim, dim), readout, n, self.noise.readout_error)
+        outputs = nro.density_outputs(
+            final.reshape(batch, dim, dim), readout, n, self.noise.readout_error
+        )
         return outputs, grads[:, : self.program.num_slots], lam.reshape(batch, dim, dim)
 
     def _exact_from_angles(self, angles, state, batch):
@@ -317,5 +343,7 @@ class DensityMatrixSimulator:
             for shift, coeff in npg.SHIFT_RULE:
                 shifted = angles.copy()
                 shifted[:, s] += shift
-                grads[:, s] += coeff * np.einsum("bk,bk->b", cot, self._exact_from_angles(shifted, state, batch))
+                grads[:, s] += coeff * np.einsum(
+                    "bk,bk->b", cot, self._exact_from_angles(shifted, state, batch)
+                )
         return outputs, grads, None

@@ -44,7 +44,9 @@ def _base(g: int, srt: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _apply(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int) -> None:
+def _apply(
+    vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int
+) -> None:
     """In place: the matrix stored row-major at ``mats[moff:]`` on bits ``pos[poff:poff+m]``."""
     dim = 1 << m
     off, srt = _offsets(pos, poff, m)
@@ -62,7 +64,9 @@ def _apply(vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: 
 
 
 @njit(cache=True)
-def _reduced(lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: int, out: np.ndarray) -> None:
+def _reduced(
+    lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: int, out: np.ndarray
+) -> None:
     """``out[r, c] = Σ_g conj(lam[g ⊕ r])·vec[g ⊕ c]`` over the bits ``pos`` (a ``2^m × 2^m`` matrix).
 
     Then ``Re⟨lam, M·vec⟩ = Re Σ_{r,c} M[r, c]·out[r, c]`` for any ``M`` on those bits, so
@@ -85,13 +89,29 @@ def _reduced(lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: in
 
 
 @njit(cache=True)
-def _run(vec: np.ndarray, mats: np.ndarray, moffs: np.ndarray, pos: np.ndarray, poffs: np.ndarray, nbits: np.ndarray, lo: int, hi: int) -> None:
+def _run(
+    vec: np.ndarray,
+    mats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:
     for j in range(lo, hi):
         _apply(vec, mats, moffs[j], pos, poffs[j], nbits[j])
 
 
 @njit(parallel=True, cache=True)
-def apply_ops(vecs: np.ndarray, mats: np.ndarray, moffs: np.ndarray, pos: np.ndarray, poffs: np.ndarray, nbits: np.ndarray) -> None:
+def apply_ops(
+    vecs: np.ndarray,
+    mats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+) -> None:
     """In place, for every row ``b``: apply all ops in order, op ``j``'s matrix from ``mats[b]``.
 
     Args:
@@ -161,7 +181,9 @@ def density_adjoint(
             seg[0] = ck[c]
             for t in range(1, hi - lo):
                 seg[t] = seg[t - 1]
-                _apply(seg[t], mats[b], moffs[lo + t - 1], pos, poffs[lo + t - 1], nbits[lo + t - 1])
+                _apply(
+                    seg[t], mats[b], moffs[lo + t - 1], pos, poffs[lo + t - 1], nbits[lo + t - 1]
+                )
             for j in range(hi - 1, lo - 1, -1):
                 if dstart[j + 1] > dstart[j]:
                     dim = 1 << nbits[j]
@@ -245,6 +267,17 @@ def trajectory_forward(
         for j in range(moffs.size):
             _apply(vec, mats, moffs[j], pos, poffs[j], nbits[j])
             for c in range(cstart[j], cstart[j + 1]):
-                r, sc = _choose_branch(vec, tmp, kraus, koffs, kstart[c], kstart[c + 1], cpos, cpoffs[c], cbits[c], rand[row, c])
+                r, sc = _choose_branch(
+                    vec,
+                    tmp,
+                    kraus,
+                    koffs,
+                    kstart[c],
+                    kstart[c + 1],
+                    cpos,
+                    cpoffs[c],
+                    cbits[c],
+                    rand[row, c],
+                )
                 chosen[row, c] = r
                 scales[row, c] = sc

@@ -85,7 +85,9 @@ class NoiseProgram:
         q = self.qubits[j]
         return q + tuple(p + self.num_qubits for p in q)
 
-    def angle_values(self, theta: np.ndarray, x: np.ndarray | None, delta: np.ndarray | None, batch: int) -> np.ndarray:
+    def angle_values(
+        self, theta: np.ndarray, x: np.ndarray | None, delta: np.ndarray | None, batch: int
+    ) -> np.ndarray:
         """``(B, num_slots)`` numeric angles for a batch."""
         out = np.empty((batch, self.num_slots))
         for s, expr in enumerate(self.angles):
@@ -117,7 +119,9 @@ class NoiseProgram:
         return g_theta, g_x, g_delta
 
 
-def eval_batch(expr: Expr, theta: np.ndarray, x: np.ndarray | None, delta: np.ndarray | None, batch: int) -> np.ndarray:
+def eval_batch(
+    expr: Expr, theta: np.ndarray, x: np.ndarray | None, delta: np.ndarray | None, batch: int
+) -> np.ndarray:
     """Evaluate an angle expression for every sample: θ is shared, x and δ are ``(B, ·)``."""
     total = np.zeros(batch)
     for mono, coeff in expr.terms:
@@ -141,7 +145,9 @@ def _embed(op: np.ndarray, position: int, num_qubits: int) -> np.ndarray:
     return out
 
 
-def _local_superop(channels: tuple[tuple[ch.Channel, tuple[int, ...]], ...], k: int) -> np.ndarray | None:
+def _local_superop(
+    channels: tuple[tuple[ch.Channel, tuple[int, ...]], ...], k: int
+) -> np.ndarray | None:
     """Compose the gate-local channels into one ``4^k × 4^k`` superoperator (None if none)."""
     if not channels:
         return None
@@ -172,7 +178,9 @@ def compile_noise_program(circuit: Circuit, noise: NoiseModel) -> NoiseProgram:
     gates, qubits, starts, angles, grads, superops, chans = [], [], [], [], [], [], []
     for op in circuit.ops:
         if op.gate is Gate.AMPLITUDE:
-            raise ValueError("the noisy simulator does not run amplitude ops; pass the prepared state as input")
+            raise ValueError(
+                "the noisy simulator does not run amplitude ops; pass the prepared state as input"
+            )
         k = len(op.qubits)
         gates.append(op.gate)
         qubits.append(tuple(op.qubits))
@@ -185,8 +193,17 @@ def compile_noise_program(circuit: Circuit, noise: NoiseModel) -> NoiseProgram:
         superops.append(_local_superop(local, k))
         chans.append(tuple((c, tuple(op.qubits[i] for i in pos)) for c, pos in local))
     return NoiseProgram(
-        circuit.num_qubits, tuple(gates), tuple(qubits), tuple(starts), tuple(angles), tuple(grads),
-        tuple(superops), tuple(chans), circuit.num_params, circuit.num_features, circuit.num_deltas,
+        circuit.num_qubits,
+        tuple(gates),
+        tuple(qubits),
+        tuple(starts),
+        tuple(angles),
+        tuple(grads),
+        tuple(superops),
+        tuple(chans),
+        circuit.num_params,
+        circuit.num_features,
+        circuit.num_deltas,
     )
 
 
@@ -224,7 +241,9 @@ def batched_dsuperops(u: np.ndarray, du: np.ndarray, noise: np.ndarray | None) -
     return kron if noise is None else np.einsum("ij,bjk->bik", noise, kron)
 
 
-def embed_superop(superop: np.ndarray, op_qubits: tuple[int, ...], block_qubits: tuple[int, ...]) -> np.ndarray:
+def embed_superop(
+    superop: np.ndarray, op_qubits: tuple[int, ...], block_qubits: tuple[int, ...]
+) -> np.ndarray:
     """Embed ``(B, 4^k, 4^k)`` superoperators on ``op_qubits`` into the space of ``block_qubits``.
 
     Local layout of both: bits ``0 … k−1`` are the column copies of the qubits in order,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qadl.backends.sim.density import DensityMatrixSimulator, Gradients
+from qadl.backends.sim.density import NOISELESS, DensityMatrixSimulator
+from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.trajectories import TrajectorySimulator
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
@@ -13,7 +14,9 @@ MAX_DENSITY_QUBITS = 10
 """Largest register ``method="auto"`` simulates by density matrix (16 MiB per sample at 10)."""
 
 
-def choose_method(num_qubits: int, method: str = "auto", max_density_qubits: int = MAX_DENSITY_QUBITS) -> str:
+def choose_method(
+    num_qubits: int, method: str = "auto", max_density_qubits: int = MAX_DENSITY_QUBITS
+) -> str:
     """``"density"`` or ``"trajectories"``: the user's choice, or by register size for ``"auto"``.
 
     Raises:
@@ -22,7 +25,9 @@ def choose_method(num_qubits: int, method: str = "auto", max_density_qubits: int
     if method == "auto":
         return "density" if num_qubits <= max_density_qubits else "trajectories"
     if method not in ("density", "trajectories"):
-        raise ValueError(f"unknown noisy simulation method {method!r} (auto, density, trajectories)")
+        raise ValueError(
+            f"unknown noisy simulation method {method!r} (auto, density, trajectories)"
+        )
     return method
 
 
@@ -47,7 +52,7 @@ class NoisySimulator:
     def __init__(
         self,
         circuit: Circuit,
-        noise: NoiseModel = NoiseModel(),
+        noise: NoiseModel = NOISELESS,
         method: str = "auto",
         *,
         trajectories: int = 500,
@@ -61,14 +66,18 @@ class NoisySimulator:
                 circuit, noise, seed=seed, shots=shots
             )
         else:
-            self.engine = TrajectorySimulator(circuit, noise, trajectories=trajectories, seed=seed, shots=shots)
+            self.engine = TrajectorySimulator(
+                circuit, noise, trajectories=trajectories, seed=seed, shots=shots
+            )
         self.circuit = circuit
         self.noise = noise
 
     num_qubits = property(lambda self: self.engine.num_qubits, doc="Number of qubits.")
     num_params = property(lambda self: self.engine.num_params, doc="Length of θ.")
     num_features = property(lambda self: self.engine.num_features, doc="Features per sample.")
-    num_deltas = property(lambda self: self.engine.num_deltas, doc="Perturbation symbols per sample.")
+    num_deltas = property(
+        lambda self: self.engine.num_deltas, doc="Perturbation symbols per sample."
+    )
     num_outputs = property(lambda self: self.engine.num_outputs, doc="Outputs per sample.")
 
     def states(self, theta, x=None, delta=None, state=None):
@@ -79,6 +88,8 @@ class NoisySimulator:
         """Readout values ``(B, K)`` under noise, readout error and (optionally) finite shots."""
         return self.engine.outputs(theta, x, delta, state)
 
-    def vjp(self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint") -> Gradients:
+    def vjp(
+        self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
+    ) -> Gradients:
         """``cotangentᵀ · ∂outputs`` (see ``DensityMatrixSimulator.vjp`` / ``TrajectorySimulator.vjp``)."""
         return self.engine.vjp(theta, x, delta, state, cotangent=cotangent, method=method)

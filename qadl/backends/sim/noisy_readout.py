@@ -37,7 +37,9 @@ def _outcomes(num_qubits: int, qubits: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def pauli_action(obs: tuple[tuple[str, int], ...], num_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+def pauli_action(
+    obs: tuple[tuple[str, int], ...], num_qubits: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``P|k⟩ = phase[k]·|k ^ flip⟩``: returns ``(flip_index, phase)`` arrays over ``k``."""
     idx = np.arange(1 << num_qubits)
     phase = np.ones(idx.size, dtype=complex)
@@ -53,7 +55,9 @@ def pauli_action(obs: tuple[tuple[str, int], ...], num_qubits: int) -> tuple[np.
     return idx ^ mask, phase
 
 
-def readout_terms(readout: Readout, readout_error: tuple[float, float]) -> list[list[tuple[float, tuple]]]:
+def readout_terms(
+    readout: Readout, readout_error: tuple[float, float]
+) -> list[list[tuple[float, tuple]]]:
     """Per observable: ``(weight, sub-product)`` terms of its observed expectation value."""
     a, b = ch.readout_expval_factors(readout_error)
     out = []
@@ -84,7 +88,9 @@ def _trace_pauli(rho: np.ndarray, obs: tuple, num_qubits: int) -> np.ndarray:
     return (rho[:, k, flip] * phase).sum(axis=1).real
 
 
-def density_outputs(rho: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def density_outputs(
+    rho: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
     """Exact (infinite-shot) readout values of a batch of density matrices ``(B, N, N)``.
 
     Args:
@@ -104,7 +110,9 @@ def density_outputs(rho: np.ndarray, readout: Readout, num_qubits: int, readout_
     return np.stack(cols, axis=1)
 
 
-def marginal_probs(rho: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def marginal_probs(
+    rho: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
     """``(B, 2^m)`` observed outcome distribution of the readout qubits."""
     diag = np.einsum("bii->bi", rho).real
     outcome = _outcomes(num_qubits, readout.qubits)
@@ -117,7 +125,9 @@ def marginal_probs(rho: np.ndarray, readout: Readout, num_qubits: int, readout_e
     return marg
 
 
-def cotangent_operator(cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def cotangent_operator(
+    cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
     """``Λ_b`` (B, N, N) with ``Σ_k cot[b,k]·out[b,k] = Re⟨Λ_b, ρ_b⟩`` for every ρ.
 
     Args:
@@ -149,7 +159,9 @@ def cotangent_operator(cotangent: np.ndarray, readout: Readout, num_qubits: int,
     return lam
 
 
-def _probs_diagonal(cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def _probs_diagonal(
+    cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
     """``(B, 2^n)`` diagonal of Λ for a probs readout: ``∂L/∂p_true`` at each basis state's outcome."""
     m = len(readout.qubits)
     cot = np.zeros((cotangent.shape[0], 1 << m))
@@ -160,7 +172,9 @@ def _probs_diagonal(cotangent: np.ndarray, readout: Readout, num_qubits: int, re
     return cot[:, _outcomes(num_qubits, readout.qubits)]
 
 
-def pure_outputs(psi: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def pure_outputs(
+    psi: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
     """Readout values ``(R, K)`` of pure states ``(R, 2^n)``, with readout error (exact, no shots)."""
     if readout.kind == "probs":
         probs = np.abs(psi) ** 2
@@ -181,7 +195,13 @@ def pure_outputs(psi: np.ndarray, readout: Readout, num_qubits: int, readout_err
     return np.stack(cols, axis=1)
 
 
-def pure_cotangent(psi: np.ndarray, cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]) -> np.ndarray:
+def pure_cotangent(
+    psi: np.ndarray,
+    cotangent: np.ndarray,
+    readout: Readout,
+    num_qubits: int,
+    readout_error: tuple[float, float],
+) -> np.ndarray:
     """``2·Λψ`` (R, 2^n): for ``L = Σ_k cot_k·⟨ψ|O_k|ψ⟩``, ``dL = Re⟨2Λψ, dψ⟩``."""
     if readout.kind == "probs":
         return 2.0 * _probs_diagonal(cotangent, readout, num_qubits, readout_error) * psi

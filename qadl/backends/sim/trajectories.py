@@ -21,7 +21,8 @@ import numpy as np
 from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
-from qadl.backends.sim.density import Gradients, batch_inputs
+from qadl.backends.sim.density import NOISELESS, batch_inputs
+from qadl.backends.sim.gradients import Gradients
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
 
@@ -45,7 +46,7 @@ class TrajectorySimulator:
     def __init__(
         self,
         circuit: Circuit,
-        noise: NoiseModel = NoiseModel(),
+        noise: NoiseModel = NOISELESS,
         *,
         trajectories: int = 500,
         seed: int = 0,
@@ -64,9 +65,12 @@ class TrajectorySimulator:
     num_qubits = property(lambda self: self.circuit.num_qubits, doc="Number of qubits.")
     num_params = property(lambda self: self.circuit.num_params, doc="Length of θ.")
     num_features = property(lambda self: self.circuit.num_features, doc="Features per sample.")
-    num_deltas = property(lambda self: self.circuit.num_deltas, doc="Perturbation symbols per sample.")
+    num_deltas = property(
+        lambda self: self.circuit.num_deltas, doc="Perturbation symbols per sample."
+    )
     num_outputs = property(
-        lambda self: self.circuit.readout.num_outputs if self.circuit.readout else 0, doc="Outputs per sample."
+        lambda self: self.circuit.readout.num_outputs if self.circuit.readout else 0,
+        doc="Outputs per sample.",
     )
 
     # -- public interface -------------------------------------------------------------------
@@ -92,9 +96,15 @@ class TrajectorySimulator:
         per_traj = np.empty((batch * self.trajectories, self.num_outputs))
         for rows in self._chunks(batch):
             psi, _, _ = self._sample(umats, rows, state)
-            per_traj[rows] = nro.pure_outputs(psi, self._readout(), self.num_qubits, self.noise.readout_error)
+            per_traj[rows] = nro.pure_outputs(
+                psi, self._readout(), self.num_qubits, self.noise.readout_error
+            )
         per_traj = per_traj.reshape(batch, self.trajectories, -1)
-        stderr = per_traj.std(axis=1, ddof=1) / np.sqrt(self.trajectories) if self.trajectories > 1 else np.full(per_traj.shape[::2], np.inf)
+        stderr = (
+            per_traj.std(axis=1, ddof=1) / np.sqrt(self.trajectories)
+            if self.trajectories > 1
+            else np.full(per_traj.shape[::2], np.inf)
+        )
         return per_traj.mean(axis=1), stderr
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
@@ -102,14 +112,20 @@ class TrajectorySimulator:
         mean, _ = self.estimate(theta, x, delta, state)
         if not self.shots:
             return mean
-        if self._readout().kind == "probs" and self._readout().num_classes < (1 << len(self._readout().qubits)):
+        if self._readout().kind == "probs" and self._readout().num_classes < (
+            1 << len(self._readout().qubits)
+        ):
             rest = np.clip(1.0 - mean.sum(axis=1, keepdims=True), 0.0, None)
-            return ch.sample_counts(np.hstack([mean, rest]), self.shots, self._rng)[:, : mean.shape[1]]
+            return ch.sample_counts(np.hstack([mean, rest]), self.shots, self._rng)[
+                :, : mean.shape[1]
+            ]
         if self._readout().kind == "probs":
             return ch.sample_counts(mean, self.shots, self._rng)
         return ch.sample_expvals(mean, self.shots, self._rng)
 
-    def vjp(self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint") -> Gradients:
+    def vjp(
+        self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
+    ) -> Gradients:
         """Unbiased trajectory estimate of ``cotangentᵀ · ∂outputs`` (see the module docstring).
 
         Args:
@@ -132,24 +148,43 @@ class TrajectorySimulator:
         n_traj, readout, err = self.trajectories, self._readout(), self.noise.readout_error
         slot_grads = np.zeros((batch, max(self.program.num_slots, 1)))
         outputs = np.zeros((batch, self.num_outputs))
-        g_state = np.zeros((batch, 1 << self.num_qubits), dtype=complex) if state is not None else None
+        g_state = (
+            np.zeros((batch, 1 << self.num_qubits), dtype=complex) if state is not None else None
+        )
         for rows in self._chunks(batch):
             samples = rows // n_traj
             psi0 = self._initial(state, samples)
             psi, chosen, scales = self._sample(umats, rows, state)
-            np.add.at(outputs, samples, nro.pure_outputs(psi, readout, self.num_qubits, err) / n_traj)
+            np.add.at(
+                outputs, samples, nro.pure_outputs(psi, readout, self.num_qubits, err) / n_traj
+            )
             lam = nro.pure_cotangent(psi, cot[samples] / n_traj, readout, self.num_qubits, err)
             mats, hmats = self._ext_mats(umats, samples, chosen, scales)
             grads = np.zeros((rows.size, slot_grads.shape[1]))
             final = np.empty_like(psi0)
             density_adjoint(
-                psi0, lam, mats, hmats, np.ascontiguousarray(dmats[samples]), self._e_moffs, self._e_pos,
-                self._e_poffs, self._e_nbits, dslot, dmoffs, dstart, grads, final, self._every,
+                psi0,
+                lam,
+                mats,
+                hmats,
+                np.ascontiguousarray(dmats[samples]),
+                self._e_moffs,
+                self._e_pos,
+                self._e_poffs,
+                self._e_nbits,
+                dslot,
+                dmoffs,
+                dstart,
+                grads,
+                final,
+                self._every,
             )
             np.add.at(slot_grads, samples, grads)
             if g_state is not None:
                 np.add.at(g_state, samples, lam)
-        g_theta, g_x, g_delta = self.program.chain(slot_grads[:, : self.program.num_slots], theta, x, delta)
+        g_theta, g_x, g_delta = self.program.chain(
+            slot_grads[:, : self.program.num_slots], theta, x, delta
+        )
         return Gradients(outputs, g_theta, g_x, g_delta, g_state)
 
     # -- layout -----------------------------------------------------------------------------
@@ -163,7 +198,14 @@ class TrajectorySimulator:
         prog = self.program
         moffs, poffs, nbits, pos = [], [], [], []
         cstart, kstart, koffs, cpos, cpoffs, cbits, kraus = [0], [0], [], [], [], [], []
-        e_moffs, e_poffs, e_nbits, e_pos, self._e_gate_index, self._e_chan_index = [], [], [], [], [], []
+        e_moffs, e_poffs, e_nbits, e_pos, self._e_gate_index, self._e_chan_index = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         total = ktotal = etotal = 0
         for j in range(prog.num_ops):
             qs = prog.qubits[j]
@@ -200,7 +242,9 @@ class TrajectorySimulator:
         self._cstart, self._kstart, self._koffs = map(as_int, (cstart, kstart, koffs))
         self._cpos, self._cpoffs, self._cbits = map(as_int, (cpos, cpoffs, cbits))
         self._kraus = np.concatenate(kraus) if kraus else np.zeros(1, dtype=complex)
-        self._e_moffs, self._e_poffs, self._e_nbits, self._e_pos = map(as_int, (e_moffs, e_poffs, e_nbits, e_pos))
+        self._e_moffs, self._e_poffs, self._e_nbits, self._e_pos = map(
+            as_int, (e_moffs, e_poffs, e_nbits, e_pos)
+        )
         self._e_total = etotal
         self._every = max(1, int(np.sqrt(max(len(e_moffs), 1))))
 
@@ -227,7 +271,9 @@ class TrajectorySimulator:
             lo = prog.slot_start[j]
             hi = prog.slot_start[j + 1] if j + 1 < prog.num_ops else prog.num_slots
             u = npg.gate_matrices(prog.gates[j], angles[:, lo:hi])
-            mats[:, self._moffs[j] : self._moffs[j] + u.shape[1] ** 2] = np.asarray(u).reshape(batch, -1)
+            mats[:, self._moffs[j] : self._moffs[j] + u.shape[1] ** 2] = np.asarray(u).reshape(
+                batch, -1
+            )
         return mats
 
     def _sample(self, umats: np.ndarray, rows: np.ndarray, state):
@@ -241,9 +287,23 @@ class TrajectorySimulator:
         chosen = np.zeros((rows.size, num_c), dtype=_I64)
         scales = np.ones((rows.size, num_c))
         trajectory_forward(
-            psi, umats, samples.astype(_I64), self._moffs, self._pos, self._poffs, self._nbits,
-            self._cstart, self._kstart, self._kraus, self._koffs, self._cpos, self._cpoffs, self._cbits,
-            rand, chosen, scales,
+            psi,
+            umats,
+            samples.astype(_I64),
+            self._moffs,
+            self._pos,
+            self._poffs,
+            self._nbits,
+            self._cstart,
+            self._kstart,
+            self._kraus,
+            self._koffs,
+            self._cpos,
+            self._cpoffs,
+            self._cbits,
+            rand,
+            chosen,
+            scales,
         )
         return psi, chosen, scales
 
@@ -253,7 +313,9 @@ class TrajectorySimulator:
         mats = np.empty((rows, self._e_total), dtype=complex)
         for j, e in enumerate(self._e_gate_index):
             dim2 = 4 ** int(self._nbits[j])
-            mats[:, self._e_moffs[e] : self._e_moffs[e] + dim2] = umats[samples, self._moffs[j] : self._moffs[j] + dim2]
+            mats[:, self._e_moffs[e] : self._e_moffs[e] + dim2] = umats[
+                samples, self._moffs[j] : self._moffs[j] + dim2
+            ]
         for c, e in enumerate(self._e_chan_index):
             dim2 = 4 ** int(self._cbits[c])
             offs = self._koffs[self._kstart[c] + chosen[:, c]]
@@ -263,7 +325,13 @@ class TrajectorySimulator:
         for e in range(self._e_moffs.size):
             d = 1 << int(self._e_nbits[e])
             lo = self._e_moffs[e]
-            hmats[:, lo : lo + d * d] = mats[:, lo : lo + d * d].reshape(rows, d, d).conj().transpose(0, 2, 1).reshape(rows, -1)
+            hmats[:, lo : lo + d * d] = (
+                mats[:, lo : lo + d * d]
+                .reshape(rows, d, d)
+                .conj()
+                .transpose(0, 2, 1)
+                .reshape(rows, -1)
+            )
         return mats, hmats
 
     def _ext_derivatives(self, angles: np.ndarray, batch: int):
