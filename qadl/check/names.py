@@ -189,12 +189,12 @@ class _Walker:
         for arg in stmt.args or ():
             self.expr(arg.value)
         name = stmt.name.id
-        if name in self.locals() or name in BUILTIN_GATES:
-            if name in BUILTIN_GATES and name not in self.locals():
-                self._builtin_arity(stmt)
-            return
+        if name in self.locals():
+            return  # a gate-valued parameter or loop variable: checked when lowered
         definition = self.scope.lookup(name)
-        if definition is None:
+        if definition is None and name in BUILTIN_GATES:
+            self._builtin_arity(stmt)
+        elif definition is None:
             gates = {n for n, d in self.scope.visible.items() if d.kind == "gate"}
             self.bag.error(
                 "E0201",

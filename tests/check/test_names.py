@@ -72,3 +72,9 @@ def test_unknown_initialiser():
         "model m() on q[1] { param t[2] init unifrom(0, 1)\n readout probs(q[0]) }"
     )
     assert diag.code == "E0230" and diag.help == "did you mean `uniform`?"
+
+
+def test_user_block_may_shadow_a_builtin_gate():
+    program = loads("gate h(q: qubits, reps: int = 2) { for r in 0..reps { x q } }\n"
+                    "model m() on q[1] { h(q, reps = 3)\n readout probs(q[0]) }", "t.qadl")
+    assert [op.gate.value for op in program.models["m"].circuit.ops] == ["x", "x", "x"]
