@@ -18,6 +18,7 @@ import numpy as np
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
+from qadl.passes.rules import WIRE_BASES
 
 __all__ = ["RoutedCircuit", "RoutingError", "perfect_layout", "route", "route_sabre"]
 
@@ -116,17 +117,31 @@ class _State:
 
 
 def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
-    """Number of predecessors and the successor lists of every op (per-wire order)."""
-    last: dict[int, int] = {}
-    preds = [0] * len(ops)
-    succs: list[list[int]] = [[] for _ in ops]
+    """Number of predecessors and successor lists of every op, commutation-aware.
+
+    On each wire the ops form maximal *runs* sharing one commutation basis on that wire
+    (``rules.WIRE_BASES``: e.g. CX controls and RZs are all ``"z"``); ops of one run
+    commute there, so an op depends only on every op of the run before its own. Ops that
+    do not commute share a wire on which they sit in different runs, so one is always an
+    ancestor of the other and the router never swaps them; commuting ones (the CXs of
+    one control in a full-entanglement layer) may be routed in any order.
+    """
+    preds: list[set[int]] = [set() for _ in ops]
+    wires: dict[int, tuple[str | None, list[int], list[int]]] = {}
     for i, op in enumerate(ops):
-        for j in {last[q] for q in op.qubits if q in last}:
+        for q, basis in zip(op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True):
+            run_basis, current, previous = wires.get(q, (None, [], []))
+            if current and basis is not None and basis == run_basis:
+                current.append(i)
+            else:
+                previous, current = current, [i]
+                wires[q] = (basis, current, previous)
+            preds[i].update(previous)
+    succs: list[list[int]] = [[] for _ in ops]
+    for i, ps in enumerate(preds):
+        for j in sorted(ps):
             succs[j].append(i)
-            preds[i] += 1
-        for q in op.qubits:
-            last[q] = i
-    return preds, succs
+    return [len(ps) for ps in preds], succs
 
 
 def _extended_set(front: list[int], ops: Sequence[Op], succs: list[list[int]]) -> list[int]:

@@ -118,3 +118,18 @@ def test_routing_errors():
         route(Circuit(3, (op(Gate.CCX, 0, 1, 2),)), ((0, 1), (1, 2)), 3)
     with pytest.raises(RoutingError, match="not connected"):
         route(Circuit(4, (op(Gate.CX, 0, 3),)), ((0, 1), (2, 3)), 4)
+
+
+def test_dependencies_let_commuting_ops_reorder():
+    """cx q0,q1; cx q0,q2; rz q0; h q0; cx q2,q1  ==>  predecessor counts [0, 0, 0, 3, 1].
+
+    The two CX sharing control q0 and the RZ form one "z" run on q0: none waits for
+    another. H waits for all three. cx q2,q1 waits for cx q0,q2 (q2 goes from X-target to
+    Z-control) but not for cx q0,q1 (both are X-targets on q1).
+    """
+    from qadl.passes.route_sabre import _dependencies
+
+    ops = [op(Gate.CX, 0, 1), op(Gate.CX, 0, 2), op(Gate.RZ, 0, angles=(0.3,)), op(Gate.H, 0), op(Gate.CX, 2, 1)]
+    preds, succs = _dependencies(ops)
+    assert preds == [0, 0, 0, 3, 1]
+    assert succs[1] == [3, 4] and succs[0] == [3]
