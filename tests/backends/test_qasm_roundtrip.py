@@ -297,6 +297,21 @@ def test_amplitude_keeps_theta_symbolic():
     np.testing.assert_allclose(Statevector(qc).data, expected, atol=1e-10)
 
 
+def test_perturbed_amplitudes_need_delta_too():
+    """Amplitudes x + δ (an attack's perturbation): δ must be bound as well."""
+    amp = tuple(E.x(i) + E.delta(i) for i in range(4))
+    circuit = Circuit(2, (Op(Gate.AMPLITUDE, (0, 1), amp),), num_features=4, num_deltas=4)
+    x, delta = np.array([0.5, 0.1, -0.3, 0.2]), np.array([0.0, -0.1, 0.05, 0.3])
+    with pytest.raises(
+        QadlError, match=r"delta\[0\], delta\[1\], delta\[2\], delta\[3\] have no value"
+    ):
+        emit(circuit, x=x)
+    qc = _load(emit(circuit, x=x, delta=delta))
+    np.testing.assert_allclose(
+        Statevector(qc).data, (x + delta) / np.linalg.norm(x + delta), atol=1e-12
+    )
+
+
 def test_unbound_amplitude_is_a_clear_error():
     """No x: a located E0712 (a QadlError for the CLI, a ValueError for Python callers)."""
     span = Span("model.qadl", 10, 24)
