@@ -56,7 +56,9 @@ class AttackConfig:
     method: AttackMethod = "pgd"
     norm: Norm = "linf"
     epsilon: float | tuple[float, ...] | None = 0.1
-    """Radius of the perturbation ball; a tuple asks for an epsilon sweep in one call."""
+    """Radius of the perturbation ball; a tuple asks for an epsilon sweep in one call.
+
+    Optional for ``gradient_steps`` (None: no ball, as in Ren et al.)."""
     steps: int = 10
     """Gradient steps (1 for FGSM); the cap on steps for ``gradient_steps``."""
     step_size: float | None = None
@@ -114,8 +116,11 @@ class AttackConfig:
 
     @property
     def bounded(self) -> bool:
-        """True when the attack projects onto an epsilon ball."""
-        return self.method in _BOUNDED
+        """True when the attack projects onto an epsilon ball.
+
+        ``gradient_steps`` is unbounded (Ren et al.) unless an epsilon is given.
+        """
+        return self.method in _BOUNDED or (self.method == "gradient_steps" and bool(self.epsilons))
 
     @property
     def num_steps(self) -> int:

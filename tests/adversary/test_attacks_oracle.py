@@ -85,3 +85,16 @@ def test_until_confidence_and_mask():
     assert stopped.all()
     assert np.all(stop_mask(res.probs_adv, y, cfg))
     assert np.all(wrong[stopped] >= 0.6 - 1e-12)
+
+
+def test_gradient_steps_with_epsilon_stay_in_ball():
+    oracle, x, y = softmax_problem(seed=11, n=30)
+    cfg = AttackConfig("gradient_steps", norm="l2", epsilon=0.05, steps=50, lr=0.05)
+    assert cfg.bounded
+    res = craft(oracle, x, y, cfg)
+    assert res.epsilon == 0.05
+    assert np.all(res.l2 <= 0.05 + 1e-12)
+    assert np.all(res.l2 > 0.04)
+    free = craft(oracle, x, y, AttackConfig("gradient_steps", epsilon=None, steps=50, lr=0.05))
+    assert free.epsilon is None
+    assert np.max(free.l2) > 0.1
