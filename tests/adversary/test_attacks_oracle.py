@@ -98,3 +98,14 @@ def test_gradient_steps_with_epsilon_stay_in_ball():
     free = craft(oracle, x, y, AttackConfig("gradient_steps", epsilon=None, steps=50, lr=0.05))
     assert free.epsilon is None
     assert np.max(free.l2) > 0.1
+
+
+def test_renormalize_and_mask_in_bounded_attacks():
+    oracle, x, y = softmax_problem(seed=12, n=30)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    x[:, 0] = 0.0
+    cfg = AttackConfig("bim", epsilon=0.05, steps=5, renormalize=True, mask="nonzero")
+    res = craft(oracle, x, y, cfg)
+    np.testing.assert_allclose(np.linalg.norm(res.x_adv, axis=1), 1.0)
+    np.testing.assert_array_equal(res.x_adv[:, 0], 0.0)
+    assert np.all(res.linf > 0.0)
