@@ -136,15 +136,83 @@ def compile_configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
-    """COMPILE FLAGS — add optimisation/target flags here (`--target`, `-O`, `--report`)."""
+    """COMPILE FLAGS — optimisation and target flags (qadl.passes)."""
+    parser.add_argument(
+        "--target",
+        metavar="NAME",
+        help="route and translate for a target: one the program declares or imports, "
+        "`device` (the model's `device ... on` target), or built-in chain10 / heavy_hex27",
+    )
+    parser.add_argument(
+        "-O", dest="opt_level", type=int, choices=(0, 1, 2, 3), default=None,
+        help="optimisation level (default: 0 without --target, 3 with it)",
+    )
+    parser.add_argument(
+        "--passes", metavar="SPEC",
+        help="run these passes instead of a level, e.g. "
+        "\"merge-rotations,cancel-inverses,resynth-1q{form='zyz'},lightcone\"",
+    )
+    parser.add_argument(
+        "--report", action="store_true",
+        help="print ops, 2-qubit ops, depth and time after each pass to stderr",
+    )
+    parser.add_argument("--route-seed", type=int, default=11, help="SABRE routing seed")
 
 
 def _compile_pipeline(model, program, args: argparse.Namespace):
-    """COMPILE PIPELINE — transform ``model.circuit`` here (passes, routing) before emission.
+    """COMPILE PIPELINE — optimise (``-O``/``--passes``), then route and translate (``--target``).
 
-    Returns the circuit to emit.
+    Returns the circuit to emit and extra keyword arguments for the QASM emitter.
     """
-    return model.circuit
+    from qadl.passes import PassContext, PassTrace, compile_for_target, level_pipeline, parse_pass_spec
+
+    trace = PassTrace()
+    ctx = PassContext(trace=trace)
+    circuit, extra = model.circuit, {}
+    level = args.opt_level if args.opt_level is not None else (3 if args.target else 0)
+    try:
+        custom = parse_pass_spec(args.passes) if args.passes else None
+    except ValueError as err:
+        raise QadlError.at("E0613", f"bad --passes: {err}", _file_span(args.file)) from None
+    if custom is not None:
+        circuit = custom(circuit, ctx=ctx)
+    if args.target:
+        target = _find_target(args.target, model, program, args.file)
+        x = _bound_features(args.bind, model) if args.bind else None
+        spec = program.target_specs.get(target.name)
+        span = spec.span if spec is not None else _file_span(args.file)
+        compiled = compile_for_target(
+            circuit, target, 0 if custom is not None else level, x=x, seed=args.route_seed, span=span
+        )
+        trace.entries.extend(compiled.trace.entries)
+        circuit = compiled.circuit
+        perm = " ".join(f"{v}->{p}" for v, p in enumerate(compiled.final_permutation[: model.num_qubits]))
+        extra = {
+            "physical": True,
+            "layout": compiled.layout[: model.num_qubits],
+            "header_comments": (f"target {target.name}, -O{level}; final layout (logical->physical): {perm}",),
+        }
+    elif custom is None and level:
+        circuit = level_pipeline(level)(circuit, ctx=ctx)
+    if args.report:
+        print(f"// {model.name}: passes\n{trace.table()}", file=sys.stderr)
+    return circuit, extra
+
+
+def _find_target(name: str, model, program, path: str):
+    """The target called ``name``: declared in the program, ``device``, or built in."""
+    from qadl.passes.devices import BUILTIN_TARGETS
+
+    if name == "device" and program.target_of(model.name) is not None:
+        return program.target_of(model.name)
+    if name in program.targets:
+        return program.targets[name]
+    if name in BUILTIN_TARGETS:
+        return BUILTIN_TARGETS[name]
+    known = sorted({*program.targets, *BUILTIN_TARGETS})
+    raise QadlError.at(
+        "E0612", f"unknown target `{name}`", _file_span(path), help=f"known targets: {', '.join(known)}"
+    )
 
 
 def _bound_params(path: str, model) -> object:
@@ -202,7 +270,7 @@ def _file_span(path: str):
 
 
 def _emit(model, program, args: argparse.Namespace) -> str:
-    circuit = _compile_pipeline(model, program, args)
+    circuit, extra = _compile_pipeline(model, program, args)
     if args.emit == "ir":
         from qadl.ir.printer import format_circuit
 
@@ -211,7 +279,7 @@ def _emit(model, program, args: argparse.Namespace) -> str:
 
     theta = _bound_params(args.bind, model) if args.bind else None
     x = _bound_features(args.bind, model) if args.bind else None
-    return emit(circuit, theta=theta, x=x)
+    return emit(circuit, theta=theta, x=x, **extra)
 
 
 def _bound_features(path: str, model) -> object:

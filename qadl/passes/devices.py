@@ -29,10 +29,10 @@ def chain_target(num_qubits: int = 10, name: str = "chain10") -> Target:
     )
 
 
-def heavy_hex_27(name: str = "heavyhex27") -> Target:
+def heavy_hex_27(name: str = "heavy_hex27") -> Target:
     """IBM's 27-qubit Falcon heavy-hex lattice with basis rz/sx/x/cx."""
     return Target(name, 27, (Gate.RZ, Gate.SX, Gate.X, Gate.CX), FALCON_27_EDGES)
 
 
-BUILTIN_TARGETS: dict[str, Target] = {"chain10": chain_target(), "heavyhex27": heavy_hex_27()}
+BUILTIN_TARGETS: dict[str, Target] = {"chain10": chain_target(), "heavy_hex27": heavy_hex_27()}
 """Name -> target, for ``qadl compile --target NAME`` when the program declares none."""

@@ -19,7 +19,7 @@ from qadl.passes.base import REGISTRY, PassContext, PassTrace, Pipeline, TraceEn
 from qadl.passes.levels import LEVELS, POST_ROUTING
 from qadl.passes.route_sabre import RoutingError, route
 from qadl.passes.translate_basis import TranslationError, native_gates
-from qadl.source import NO_SPAN
+from qadl.source import NO_SPAN, Span
 
 __all__ = [
     "CompiledCircuit",
@@ -137,11 +137,11 @@ class CompiledCircuit:
     trace: PassTrace
 
 
-def _target_error(message: str, hint: str) -> QadlError:
-    return QadlError.at("E0610", message, NO_SPAN, help=hint)
+def _target_error(message: str, hint: str, span: Span = NO_SPAN) -> QadlError:
+    return QadlError.at("E0610", message, span, help=hint)
 
 
-def _expand_amplitudes(circuit: Circuit, x, delta) -> Circuit:
+def _expand_amplitudes(circuit: Circuit, x, delta, span: Span) -> Circuit:
     if not any(op.gate is Gate.AMPLITUDE for op in circuit.ops):
         return circuit
     from qadl.ir.stateprep import expand_amplitude
@@ -151,6 +151,7 @@ def _expand_amplitudes(circuit: Circuit, x, delta) -> Circuit:
             "amplitude encoding cannot be compiled for a device with symbolic features",
             "its rotation angles are not polynomials of the features; bind one sample "
             "(x=...) to compile the state preparation for it",
+            span,
         )
     return expand_amplitude(circuit, None if x is None else np.asarray(x), None if delta is None else np.asarray(delta))
 
@@ -174,6 +175,7 @@ def compile_for_target(
     seed: int = 11,
     trials: int = 8,
     verify_each: bool = False,
+    span: Span = NO_SPAN,
 ) -> CompiledCircuit:
     """Optimise, translate, route and re-optimise ``circuit`` for ``target``.
 
@@ -192,6 +194,7 @@ def compile_for_target(
         seed: routing seed (results are deterministic for a given seed).
         trials: SABRE layout trials when no perfect layout exists.
         verify_each: run ``verify`` after every pass.
+        span: where user errors point (the target declaration, or the file).
 
     Raises:
         QadlError: (E0610) when the circuit cannot be compiled for the target: symbolic
@@ -203,7 +206,7 @@ def compile_for_target(
     basis = tuple(g.value for g in target.basis)
     try:
         native_gates(basis)
-        circuit = _expand_amplitudes(circuit, x, delta)
+        circuit = _expand_amplitudes(circuit, x, delta, span)
         circuit = level_pipeline(level)(circuit, ctx=ctx)
         # Before routing only reach CX/CZ plus native 1q gates: SWAPs then sit next to CX they
         # can cancel with, and a CZ-native target's CZs are not detoured through CX.
@@ -211,7 +214,9 @@ def compile_for_target(
         circuit = REGISTRY["translate-basis"](circuit, ctx=ctx, basis=(*one_qubit, "cx", "cz"))
         routed = _timed("route-sabre", lambda: route(circuit, target.coupling, target.num_qubits, seed=seed, trials=trials), circuit, trace)
     except (TranslationError, RoutingError) as err:
-        raise _target_error(f"cannot compile for target `{target.name}`: {err}", "check the target's basis and qubit count") from err
+        raise _target_error(
+            f"cannot compile for target `{target.name}`: {err}", "check the target's basis and qubit count", span
+        ) from err
     out = REGISTRY["translate-basis"](routed.circuit, ctx=ctx, basis=basis)
     options = {"resynth-1q": {"form": resynth_form(target)}}
     post = fixed_point(tuple(_bound(n, options.get(n, {})) for n in POST_ROUTING[level]))

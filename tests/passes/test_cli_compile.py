@@ -1,0 +1,75 @@
+"""``qadl compile`` with ``--target``, ``-O``, ``--passes`` and ``--report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qadl.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+ZZ = str(ROOT / "examples" / "zz_feature_map.qadl")
+REN = str(ROOT / "examples" / "ren2022_images.qadl")
+
+
+def test_target_report_and_physical_qasm(capsys):
+    """--target heavy_hex27 -O3 --report: QASM on physical qubits, every gate native, a pass table."""
+    assert main(["compile", ZZ, "--target", "heavy_hex27", "-O3", "--report"]) == 0
+    out, err = capsys.readouterr()
+    assert "route-sabre" in err and "translate-basis" in err and "depth" in err
+    assert "$" in out and "target heavy_hex27" in out
+    import openqasm3
+
+    program = openqasm3.parse(out)
+    names = {s.name.name for s in program.statements if type(s).__name__ == "QuantumGate"}
+    assert names <= {"rz", "sx", "x", "cx"}
+
+
+def test_routed_qasm_imports_in_qiskit_with_same_probabilities(capsys):
+    """Ren et al.'s classifier for chain10: Qiskit's statevector of the emitted QASM gives our P(q4)."""
+    from qiskit import qasm3
+    from qiskit.quantum_info import Statevector
+
+    from qadl.api import load
+    from qadl.testing import reference_outputs, reference_state
+
+    assert main(["compile", REN, "--target", "chain10", "-O3"]) == 0
+    out = capsys.readouterr().out
+    qc = qasm3.loads(out)
+    rng = np.random.default_rng(0)
+    circuit = load(REN).model("classifier").circuit
+    theta, x = rng.uniform(0, 2 * np.pi, 260), rng.uniform(-0.1, 0.1, 256)
+    values = {p: (theta if p.name.startswith("theta") else x)[int(p.name.split("_")[1])] for p in qc.parameters}
+    bound = qc.remove_final_measurements(inplace=False).assign_parameters(values)
+    probs = Statevector(bound).probabilities([4])
+    want = reference_outputs(circuit, reference_state(circuit, theta, x))
+    np.testing.assert_allclose(probs, want, atol=1e-9)
+
+
+def test_opt_level_without_target_and_custom_passes(capsys):
+    """-O2 --emit ir shrinks nothing it must keep; --passes runs exactly the given passes."""
+    assert main(["compile", ZZ, "--emit", "ir", "-O0"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["compile", ZZ, "--emit", "ir", "--passes", "drop-diagonal-before-measure,lightcone", "--report"]) == 0
+    out, err = capsys.readouterr()
+    assert "drop-diagonal-before-measure" in err and "commute-cancel" not in err
+    assert out.count("\n") <= plain.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["--target", "nowhere"], "E0612"), (["--passes", "merge-rotation"], "E0613")],
+)
+def test_bad_flags_are_user_errors(args, code, capsys):
+    """Unknown targets and passes: exit 1 with a coded diagnostic, no traceback."""
+    assert main(["compile", ZZ, *args]) == 1
+    err = capsys.readouterr().err
+    assert code in err and "Traceback" not in err
+
+
+def test_symbolic_amplitude_for_target_is_a_user_error(capsys):
+    """Amplitude encoding with symbolic features cannot be compiled for a device (E0610)."""
+    assert main(["compile", str(ROOT / "examples" / "lu2020_amplitude.qadl"), "--target", "chain10"]) == 1
+    assert "E0610" in capsys.readouterr().err
