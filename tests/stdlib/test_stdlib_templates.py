@@ -393,3 +393,25 @@ def test_heavy_hex27_edges_equal_builtin_heavy_hex(tmp_path):
     )
     program = load(path)
     assert program.target_of("m").coupling == program.target_of("n").coupling
+
+
+def test_reuploading_product_matches_hand_built(tmp_path):
+    """reuploading_product: Rot(w∘x) then Rot(θ) per qubit, CZ chain, per layer."""
+    circuit = lower(
+        "import encodings.reuploading\nmodel m(x: float[2]) on q[2] {\n"
+        "    reuploading_product(q, x, layers = 2)\n    readout probs(q[0])\n}\n",
+        tmp_path,
+    )
+    size = 3 * 2 * 2
+    zero = E.const(0.0)
+    ops: list[Op] = []
+    for layer in range(2):
+        for i in range(2):
+            k = 3 * (layer * 2 + i)
+            w = [E.theta(size + k + j) for j in range(3)]
+            ops += _rot(i, w[0] * E.x(0), w[1] * E.x(1), zero)
+            ops += _rot(i, E.theta(k), E.theta(k + 1), E.theta(k + 2))
+        ops.append(Op(Gate.CZ, (0, 1)))
+    reference = Circuit(2, tuple(ops), num_params=2 * size, num_features=2)
+    assert circuit.num_params == 2 * size
+    assert_equivalent(circuit, reference, rng=np.random.default_rng(8))
