@@ -45,8 +45,13 @@ def tiny_state_classifier(num_qubits: int = 2) -> Circuit:
     ops += [Op(Gate.CZ, (q, q + 1)) for q in range(num_qubits - 1)]
     ops.append(Op(Gate.RY, (0,), (E.theta(2 * num_qubits),)))
     return Circuit(
-        num_qubits, tuple(ops), num_params=2 * num_qubits + 1, num_deltas=num_qubits,
-        readout=Readout("probs", qubits=(0,), num_classes=2), state_input=True, name="tiny_state",
+        num_qubits,
+        tuple(ops),
+        num_params=2 * num_qubits + 1,
+        num_deltas=num_qubits,
+        readout=Readout("probs", qubits=(0,), num_classes=2),
+        state_input=True,
+        name="tiny_state",
     )
 
 
@@ -71,8 +76,14 @@ def ren2022_image_circuit() -> Circuit:
             ops.append(Op(gate, (q,), (angle,)))
         if layer in (7, 13, 19, 25):
             ops += [Op(Gate.CX, pair) for pair in BRICKWALL_10]
-    return Circuit(10, tuple(ops), num_params=260, num_features=256,
-                   readout=Readout("probs", qubits=(4,), num_classes=2), name="ren2022_images")
+    return Circuit(
+        10,
+        tuple(ops),
+        num_params=260,
+        num_features=256,
+        readout=Readout("probs", qubits=(4,), num_classes=2),
+        name="ren2022_images",
+    )
 
 
 def ren2022_quantum_circuit(blocks: int = 5) -> Circuit:
@@ -89,5 +100,11 @@ def ren2022_quantum_circuit(blocks: int = 5) -> Circuit:
                 ops.append(Op(gate, (q,), (E.theta(k),)))
                 k += 1
         ops += [Op(Gate.CX, pair) for pair in BRICKWALL_10]
-    return Circuit(10, tuple(ops), num_params=k, state_input=True,
-                   readout=Readout("probs", qubits=(4,), num_classes=2), name="ren2022_quantum")
+    return Circuit(
+        10,
+        tuple(ops),
+        num_params=k,
+        state_input=True,
+        readout=Readout("probs", qubits=(4,), num_classes=2),
+        name="ren2022_quantum",
+    )

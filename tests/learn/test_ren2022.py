@@ -41,8 +41,9 @@ def _one_numba_thread():
 def _warm(clf: Classifier, data) -> None:
     """Compile (or load) the Numba kernels outside the timed region."""
     batch = data.take(range(2))
-    clf.loss_and_grads(init_params("zeros", clf.num_params, 0), batch.y, x=batch.x,
-                       state=batch.states)
+    clf.loss_and_grads(
+        init_params("zeros", clf.num_params, 0), batch.y, x=batch.x, state=batch.states
+    )
 
 
 def test_image_classifier_reaches_98_percent_in_two_minutes() -> None:
@@ -50,13 +51,16 @@ def test_image_classifier_reaches_98_percent_in_two_minutes() -> None:
     clf = Classifier(Simulator(circuit), circuit.readout)
     train, test = digits(classes=(1, 9), size=(16, 16), normalize="l2", test=0.2, seed=7)
     _warm(clf, train)
-    config = TrainConfig(loss="hinge", optimizer=Adam(lr=0.05, decay=0.005), epochs=60,
-                         batch=10, seed=7)
+    config = TrainConfig(
+        loss="hinge", optimizer=Adam(lr=0.05, decay=0.005), epochs=60, batch=10, seed=7
+    )
     started = time.perf_counter()
     result = fit(clf, init_params("uniform(-0.1, 0.1)", 260, seed=1), train, config, test=test)
     seconds = time.perf_counter() - started
-    print(f"ren2022 images: test acc {result.history.test_acc[-1]:.4f}, "
-          f"train acc {result.history.train_acc[-1]:.4f}, {seconds:.1f} s")
+    print(
+        f"ren2022 images: test acc {result.history.test_acc[-1]:.4f}, "
+        f"train acc {result.history.train_acc[-1]:.4f}, {seconds:.1f} s"
+    )
     assert result.history.test_acc[-1] >= 0.98
     assert seconds < 120
 

@@ -193,3 +193,15 @@ def test_config_validation() -> None:
         TrainConfig(method="finite-difference")
     with pytest.raises(ValueError, match="gradient-based"):
         TrainConfig(optimizer=SPSA(), blocks=((0,),))
+
+
+def test_progress_bar_on_a_terminal_shows_loss_and_accuracy(
+    clf, blobs, capsys, monkeypatch
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    fit(clf, _theta0(clf), blobs[0], TrainConfig(epochs=2, batch=20), test=blobs[1])
+    err = capsys.readouterr().err
+    assert "train" in err and "loss" in err and "test_acc" in err
