@@ -13,6 +13,9 @@ not counted. Two qadl columns are shown: "qadl" uses the readout (light cone, di
 gates before measurement), "qadl-op" compiles the bare operator (readout removed), the
 like-for-like comparison with Qiskit's unitary-preserving optimisation.
 
+Every qadl result is checked against the original circuit's readout values with the
+dense reference simulator (on the physical qubits it uses) before it is reported.
+
 Usage: ``python benchmarks/compile.py [--quick] [--examples]``
 """
 
@@ -170,13 +173,45 @@ class Row:
     seconds: float
 
 
-def qadl_compile(circuit: Circuit, target: Target, seed: int) -> Row:
-    """compile_for_target at O3; (stats, seconds)."""
+def qadl_compile(circuit: Circuit, target: Target, seed: int, check: Circuit | None = None) -> Row:
+    """compile_for_target at O3; (stats, seconds). With ``check``, verify readout values."""
     start = time.perf_counter()
     compiled = compile_for_target(circuit, target, 3, seed=seed)
     seconds = time.perf_counter() - start
+    if check is not None:
+        verify_outputs(compiled, check, seed)
     s = circuit_stats(compiled.circuit)
     return Row(s.ops, s.two_qubit, s.depth, seconds)
+
+
+def verify_outputs(compiled, original: Circuit, seed: int) -> None:
+    """Assert the compiled circuit gives ``original``'s readout values (dense, used qubits only).
+
+    The readout is taken from ``original`` and moved through ``final_permutation``, so this
+    also checks circuits compiled without their readout. Skipped above 16 used qubits.
+    """
+    import numpy as np
+
+    from qadl.testing import random_bindings, reference_outputs, reference_state
+
+    out, readout, perm = compiled.circuit, original.readout, compiled.final_permutation
+    measured = {perm[q] for q in readout.measured_qubits()}
+    used = sorted({q for op in out.ops for q in op.qubits} | measured)
+    if len(used) > 16:
+        return
+    index = {q: i for i, q in enumerate(used)}
+    ops = tuple(replace(op, qubits=tuple(index[q] for q in op.qubits)) for op in out.ops)
+    moved = replace(
+        readout,
+        qubits=tuple(index[perm[q]] for q in readout.qubits),
+        observables=tuple(tuple((p, index[perm[q]]) for p, q in o) for o in readout.observables),
+    )
+    small = replace(out, num_qubits=len(used), ops=ops, readout=moved)
+    theta, x, delta = random_bindings(np.random.default_rng(seed), original)
+    want = reference_outputs(original, reference_state(original, theta, x, delta))
+    got = reference_outputs(small, reference_state(small, theta, x, delta))
+    if not np.allclose(got, want, atol=1e-8):
+        raise AssertionError(f"compiled circuit differs: {got} vs {want}")
 
 
 def best_of(fn, repeats: int) -> Row:
@@ -247,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         bare = replace(circuit, readout=None)
         q = best_of(lambda c=circuit, t=target: qadl_compile(c, t, args.seed), repeats)
-        qo = best_of(lambda c=bare, t=target: qadl_compile(c, t, args.seed), 1)
+        qo = best_of(lambda c=bare, t=target, o=circuit: qadl_compile(c, t, args.seed, check=o), 1)
+        qadl_compile(circuit, target, args.seed, check=circuit)  # correctness, not timed
         k = best_of(lambda c=circuit, t=target: qiskit_compile(c, t, args.seed), repeats)
         s = circuit_stats(circuit)
         print(
