@@ -29,6 +29,7 @@ from qadl.learn.progress import TrainProgress
 
 __all__ = [
     "BatchHook",
+    "CheckpointMismatchError",
     "History",
     "InitSpec",
     "TrainConfig",
@@ -292,9 +293,32 @@ def _monitored(config: TrainConfig, row: dict[str, float]) -> float:
     return value if monitor.endswith("acc") else -value
 
 
-def _to_checkpoint(run: _RunState) -> Checkpoint:
+class CheckpointMismatchError(ValueError):
+    """The checkpoint to resume from was written by a run with other settings or data."""
+
+
+def _fingerprint(config: TrainConfig, train: Dataset, num_params: int) -> str:
+    """What must not change between a run and its resumption (epochs and patience may)."""
+    return repr(
+        (
+            config.loss,
+            config.optimizer,
+            config.batch,
+            config.seed,
+            config.method,
+            config.blocks,
+            len(train),
+            train.num_features,
+            train.num_qubits,
+            num_params,
+        )
+    )
+
+
+def _to_checkpoint(run: _RunState, fingerprint: str) -> Checkpoint:
     arrays = {} if run.best_theta is None else {"best_theta": run.best_theta}
     extra = dict(
+        fingerprint=fingerprint,
         step=run.step,
         best_value=run.best_value,
         best_epoch=run.best_epoch,
@@ -312,7 +336,13 @@ def _to_checkpoint(run: _RunState) -> Checkpoint:
     )
 
 
-def _from_checkpoint(ckpt: Checkpoint, run: _RunState) -> None:
+def _from_checkpoint(ckpt: Checkpoint, run: _RunState, fingerprint: str) -> None:
+    if ckpt.extra.get("fingerprint") != fingerprint:
+        raise CheckpointMismatchError(
+            "the checkpoint was written by a run with another loss, optimizer, batch size, seed, "
+            "gradient method, block schedule, training set or parameter count; "
+            "use a fresh checkpoint directory or resume=False"
+        )
     run.theta = np.array(ckpt.theta, dtype=float)
     run.opt_state = {k: np.array(v) for k, v in ckpt.opt_state.items()}
     run.rng.bit_generator.state = ckpt.rng_state
@@ -392,6 +422,10 @@ def fit(
 
     Returns:
         A ``TrainResult`` with the final θ and the per-epoch history.
+
+    Raises:
+        CheckpointMismatchError: ``resume`` found a checkpoint of a different run.
+        ValueError: an unreadable checkpoint file.
     """
     run = _RunState(
         train=train,
@@ -399,10 +433,11 @@ def fit(
         opt_state=config.optimizer.init(theta0),
         rng=np.random.default_rng(config.seed),
     )
+    fingerprint = _fingerprint(config, train, run.theta.size)
     if config.resume and config.checkpoint_dir is not None:
         ckpt = load_checkpoint(config.checkpoint_dir)
         if ckpt is not None:
-            _from_checkpoint(ckpt, run)
+            _from_checkpoint(ckpt, run, fingerprint)
     masks = _block_masks(config, run.theta.size)
     per_epoch = math.ceil(len(train) / config.batch)
     stopped = False
@@ -426,7 +461,7 @@ def fit(
             stopped = config.patience is not None and run.bad_epochs >= config.patience
             due = run.epoch % config.checkpoint_every == 0 or run.epoch == config.epochs or stopped
             if config.checkpoint_dir is not None and due:
-                save_checkpoint(Path(config.checkpoint_dir), _to_checkpoint(run))
+                save_checkpoint(Path(config.checkpoint_dir), _to_checkpoint(run, fingerprint))
     use_best = config.patience is not None and config.restore_best and run.best_theta is not None
     return TrainResult(
         theta=run.best_theta.copy() if use_best else run.theta,

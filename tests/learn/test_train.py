@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,15 @@ from qadl.learn.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
 from qadl.learn.optimizers import COBYLA, SGD, SPSA, Adam
-from qadl.learn.train import InitSpec, TrainConfig, evaluate, fit, init_params, qubit_blocks
+from qadl.learn.train import (
+    CheckpointMismatchError,
+    InitSpec,
+    TrainConfig,
+    evaluate,
+    fit,
+    init_params,
+    qubit_blocks,
+)
 
 from .circuits import tiny_classifier
 
@@ -119,6 +128,16 @@ def test_resume_gives_the_uninterrupted_result(clf, blobs, tmp_path) -> None:
         assert getattr(again.history, name) == getattr(straight.history, name)
     assert not list((tmp_path / "c").glob("*.tmp"))
     assert (tmp_path / "c" / CHECKPOINT_NAME).exists()
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(clf, blobs, tmp_path) -> None:
+    train, _ = blobs
+    base = TrainConfig(epochs=1, batch=20, checkpoint_dir=str(tmp_path), resume=True)
+    fit(clf, _theta0(clf), train, base)
+    with pytest.raises(CheckpointMismatchError):
+        fit(clf, _theta0(clf), train, replace(base, epochs=2, batch=10))
+    longer = fit(clf, _theta0(clf), train, replace(base, epochs=2))  # more epochs: fine
+    assert longer.history.epoch == (1, 2)
 
 
 def test_early_stopping_restores_the_best_epoch(clf, blobs) -> None:
