@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["EPS", "LOSSES", "HINGE_MARGIN", "cross_entropy", "hinge", "loss_and_grad", "mse"]
+__all__ = ["EPS", "HINGE_MARGIN", "LOSSES", "cross_entropy", "hinge", "loss_and_grad", "mse"]
 
 EPS = 1e-12
 """Probabilities are floored at this value inside the logarithm of the cross-entropy."""
