@@ -89,14 +89,15 @@ def ren2022_image_circuit() -> Circuit:
 def ren2022_quantum_circuit(blocks: int = 5) -> Circuit:
     """A quantum-data classifier in the shape of Ren et al.'s: 10 qubits, 30 angles per block.
 
-    Each block is ``rz·rx·rz`` (Euler rotations, 3 × 10 angles) on every qubit followed
-    by the brick-wall CNOT layer; it acts on an input state and reads qubit 4.
+    Each block applies ``rz·rx·rz`` (Euler rotations, angles ``30·block + 3·q + 0, 1, 2``)
+    to every qubit ``q``, then the brick-wall CNOT layer; it acts on an input state and
+    reads qubit 4 (the same circuit as examples/ren2022_quantum_data.qadl).
     """
     ops = []
     k = 0
     for _ in range(blocks):
-        for gate in (Gate.RZ, Gate.RX, Gate.RZ):
-            for q in range(10):
+        for q in range(10):
+            for gate in (Gate.RZ, Gate.RX, Gate.RZ):
                 ops.append(Op(gate, (q,), (E.theta(k),)))
                 k += 1
         ops += [Op(Gate.CX, pair) for pair in BRICKWALL_10]

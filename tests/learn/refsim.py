@@ -47,15 +47,19 @@ class RefSim:
         return None if arr is None else np.asarray(arr)[b]
 
     def states(self, theta, x=None, delta=None, state=None):
-        return np.array([
-            reference_state(self.circuit, theta, self._row(x, b), self._row(delta, b),
-                            self._row(state, b))
-            for b in range(self._batch(x, delta, state))
-        ])
+        return np.array(
+            [
+                reference_state(
+                    self.circuit, theta, self._row(x, b), self._row(delta, b), self._row(state, b)
+                )
+                for b in range(self._batch(x, delta, state))
+            ]
+        )
 
     def outputs(self, theta, x=None, delta=None, state=None):
-        return np.array([reference_outputs(self.circuit, psi)
-                         for psi in self.states(theta, x, delta, state)])
+        return np.array(
+            [reference_outputs(self.circuit, psi) for psi in self.states(theta, x, delta, state)]
+        )
 
     def _fd(self, f, arr):
         """Central-difference gradient of scalar f at arr (real array, same shape)."""
