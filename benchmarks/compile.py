@@ -1,4 +1,4 @@
-"""Compile benchmark: qadl -O3 + routing + translation vs ``qiskit.transpile(optimization_level=3)``.
+"""Compile benchmark: qadl -O3 (with routing, translation) vs Qiskit's transpile at level 3.
 
 For each representative circuit (built directly as qadl IR) and each target (the
 10-qubit chain with rx/ry/rz/cz, IBM's 27-qubit heavy-hex with rz/sx/x/cx), compile with
@@ -32,19 +32,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qadl.ir import expr as E  # noqa: E402
-from qadl.ir.circuit import Circuit, Op, Readout  # noqa: E402
-from qadl.ir.gates import Gate  # noqa: E402
-from qadl.ir.target import Target  # noqa: E402
-from qadl.passes import circuit_stats, compile_for_target  # noqa: E402
-from qadl.passes.devices import chain_target, heavy_hex_27  # noqa: E402
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.gates import Gate
+from qadl.ir.target import Target
+from qadl.passes import circuit_stats, compile_for_target
+from qadl.passes.devices import chain_target, heavy_hex_27
 
 PI = math.pi
 
 
 # -- representative circuits -----------------------------------------------------------------
 def ren2022_classifier() -> Circuit:
-    """Ren et al. 2022 image classifier: 26 alternating RX/RZ layers on 10 qubits, 4 CNOT brick walls.
+    """Ren et al. 2022 image classifier: 26 RX/RZ layers on 10 qubits, 4 CNOT brick walls.
 
     angle_k = θ_k + π + 2·x_k (k < 256), θ_k + π (padding); E after layers 7, 13, 19, 25;
     readout: Z marginal of qubit 4 (REFERENCE-ren2022.md §2).
@@ -58,7 +58,9 @@ def ren2022_classifier() -> Circuit:
             ops.append(Op(gate, (q,), (angle,)))
         if layer in (7, 13, 19, 25):
             ops += [Op(Gate.CX, (a, a + 1)) for a in (0, 2, 4, 6, 8, 1, 3, 5, 7)]
-    return Circuit(10, tuple(ops), 260, 256, readout=Readout("probs", (4,), num_classes=2), name="ren2022")
+    return Circuit(
+        10, tuple(ops), 260, 256, readout=Readout("probs", (4,), num_classes=2), name="ren2022"
+    )
 
 
 def hardware_efficient(n: int = 10, layers: int = 4) -> Circuit:
@@ -70,7 +72,9 @@ def hardware_efficient(n: int = 10, layers: int = 4) -> Circuit:
             k += 2
         if layer < layers:
             ops += [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)]
-    return Circuit(n, tuple(ops), k, readout=Readout("probs", (0,), num_classes=2), name=f"hwe{n}x{layers}")
+    return Circuit(
+        n, tuple(ops), k, readout=Readout("probs", (0,), num_classes=2), name=f"hwe{n}x{layers}"
+    )
 
 
 def efficient_su2_full(n: int = 8, reps: int = 2) -> Circuit:
@@ -83,7 +87,9 @@ def efficient_su2_full(n: int = 8, reps: int = 2) -> Circuit:
         if rep < reps:
             ops += [Op(Gate.CX, (a, b)) for a, b in itertools.combinations(range(n), 2)]
     obs = tuple(((("Z", q),)) for q in range(2))
-    return Circuit(n, tuple(ops), k, readout=Readout("expval", observables=obs), name=f"esu2full{n}x{reps}")
+    return Circuit(
+        n, tuple(ops), k, readout=Readout("expval", observables=obs), name=f"esu2full{n}x{reps}"
+    )
 
 
 def zz_feature_map(n: int = 8, reps: int = 2, pairs: str = "linear") -> Circuit:
@@ -92,7 +98,11 @@ def zz_feature_map(n: int = 8, reps: int = 2, pairs: str = "linear") -> Circuit:
     H; P(2x_i); for each pair: CX, P(2(π - x_i)(π - x_j)), CX; repeated ``reps`` times.
     """
     ops = []
-    edges = list(itertools.pairwise(range(n))) if pairs == "linear" else list(itertools.combinations(range(n), 2))
+    edges = (
+        list(itertools.pairwise(range(n)))
+        if pairs == "linear"
+        else list(itertools.combinations(range(n), 2))
+    )
     for _ in range(reps):
         ops += [Op(Gate.H, (q,)) for q in range(n)]
         ops += [Op(Gate.P, (q,), (2.0 * E.x(q),)) for q in range(n)]
@@ -132,7 +142,9 @@ def to_qiskit(circuit: Circuit, measure: bool):
             total = total + term
         return total
 
-    qc = QuantumCircuit(circuit.num_qubits, len(circuit.readout.measured_qubits()) if measure else 0)
+    qc = QuantumCircuit(
+        circuit.num_qubits, len(circuit.readout.measured_qubits()) if measure else 0
+    )
     for op in circuit.ops:
         getattr(qc, op.gate.value)(*(angle(a) for a in op.angles), *op.qubits)
     if measure and circuit.readout is not None:
@@ -225,6 +237,7 @@ def example_circuits() -> dict[str, Circuit]:
     root = Path(__file__).resolve().parent.parent / "examples"
     try:
         import qadl
+
         load = qadl.load  # type: ignore[attr-defined]
     except (ImportError, AttributeError):
         return {}
@@ -266,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     """Print the comparison table (Markdown) to stdout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, fewer circuits")
-    parser.add_argument("--examples", action="store_true", help="also compile examples/*.qadl models")
+    parser.add_argument(
+        "--examples", action="store_true", help="also compile examples/*.qadl models"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 3
@@ -274,8 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.examples:
         circuits.update(prepare(n, c, args.seed) for n, c in example_circuits().items())
     targets = [chain_target(), heavy_hex_27()]
-    print("| circuit | target | input 2q / depth | qadl 2q | qadl-op 2q | qiskit 2q | qadl depth | qadl-op depth "
-          "| qiskit depth | qadl s | qiskit s |")
+    print(
+        "| circuit | target | input 2q / depth | qadl 2q | qadl-op 2q | qiskit 2q "
+        "| qadl depth | qadl-op depth "
+        "| qiskit depth | qadl s | qiskit s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for (name, circuit), target in itertools.product(circuits.items(), targets):
         if circuit.num_qubits > target.num_qubits:
@@ -287,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         k = best_of(lambda c=circuit, t=target: qiskit_compile(c, t, args.seed), repeats)
         s = circuit_stats(circuit)
         print(
-            f"| {name} | {target.name} | {s.two_qubit} / {s.depth} | {q.two_qubit} | {qo.two_qubit} | {k.two_qubit} "
+            f"| {name} | {target.name} | {s.two_qubit} / {s.depth} "
+            f"| {q.two_qubit} | {qo.two_qubit} | {k.two_qubit} "
             f"| {q.depth} | {qo.depth} | {k.depth} | {q.seconds:.3f} | {k.seconds:.3f} |",
             flush=True,
         )

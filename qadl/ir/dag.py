@@ -1,4 +1,4 @@
-"""The DAG view of a circuit: ``to_dag`` / ``from_dag`` on networkx, deterministic order, wire helpers.
+"""The DAG view of a circuit: ``to_dag``/``from_dag`` on networkx, stable order, wire helpers.
 
 The op tuple of a :class:`~qadl.ir.circuit.Circuit` is the truth; this module derives
 a ``networkx.MultiDiGraph`` from it for passes that need dependency structure

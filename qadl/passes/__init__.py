@@ -6,15 +6,6 @@ else happens at import time.
 
 from __future__ import annotations
 
-from qadl.passes.cancel_inverses import cancel_inverses
-from qadl.passes.commute_cancel import commute_cancel
-from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
-from qadl.passes.drop_identities import drop_identities
-from qadl.passes.lightcone import lightcone
-from qadl.passes.merge_rotations import merge_rotations
-from qadl.passes.resynth_1q import resynth_1q
-from qadl.passes.route_sabre import route_sabre
-from qadl.passes.translate_basis import translate_basis
 from qadl.passes.analysis import CircuitStats, circuit_stats
 from qadl.passes.base import (
     REGISTRY,
@@ -25,7 +16,13 @@ from qadl.passes.base import (
     circuit_pass,
     fixed_point,
 )
+from qadl.passes.cancel_inverses import cancel_inverses
+from qadl.passes.commute_cancel import commute_cancel
+from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
+from qadl.passes.drop_identities import drop_identities
 from qadl.passes.levels import LEVELS, POST_ROUTING
+from qadl.passes.lightcone import lightcone
+from qadl.passes.merge_rotations import merge_rotations
 from qadl.passes.pipeline import (
     CompiledCircuit,
     compile_for_target,
@@ -33,7 +30,9 @@ from qadl.passes.pipeline import (
     optimize,
     parse_pass_spec,
 )
-from qadl.passes.route_sabre import RoutedCircuit, route
+from qadl.passes.resynth_1q import resynth_1q
+from qadl.passes.route_sabre import RoutedCircuit, route, route_sabre
+from qadl.passes.translate_basis import translate_basis
 
 __all__ = [
     "LEVELS",

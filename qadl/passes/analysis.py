@@ -51,8 +51,10 @@ def uncoupled_ops(circuit: Circuit, target: Target) -> tuple[int, ...]:
     coupled = {(min(a, b), max(a, b)) for a, b in target.coupling}
     bad = []
     for i, op in enumerate(circuit.ops):
-        if len(op.qubits) > 2 or (op.gate is Gate.AMPLITUDE and len(op.qubits) > 1):
-            bad.append(i)
-        elif len(op.qubits) == 2 and (min(op.qubits), max(op.qubits)) not in coupled:
+        if (
+            len(op.qubits) > 2
+            or (op.gate is Gate.AMPLITUDE and len(op.qubits) > 1)
+            or (len(op.qubits) == 2 and (min(op.qubits), max(op.qubits)) not in coupled)
+        ):
             bad.append(i)
     return tuple(bad)

@@ -1,4 +1,4 @@
-"""The pass framework: PassContext, the ``@circuit_pass`` registry, Pipeline, fixed_point, PassTrace."""
+"""The pass framework: PassContext, ``@circuit_pass`` registry, Pipeline, fixed_point, PassTrace."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ class PassTrace:
         rows = [f"{'pass':<30} {'ops':>7} {'2q':>6} {'depth':>6} {'ms':>9}"]
         for e in self.entries:
             a = e.after
-            rows.append(f"{e.name:<30} {a.ops:>7} {a.two_qubit:>6} {a.depth:>6} {e.seconds * 1e3:>9.2f}")
+            rows.append(
+                f"{e.name:<30} {a.ops:>7} {a.two_qubit:>6} {a.depth:>6} {e.seconds * 1e3:>9.2f}"
+            )
         return "\n".join(rows)
 
 
@@ -99,7 +101,9 @@ def is_protected(op: Op, ctx: PassContext) -> bool:
     return bool(op.tags & ctx.protected)
 
 
-def _run_traced(name: str, fn: Callable[..., Circuit], circuit: Circuit, ctx: PassContext, kwargs) -> Circuit:
+def _run_traced(
+    name: str, fn: Callable[..., Circuit], circuit: Circuit, ctx: PassContext, kwargs
+) -> Circuit:
     before = circuit_stats(circuit) if ctx.trace is not None else None
     start = time.perf_counter()
     result = fn(circuit, ctx=ctx, **kwargs)
@@ -163,7 +167,7 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
-class fixed_point:  # noqa: N801 - reads as a function: fixed_point(passes)(circuit)
+class fixed_point:
     """Repeat a sequence of passes until the circuit stops changing (structural equality).
 
     Returns the last circuit even when ``max_rounds`` is hit; never raises.

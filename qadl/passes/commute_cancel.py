@@ -1,4 +1,4 @@
-"""Commutation-aware cancellation and merging: look back past ops that commute with the current one."""
+"""Commutation-aware cancellation and merging: look back past ops that commute with an op."""
 
 from __future__ import annotations
 

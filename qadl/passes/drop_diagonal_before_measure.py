@@ -43,7 +43,11 @@ def drop_diagonal_before_measure(circuit: Circuit, /, *, ctx: PassContext = DEFA
     keep = [True] * len(circuit.ops)
     for index in range(len(circuit.ops) - 1, -1, -1):
         op = circuit.ops[index]
-        if GATES[op.gate].diagonal and not blocked.intersection(op.qubits) and not is_protected(op, ctx):
+        if (
+            GATES[op.gate].diagonal
+            and not blocked.intersection(op.qubits)
+            and not is_protected(op, ctx)
+        ):
             keep[index] = False
         elif not GATES[op.gate].diagonal:
             blocked.update(op.qubits)

@@ -19,8 +19,13 @@ POST_ROUTING: dict[int, tuple[str, ...]] = {
     1: ("drop-identities", "cancel-inverses", "merge-rotations"),
     2: ("drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "lightcone"),
     3: (
-        "drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "lightcone",
-        "drop-diagonal-before-measure", "resynth-1q",
+        "drop-identities",
+        "cancel-inverses",
+        "merge-rotations",
+        "commute-cancel",
+        "lightcone",
+        "drop-diagonal-before-measure",
+        "resynth-1q",
     ),
 }
 """Level -> passes run after routing and translation; all of them keep the native basis and

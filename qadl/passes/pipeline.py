@@ -146,14 +146,18 @@ def _expand_amplitudes(circuit: Circuit, x, delta, span: Span) -> Circuit:
         return circuit
     from qadl.ir.stateprep import expand_amplitude
 
-    if x is None and any(not a.is_constant for op in circuit.ops for a in op.angles if op.gate is Gate.AMPLITUDE):
+    if x is None and any(
+        not a.is_constant for op in circuit.ops for a in op.angles if op.gate is Gate.AMPLITUDE
+    ):
         raise _target_error(
             "amplitude encoding cannot be compiled for a device with symbolic features",
             "its rotation angles are not polynomials of the features; bind one sample "
             "(x=...) to compile the state preparation for it",
             span,
         )
-    return expand_amplitude(circuit, None if x is None else np.asarray(x), None if delta is None else np.asarray(delta))
+    return expand_amplitude(
+        circuit, None if x is None else np.asarray(x), None if delta is None else np.asarray(delta)
+    )
 
 
 def _timed(name: str, fn: Callable[[], object], circuit: Circuit, trace: PassTrace):
@@ -212,10 +216,17 @@ def compile_for_target(
         # can cancel with, and a CZ-native target's CZs are not detoured through CX.
         one_qubit = tuple(g.value for g in target.basis if GATES[g].num_qubits == 1)
         circuit = REGISTRY["translate-basis"](circuit, ctx=ctx, basis=(*one_qubit, "cx", "cz"))
-        routed = _timed("route-sabre", lambda: route(circuit, target.coupling, target.num_qubits, seed=seed, trials=trials), circuit, trace)
+        routed = _timed(
+            "route-sabre",
+            lambda: route(circuit, target.coupling, target.num_qubits, seed=seed, trials=trials),
+            circuit,
+            trace,
+        )
     except (TranslationError, RoutingError) as err:
         raise _target_error(
-            f"cannot compile for target `{target.name}`: {err}", "check the target's basis and qubit count", span
+            f"cannot compile for target `{target.name}`: {err}",
+            "check the target's basis and qubit count",
+            span,
         ) from err
     out = REGISTRY["translate-basis"](routed.circuit, ctx=ctx, basis=basis)
     options = {"resynth-1q": {"form": resynth_form(target)}}
@@ -223,6 +234,7 @@ def compile_for_target(
     out = verify(post(out, ctx=ctx))
     bad = non_native_ops(out, target) + uncoupled_ops(out, target)
     if bad:
-        raise InternalError(f"compile_for_target left non-native or uncoupled ops at {sorted(set(bad))}")
+        raise InternalError(
+            f"compile_for_target left non-native or uncoupled ops at {sorted(set(bad))}"
+        )
     return CompiledCircuit(out, routed.initial_layout, routed.final_permutation, trace)
-

@@ -56,7 +56,13 @@ def _zsx_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[
         _rz_ops(q, p + lam, atol),
         [*_rz_ops(q, lam - half, atol), sx, *_rz_ops(q, p + half, atol)],
         [*_rz_ops(q, lam - half, atol), Op(Gate.X, (q,)), *_rz_ops(q, p + half, atol)],
-        [*_rz_ops(q, lam, atol), sx, *_rz_ops(q, t + math.pi, atol), sx, *_rz_ops(q, p + math.pi, atol)],
+        [
+            *_rz_ops(q, lam, atol),
+            sx,
+            *_rz_ops(q, t + math.pi, atol),
+            sx,
+            *_rz_ops(q, p + math.pi, atol),
+        ],
     ]
 
 
@@ -97,7 +103,9 @@ def _resynthesizable(op: Op, ctx: PassContext) -> bool:
     )
 
 
-def _flush(run: list[tuple[int, Op]], form: str, out: list[tuple[float, int, Op]], ctx: PassContext) -> None:
+def _flush(
+    run: list[tuple[int, Op]], form: str, out: list[tuple[float, int, Op]], ctx: PassContext
+) -> None:
     """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis."""
     ops = [op for _, op in run]
     new = synthesize(_ops_matrix(ops), ops[0].qubits[0], form, atol=max(ctx.atol, 1e-10))

@@ -70,7 +70,10 @@ def _interaction_graph(circuit: Circuit) -> nx.Graph:
 
 def _could_embed(small: nx.Graph, big: nx.Graph) -> bool:
     """Cheap necessary conditions, so VF2 is only run when an embedding may exist."""
-    if small.number_of_nodes() > big.number_of_nodes() or small.number_of_edges() > big.number_of_edges():
+    if (
+        small.number_of_nodes() > big.number_of_nodes()
+        or small.number_of_edges() > big.number_of_edges()
+    ):
         return False
     small_deg = sorted((d for _, d in small.degree()), reverse=True)
     big_deg = sorted((d for _, d in big.degree()), reverse=True)
@@ -129,7 +132,9 @@ def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
     preds: list[set[int]] = [set() for _ in ops]
     wires: dict[int, tuple[str | None, list[int], list[int]]] = {}
     for i, op in enumerate(ops):
-        for q, basis in zip(op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True):
+        for q, basis in zip(
+            op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True
+        ):
             run_basis, current, previous = wires.get(q, (None, [], []))
             if current and basis is not None and basis == run_basis:
                 current.append(i)
@@ -161,7 +166,12 @@ def _extended_set(front: list[int], ops: Sequence[Op], succs: list[list[int]]) -
 
 
 def _score(
-    swap: tuple[int, int], state: _State, front2: list[Op], ext: list[Op], dist: np.ndarray, decay: np.ndarray
+    swap: tuple[int, int],
+    state: _State,
+    front2: list[Op],
+    ext: list[Op],
+    dist: np.ndarray,
+    decay: np.ndarray,
 ) -> float:
     a, b = swap
     l2p = state.l2p
@@ -265,7 +275,10 @@ def _check(circuit: Circuit, graph: nx.Graph, num_physical: int) -> None:
         raise RoutingError(f"circuit needs {circuit.num_qubits} qubits, target has {num_physical}")
     for op in circuit.ops:
         if len(op.qubits) > 2:
-            raise RoutingError(f"{op.gate.value} acts on {len(op.qubits)} qubits; translate it to 2-qubit gates first")
+            raise RoutingError(
+                f"{op.gate.value} acts on {len(op.qubits)} qubits; "
+                "translate it to 2-qubit gates first"
+            )
     has_two = any(len(op.qubits) == 2 for op in circuit.ops)
     if has_two and not nx.is_connected(graph):
         raise RoutingError("the coupling graph is not connected")
@@ -318,8 +331,12 @@ def route(
         starts = [_complete_layout(perfect, num_physical)]
     else:
         rng = np.random.default_rng(seed)
-        starts = [list(range(num_physical))] + [list(rng.permutation(num_physical)) for _ in range(trials - 1)]
-        starts = [_sabre_layout(circuit.ops, s, graph, dist, rng, layout_iterations) for s in starts]
+        starts = [list(range(num_physical))] + [
+            list(rng.permutation(num_physical)) for _ in range(trials - 1)
+        ]
+        starts = [
+            _sabre_layout(circuit.ops, s, graph, dist, rng, layout_iterations) for s in starts
+        ]
     best: tuple[tuple[int, int], list[int], _State] | None = None
     for start in starts:
         state = _sweep(circuit.ops, start, graph, dist, np.random.default_rng(seed))

@@ -25,12 +25,33 @@ __all__ = [
 
 G = Gate
 WIRE_BASES: dict[Gate, tuple[str | None, ...]] = {
-    G.H: (None,), G.X: ("x",), G.Y: ("y",), G.Z: ("z",), G.S: ("z",), G.SDG: ("z",),
-    G.T: ("z",), G.TDG: ("z",), G.SX: ("x",), G.SXDG: ("x",), G.RX: ("x",), G.RY: ("y",),
-    G.RZ: ("z",), G.P: ("z",), G.U: (None,),
-    G.CX: ("z", "x"), G.CY: ("z", "y"), G.CZ: ("z", "z"), G.CH: ("z", None),
-    G.SWAP: (None, None), G.CP: ("z", "z"), G.CRX: ("z", "x"), G.CRY: ("z", "y"),
-    G.CRZ: ("z", "z"), G.RXX: ("x", "x"), G.RYY: ("y", "y"), G.RZZ: ("z", "z"),
+    G.H: (None,),
+    G.X: ("x",),
+    G.Y: ("y",),
+    G.Z: ("z",),
+    G.S: ("z",),
+    G.SDG: ("z",),
+    G.T: ("z",),
+    G.TDG: ("z",),
+    G.SX: ("x",),
+    G.SXDG: ("x",),
+    G.RX: ("x",),
+    G.RY: ("y",),
+    G.RZ: ("z",),
+    G.P: ("z",),
+    G.U: (None,),
+    G.CX: ("z", "x"),
+    G.CY: ("z", "y"),
+    G.CZ: ("z", "z"),
+    G.CH: ("z", None),
+    G.SWAP: (None, None),
+    G.CP: ("z", "z"),
+    G.CRX: ("z", "x"),
+    G.CRY: ("z", "y"),
+    G.CRZ: ("z", "z"),
+    G.RXX: ("x", "x"),
+    G.RYY: ("y", "y"),
+    G.RZZ: ("z", "z"),
     G.CCX: ("z", "z", "x"),
 }
 """For each gate and operand: the Pauli basis in which the op is block-diagonal on that qubit.
@@ -60,9 +81,14 @@ def commute(a: Op, b: Op) -> bool:
 
 
 _FAMILY_CONST: dict[Gate, tuple[str, float]] = {
-    G.Z: ("z", math.pi), G.S: ("z", math.pi / 2), G.SDG: ("z", -math.pi / 2),
-    G.T: ("z", math.pi / 4), G.TDG: ("z", -math.pi / 4),
-    G.X: ("x", math.pi), G.SX: ("x", math.pi / 2), G.SXDG: ("x", -math.pi / 2),
+    G.Z: ("z", math.pi),
+    G.S: ("z", math.pi / 2),
+    G.SDG: ("z", -math.pi / 2),
+    G.T: ("z", math.pi / 4),
+    G.TDG: ("z", -math.pi / 4),
+    G.X: ("x", math.pi),
+    G.SX: ("x", math.pi / 2),
+    G.SXDG: ("x", -math.pi / 2),
     G.Y: ("y", math.pi),
 }
 _FAMILY_ROT: dict[Gate, str] = {G.RZ: "z", G.P: "z", G.RX: "x", G.RY: "y"}
@@ -79,7 +105,7 @@ def family_angle(op: Op) -> tuple[str, E.Expr] | None:
 
 
 def same_operands(a: Op, b: Op) -> bool:
-    """True when ``a`` and ``b`` are the same gate on the same qubits (either order if symmetric)."""
+    """True when ``a`` and ``b`` are one gate on the same qubits (any order if symmetric)."""
     if a.gate is not b.gate:
         return False
     if a.qubits == b.qubits:

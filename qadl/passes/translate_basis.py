@@ -1,4 +1,4 @@
-"""Translate every op into a target's native basis (e.g. rx/ry/rz/cz, or rz/sx/x/cx), angles kept symbolic."""
+"""Translate every op into a target's native basis (rx/ry/rz/cz, rz/sx/x/cx …), symbols kept."""
 
 from __future__ import annotations
 
@@ -34,40 +34,51 @@ Rule = Callable[[Op], list[Op]]
 # -- multi-qubit gates -> cx + single-qubit gates --------------------------------------------
 _TO_CX: dict[Gate, Rule] = {
     G.CZ: lambda o: [_op(G.H, o.qubits[1:]), _op(G.CX, o.qubits), _op(G.H, o.qubits[1:])],
-    G.SWAP: lambda o: [
-        _op(G.CX, o.qubits), _op(G.CX, o.qubits[::-1]), _op(G.CX, o.qubits)
-    ],
+    G.SWAP: lambda o: [_op(G.CX, o.qubits), _op(G.CX, o.qubits[::-1]), _op(G.CX, o.qubits)],
     G.CY: lambda o: [_op(G.SDG, o.qubits[1:]), _op(G.CX, o.qubits), _op(G.S, o.qubits[1:])],
     G.CH: lambda o: [
-        _op(G.S, o.qubits[1:]), _op(G.H, o.qubits[1:]), _op(G.T, o.qubits[1:]),
+        _op(G.S, o.qubits[1:]),
+        _op(G.H, o.qubits[1:]),
+        _op(G.T, o.qubits[1:]),
         _op(G.CX, o.qubits),
-        _op(G.TDG, o.qubits[1:]), _op(G.H, o.qubits[1:]), _op(G.SDG, o.qubits[1:]),
+        _op(G.TDG, o.qubits[1:]),
+        _op(G.H, o.qubits[1:]),
+        _op(G.SDG, o.qubits[1:]),
     ],
     G.CP: lambda o: [
-        _op(G.P, o.qubits[:1], _a(o) * 0.5), _op(G.CX, o.qubits),
-        _op(G.P, o.qubits[1:], _a(o) * -0.5), _op(G.CX, o.qubits),
+        _op(G.P, o.qubits[:1], _a(o) * 0.5),
+        _op(G.CX, o.qubits),
+        _op(G.P, o.qubits[1:], _a(o) * -0.5),
+        _op(G.CX, o.qubits),
         _op(G.P, o.qubits[1:], _a(o) * 0.5),
     ],
     G.CRZ: lambda o: [
-        _op(G.RZ, o.qubits[1:], _a(o) * 0.5), _op(G.CX, o.qubits),
-        _op(G.RZ, o.qubits[1:], _a(o) * -0.5), _op(G.CX, o.qubits),
+        _op(G.RZ, o.qubits[1:], _a(o) * 0.5),
+        _op(G.CX, o.qubits),
+        _op(G.RZ, o.qubits[1:], _a(o) * -0.5),
+        _op(G.CX, o.qubits),
     ],
     G.CRY: lambda o: [
-        _op(G.RY, o.qubits[1:], _a(o) * 0.5), _op(G.CX, o.qubits),
-        _op(G.RY, o.qubits[1:], _a(o) * -0.5), _op(G.CX, o.qubits),
+        _op(G.RY, o.qubits[1:], _a(o) * 0.5),
+        _op(G.CX, o.qubits),
+        _op(G.RY, o.qubits[1:], _a(o) * -0.5),
+        _op(G.CX, o.qubits),
     ],
-    G.CRX: lambda o: [
-        _op(G.H, o.qubits[1:]), _op(G.CRZ, o.qubits, _a(o)), _op(G.H, o.qubits[1:])
-    ],
+    G.CRX: lambda o: [_op(G.H, o.qubits[1:]), _op(G.CRZ, o.qubits, _a(o)), _op(G.H, o.qubits[1:])],
     G.RZZ: lambda o: [_op(G.CX, o.qubits), _op(G.RZ, o.qubits[1:], _a(o)), _op(G.CX, o.qubits)],
     G.RXX: lambda o: [
-        _op(G.H, o.qubits[:1]), _op(G.H, o.qubits[1:]), _op(G.RZZ, o.qubits, _a(o)),
-        _op(G.H, o.qubits[:1]), _op(G.H, o.qubits[1:]),
+        _op(G.H, o.qubits[:1]),
+        _op(G.H, o.qubits[1:]),
+        _op(G.RZZ, o.qubits, _a(o)),
+        _op(G.H, o.qubits[:1]),
+        _op(G.H, o.qubits[1:]),
     ],
     G.RYY: lambda o: [
-        _op(G.RX, o.qubits[:1], PI / 2), _op(G.RX, o.qubits[1:], PI / 2),
+        _op(G.RX, o.qubits[:1], PI / 2),
+        _op(G.RX, o.qubits[1:], PI / 2),
         _op(G.RZZ, o.qubits, _a(o)),
-        _op(G.RX, o.qubits[:1], -PI / 2), _op(G.RX, o.qubits[1:], -PI / 2),
+        _op(G.RX, o.qubits[:1], -PI / 2),
+        _op(G.RX, o.qubits[1:], -PI / 2),
     ],
     G.CCX: lambda o: _ccx(*o.qubits),
 }
@@ -76,9 +87,21 @@ _TO_CX: dict[Gate, Rule] = {
 def _ccx(a: int, b: int, c: int) -> list[Op]:
     """The textbook 6-CNOT Toffoli (Nielsen & Chuang Fig. 4.9)."""
     return [
-        _op(G.H, (c,)), _op(G.CX, (b, c)), _op(G.TDG, (c,)), _op(G.CX, (a, c)), _op(G.T, (c,)),
-        _op(G.CX, (b, c)), _op(G.TDG, (c,)), _op(G.CX, (a, c)), _op(G.T, (b,)), _op(G.T, (c,)),
-        _op(G.H, (c,)), _op(G.CX, (a, b)), _op(G.T, (a,)), _op(G.TDG, (b,)), _op(G.CX, (a, b)),
+        _op(G.H, (c,)),
+        _op(G.CX, (b, c)),
+        _op(G.TDG, (c,)),
+        _op(G.CX, (a, c)),
+        _op(G.T, (c,)),
+        _op(G.CX, (b, c)),
+        _op(G.TDG, (c,)),
+        _op(G.CX, (a, c)),
+        _op(G.T, (b,)),
+        _op(G.T, (c,)),
+        _op(G.H, (c,)),
+        _op(G.CX, (a, b)),
+        _op(G.T, (a,)),
+        _op(G.TDG, (b,)),
+        _op(G.CX, (a, b)),
     ]
 
 
@@ -103,8 +126,14 @@ _RXYZ: dict[Gate, Rule] = {
     G.Y: lambda o: [_op(G.RY, o.qubits, PI)],
     G.SX: lambda o: [_op(G.RX, o.qubits, PI / 2)],
     G.SXDG: lambda o: [_op(G.RX, o.qubits, -PI / 2)],
-    G.U: lambda o: [_op(G.RZ, o.qubits, _a(o, 2)), _op(G.RY, o.qubits, _a(o, 0)), _op(G.RZ, o.qubits, _a(o, 1))],
-    **{g: (lambda o: [_op(G.RZ, o.qubits, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG, G.P)},
+    G.U: lambda o: [
+        _op(G.RZ, o.qubits, _a(o, 2)),
+        _op(G.RY, o.qubits, _a(o, 0)),
+        _op(G.RZ, o.qubits, _a(o, 1)),
+    ],
+    **{
+        g: (lambda o: [_op(G.RZ, o.qubits, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG, G.P)
+    },
 }
 _ZSX: dict[Gate, Rule] = {
     G.H: lambda o: [_op(G.RZ, o.qubits, PI / 2), _op(G.SX, o.qubits), _op(G.RZ, o.qubits, PI / 2)],
@@ -112,17 +141,28 @@ _ZSX: dict[Gate, Rule] = {
     G.Y: lambda o: [_op(G.RZ, o.qubits, PI), _op(G.X, o.qubits)],
     G.SXDG: lambda o: [_op(G.RZ, o.qubits, PI), _op(G.SX, o.qubits), _op(G.RZ, o.qubits, PI)],
     G.RX: lambda o: [
-        _op(G.RZ, o.qubits, PI / 2), _op(G.SX, o.qubits), _op(G.RZ, o.qubits, _a(o) + PI),
-        _op(G.SX, o.qubits), _op(G.RZ, o.qubits, PI / 2),
+        _op(G.RZ, o.qubits, PI / 2),
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, _a(o) + PI),
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, PI / 2),
     ],
     G.RY: lambda o: [
-        _op(G.SX, o.qubits), _op(G.RZ, o.qubits, _a(o) + PI), _op(G.SX, o.qubits), _op(G.RZ, o.qubits, PI)
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, _a(o) + PI),
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, PI),
     ],
     G.U: lambda o: [
-        _op(G.RZ, o.qubits, _a(o, 2)), _op(G.SX, o.qubits), _op(G.RZ, o.qubits, _a(o, 0) + PI),
-        _op(G.SX, o.qubits), _op(G.RZ, o.qubits, _a(o, 1) + PI),
+        _op(G.RZ, o.qubits, _a(o, 2)),
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, _a(o, 0) + PI),
+        _op(G.SX, o.qubits),
+        _op(G.RZ, o.qubits, _a(o, 1) + PI),
     ],
-    **{g: (lambda o: [_op(G.RZ, o.qubits, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG, G.P)},
+    **{
+        g: (lambda o: [_op(G.RZ, o.qubits, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG, G.P)
+    },
 }
 _U_ONLY: dict[Gate, Rule] = {
     G.RX: lambda o: [_op(G.U, o.qubits, _a(o), -PI / 2, PI / 2)],
@@ -134,7 +174,10 @@ _U_ONLY: dict[Gate, Rule] = {
     G.Y: lambda o: [_op(G.U, o.qubits, PI, PI / 2, PI / 2)],
     G.SX: lambda o: [_op(G.U, o.qubits, PI / 2, -PI / 2, PI / 2)],
     G.SXDG: lambda o: [_op(G.U, o.qubits, -PI / 2, -PI / 2, PI / 2)],
-    **{g: (lambda o: [_op(G.U, o.qubits, 0.0, 0.0, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG)},
+    **{
+        g: (lambda o: [_op(G.U, o.qubits, 0.0, 0.0, _z_like(o))])
+        for g in (G.Z, G.S, G.SDG, G.T, G.TDG)
+    },
 }
 
 
@@ -171,7 +214,9 @@ def _plan(basis: tuple[str, ...]) -> _Plan:
     elif G.U in gates:
         table = _U_ONLY
     else:
-        raise TranslationError(f"basis {list(basis)} has no supported single-qubit set (rx/ry/rz, rz/sx/x or u)")
+        raise TranslationError(
+            f"basis {list(basis)} has no supported single-qubit set (rx/ry/rz, rz/sx/x or u)"
+        )
     if G.CX in gates:
         entangler = G.CX
     elif G.CZ in gates:
@@ -213,7 +258,9 @@ def _translate(op: Op, plan: _Plan, depth: int) -> list[Op]:
         )
     expanded = _expand(op, plan) if depth < 8 else None
     if expanded is None:
-        raise TranslationError(f"no rule translates {op.gate.value} into {sorted(g.value for g in plan.basis)}")
+        raise TranslationError(
+            f"no rule translates {op.gate.value} into {sorted(g.value for g in plan.basis)}"
+        )
     out: list[Op] = []
     for new in expanded:
         new = Op(new.gate, new.qubits, new.angles, op.tags, span=op.span)
@@ -251,14 +298,21 @@ def orient_swaps(ops: list[Op]) -> list[Op]:
             a, b = before.qubits
         elif after is not None:
             a, b = after.qubits
-        out += [Op(G.CX, (a, b), (), op.tags, span=op.span), Op(G.CX, (b, a), (), op.tags, span=op.span),
-                Op(G.CX, (a, b), (), op.tags, span=op.span)]
+        out += [
+            Op(G.CX, (a, b), (), op.tags, span=op.span),
+            Op(G.CX, (b, a), (), op.tags, span=op.span),
+            Op(G.CX, (a, b), (), op.tags, span=op.span),
+        ]
     return out
 
 
 @circuit_pass("translate-basis")
 def translate_basis(
-    circuit: Circuit, /, *, ctx: PassContext = DEFAULT, basis: tuple[str, ...] = ("rz", "sx", "x", "cx")
+    circuit: Circuit,
+    /,
+    *,
+    ctx: PassContext = DEFAULT,
+    basis: tuple[str, ...] = ("rz", "sx", "x", "cx"),
 ) -> Circuit:
     """Rewrite every op outside ``basis`` into basis gates by fixed, symbolic rules.
 

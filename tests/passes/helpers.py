@@ -20,8 +20,22 @@ PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 
 CANCELLY_GATES = (
-    Gate.H, Gate.X, Gate.Z, Gate.S, Gate.SDG, Gate.T, Gate.SX, Gate.RZ, Gate.RX, Gate.RY,
-    Gate.P, Gate.CX, Gate.CZ, Gate.SWAP, Gate.RZZ, Gate.CRZ,
+    Gate.H,
+    Gate.X,
+    Gate.Z,
+    Gate.S,
+    Gate.SDG,
+    Gate.T,
+    Gate.SX,
+    Gate.RZ,
+    Gate.RX,
+    Gate.RY,
+    Gate.P,
+    Gate.CX,
+    Gate.CZ,
+    Gate.SWAP,
+    Gate.RZZ,
+    Gate.CRZ,
 )
 """A gate mix dense in cancellation and merging opportunities."""
 
@@ -70,7 +84,9 @@ def assert_same_outputs(actual: Circuit, expected: Circuit, seed: int = 0, state
 
 def relabel(circuit: Circuit, mapping, num_qubits: int) -> Circuit:
     """``circuit`` with qubit ``q`` renamed ``mapping[q]`` on a register of ``num_qubits``."""
-    ops = tuple(Op(op.gate, tuple(mapping[q] for q in op.qubits), op.angles, op.tags) for op in circuit.ops)
+    ops = tuple(
+        Op(op.gate, tuple(mapping[q] for q in op.qubits), op.angles, op.tags) for op in circuit.ops
+    )
     return Circuit(num_qubits, ops, circuit.num_params, circuit.num_features, circuit.num_deltas)
 
 
@@ -88,4 +104,6 @@ def line_target(n: int, basis=(Gate.RX, Gate.RY, Gate.RZ, Gate.CZ)) -> Target:
 
 def op(gate: Gate, *qubits: int, angles=()) -> Op:
     """Shorthand for hand-written cases; float angles become constants."""
-    return Op(gate, tuple(qubits), tuple(a if isinstance(a, E.Expr) else E.const(a) for a in angles))
+    return Op(
+        gate, tuple(qubits), tuple(a if isinstance(a, E.Expr) else E.const(a) for a in angles)
+    )

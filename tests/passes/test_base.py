@@ -70,7 +70,9 @@ def test_trace_records_each_pass():
     """A trace collects (name, stats before/after, seconds) and prints a table."""
     trace = PassTrace()
     c = Circuit(2, (op(Gate.H, 0), op(Gate.H, 0), op(Gate.CZ, 0, 1)))
-    out = Pipeline((REGISTRY["cancel-inverses"], REGISTRY["drop-identities"]))(c, ctx=PassContext(trace=trace))
+    out = Pipeline((REGISTRY["cancel-inverses"], REGISTRY["drop-identities"]))(
+        c, ctx=PassContext(trace=trace)
+    )
     assert [e.name for e in trace.entries] == ["cancel-inverses", "drop-identities"]
     assert trace.entries[0].before.ops == 3 and trace.entries[0].after.ops == 1
     assert out.ops == (op(Gate.CZ, 0, 1),)
@@ -104,14 +106,20 @@ def test_fixed_point_stops_and_never_raises():
 
 def test_circuit_stats_hand_case():
     """h q0; cx q0,q1; rz q2; cz q1,q2  ==> 4 ops, 2 two-qubit, depth 3."""
-    c = Circuit(3, (op(Gate.H, 0), op(Gate.CX, 0, 1), op(Gate.RZ, 2, angles=(E.theta(0),)), op(Gate.CZ, 1, 2)), 1)
+    c = Circuit(
+        3,
+        (op(Gate.H, 0), op(Gate.CX, 0, 1), op(Gate.RZ, 2, angles=(E.theta(0),)), op(Gate.CZ, 1, 2)),
+        1,
+    )
     stats = circuit_stats(c)
     assert (stats.ops, stats.two_qubit, stats.depth) == (4, 2, 3)
 
 
 def test_parse_pass_spec_with_options():
     """``--passes`` specs: names, options as literals, errors for unknown passes."""
-    pipeline = parse_pass_spec("cancel-inverses, resynth-1q{form='zyz'},translate-basis{basis=('rz','sx','x','cx')}")
+    pipeline = parse_pass_spec(
+        "cancel-inverses, resynth-1q{form='zyz'},translate-basis{basis=('rz','sx','x','cx')}"
+    )
     assert len(pipeline.passes) == 3
     c = Circuit(1, (op(Gate.H, 0), op(Gate.T, 0), op(Gate.H, 0)))
     out = pipeline(c)

@@ -15,7 +15,7 @@ REN = str(ROOT / "examples" / "ren2022_images.qadl")
 
 
 def test_target_report_and_physical_qasm(capsys):
-    """--target heavy_hex27 -O3 --report: QASM on physical qubits, every gate native, a pass table."""
+    """--target heavy_hex27 -O3 --report: physical-qubit QASM, native gates, a pass table."""
     assert main(["compile", ZZ, "--target", "heavy_hex27", "-O3", "--report"]) == 0
     out, err = capsys.readouterr()
     assert "route-sabre" in err and "translate-basis" in err and "depth" in err
@@ -28,7 +28,7 @@ def test_target_report_and_physical_qasm(capsys):
 
 
 def test_routed_qasm_imports_in_qiskit_with_same_probabilities(capsys):
-    """Ren et al.'s classifier for chain10: Qiskit's statevector of the emitted QASM gives our P(q4)."""
+    """Ren et al.'s classifier for chain10: Qiskit simulates the emitted QASM to our P(q4)."""
     from qiskit import qasm3
     from qiskit.quantum_info import Statevector
 
@@ -41,7 +41,10 @@ def test_routed_qasm_imports_in_qiskit_with_same_probabilities(capsys):
     rng = np.random.default_rng(0)
     circuit = load(REN).model("classifier").circuit
     theta, x = rng.uniform(0, 2 * np.pi, 260), rng.uniform(-0.1, 0.1, 256)
-    values = {p: (theta if p.name.startswith("theta") else x)[int(p.name.split("_")[1])] for p in qc.parameters}
+    values = {
+        p: (theta if p.name.startswith("theta") else x)[int(p.name.split("_")[1])]
+        for p in qc.parameters
+    }
     bound = qc.remove_final_measurements(inplace=False).assign_parameters(values)
     probs = Statevector(bound).probabilities([4])
     want = reference_outputs(circuit, reference_state(circuit, theta, x))
@@ -52,7 +55,20 @@ def test_opt_level_without_target_and_custom_passes(capsys):
     """-O2 --emit ir shrinks nothing it must keep; --passes runs exactly the given passes."""
     assert main(["compile", ZZ, "--emit", "ir", "-O0"]) == 0
     plain = capsys.readouterr().out
-    assert main(["compile", ZZ, "--emit", "ir", "--passes", "drop-diagonal-before-measure,lightcone", "--report"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                ZZ,
+                "--emit",
+                "ir",
+                "--passes",
+                "drop-diagonal-before-measure,lightcone",
+                "--report",
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     assert "drop-diagonal-before-measure" in err and "commute-cancel" not in err
     assert out.count("\n") <= plain.count("\n")
@@ -71,5 +87,8 @@ def test_bad_flags_are_user_errors(args, code, capsys):
 
 def test_symbolic_amplitude_for_target_is_a_user_error(capsys):
     """Amplitude encoding with symbolic features cannot be compiled for a device (E0610)."""
-    assert main(["compile", str(ROOT / "examples" / "lu2020_amplitude.qadl"), "--target", "chain10"]) == 1
+    assert (
+        main(["compile", str(ROOT / "examples" / "lu2020_amplitude.qadl"), "--target", "chain10"])
+        == 1
+    )
     assert "E0610" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""compile_for_target: native gates, coupled pairs, same semantics, on line, chain10 and heavy-hex."""
+"""compile_for_target: native, coupled, same semantics; on a line, chain10 and heavy-hex."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from qadl.ir.gates import Gate
 from qadl.passes import compile_for_target
 from qadl.passes.analysis import non_native_ops, uncoupled_ops
 from qadl.passes.devices import chain_target, heavy_hex_27
-from qadl.testing import assert_equivalent, reference_outputs, reference_state, random_bindings
+from qadl.testing import assert_equivalent, random_bindings, reference_outputs, reference_state
 
 from .helpers import PROPERTY, compact, line_target, random_case, random_readout, relabel, seeds
 
@@ -43,7 +43,9 @@ def test_random_circuits_on_a_line(basis, level, seed):
     placed = relabel(c, compiled.layout, 5)
     inverse = {p: v for v, p in enumerate(compiled.layout)}
     permutation = tuple(compiled.final_permutation[inverse[p]] for p in range(5))
-    assert_equivalent(compiled.circuit, placed, permutation=permutation, rng=np.random.default_rng(seed))
+    assert_equivalent(
+        compiled.circuit, placed, permutation=permutation, rng=np.random.default_rng(seed)
+    )
 
 
 def _outputs_on_used_qubits(compiled, original: Circuit, seed: int) -> None:
@@ -85,15 +87,19 @@ def test_report_trace_lists_every_stage():
     c = random_case(3, num_qubits=4, num_ops=10)
     compiled = compile_for_target(c, chain_target(), 2)
     names = [e.name for e in compiled.trace.entries]
-    assert "route-sabre" in names and names.count("translate-basis") == 2 and "commute-cancel" in names
+    assert (
+        "route-sabre" in names and names.count("translate-basis") == 2 and "commute-cancel" in names
+    )
     assert all(e.seconds >= 0 for e in compiled.trace.entries)
 
 
 def test_symbolic_amplitude_is_a_located_user_error_and_bound_one_compiles():
     """amplitude(x) cannot be compiled symbolically (E0610); with x bound it is expanded first."""
     c = Circuit(
-        2, (Op(Gate.AMPLITUDE, (0, 1), tuple(E.x(i) for i in range(4))), Op(Gate.CX, (0, 1))),
-        num_features=4, readout=Readout("probs", (0, 1), num_classes=4),
+        2,
+        (Op(Gate.AMPLITUDE, (0, 1), tuple(E.x(i) for i in range(4))), Op(Gate.CX, (0, 1))),
+        num_features=4,
+        readout=Readout("probs", (0, 1), num_classes=4),
     )
     with pytest.raises(QadlError) as info:
         compile_for_target(c, chain_target(), 3)
@@ -105,7 +111,9 @@ def test_symbolic_amplitude_is_a_located_user_error_and_bound_one_compiles():
     small, index = compact(compiled.circuit, {q for o in compiled.circuit.ops for q in o.qubits})
     r = compiled.circuit.readout
     small = replace(small, readout=replace(r, qubits=tuple(index[q] for q in r.qubits)))
-    np.testing.assert_allclose(reference_outputs(small, reference_state(small, x=x)), want, atol=1e-9)
+    np.testing.assert_allclose(
+        reference_outputs(small, reference_state(small, x=x)), want, atol=1e-9
+    )
 
 
 def test_too_wide_circuit_is_a_user_error():

@@ -1,4 +1,4 @@
-"""Every example model and stdlib template compiles to chain10 and heavy_hex27: native, coupled, same outputs."""
+"""Every example model and stdlib template compiles to chain10 and heavy_hex27 correctly."""
 
 from __future__ import annotations
 
@@ -68,13 +68,25 @@ def test_example_models_compile(path, target):
 
 
 TEMPLATES = {
-    "efficient_su2": ("import ansatz.efficient_su2", "efficient_su2(q, reps = 2, entanglement = \"full\")"),
-    "real_amplitudes": ("import ansatz.real_amplitudes", "real_amplitudes(q, reps = 2, entanglement = \"circular\")"),
+    "efficient_su2": (
+        "import ansatz.efficient_su2",
+        'efficient_su2(q, reps = 2, entanglement = "full")',
+    ),
+    "real_amplitudes": (
+        "import ansatz.real_amplitudes",
+        'real_amplitudes(q, reps = 2, entanglement = "circular")',
+    ),
     "hardware_efficient": ("import ansatz.hardware_efficient", "hardware_efficient(q, layers = 2)"),
-    "strongly_entangling": ("import ansatz.strongly_entangling", "strongly_entangling(q, layers = 2)"),
+    "strongly_entangling": (
+        "import ansatz.strongly_entangling",
+        "strongly_entangling(q, layers = 2)",
+    ),
     "brickwall_cnot": ("import ansatz.brickwall_cnot", "brickwall_cnot(q)"),
     "qcnn": ("import ansatz.qcnn", "qcnn_conv(q)\n    qcnn_pool(q[0:3], q[3:6])"),
-    "zz_feature_map": ("import encodings.zz_feature_map", "zz_feature_map(q, x, reps = 2, entanglement = \"full\")"),
+    "zz_feature_map": (
+        "import encodings.zz_feature_map",
+        'zz_feature_map(q, x, reps = 2, entanglement = "full")',
+    ),
     "reuploading": ("import encodings.reuploading", "reuploading(q, x, layers = 2)"),
     "angle": ("import encodings.angle", "angle_encoding(q, x)"),
     "dense_angle": ("import encodings.angle", "dense_angle_encoding(q, x)"),

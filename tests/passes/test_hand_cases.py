@@ -51,8 +51,15 @@ def test_drop_identities_keeps_symbolic():
 def test_cancel_inverses_nested_pairs():
     """h q0; x q0; x q0; h q0; s q1; sdg q1; cz q0,q1; cz q1,q0  ==>  (empty)."""
     c = circ(
-        2, op(Gate.H, 0), op(Gate.X, 0), op(Gate.X, 0), op(Gate.H, 0), op(Gate.S, 1), op(Gate.SDG, 1),
-        op(Gate.CZ, 0, 1), op(Gate.CZ, 1, 0),
+        2,
+        op(Gate.H, 0),
+        op(Gate.X, 0),
+        op(Gate.X, 0),
+        op(Gate.H, 0),
+        op(Gate.S, 1),
+        op(Gate.SDG, 1),
+        op(Gate.CZ, 0, 1),
+        op(Gate.CZ, 1, 0),
     )
     assert cancel_inverses(c).ops == ()
 
@@ -68,7 +75,10 @@ def test_cancel_inverses_respects_direction_and_blockers():
 
 def test_cancel_inverses_symbolic_rotation_pair():
     """rz(θ0) q0; rz(-θ0) q0  ==>  (empty);  rz(θ0) q0; rz(θ1) q0 stays (that is merging)."""
-    assert cancel_inverses(circ(1, op(Gate.RZ, 0, angles=(t0,)), op(Gate.RZ, 0, angles=(-t0,)))).ops == ()
+    assert (
+        cancel_inverses(circ(1, op(Gate.RZ, 0, angles=(t0,)), op(Gate.RZ, 0, angles=(-t0,)))).ops
+        == ()
+    )
     keep = circ(1, op(Gate.RZ, 0, angles=(t0,)), op(Gate.RZ, 0, angles=(t1,)))
     assert cancel_inverses(keep) == keep
 
@@ -84,21 +94,32 @@ def test_merge_rotations_symbolic():
 def test_merge_rotations_two_qubit_and_symmetric():
     """rzz(θ0) q0,q1; rzz(θ1) q1,q0; crz(1) q0,q1; crz(-1) q0,q1  ==>  rzz(θ0 + θ1) q0,q1."""
     c = circ(
-        2, op(Gate.RZZ, 0, 1, angles=(t0,)), op(Gate.RZZ, 1, 0, angles=(t1,)),
-        op(Gate.CRZ, 0, 1, angles=(1.0,)), op(Gate.CRZ, 0, 1, angles=(-1.0,)),
+        2,
+        op(Gate.RZZ, 0, 1, angles=(t0,)),
+        op(Gate.RZZ, 1, 0, angles=(t1,)),
+        op(Gate.CRZ, 0, 1, angles=(1.0,)),
+        op(Gate.CRZ, 0, 1, angles=(-1.0,)),
     )
     assert merge_rotations(c).ops == (op(Gate.RZZ, 0, 1, angles=(t0 + t1,)),)
 
 
 def test_merge_rotations_not_across_other_axis():
     """rx(θ0) q0; rz(θ1) q0; rx(θ3) q0  ==>  unchanged."""
-    c = circ(1, op(Gate.RX, 0, angles=(t0,)), op(Gate.RZ, 0, angles=(t1,)), op(Gate.RX, 0, angles=(t3,)))
+    c = circ(
+        1, op(Gate.RX, 0, angles=(t0,)), op(Gate.RZ, 0, angles=(t1,)), op(Gate.RX, 0, angles=(t3,))
+    )
     assert merge_rotations(c) == c
 
 
 def test_commute_cancel_rz_through_cx_control():
     """rz(θ0) q0; cx q0,q1; rz(θ1) q0; cx q0,q1  ==>  rz(θ0 + θ1) q0."""
-    c = circ(2, op(Gate.RZ, 0, angles=(t0,)), op(Gate.CX, 0, 1), op(Gate.RZ, 0, angles=(t1,)), op(Gate.CX, 0, 1))
+    c = circ(
+        2,
+        op(Gate.RZ, 0, angles=(t0,)),
+        op(Gate.CX, 0, 1),
+        op(Gate.RZ, 0, angles=(t1,)),
+        op(Gate.CX, 0, 1),
+    )
     out = commute_cancel(c)
     assert out.ops == (op(Gate.RZ, 0, angles=(t0 + t1,)),)
     assert_equivalent(out, c)
@@ -115,8 +136,13 @@ def test_commute_cancel_x_rotation_through_cx_target():
 def test_commute_cancel_rz_through_cz_and_diagonals():
     """cz q0,q1; rz(θ0) q1; t q0; cz q0,q1; rz(θ1) q1; s q1  ==>  rz(θ0 + θ1 + π/2) q1; t q0."""
     c = circ(
-        2, op(Gate.CZ, 0, 1), op(Gate.RZ, 1, angles=(t0,)), op(Gate.T, 0), op(Gate.CZ, 0, 1),
-        op(Gate.RZ, 1, angles=(t1,)), op(Gate.S, 1),
+        2,
+        op(Gate.CZ, 0, 1),
+        op(Gate.RZ, 1, angles=(t0,)),
+        op(Gate.T, 0),
+        op(Gate.CZ, 0, 1),
+        op(Gate.RZ, 1, angles=(t1,)),
+        op(Gate.S, 1),
     )
     out = commute_cancel(c)
     assert len(out.ops) == 2
@@ -144,8 +170,16 @@ def test_commute_cancel_cx_pair_sharing_control():
 
 def test_resynth_run_to_one_u():
     """h q0; t q0; h q0; s q0; rz(θ0) q0; x q0; y q0  ==>  u(…) q0; rz(θ0) q0; u(…) q0."""
-    c = circ(1, op(Gate.H, 0), op(Gate.T, 0), op(Gate.H, 0), op(Gate.S, 0), op(Gate.RZ, 0, angles=(t0,)),
-             op(Gate.X, 0), op(Gate.Y, 0))
+    c = circ(
+        1,
+        op(Gate.H, 0),
+        op(Gate.T, 0),
+        op(Gate.H, 0),
+        op(Gate.S, 0),
+        op(Gate.RZ, 0, angles=(t0,)),
+        op(Gate.X, 0),
+        op(Gate.Y, 0),
+    )
     out = resynth_1q(c)
     assert [o.gate for o in out.ops] == [Gate.U, Gate.RZ, Gate.U]
     assert_equivalent(out, c)
@@ -157,7 +191,10 @@ def test_resynth_forms_use_only_their_gates():
     gates = [Gate.H, Gate.T, Gate.SX, Gate.S, Gate.Y]
     ops = [op(gates[int(rng.integers(len(gates)))], 0) for _ in range(9)]
     c = circ(1, *ops)
-    for form, allowed, most in (("zyz", {Gate.RZ, Gate.RY}, 3), ("zsx", {Gate.RZ, Gate.SX, Gate.X}, 5)):
+    for form, allowed, most in (
+        ("zyz", {Gate.RZ, Gate.RY}, 3),
+        ("zsx", {Gate.RZ, Gate.SX, Gate.X}, 5),
+    ):
         out = resynth_1q(c, form=form)
         assert {o.gate for o in out.ops} <= allowed and len(out.ops) <= most
         assert_equivalent(out, c)

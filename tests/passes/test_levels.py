@@ -11,7 +11,14 @@ from hypothesis import given
 from qadl.passes import PassContext, level_pipeline, optimize
 from qadl.testing import assert_equivalent
 
-from .helpers import CANCELLY_GATES, PROPERTY, assert_same_outputs, random_case, random_readout, seeds
+from .helpers import (
+    CANCELLY_GATES,
+    PROPERTY,
+    assert_same_outputs,
+    random_case,
+    random_readout,
+    seeds,
+)
 
 CTX = PassContext(verify=True)
 

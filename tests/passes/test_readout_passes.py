@@ -32,16 +32,37 @@ def test_lightcone_hand_case():
     c = Circuit(
         4,
         (
-            op(Gate.H, 0), op(Gate.X, 1), op(Gate.H, 2), op(Gate.RX, 3, angles=(1.0,)),
-            op(Gate.CX, 0, 1), op(Gate.CX, 1, 2), op(Gate.RY, 2, angles=(t1,)), op(Gate.RZ, 0, angles=(t0,)),
+            op(Gate.H, 0),
+            op(Gate.X, 1),
+            op(Gate.H, 2),
+            op(Gate.RX, 3, angles=(1.0,)),
+            op(Gate.CX, 0, 1),
+            op(Gate.CX, 1, 2),
+            op(Gate.RY, 2, angles=(t1,)),
+            op(Gate.RZ, 0, angles=(t0,)),
         ),
         num_params=2,
         readout=Readout("probs", (0,), num_classes=2),
     )
     out = lightcone(c, ctx=CTX)
-    assert out.ops == (op(Gate.H, 0), op(Gate.X, 1), op(Gate.CX, 0, 1), op(Gate.RZ, 0, angles=(t0,)))
-    # Seen from q2 the cone reaches back through cx q1,q2 and cx q0,q1 to h q0; rx q3 and rz q0 stay out.
-    assert backward_lightcone(c, frozenset({2})) == (True, True, True, False, True, True, True, False)
+    assert out.ops == (
+        op(Gate.H, 0),
+        op(Gate.X, 1),
+        op(Gate.CX, 0, 1),
+        op(Gate.RZ, 0, angles=(t0,)),
+    )
+    # Seen from q2 the cone reaches back through cx q1,q2 and cx q0,q1 to h q0;
+    # rx q3 and rz q0 stay out.
+    assert backward_lightcone(c, frozenset({2})) == (
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+    )
     assert_same_outputs(out, c)
 
 
@@ -58,7 +79,9 @@ def test_lightcone_keeps_readout(kind, seed):
     """Random circuits and readouts: outputs equal on |0…0⟩ and random input states."""
     rng = np.random.default_rng(seed)
     c = random_case(seed, num_qubits=5, num_ops=18)
-    c = Circuit(c.num_qubits, c.ops, c.num_params, c.num_features, readout=random_readout(rng, 5, kind))
+    c = Circuit(
+        c.num_qubits, c.ops, c.num_params, c.num_features, readout=random_readout(rng, 5, kind)
+    )
     out = lightcone(c, ctx=CTX)
     assert len(out.ops) <= len(c.ops)
     assert_same_outputs(out, c, seed=seed)
@@ -68,8 +91,13 @@ def _ghz_like() -> Circuit:
     """q0 measured, q1 not: h q0; h q1; then a CZ entangling them, then rz on both."""
     return Circuit(
         2,
-        (op(Gate.H, 0), op(Gate.H, 1), op(Gate.CZ, 0, 1), op(Gate.RZ, 1, angles=(E.theta(0),)),
-         op(Gate.T, 0)),
+        (
+            op(Gate.H, 0),
+            op(Gate.H, 1),
+            op(Gate.CZ, 0, 1),
+            op(Gate.RZ, 1, angles=(E.theta(0),)),
+            op(Gate.T, 0),
+        ),
         num_params=1,
         readout=Readout("probs", (0,), num_classes=2),
     )
@@ -100,7 +128,9 @@ def test_drop_diagonal_only_if_followed_by_diagonals():
     rz q0 commutes through cz to the end of q0 and goes; cz is followed by h on q1 and stays.
     """
     c = Circuit(
-        2, (op(Gate.RZ, 0, angles=(E.theta(0),)), op(Gate.CZ, 0, 1), op(Gate.H, 1)), num_params=1,
+        2,
+        (op(Gate.RZ, 0, angles=(E.theta(0),)), op(Gate.CZ, 0, 1), op(Gate.H, 1)),
+        num_params=1,
         readout=Readout("probs", (0, 1), num_classes=4),
     )
     out = drop_diagonal_before_measure(c, ctx=CTX)
@@ -111,7 +141,8 @@ def test_drop_diagonal_only_if_followed_by_diagonals():
 def test_drop_diagonal_respects_x_observables():
     """<X0> readout: h q0; rz(π/2) q0 must stay — dropping it would change <X0> from 0 to 1."""
     c = Circuit(
-        1, (op(Gate.H, 0), op(Gate.RZ, 0, angles=(math.pi / 2,))),
+        1,
+        (op(Gate.H, 0), op(Gate.RZ, 0, angles=(math.pi / 2,))),
         readout=Readout("expval", observables=((("X", 0),),)),
     )
     assert drop_diagonal_before_measure(c) == c
@@ -129,10 +160,25 @@ def test_drop_diagonal_respects_x_observables():
 def test_drop_diagonal_keeps_readout(kind, seed):
     """Random diagonal-heavy circuits and readouts: outputs equal for random input states."""
     rng = np.random.default_rng(seed)
-    gates = (Gate.H, Gate.RX, Gate.CX, Gate.RZ, Gate.CZ, Gate.CP, Gate.RZZ, Gate.T, Gate.CRZ, Gate.P)
+    gates = (
+        Gate.H,
+        Gate.RX,
+        Gate.CX,
+        Gate.RZ,
+        Gate.CZ,
+        Gate.CP,
+        Gate.RZZ,
+        Gate.T,
+        Gate.CRZ,
+        Gate.P,
+    )
     c = random_case(seed, num_qubits=4, num_ops=16, gates=gates)
-    c = Circuit(c.num_qubits, c.ops, c.num_params, c.num_features, readout=random_readout(rng, 4, kind))
+    c = Circuit(
+        c.num_qubits, c.ops, c.num_params, c.num_features, readout=random_readout(rng, 4, kind)
+    )
     out = drop_diagonal_before_measure(c, ctx=CTX)
     assert len(out.ops) <= len(c.ops)
-    assert all(GATES[o.gate].diagonal for o in c.ops if o not in out.ops) or len(out.ops) < len(c.ops)
+    assert all(GATES[o.gate].diagonal for o in c.ops if o not in out.ops) or len(out.ops) < len(
+        c.ops
+    )
     assert_same_outputs(out, c, seed=seed)

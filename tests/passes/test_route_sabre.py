@@ -12,7 +12,7 @@ from qadl.ir.circuit import Circuit, Readout
 from qadl.ir.gates import GATES, Gate
 from qadl.passes import route, route_sabre
 from qadl.passes.devices import FALCON_27_EDGES
-from qadl.passes.route_sabre import RoutingError, perfect_layout, _coupling_graph
+from qadl.passes.route_sabre import RoutingError, _coupling_graph, perfect_layout
 from qadl.testing import assert_equivalent
 
 from .helpers import PROPERTY, assert_same_outputs, compact, op, random_case, relabel, seeds
@@ -33,7 +33,9 @@ def assert_routed_equivalent(routed, original: Circuit, seed: int) -> None:
     placed = relabel(original, routed.initial_layout, n)
     inverse = {p: v for v, p in enumerate(routed.initial_layout)}
     permutation = tuple(routed.final_permutation[inverse[p]] for p in range(n))
-    assert_equivalent(routed.circuit, placed, permutation=permutation, rng=np.random.default_rng(seed))
+    assert_equivalent(
+        routed.circuit, placed, permutation=permutation, rng=np.random.default_rng(seed)
+    )
 
 
 def assert_coupled(circuit: Circuit, coupling) -> None:
@@ -54,7 +56,9 @@ def test_random_circuits_route(graph, seed):
     routed = route(c, coupling, n, seed=seed % 7)
     assert_coupled(routed.circuit, coupling)
     assert sorted(routed.initial_layout) == list(range(n)) == sorted(routed.final_permutation)
-    assert routed.swaps == sum(o.gate is Gate.SWAP for o in routed.circuit.ops) - sum(o.gate is Gate.SWAP for o in c.ops)
+    assert routed.swaps == sum(o.gate is Gate.SWAP for o in routed.circuit.ops) - sum(
+        o.gate is Gate.SWAP for o in c.ops
+    )
     assert_routed_equivalent(routed, c, seed)
     assert route(c, coupling, n, seed=seed % 7) == routed
 
@@ -66,7 +70,9 @@ def test_heavy_hex_27_restricted_check(seed):
     c = random_case(seed, num_qubits=5, num_ops=16, gates=TWO_Q)
     routed = route(c, FALCON_27_EDGES, 27, seed=1)
     assert_coupled(routed.circuit, FALCON_27_EDGES)
-    used = {q for o in routed.circuit.ops for q in o.qubits} | {routed.initial_layout[v] for v in range(5)}
+    used = {q for o in routed.circuit.ops for q in o.qubits} | {
+        routed.initial_layout[v] for v in range(5)
+    }
     used |= {routed.final_permutation[v] for v in range(5)}
     if len(used) > 10:
         return  # too wide for a dense check; coupling was still verified above
@@ -76,7 +82,9 @@ def test_heavy_hex_27_restricted_check(seed):
     # Virtual qubits that hold no original qubit are idle |0⟩ ancillas: place the original
     # on the compacted register and compare through the layouts restricted to `used`.
     placed = relabel(c, {v: index[routed.initial_layout[v]] for v in range(5)}, width)
-    start = {index[routed.initial_layout[v]]: v for v in range(27) if routed.initial_layout[v] in used}
+    start = {
+        index[routed.initial_layout[v]]: v for v in range(27) if routed.initial_layout[v] in used
+    }
     perm = []
     for p_small in range(width):
         v = start[p_small]
@@ -98,7 +106,14 @@ def test_perfect_layout_needs_no_swaps():
 def test_triangle_on_line_needs_a_swap_and_keeps_readout():
     """cx q0,q1; cx q1,q2; cx q0,q2 on a line of 3  ==>  one SWAP; probs readout unchanged."""
     c = Circuit(
-        3, (op(Gate.H, 0), op(Gate.CX, 0, 1), op(Gate.CX, 1, 2), op(Gate.CX, 0, 2), op(Gate.RX, 2, angles=(0.3,))),
+        3,
+        (
+            op(Gate.H, 0),
+            op(Gate.CX, 0, 1),
+            op(Gate.CX, 1, 2),
+            op(Gate.CX, 0, 2),
+            op(Gate.RX, 2, angles=(0.3,)),
+        ),
         readout=Readout("probs", (2, 0), num_classes=4),
     )
     coupling = ((0, 1), (1, 2))
@@ -129,7 +144,13 @@ def test_dependencies_let_commuting_ops_reorder():
     """
     from qadl.passes.route_sabre import _dependencies
 
-    ops = [op(Gate.CX, 0, 1), op(Gate.CX, 0, 2), op(Gate.RZ, 0, angles=(0.3,)), op(Gate.H, 0), op(Gate.CX, 2, 1)]
+    ops = [
+        op(Gate.CX, 0, 1),
+        op(Gate.CX, 0, 2),
+        op(Gate.RZ, 0, angles=(0.3,)),
+        op(Gate.H, 0),
+        op(Gate.CX, 2, 1),
+    ]
     preds, succs = _dependencies(ops)
     assert preds == [0, 0, 0, 3, 1]
     assert succs[1] == [3, 4] and succs[0] == [3]

@@ -11,7 +11,13 @@ from qadl.testing import assert_equivalent
 
 from .helpers import CANCELLY_GATES, PROPERTY, random_case, seeds
 
-OPERATOR_PASSES = ["drop-identities", "cancel-inverses", "merge-rotations", "commute-cancel", "resynth-1q"]
+OPERATOR_PASSES = [
+    "drop-identities",
+    "cancel-inverses",
+    "merge-rotations",
+    "commute-cancel",
+    "resynth-1q",
+]
 CTX = PassContext(verify=True)
 
 
@@ -42,11 +48,15 @@ def test_deterministic_and_input_untouched(name, seed):
 @pytest.mark.parametrize("name", ["drop-identities", "cancel-inverses", "commute-cancel"])
 def test_protected_ops_are_kept(name):
     """Ops carrying a protected tag survive even when they would cancel."""
+    from qadl.ir import expr as E
     from qadl.ir.circuit import Circuit, Op
     from qadl.ir.gates import Gate
-    from qadl.ir import expr as E
 
     keep = frozenset({"keep"})
-    ops = (Op(Gate.H, (0,), tags=keep), Op(Gate.H, (0,), tags=keep), Op(Gate.RZ, (0,), (E.const(0.0),), tags=keep))
+    ops = (
+        Op(Gate.H, (0,), tags=keep),
+        Op(Gate.H, (0,), tags=keep),
+        Op(Gate.RZ, (0,), (E.const(0.0),), tags=keep),
+    )
     c = Circuit(1, ops)
     assert REGISTRY[name](c, ctx=PassContext(protected=keep)) == c

@@ -60,7 +60,7 @@ def test_random_circuits_translate(basis, seed):
 
 
 def test_amplitude_is_refused_and_bad_basis_reported():
-    """Symbolic amplitude preparation cannot be translated; neither can a basis without an entangler."""
+    """Symbolic amplitude preparation cannot be translated, nor can a basis lacking an entangler."""
     amp = Circuit(1, (Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1))),), num_features=2)
     with pytest.raises(TranslationError, match="amplitude"):
         translate_basis(amp)
@@ -71,7 +71,7 @@ def test_amplitude_is_refused_and_bad_basis_reported():
 
 
 def test_swap_oriented_to_cancel_neighbour_cx():
-    """cx q1,q0; swap q0,q1  ==>  cx q1,q0; cx q0,q1 after translation and cancellation (2 CX, not 4)."""
+    """cx q1,q0; swap q0,q1  ==>  cx q0,q1; cx q1,q0 after translation and cancellation."""
     from qadl.passes import cancel_inverses
     from qadl.passes.translate_basis import orient_swaps
 
