@@ -118,6 +118,37 @@ def test_large_register_path_matches_reference():
     np.testing.assert_allclose(out[1], reference_outputs(circuit, ref), rtol=0, atol=ATOL)
 
 
+@pytest.mark.parametrize("block_qubits", [2, 5, 14])
+def test_cache_blocked_forward_matches_reference(block_qubits):
+    """Cache blocking (runs of chunk-local blocks applied chunk by chunk) keeps the state exact."""
+    circuit = make_case(33, 9, 80, 3)
+    theta, x, delta = bindings(circuit, 1, 9)
+    sim = Simulator(circuit)
+    ang = sim.angles(theta, x=x, delta=delta)
+    psi = np.zeros(1 << 9, dtype=complex)
+    psi[0] = 1.0
+    K.forward_single(9, sim.program.arrays(), ang[0], psi, 4, block_qubits)
+    np.testing.assert_allclose(psi, reference_state(circuit, theta, x[0], delta[0]),
+                               rtol=0, atol=ATOL)
+
+
+def test_large_diagonal_groups_use_distance_masks():
+    """Above the table size, cz groups become one parity per qubit distance."""
+    from qadl.backends.sim.program import F_CZMASK, TABLE_MAX_QUBITS, build_program
+
+    n = TABLE_MAX_QUBITS + 1
+    ops = [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)] + [Op(Gate.CZ, (0, 5)),
+                                                              Op(Gate.CP, (2, 9), (E.const(0.3),))]
+    prog = build_program(Circuit(n, tuple(ops)))
+    assert list(prog.fac_code) == [F_CZMASK, F_CZMASK, 10]
+    assert prog.fac_q[0].tolist() == [1, (1 << (n - 1)) - 1]
+    assert prog.fac_q[1].tolist() == [5, 1]
+    mixed = Circuit(n, (*[Op(Gate.H, (q,)) for q in range(n)], *ops, Op(Gate.RX, (16,), (E.x(0),))),
+                    num_features=1)
+    psi = Simulator(mixed).states([], x=[[0.4]])[0]
+    np.testing.assert_allclose(psi, reference_state(mixed, x=np.array([0.4])), atol=ATOL)
+
+
 def test_probs_sum_to_one_with_all_classes():
     """With every outcome as a class the probabilities of a normalised state sum to 1."""
     circuit = dataclasses.replace(make_case(8, 5, 40, 0), readout=Readout("probs", (4, 0, 2), num_classes=8))

@@ -37,6 +37,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     F_CONST4,
     F_CONSTD4,
     F_CZ,
+    F_CZMASK,
     F_P,
     F_RX,
     F_RXX,
@@ -58,6 +59,8 @@ from qadl.backends.sim.program import (  # noqa: E402
 
 __all__ = [
     "adjoint_batch",
+    "outputs_fused",
+    "vjp_fused",
     "adjoint_single",
     "chain_tape",
     "default_chunks",
@@ -253,11 +256,12 @@ def _apply_m1(psi, q, m00, m01, m10, m11, s, e):
 
 @njit(cache=True)
 def _apply_d1(psi, q, d0, d1, s, e):
-    bit = 1 << q
-    for r in range(s, e):
-        i0 = _ins(r, q)
-        psi[i0] *= d0
-        psi[i0 | bit] *= d1
+    """Single-qubit diagonal, elementwise (so it is local to any chunk of the state)."""
+    for i in range(s, e):
+        if (i >> q) & 1:
+            psi[i] *= d1
+        else:
+            psi[i] *= d0
 
 
 @njit(cache=True)
@@ -308,21 +312,22 @@ def _apply_d2(psi, qa, qb, d0, d1, d2, d3, s, e):
 
 @njit(cache=True)
 def _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e):
-    """A group of constant diagonal two-qubit factors in one pass (cz as a sign)."""
+    """A group of constant diagonal two-qubit factors in one pass, computed per amplitude.
+
+    cz factors arrive merged by distance (``F_CZMASK``): one popcount parity each.
+    """
     only_cz = True
     for f in range(f0, f1):
-        if fac_code[f] != F_CZ:
+        if fac_code[f] != F_CZMASK:
             only_cz = False
     for i in range(s, e):
         par = 0
         ph = 1.0 + 0j
         for f in range(f0, f1):
-            qa = fac_q[f, 0]
-            qb = fac_q[f, 1]
-            if fac_code[f] == F_CZ:
-                par ^= (i >> qa) & (i >> qb) & 1
+            if fac_code[f] == F_CZMASK:
+                par ^= _parity(i & (i >> fac_q[f, 0]) & fac_q[f, 1])
             elif not only_cz:
-                k = ((i >> qa) & 1) | (((i >> qb) & 1) << 1)
+                k = ((i >> fac_q[f, 0]) & 1) | (((i >> fac_q[f, 1]) & 1) << 1)
                 d = constd4[fac_arg[f], k]
                 ph *= d.conjugate() if dagger else d
         if only_cz:
@@ -330,6 +335,17 @@ def _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e):
                 psi[i] = -psi[i]
         else:
             psi[i] *= -ph if par else ph
+
+
+@njit(cache=True)
+def _apply_table(psi, diag, dagger, s, e):
+    """Multiply by a precomputed full diagonal (or its conjugate)."""
+    if dagger:
+        for i in range(s, e):
+            psi[i] *= diag[i].conjugate()
+    else:
+        for i in range(s, e):
+            psi[i] *= diag[i]
 
 
 @njit(cache=True)
@@ -397,11 +413,11 @@ def _apply_amp(psi, off, vals, s, e):
 def _span(kind, nq):
     """Size of a block's iteration space (pairs, quadruples, amplitudes …)."""
     n = 1 << nq
-    if kind == K_M1 or kind == K_D1:
+    if kind == K_M1:
         return n >> 1
     if kind == K_CCX:
         return n >> 3
-    if kind == K_D2 or kind == K_DGRP or kind == K_AMP:
+    if kind == K_D1 or kind == K_D2 or kind == K_DGRP or kind == K_AMP:
         return n
     return n >> 2
 
@@ -409,7 +425,7 @@ def _span(kind, nq):
 @njit(cache=True)
 def _apply_block(psi, blk, prog, ang, s, e, dagger):
     """Apply block ``blk`` (or its inverse) to ``psi`` over iteration range ``[s, e)``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -437,7 +453,10 @@ def _apply_block(psi, blk, prog, ang, s, e, dagger):
             d0, d1, d2, d3 = d0.conjugate(), d1.conjugate(), d2.conjugate(), d3.conjugate()
         _apply_d2(psi, q0, q1, d0, d1, d2, d3, s, e)
     elif k == K_DGRP:
-        _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e)
+        if aux[blk, 1]:
+            _apply_table(psi, dtab[aux[blk, 0]], dagger, s, e)
+        else:
+            _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e)
     elif k == K_CX:
         _apply_cx(psi, q0, q1, s, e)
     elif k == K_SWAP:
@@ -492,22 +511,21 @@ def _back_m1(psi, lam, q, m00, m01, m10, m11, s, e, r_out):
 def _back_d1(psi, lam, q, d0, d1, s, e, r_out):
     c0 = d0.conjugate()
     c1 = d1.conjugate()
-    bit = 1 << q
     r0 = 0j
     r1 = 0j
-    for r in range(s, e):
-        i0 = _ins(r, q)
-        i1 = i0 | bit
-        pa = psi[i0] * c0
-        pb = psi[i1] * c1
-        psi[i0] = pa
-        psi[i1] = pb
-        la = lam[i0]
-        lb = lam[i1]
-        r0 += la.conjugate() * pa
-        r1 += lb.conjugate() * pb
-        lam[i0] = la * c0
-        lam[i1] = lb * c1
+    for i in range(s, e):
+        if (i >> q) & 1:
+            p = psi[i] * c1
+            la = lam[i]
+            r1 += la.conjugate() * p
+            psi[i] = p
+            lam[i] = la * c1
+        else:
+            p = psi[i] * c0
+            la = lam[i]
+            r0 += la.conjugate() * p
+            psi[i] = p
+            lam[i] = la * c0
     r_out[0] += r0
     r_out[3] += r1
 
@@ -621,7 +639,7 @@ def _back_d2(psi, lam, qa, qb, d0, d1, d2, d3, s, e, r_out):
 @njit(cache=True)
 def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
     """Un-apply a gradient-carrying block over ``[s, e)``, accumulating its overlap ``R``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -648,7 +666,7 @@ def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
 def _num_angles(code):
     if code == F_U:
         return 3
-    if code == F_CONST1 or code == F_CONST4 or code == F_CONSTD4 or code == F_CZ:
+    if code == F_CONST1 or code == F_CONST4 or code == F_CONSTD4 or code == F_CZ or code == F_CZMASK:
         return 0
     return 1
 
@@ -656,7 +674,7 @@ def _num_angles(code):
 @njit(cache=True)
 def _block_grads(blk, prog, ang, r, g):
     """Add dL/d(angle) of every factor of block ``blk`` to ``g`` from its overlap ``r``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -702,7 +720,7 @@ def _block_grads(blk, prog, ang, r, g):
 @njit(cache=True)
 def _amp_back(psi, lam, blk, prog, ang, g):
     """Un-apply an amplitude preparation (exact when its qubits started in |0…0⟩)."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off = prog
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
     count = aux[blk, 1]
     off = amp_off[aux[blk, 0] : aux[blk, 0] + count]
     arg = fac_arg[fac_ptr[blk]]
@@ -801,58 +819,64 @@ def _symval(kind, index, theta, xrow, drow):
     return drow[index]
 
 
+@njit(cache=True)
+def _eval_row(tape, theta, xrow, drow, out):
+    """Tape values of one sample into ``out``."""
+    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
+    for a in range(c0.shape[0]):
+        v = c0[a]
+        for t in range(term_ptr[a], term_ptr[a + 1]):
+            p = term_coef[t]
+            for s in range(sym_ptr[t], sym_ptr[t + 1]):
+                p *= _symval(sym_kind[s], sym_index[s], theta, xrow, drow)
+            v += p
+        out[a] = v
+
+
+@njit(cache=True)
+def _chain_row(tape, theta, xrow, drow, g_ang, g_th, g_x, g_d):
+    """Add one sample's dL/d(tape) chained to θ, x and δ into the given rows."""
+    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
+    for a in range(c0.shape[0]):
+        ga = g_ang[a]
+        if ga == 0.0:
+            continue
+        for t in range(term_ptr[a], term_ptr[a + 1]):
+            s0 = sym_ptr[t]
+            s1 = sym_ptr[t + 1]
+            for s in range(s0, s1):
+                d = term_coef[t] * ga
+                for u in range(s0, s1):
+                    if u != s:
+                        d *= _symval(sym_kind[u], sym_index[u], theta, xrow, drow)
+                kd = sym_kind[s]
+                if kd == 0:
+                    g_th[sym_index[s]] += d
+                elif kd == 1:
+                    g_x[sym_index[s]] += d
+                else:
+                    g_d[sym_index[s]] += d
+
+
 @njit(cache=True, parallel=True)
 def eval_angles(tape, theta, x, delta):
     """Every tape entry for every sample: (B, A), B = ``x.shape[0]`` (= ``delta.shape[0]``)."""
-    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
     nb = x.shape[0]
-    na = c0.shape[0]
-    out = np.empty((nb, na))
+    out = np.empty((nb, tape[0].shape[0]))
     for b in prange(nb):
-        xrow = x[b]
-        drow = delta[b]
-        for a in range(na):
-            v = c0[a]
-            for t in range(term_ptr[a], term_ptr[a + 1]):
-                p = term_coef[t]
-                for s in range(sym_ptr[t], sym_ptr[t + 1]):
-                    p *= _symval(sym_kind[s], sym_index[s], theta, xrow, drow)
-                v += p
-            out[b, a] = v
+        _eval_row(tape, theta, x[b], delta[b], out[b])
     return out
 
 
 @njit(cache=True, parallel=True)
 def chain_tape(tape, theta, x, delta, g_ang):
     """Chain dL/d(tape entry) to θ (per sample, sum afterwards), x and δ."""
-    c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index = tape
     nb = g_ang.shape[0]
-    na = c0.shape[0]
     g_th = np.zeros((nb, theta.shape[0]))
     g_x = np.zeros((nb, x.shape[1]))
     g_d = np.zeros((nb, delta.shape[1]))
     for b in prange(nb):
-        xrow = x[b]
-        drow = delta[b]
-        for a in range(na):
-            ga = g_ang[b, a]
-            if ga == 0.0:
-                continue
-            for t in range(term_ptr[a], term_ptr[a + 1]):
-                s0 = sym_ptr[t]
-                s1 = sym_ptr[t + 1]
-                for s in range(s0, s1):
-                    d = term_coef[t] * ga
-                    for u in range(s0, s1):
-                        if u != s:
-                            d *= _symval(sym_kind[u], sym_index[u], theta, xrow, drow)
-                    kd = sym_kind[s]
-                    if kd == 0:
-                        g_th[b, sym_index[s]] += d
-                    elif kd == 1:
-                        g_x[b, sym_index[s]] += d
-                    else:
-                        g_d[b, sym_index[s]] += d
+        _chain_row(tape, theta, x[b], delta[b], g_ang[b], g_th[b], g_x[b], g_d[b])
     return g_th, g_x, g_d
 
 
@@ -938,6 +962,55 @@ def adjoint_batch(nq, prog, ro, ang, init, has_init, cot):
     return out, g, g_state
 
 
+@njit(cache=True, parallel=True)
+def outputs_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs):
+    """Tape, forward pass and readout in one parallel region: outputs (B, K)."""
+    nb = x.shape[0]
+    out = np.empty((nb, num_outputs))
+    for b in prange(nb):
+        ang = np.empty(tape[0].shape[0])
+        _eval_row(tape, theta, x[b], delta[b], ang)
+        psi = np.empty(1 << nq, dtype=np.complex128)
+        _init_state(psi, init, b, has_init)
+        _run_forward(psi, nq, prog, ang)
+        _readout(psi, ro, out[b])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
+    """Tape, forward, adjoint sweep and chain rule in one parallel region.
+
+    Returns outputs (B, K), dL/dθ per sample (B, P), dL/dx (B, F), dL/dδ (B, D) and
+    dL/d(input state) (B, 2**nq, or 0 rows without state input).
+    """
+    nb = x.shape[0]
+    n = 1 << nq
+    na = tape[0].shape[0]
+    out = np.empty((nb, cot.shape[1]))
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
+    for b in prange(nb):
+        ang = np.empty(na)
+        g = np.zeros(na)
+        _eval_row(tape, theta, x[b], delta[b], ang)
+        psi = np.empty(n, dtype=np.complex128)
+        lam = np.empty(n, dtype=np.complex128)
+        r = np.zeros(16, dtype=np.complex128)
+        _init_state(psi, init, b, has_init)
+        _run_forward(psi, nq, prog, ang)
+        _readout(psi, ro, out[b])
+        _seed_lambda(psi, ro, cot[b], lam)
+        _run_backward(psi, lam, nq, prog, ang, g, r)
+        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * lam[i]
+    return out, g_th, g_x, g_d, g_state
+
+
 # ============================================================================ parameter shift
 _S2 = math.sqrt(2.0)
 _C_PLUS = (_S2 + 1.0) / (4.0 * _S2)
@@ -987,6 +1060,8 @@ def shift_batch(nq, prog, ro, ang, init, has_init, cot, rule):
 
 # ============================================================================ large single states
 _MIN_CHUNK = 1 << 12
+BLOCK_QUBITS = 15
+"""Cache blocking: chunks of 2**15 amplitudes (512 KiB) stay in a core's L2."""
 
 
 def default_chunks() -> int:
@@ -999,15 +1074,52 @@ def _chunks(span, nchunks):
     return max(1, min(nchunks, span // _MIN_CHUNK))
 
 
+@njit(cache=True)
+def _is_local(blk, prog, m):
+    """True when the block maps every aligned 2**m chunk of the state to itself."""
+    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    k = kind[blk]
+    if k == K_D1 or k == K_D2 or k == K_DGRP:
+        return True
+    if k == K_M1:
+        return qubits[blk, 0] < m
+    if k == K_CCX:
+        return qubits[blk, 0] < m and qubits[blk, 1] < m and qubits[blk, 2] < m
+    if k == K_AMP:
+        return amp_off[aux[blk, 0] + aux[blk, 1] - 1] < (1 << m)
+    return qubits[blk, 0] < m and qubits[blk, 1] < m
+
+
 @njit(cache=True, parallel=True)
-def forward_single(nq, prog, ang, psi, nchunks):
-    """Apply the program to one state in place, each block split over threads."""
+def forward_single(nq, prog, ang, psi, nchunks, m):
+    """Apply the program to one state in place, parallel over amplitudes, cache-blocked.
+
+    Runs of consecutive blocks that keep every aligned ``2**m`` chunk to itself (gates
+    on qubits < m, and all diagonals) are applied chunk by chunk, so the chunk stays in
+    cache for the whole run: one memory pass per run instead of one per block. Other
+    blocks take one parallel pass each.
+    """
     kind = prog[0]
-    for blk in range(kind.shape[0]):
-        span = _span(kind[blk], nq)
-        nc = _chunks(span, nchunks)
-        for c in prange(nc):
-            _apply_block(psi, blk, prog, ang, c * span // nc, (c + 1) * span // nc, False)
+    nblocks = kind.shape[0]
+    m = min(m, nq)
+    nloc = 1 << (nq - m)
+    blk = 0
+    while blk < nblocks:
+        if nloc > 1 and _is_local(blk, prog, m):
+            end = blk + 1
+            while end < nblocks and _is_local(end, prog, m):
+                end += 1
+            for c in prange(nloc):
+                for b2 in range(blk, end):
+                    part = _span(kind[b2], nq) // nloc
+                    _apply_block(psi, b2, prog, ang, c * part, (c + 1) * part, False)
+            blk = end
+        else:
+            span = _span(kind[blk], nq)
+            nc = _chunks(span, nchunks)
+            for c in prange(nc):
+                _apply_block(psi, blk, prog, ang, c * span // nc, (c + 1) * span // nc, False)
+            blk += 1
 
 
 @njit(cache=True, parallel=True)

@@ -53,7 +53,10 @@ K_M2 = 3
 K_D2 = 4
 """Four-entry diagonal on ``(qubits[b, 0], qubits[b, 1])``; one factor."""
 K_DGRP = 5
-"""Group of constant diagonal two-qubit factors, each with its own qubits in ``fac_q``."""
+"""Group of constant diagonal two-qubit factors, each with its own qubits in ``fac_q``.
+
+``aux[b] = (t, 1)``: the group's whole diagonal is row ``t`` of ``dtab`` (small registers);
+``aux[b] = (0, 0)``: computed on the fly from the factors (large registers)."""
 K_CX = 6
 """CNOT: control ``qubits[b, 0]``, target ``qubits[b, 1]``."""
 K_SWAP = 7
@@ -82,6 +85,9 @@ F_CZ = 11
 """CZ inside a diagonal group (a sign flip, no table)."""
 F_AMP = 12
 """Amplitudes of an ``amplitude`` op (tape entries ``arg … arg + 2**k - 1``)."""
+F_CZMASK = 13
+"""Every cz (a, a + d) of a diagonal group with the same distance d, as one parity:
+``fac_q = (d, mask)``, sign ``(-1)^popcount(i & (i >> d) & mask)`` (large registers)."""
 
 # -- shift rules for parameter-shift differentiation, per tape entry -----------------------
 SHIFT_NONE = 0
@@ -215,6 +221,8 @@ class SimProgram:
     """(N4, 4, 4) complex128 constant two-qubit matrices."""
     constd4: np.ndarray
     """(ND, 4) complex128 constant two-qubit diagonals."""
+    dtab: np.ndarray
+    """(NT, 2**n) complex128 full diagonals of diagonal groups (deduplicated), or (0, 1)."""
     amp_off: np.ndarray
     """(M,) int64 basis offsets of amplitude entries: entry k is at ``base + amp_off[off + k]``."""
     readout: ReadoutProgram | None
@@ -235,7 +243,7 @@ class SimProgram:
         """The tuple the kernels take (order fixed by ``kernels.py``)."""
         return (
             self.kind, self.qubits, self.aux, self.fac_ptr, self.fac_code, self.fac_arg,
-            self.fac_q, self.const1, self.const4, self.constd4, self.amp_off,
+            self.fac_q, self.const1, self.const4, self.constd4, self.amp_off, self.dtab,
         )
 
     def describe(self) -> str:
@@ -537,6 +545,59 @@ def _readout_program(readout: Readout | None) -> ReadoutProgram | None:
     )
 
 
+TABLE_MAX_QUBITS = 16
+"""Diagonal groups get a precomputed full diagonal up to this register size."""
+_TABLE_MAX_BYTES = 1 << 25
+
+
+def _group_diagonal(num_qubits: int, factors: tuple[Factor, ...], constd4: list[np.ndarray]):
+    idx = np.arange(1 << num_qubits, dtype=np.int64)
+    diag = np.ones(idx.size, dtype=np.complex128)
+    for f in factors:
+        a, b = f.qubits
+        k = ((idx >> a) & 1) | (((idx >> b) & 1) << 1)
+        if f.code == F_CZ:
+            diag[k == 3] *= -1.0
+        else:
+            diag *= constd4[f.arg][k]
+    return diag
+
+
+def _cz_masks(factors: tuple[Factor, ...]) -> tuple[Factor, ...]:
+    """Merge the cz factors of a group by qubit distance into ``F_CZMASK`` factors."""
+    masks: dict[int, int] = {}
+    others = []
+    for f in factors:
+        if f.code == F_CZ:
+            a, b = sorted(f.qubits)
+            masks[b - a] = masks.get(b - a, 0) | (1 << a)
+        else:
+            others.append(f)
+    merged = [Factor(F_CZMASK, 0, (d, m)) for d, m in sorted(masks.items())]
+    return (*merged, *others)
+
+
+def _diagonal_tables(num_qubits: int, blocks: list[Block], constd4: list[np.ndarray]):
+    """Give each diagonal group a (shared when equal) precomputed diagonal if it pays."""
+    rows: dict[tuple[Factor, ...], int] = {}
+    tables: list[np.ndarray] = []
+    out = []
+    budget = _TABLE_MAX_BYTES // (16 << num_qubits)
+    for block in blocks:
+        if block.kind == K_DGRP and num_qubits <= TABLE_MAX_QUBITS:
+            row = rows.get(block.factors)
+            if row is None and len(tables) < budget:
+                row = rows[block.factors] = len(tables)
+                tables.append(_group_diagonal(num_qubits, block.factors, constd4))
+            if row is not None:
+                block = Block(K_DGRP, (), block.factors, (row, 1))
+        elif block.kind == K_DGRP:
+            block = Block(K_DGRP, (), _cz_masks(block.factors))
+        out.append(block)
+    dtab = np.stack(tables) if tables else np.zeros((0, 1), dtype=np.complex128)
+    return out, dtab
+
+
 def _table(items: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     if not items:
         return np.zeros((0, *shape), dtype=np.complex128)
@@ -559,7 +620,8 @@ def build_program(circuit: Circuit) -> SimProgram:
     for op in circuit.ops:
         sched.add(op)
     sched.finish()
-    flat = _flatten_blocks(sched.blocks)
+    blocks, dtab = _diagonal_tables(circuit.num_qubits, sched.blocks, sched.constd4)
+    flat = _flatten_blocks(blocks)
     return SimProgram(
         num_qubits=circuit.num_qubits,
         num_params=circuit.num_params,
@@ -571,8 +633,9 @@ def build_program(circuit: Circuit) -> SimProgram:
         const4=_table(sched.const4, (4, 4)),
         constd4=_table(sched.constd4, (4,)),
         amp_off=np.asarray(sched.amp_off, dtype=np.int64),
+        dtab=dtab,
         readout=_readout_program(circuit.readout),
-        blocks=tuple(sched.blocks),
+        blocks=tuple(blocks),
         **flat,
     )
 

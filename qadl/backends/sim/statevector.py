@@ -45,6 +45,13 @@ def _as_rows(value, width: int, name: str) -> np.ndarray | None:
     return np.ascontiguousarray(arr)
 
 
+def _init(batch: _Batch) -> tuple[bool, np.ndarray]:
+    """(has_init, init) as the kernels take them (a dummy array for |0…0⟩)."""
+    if batch.state is None:
+        return False, np.zeros((1, 1), dtype=np.complex128)
+    return True, batch.state
+
+
 class Simulator:
     """Statevector simulator of one circuit for batches of θ, x, δ and input states.
 
@@ -130,8 +137,7 @@ class Simulator:
         nq = self.num_qubits
         prog = self.program.arrays()
         if nq < SINGLE_STATE_QUBITS:
-            has_init = batch.state is not None
-            init = batch.state if has_init else np.zeros((1, 1), dtype=np.complex128)
+            has_init, init = _init(batch)
             return kernels.forward_batch(nq, prog, ang, init, has_init)
         out = np.zeros((batch.size, 1 << nq), dtype=np.complex128)
         chunks = kernels.default_chunks()
@@ -140,7 +146,7 @@ class Simulator:
                 out[b, 0] = 1.0
             else:
                 out[b] = batch.state[b]
-            kernels.forward_single(nq, prog, ang[b], out[b], chunks)
+            kernels.forward_single(nq, prog, ang[b], out[b], chunks, kernels.BLOCK_QUBITS)
         return out
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
@@ -148,6 +154,13 @@ class Simulator:
         from qadl.backends.sim import kernels  # lazy: compiles on first use
 
         ro = self._readout()
+        if self.num_qubits < SINGLE_STATE_QUBITS:
+            batch = self._batch(theta, x, delta, state)
+            has_init, init = _init(batch)
+            return kernels.outputs_fused(
+                self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
+                batch.theta, batch.x, batch.delta, init, has_init, ro.num_outputs,
+            )
         psi = self.states(theta, x, delta, state)
         return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
 
@@ -181,6 +194,8 @@ class Simulator:
         cot = np.ascontiguousarray(np.asarray(cotangent, dtype=np.float64))
         if cot.shape != (batch.size, ro.num_outputs):
             raise ValueError(f"cotangent must have shape ({batch.size}, {ro.num_outputs})")
+        if method == "adjoint" and self.num_qubits < SINGLE_STATE_QUBITS:
+            return self._vjp_fused(kernels, batch, cot)
         ang = self._angles(kernels, batch)
         run = adjoint_tape_grads if method == "adjoint" else shift_tape_grads
         out, g_ang, g_state = run(self.program, ang, batch.state, cot)
@@ -191,4 +206,19 @@ class Simulator:
             x=g_x if self.num_features else None,
             delta=g_d if self.num_deltas else None,
             state=g_state,
+        )
+
+    def _vjp_fused(self, kernels, batch: _Batch, cot: np.ndarray) -> Gradients:
+        """Small registers: the whole adjoint pipeline in one compiled parallel call."""
+        has_init, init = _init(batch)
+        out, g_th, g_x, g_d, g_state = kernels.vjp_fused(
+            self.num_qubits, self.program.arrays(), self.program.readout.arrays(),
+            self.program.tape.arrays(), batch.theta, batch.x, batch.delta, init, has_init, cot,
+        )
+        return Gradients(
+            outputs=out,
+            theta=g_th.sum(axis=0),
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state if has_init else None,
         )
