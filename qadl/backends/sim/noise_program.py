@@ -15,6 +15,7 @@ is a trigonometric polynomial with frequencies in {0, ½, 1} in each angle):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -207,16 +208,39 @@ def compile_noise_program(circuit: Circuit, noise: NoiseModel) -> NoiseProgram:
     )
 
 
+_FREQS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+"""Frequencies of every matrix entry of a one-angle gate, as a function of its angle."""
+
+
+@functools.cache
+def _fourier(gate: Gate) -> np.ndarray:
+    """``(5, d, d)`` coefficients ``c_ω`` with ``U(a) = Σ_ω c_ω·e^{iωa}`` (one-angle gates).
+
+    Fitted exactly from five samples ``a_k = 4πk/5``, where the basis is a 5-point DFT.
+    """
+    angles = 4.0 * np.pi * np.arange(5) / 5.0
+    basis = np.exp(1j * np.outer(angles, _FREQS))  # (sample, ω)
+    samples = np.stack([GATES[gate].matrix((a,)) for a in angles])
+    coeffs = np.linalg.solve(basis, samples.reshape(5, -1))
+    return coeffs.reshape(samples.shape)
+
+
 def gate_matrices(gate: Gate, angle_rows: np.ndarray) -> np.ndarray:
     """``(B, 2^k, 2^k)`` unitaries of ``gate`` for angle rows ``(B, num_angles)``."""
     info = GATES[gate]
     if info.num_angles == 0:
         return np.broadcast_to(info.matrix(()), (angle_rows.shape[0],) + (2**info.num_qubits,) * 2)
+    if info.num_angles == 1:
+        phases = np.exp(1j * np.outer(angle_rows[:, 0], _FREQS))
+        return np.einsum("bw,wij->bij", phases, _fourier(gate))
     return np.stack([info.matrix(tuple(row)) for row in angle_rows])
 
 
 def gate_derivatives(gate: Gate, angle_rows: np.ndarray, which: int) -> np.ndarray:
-    """``(B, 2^k, 2^k)`` exact ``∂U/∂angle[which]`` by ``SHIFT_RULE``."""
+    """``(B, 2^k, 2^k)`` exact ``∂U/∂angle[which]`` (Fourier form, or ``SHIFT_RULE`` for ``u``)."""
+    if GATES[gate].num_angles == 1:
+        phases = 1j * _FREQS * np.exp(1j * np.outer(angle_rows[:, 0], _FREQS))
+        return np.einsum("bw,wij->bij", phases, _fourier(gate))
     total = None
     for shift, coeff in SHIFT_RULE:
         rows = angle_rows.copy()
