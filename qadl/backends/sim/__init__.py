@@ -7,6 +7,7 @@ on the first simulation call.
 from __future__ import annotations
 
 from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.noisy import NoisySimulator
 from qadl.backends.sim.statevector import Simulator
 
-__all__ = ["Gradients", "Simulator"]
+__all__ = ["Gradients", "NoisySimulator", "Simulator"]
