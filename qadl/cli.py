@@ -172,10 +172,10 @@ def _compile_pipeline(model, program, args: argparse.Namespace):
     level = args.opt_level if args.opt_level is not None else (3 if args.target else 0)
     try:
         custom = parse_pass_spec(args.passes) if args.passes else None
-    except ValueError as err:
+        if custom is not None:
+            circuit = custom(circuit, ctx=ctx)
+    except (ValueError, TypeError) as err:  # unknown pass, bad option name or value
         raise QadlError.at("E0613", f"bad --passes: {err}", _file_span(args.file)) from None
-    if custom is not None:
-        circuit = custom(circuit, ctx=ctx)
     if args.target:
         target = _find_target(args.target, model, program, args.file)
         x = _bound_features(args.bind, model) if args.bind else None

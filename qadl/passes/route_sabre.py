@@ -281,7 +281,8 @@ def _check(circuit: Circuit, graph: nx.Graph, num_physical: int) -> None:
             )
     has_two = any(len(op.qubits) == 2 for op in circuit.ops)
     if has_two and not nx.is_connected(graph):
-        raise RoutingError("the coupling graph is not connected")
+        parts = sorted(sorted(c) for c in nx.connected_components(graph))
+        raise RoutingError(f"the coupling graph is not connected (parts {parts})")
 
 
 def _remap_readout(readout: Readout | None, l2p: list[int]) -> Readout | None:
@@ -381,4 +382,6 @@ def route_sabre(
     Precondition: ops on at most 2 qubits. Keeps: readout values; the operator up to the
     recorded qubit permutations. Cost: O(ops · swaps-candidates · |extended set|) per trial.
     """
+    if not coupling:
+        raise RoutingError("route-sabre needs coupling=((a, b), ...) and num_physical=N")
     return route(circuit, coupling, num_physical or circuit.num_qubits, seed=seed).circuit

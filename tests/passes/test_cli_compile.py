@@ -92,3 +92,20 @@ def test_symbolic_amplitude_for_target_is_a_user_error(capsys):
         == 1
     )
     assert "E0610" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "spec", ["route-sabre", "lightcone{foo=1}", "route-sabre{coupling=((0, 1),), num_physical=3}"]
+)
+def test_passes_that_fail_at_run_time_are_user_errors(spec, capsys):
+    """A pass given wrong options fails with E0613, not the internal-error banner."""
+    assert main(["compile", ZZ, "--passes", spec]) == 1
+    err = capsys.readouterr().err
+    assert "E0613" in err and "internal error" not in err
+
+
+def test_route_sabre_spec_with_coupling(capsys):
+    """--passes route-sabre{coupling=...,num_physical=...} routes onto the given line."""
+    spec = "route-sabre{coupling=((0,1),(1,2)),num_physical=3}"
+    assert main(["compile", ZZ, "--emit", "ir", "--passes", spec]) == 0
+    assert "  qubits 3\n" in capsys.readouterr().out  # the 2-qubit model now spans the 3-qubit line
