@@ -160,11 +160,17 @@ def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _compile_pipeline(model, program, args: argparse.Namespace):
-    """COMPILE PIPELINE — optimise (``-O``/``--passes``), then route and translate (``--target``).
+    """COMPILE PIPELINE — optimise (``-O``/``--passes``), then route/translate (``--target``).
 
     Returns the circuit to emit and extra keyword arguments for the QASM emitter.
     """
-    from qadl.passes import PassContext, PassTrace, compile_for_target, level_pipeline, parse_pass_spec
+    from qadl.passes import (
+        PassContext,
+        PassTrace,
+        compile_for_target,
+        level_pipeline,
+        parse_pass_spec,
+    )
 
     trace = PassTrace()
     ctx = PassContext(trace=trace)
@@ -181,16 +187,19 @@ def _compile_pipeline(model, program, args: argparse.Namespace):
         x = _bound_features(args.bind, model) if args.bind else None
         spec = program.target_specs.get(target.name)
         span = spec.span if spec is not None else _file_span(args.file)
-        compiled = compile_for_target(
-            circuit, target, 0 if custom is not None else level, x=x, seed=args.route_seed, span=span
-        )
+        level = 0 if custom is not None else level  # --passes replaces the level's passes
+        compiled = compile_for_target(circuit, target, level, x=x, seed=args.route_seed, span=span)
         trace.entries.extend(compiled.trace.entries)
         circuit = compiled.circuit
-        perm = " ".join(f"{v}->{p}" for v, p in enumerate(compiled.final_permutation[: model.num_qubits]))
+        final = compiled.final_permutation[: model.num_qubits]
+        perm = " ".join(f"{v}->{p}" for v, p in enumerate(final))
+        how = "--passes" if custom is not None else f"-O{level}"
         extra = {
             "physical": True,
             "layout": compiled.layout[: model.num_qubits],
-            "header_comments": (f"target {target.name}, -O{level}; final layout (logical->physical): {perm}",),
+            "header_comments": (
+                f"target {target.name}, {how}; final layout (logical->physical): {perm}",
+            ),
         }
     elif custom is None and level:
         circuit = level_pipeline(level)(circuit, ctx=ctx)
@@ -209,10 +218,9 @@ def _find_target(name: str, model, program, path: str):
         return program.targets[name]
     if name in BUILTIN_TARGETS:
         return BUILTIN_TARGETS[name]
-    known = sorted({*program.targets, *BUILTIN_TARGETS})
-    raise QadlError.at(
-        "E0612", f"unknown target `{name}`", _file_span(path), help=f"known targets: {', '.join(known)}"
-    )
+    known = ", ".join(sorted({*program.targets, *BUILTIN_TARGETS}))
+    span = _file_span(path)
+    raise QadlError.at("E0612", f"unknown target `{name}`", span, help=f"known targets: {known}")
 
 
 def _bound_params(path: str, model) -> object:
