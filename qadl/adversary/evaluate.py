@@ -13,7 +13,7 @@ from qadl.adversary.config import AttackConfig, QuantumAttackConfig
 from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
 from qadl.adversary.result import AttackResult
 
-__all__ = ["Evaluation", "RobustPoint", "clean_accuracy", "evaluate"]
+__all__ = ["Evaluation", "RobustPoint", "clean_accuracy", "evaluate", "fidelity_certified"]
 
 AnyAttack = AttackConfig | QuantumAttackConfig
 
@@ -100,6 +100,35 @@ def clean_accuracy(classifier: Any, theta: np.ndarray, data: Any) -> float:
     """Accuracy of the classifier on the (unperturbed) dataset."""
     probs = classifier.predict_proba(theta, x=data.x, state=data.states)
     return float(np.mean(np.argmax(probs, axis=1) == data.y))
+
+
+def fidelity_certified(probs: np.ndarray, y: np.ndarray, fidelity_min: float) -> np.ndarray:
+    """Samples no input state of fidelity ≥ ``fidelity_min`` to the clean one can misclassify.
+
+    For pure states the trace distance is ``D = sqrt(1 − F)`` and a measurement outcome's
+    probability moves by at most ``D``; a difference of two class probabilities (an
+    observable of norm ≤ 1 when the classes are outcomes of one measurement) moves by at
+    most ``2D``. So ``p_y − max_{c≠y} p_c > 2·sqrt(1 − F_min)`` certifies the sample
+    against every perturbation, local rotations or not (for two classes: ``p_y > 1/2 + D``,
+    within a hair of Guan et al.'s bound ``(√p − √(1−p))² > 2(1 − F)``).
+
+    Valid only when the class probabilities are linear in the state: a ``probs``
+    readout whose classes are all ``2**k`` outcomes, or one Pauli observable read as
+    ``((1+e)/2, (1−e)/2)``; not for renormalised marginals or softmax scores.
+
+    Args:
+        probs: clean class probabilities ``(B, C)``.
+        y: labels ``(B,)``.
+        fidelity_min: the adversary's fidelity floor.
+
+    Returns:
+        Boolean mask ``(B,)`` of certified samples.
+    """
+    rows = np.arange(len(y))
+    others = np.array(probs, dtype=float)
+    others[rows, y] = -np.inf
+    margin = probs[rows, y] - others.max(axis=1)
+    return margin > 2.0 * np.sqrt(max(0.0, 1.0 - fidelity_min))
 
 
 def _named(attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack]) -> list[tuple[str, AnyAttack]]:

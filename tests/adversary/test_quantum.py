@@ -132,3 +132,25 @@ def test_axes_restrict_the_rotations(setup):
     np.testing.assert_array_equal(res.delta[:, 0::3], 0.0)
     np.testing.assert_array_equal(res.delta[:, 2::3], 0.0)
     assert np.any(res.delta[:, 1::3] != 0.0)
+
+
+def test_fidelity_certificate_holds_against_the_attack(setup):
+    """No certified sample is ever flipped by an attack that respects the fidelity floor."""
+    from qadl.adversary.evaluate import fidelity_certified
+
+    _, adv, theta, data = setup
+    probs = adv.predict_proba(theta, data.states, np.zeros((len(data), 9)))
+    for f_min in (0.99, 0.95, 0.9):
+        certified = fidelity_certified(probs, data.y, f_min)
+        cfg = QuantumAttackConfig(
+            epsilon=1.0, steps=30, fidelity_min=f_min, optimizer="adam", step_size=0.05
+        )
+        res = quantum_attack(adv, theta, data, cfg)
+        assert res.fidelity.min() >= f_min
+        assert not np.any(res.success & certified)
+    assert fidelity_certified(
+        np.array([[0.8, 0.2], [0.6, 0.4]]), np.array([0, 0]), 0.95
+    ).tolist() == [
+        True,
+        False,
+    ]
