@@ -198,7 +198,7 @@ def defence_config(spec: DefenceSpec, attack: AttackPlan) -> AdversarialTraining
     """``adversarial_training(attack = ..., examples = ..., ratio = ..., schedule = ...)``."""
     if isinstance(attack, TransferPlan):
         raise QadlError.at(
-            "E0510", "adversarial training needs a white-box attack, not a transfer attack",
+            "E0721", "adversarial training needs a white-box attack, not a transfer attack",
             spec.span, help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
         )
     kw = spec.method.as_dict()
@@ -252,4 +252,4 @@ def load_data(spec: DataSpec) -> tuple[Dataset, Dataset]:
         )
     if spec.source == "file":
         return files.load_file(spec.path, span=spec.span, **split)
-    raise QadlError.at("E0503", f"unknown data source `{spec.source}`", spec.span)
+    raise QadlError.at("E0720", f"unknown data source `{spec.source}`", spec.span)

@@ -109,7 +109,7 @@ class Session:
         """Trained parameters of ``name``, or a clear error if nothing trained it."""
         if name not in self.thetas:
             raise QadlError.at(
-                "E0521", f"model `{name}` has no trained parameters at this point", span,
+                "E0723", f"model `{name}` has no trained parameters at this point", span,
                 help=f"add `train {name} on DATA.train {{ ... }}` before this statement",
             )
         return self.thetas[name]
@@ -129,12 +129,12 @@ def _check_fits(model: Model, data: Dataset, span: Span) -> None:
     )
     if not ok:
         raise QadlError.at(
-            "E0520", f"data `{data.name}` does not fit model `{model.name}`: it needs {want}, "
+            "E0722", f"data `{data.name}` does not fit model `{model.name}`: it needs {want}, "
             f"the data has {have}", span,
         )
     if int(data.y.max(initial=0)) >= model.num_classes:
         raise QadlError.at(
-            "E0520", f"data `{data.name}` has labels up to {int(data.y.max())} but model "
+            "E0722", f"data `{data.name}` has labels up to {int(data.y.max())} but model "
             f"`{model.name}` reads out {model.num_classes} classes", span,
         )
 
@@ -226,7 +226,7 @@ def run_defences(session: Session) -> None:
         defence = configs.defence_config(spec, plan)
         train_ref = next((t.data for t in session.program.trainings if t.model == spec.model), None)
         if train_ref is None:
-            raise QadlError.at("E0521", f"model `{spec.model}` is never trained", spec.span)
+            raise QadlError.at("E0723", f"model `{spec.model}` is never trained", spec.span)
         train = session.split(train_ref, spec.span)
         test = _test_split(session, train_ref, spec.span)
         config = configs.train_config(
