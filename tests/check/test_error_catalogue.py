@@ -16,3 +16,21 @@ def test_every_code_is_documented():
         used |= set(re.findall(r'"(E\d{4})"', path.read_text(encoding="utf-8")))
     used |= {"E0508", "E0608"}  # built from the schema's unknown-option code
     assert sorted(used - documented) == []
+
+
+FRONT_END = ("frontend", "check", "ir/lower.py", "api.py", "cli.py", "program.py")
+
+
+def test_language_codes_come_only_from_the_front_end():
+    """E00xx-E05xx belong to the front end and checker; later stages use E06xx/E07xx.
+
+    Keeps two stages from giving one code two meanings (it happened once: see git log).
+    """
+    offenders = []
+    for path in (REPO / "qadl").rglob("*.py"):
+        rel = path.relative_to(REPO / "qadl").as_posix()
+        if rel.startswith(FRONT_END):
+            continue
+        for code in re.findall(r'"(E0[0-5]\d{2})"', path.read_text(encoding="utf-8")):
+            offenders.append(f"{rel}: {code}")
+    assert offenders == []
