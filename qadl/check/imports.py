@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
-from qadl.errors import QadlError
 from qadl.frontend import ast as A
 from qadl.frontend.parse import parse
 from qadl.resources import stdlib_root
@@ -67,8 +67,6 @@ class _Loader:
         path = stdlib_root() / rel
         if path.is_file():
             return f"{STDLIB_PREFIX}/{rel.as_posix()}", path
-        import difflib
-
         dotted = ".".join(imp.module)
         close = difflib.get_close_matches(dotted, stdlib_modules(), n=1)
         self.bag.error(
@@ -176,8 +174,3 @@ def load_modules(
     loader.bag.raise_if_errors()
     modules = {root.path: LoadedModule(root.path, module, tuple(imports), False), **loader.done}
     return ModuleGraph(root.path, modules)
-
-
-def raise_single(diag: Diagnostic) -> None:
-    """Raise one diagnostic as a ``QadlError``."""
-    raise QadlError((diag,))
