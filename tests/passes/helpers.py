@@ -17,6 +17,11 @@ from qadl.testing import random_bindings, random_circuit, reference_outputs, ref
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 """Modest hypothesis budget: each example builds dense unitaries."""
 
+PROPERTY_SMALL = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+"""For the routing/compilation properties (a SABRE run plus a dense unitary per example)."""
+
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 
 CANCELLY_GATES = (

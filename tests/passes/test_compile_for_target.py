@@ -17,7 +17,15 @@ from qadl.passes.analysis import non_native_ops, uncoupled_ops
 from qadl.passes.devices import chain_target, heavy_hex_27
 from qadl.testing import assert_equivalent, random_bindings, reference_outputs, reference_state
 
-from .helpers import PROPERTY, compact, line_target, random_case, random_readout, relabel, seeds
+from .helpers import (
+    PROPERTY_SMALL,
+    compact,
+    line_target,
+    random_case,
+    random_readout,
+    relabel,
+    seeds,
+)
 
 LINE_BASES = {
     "rxyz-cz": (Gate.RX, Gate.RY, Gate.RZ, Gate.CZ),
@@ -32,7 +40,7 @@ def assert_native_and_coupled(compiled, target) -> None:
 
 @pytest.mark.parametrize("basis", sorted(LINE_BASES))
 @pytest.mark.parametrize("level", [0, 1, 3])
-@PROPERTY
+@PROPERTY_SMALL
 @given(seed=seeds)
 def test_random_circuits_on_a_line(basis, level, seed):
     """Any gate mix on 4 qubits to a line of 5: operator kept up to layouts (no readout)."""
@@ -70,7 +78,7 @@ def _outputs_on_used_qubits(compiled, original: Circuit, seed: int) -> None:
 
 @pytest.mark.parametrize("target", [chain_target(), heavy_hex_27()], ids=["chain10", "heavyhex27"])
 @pytest.mark.parametrize("kind", ["probs", "expval"])
-@PROPERTY
+@PROPERTY_SMALL
 @given(seed=seeds)
 def test_random_circuits_on_devices(target, kind, seed):
     """5-qubit random circuits with readouts on the real targets: native, coupled, same outputs."""

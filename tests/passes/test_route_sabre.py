@@ -15,7 +15,7 @@ from qadl.passes.devices import FALCON_27_EDGES
 from qadl.passes.route_sabre import RoutingError, _coupling_graph, perfect_layout
 from qadl.testing import assert_equivalent
 
-from .helpers import PROPERTY, assert_same_outputs, compact, op, random_case, relabel, seeds
+from .helpers import PROPERTY_SMALL, assert_same_outputs, compact, op, random_case, relabel, seeds
 
 TWO_Q = tuple(g for g in GATES if GATES[g].num_qubits in (1, 2) and g is not Gate.AMPLITUDE)
 
@@ -47,7 +47,7 @@ def assert_coupled(circuit: Circuit, coupling) -> None:
 
 
 @pytest.mark.parametrize("graph", sorted(GRAPHS))
-@PROPERTY
+@PROPERTY_SMALL
 @given(seed=seeds)
 def test_random_circuits_route(graph, seed):
     """Random circuits on 4-5 qubits: every 2q op coupled; operator kept up to the layouts."""
@@ -63,7 +63,7 @@ def test_random_circuits_route(graph, seed):
     assert route(c, coupling, n, seed=seed % 7) == routed
 
 
-@PROPERTY
+@PROPERTY_SMALL
 @given(seed=seeds)
 def test_heavy_hex_27_restricted_check(seed):
     """On the 27-qubit Falcon graph: coupled, and equivalent on the qubits actually used."""
