@@ -88,7 +88,9 @@ class Classifier:
         Args:
             theta: trainable parameters ``(P,)``.
             y: labels ``(B,)``.
-            x, state, delta: the batch inputs, as in ``predict_proba``.
+            x: features ``(B, F)``, as in ``predict_proba``.
+            state: input states ``(B, 2**n)``.
+            delta: perturbation symbols ``(B, D)``.
             loss: a name in ``qadl.learn.losses.LOSSES``.
             method: ``"adjoint"`` or ``"parameter-shift"`` (passed to the simulator).
 

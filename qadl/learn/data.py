@@ -36,7 +36,8 @@ class Dataset:
     name: str = "data"
     """A short human-readable name (for reports and plots)."""
     meta: dict = field(default_factory=dict, repr=False)
-    """Free-form generator parameters (e.g. the potentials of quantum samples)."""
+    """Generator parameters, and per-sample arrays (first axis of length N, e.g. the
+    potentials of quantum samples) that ``take`` and ``concat`` keep aligned."""
 
     def __post_init__(self) -> None:
         y = np.asarray(self.y, dtype=np.int64).reshape(-1)
@@ -70,14 +71,20 @@ class Dataset:
         return 0 if self.states is None else int(self.states.shape[1]).bit_length() - 1
 
     def take(self, indices: np.ndarray) -> Dataset:
-        """The samples at ``indices`` (in that order), everything else kept."""
+        """The samples at ``indices`` (in that order), per-sample ``meta`` arrays included."""
         idx = np.asarray(indices, dtype=np.int64)
+        meta = {k: v[idx] if self._per_sample(v) else v for k, v in self.meta.items()}
         return replace(
             self,
+            meta=meta,
             y=self.y[idx],
             x=None if self.x is None else self.x[idx],
             states=None if self.states is None else self.states[idx],
         )
+
+    def _per_sample(self, value: object) -> bool:
+        """True for a meta entry that holds one value per sample."""
+        return isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == len(self)
 
     def with_inputs(self, x: np.ndarray | None = None, states: np.ndarray | None = None) -> Dataset:
         """A copy with other features and/or states (labels kept); None keeps the current ones."""
@@ -93,8 +100,14 @@ class Dataset:
             raise ValueError("cannot concatenate datasets with different kinds of input")
         if self.num_classes != other.num_classes:
             raise ValueError("cannot concatenate datasets with different numbers of classes")
+        meta = {k: v for k, v in self.meta.items() if not self._per_sample(v)}
+        for k, v in self.meta.items():
+            w = other.meta.get(k)
+            if self._per_sample(v) and w is not None and other._per_sample(w):
+                meta[k] = np.concatenate([v, w])
         return replace(
             self,
+            meta=meta,
             y=np.concatenate([self.y, other.y]),
             x=None if self.x is None else np.concatenate([self.x, other.x]),
             states=None if self.states is None else np.concatenate([self.states, other.states]),
@@ -133,9 +146,7 @@ def _normalize(x: np.ndarray, how: Normalize) -> tuple[np.ndarray, tuple[float, 
     raise ValueError(f"normalize must be 'l2', 'range' or 'none', got {how!r}")
 
 
-def stratified_split(
-    y: np.ndarray, test: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a stratified ``(train, test)`` split with ``test`` as a fraction in (0, 1).
 
     A fraction of 0 gives an empty test part. Uses scikit-learn's ``train_test_split``.
@@ -189,7 +200,9 @@ def digits(
     train_idx, test_idx = stratified_split(y, test, seed)
     name = "digits_" + "_".join(map(str, classes))
     common = dict(
-        num_classes=len(classes), feature_range=feature_range, image_shape=tuple(size),
+        num_classes=len(classes),
+        feature_range=feature_range,
+        image_shape=tuple(size),
         meta={"classes": tuple(classes), "normalize": normalize, "seed": seed},
     )
     return (

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -149,17 +150,10 @@ def _to_split(arrays, *, num_classes, test, seed, name, meta) -> tuple[Dataset, 
         states=arrays["states"], y=y, num_classes=num_classes, name=name, meta={**meta, **extra}
     )
 
-    def part(idx, suffix):
-        sub = whole.take(idx)
-        return Dataset(
-            states=sub.states,
-            y=sub.y,
-            num_classes=num_classes,
-            name=f"{name}.{suffix}",
-            meta={**meta, **{k: v[idx] for k, v in extra.items()}},
-        )
-
-    return part(train_idx, "train"), part(test_idx, "test")
+    return (
+        replace(whole.take(train_idx), name=f"{name}.train"),
+        replace(whole.take(test_idx), name=f"{name}.test"),
+    )
 
 
 def aubry_andre(

@@ -60,3 +60,17 @@ def test_dataset_take_concat_and_validation() -> None:
         Dataset(y=[0], num_classes=2)
     quantum = Dataset(states=np.eye(4)[:2], y=[0, 1], num_classes=2)
     assert quantum.num_qubits == 2 and quantum.x is None
+
+
+def test_per_sample_meta_follows_the_samples() -> None:
+    data = Dataset(
+        x=np.zeros((3, 1)),
+        y=[0, 1, 0],
+        num_classes=2,
+        meta={"V": np.array([4.0, 0.5, 4.5]), "seed": 7, "grid": np.ones(5)},
+    )
+    part = data.take([2, 1])
+    np.testing.assert_array_equal(part.meta["V"], [4.5, 0.5])
+    assert part.meta["seed"] == 7 and part.meta["grid"].shape == (5,)
+    both = part.concat(data)
+    np.testing.assert_array_equal(both.meta["V"], [4.5, 0.5, 4.0, 0.5, 4.5])
