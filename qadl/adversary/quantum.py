@@ -199,6 +199,41 @@ def _within_fidelity(
     return accepted, bad
 
 
+def _initial_angles(
+    adversary: LocalRotationAdversary,
+    states: np.ndarray,
+    config: QuantumAttackConfig,
+    eps: float,
+    axes: np.ndarray,
+) -> np.ndarray:
+    """Zero angles, or a uniform random start in the box pulled back above the fidelity floor."""
+    shape = (states.shape[0], 3 * adversary.num_qubits)
+    if not config.random_start:
+        return np.zeros(shape)
+    start = np.random.default_rng(config.seed).uniform(-eps, eps, shape) * axes
+    start, _ = _within_fidelity(adversary, states, np.zeros(shape), start, config.fidelity_min)
+    return start
+
+
+def _goal_reached(
+    adversary: LocalRotationAdversary,
+    theta: np.ndarray,
+    states: np.ndarray,
+    angles: np.ndarray,
+    labels: np.ndarray,
+    active: np.ndarray,
+    config: QuantumAttackConfig,
+) -> np.ndarray:
+    """Mask (over the whole batch) of active samples whose label already flipped."""
+    out = np.zeros(len(labels), dtype=bool)
+    idx = np.flatnonzero(active)
+    if idx.size == 0:
+        return out
+    pred = adversary.predict_proba(theta, states[idx], angles[idx]).argmax(axis=1)
+    out[idx] = pred == labels[idx] if config.targeted else pred != labels[idx]
+    return out
+
+
 def quantum_attack(
     adversary: LocalRotationAdversary,
     theta: np.ndarray,
@@ -225,19 +260,15 @@ def quantum_attack(
     y = np.asarray(batch.y, dtype=int)
     labels = np.full_like(y, config.target) if config.targeted else y
     sign = -1.0 if config.targeted else 1.0
-    rng = np.random.default_rng(config.seed)
-    b, d = len(y), 3 * adversary.num_qubits
     axes = config.axis_mask(adversary.num_qubits)
-    angles = rng.uniform(-eps, eps, (b, d)) * axes if config.random_start else np.zeros((b, d))
-    angles, _ = _within_fidelity(adversary, states, np.zeros((b, d)), angles, config.fidelity_min)
+    angles = _initial_angles(adversary, states, config, eps, axes)
+    b, d = angles.shape
     active, steps = np.ones(b, dtype=bool), np.zeros(b, dtype=int)
     trace = np.full((config.steps, b), np.nan)
     opt = _Ascent(np.zeros((b, d)), np.zeros((b, d)))
     for t in range(config.steps):
         if config.early_stop:
-            pred = adversary.predict_proba(theta, states[active], angles[active]).argmax(axis=1)
-            reached = pred == labels[active] if config.targeted else pred != labels[active]
-            active[np.flatnonzero(active)[reached]] = False
+            active &= ~_goal_reached(adversary, theta, states, angles, labels, active, config)
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -246,11 +277,13 @@ def quantum_attack(
         )
         trace[t, idx] = sign * loss
         opt.t += 1
-        new = np.clip(
-            angles[idx] + _step(sign * grad * axes, idx, opt, config, config.alpha(eps)), -eps, eps
-        )
+        step = _step(sign * grad * axes, idx, opt, config, config.alpha(eps))
         new, undone = _within_fidelity(
-            adversary, states[idx], angles[idx], new, config.fidelity_min
+            adversary,
+            states[idx],
+            angles[idx],
+            np.clip(angles[idx] + step, -eps, eps),
+            config.fidelity_min,
         )
         angles[idx] = new
         steps[idx] += 1
