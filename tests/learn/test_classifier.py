@@ -81,3 +81,51 @@ def test_state_and_delta_gradients() -> None:
         state.real,
     )
     np.testing.assert_allclose(grads.state.real, want_re, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "readout",
+    [
+        Readout("probs", qubits=(0, 1), num_classes=3),
+        Readout("expval", observables=((("Z", 0),), (("X", 1),)), num_classes=2),
+    ],
+    ids=["probs3", "softmax2"],
+)
+def test_compiled_simulator_agrees_with_the_reference(readout: Readout) -> None:
+    """The same Classifier on the Numba simulator and on the dense reference one."""
+    from qadl.backends.sim import Simulator
+
+    circuit = tiny_classifier(readout=readout)
+    fast = Classifier(Simulator(circuit), readout, scale=2.0)
+    slow = Classifier(RefSim(circuit), readout, scale=2.0)
+    rng = np.random.default_rng(4)
+    theta, x = rng.uniform(-3, 3, circuit.num_params), rng.uniform(0, 3, (4, 2))
+    y = np.array([0, 1, 1, 0]) if readout.num_classes == 2 else np.array([0, 1, 2, 0])
+    np.testing.assert_allclose(
+        fast.predict_proba(theta, x=x), slow.predict_proba(theta, x=x), atol=1e-12
+    )
+    loss_f, grads_f = fast.loss_and_grads(theta, y, x=x)
+    loss_s, grads_s = slow.loss_and_grads(theta, y, x=x)
+    np.testing.assert_allclose(loss_f, loss_s, atol=1e-12)
+    np.testing.assert_allclose(grads_f.theta, grads_s.theta, atol=1e-6)
+    np.testing.assert_allclose(grads_f.x, grads_s.x, atol=1e-6)
+
+
+def test_compiled_simulator_state_gradients_agree_with_the_reference() -> None:
+    from qadl.backends.sim import Simulator
+
+    circuit = tiny_state_classifier()
+    rng = np.random.default_rng(5)
+    theta = rng.uniform(-3, 3, circuit.num_params)
+    state = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
+    state /= np.linalg.norm(state, axis=1, keepdims=True)
+    delta = rng.normal(scale=0.1, size=(3, 2))
+    y = np.array([1, 0, 1])
+    _, fast = Classifier(Simulator(circuit), circuit.readout).loss_and_grads(
+        theta, y, state=state, delta=delta
+    )
+    _, slow = Classifier(RefSim(circuit), circuit.readout).loss_and_grads(
+        theta, y, state=state, delta=delta
+    )
+    for name in ("theta", "delta", "state"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), atol=1e-6)
