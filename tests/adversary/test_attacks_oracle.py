@@ -109,3 +109,28 @@ def test_renormalize_and_mask_in_bounded_attacks():
     np.testing.assert_allclose(np.linalg.norm(res.x_adv, axis=1), 1.0)
     np.testing.assert_array_equal(res.x_adv[:, 0], 0.0)
     assert np.all(res.linf > 0.0)
+
+
+def test_mim_matches_hand_computed_momentum():
+    """Two MIM steps: g1/mean|g1|, then μ·that + g2/mean|g2|, each followed by a sign step."""
+    oracle, x, y = softmax_problem(seed=13, n=5)
+    cfg = AttackConfig("mim", epsilon=1.0, steps=2, step_size=0.01, decay=0.5)
+    res = craft(oracle, x, y, cfg)
+    _, g1 = oracle.loss_and_input_grad(x, y)
+    m1 = g1 / np.mean(np.abs(g1), axis=1, keepdims=True)
+    x1 = x + 0.01 * np.sign(m1)
+    _, g2 = oracle.loss_and_input_grad(x1, y)
+    m2 = 0.5 * m1 + g2 / np.mean(np.abs(g2), axis=1, keepdims=True)
+    np.testing.assert_allclose(res.x_adv, x1 + 0.01 * np.sign(m2))
+
+
+def test_attack_result_json():
+    import json
+
+    oracle, x, y = softmax_problem(seed=14, n=10)
+    res = craft(oracle, x, y, AttackConfig("pgd", epsilon=0.1, steps=3))
+    data = json.loads(json.dumps(res.to_json()))
+    assert data["method"] == "pgd-linf"
+    assert data["n"] == 10
+    assert data["mean_linf"] == pytest.approx(float(np.mean(res.linf)))
+    assert data["mean_fidelity"] is None
