@@ -224,3 +224,19 @@ def test_progress_bar_on_a_terminal_shows_loss_and_accuracy(
     fit(clf, _theta0(clf), blobs[0], TrainConfig(epochs=2, batch=20), test=blobs[1])
     err = capsys.readouterr().err
     assert "train" in err and "loss" in err and "test_acc" in err
+
+
+def test_training_on_quantum_data(tmp_path, monkeypatch) -> None:
+    """Ferromagnetic vs paramagnetic Ising ground states, fed in as input states."""
+    from qadl.learn.quantum_data import ising
+
+    from .circuits import tiny_state_classifier
+
+    monkeypatch.setenv("QADL_CACHE_DIR", str(tmp_path))
+    train, test = ising(qubits=4, samples=60, ferro=(0.0, 0.5), para=(1.5, 2.0), test=0.25, seed=3)
+    circuit = tiny_state_classifier(num_qubits=4)
+    clf = Classifier(Simulator(circuit), circuit.readout)  # δ symbols unbound: zero
+    config = TrainConfig(optimizer=Adam(lr=0.1), epochs=10, batch=9, seed=1)
+    theta0 = init_params("uniform(-0.1, 0.1)", circuit.num_params, 0)
+    result = fit(clf, theta0, train, config, test=test)
+    assert result.history.test_acc[-1] >= 0.9
