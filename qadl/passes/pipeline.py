@@ -116,7 +116,9 @@ def parse_pass_spec(spec: str) -> Pipeline:
 def resynth_form(target: Target) -> str:
     """The ``resynth-1q`` form whose gates are all native on ``target``."""
     basis = frozenset(target.basis)
-    if {Gate.RX, Gate.RY, Gate.RZ} <= basis or {Gate.RY, Gate.RZ} <= basis:
+    if {Gate.RX, Gate.RY, Gate.RZ} <= basis:
+        return "xyz"
+    if {Gate.RY, Gate.RZ} <= basis:
         return "zyz"
     if {Gate.RZ, Gate.SX, Gate.X} <= basis:
         return "zsx"

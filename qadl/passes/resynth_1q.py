@@ -22,16 +22,23 @@ def zyz_angles(mat: np.ndarray) -> tuple[float, float, float]:
     a, b = v[0, 0], v[1, 0]
     theta = 2.0 * math.atan2(abs(b), abs(a))
     if abs(b) < 1e-12:
-        return theta, 0.0, -2.0 * cmath.phase(a)
+        return theta, 0.0, -2.0 * cmath.phase(a)  # a pure Z rotation
     if abs(a) < 1e-12:
         return theta, 2.0 * cmath.phase(b), 0.0
     plus, minus = -2.0 * cmath.phase(a), 2.0 * cmath.phase(b)
     return theta, (plus + minus) / 2.0, (plus - minus) / 2.0
 
 
+def _snap(angle: float) -> float:
+    """``angle`` rounded to a multiple of π/8 when within 1e-10 of one (stable golden text)."""
+    steps = angle / (math.pi / 8)
+    nearest = round(steps)
+    return nearest * (math.pi / 8) + 0.0 if abs(steps - nearest) < 1e-10 else angle
+
+
 def _wrap(angle: float) -> float:
     """The angle in (-π, π] (RZ(a + 2π) = -RZ(a): the same up to global phase)."""
-    wrapped = math.remainder(angle, 2.0 * math.pi)
+    wrapped = _snap(math.remainder(angle, 2.0 * math.pi))
     return math.pi if wrapped == -math.pi else wrapped
 
 
@@ -44,9 +51,22 @@ def _u_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op
     return [[Op(Gate.U, (q,), (E.const(t), E.const(_wrap(p)), E.const(_wrap(lam))))]]
 
 
+def _rot_ops(gate: Gate, q: int, angle: float, atol: float) -> list[Op]:
+    angle = _wrap(angle)
+    return [] if abs(angle) <= atol else [Op(gate, (q,), (E.const(angle),))]
+
+
 def _zyz_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
-    ry = [] if abs(_wrap(t)) <= atol else [Op(Gate.RY, (q,), (E.const(t),))]
-    return [[*_rz_ops(q, lam, atol), *ry, *_rz_ops(q, p, atol)]]
+    return [[*_rz_ops(q, lam, atol), *_rot_ops(Gate.RY, q, t, atol), *_rz_ops(q, p, atol)]]
+
+
+def _xyz_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+    """ZYZ or ZXZ (``RY(θ) = RZ(π/2)·RX(θ)·RZ(-π/2)``), whichever drops more zero angles."""
+    half = math.pi / 2
+    rx = _rot_ops(Gate.RX, q, t, atol)
+    zxz = [*_rz_ops(q, lam - half, atol), *rx, *_rz_ops(q, p + half, atol)]
+    lone = _rot_ops(Gate.RX, q, -t, atol)  # pure X rotations (zxz covers the +θ sign)
+    return [*_zyz_form(q, t, p, lam, atol), zxz, lone]
 
 
 def _zsx_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
@@ -69,6 +89,7 @@ def _zsx_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[
 FORMS: dict[str, Callable[[int, float, float, float, float], list[list[Op]]]] = {
     "u": _u_form,
     "zyz": _zyz_form,
+    "xyz": _xyz_form,
     "zsx": _zsx_form,
 }
 """Output form -> candidate sequences (shortest first) for ``U(θ, φ, λ)`` on one qubit."""
@@ -88,7 +109,7 @@ def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
 def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-9) -> list[Op]:
     """The shortest candidate of ``form`` equal to the 2×2 unitary ``mat`` up to global phase."""
     t, p, lam = zyz_angles(mat)
-    for candidate in FORMS[form](qubit, t, p, lam, atol):
+    for candidate in sorted(FORMS[form](qubit, t, p, lam, atol), key=len):
         if _same_up_to_phase(_ops_matrix(candidate), mat, atol):
             return candidate
     raise ArithmeticError(f"{form} synthesis failed for {mat!r}")  # pragma: no cover
@@ -123,7 +144,8 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     Args:
         circuit: the circuit to simplify.
         ctx: pass options; protected and symbolic ops end a run.
-        form: ``"u"`` (one ``U(θ, φ, λ)``), ``"zyz"`` (``rz ry rz``, for rx/ry/rz bases) or
+        form: ``"u"`` (one ``U(θ, φ, λ)``), ``"zyz"`` (``rz ry rz``), ``"xyz"`` (``rz ry rz``
+            or ``rz rx rz``, whichever is shorter, for rx/ry/rz bases) or
             ``"zsx"`` (``rz sx rz sx rz`` and shorter ``rz``/``rz sx rz``/``rz x rz``
             special cases, for IBM's rz/sx/x).
 

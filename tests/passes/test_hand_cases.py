@@ -205,3 +205,24 @@ def test_resynth_identity_run_disappears():
     assert resynth_1q(circ(1, op(Gate.H, 0), op(Gate.H, 0)), form="zyz").ops == ()
     single = circ(1, op(Gate.H, 0))
     assert resynth_1q(single, form="zyz") == single
+
+
+def test_resynth_xyz_form_finds_a_single_rx():
+    """ry(-π/2) q0; rz(0.3) q0; ry(π/2) q0  ==>  rx(±0.3) q0 in the xyz form (zyz needs 3)."""
+    c = circ(
+        1,
+        op(Gate.RY, 0, angles=(-PI / 2,)),
+        op(Gate.RZ, 0, angles=(0.3,)),
+        op(Gate.RY, 0, angles=(PI / 2,)),
+    )
+    out = resynth_1q(c, form="xyz")
+    assert len(out.ops) == 1 and out.ops[0].gate is Gate.RX
+    assert abs(abs(out.ops[0].angles[0].constant_value) - 0.3) < 1e-12
+    assert_equivalent(out, c)
+    assert len(resynth_1q(c, form="zyz").ops) == 3
+
+
+def test_resynth_snaps_angles_to_multiples_of_pi_over_8():
+    """h q0; s q0  ==>  u(π/2, π/2, π) q0 with exact π multiples (stable golden text)."""
+    out = resynth_1q(circ(1, op(Gate.H, 0), op(Gate.S, 0)))
+    assert [a.constant_value / (PI / 8) for a in out.ops[0].angles] == [4.0, 4.0, 8.0]
