@@ -83,7 +83,10 @@ class AttackConfig:
     clip_to_range: bool = True
     """False leaves the inputs unbounded whatever the ranges say (Ren et al. do not clip)."""
     renormalize: bool = False
-    """Rescale each adversarial input to unit L2 norm (Ren-style images)."""
+    """Rescale each adversarial input to unit L2 norm (Ren-style images).
+
+    Applied after projection and clipping, so the perturbation may leave the ε ball by
+    the (small) change of scale."""
     seed: int = 0
     optimizer: OptimizerKind = "adam"
     """Update rule of ``gradient_steps``: Adam, plain gradient ascent, or sign steps."""
