@@ -144,7 +144,9 @@ def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
     return QuantumAttackConfig(
         epsilon=_epsilon(kw.get("epsilon", 0.1)),
         steps=int(kw.get("steps", 20)),
+        # `lr` asks for Adam on the angles; without it, signed steps of 2.5·ε/steps.
         step_size=None if "lr" not in kw else float(kw["lr"]),
+        optimizer="adam" if "lr" in kw else "sign",
         axes=tuple(kw.get("axes", ("x", "y", "z"))),
         fidelity_min=None if "fidelity" not in kw else float(kw["fidelity"]),
         seed=int(options.get("seed", 0)),
