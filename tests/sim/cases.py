@@ -1,4 +1,4 @@
-"""Random simulator test cases (hypothesis strategies) and a Qiskit oracle built from the op list."""
+"""Random simulator test cases (hypothesis strategies) and a Qiskit oracle built from op lists."""
 
 from __future__ import annotations
 

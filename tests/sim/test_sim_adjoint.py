@@ -7,12 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qadl.backends.sim import Gradients, Simulator
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
-from tests.sim.cases import bindings, circuits, make_case, random_states
+from qadl.testing import reference_outputs, reference_state
+from tests.sim.cases import bindings, circuits, make_case, random_readout, random_states
 
 EPS = 1e-6
 TOL = 1e-6
@@ -138,3 +140,62 @@ def test_unknown_method_and_bad_cotangent():
         sim.vjp(theta, x=x, delta=delta, cotangent=cot, method="backprop")
     with pytest.raises(ValueError, match="cotangent"):
         sim.vjp(theta, x=x, delta=delta, cotangent=cot[:1])
+
+
+_SOA_GATES = (Gate.H, Gate.X, Gate.Y, Gate.Z, Gate.S, Gate.SDG, Gate.T, Gate.TDG, Gate.SX,
+              Gate.SXDG, Gate.RX, Gate.RY, Gate.RZ, Gate.P, Gate.U, Gate.CZ, Gate.CX)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 2**31), st.booleans())
+def test_split_array_kernels_match_complex_kernels(n, seed, with_state):
+    """Circuits of m1/d1/cz-group/cx blocks run on soa_kernels; same outputs and gradients."""
+    from qadl.backends.sim import kernels as K
+    from qadl.testing import random_circuit
+
+    rng = np.random.default_rng(seed)
+    base = random_circuit(rng, n, 30, gates=_SOA_GATES, num_params=4, num_features=3,
+                          num_deltas=2)
+    circuit = dataclasses.replace(base, readout=random_readout(rng, n), state_input=with_state)
+    sim = Simulator(circuit)
+    assert sim._soa is not None
+    theta, x, delta = bindings(circuit, 3, seed)
+    psi0 = random_states(rng, 3, n) if with_state else None
+    cot = rng.normal(size=(3, sim.num_outputs))
+    got = sim.vjp(theta, x=x, delta=delta, state=psi0, cotangent=cot)
+    has_init = psi0 is not None
+    init = psi0 if has_init else np.zeros((1, 1), complex)
+    ref = K.vjp_fused(n, sim.program.arrays(), sim.program.readout.arrays(),
+                      sim.program.tape.arrays(), theta, x, delta, init, has_init, cot)
+    np.testing.assert_allclose(got.outputs, ref[0], atol=1e-12)
+    np.testing.assert_allclose(got.theta, ref[1].sum(axis=0), atol=1e-10)
+    np.testing.assert_allclose(got.x, ref[2], atol=1e-10)
+    np.testing.assert_allclose(got.delta, ref[3], atol=1e-10)
+    if with_state:
+        np.testing.assert_allclose(got.state, ref[4], atol=1e-10)
+    np.testing.assert_allclose(sim.outputs(theta, x=x, delta=delta, state=psi0), ref[0],
+                               atol=1e-12)
+    for b in range(3):
+        psi = reference_state(circuit, theta, x[b], delta[b], None if psi0 is None else psi0[b])
+        np.testing.assert_allclose(got.outputs[b], reference_outputs(circuit, psi), atol=1e-10)
+
+
+def test_split_array_gradients_by_finite_differences():
+    """The W1-style layered circuit (split-array path) against finite differences."""
+    ops = [Op(Gate.RY, (q,), (E.x(q),)) for q in range(4)]
+    k = 0
+    for _ in range(2):
+        for q in range(4):
+            for g in (Gate.RZ, Gate.RY, Gate.RZ):
+                ops.append(Op(g, (q,), (E.theta(k),)))
+                k += 1
+        ops += [Op(Gate.CZ, (q, q + 1)) for q in range(3)]
+    circuit = Circuit(4, tuple(ops), num_params=k, num_features=4,
+                      readout=Readout("expval", observables=((("Z", 0),), (("X", 1), ("Y", 2)))))
+    sim = Simulator(circuit)
+    assert sim._soa is not None
+    rng = np.random.default_rng(2)
+    theta, x = rng.uniform(-3, 3, k), rng.uniform(0, 3, (3, 4))
+    cot = rng.normal(size=(3, 2))
+    grads = sim.vjp(theta, x=x, cotangent=cot)
+    _check_all(sim, theta, x, np.zeros((3, 0)), cot, grads)

@@ -151,7 +151,8 @@ def test_large_diagonal_groups_use_distance_masks():
 
 def test_probs_sum_to_one_with_all_classes():
     """With every outcome as a class the probabilities of a normalised state sum to 1."""
-    circuit = dataclasses.replace(make_case(8, 5, 40, 0), readout=Readout("probs", (4, 0, 2), num_classes=8))
+    readout = Readout("probs", (4, 0, 2), num_classes=8)
+    circuit = dataclasses.replace(make_case(8, 5, 40, 0), readout=readout)
     theta, x, delta = bindings(circuit, 4, 1)
     out = Simulator(circuit).outputs(theta, x=x, delta=delta)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)

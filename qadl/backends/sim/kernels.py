@@ -59,15 +59,15 @@ from qadl.backends.sim.program import (  # noqa: E402
 
 __all__ = [
     "adjoint_batch",
-    "outputs_fused",
-    "vjp_fused",
     "adjoint_single",
     "chain_tape",
     "default_chunks",
     "eval_angles",
     "forward_batch",
     "forward_single",
+    "outputs_fused",
     "readout_batch",
+    "vjp_fused",
 ]
 
 _J = 1j
@@ -425,7 +425,8 @@ def _span(kind, nq):
 @njit(cache=True)
 def _apply_block(psi, blk, prog, ang, s, e, dagger):
     """Apply block ``blk`` (or its inverse) to ``psi`` over iteration range ``[s, e)``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -639,7 +640,8 @@ def _back_d2(psi, lam, qa, qb, d0, d1, d2, d3, s, e, r_out):
 @njit(cache=True)
 def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
     """Un-apply a gradient-carrying block over ``[s, e)``, accumulating its overlap ``R``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -666,7 +668,9 @@ def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
 def _num_angles(code):
     if code == F_U:
         return 3
-    if code == F_CONST1 or code == F_CONST4 or code == F_CONSTD4 or code == F_CZ or code == F_CZMASK:
+    if code == F_CONST1 or code == F_CONST4 or code == F_CONSTD4:
+        return 0
+    if code == F_CZ or code == F_CZMASK:
         return 0
     return 1
 
@@ -674,7 +678,8 @@ def _num_angles(code):
 @njit(cache=True)
 def _block_grads(blk, prog, ang, r, g):
     """Add dL/d(angle) of every factor of block ``blk`` to ``g`` from its overlap ``r``."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
     k = kind[blk]
     f0 = fac_ptr[blk]
     f1 = fac_ptr[blk + 1]
@@ -720,7 +725,8 @@ def _block_grads(blk, prog, ang, r, g):
 @njit(cache=True)
 def _amp_back(psi, lam, blk, prog, ang, g):
     """Un-apply an amplitude preparation (exact when its qubits started in |0…0⟩)."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
     count = aux[blk, 1]
     off = amp_off[aux[blk, 0] : aux[blk, 0] + count]
     arg = fac_arg[fac_ptr[blk]]
@@ -1077,7 +1083,8 @@ def _chunks(span, nchunks):
 @njit(cache=True)
 def _is_local(blk, prog, m):
     """True when the block maps every aligned 2**m chunk of the state to itself."""
-    kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q, const1, const4, constd4, amp_off, dtab = prog
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
     k = kind[blk]
     if k == K_D1 or k == K_D2 or k == K_DGRP:
         return True

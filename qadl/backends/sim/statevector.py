@@ -15,6 +15,7 @@ from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, c
 from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.program import SimProgram, build_program
 from qadl.backends.sim.shift import shift_tape_grads
+from qadl.backends.sim.soa_plan import soa_supported, split_tables
 from qadl.ir.circuit import Circuit
 
 __all__ = ["METHODS", "Simulator"]
@@ -65,6 +66,10 @@ class Simulator:
         """Lower ``circuit``; compiles nothing."""
         self.circuit = circuit
         self.program: SimProgram = build_program(circuit)
+        self._soa = None
+        """Split diagonal tables when the split-array kernels (``soa_kernels``) apply."""
+        if self.program.num_qubits < SINGLE_STATE_QUBITS and soa_supported(self.program):
+            self._soa = split_tables(self.program)
 
     # -- sizes ------------------------------------------------------------------------
     @property
@@ -157,6 +162,22 @@ class Simulator:
         if self.num_qubits < SINGLE_STATE_QUBITS:
             batch = self._batch(theta, x, delta, state)
             has_init, init = _init(batch)
+            if self._soa is not None:
+                from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+
+                return soa_kernels.outputs_soa(
+                    self.num_qubits,
+                    self.program.arrays(),
+                    ro.arrays(),
+                    self.program.tape.arrays(),
+                    batch.theta,
+                    batch.x,
+                    batch.delta,
+                    init,
+                    has_init,
+                    ro.num_outputs,
+                    *self._soa,
+                )
             return kernels.outputs_fused(
                 self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
                 batch.theta, batch.x, batch.delta, init, has_init, ro.num_outputs,
@@ -211,10 +232,24 @@ class Simulator:
     def _vjp_fused(self, kernels, batch: _Batch, cot: np.ndarray) -> Gradients:
         """Small registers: the whole adjoint pipeline in one compiled parallel call."""
         has_init, init = _init(batch)
-        out, g_th, g_x, g_d, g_state = kernels.vjp_fused(
-            self.num_qubits, self.program.arrays(), self.program.readout.arrays(),
-            self.program.tape.arrays(), batch.theta, batch.x, batch.delta, init, has_init, cot,
+        args = (
+            self.num_qubits,
+            self.program.arrays(),
+            self.program.readout.arrays(),
+            self.program.tape.arrays(),
+            batch.theta,
+            batch.x,
+            batch.delta,
+            init,
+            has_init,
+            cot,
         )
+        if self._soa is not None:
+            from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+
+            out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
+        else:
+            out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
         return Gradients(
             outputs=out,
             theta=g_th.sum(axis=0),
