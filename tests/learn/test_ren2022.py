@@ -1,6 +1,8 @@
 """End-to-end: Ren et al. 2022's two classifiers reach the paper's accuracies in simulation.
 
 Slow (tens of seconds each): ``python -m pytest -m slow tests/learn/test_ren2022.py``.
+Timed on one Numba thread (``conftest.py``): on a shared machine the batch-parallel
+kernels lose badly to thread contention (225 s with 2 threads at load 12 vs ~30 s).
 Settings found for these data (recorded in the learning report):
 
 - images (digits 1 vs 9, 16×16, unit L2 norm, 289 train / 73 test): hinge loss,
@@ -25,17 +27,6 @@ from qadl.learn.train import TrainConfig, fit, init_params
 from .circuits import ren2022_image_circuit, ren2022_quantum_circuit
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _one_numba_thread():
-    """Time on one core: the batch-parallel kernels lose badly to thread contention when the
-    machine is shared (measured 225 s with 2 threads at load 12 vs ~35 s with 1 thread)."""
-    numba = pytest.importorskip("numba")
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
 
 
 def _warm(clf: Classifier, data) -> None:
