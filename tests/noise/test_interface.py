@@ -16,14 +16,18 @@ from tests.noise.helpers import NOISE, with_readout
 def test_noiseless_matches_statevector_simulator(method):
     """Outputs and every gradient field equal the statevector Simulator's (no noise: exact)."""
     rng = np.random.default_rng(31)
-    circuit = with_readout(random_circuit(rng, 3, 16, num_deltas=1), Readout("probs", (1, 2), num_classes=3))
+    circuit = with_readout(
+        random_circuit(rng, 3, 16, num_deltas=1), Readout("probs", (1, 2), num_classes=3)
+    )
     theta = rng.uniform(-np.pi, np.pi, circuit.num_params)
     x = rng.uniform(-np.pi, np.pi, (2, circuit.num_features))
     delta = rng.uniform(-0.2, 0.2, (2, circuit.num_deltas))
     cot = rng.normal(size=(2, 3))
     ref, noisy = Simulator(circuit), NoisySimulator(circuit, method=method, trajectories=2)
     assert (noisy.num_qubits, noisy.num_params, noisy.num_outputs) == (3, ref.num_params, 3)
-    np.testing.assert_allclose(noisy.outputs(theta, x, delta), ref.outputs(theta, x, delta), atol=1e-12)
+    np.testing.assert_allclose(
+        noisy.outputs(theta, x, delta), ref.outputs(theta, x, delta), atol=1e-12
+    )
     g_ref = ref.vjp(theta, x, delta, cotangent=cot)
     g = noisy.vjp(theta, x, delta, cotangent=cot)
     for name in ("outputs", "theta", "x", "delta"):

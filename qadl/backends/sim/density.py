@@ -147,6 +147,14 @@ class DensityMatrixSimulator:
             outputs, slot_grads, lam0 = self._parameter_shift(angles, state, cot, batch)
         else:
             raise ValueError(f"unknown gradient method {method!r} (adjoint, parameter-shift)")
+        if self.program.amplitude_ops:
+            if lam0 is None:
+                raise ValueError(
+                    "amplitude encodings are differentiated with method='adjoint' only"
+                )
+            psi0 = npg.initial_state(self.program, angles)
+            g0 = 2.0 * np.einsum("bij,bj->bi", lam0, psi0)
+            slot_grads = slot_grads + npg.amplitude_slot_grads(self.program, angles, g0)
         g_theta, g_x, g_delta = self.program.chain(slot_grads, theta, x, delta)
         g_state = None
         if state is not None:
@@ -211,16 +219,7 @@ class DensityMatrixSimulator:
         self._every = max(1, math.isqrt(max(len(blocks), 1)))
 
     def _op_angles(self, angles: np.ndarray, j: int) -> np.ndarray:
-        start = self.program.slot_start[j]
-        return angles[:, start : start + self._num_angles(j)]
-
-    def _num_angles(self, j: int) -> int:
-        end = (
-            self.program.slot_start[j + 1]
-            if j + 1 < self.program.num_ops
-            else self.program.num_slots
-        )
-        return end - self.program.slot_start[j]
+        return angles[:, self.program.slots(j)]
 
     def _op_superop(self, j: int, angles: np.ndarray, block_qubits: tuple[int, ...]):
         """Op ``j``'s superoperator embedded in its block, and its ``(slot, derivative)`` pairs."""
@@ -280,8 +279,10 @@ class DensityMatrixSimulator:
         as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
         return mats, hmats, (dmats, as_int(dslot), as_int(dmoffs), as_int(dstart))
 
-    def _initial(self, state: np.ndarray | None, batch: int) -> np.ndarray:
-        dim = 1 << self.num_qubits
+    def _initial(self, state: np.ndarray | None, angles: np.ndarray) -> np.ndarray:
+        dim, batch = 1 << self.num_qubits, angles.shape[0]
+        if state is None and self.program.amplitude_ops:
+            state = npg.initial_state(self.program, angles)
         if state is None:
             rho = np.zeros((batch, dim * dim), dtype=complex)
             rho[:, 0] = 1.0
@@ -291,7 +292,7 @@ class DensityMatrixSimulator:
     def _forward(self, angles: np.ndarray, state: np.ndarray | None, batch: int) -> np.ndarray:
         from qadl.backends.sim.noise_kernels import apply_ops
 
-        rho = self._initial(state, batch)
+        rho = self._initial(state, angles)
         mats, _, _ = self._superops(angles, batch)
         apply_ops(rho, mats, self._moffs, self._pos, self._poffs, self._nbits)
         return rho
@@ -308,7 +309,7 @@ class DensityMatrixSimulator:
         grads = np.zeros((batch, max(self.program.num_slots, 1)))
         final = np.empty((batch, dim * dim), dtype=complex)
         density_adjoint(
-            self._initial(state, batch),
+            self._initial(state, angles),
             lam,
             mats,
             hmats,

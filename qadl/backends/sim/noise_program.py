@@ -70,6 +70,12 @@ class NoiseProgram:
     num_params: int
     num_features: int
     num_deltas: int
+    amplitude_ops: tuple[tuple[tuple[int, ...], int], ...] = ()
+    """``(qubits, first slot)`` of every ``amplitude`` op: ``2**len(qubits)`` slots each.
+
+    They prepare the initial state (``initial_state``); ``verify`` guarantees that they
+    precede every other op on their qubits, and ops on other qubits commute with them.
+    """
 
     @property
     def num_ops(self) -> int:
@@ -80,6 +86,11 @@ class NoiseProgram:
     def num_slots(self) -> int:
         """Length of the angle vector."""
         return len(self.angles)
+
+    def slots(self, j: int) -> slice:
+        """The angle slots of op ``j``."""
+        start = self.slot_start[j]
+        return slice(start, start + GATES[self.gates[j]].num_angles)
 
     def virtual_positions(self, j: int) -> tuple[int, ...]:
         """Virtual qubits of op ``j``'s superoperator: columns ``Q`` then rows ``Q + n``."""
@@ -118,6 +129,62 @@ class NoiseProgram:
                 else:
                     g_x[:, sym.index] += contrib  # type: ignore[index]
         return g_theta, g_x, g_delta
+
+
+def _local_index(num_qubits: int, qubits: tuple[int, ...]) -> np.ndarray:
+    """Index of every basis state in the register ``qubits`` (``qubits[0]`` least significant)."""
+    idx = np.arange(1 << num_qubits)
+    out = np.zeros_like(idx)
+    for bit, q in enumerate(qubits):
+        out |= ((idx >> q) & 1) << bit
+    return out
+
+
+def initial_state(prog: NoiseProgram, angles: np.ndarray) -> np.ndarray:
+    """``(B, 2^n)`` product of the normalised amplitude registers, ``|0⟩`` elsewhere."""
+    n, batch = prog.num_qubits, angles.shape[0]
+    psi = np.zeros((batch, 1 << n), dtype=complex)
+    covered = sum(1 << q for qs, _ in prog.amplitude_ops for q in qs)
+    support = (np.arange(1 << n) & ~covered) == 0
+    values = np.ones((batch, int(support.sum())))
+    for qs, start in prog.amplitude_ops:
+        amp = angles[:, start : start + (1 << len(qs))]
+        amp = amp / np.linalg.norm(amp, axis=1, keepdims=True)
+        values *= amp[:, _local_index(n, qs)[support]]
+    psi[:, support] = values
+    return psi
+
+
+def amplitude_slot_grads(prog: NoiseProgram, angles: np.ndarray, g_state: np.ndarray) -> np.ndarray:
+    """Chain ``dL/dRe ψ₀ + i·dL/dIm ψ₀`` (B, 2^n) to the amplitude slots (B, A).
+
+    ψ₀ is real and multilinear in the normalised registers ``â_r``; ``â = a/‖a‖`` has
+    Jacobian ``(I − â âᵀ)/‖a‖``.
+    """
+    n = prog.num_qubits
+    out = np.zeros_like(angles)
+    covered = sum(1 << q for qs, _ in prog.amplitude_ops for q in qs)
+    support = (np.arange(1 << n) & ~covered) == 0
+    g = g_state[:, support].real
+    normed, locals_ = [], []
+    for qs, start in prog.amplitude_ops:
+        amp = angles[:, start : start + (1 << len(qs))]
+        norm = np.linalg.norm(amp, axis=1, keepdims=True)
+        normed.append((amp / norm, norm))
+        locals_.append(_local_index(n, qs)[support])
+    for r, (qs, start) in enumerate(prog.amplitude_ops):
+        weight = g.copy()
+        for other, (hat, _) in enumerate(normed):
+            if other != r:
+                weight *= hat[:, locals_[other]]
+        dhat = np.zeros((angles.shape[0], 1 << len(qs)))
+        for b in range(angles.shape[0]):
+            dhat[b] = np.bincount(locals_[r], weights=weight[b], minlength=1 << len(qs))
+        hat, norm = normed[r]
+        out[:, start : start + (1 << len(qs))] = (
+            dhat - hat * (hat * dhat).sum(axis=1, keepdims=True)
+        ) / norm
+    return out
 
 
 def eval_batch(
@@ -166,22 +233,26 @@ def compile_noise_program(circuit: Circuit, noise: NoiseModel) -> NoiseProgram:
     """Flatten a circuit and a noise model for the noisy simulators.
 
     Args:
-        circuit: The IR circuit (no ``amplitude`` ops: prepare such states outside and
-            pass them as the input state).
+        circuit: The IR circuit; ``amplitude`` ops become the initial state (noiseless
+            preparation) and are not gates of the program.
         noise: Which channels follow each gate (see ``channels.gate_noise``).
 
     Returns:
         The NoiseProgram.
 
     Raises:
-        ValueError: For ``amplitude`` ops.
+        ValueError: For ``amplitude`` ops in a circuit that takes an input state.
     """
-    gates, qubits, starts, angles, grads, superops, chans = [], [], [], [], [], [], []
+    gates, qubits, starts, angles, grads, superops, chans, amps = [], [], [], [], [], [], [], []
     for op in circuit.ops:
         if op.gate is Gate.AMPLITUDE:
-            raise ValueError(
-                "the noisy simulator does not run amplitude ops; pass the prepared state as input"
-            )
+            if circuit.state_input:
+                raise ValueError("amplitude encoding needs |0…0⟩ on its qubits, not an input state")
+            amps.append((tuple(op.qubits), len(angles)))
+            for a in op.angles:
+                angles.append(a)
+                grads.append(tuple((s, a.grad(s)) for s in sorted(a.symbols(), key=Sym.sort_key)))
+            continue
         k = len(op.qubits)
         gates.append(op.gate)
         qubits.append(tuple(op.qubits))
@@ -205,6 +276,7 @@ def compile_noise_program(circuit: Circuit, noise: NoiseModel) -> NoiseProgram:
         circuit.num_params,
         circuit.num_features,
         circuit.num_deltas,
+        tuple(amps),
     )
 
 

@@ -77,7 +77,9 @@ class TrajectorySimulator:
     def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Final trajectory states ``(B, T, 2^n)`` (each normalised)."""
         batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        umats = self._gate_mats(self.program.angle_values(theta, x, delta, batch), batch)
+        angles = self.program.angle_values(theta, x, delta, batch)
+        umats = self._gate_mats(angles, batch)
+        state = self._prepared(state, angles)
         out = np.empty((batch, self.trajectories, 1 << self.num_qubits), dtype=complex)
         for rows in self._chunks(batch):
             psi, _, _ = self._sample(umats, rows, state)
@@ -92,7 +94,9 @@ class TrajectorySimulator:
     def estimate(self, theta, x=None, delta=None, state=None) -> tuple[np.ndarray, np.ndarray]:
         """Exact-readout trajectory means ``(B, K)`` and their standard errors ``(B, K)``."""
         batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        umats = self._gate_mats(self.program.angle_values(theta, x, delta, batch), batch)
+        angles = self.program.angle_values(theta, x, delta, batch)
+        umats = self._gate_mats(angles, batch)
+        state = self._prepared(state, angles)
         per_traj = np.empty((batch * self.trajectories, self.num_outputs))
         for rows in self._chunks(batch):
             psi, _, _ = self._sample(umats, rows, state)
@@ -148,6 +152,8 @@ class TrajectorySimulator:
         n_traj, readout, err = self.trajectories, self._readout(), self.noise.readout_error
         slot_grads = np.zeros((batch, max(self.program.num_slots, 1)))
         outputs = np.zeros((batch, self.num_outputs))
+        user_state = state is not None
+        state = self._prepared(state, angles)
         g_state = (
             np.zeros((batch, 1 << self.num_qubits), dtype=complex) if state is not None else None
         )
@@ -182,6 +188,10 @@ class TrajectorySimulator:
             np.add.at(slot_grads, samples, grads)
             if g_state is not None:
                 np.add.at(g_state, samples, lam)
+        if self.program.amplitude_ops:
+            slot_grads = slot_grads + npg.amplitude_slot_grads(self.program, angles, g_state)
+        if not user_state:
+            g_state = None
         g_theta, g_x, g_delta = self.program.chain(
             slot_grads[:, : self.program.num_slots], theta, x, delta
         )
@@ -256,6 +266,12 @@ class TrajectorySimulator:
         for lo in range(0, total, size):
             yield np.arange(lo, min(total, lo + size))
 
+    def _prepared(self, state, angles: np.ndarray):
+        """The input states, or the amplitude-encoded ones when the circuit prepares them."""
+        if state is None and self.program.amplitude_ops:
+            return npg.initial_state(self.program, angles)
+        return state
+
     def _initial(self, state, samples: np.ndarray) -> np.ndarray:
         if state is None:
             psi = np.zeros((samples.size, 1 << self.num_qubits), dtype=complex)
@@ -268,9 +284,7 @@ class TrajectorySimulator:
         mats = np.empty((batch, self._total), dtype=complex)
         prog = self.program
         for j in range(prog.num_ops):
-            lo = prog.slot_start[j]
-            hi = prog.slot_start[j + 1] if j + 1 < prog.num_ops else prog.num_slots
-            u = npg.gate_matrices(prog.gates[j], angles[:, lo:hi])
+            u = npg.gate_matrices(prog.gates[j], angles[:, prog.slots(j)])
             mats[:, self._moffs[j] : self._moffs[j] + u.shape[1] ** 2] = np.asarray(u).reshape(
                 batch, -1
             )
@@ -343,8 +357,7 @@ class TrajectorySimulator:
         for e in range(self._e_moffs.size):
             j = gate_of_ext.get(e)
             if j is not None:
-                lo = prog.slot_start[j]
-                hi = prog.slot_start[j + 1] if j + 1 < prog.num_ops else prog.num_slots
+                lo, hi = prog.slots(j).start, prog.slots(j).stop
                 for a in range(hi - lo):
                     if not prog.angle_grads[lo + a]:
                         continue
