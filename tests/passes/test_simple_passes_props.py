@@ -9,7 +9,7 @@ from hypothesis import given
 from qadl.passes import REGISTRY, PassContext
 from qadl.testing import assert_equivalent
 
-from .helpers import CANCELLY_GATES, PROPERTY, random_case, seeds
+from .helpers import CANCELLY_GATES, PROPERTY, random_case, random_readout, seeds
 
 OPERATOR_PASSES = [
     "drop-identities",
@@ -60,3 +60,32 @@ def test_protected_ops_are_kept(name):
     )
     c = Circuit(1, ops)
     assert REGISTRY[name](c, ctx=PassContext(protected=keep)) == c
+
+
+IDEMPOTENT = [
+    "drop-identities",
+    "cancel-inverses",
+    "merge-rotations",
+    "lightcone",
+    "drop-diagonal-before-measure",
+    "resynth-1q",
+    "translate-basis",
+]
+
+
+@pytest.mark.parametrize("name", IDEMPOTENT)
+@PROPERTY
+@given(seed=seeds)
+def test_idempotent(name, seed):
+    """pass(pass(c)) == pass(c) for the passes that reach their own fixed point in one sweep.
+
+    (commute-cancel is not: a merge can expose a new partner further back, which is why
+    the levels run their passes to a fixed point.)
+    """
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    c = random_case(seed, num_qubits=4, num_ops=24, gates=CANCELLY_GATES if seed % 2 else None)
+    c = replace(c, readout=random_readout(rng, 4, "probs" if seed % 3 else "expval"))
+    once = REGISTRY[name](c)
+    assert REGISTRY[name](once) == once
