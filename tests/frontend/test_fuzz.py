@@ -79,7 +79,7 @@ def _uncached():
 
 
 @pytest.mark.fuzz
-@settings(deadline=None)
+@settings(deadline=None, max_examples=max(5, settings.default.max_examples // 3))  # slow to draw
 @given(st.data())
 def test_grammar_generated_programs(data):
     """Programs drawn from the grammar itself (identifiers padded so tokens do not merge)."""
