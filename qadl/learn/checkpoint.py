@@ -11,7 +11,7 @@ import numpy as np
 
 from qadl.learn.cache import save_npz_atomic
 
-__all__ = ["CHECKPOINT_NAME", "Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 
 CHECKPOINT_NAME = "last.npz"
 """File name of the most recent checkpoint inside a checkpoint directory."""
@@ -64,11 +64,15 @@ def _group(stored: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in stored.items() if k.startswith(prefix)}
 
 
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used: unreadable, of another format, or of another run."""
+
+
 def load_checkpoint(directory: str | Path) -> Checkpoint | None:
     """The checkpoint in ``directory``, or None when there is none.
 
     Raises:
-        ValueError: the file exists but is not a readable qadl checkpoint.
+        CheckpointError: the file exists but is not a readable qadl checkpoint.
     """
     path = Path(directory) / CHECKPOINT_NAME
     if not path.exists():
@@ -77,9 +81,9 @@ def load_checkpoint(directory: str | Path) -> Checkpoint | None:
         with np.load(path, allow_pickle=False) as data:
             stored = {name: data[name] for name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"cannot read checkpoint {path}: {err}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {err}") from None
     if int(stored.get("format", -1)) != _FORMAT:
-        raise ValueError(f"{path} is not a qadl checkpoint of format {_FORMAT}")
+        raise CheckpointError(f"{path} is not a qadl checkpoint of format {_FORMAT}")
     return Checkpoint(
         epoch=int(stored["epoch"]),
         theta=stored["theta"],

@@ -20,7 +20,7 @@ import numpy as np
 
 from qadl.ir.circuit import Circuit
 from qadl.ir.expr import THETA
-from qadl.learn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from qadl.learn.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
 from qadl.learn.losses import LOSSES, loss_and_grad
@@ -293,7 +293,7 @@ def _monitored(config: TrainConfig, row: dict[str, float]) -> float:
     return value if monitor.endswith("acc") else -value
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(CheckpointError):
     """The checkpoint to resume from was written by a run with other settings or data."""
 
 
@@ -425,7 +425,7 @@ def fit(
 
     Raises:
         CheckpointMismatchError: ``resume`` found a checkpoint of a different run.
-        ValueError: an unreadable checkpoint file.
+        CheckpointError: an unreadable checkpoint file.
     """
     run = _RunState(
         train=train,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
 from qadl.adversary.quantum import LocalRotationAdversary, local_rotation_adversary
 from qadl.adversary.transfer import fit_surrogate, transfer_attack
 from qadl.errors import QadlError
+from qadl.learn.checkpoint import CheckpointError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
 from qadl.learn.train import TrainResult, fit
@@ -139,6 +141,18 @@ def _check_fits(model: Model, data: Dataset, span: Span) -> None:
         )
 
 
+@contextmanager
+def _resumable(span: Span, directory: Path):
+    """Turn a checkpoint that cannot be resumed into a located user error."""
+    try:
+        yield
+    except CheckpointError as err:
+        raise QadlError.at(
+            "E0724", f"cannot resume from `{directory}`: {err}", span,
+            help="delete that directory, pick another --out, or run without --resume",
+        ) from None
+
+
 def _history_json(result: TrainResult) -> dict[str, Any]:
     return {k: list(v) for k, v in result.history.__dict__.items()}
 
@@ -185,8 +199,9 @@ def run_trainings(session: Session) -> None:
         _say(f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
              f"{model.num_params} parameters, {model.num_qubits} qubits")
         theta0 = model.initial_params(config.seed)
-        result = fit(session.classifier(spec.model), theta0, train, config, test=test,
-                     progress=session.options.progress)
+        with _resumable(spec.span, out / "checkpoints" / spec.model):
+            result = fit(session.classifier(spec.model), theta0, train, config, test=test,
+                         progress=session.options.progress)
         session.thetas[spec.model] = result.theta
         write_params(out / f"{spec.model}.params.npz", result.theta)
         record = _train_record(session, spec.model, result, train, test)
@@ -237,11 +252,12 @@ def run_defences(session: Session) -> None:
         _say(f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
              f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs")
         adversary = session.adversary(spec.model) if model.input_kind == "state" else None
-        result = adversarial_training(
-            session.classifier(spec.model), clean_theta, train, config, defence,
-            theta_clean=clean_theta, adversary=adversary, test=test,
-            progress=session.options.progress,
-        )
+        with _resumable(spec.span, out / "checkpoints" / spec.result):
+            result = adversarial_training(
+                session.classifier(spec.model), clean_theta, train, config, defence,
+                theta_clean=clean_theta, adversary=adversary, test=test,
+                progress=session.options.progress,
+            )
         session.thetas[spec.result] = result.theta
         write_params(out / f"{spec.result}.params.npz", result.theta)
         record = _train_record(session, spec.result, result.training, train, test)

@@ -100,3 +100,22 @@ def test_cli_reports_user_errors_without_traceback(tmp_path: Path, capsys) -> No
     assert main(["run", str(path), "--out", str(tmp_path / "o"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert ("E0515" in err or "E0722" in err) and "Traceback" not in err
+
+
+def test_resuming_a_different_run_is_a_located_error(tmp_path: Path) -> None:
+    """A checkpoint from other settings is refused with E0724, never silently reused."""
+    run_program(load(TINY_TRAIN), _options(tmp_path, max_epochs=1))
+    changed = tmp_path / "changed.qadl"
+    changed.write_text(TINY_TRAIN.read_text().replace("batch 16", "batch 8"))
+    with pytest.raises(QadlError) as err:
+        run_program(load(changed), _options(tmp_path, resume=True))
+    assert err.value.diagnostics[0].code == "E0724"
+
+
+def test_unreadable_checkpoint_is_a_located_error(tmp_path: Path) -> None:
+    ckpt = tmp_path / "checkpoints" / "tiny"
+    ckpt.mkdir(parents=True)
+    (ckpt / "last.npz").write_bytes(b"not a zip file")
+    with pytest.raises(QadlError) as err:
+        run_program(load(TINY_TRAIN), _options(tmp_path, resume=True))
+    assert err.value.diagnostics[0].code == "E0724"
