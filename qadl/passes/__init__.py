@@ -20,6 +20,7 @@ from qadl.passes.cancel_inverses import cancel_inverses
 from qadl.passes.commute_cancel import commute_cancel
 from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
 from qadl.passes.drop_identities import drop_identities
+from qadl.passes.drop_initial_diagonal import drop_initial_diagonal
 from qadl.passes.levels import LEVELS, POST_ROUTING
 from qadl.passes.lightcone import lightcone
 from qadl.passes.merge_rotations import merge_rotations
@@ -52,6 +53,7 @@ __all__ = [
     "compile_for_target",
     "drop_diagonal_before_measure",
     "drop_identities",
+    "drop_initial_diagonal",
     "fixed_point",
     "level_pipeline",
     "lightcone",

@@ -40,13 +40,17 @@ def test_level_without_readout_preserves_operator(level, seed):
 @PROPERTY
 @given(seed=seeds)
 def test_level_with_readout_preserves_outputs(level, kind, seed):
-    """With a readout: readout values kept on |0…0⟩ and on random input states."""
+    """With a readout: outputs kept from |0…0⟩, and from random states for state-input circuits."""
     rng = np.random.default_rng(seed)
     c = random_case(seed, num_qubits=4, num_ops=24, gates=CANCELLY_GATES)
     c = replace(c, readout=random_readout(rng, 4, kind))
     out = optimize(c, level, ctx=CTX)
     assert len(out.ops) <= len(c.ops)
-    assert_same_outputs(out, c, seed=seed)
+    # From |0…0⟩ at every level; from random input states when the circuit declares one
+    # (drop-initial-diagonal relies on |0…0⟩ and must leave state-input circuits alone).
+    assert_same_outputs(out, c, seed=seed, states=0)
+    with_input = replace(c, state_input=True)
+    assert_same_outputs(optimize(with_input, level, ctx=CTX), with_input, seed=seed, states=3)
 
 
 def test_levels_are_monotone_on_average():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,9 +12,9 @@ from hypothesis import given
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Readout
 from qadl.ir.gates import GATES, Gate
-from qadl.passes import PassContext, drop_diagonal_before_measure, lightcone
+from qadl.passes import PassContext, drop_diagonal_before_measure, drop_initial_diagonal, lightcone
 from qadl.passes.lightcone import backward_lightcone
-from qadl.testing import reference_outputs, reference_state
+from qadl.testing import random_bindings, reference_outputs, reference_state
 
 from .helpers import PROPERTY, assert_same_outputs, op, random_case, random_readout, seeds
 
@@ -183,3 +184,55 @@ def test_drop_diagonal_keeps_readout(kind, seed):
         removed.remove(kept)
     assert all(GATES[o.gate].diagonal for o in removed)
     assert_same_outputs(out, c, seed=seed)
+
+
+def test_drop_initial_diagonal_hand_case():
+    """rz(θ0) q0; cz q0,q1; h q1; rzz(1) q0,q1; t q1; h q0; s q0  with probs(q0)  ==>
+    h q1; rzz(1) q0,q1; t q1; h q0; s q0.
+
+    rz and cz act while q0 and q1 are still |0⟩: global phases. rzz comes after h q1, so
+    q1 is no longer |0⟩ and it stays; so do t q1 (q1 not zero) and s q0 (after h q0).
+    """
+    c = Circuit(
+        2,
+        (
+            op(Gate.RZ, 0, angles=(E.theta(0),)),
+            op(Gate.CZ, 0, 1),
+            op(Gate.H, 1),
+            op(Gate.RZZ, 0, 1, angles=(1.0,)),
+            op(Gate.T, 1),
+            op(Gate.H, 0),
+            op(Gate.S, 0),
+        ),
+        num_params=1,
+        readout=Readout("probs", (0,), num_classes=2),
+    )
+    out = drop_initial_diagonal(c, ctx=CTX)
+    assert out.ops == c.ops[2:]
+    assert_same_outputs(out, c, states=0)
+    # With an input state, |0…0⟩ is not guaranteed: nothing is dropped.
+    assert drop_initial_diagonal(replace(c, state_input=True)) == replace(c, state_input=True)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_drop_initial_diagonal_keeps_state(seed):
+    """Random diagonal-heavy circuits: the final state from |0…0⟩ is kept up to global phase."""
+    gates = (
+        Gate.H,
+        Gate.RX,
+        Gate.CX,
+        Gate.RZ,
+        Gate.CZ,
+        Gate.CP,
+        Gate.RZZ,
+        Gate.T,
+        Gate.CRZ,
+        Gate.P,
+    )
+    c = random_case(seed, num_qubits=4, num_ops=14, gates=gates)
+    c = replace(c, readout=Readout("probs", (0,), num_classes=2))
+    out = drop_initial_diagonal(c, ctx=CTX)
+    theta, x, delta = random_bindings(np.random.default_rng(seed), c)
+    a, b = reference_state(c, theta, x, delta), reference_state(out, theta, x, delta)
+    assert abs(abs(np.vdot(a, b)) - 1.0) < 1e-9
