@@ -91,8 +91,14 @@ def _binary(node: A.Binary, consts: dict[str, Any], bag: DiagnosticBag) -> Any:
             label="only arithmetic on numbers is allowed here",
         )
         return None
+    if node.op == "**" and isinstance(right, int) and abs(right) > 4096 and abs(left) > 1:
+        bag.error("E0506", "number too large", node.span)
+        return None
     try:
         return _ARITH[node.op](left, right)
+    except OverflowError:
+        bag.error("E0506", "number too large", node.span)
+        return None
     except ZeroDivisionError:
         bag.error("E0506", "division by zero", node.span)
         return None

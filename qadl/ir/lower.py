@@ -48,6 +48,8 @@ MAX_SIM_QUBITS = 30
 """Largest register a model may declare: a 2^30 complex128 state is 16 GiB per sample."""
 MAX_OPS = 2_000_000
 """Largest unrolled circuit."""
+MAX_STEPS = 5_000_000
+"""Most statements one model may execute while unrolling (loops with empty bodies count)."""
 MAX_CALL_DEPTH = 64
 _BLOCK_BASE = 1 << 40  # block params are numbered from here, then moved after the model's
 
@@ -86,6 +88,10 @@ class BlockRef:
 
 class _Skip(Exception):
     """Abandon the current statement after an error was recorded."""
+
+
+class _Abort(Exception):
+    """Abandon the whole model (a size limit was hit; going on would only repeat it)."""
 
 
 def _describe(v: Any) -> str:
@@ -159,6 +165,7 @@ class _Builder:
     readout: Readout | None = None
     readout_scale: float = 1.0
     readout_seen: bool = False
+    steps: int = 0
     block_calls: int = 0
 
 
@@ -183,6 +190,11 @@ class _Lowerer:
             self.seen.add(key)
             self.bag.add(Diagnostic.error(code, message, span, label=label, help=help))
         raise _Skip
+
+    def abort(self, code: str, message: str, span: Span, *, help: str | None = None):
+        """Record an error and stop lowering this model."""
+        self.bag.add(Diagnostic.error(code, message, span, help=help))
+        raise _Abort
 
     # -- names ------------------------------------------------------------------------------------
     def scope(self, env: _Env) -> ModuleScope:
@@ -411,6 +423,8 @@ class _Lowerer:
                 case "%":
                     return a % b
                 case "**":
+                    if isinstance(b, int) and abs(b) > 4096 and abs(a) > 1:
+                        self.fail("E0316", "number too large", node.span)
                     return a**b
         except ZeroDivisionError:
             self.fail("E0316", "division by zero", node.span)
@@ -506,10 +520,16 @@ class _Lowerer:
                 env.set(stmt.name, self.param(stmt, env, in_model))
             case A.ReadoutStmt():
                 self.readout(stmt, env, in_model)
-        if len(self.b.ops) > MAX_OPS:
-            self.fail(
+        self.b.steps += 1
+        if len(self.b.ops) > MAX_OPS or self.b.steps > MAX_STEPS:
+            what = (
+                f"more than {MAX_OPS} gates"
+                if len(self.b.ops) > MAX_OPS
+                else (f"more than {MAX_STEPS} statements to evaluate")
+            )
+            self.abort(
                 "E0406",
-                f"the circuit has more than {MAX_OPS} gates",
+                f"the circuit is too large: {what}",
                 stmt.span,
                 help="reduce the number of layers or loop iterations",
             )
@@ -950,7 +970,10 @@ class _Lowerer:
         except _Skip:
             return None
         env.set(decl.register, QReg(tuple(range(n))))
-        self.body(decl.body, env, in_model=True)
+        try:
+            self.body(decl.body, env, in_model=True)
+        except _Abort:
+            return None
         if self.b.readout is None:
             if self.b.readout_seen:
                 return None  # the readout statement itself was reported
@@ -1210,13 +1233,17 @@ def _data_fit_problem(model: Model, data: DataSpec) -> tuple[str, str] | None:
         if model.input_kind != "features":
             return "E0514", f"{m} does not take features, but {d} holds images"
         if model.num_features != h * w:
-            return "E0515", (f"{m} takes {model.num_features} features but {d} images have "
-                             f"{h * w} pixels ({h}x{w})")
+            return "E0515", (
+                f"{m} takes {model.num_features} features but {d} images have "
+                f"{h * w} pixels ({h}x{w})"
+            )
     elif data.source in _QUANTUM_SOURCES:
         n = data.options.get("qubits", _QUANTUM_SOURCES[data.source])
         if model.input_kind != "state":
-            return "E0514", (f"{m} does not take a quantum state, but {d} holds quantum data "
-                             "(declare the input as `psi: state`)")
+            return "E0514", (
+                f"{m} does not take a quantum state, but {d} holds quantum data "
+                "(declare the input as `psi: state`)"
+            )
         if model.num_qubits != n:
             return "E0515", f"{m} has {model.num_qubits} qubits but {d} states have {n}"
     return None
@@ -1234,8 +1261,13 @@ def _check_data_fit(program: CheckedProgram, models: dict[str, Model], bag: Diag
             continue
         problem = _data_fit_problem(model, data)
         if problem is not None:
-            bag.error(problem[0], problem[1], span, label="model and data do not fit",
-                      help="the model's input must match the data's shape")
+            bag.error(
+                problem[0],
+                problem[1],
+                span,
+                label="model and data do not fit",
+                help="the model's input must match the data's shape",
+            )
 
 
 # ---- entry points -------------------------------------------------------------------------------

@@ -157,3 +157,15 @@ def test_reference_examples_compile(path):
         assert m.num_params == 260 and m.num_features == 256
         assert sum(op.gate is Gate.CX for op in m.circuit.ops) == 36
         assert m.circuit.readout == Readout("probs", (4,), num_classes=2)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("const N = 10 ** 10 ** 10", "E0506"),
+    ("model m() on q[1] { let a = 10 ** 10 ** 10\n readout probs(q[0]) }", "E0316"),
+    ("model m() on q[1] { for i in 0..10000000 { h q[0] }\n readout probs(q[0]) }", "E0406"),
+])
+def test_resource_limits_are_diagnostics(text, code):
+    """Huge numbers and loops end in a diagnostic quickly, not a hang."""
+    with pytest.raises(QadlError) as info:
+        loads(text, "t.qadl")
+    assert [d.code for d in info.value.diagnostics] == [code]
