@@ -48,6 +48,8 @@ MAX_SIM_QUBITS = 30
 """Largest register a model may declare: a 2^30 complex128 state is 16 GiB per sample."""
 MAX_OPS = 2_000_000
 """Largest unrolled circuit."""
+MAX_VECTOR = 1 << 20
+"""Most trainable parameters or features a model may declare."""
 MAX_STEPS = 5_000_000
 """Most statements one model may execute while unrolling (loops with empty bodies count)."""
 MAX_CALL_DEPTH = 64
@@ -570,6 +572,8 @@ class _Lowerer:
             self.fail(
                 "E0317", f"a parameter vector needs at least 1 entry, got {size}", stmt.size.span
             )
+        if self.b.num_model_params + self.b.num_block_params + size > MAX_VECTOR:
+            self.abort("E0317", f"more than {MAX_VECTOR} trainable parameters", stmt.span)
         kind, args = self.init_spec(stmt.init, env)
         if in_model:
             start = self.b.num_model_params
@@ -998,8 +1002,12 @@ class _Lowerer:
                 if input_kind != "none":
                     self.fail("E0509", "a model has at most one input", p.span)
                 num_features = self.integer(p.type.size, env, "the feature count")
-                if num_features < 1:
-                    self.fail("E0306", "a feature vector needs at least 1 entry", p.type.size.span)
+                if not 1 <= num_features <= MAX_VECTOR:
+                    self.fail(
+                        "E0306",
+                        f"a feature vector needs 1 to {MAX_VECTOR} entries, got {num_features}",
+                        p.type.size.span,
+                    )
                 input_kind = "features"
                 env.set(p.name, SymVec(tuple(E.x(i) for i in range(num_features))))
             elif p.default is not None:

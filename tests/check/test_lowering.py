@@ -163,6 +163,8 @@ def test_reference_examples_compile(path):
     ("const N = 10 ** 10 ** 10", "E0506"),
     ("model m() on q[1] { let a = 10 ** 10 ** 10\n readout probs(q[0]) }", "E0316"),
     ("model m() on q[1] { for i in 0..10000000 { h q[0] }\n readout probs(q[0]) }", "E0406"),
+    ("model m() on q[1] { param t[10 ** 9]\n readout probs(q[0]) }", "E0317"),
+    ("model m(p: float[10 ** 9]) on q[1] { readout probs(q[0]) }", "E0306"),
 ])
 def test_resource_limits_are_diagnostics(text, code):
     """Huge numbers and loops end in a diagnostic quickly, not a hang."""
