@@ -52,14 +52,19 @@ def test_cli_check_accepts_everything():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=_ids(EXAMPLES))
 def test_example_declares_a_whole_experiment(path):
-    """Each example has data, a model, training, an attack, a defence, evaluation and a device."""
+    """Each example has data, a model, training, an attack, a defence, evaluation and a target.
+
+    Models bound with ``device`` fit their target; the larger examples only declare or
+    import a target (for ``qadl compile --target``), so that ``qadl run`` stays noiseless.
+    """
     program = load(path)
     assert program.models and program.datasets and program.trainings and program.attacks
-    assert program.defences and program.evaluations
-    for model in program.models:
-        target = program.target_of(model)
-        assert target is not None
-        assert target.num_qubits >= program.models[model].num_qubits
+    assert program.defences and program.evaluations and program.targets
+    widest = max(m.num_qubits for m in program.models.values())
+    assert max(t.num_qubits for t in program.targets.values()) >= widest
+    for name, model in program.models.items():
+        target = program.target_of(name)
+        assert target is None or target.num_qubits >= model.num_qubits
 
 
 # ---- the flagship: Ren et al. 2022 image classifier --------------------------------------------
@@ -129,9 +134,11 @@ def test_ren2022_images_attack_and_defence_are_the_papers():
         assert fragment in text, (fragment, text)
     (defence,) = program.defences
     assert "ren" in repr(defence) and "0.5" in repr(defence)
-    target = program.target_of("classifier")
-    assert target.name == "chain10" and target.num_qubits == 10
+    target = program.targets["chain10"]
+    assert target.num_qubits == 10
     assert set(target.coupling) == {(i, i + 1) for i in range(9)}
+    assert {g.value for g in target.basis} == {"rx", "ry", "rz", "cz"}
+    assert target.noise.t1 == 150
 
 
 def test_ren2022_quantum_data_model():
