@@ -18,6 +18,7 @@ from qadl.passes.base import (
 )
 from qadl.passes.cancel_inverses import cancel_inverses
 from qadl.passes.commute_cancel import commute_cancel
+from qadl.passes.describe import passes_markdown
 from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
 from qadl.passes.drop_identities import drop_identities
 from qadl.passes.drop_initial_diagonal import drop_initial_diagonal
@@ -60,6 +61,7 @@ __all__ = [
     "merge_rotations",
     "optimize",
     "parse_pass_spec",
+    "passes_markdown",
     "resynth_1q",
     "route",
     "route_sabre",

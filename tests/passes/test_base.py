@@ -128,3 +128,14 @@ def test_parse_pass_spec_with_options():
         parse_pass_spec("merge-rotation")
     with pytest.raises(ValueError, match="key=value"):
         parse_pass_spec("resynth-1q{zyz}")
+
+
+def test_every_pass_documents_its_contract_and_the_reference_lists_it():
+    """Each docstring states precondition, what it keeps and its cost; passes_markdown lists all."""
+    from qadl.passes import passes_markdown
+
+    text = passes_markdown()
+    for name, pass_ in REGISTRY.items():
+        assert all(word in pass_.__doc__ for word in ("Precondition", "Keeps", "Cost")), name
+        assert f"### `{name}`" in text
+    assert "`form='u'`" in text and "| O3 |" in text
