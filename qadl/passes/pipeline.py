@@ -157,9 +157,16 @@ def _expand_amplitudes(circuit: Circuit, x, delta, span: Span) -> Circuit:
             "(x=...) to compile the state preparation for it",
             span,
         )
-    return expand_amplitude(
-        circuit, None if x is None else np.asarray(x), None if delta is None else np.asarray(delta)
-    )
+    try:
+        return expand_amplitude(
+            circuit,
+            None if x is None else np.asarray(x),
+            None if delta is None else np.asarray(delta),
+        )
+    except ValueError as err:  # unbound δ symbols, an all-zero amplitude vector …
+        raise _target_error(
+            f"cannot expand amplitude encoding: {err}", "check the bound sample", span
+        ) from err
 
 
 def _timed(name: str, fn: Callable[[], object], circuit: Circuit, trace: PassTrace):

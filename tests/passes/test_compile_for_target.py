@@ -128,3 +128,15 @@ def test_too_wide_circuit_is_a_user_error():
     """A 12-qubit circuit on the 10-qubit chain: E0610 naming the target."""
     with pytest.raises(QadlError, match="chain10"):
         compile_for_target(Circuit(12, ()), chain_target(), 1)
+
+
+def test_zero_amplitude_sample_is_a_user_error():
+    """An all-zero bound sample cannot be prepared: E0610, not an internal error."""
+    c = Circuit(
+        1,
+        (Op(Gate.AMPLITUDE, (0,), (E.x(0), E.x(1))),),
+        num_features=2,
+        readout=Readout("probs", (0,), num_classes=2),
+    )
+    with pytest.raises(QadlError, match="amplitude"):
+        compile_for_target(c, chain_target(), 3, x=np.zeros(2))
