@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip", default="")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
-    print(f"{'n':>3} {'gates':>5} " + " ".join(f"{name:>14}" for name in ENGINES if name not in skip)
+    names = [name for name in ENGINES if name not in skip]
+    print(f"{'n':>3} {'gates':>5} " + " ".join(f"{name:>14}" for name in names)
           + "   (ns/gate; numpy-copy: ns per state copy)")
     for n in [int(v) for v in args.qubits.split(",")]:
         theta = np.random.default_rng(n).uniform(-np.pi, np.pi, 3 * n * LAYERS)

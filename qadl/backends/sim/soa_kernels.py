@@ -36,12 +36,46 @@ _BWD = {"contract", "reassoc"}
 
 
 # ============================================================================ forward kernels
+@njit(cache=True, inline="always")
+def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
+    """(ψ[i0], ψ[i1]) ← M (ψ[i0], ψ[i1]) with M given by real and imaginary parts."""
+    xr = re[i0]
+    xi = im[i0]
+    yr = re[i1]
+    yi = im[i1]
+    re[i0] = ar * xr - ai * xi + br * yr - bi * yi
+    im[i0] = ar * xi + ai * xr + br * yi + bi * yr
+    re[i1] = cr * xr - ci * xi + dr * yr - di * yi
+    im[i1] = cr * xi + ci * xr + dr * yi + di * yr
+
+
 @njit(cache=True, fastmath=_FWD)
 def _m1(re, im, q, m00, m01, m10, m11):
+    """Single-qubit 2×2. Qubits 0–2 get constant-stride loops (LLVM vectorises those as
+    interleaved accesses); higher qubits walk two non-overlapping contiguous slices."""
     ar, ai, br, bi = m00.real, m00.imag, m01.real, m01.imag
     cr, ci, dr, di = m10.real, m10.imag, m11.real, m11.imag
+    n = re.shape[0]
+    if q == 0:
+        for k in range(n >> 1):
+            _upd(re, im, 2 * k, 2 * k + 1, ar, ai, br, bi, cr, ci, dr, di)
+        return
+    if q == 1:
+        for k in range(n >> 2):
+            b = 4 * k
+            _upd(re, im, b, b + 2, ar, ai, br, bi, cr, ci, dr, di)
+            _upd(re, im, b + 1, b + 3, ar, ai, br, bi, cr, ci, dr, di)
+        return
+    if q == 2:
+        for k in range(n >> 3):
+            b = 8 * k
+            _upd(re, im, b, b + 4, ar, ai, br, bi, cr, ci, dr, di)
+            _upd(re, im, b + 1, b + 5, ar, ai, br, bi, cr, ci, dr, di)
+            _upd(re, im, b + 2, b + 6, ar, ai, br, bi, cr, ci, dr, di)
+            _upd(re, im, b + 3, b + 7, ar, ai, br, bi, cr, ci, dr, di)
+        return
     bit = 1 << q
-    for hi in range(0, re.shape[0], 2 * bit):
+    for hi in range(0, n, 2 * bit):
         r0 = re[hi : hi + bit]
         i0 = im[hi : hi + bit]
         r1 = re[hi + bit : hi + 2 * bit]
@@ -139,8 +173,8 @@ def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
 
 # ============================================================================ backward kernels
 @njit(cache=True, fastmath=_BWD)
-def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
-    """Un-apply to ψ and λ; R_jk += Σ conj(λ_j) ψ_k (ψ after un-applying)."""
+def _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
+    """Qubits ≥ 3: un-apply to ψ and λ; R_jk += Σ conj(λ_j) ψ_k (ψ after un-applying)."""
     # M^† entries
     ar, ai = m00.real, -m00.imag
     br, bi = m10.real, -m10.imag
@@ -191,6 +225,124 @@ def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     r_out[1] += complex(s01r, s01i)
     r_out[2] += complex(s10r, s10i)
     r_out[3] += complex(s11r, s11i)
+
+
+@njit(cache=True, inline="always")
+def _bupd(re, im, lre, lim, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
+    """Un-apply M (given as M† parts) to one pair of ψ and λ; return conj(λ_out) ⊗ ψ_in."""
+    xr = re[i0]
+    xi = im[i0]
+    yr = re[i1]
+    yi = im[i1]
+    ur = ar * xr - ai * xi + br * yr - bi * yi
+    ui = ar * xi + ai * xr + br * yi + bi * yr
+    vr = cr * xr - ci * xi + dr * yr - di * yi
+    vi = cr * xi + ci * xr + dr * yi + di * yr
+    re[i0] = ur
+    im[i0] = ui
+    re[i1] = vr
+    im[i1] = vi
+    xr = lre[i0]
+    xi = lim[i0]
+    yr = lre[i1]
+    yi = lim[i1]
+    lre[i0] = ar * xr - ai * xi + br * yr - bi * yi
+    lim[i0] = ar * xi + ai * xr + br * yi + bi * yr
+    lre[i1] = cr * xr - ci * xi + dr * yr - di * yi
+    lim[i1] = cr * xi + ci * xr + dr * yi + di * yr
+    return (xr * ur + xi * ui, xr * ui - xi * ur, xr * vr + xi * vi, xr * vi - xi * vr,
+            yr * ur + yi * ui, yr * ui - yi * ur, yr * vr + yi * vi, yr * vi - yi * vr)
+
+
+@njit(cache=True, fastmath=_BWD)
+def _back_m1_small(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
+    """Qubits 0–2: explicit constant-stride pair loops (LLVM vectorises these)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n = re.shape[0]
+    if q == 0:
+        for k in range(n >> 1):
+            t = _bupd(re, im, lre, lim, 2 * k, 2 * k + 1, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+    elif q == 1:
+        for k in range(n >> 2):
+            t = _bupd(re, im, lre, lim, 4 * k, 4 * k + 2, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+            t = _bupd(re, im, lre, lim, 4 * k + 1, 4 * k + 3, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+    else:
+        for k in range(n >> 3):
+            t = _bupd(re, im, lre, lim, 8 * k + 0, 8 * k + 4, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+            t = _bupd(re, im, lre, lim, 8 * k + 1, 8 * k + 5, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+            t = _bupd(re, im, lre, lim, 8 * k + 2, 8 * k + 6, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+            t = _bupd(re, im, lre, lim, 8 * k + 3, 8 * k + 7, ar, ai, br, bi, cr, ci, dr, di)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@njit(cache=True)
+def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
+    """Un-apply a 2×2 to ψ and λ; R_jk += Σ conj(λ_out_j) ψ_in_k."""
+    if q >= 3:
+        _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out)
+        return
+    t = _back_m1_small(re, im, lre, lim, q, m00.real, -m00.imag, m10.real, -m10.imag,
+                       m01.real, -m01.imag, m11.real, -m11.imag)
+    r_out[0] += complex(t[0], t[1])
+    r_out[1] += complex(t[2], t[3])
+    r_out[2] += complex(t[4], t[5])
+    r_out[3] += complex(t[6], t[7])
 
 
 @njit(cache=True, fastmath=_BWD)
