@@ -164,6 +164,7 @@ class _TopLevel:
         self.root_dir = root_dir
 
     def ref(self, name: A.Name, kinds: tuple[str, ...], what: str) -> str | None:
+        """Resolve a reference to a definition of one of ``kinds`` (did-you-mean otherwise)."""
         d = self.scope.lookup(name.id)
         if d is None:
             candidates = [n for n, x in self.scope.visible.items() if x.kind in kinds]
@@ -244,6 +245,7 @@ class _TopLevel:
         return out
 
     def data_split(self, node: A.Expr) -> DataRef | None:
+        """A ``name.split`` reference to a declared dataset."""
         value = resolve_value(node, self.scope.consts, DiagnosticBag())
         if not isinstance(value, DataRef) or value.split not in ("train", "test", "all"):
             self.bag.error(
@@ -260,6 +262,7 @@ class _TopLevel:
 
     # -- one method per statement kind ------------------------------------------------------------
     def data(self, decl: A.DataDecl) -> DataSpec | None:
+        """Check a ``data`` declaration's source and arguments."""
         value = resolve_value(decl.source, self.scope.consts, self.bag)
         if not isinstance(value, CallValue):
             self.bag.error(
@@ -296,6 +299,7 @@ class _TopLevel:
         return DataSpec(decl.name, value.name, value.as_dict(), path, span=decl.span)
 
     def train(self, decl: A.TrainDecl) -> TrainSpec | None:
+        """Check a ``train`` statement."""
         model = self.ref(decl.model, ("model", "robust"), "model")
         data = self.data_split(decl.data)
         options = self.options("train", decl.options, decl.span)
@@ -304,6 +308,7 @@ class _TopLevel:
         return TrainSpec(model, data, options, span=decl.span)
 
     def attack(self, decl: A.AttackDecl) -> AttackSpec | None:
+        """Check an ``attack`` statement; its ``method`` option is required."""
         model = self.ref(decl.model, ("model", "robust"), "model")
         options = self.options("attack", decl.options, decl.name_span)
         method = options.pop("method", None)
@@ -315,6 +320,7 @@ class _TopLevel:
         return AttackSpec(decl.name, model, method, options, span=decl.span)
 
     def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:
+        """Check a ``defend`` statement and the attack it names."""
         model = self.ref(decl.model, ("model",), "model")
         method = resolve_value(decl.method, self.scope.consts, self.bag)
         if isinstance(method, str):
@@ -334,6 +340,7 @@ class _TopLevel:
         return DefenceSpec(model, method, decl.result, options, span=decl.span)
 
     def evaluate(self, decl: A.EvaluateDecl) -> EvaluationSpec | None:
+        """Check an ``evaluate`` statement."""
         models = [self.ref(m, ("model", "robust"), "model") for m in decl.models]
         data = self.data_split(decl.data)
         under: tuple[Any, ...] = ("clean",)
@@ -345,6 +352,7 @@ class _TopLevel:
         return EvaluationSpec(tuple(models), data, under, options, span=decl.span)
 
     def under(self, node: A.Expr) -> tuple[Any, ...]:
+        """The ``under [...]`` list: ``clean``, attack names or inline methods."""
         items = node.items if isinstance(node, A.ListExpr) else (node,)
         out: list[Any] = []
         from qadl.check.schema import ATTACK_METHODS
@@ -367,6 +375,7 @@ class _TopLevel:
         return tuple(out)
 
     def target(self, decl: A.TargetDecl) -> TargetSpec:
+        """Check a ``target``; coupling pairs must lie inside its qubits."""
         options = self.options("target", decl.options, decl.name_span)
         if isinstance(options.get("noise"), str):
             self.ref(A.Name(options["noise"], span=decl.span), ("noise",), "noise model")
@@ -385,9 +394,11 @@ class _TopLevel:
         return TargetSpec(decl.name, options, span=decl.span)
 
     def noise(self, decl: A.NoiseDecl) -> NoiseSpec:
+        """Check a ``noise`` declaration."""
         return NoiseSpec(decl.name, self.options("noise", decl.options, decl.span), span=decl.span)
 
     def device(self, decl: A.DeviceDecl) -> DeviceSpec | None:
+        """Check a ``device MODEL on TARGET`` binding."""
         model = self.ref(decl.model, ("model", "robust"), "model")
         target = self.ref(decl.target, ("target",), "target")
         if model is None or target is None:

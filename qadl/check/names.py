@@ -37,12 +37,15 @@ class _Walker:
 
     # -- scopes ---------------------------------------------------------------------------------
     def locals(self) -> set[str]:
+        """Every name bound by an enclosing frame."""
         return set().union(*self.frames) if self.frames else set()
 
     def bind(self, name: str) -> None:
+        """Bind a name in the innermost frame."""
         self.frames[-1].add(name)
 
     def value_names(self) -> set[str]:
+        """Every name an expression here may use (for did-you-mean)."""
         consts = {n for n, d in self.scope.visible.items() if d.kind in ("const", "gate")}
         return (
             self.locals() | consts | set(BUILTIN_CONSTANTS) | set(BUILTIN_GATES) | set(_FUNCTIONS)
@@ -50,6 +53,7 @@ class _Walker:
 
     # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: A.Expr | A.Slice | None) -> None:
+        """Report unknown names in an expression."""
         match node:
             case None | A.Number() | A.String() | A.Quantity() | A.Dims():
                 return
@@ -88,6 +92,7 @@ class _Walker:
                 self.expr(node.otherwise)
 
     def _unknown_name(self, node: A.Name) -> None:
+        """E0202, or E0222 when the name is a definition of the wrong kind."""
         definition = self.scope.lookup(node.id)
         if definition is not None:
             self.bag.error(
@@ -107,12 +112,14 @@ class _Walker:
 
     # -- statements -------------------------------------------------------------------------------
     def body(self, stmts: tuple[A.Stmt, ...]) -> None:
+        """Walk statements in a new frame."""
         self.frames.append(set())
         for stmt in stmts:
             self.stmt(stmt)
         self.frames.pop()
 
     def stmt(self, stmt: A.Stmt) -> None:
+        """Walk one statement, binding the names it introduces."""
         match stmt:
             case A.CallStmt():
                 self.call(stmt)
@@ -140,6 +147,7 @@ class _Walker:
                 self.readout(stmt)
 
     def init(self, node: A.Expr) -> None:
+        """An ``init`` clause must name a known initialiser."""
         name = (
             node.func.id
             if isinstance(node, A.Call) and isinstance(node.func, A.Name)
@@ -159,6 +167,7 @@ class _Walker:
                 self.expr(arg.value)
 
     def readout(self, stmt: A.ReadoutStmt) -> None:
+        """A readout is only allowed in a model; its qubits must be known."""
         if not self.in_model:
             self.bag.error(
                 "E0503",
@@ -173,6 +182,7 @@ class _Walker:
             self.expr(opt.value)
 
     def qubit(self, ref: A.QubitRef) -> None:
+        """A qubit reference must name a register in scope."""
         if ref.register.id not in self.locals():
             self.bag.error(
                 "E0203",
@@ -184,6 +194,7 @@ class _Walker:
         self.expr(ref.index)
 
     def call(self, stmt: A.CallStmt) -> None:
+        """A call must name a gate, a block or a gate-valued variable."""
         for ref in stmt.qubits:
             self.qubit(ref)
         for arg in stmt.args or ():
@@ -214,6 +225,7 @@ class _Walker:
             self._block_arity(stmt, definition.node)
 
     def _builtin_arity(self, stmt: A.CallStmt) -> None:
+        """Angle count, keyword arguments and qubit operands of a built-in gate."""
         _, angles = BUILTIN_GATES[stmt.name.id]
         args = stmt.args or ()
         if any(a.name is not None for a in args):
@@ -249,6 +261,7 @@ class _Walker:
             )
 
     def _block_arity(self, stmt: A.CallStmt, decl: A.GateDecl) -> None:
+        """Positional count, unknown, repeated and missing arguments of a block call."""
         names = [p.name for p in decl.params]
         args = stmt.args or ()
         positional = len(stmt.qubits) + sum(a.name is None for a in args)

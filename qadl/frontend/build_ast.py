@@ -53,28 +53,34 @@ class AstBuilder(Transformer):
 
     # -- module and declarations ------------------------------------------------------------------
     def start(self, meta, children):
+        """``start`` -> ``ast.Module``."""
         return A.Module(self.path, tuple(children), span=self._span(meta))
 
     def import_decl(self, meta, children):
+        """``import_decl`` -> ``ast.Import``."""
         (target,) = children
         if isinstance(target, Token):
             return A.Import(None, str(target)[1:-1], span=self._span(meta))
         return A.Import(target, None, span=self._span(meta))
 
     def dotted_name(self, meta, children):
+        """``dotted_name`` -> a tuple of its children."""
         return tuple(str(c) for c in children)
 
     def const_decl(self, meta, children):
+        """``const_decl`` -> ``ast.ConstDecl``."""
         name, value = children
         return A.ConstDecl(str(name), value, span=self._span(meta), name_span=self._tok(name))
 
     def gate_decl(self, meta, children):
+        """``gate_decl`` -> ``ast.GateDecl``."""
         name, params, body = children
         return A.GateDecl(
             str(name), params or (), body, span=self._span(meta), name_span=self._tok(name)
         )
 
     def model_decl(self, meta, children):
+        """``model_decl`` -> ``ast.ModelDecl``."""
         name, params, register, size, body = children
         return A.ModelDecl(
             str(name),
@@ -87,33 +93,40 @@ class AstBuilder(Transformer):
         )
 
     def params(self, meta, children):
+        """``params`` -> a tuple of its children."""
         return tuple(c for c in children if c is not None)
 
     def param(self, meta, children):
+        """``param`` -> ``ast.Param``."""
         name, type_ref, default = children
         return A.Param(
             str(name), type_ref, default, span=self._span(meta), name_span=self._tok(name)
         )
 
     def type_ref(self, meta, children):
+        """``type_ref`` -> ``ast.TypeRef``."""
         name, size = children
         return A.TypeRef(str(name), size, span=self._span(meta))
 
     def data_decl(self, meta, children):
+        """``data_decl`` -> ``ast.DataDecl``."""
         name, source = children
         return A.DataDecl(str(name), source, span=self._span(meta), name_span=self._tok(name))
 
     def train_decl(self, meta, children):
+        """``train_decl`` -> ``ast.TrainDecl``."""
         model, data, options = children
         return A.TrainDecl(self._name(model), data, options, span=self._span(meta))
 
     def attack_decl(self, meta, children):
+        """``attack_decl`` -> ``ast.AttackDecl``."""
         name, model, options = children
         return A.AttackDecl(
             str(name), self._name(model), options, span=self._span(meta), name_span=self._tok(name)
         )
 
     def defend_decl(self, meta, children):
+        """``defend_decl`` -> ``ast.DefendDecl``."""
         model, method, result, options = children
         return A.DefendDecl(
             self._name(model),
@@ -125,28 +138,35 @@ class AstBuilder(Transformer):
         )
 
     def evaluate_decl(self, meta, children):
+        """``evaluate_decl`` -> ``ast.EvaluateDecl``."""
         models, data, under, options = children
         return A.EvaluateDecl(models, data, under, options or (), span=self._span(meta))
 
     def name_list(self, meta, children):
+        """``name_list`` -> a tuple of its children."""
         return tuple(self._name(c) for c in children)
 
     def target_decl(self, meta, children):
+        """``target_decl`` -> ``ast.TargetDecl``."""
         name, options = children
         return A.TargetDecl(str(name), options, span=self._span(meta), name_span=self._tok(name))
 
     def noise_decl(self, meta, children):
+        """``noise_decl`` -> ``ast.NoiseDecl``."""
         name, options = children
         return A.NoiseDecl(str(name), options, span=self._span(meta), name_span=self._tok(name))
 
     def device_decl(self, meta, children):
+        """``device_decl`` -> ``ast.DeviceDecl``."""
         model, target = children
         return A.DeviceDecl(self._name(model), self._name(target), span=self._span(meta))
 
     def options(self, meta, children):
+        """``options`` -> a tuple of its children."""
         return tuple(children)
 
     def option(self, meta, children):
+        """``option`` -> ``ast.Option``."""
         key, value = children
         return A.Option(str(key), value, span=self._span(meta), key_span=self._tok(key))
 
@@ -154,94 +174,116 @@ class AstBuilder(Transformer):
 
     # -- statements -------------------------------------------------------------------------------
     def body(self, meta, children):
+        """``body`` -> a tuple of its children."""
         return tuple(children)
 
     def call_stmt(self, meta, children):
+        """``call_stmt`` -> ``ast.CallStmt``."""
         name, args, qubits = children
         return A.CallStmt(self._name(name), args, qubits or (), span=self._span(meta))
 
     def call_args(self, meta, children):
+        """``call_args`` -> the argument tuple (empty for ``()``)."""
         (args,) = children
         return args or ()
 
     def qubit_list(self, meta, children):
+        """``qubit_list`` -> a tuple of its children."""
         return tuple(children)
 
     def qubit_ref(self, meta, children):
+        """``qubit_ref`` -> ``ast.QubitRef``."""
         register, index = children
         return A.QubitRef(self._name(register), index, span=self._span(meta))
 
     def for_stmt(self, meta, children):
+        """``for_stmt`` -> ``ast.For``."""
         var, start, stop, step, body = children
         return A.For(
             str(var), start, stop, step, body, span=self._span(meta), var_span=self._tok(var)
         )
 
     def if_stmt(self, meta, children):
+        """``if_stmt`` -> ``ast.If``."""
         cond, then, otherwise = children
         if isinstance(otherwise, A.If):
             otherwise = (otherwise,)
         return A.If(cond, then, otherwise, span=self._span(meta))
 
     def let_stmt(self, meta, children):
+        """``let_stmt`` -> ``ast.Let``."""
         name, value = children
         return A.Let(str(name), value, span=self._span(meta), name_span=self._tok(name))
 
     def param_stmt(self, meta, children):
+        """``param_stmt`` -> ``ast.ParamStmt``."""
         name, size, init = children
         return A.ParamStmt(str(name), size, init, span=self._span(meta), name_span=self._tok(name))
 
     def readout_stmt(self, meta, children):
+        """``readout_stmt`` -> ``ast.ReadoutStmt``."""
         kind, *rest = children
         observables = tuple(c for c in rest if isinstance(c, A.Observable))
         options = tuple(c for c in rest if isinstance(c, A.Option))
         return A.ReadoutStmt(self._name(kind), observables, options, span=self._span(meta))
 
     def observable(self, meta, children):
+        """``observable`` -> ``ast.Observable``."""
         return A.Observable(tuple(children), span=self._span(meta))
 
     def pauli_factor(self, meta, children):
+        """``pauli_factor`` -> ``ast.PauliFactor``."""
         pauli, qubit = children
         return A.PauliFactor(None if pauli is None else str(pauli), qubit, span=self._span(meta))
 
     # -- expressions ------------------------------------------------------------------------------
     def conditional_expr(self, meta, children):
+        """``conditional_expr`` -> ``ast.Conditional``."""
         cond, then, otherwise = children
         return A.Conditional(cond, then, otherwise, span=self._span(meta))
 
     def logical_expr(self, meta, children):
+        """``logical_expr`` -> ``ast.Binary``."""
         left, op, right = children
         return A.Binary(str(op), left, right, span=self._span(meta))
 
     def binary_expr(self, meta, children):
+        """``binary_expr`` -> ``ast.Binary``."""
         left, op, right = children
         return A.Binary(str(op), left, right, span=self._span(meta))
 
     def unary_expr(self, meta, children):
+        """``unary_expr`` -> ``ast.Unary``."""
         op, operand = children
         return A.Unary(str(op), operand, span=self._span(meta))
 
     def compare_expr(self, meta, children):
+        """``compare_expr`` -> ``ast.Compare``."""
         left, op, right = children
         return A.Compare(str(op), left, right, span=self._span(meta))
 
     def index_expr(self, meta, children):
+        """``index_expr`` -> ``ast.Index``."""
         base, index = children
         return A.Index(base, index, span=self._span(meta))
 
     def call_expr(self, meta, children):
+        """``call_expr`` -> ``ast.Call``."""
         func, args = children
         return A.Call(func, args or (), span=self._span(meta))
 
     def attribute_expr(self, meta, children):
+        """``attribute_expr`` -> ``ast.Attribute``."""
         base, name = children
         return A.Attribute(base, str(name), span=self._span(meta))
 
     def number(self, meta, children):
+        """``number`` -> ``ast.Number``."""
         (tok,) = children
         return A.Number(_number(str(tok)), span=self._tok(tok))
 
     def pi_number(self, meta, children):
+        """``pi_number`` -> ``ast.Number``."""
         (tok,) = children
         match = _PI_NUMBER.fullmatch(str(tok))
         if match is None:
@@ -249,6 +291,7 @@ class AstBuilder(Transformer):
         return A.Number(float(match.group(1)) * math.pi, span=self._tok(tok))
 
     def quantity(self, meta, children):
+        """``quantity`` -> ``ast.Quantity``."""
         (tok,) = children
         match = _QUANTITY.fullmatch(str(tok))
         if match is None:
@@ -256,21 +299,26 @@ class AstBuilder(Transformer):
         return A.Quantity(float(match.group(1)), match.group(2), span=self._tok(tok))
 
     def dims(self, meta, children):
+        """``dims`` -> ``ast.Dims``."""
         (tok,) = children
         return A.Dims(tuple(int(p) for p in str(tok).split("x")), span=self._tok(tok))
 
     def string(self, meta, children):
+        """``string`` -> ``ast.String``."""
         (tok,) = children
         return A.String(str(tok)[1:-1], span=self._tok(tok))
 
     def name(self, meta, children):
+        """``name`` -> ``ast.Name``."""
         (tok,) = children
         return self._name(tok)
 
     def list_expr(self, meta, children):
+        """``list_expr`` -> ``ast.ListExpr``."""
         return A.ListExpr(tuple(c for c in children if c is not None), span=self._span(meta))
 
     def tuple_expr(self, meta, children):
+        """``tuple_expr`` -> ``ast.TupleExpr``, or the inner expression for grouping ``(a)``."""
         (args,) = children
         args = args or ()
         if len(args) == 1 and args[0].name is None and not self._trailing_comma(meta, args[0]):
@@ -284,10 +332,12 @@ class AstBuilder(Transformer):
         return "," in self.text[arg.span.end : meta.end_pos - 1]
 
     def slice(self, meta, children):
+        """``slice`` -> ``ast.Slice``."""
         start, stop = children
         return A.Slice(start, stop, span=self._span(meta))
 
     def args(self, meta, children):
+        """``args`` -> ``ast.Arg``."""
         out = []
         for c in children:
             if c is None:
@@ -296,6 +346,7 @@ class AstBuilder(Transformer):
         return tuple(out)
 
     def keyword_arg(self, meta, children):
+        """``keyword_arg`` -> ``ast.Arg``."""
         name, value = children
         return A.Arg(str(name), value, span=self._span(meta))
 

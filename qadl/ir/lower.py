@@ -146,12 +146,14 @@ class _Env:
         self.frames: list[dict[str, Any]] = [{}]
 
     def get(self, name: str) -> tuple[bool, Any]:
+        """``(found, value)`` of the innermost binding of ``name``."""
         for frame in reversed(self.frames):
             if name in frame:
                 return True, frame[name]
         return False, None
 
     def set(self, name: str, value: Any) -> None:
+        """Bind ``name`` in the innermost frame."""
         self.frames[-1][name] = value
 
 
@@ -200,9 +202,11 @@ class _Lowerer:
 
     # -- names ------------------------------------------------------------------------------------
     def scope(self, env: _Env) -> ModuleScope:
+        """The symbol table of the module the environment belongs to."""
         return self.program.scopes[env.module]
 
     def lookup(self, node: A.Name, env: _Env) -> Any:
+        """The value of a name: local binding, module definition, built-in gate or constant."""
         found, value = env.get(node.id)
         if found:
             return value
@@ -226,6 +230,7 @@ class _Lowerer:
         self.fail("E0202", f"unknown name `{node.id}`", node.span, label="not defined here")
 
     def const_value(self, name: str, module: str, decl: A.ConstDecl) -> Any:
+        """A constant's value, evaluated once in its own module."""
         key = (module, name)
         if key not in self.const_cache:
             self.const_cache[key] = self.expr(decl.value, _Env(module))
@@ -233,6 +238,7 @@ class _Lowerer:
 
     # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: Any, env: _Env) -> Any:
+        """Evaluate an expression to a compile-time value or a symbolic angle."""
         match node:
             case A.Number():
                 return node.value
@@ -264,6 +270,7 @@ class _Lowerer:
         self.fail("E0321", "this expression is not allowed in a circuit", node.span)
 
     def condition(self, node: A.Expr, env: _Env) -> bool:
+        """Evaluate a compile-time condition (symbolic ones are E0312)."""
         value = _plain(self.expr(node, env))
         if isinstance(value, E.Expr):
             self.fail(
@@ -280,6 +287,7 @@ class _Lowerer:
         return bool(value)
 
     def integer(self, node: A.Expr, env: _Env, what: str) -> int:
+        """Evaluate to an int (a float with an integral value is accepted)."""
         value = _plain(self.expr(node, env))
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -293,6 +301,7 @@ class _Lowerer:
         return value
 
     def call_expr(self, node: A.Call, env: _Env) -> Any:
+        """``len`` and the math functions (on compile-time numbers only)."""
         if not isinstance(node.func, A.Name):
             self.fail("E0321", "only built-in functions can be called in an expression", node.span)
         name = node.func.id
@@ -331,6 +340,7 @@ class _Lowerer:
         self.fail("E0202", f"unknown function `{name}`", node.func.span)
 
     def index(self, base: Any, sub: Any, env: _Env, span: Span) -> Any:
+        """``base[i]`` on a register, vector or list, with range checks."""
         if isinstance(sub, A.Slice):
             return self.slice(base, sub, env, span)
         i = self.integer(sub, env, "an index")
@@ -352,6 +362,7 @@ class _Lowerer:
         return base[i]
 
     def _length(self, base: Any, span: Span) -> int:
+        """Length of an indexable value (E0315 otherwise)."""
         if isinstance(base, QReg):
             return len(base.qubits)
         if isinstance(base, SymVec):
@@ -361,6 +372,7 @@ class _Lowerer:
         self.fail("E0315", f"cannot index {_describe(base)}", span, label="not indexable")
 
     def slice(self, base: Any, sub: A.Slice, env: _Env, span: Span) -> Any:
+        """``base[a:b]``, bounds checked (no clamping: an out-of-range slice is a bug)."""
         size = self._length(base, span)
         start = 0 if sub.start is None else self.integer(sub.start, env, "a slice bound")
         stop = size if sub.stop is None else self.integer(sub.stop, env, "a slice bound")
@@ -379,6 +391,7 @@ class _Lowerer:
         return base[start:stop]
 
     def unary(self, node: A.Unary, env: _Env) -> Any:
+        """``-x``, ``+x`` and ``not c``."""
         value = self.expr(node.operand, env)
         if node.op == "not":
             return not self.condition(node.operand, env)
@@ -389,6 +402,7 @@ class _Lowerer:
         self.fail("E0315", f"cannot negate {_describe(value)}", node.span)
 
     def binary(self, node: A.Binary, env: _Env) -> Any:
+        """Arithmetic on numbers or angles, short-circuit ``and``/``or``, list concatenation."""
         if node.op in ("and", "or"):
             left = self.condition(node.left, env)
             if (node.op == "and" and not left) or (node.op == "or" and left):
@@ -411,6 +425,7 @@ class _Lowerer:
         )
 
     def _numeric(self, node: A.Binary, a: float, b: float) -> Any:
+        """Arithmetic on two numbers (int division stays int when exact)."""
         try:
             match node.op:
                 case "+":
@@ -435,6 +450,7 @@ class _Lowerer:
         self.fail("E0321", f"unknown operator `{node.op}`", node.span)
 
     def _symbolic(self, node: A.Binary, a: E.Expr, b: E.Expr, raw_b: Any) -> E.Expr:
+        """Arithmetic with a symbolic side; only polynomial results are allowed."""
         nonpoly = dict(
             label="not a polynomial",
             help="angles must stay polynomials in θ, x and δ "
@@ -473,6 +489,7 @@ class _Lowerer:
         self.fail("E0310", f"`{node.op}` of a trainable parameter or feature", node.span, **nonpoly)
 
     def compare(self, node: A.Compare, env: _Env) -> bool:
+        """Comparisons and ``in`` on compile-time values."""
         a = _plain(self.expr(node.left, env))
         b = _plain(self.expr(node.right, env))
         if isinstance(a, E.Expr) or isinstance(b, E.Expr):
@@ -498,6 +515,7 @@ class _Lowerer:
 
     # -- statements -------------------------------------------------------------------------------
     def body(self, stmts: tuple[A.Stmt, ...], env: _Env, *, in_model: bool = False) -> None:
+        """Run statements in a new scope; an error skips only its statement."""
         env.frames.append({})
         for stmt in stmts:
             try:
@@ -507,6 +525,7 @@ class _Lowerer:
         env.frames.pop()
 
     def stmt(self, stmt: A.Stmt, env: _Env, in_model: bool) -> None:
+        """Run one statement, then enforce the size limits."""
         match stmt:
             case A.CallStmt():
                 self.call_stmt(stmt, env)
@@ -537,6 +556,7 @@ class _Lowerer:
             )
 
     def for_stmt(self, stmt: A.For, env: _Env) -> None:
+        """Unroll a loop over a range, a list, a vector or a register."""
         if stmt.stop is None:
             items = self.expr(stmt.start, env)
             if isinstance(items, QReg):
@@ -567,6 +587,7 @@ class _Lowerer:
                 env.frames.pop()
 
     def param(self, stmt: A.ParamStmt, env: _Env, in_model: bool) -> Any:
+        """Allocate a ``param`` vector: model parameters first, block ones renumbered later."""
         size = 1 if stmt.size is None else self.integer(stmt.size, env, "a parameter count")
         if size < 1 and stmt.size is not None:
             self.fail(
@@ -588,6 +609,7 @@ class _Lowerer:
         return items[0] if stmt.size is None else SymVec(items)
 
     def init_spec(self, node: A.Expr | None, env: _Env) -> tuple[str, tuple[float, ...]]:
+        """``(kind, args)`` of an ``init`` clause (default ``uniform(0, 2π)``)."""
         if node is None:
             return "uniform", (0.0, 2 * math.pi)
         if isinstance(node, A.Name):
@@ -610,6 +632,7 @@ class _Lowerer:
 
     # -- gate and block calls ---------------------------------------------------------------------
     def qubits_of(self, refs: tuple[A.QubitRef, ...], env: _Env) -> list[tuple[QReg, A.QubitRef]]:
+        """Registers named by qubit references, with their references for spans."""
         out = []
         for ref in refs:
             reg = self.lookup(ref.register, env)
@@ -626,6 +649,7 @@ class _Lowerer:
         return out
 
     def callee(self, name: A.Name, env: _Env) -> GateRef | BlockRef:
+        """The gate or block a call statement names."""
         value = self.lookup(name, env)
         if not isinstance(value, GateRef | BlockRef):
             self.fail(
@@ -637,6 +661,7 @@ class _Lowerer:
         return value
 
     def call_stmt(self, stmt: A.CallStmt, env: _Env) -> None:
+        """Apply a built-in gate or inline a block."""
         callee = self.callee(stmt.name, env)
         if isinstance(callee, BlockRef):
             self.block_call(callee, stmt, env)
@@ -644,6 +669,7 @@ class _Lowerer:
             self.gate_call(callee.gate, stmt, env)
 
     def gate_call(self, gate: Gate, stmt: A.CallStmt, env: _Env) -> None:
+        """Emit ops of a built-in gate (1-qubit gates broadcast over registers)."""
         info = GATES[gate]
         args = stmt.args or ()
         regs = self.qubits_of(stmt.qubits, env)
@@ -680,6 +706,7 @@ class _Lowerer:
         self.b.ops.append(Op(gate, tuple(qubits), angles, span=stmt.span))
 
     def distinct(self, qubits: list[int], regs: list[tuple[QReg, A.QubitRef]], what: str) -> None:
+        """E0402 when a multi-qubit gate repeats a qubit."""
         if len(set(qubits)) != len(qubits):
             dup = next(q for q in qubits if qubits.count(q) > 1)
             span = regs[-1][1].span if regs else Span("", 0, 0)
@@ -694,6 +721,7 @@ class _Lowerer:
     def amplitude(
         self, stmt: A.CallStmt, args: tuple[A.Arg, ...], qubits: list[int], env: _Env
     ) -> None:
+        """Emit an amplitude-encoding op, zero-padded to ``2**len(qubits)`` entries."""
         if len(args) != 1:
             self.fail("E0301", "`amplitude` takes 1 argument (the feature vector)", stmt.span)
         vec = self.expr(args[0].value, env)
@@ -724,6 +752,7 @@ class _Lowerer:
         self.b.ops.append(Op(Gate.AMPLITUDE, tuple(qubits), tuple(values), span=stmt.span))
 
     def to_angle(self, value: Any, span: Span) -> E.Expr:
+        """A number or symbolic angle as an ``Expr`` (E0306 otherwise)."""
         out = _as_expr(value)
         if out is None:
             self.fail(
@@ -732,9 +761,11 @@ class _Lowerer:
         return out
 
     def angle(self, node: A.Expr, env: _Env) -> E.Expr:
+        """Evaluate an angle argument."""
         return self.to_angle(self.expr(node, env), node.span)
 
     def block_call(self, block: BlockRef, stmt: A.CallStmt, env: _Env) -> None:
+        """Inline a gate block with its arguments bound (depth-limited)."""
         decl = block.decl
         if self.depth >= MAX_CALL_DEPTH:
             self.fail(
@@ -754,6 +785,7 @@ class _Lowerer:
             self.depth -= 1
 
     def bind(self, decl: A.GateDecl, module: str, stmt: A.CallStmt, env: _Env) -> dict[str, Any]:
+        """Bind call arguments to a block's parameters (positional, keyword, defaults)."""
         params = {p.name: p for p in decl.params}
         given: dict[str, tuple[Any, Span]] = {}
         positional = [(reg, ref.span) for reg, ref in self.qubits_of(stmt.qubits, env)]
@@ -847,6 +879,7 @@ class _Lowerer:
         )
 
     def vector(self, value: Any, p: A.Param, env: _Env, span: Span, bad: str) -> SymVec:
+        """An ``angles``/``float[N]`` argument as a ``SymVec`` of the declared length."""
         if isinstance(value, SymVec):
             vec = value
         elif isinstance(value, tuple) and all(_as_expr(_plain(v)) is not None for v in value):
@@ -868,6 +901,7 @@ class _Lowerer:
 
     # -- readout ----------------------------------------------------------------------------------
     def readout(self, stmt: A.ReadoutStmt, env: _Env, in_model: bool) -> None:
+        """The model's one readout, with its ``classes`` and ``scale`` options."""
         if not in_model:
             self.fail("E0503", "`readout` is only allowed at the top level of a model", stmt.span)
         if self.b.readout is not None:
@@ -904,6 +938,7 @@ class _Lowerer:
         self.b.readout_scale = float(scale)
 
     def readout_probs(self, stmt: A.ReadoutStmt, env: _Env, classes: int | None) -> None:
+        """``probs(q...)``: marginal probabilities of the listed qubits."""
         qubits: list[int] = []
         for obs in stmt.observables:
             for f in obs.factors:
@@ -931,6 +966,7 @@ class _Lowerer:
         self.b.readout = Readout("probs", tuple(qubits), num_classes=classes)
 
     def readout_expval(self, stmt: A.ReadoutStmt, env: _Env, classes: int | None) -> None:
+        """``expval(P q, ...)``: expectation values of Pauli products."""
         observables = []
         for obs in stmt.observables:
             product = []
@@ -955,6 +991,7 @@ class _Lowerer:
 
     # -- models -----------------------------------------------------------------------------------
     def model(self, decl: A.ModelDecl, module: str) -> Model | None:
+        """Lower one model to a ``Model``, or None after recording its errors."""
         self.b = _Builder(decl.name)
         env = _Env(module)
         try:
@@ -992,6 +1029,7 @@ class _Lowerer:
         return self.finish(decl, n, input_kind, num_features)
 
     def model_inputs(self, decl: A.ModelDecl, env: _Env) -> tuple[str, int]:
+        """The input kind and feature count of a model's parameter list."""
         input_kind, num_features = "none", 0
         for p in decl.params:
             if p.type.name == "state":
@@ -1023,6 +1061,7 @@ class _Lowerer:
         return input_kind, num_features
 
     def finish(self, decl: A.ModelDecl, n: int, input_kind: str, num_features: int) -> Model:
+        """Renumber block parameters after the model's, build and verify the circuit."""
         m = self.b.num_model_params
         ops = tuple(op.with_angles(tuple(_renumber(a, m) for a in op.angles)) for op in self.b.ops)
         inits = tuple(
