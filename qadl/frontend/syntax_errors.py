@@ -155,8 +155,24 @@ def describe_token(name: str, parser: Lark) -> str:
     return _terminal_words(parser).get(name, name.lower())
 
 
+_OPERATORS = frozenset(
+    {"ADD_OP", "MUL_OP", "POW", "COMPARE", "AND", "OR", "IN", "QMARK", "STAR", "__ANON_0"}
+)
+"""Terminals summarised as "an operator" when several of them are expected."""
+
+
 def _expected_text(expected: set[str] | frozenset[str], parser: Lark) -> str:
-    words = sorted({describe_token(t, parser) for t in expected})
+    """``expected one of: ...`` in words, operators summarised, at most ``MAX_LISTED`` items."""
+    operators = expected & _OPERATORS
+    if len(operators) >= 3:
+        expected = (expected - operators) | {"an operator"}
+    declarations = {t for t in expected if t.lower() in TOP_LEVEL_KEYWORDS}
+    if len(declarations) >= 5:
+        expected = (expected - declarations) | {"a new declaration"}
+    summaries = ("an operator", "a new declaration")
+    words = {describe_token(t, parser) if t not in summaries else t for t in expected}
+    # punctuation and summaries first, keywords (`model`, `for` ...) last
+    words = sorted(words, key=lambda w: (w.strip("`").isalpha() and w.startswith("`"), w))
     if len(words) > MAX_LISTED:
         return (
             "expected one of: "
