@@ -17,6 +17,10 @@ import sys
 import time
 from collections.abc import Callable
 
+# Several OpenMP runtimes share 2 cores here (Numba's, Qulacs', Aer's, lightning's):
+# passive waiting stops idle pools from spinning against the one that is working.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

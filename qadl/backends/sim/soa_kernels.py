@@ -27,7 +27,16 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
-from qadl.backends.sim.program import K_D1, K_DGRP, K_M1  # noqa: E402
+from qadl.backends.sim.program import (  # noqa: E402
+    F_CONST1,
+    F_RX,
+    F_RY,
+    F_RZ,
+    F_U,
+    K_D1,
+    K_DGRP,
+    K_M1,
+)
 
 __all__ = ["outputs_soa", "vjp_soa"]
 
@@ -384,8 +393,64 @@ def _back_d1(re, im, lre, lim, q, d0, d1, r_out):
 
 
 @njit(cache=True)
+def _factor_mats(f0, f1, fac_code, fac_arg, ang, const1, fm):
+    """Each factor's 2×2 into ``fm`` (one sin/cos each) and their product."""
+    m00, m01, m10, m11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
+    for f in range(f0, f1):
+        a00, a01, a10, a11 = K._mat1(fac_code[f], fac_arg[f], ang, const1)
+        j = f - f0
+        fm[j, 0] = a00
+        fm[j, 1] = a01
+        fm[j, 2] = a10
+        fm[j, 3] = a11
+        m00, m01, m10, m11 = K._mm(a00, a01, a10, a11, m00, m01, m10, m11)
+    return m00, m01, m10, m11
+
+
+@njit(cache=True, inline="always")
+def _generator_times(code, n00, n01, n10, n11):
+    """G·N for the generator G of a one-angle factor (dF/da = G·F): no trigonometry."""
+    if code == F_RX:  # -i/2 X
+        return -0.5j * n10, -0.5j * n11, -0.5j * n00, -0.5j * n01
+    if code == F_RY:  # -i/2 Y = [[0, -1/2], [1/2, 0]]
+        return -0.5 * n10, -0.5 * n11, 0.5 * n00, 0.5 * n01
+    if code == F_RZ:  # -i/2 Z
+        return -0.5j * n00, -0.5j * n01, 0.5j * n10, 0.5j * n11
+    return 0j, 0j, 1j * n10, 1j * n11  # F_P: d/da diag(1, e^{ia}) = diag(0, i)·P
+
+
+@njit(cache=True)
+def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
+    """dL/d(angle) of a fused single-qubit block: 2 Re Σ (M·N⁻¹·G·N)∘R, N = F_j⋯F_1."""
+    p00, p01, p10, p11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
+    for f in range(f0, f1):
+        j = f - f0
+        code = fac_code[f]
+        n00, n01, n10, n11 = K._mm(fm[j, 0], fm[j, 1], fm[j, 2], fm[j, 3], p00, p01, p10, p11)
+        if code != F_CONST1:
+            # S = M·N^† so that M = S·N
+            s00, s01, s10, s11 = K._mm(m00, m01, m10, m11, n00.conjugate(), n10.conjugate(),
+                                       n01.conjugate(), n11.conjugate())
+            arg = fac_arg[f]
+            if code == F_U:
+                for a in range(3):
+                    b00, b01, b10, b11 = K._dmat1(code, arg, ang, a)
+                    c00, c01, c10, c11 = K._mm(b00, b01, b10, b11, p00, p01, p10, p11)
+                    d00, d01, d10, d11 = K._mm(s00, s01, s10, s11, c00, c01, c10, c11)
+                    tot = d00 * r[0] + d01 * r[1] + d10 * r[2] + d11 * r[3]
+                    g[arg + a] += 2.0 * tot.real
+            else:
+                c00, c01, c10, c11 = _generator_times(code, n00, n01, n10, n11)
+                d00, d01, d10, d11 = K._mm(s00, s01, s10, s11, c00, c01, c10, c11)
+                tot = d00 * r[0] + d01 * r[1] + d10 * r[2] + d11 * r[3]
+                g[arg] += 2.0 * tot.real
+        p00, p01, p10, p11 = n00, n01, n10, n11
+
+
+@njit(cache=True)
 def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
     kind = prog[0]
+    fm = np.empty((8, 4), dtype=np.complex128)
     (
         kind,
         qubits,
@@ -403,15 +468,17 @@ def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
     for blk in range(kind.shape[0] - 1, -1, -1):
         k = kind[blk]
         if k == K_M1 or k == K_D1:
-            m00, m01, m10, m11 = K._block_mat1(
-                fac_ptr[blk], fac_ptr[blk + 1], fac_code, fac_arg, ang, const1
-            )
+            f0 = fac_ptr[blk]
+            f1 = fac_ptr[blk + 1]
+            if f1 - f0 > fm.shape[0]:
+                fm = np.empty((f1 - f0, 4), dtype=np.complex128)
+            m00, m01, m10, m11 = _factor_mats(f0, f1, fac_code, fac_arg, ang, const1, fm)
             r[:] = 0j
             if k == K_M1:
                 _back_m1(re, im, lre, lim, qubits[blk, 0], m00, m01, m10, m11, r)
             else:
                 _back_d1(re, im, lre, lim, qubits[blk, 0], m00, m11, r)
-            K._block_grads(blk, prog, ang, r, g)
+            _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g)
         else:
             _apply(re, im, blk, prog, ang, dtr, dti, True)
             _apply(lre, lim, blk, prog, ang, dtr, dti, True)
