@@ -33,6 +33,7 @@ from qadl.passes.pipeline import (
     parse_pass_spec,
 )
 from qadl.passes.resynth_1q import resynth_1q
+from qadl.passes.resynth_2q import resynth_2q
 from qadl.passes.route_sabre import RoutedCircuit, route, route_sabre
 from qadl.passes.translate_basis import translate_basis
 
@@ -63,6 +64,7 @@ __all__ = [
     "parse_pass_spec",
     "passes_markdown",
     "resynth_1q",
+    "resynth_2q",
     "route",
     "route_sabre",
     "translate_basis",

@@ -226,3 +226,44 @@ def test_resynth_snaps_angles_to_multiples_of_pi_over_8():
     """h q0; s q0  ==>  u(π/2, π/2, π) q0 with exact π multiples (stable golden text)."""
     out = resynth_1q(circ(1, op(Gate.H, 0), op(Gate.S, 0)))
     assert [a.constant_value / (PI / 8) for a in out.ops[0].angles] == [4.0, 4.0, 8.0]
+
+
+def test_resynth_2q_four_cx_block_to_one():
+    """h q0; cx q1,q0; t q1; cx q0,q1; h q1; cx q1,q0; s q0; cx q0,q1; sx q1
+    ==>  h q0; u q0; u q1; cx q0,q1; u q0; u q1  (the block's invariants say 1 CX suffices).
+    """
+    from qadl.passes import resynth_2q
+    from qadl.passes.resynth_2q import block_unitary, min_cx_count
+
+    c = circ(
+        2,
+        op(Gate.H, 0), op(Gate.CX, 1, 0), op(Gate.T, 1), op(Gate.CX, 0, 1), op(Gate.H, 1),
+        op(Gate.CX, 1, 0), op(Gate.S, 0), op(Gate.CX, 0, 1), op(Gate.SX, 1),
+    )  # fmt: skip
+    assert min_cx_count(block_unitary(list(c.ops[1:]), (0, 1))) == 1
+    out = resynth_2q(c)
+    assert [o.gate for o in out.ops] == [Gate.H, Gate.U, Gate.U, Gate.CX, Gate.U, Gate.U]
+    assert_equivalent(out, c)
+
+
+def test_resynth_2q_cx_counts_of_known_gates():
+    """SWAP needs 3, CZ 1, RZZ(0.3) 2, CX·CX 0, H⊗S 0 (Shende–Bullock–Markov invariants)."""
+    from qadl.passes.resynth_2q import block_unitary, min_cx_count
+
+    cases = [
+        ([op(Gate.SWAP, 0, 1)], 3),
+        ([op(Gate.CZ, 0, 1)], 1),
+        ([op(Gate.RZZ, 0, 1, angles=(0.3,))], 2),
+        ([op(Gate.CX, 0, 1), op(Gate.CX, 0, 1)], 0),
+        ([op(Gate.H, 0), op(Gate.S, 1)], 0),
+    ]
+    for ops, want in cases:
+        assert min_cx_count(block_unitary(ops, (0, 1))) == want
+
+
+def test_resynth_2q_leaves_symbolic_blocks():
+    """cx q0,q1; rz(θ0) q1; cx q0,q1  ==>  unchanged (a symbolic angle ends the block)."""
+    from qadl.passes import resynth_2q
+
+    c = circ(2, op(Gate.CX, 0, 1), op(Gate.RZ, 1, angles=(t0,)), op(Gate.CX, 0, 1))
+    assert resynth_2q(c) == c

@@ -17,6 +17,7 @@ OPERATOR_PASSES = [
     "merge-rotations",
     "commute-cancel",
     "resynth-1q",
+    "resynth-2q",
 ]
 CTX = PassContext(verify=True)
 
@@ -79,8 +80,8 @@ IDEMPOTENT = [
 def test_idempotent(name, seed):
     """pass(pass(c)) == pass(c) for the passes that reach their own fixed point in one sweep.
 
-    (commute-cancel is not: a merge can expose a new partner further back, which is why
-    the levels run their passes to a fixed point.)
+    (commute-cancel is not: a merge can expose a new partner further back; nor is
+    resynth-2q: its output can group into new blocks. The levels run to a fixed point.)
     """
     from dataclasses import replace
 
@@ -89,3 +90,31 @@ def test_idempotent(name, seed):
     c = replace(c, readout=random_readout(rng, 4, "probs" if seed % 3 else "expval"))
     once = REGISTRY[name](c)
     assert REGISTRY[name](once) == once
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_resynth_2q_on_constant_circuits(seed):
+    """All-constant random circuits: operator kept, no more CX and no more ops, often fewer CX."""
+    from qadl.ir.gates import Gate
+    from qadl.testing import random_circuit
+
+    gates = (
+        Gate.H,
+        Gate.CX,
+        Gate.CZ,
+        Gate.RZ,
+        Gate.RX,
+        Gate.S,
+        Gate.T,
+        Gate.SWAP,
+        Gate.RZZ,
+        Gate.CP,
+    )
+    c = random_circuit(
+        np.random.default_rng(seed), 3, 20, gates=gates, num_params=0, num_features=0
+    )
+    out = REGISTRY["resynth-2q"](c, ctx=CTX)
+    two = lambda circuit: sum(len(o.qubits) == 2 for o in circuit.ops)  # noqa: E731
+    assert two(out) <= two(c) and len(out.ops) <= len(c.ops)
+    assert_equivalent(out, c, rng=np.random.default_rng(seed))
