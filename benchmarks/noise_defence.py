@@ -25,17 +25,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from qadl.adversary.attacks import attack_sweep  # noqa: E402
-from qadl.adversary.config import AttackConfig  # noqa: E402
-from qadl.backends.sim.noisy import NoisySimulator  # noqa: E402
-from qadl.ir import expr as E  # noqa: E402
-from qadl.ir.circuit import Circuit, Op, Readout  # noqa: E402
-from qadl.ir.gates import Gate  # noqa: E402
-from qadl.ir.target import NoiseModel  # noqa: E402
-from qadl.learn.classifier import Classifier  # noqa: E402
-from qadl.learn.data import Dataset  # noqa: E402
-from qadl.learn.optimizers import Adam  # noqa: E402
-from qadl.learn.train import TrainConfig, fit  # noqa: E402
+from qadl.adversary.attacks import attack_sweep
+from qadl.adversary.config import AttackConfig
+from qadl.backends.sim.noisy import NoisySimulator
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.gates import Gate
+from qadl.ir.target import NoiseModel
+from qadl.learn.classifier import Classifier
+from qadl.learn.data import Dataset
+from qadl.learn.optimizers import Adam
+from qadl.learn.train import TrainConfig, fit
 
 STRENGTHS = (0.0, 0.01, 0.03, 0.05, 0.1, 0.2)
 EPSILONS = (0.05, 0.1, 0.2, 0.4)
@@ -59,9 +59,10 @@ def teacher_data(seed: int) -> tuple[Dataset, Dataset]:
     teacher = rng.uniform(0, 2 * np.pi, circuit.num_params)
     x = rng.uniform(0, np.pi, (300, 3))
     y = NoisySimulator(circuit).outputs(teacher, x).argmax(axis=1)
-    make = lambda sl, name: Dataset(
-        x=x[sl], y=y[sl], num_classes=2, feature_range=(0.0, np.pi), name=name
-    )  # noqa: E731
+
+    def make(rows: slice, name: str) -> Dataset:
+        return Dataset(x=x[rows], y=y[rows], num_classes=2, feature_range=(0.0, np.pi), name=name)
+
     return make(slice(0, 200), "du-train"), make(slice(200, 300), "du-test")
 
 
