@@ -152,6 +152,11 @@ def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
     end blocks: their angles are not numbers. ``translate-basis`` and ``resynth-1q`` turn
     the ``U`` gates into native ones.
 
+    Not deterministic bit for bit, hence in no optimisation level (opt in with
+    ``--passes``): the least-squares iterations depend on last-bit rounding that varies
+    with memory alignment, and a block has many equivalent decompositions, so two runs
+    can return different (each verified) circuits with the same CX count.
+
     Precondition: none. Keeps: the operator up to global phase. Cost: O(ops), plus a small
     least-squares fit (≤ 25 parameters) per reducible block.
     """

@@ -35,7 +35,10 @@ def test_preserves_operator_and_never_grows(name, seed):
         assert_equivalent(out, c, rng=np.random.default_rng(seed + k))
 
 
-@pytest.mark.parametrize("name", OPERATOR_PASSES)
+DETERMINISTIC = [name for name in OPERATOR_PASSES if name != "resynth-2q"]  # see its docstring
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
 @PROPERTY
 @given(seed=seeds)
 def test_deterministic_and_input_untouched(name, seed):
