@@ -8,7 +8,9 @@ from typing import Any
 
 from qadl.check.imports import ModuleGraph, load_modules
 from qadl.check.names import check_body_names, did_you_mean
-from qadl.check.schema import DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match
+from qadl.check.schema import (
+    ATTACK_METHODS, DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match,
+)
 from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (
     AttackSpec,
@@ -317,6 +319,9 @@ class _TopLevel:
         method = method if isinstance(method, CallValue) else CallValue(str(method))
         if method.name == "transfer" and method.get("from") is not None:
             self.ref(A.Name(method.get("from"), span=method.span), ("model", "robust"), "model")
+        inner = method.get("attack")
+        if method.name == "transfer" and isinstance(inner, str) and inner not in ATTACK_METHODS:
+            self.ref(A.Name(inner, span=method.span), ("attack",), "attack")
         return AttackSpec(decl.name, model, method, options, span=decl.span)
 
     def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:

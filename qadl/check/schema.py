@@ -224,8 +224,12 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
     "transfer": {
         "from": name,
         "surrogate": one_of("logistic_regression", "mlp"),
-        "attack": lambda v: check_call(
-            v, {k: m for k, m in ATTACK_METHODS.items() if k != "transfer"}, "attack method"
+        # an inline method, or the name of a declared attack (the checker resolves it)
+        "attack": any_of(
+            lambda v: check_call(
+                v, {k: m for k, m in ATTACK_METHODS.items() if k != "transfer"}, "attack method"
+            ),
+            name,
         ),
     },
 }

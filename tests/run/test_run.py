@@ -34,7 +34,8 @@ def test_run_writes_results_params_and_plots(tiny_run: Path) -> None:
     assert 0.0 <= tiny["clean_test_accuracy"] <= 1.0
     assert results["models"]["hardened"]["defended_from"] == "tiny"
     labels = {(e["model"], p["attack"]) for e in results["evaluations"] for p in e["points"]}
-    assert labels == {(m, a) for m in ("tiny", "hardened") for a in ("fgsm_sweep", "ren")}
+    attacks = ("fgsm_sweep", "ren", "ren_transfer")
+    assert labels == {(m, a) for m in ("tiny", "hardened") for a in attacks}
     fgsm = [p for e in results["evaluations"] for p in e["points"] if p["attack"] == "fgsm_sweep"]
     assert sorted({p["epsilon"] for p in fgsm}) == [0.05, 0.2]
     assert all(p["mean_linf"] <= p["epsilon"] + 1e-12 for p in fgsm)
