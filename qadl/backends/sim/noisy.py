@@ -1,4 +1,4 @@
-"""NoisySimulator: the noisy back end behind the statevector Simulator's interface, by density matrix or trajectories."""
+"""NoisySimulator: noisy simulation behind the Simulator interface (density matrix or trajectories)."""
 
 from __future__ import annotations
 

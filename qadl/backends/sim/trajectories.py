@@ -1,4 +1,4 @@
-"""Monte-Carlo wave-function trajectories: noisy simulation on statevectors, for registers too big for ρ.
+"""Monte-Carlo wave-function trajectories: noisy simulation on statevectors, beyond density sizes.
 
 Each trajectory applies the gates and, after each gate, one Kraus branch of every
 channel chosen with its Born probability ``‖K_r ψ‖²`` (then renormalises). The mean of
