@@ -7,16 +7,18 @@ regression in closed form, and the MLP by backpropagation through ``coefs_`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from qadl.adversary.attacks import ClassifierOracle, InputOracle, craft
-from qadl.adversary.config import AttackConfig
+from qadl.adversary.config import AttackConfig, QuantumAttackConfig
+from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
 from qadl.adversary.result import AttackResult
 
 __all__ = [
+    "quantum_transfer_attack",
     "SklearnSurrogate",
     "fit_surrogate",
     "transfer_attack",
@@ -182,3 +184,29 @@ def transfer_attack(
         )
         for eps in epsilons
     )
+
+
+def quantum_transfer_attack(
+    source: LocalRotationAdversary,
+    source_theta: np.ndarray,
+    target_classifier: Any,
+    target_theta: np.ndarray,
+    batch: Any,
+    config: QuantumAttackConfig,
+) -> tuple[AttackResult, ...]:
+    """Adversarial states crafted with local rotations against ``source``, scored on the target.
+
+    Ren et al.'s protocol for quantum data: perturb the input states of the clean model, then
+    ask how the (adversarially trained) target classifies them. Norms and fidelities are those
+    of the crafted perturbation; predictions and success refer to the target model.
+    """
+    clean = np.argmax(target_classifier.predict_proba(target_theta, state=batch.states), axis=1)
+    results = []
+    for crafted in quantum_attack_sweep(source, source_theta, batch, config):
+        probs = np.asarray(target_classifier.predict_proba(target_theta, state=crafted.states_adv))
+        pred = np.argmax(probs, axis=1)
+        success = pred == config.target if config.targeted else pred != batch.y
+        results.append(
+            replace(crafted, pred_clean=clean, pred_adv=pred, probs_adv=probs, success=success)
+        )
+    return tuple(results)

@@ -154,11 +154,18 @@ def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
     )
 
 
+def plan_of(method: CallValue, options: dict[str, Any]) -> AttackConfig | QuantumAttackConfig:
+    """A white-box attack method: local rotations on states, or an attack on features."""
+    if method.name in QUANTUM_METHODS:
+        return _quantum(method, options)
+    return _classical(method, options)
+
+
 @dataclass(frozen=True)
 class TransferPlan:
     """A black-box attack: craft with ``attack`` on a source model or scikit-learn surrogate."""
 
-    attack: AttackConfig
+    attack: AttackConfig | QuantumAttackConfig
     source_model: str | None = None
     surrogate: str | None = None
     """``logistic_regression`` or ``mlp``."""
@@ -174,21 +181,19 @@ def attack_plan(
 
     ``declared`` resolves ``transfer(attack = NAME)`` to a declared attack's method and options.
     """
-    if method.name in QUANTUM_METHODS:
-        return _quantum(method, options)
     if method.name == "transfer":
         inner = method.get("attack", CallValue("bim"))
         if isinstance(inner, str) and declared and inner in declared:
-            crafted = _classical(declared[inner].method, declared[inner].options)
+            crafted = plan_of(declared[inner].method, declared[inner].options)
         else:
             inner = inner if isinstance(inner, CallValue) else CallValue(str(inner))
-            crafted = _classical(inner, options)
+            crafted = plan_of(inner, options)
         return TransferPlan(
             attack=crafted,
             source_model=method.get("from"),
             surrogate=method.get("surrogate"),
         )
-    return _classical(method, options)
+    return plan_of(method, options)
 
 
 def spec_plan(spec: AttackSpec, declared: dict[str, AttackSpec] | None = None) -> AttackPlan:

@@ -20,7 +20,8 @@ from qadl.adversary.attacks import ClassifierOracle
 from qadl.adversary.defend import adversarial_training
 from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
 from qadl.adversary.quantum import LocalRotationAdversary, local_rotation_adversary
-from qadl.adversary.transfer import fit_surrogate, transfer_attack
+from qadl.adversary.config import QuantumAttackConfig
+from qadl.adversary.transfer import fit_surrogate, quantum_transfer_attack, transfer_attack
 from qadl.errors import QadlError
 from qadl.learn.checkpoint import CheckpointError
 from qadl.learn.classifier import Classifier
@@ -271,10 +272,23 @@ def run_defences(session: Session) -> None:
 
 def _transfer_points(session: Session, name: str, plan: configs.TransferPlan, target: str,
                      data: Dataset, span: Span) -> list[RobustPoint]:
+    if plan.surrogate is not None and (data.x is None or isinstance(plan.attack, QuantumAttackConfig)):
+        raise QadlError.at(
+            "E0725", f"a scikit-learn surrogate (`{plan.surrogate}`) needs classical features; "
+            f"`{data.name}` holds quantum states", span,
+            help="transfer from another qadl model instead: `transfer(from = MODEL, attack = ...)`",
+        )
     if plan.surrogate is not None:
         train_ref = next(t.data for t in session.program.trainings if t.model == session.base.get(target, target))
         kind = "logistic" if plan.surrogate == "logistic_regression" else "mlp"
         source = fit_surrogate(session.split(train_ref, span), kind, seed=plan.attack.seed)
+    elif isinstance(plan.attack, QuantumAttackConfig):
+        source_name = plan.source_model or target
+        results = quantum_transfer_attack(
+            session.adversary(source_name), session.theta(source_name, span),
+            session.classifier(target), session.theta(target, span), data, plan.attack,
+        )
+        return [RobustPoint.from_result(name, r) for r in results]
     else:
         source_name = plan.source_model or target
         source = ClassifierOracle(session.classifier(source_name), session.theta(source_name, span))

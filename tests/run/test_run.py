@@ -120,3 +120,17 @@ def test_unreadable_checkpoint_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(QadlError) as err:
         run_program(load(TINY_TRAIN), _options(tmp_path, resume=True))
     assert err.value.diagnostics[0].code == "E0724"
+
+
+def test_quantum_transfer_scores_clean_model_states_on_the_defended_model(tmp_path: Path) -> None:
+    """`transfer(from = phase, attack = rotations)` on quantum data: the defended model is
+    scored on exactly the adversarial states crafted against the clean model."""
+    results = run_program(load(HERE / "tiny_quantum.qadl"), _options(tmp_path))
+    points = {(e["model"], p["attack"], p["epsilon"]): p for e in results["evaluations"]
+              for p in e["points"]}
+    for eps in (0.2, 0.6):
+        crafted = points[("phase", "rotations", eps)]
+        transferred = points[("robust", "on_clean", eps)]
+        assert transferred["mean_fidelity"] == pytest.approx(crafted["mean_fidelity"])
+        assert transferred["mean_linf"] <= eps + 1e-12
+        assert 0.0 < transferred["mean_fidelity"] <= 1.0
