@@ -221,7 +221,9 @@ class DensityMatrixSimulator:
     def _op_angles(self, angles: np.ndarray, j: int) -> np.ndarray:
         return angles[:, self.program.slots(j)]
 
-    def _op_superop(self, j: int, angles: np.ndarray, block_qubits: tuple[int, ...]):
+    def _op_superop(
+        self, j: int, angles: np.ndarray, block_qubits: tuple[int, ...], derivatives: bool
+    ):
         """Op ``j``'s superoperator embedded in its block, and its ``(slot, derivative)`` pairs."""
         prog = self.program
         rows = self._op_angles(angles, j)
@@ -230,7 +232,7 @@ class DensityMatrixSimulator:
         qs = prog.qubits[j]
         full = npg.embed_superop(npg.batched_superops(u, noise), qs, block_qubits)
         derivs = []
-        for a in range(rows.shape[1]):
+        for a in range(rows.shape[1] if derivatives else 0):
             slot = prog.slot_start[j] + a
             if prog.angle_grads[slot]:
                 du = npg.gate_derivatives(prog.gates[j], rows, a)
@@ -242,7 +244,7 @@ class DensityMatrixSimulator:
     def _block(self, k: int, angles: np.ndarray, derivatives: bool):
         """Block ``k``'s superoperator ``(B, D, D)`` and, if asked, its ``(slot, ∂S/∂angle)`` list."""
         qs, ops = self._blocks[k]
-        factors = [self._op_superop(j, angles, qs) for j in ops]
+        factors = [self._op_superop(j, angles, qs, derivatives) for j in ops]
         prefix = [None] * (len(factors) + 1)  # prefix[i] = F_{i-1} ⋯ F_0
         for i, (f, _) in enumerate(factors):
             prefix[i + 1] = f if prefix[i] is None else f @ prefix[i]

@@ -348,6 +348,13 @@ def embed_superop(
     """
     if op_qubits == block_qubits:
         return superop
+    local, same_rest = _embedding(op_qubits, block_qubits)
+    return superop[:, local[:, None], local[None, :]] * same_rest
+
+
+@functools.cache
+def _embedding(op_qubits: tuple[int, ...], block_qubits: tuple[int, ...]):
+    """Op-local index of every block index, and the mask of index pairs the op may connect."""
     kb = len(block_qubits)
     where = [block_qubits.index(q) for q in op_qubits]
     bits = where + [w + kb for w in where]  # block bit of each op-local bit
@@ -358,4 +365,4 @@ def embed_superop(
         local |= ((idx >> bb) & 1) << i
     rest_mask = (dim - 1) ^ sum(1 << bb for bb in bits)
     same_rest = (idx[:, None] & rest_mask) == (idx[None, :] & rest_mask)
-    return superop[:, local[:, None], local[None, :]] * same_rest
+    return local, same_rest
