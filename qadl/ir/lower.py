@@ -28,7 +28,7 @@ from qadl.frontend import ast as A
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import GATES, Gate, gate_by_name
-from qadl.ir.target import NoiseModel, Target
+from qadl.ir.target import FALCON_27_EDGES, NoiseModel, Target
 from qadl.ir.verify import verify
 from qadl.program import Model, ParamInit, Program
 from qadl.source import Span
@@ -1176,37 +1176,6 @@ def noise_model(options: dict[str, Any]) -> NoiseModel:
     )
 
 
-_HEAVY_HEX_27 = (
-    (0, 1),
-    (1, 2),
-    (1, 4),
-    (2, 3),
-    (3, 5),
-    (4, 7),
-    (5, 8),
-    (6, 7),
-    (7, 10),
-    (8, 9),
-    (8, 11),
-    (10, 12),
-    (11, 14),
-    (12, 13),
-    (12, 15),
-    (13, 14),
-    (14, 16),
-    (15, 18),
-    (16, 19),
-    (17, 18),
-    (18, 21),
-    (19, 20),
-    (19, 22),
-    (21, 23),
-    (22, 25),
-    (23, 24),
-    (24, 25),
-    (25, 26),
-)
-"""IBM Falcon r5 (27 qubits) coupling map."""
 
 
 def coupling_pairs(coupling: Any, n: int) -> tuple[tuple[int, int], ...] | None:
@@ -1223,7 +1192,7 @@ def coupling_pairs(coupling: Any, n: int) -> tuple[tuple[int, int], ...] | None:
         case "full":
             return tuple((a, b) for a in range(n) for b in range(a + 1, n))
         case "heavy_hex":
-            return _HEAVY_HEX_27 if n == 27 else None
+            return FALCON_27_EDGES if n == 27 else None
         case "grid":
             side = math.isqrt(n)
             if side * side != n:

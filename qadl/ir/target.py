@@ -1,4 +1,4 @@
-"""Device targets: native basis, coupling graph and noise, as the compiler and simulator see them."""
+"""Device targets: native basis, coupling graph and noise, as compiler and simulator see them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,39 @@ from dataclasses import dataclass
 
 from qadl.ir.gates import Gate
 
-__all__ = ["NoiseModel", "Target"]
+__all__ = ["FALCON_27_EDGES", "NoiseModel", "Target"]
+
+FALCON_27_EDGES: tuple[tuple[int, int], ...] = (
+    (0, 1),
+    (1, 2),
+    (1, 4),
+    (2, 3),
+    (3, 5),
+    (4, 7),
+    (5, 8),
+    (6, 7),
+    (7, 10),
+    (8, 9),
+    (8, 11),
+    (10, 12),
+    (11, 14),
+    (12, 13),
+    (12, 15),
+    (13, 14),
+    (14, 16),
+    (15, 18),
+    (16, 19),
+    (17, 18),
+    (18, 21),
+    (19, 20),
+    (19, 22),
+    (21, 23),
+    (22, 25),
+    (23, 24),
+    (24, 25),
+    (25, 26),
+)
+"""IBM Falcon r5.11 (27-qubit heavy-hex: ibmq_montreal, ibm_cairo …) coupled pairs."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,41 +5,10 @@ from __future__ import annotations
 import itertools
 
 from qadl.ir.gates import Gate
-from qadl.ir.target import NoiseModel, Target
+from qadl.ir.target import FALCON_27_EDGES, NoiseModel, Target
 
 __all__ = ["BUILTIN_TARGETS", "FALCON_27_EDGES", "chain_target", "heavy_hex_27"]
 
-FALCON_27_EDGES: tuple[tuple[int, int], ...] = (
-    (0, 1),
-    (1, 2),
-    (1, 4),
-    (2, 3),
-    (3, 5),
-    (4, 7),
-    (5, 8),
-    (6, 7),
-    (7, 10),
-    (8, 9),
-    (8, 11),
-    (10, 12),
-    (11, 14),
-    (12, 13),
-    (12, 15),
-    (13, 14),
-    (14, 16),
-    (15, 18),
-    (16, 19),
-    (17, 18),
-    (18, 21),
-    (19, 20),
-    (19, 22),
-    (21, 23),
-    (22, 25),
-    (23, 24),
-    (24, 25),
-    (25, 26),
-)
-"""IBM Falcon r5.11 (27-qubit heavy-hex: ibmq_montreal, ibm_cairo …) coupled pairs."""
 
 
 def chain_target(num_qubits: int = 10, name: str = "chain10") -> Target:
