@@ -13,7 +13,7 @@ from qadl.backends.sim import kernels as K
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import GATES, Gate
-from qadl.testing import reference_outputs, reference_state
+from qadl.testing import random_circuit, reference_outputs, reference_state
 from tests.sim.cases import bindings, circuits, make_case, qiskit_state, random_states
 
 ATOL = 1e-10
@@ -156,3 +156,28 @@ def test_probs_sum_to_one_with_all_classes():
     theta, x, delta = bindings(circuit, 4, 1)
     out = Simulator(circuit).outputs(theta, x=x, delta=delta)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("n", "block_qubits"), [(9, 3), (9, 9), (17, 15)])
+def test_split_array_large_state_path(n, block_qubits):
+    """Large-state split-array kernels (blocked runs, high-qubit slice passes, cz masks)."""
+    from qadl.backends.sim import soa_kernels as S
+    from qadl.backends.sim.soa_plan import soa_large_supported, split_tables
+
+    rng = np.random.default_rng(n)
+    gates = (Gate.RX, Gate.RY, Gate.RZ, Gate.U, Gate.H, Gate.T, Gate.S, Gate.CZ, Gate.P)
+    base = random_circuit(rng, n, 70, gates=gates, num_params=4, num_features=2)
+    circuit = dataclasses.replace(base, ops=(*[Op(Gate.H, (q,)) for q in range(n)], *base.ops))
+    sim = Simulator(circuit)
+    assert soa_large_supported(sim.program)
+    theta, x, delta = bindings(circuit, 1, n)
+    ang = sim.angles(theta, x=x, delta=delta)
+    re = np.zeros(1 << n)
+    im = np.zeros(1 << n)
+    re[0] = 1.0
+    S.forward_single_soa(n, sim.program.arrays(), ang[0], re, im, block_qubits,
+                         *split_tables(sim.program))
+    ref = reference_state(circuit, theta, x[0], delta[0])
+    np.testing.assert_allclose(re + 1j * im, ref, rtol=0, atol=ATOL)
+    if n >= 14:
+        np.testing.assert_allclose(sim.states(theta, x=x, delta=delta)[0], ref, rtol=0, atol=ATOL)

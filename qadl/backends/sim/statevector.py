@@ -15,7 +15,7 @@ from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, c
 from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.program import SimProgram, build_program
 from qadl.backends.sim.shift import shift_tape_grads
-from qadl.backends.sim.soa_plan import soa_supported, split_tables
+from qadl.backends.sim.soa_plan import soa_large_supported, soa_supported, split_tables
 from qadl.ir.circuit import Circuit
 
 __all__ = ["METHODS", "Simulator"]
@@ -70,6 +70,10 @@ class Simulator:
         """Split diagonal tables when the split-array kernels (``soa_kernels``) apply."""
         if self.program.num_qubits < SINGLE_STATE_QUBITS and soa_supported(self.program):
             self._soa = split_tables(self.program)
+        self._soa_large = (
+            self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
+        )
+        """Large registers whose blocks all have split-array single-state kernels."""
 
     # -- sizes ------------------------------------------------------------------------
     @property
@@ -144,6 +148,8 @@ class Simulator:
         if nq < SINGLE_STATE_QUBITS:
             has_init, init = _init(batch)
             return kernels.forward_batch(nq, prog, ang, init, has_init)
+        if self._soa_large:
+            return self._states_soa(ang, batch)
         out = np.zeros((batch.size, 1 << nq), dtype=np.complex128)
         chunks = kernels.default_chunks()
         for b in range(batch.size):
@@ -152,6 +158,27 @@ class Simulator:
             else:
                 out[b] = batch.state[b]
             kernels.forward_single(nq, prog, ang[b], out[b], chunks, kernels.BLOCK_QUBITS)
+        return out
+
+    def _states_soa(self, ang: np.ndarray, batch: _Batch) -> np.ndarray:
+        """Large registers on the split-array, cache-blocked kernels (one sample at a time)."""
+        from qadl.backends.sim import kernels, soa_kernels  # lazy: compiles on first use
+
+        nq = self.num_qubits
+        tables = split_tables(self.program)
+        out = np.empty((batch.size, 1 << nq), dtype=np.complex128)
+        for b in range(batch.size):
+            if batch.state is None:
+                re = np.zeros(1 << nq)
+                im = np.zeros(1 << nq)
+                re[0] = 1.0
+            else:
+                re = np.ascontiguousarray(batch.state[b].real)
+                im = np.ascontiguousarray(batch.state[b].imag)
+            soa_kernels.forward_single_soa(nq, self.program.arrays(), ang[b], re, im,
+                                           kernels.BLOCK_QUBITS, *tables)
+            out[b].real = re
+            out[b].imag = im
         return out
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
