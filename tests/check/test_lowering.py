@@ -148,8 +148,7 @@ def test_reference_examples_compile(path):
 
     repo = Path(__file__).resolve().parents[2]
     file = repo / "examples" / f"{path}.qadl"
-    if not file.exists():
-        pytest.skip("example not written yet")
+    assert file.exists(), f"missing example {file.name}"
     program = load(file)
     m = next(iter(program.models.values()))
     assert m.num_qubits == 10
