@@ -200,11 +200,23 @@ def density_adjoint(
 
 
 @njit(cache=True)
-def _choose_branch(vec, tmp, kraus, koffs, k0, k1, pos, poff, m, u):
+def _choose_branch(vec, tmp, kraus, koffs, kprob, k0, k1, pos, poff, m, u):
     """Pick Kraus branch ``r`` with probability ``‖K_r ψ‖²`` (cumulative against ``u``), apply it, renormalise.
 
-    Returns the branch index and ``1/√p_r``; ``vec`` becomes ``K_r ψ/√p_r``.
+    Returns the branch index and ``1/√p_r``; ``vec`` becomes ``K_r ψ/√p_r``. For a
+    unitary mixture (``kprob[k0] ≥ 0``) the probabilities do not depend on ψ, so only the
+    chosen operator is applied.
     """
+    if kprob[k0] >= 0.0:
+        acc = 0.0
+        for r in range(k0, k1):
+            acc += kprob[r]
+            if (u < acc or r == k1 - 1) and kprob[r] > 0.0:
+                _apply(vec, kraus, koffs[r], pos, poff, m)
+                scale = 1.0 / np.sqrt(kprob[r])
+                for i in range(vec.size):
+                    vec[i] = vec[i] * scale
+                return r - k0, scale
     acc = 0.0
     for r in range(k0, k1):
         tmp[:] = vec
@@ -237,6 +249,7 @@ def trajectory_forward(
     cpos: np.ndarray,
     cpoffs: np.ndarray,
     cbits: np.ndarray,
+    kprob: np.ndarray,
     rand: np.ndarray,
     chosen: np.ndarray,
     scales: np.ndarray,
@@ -256,6 +269,7 @@ def trajectory_forward(
         kstart: ``(C+1,)`` Kraus operators of each channel application (into ``koffs``).
         kraus: flat Kraus matrices; ``koffs[r]`` is operator ``r``'s offset.
         cpos, cpoffs, cbits: qubits of each channel application.
+        kprob: branch probability of each Kraus operator of a unitary mixture, −1 otherwise.
         rand: ``(R, C)`` uniforms in [0, 1).
         chosen: ``(R, C)`` output branch index (relative to ``kstart[c]``).
         scales: ``(R, C)`` output ``1/√p`` of the chosen branch.
@@ -272,6 +286,7 @@ def trajectory_forward(
                     tmp,
                     kraus,
                     koffs,
+                    kprob,
                     kstart[c],
                     kstart[c + 1],
                     cpos,

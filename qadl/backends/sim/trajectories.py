@@ -208,6 +208,7 @@ class TrajectorySimulator:
         prog = self.program
         moffs, poffs, nbits, pos = [], [], [], []
         cstart, kstart, koffs, cpos, cpoffs, cbits, kraus = [0], [0], [], [], [], [], []
+        kprob: list[float] = []
         e_moffs, e_poffs, e_nbits, e_pos, self._e_gate_index, self._e_chan_index = (
             [],
             [],
@@ -234,10 +235,12 @@ class TrajectorySimulator:
                 cpoffs.append(len(cpos))
                 cbits.append(len(cq))
                 cpos.extend(cq)
-                for k in channel.kraus:
+                probs = channel.probs if channel.unitary_mixture else -np.ones(len(channel.kraus))
+                for k, q in zip(channel.kraus, probs, strict=True):
                     koffs.append(ktotal)
                     ktotal += k.size
                     kraus.append(k.reshape(-1))
+                    kprob.append(float(q))
                 kstart.append(len(koffs))
                 self._e_chan_index.append(len(e_moffs))
                 e_moffs.append(etotal)
@@ -252,6 +255,7 @@ class TrajectorySimulator:
         self._cstart, self._kstart, self._koffs = map(as_int, (cstart, kstart, koffs))
         self._cpos, self._cpoffs, self._cbits = map(as_int, (cpos, cpoffs, cbits))
         self._kraus = np.concatenate(kraus) if kraus else np.zeros(1, dtype=complex)
+        self._kprob = np.asarray(kprob if kprob else [-1.0])
         self._e_moffs, self._e_poffs, self._e_nbits, self._e_pos = map(
             as_int, (e_moffs, e_poffs, e_nbits, e_pos)
         )
@@ -315,6 +319,7 @@ class TrajectorySimulator:
             self._cpos,
             self._cpoffs,
             self._cbits,
+            self._kprob,
             rand,
             chosen,
             scales,
