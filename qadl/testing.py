@@ -30,7 +30,9 @@ def apply_matrix(state: np.ndarray, matrix: np.ndarray, qubits: tuple[int, ...])
     n = int(np.log2(state.size))
     k = len(qubits)
     psi = state.reshape([2] * n)  # axis j <-> qubit n-1-j
-    axes = [n - 1 - q for q in reversed(qubits)]  # matrix index bits: qubits[-1] is most significant
+    axes = [
+        n - 1 - q for q in reversed(qubits)
+    ]  # matrix index bits: qubits[-1] is most significant
     mat = matrix.reshape([2] * (2 * k))
     out = np.tensordot(mat, psi, axes=(list(range(k, 2 * k)), axes))
     return np.moveaxis(out, list(range(k)), axes).reshape(-1)

@@ -180,16 +180,28 @@ def _table() -> dict[Gate, GateInfo]:
         GateInfo(g.U, 1, 3, _u),
         GateInfo(g.CX, 2, 0, _const(controlled(_X)), self_inverse=True),
         GateInfo(g.CY, 2, 0, _const(controlled(_Y)), self_inverse=True),
-        GateInfo(g.CZ, 2, 0, _const(controlled(_Z)), diagonal=True, self_inverse=True, symmetric=True),
+        GateInfo(
+            g.CZ, 2, 0, _const(controlled(_Z)), diagonal=True, self_inverse=True, symmetric=True
+        ),
         GateInfo(g.CH, 2, 0, _const(controlled(_H)), self_inverse=True),
         GateInfo(g.SWAP, 2, 0, _const(_SWAP), self_inverse=True, symmetric=True),
-        GateInfo(g.CP, 2, 1, lambda a: controlled(_p(a)), diagonal=True, symmetric=True, rotation_axis="cp"),
+        GateInfo(
+            g.CP,
+            2,
+            1,
+            lambda a: controlled(_p(a)),
+            diagonal=True,
+            symmetric=True,
+            rotation_axis="cp",
+        ),
         GateInfo(g.CRX, 2, 1, lambda a: controlled(_rx(a)), rotation_axis="crx"),
         GateInfo(g.CRY, 2, 1, lambda a: controlled(_ry(a)), rotation_axis="cry"),
         GateInfo(g.CRZ, 2, 1, lambda a: controlled(_rz(a)), diagonal=True, rotation_axis="crz"),
         GateInfo(g.RXX, 2, 1, _pauli_rotation(_X), symmetric=True, rotation_axis="xx"),
         GateInfo(g.RYY, 2, 1, _pauli_rotation(_Y), symmetric=True, rotation_axis="yy"),
-        GateInfo(g.RZZ, 2, 1, _pauli_rotation(_Z), diagonal=True, symmetric=True, rotation_axis="zz"),
+        GateInfo(
+            g.RZZ, 2, 1, _pauli_rotation(_Z), diagonal=True, symmetric=True, rotation_axis="zz"
+        ),
         GateInfo(g.CCX, 3, 0, _const(controlled(_X, 2)), self_inverse=True),
         GateInfo(g.AMPLITUDE, 0, -1, None),
     ]

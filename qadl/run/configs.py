@@ -16,7 +16,7 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.optimizers import Optimizer, make_optimizer
 from qadl.learn.train import TrainConfig
-from qadl.program import AttackSpec, CallValue, Condition, DataSpec, DefenceSpec, TrainSpec
+from qadl.program import AttackSpec, CallValue, Condition, DataSpec, DefenceSpec
 
 __all__ = [
     "TransferPlan",
@@ -205,8 +205,10 @@ def defence_config(spec: DefenceSpec, attack: AttackPlan) -> AdversarialTraining
     """``adversarial_training(attack = ..., examples = ..., ratio = ..., schedule = ...)``."""
     if isinstance(attack, TransferPlan):
         raise QadlError.at(
-            "E0721", "adversarial training needs a white-box attack, not a transfer attack",
-            spec.span, help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
+            "E0721",
+            "adversarial training needs a white-box attack, not a transfer attack",
+            spec.span,
+            help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
         )
     kw = spec.method.as_dict()
     return AdversarialTrainingConfig(
@@ -247,13 +249,21 @@ def load_data(spec: DataSpec) -> tuple[Dataset, Dataset]:
         )
     if spec.source == "builtin.ising":
         field = kw.get("field")
-        extra = {} if field is None else {"ferro": (0.0, float(field[0])), "para": (float(field[1]), 2.0)}
+        extra = (
+            {}
+            if field is None
+            else {"ferro": (0.0, float(field[0])), "para": (float(field[1]), 2.0)}
+        )
         return quantum_data.ising(
             qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
         )
     if spec.source == "builtin.cluster_ising":
         field = kw.get("field")
-        extra = {} if field is None else {"spt": (0.0, float(field[0])), "trivial": (float(field[1]), 2.0)}
+        extra = (
+            {}
+            if field is None
+            else {"spt": (0.0, float(field[0])), "trivial": (float(field[1]), 2.0)}
+        )
         return quantum_data.cluster_ising(
             qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
         )

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.attacks import ClassifierOracle
+from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.defend import adversarial_training
 from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
 from qadl.adversary.quantum import LocalRotationAdversary, local_rotation_adversary
-from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.transfer import fit_surrogate, quantum_transfer_attack, transfer_attack
 from qadl.errors import QadlError
 from qadl.learn.checkpoint import CheckpointError
@@ -112,7 +112,9 @@ class Session:
         """Trained parameters of ``name``, or a clear error if nothing trained it."""
         if name not in self.thetas:
             raise QadlError.at(
-                "E0723", f"model `{name}` has no trained parameters at this point", span,
+                "E0723",
+                f"model `{name}` has no trained parameters at this point",
+                span,
                 help=f"add `train {name} on DATA.train {{ ... }}` before this statement",
             )
         return self.thetas[name]
@@ -127,18 +129,23 @@ def _check_fits(model: Model, data: Dataset, span: Span) -> None:
         ok = data.x is not None and data.x.shape[1] == model.num_features
         want = f"{model.num_features} features per sample"
     have = (
-        f"states of dimension {data.states.shape[1]}" if data.states is not None
+        f"states of dimension {data.states.shape[1]}"
+        if data.states is not None
         else f"{0 if data.x is None else data.x.shape[1]} features"
     )
     if not ok:
         raise QadlError.at(
-            "E0722", f"data `{data.name}` does not fit model `{model.name}`: it needs {want}, "
-            f"the data has {have}", span,
+            "E0722",
+            f"data `{data.name}` does not fit model `{model.name}`: it needs {want}, "
+            f"the data has {have}",
+            span,
         )
     if int(data.y.max(initial=0)) >= model.num_classes:
         raise QadlError.at(
-            "E0722", f"data `{data.name}` has labels up to {int(data.y.max())} but model "
-            f"`{model.name}` reads out {model.num_classes} classes", span,
+            "E0722",
+            f"data `{data.name}` has labels up to {int(data.y.max())} but model "
+            f"`{model.name}` reads out {model.num_classes} classes",
+            span,
         )
 
 
@@ -149,7 +156,9 @@ def _resumable(span: Span, directory: Path):
         yield
     except CheckpointError as err:
         raise QadlError.at(
-            "E0724", f"cannot resume from `{directory}`: {err}", span,
+            "E0724",
+            f"cannot resume from `{directory}`: {err}",
+            span,
             help="delete that directory, pick another --out, or run without --resume",
         ) from None
 
@@ -158,8 +167,9 @@ def _history_json(result: TrainResult) -> dict[str, Any]:
     return {k: list(v) for k, v in result.history.__dict__.items()}
 
 
-def _train_record(session: Session, name: str, result: TrainResult, train: Dataset,
-                  test: Dataset | None) -> dict[str, Any]:
+def _train_record(
+    session: Session, name: str, result: TrainResult, train: Dataset, test: Dataset | None
+) -> dict[str, Any]:
     clf = session.classifier(name)
     _, train_acc = clean_metrics(clf, result.theta, train)
     record: dict[str, Any] = {
@@ -194,22 +204,34 @@ def run_trainings(session: Session) -> None:
         _check_fits(model, train, spec.span)
         test = _test_split(session, spec.data, spec.span)
         config = configs.train_config(
-            spec.options, checkpoint_dir=out / "checkpoints" / spec.model,
-            resume=session.options.resume, max_epochs=session.options.max_epochs,
+            spec.options,
+            checkpoint_dir=out / "checkpoints" / spec.model,
+            resume=session.options.resume,
+            max_epochs=session.options.max_epochs,
         )
-        _say(f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
-             f"{model.num_params} parameters, {model.num_qubits} qubits")
+        _say(
+            f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
+            f"{model.num_params} parameters, {model.num_qubits} qubits"
+        )
         theta0 = model.initial_params(config.seed)
         with _resumable(spec.span, out / "checkpoints" / spec.model):
-            result = fit(session.classifier(spec.model), theta0, train, config, test=test,
-                         progress=session.options.progress)
+            result = fit(
+                session.classifier(spec.model),
+                theta0,
+                train,
+                config,
+                test=test,
+                progress=session.options.progress,
+            )
         session.thetas[spec.model] = result.theta
         write_params(out / f"{spec.model}.params.npz", result.theta)
         record = _train_record(session, spec.model, result, train, test)
         session.results.setdefault("models", {})[spec.model] = record
-        _say(f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
-             + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
-             + f" ({record['seconds']:.1f} s)")
+        _say(
+            f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
+            + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
+            + f" ({record['seconds']:.1f} s)"
+        )
         _plot_training(session, spec.model, result)
 
 
@@ -218,8 +240,11 @@ def _plot_training(session: Session, name: str, result: TrainResult) -> None:
         return
     from qadl.adversary.report import plot_training_curves
 
-    plot_training_curves(result.history, session.options.out_dir / "plots" / f"{name}_training.png",
-                         title=f"training of {name}")
+    plot_training_curves(
+        result.history,
+        session.options.out_dir / "plots" / f"{name}_training.png",
+        title=f"training of {name}",
+    )
 
 
 def _named_plan(session: Session, item: Any) -> tuple[str, configs.AttackPlan]:
@@ -246,59 +271,90 @@ def run_defences(session: Session) -> None:
         train = session.split(train_ref, spec.span)
         test = _test_split(session, train_ref, spec.span)
         config = configs.train_config(
-            spec.options, checkpoint_dir=out / "checkpoints" / spec.result,
-            resume=session.options.resume, epochs=int(kw.get("epochs", 20)),
+            spec.options,
+            checkpoint_dir=out / "checkpoints" / spec.result,
+            resume=session.options.resume,
+            epochs=int(kw.get("epochs", 20)),
             max_epochs=session.options.max_epochs,
         )
-        _say(f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
-             f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs")
+        _say(
+            f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
+            f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs"
+        )
         adversary = session.adversary(spec.model) if model.input_kind == "state" else None
         with _resumable(spec.span, out / "checkpoints" / spec.result):
             result = adversarial_training(
-                session.classifier(spec.model), clean_theta, train, config, defence,
-                theta_clean=clean_theta, adversary=adversary, test=test,
+                session.classifier(spec.model),
+                clean_theta,
+                train,
+                config,
+                defence,
+                theta_clean=clean_theta,
+                adversary=adversary,
+                test=test,
                 progress=session.options.progress,
             )
         session.thetas[spec.result] = result.theta
         write_params(out / f"{spec.result}.params.npz", result.theta)
         record = _train_record(session, spec.result, result.training, train, test)
-        record.update(defended_from=spec.model, attack=attack_name, mode=defence.mode,
-                      ratio=defence.ratio)
+        record.update(
+            defended_from=spec.model, attack=attack_name, mode=defence.mode, ratio=defence.ratio
+        )
         session.results.setdefault("models", {})[spec.result] = record
-        _say(f"  -> {spec.result}: train accuracy {record['clean_train_accuracy']:.3f}"
-             + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else ""))
+        _say(
+            f"  -> {spec.result}: train accuracy {record['clean_train_accuracy']:.3f}"
+            + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
+        )
         _plot_training(session, spec.result, result.training)
 
 
-def _transfer_points(session: Session, name: str, plan: configs.TransferPlan, target: str,
-                     data: Dataset, span: Span) -> list[RobustPoint]:
-    if plan.surrogate is not None and (data.x is None or isinstance(plan.attack, QuantumAttackConfig)):
+def _transfer_points(
+    session: Session, name: str, plan: configs.TransferPlan, target: str, data: Dataset, span: Span
+) -> list[RobustPoint]:
+    if plan.surrogate is not None and (
+        data.x is None or isinstance(plan.attack, QuantumAttackConfig)
+    ):
         raise QadlError.at(
-            "E0725", f"a scikit-learn surrogate (`{plan.surrogate}`) needs classical features; "
-            f"`{data.name}` holds quantum states", span,
+            "E0725",
+            f"a scikit-learn surrogate (`{plan.surrogate}`) needs classical features; "
+            f"`{data.name}` holds quantum states",
+            span,
             help="transfer from another qadl model instead: `transfer(from = MODEL, attack = ...)`",
         )
     if plan.surrogate is not None:
-        train_ref = next(t.data for t in session.program.trainings if t.model == session.base.get(target, target))
+        train_ref = next(
+            t.data for t in session.program.trainings if t.model == session.base.get(target, target)
+        )
         kind = "logistic" if plan.surrogate == "logistic_regression" else "mlp"
         source = fit_surrogate(session.split(train_ref, span), kind, seed=plan.attack.seed)
     elif isinstance(plan.attack, QuantumAttackConfig):
         source_name = plan.source_model or target
         results = quantum_transfer_attack(
-            session.adversary(source_name), session.theta(source_name, span),
-            session.classifier(target), session.theta(target, span), data, plan.attack,
+            session.adversary(source_name),
+            session.theta(source_name, span),
+            session.classifier(target),
+            session.theta(target, span),
+            data,
+            plan.attack,
         )
         return [RobustPoint.from_result(name, r) for r in results]
     else:
         source_name = plan.source_model or target
         source = ClassifierOracle(session.classifier(source_name), session.theta(source_name, span))
-    results = transfer_attack(source, session.classifier(target), session.theta(target, span),
-                              data, plan.attack)
+    results = transfer_attack(
+        source, session.classifier(target), session.theta(target, span), data, plan.attack
+    )
     return [RobustPoint.from_result(name, r) for r in results]
 
 
-def _evaluate_model(session: Session, name: str, data: Dataset, under: tuple[Any, ...],
-                    span: Span, keep: dict[str, Any]) -> Evaluation:
+def _evaluate_model(
+    session: Session,
+    name: str,
+    data: Dataset,
+    under: tuple[Any, ...],
+    span: Span,
+    keep: dict[str, Any],
+) -> Evaluation:
     model = session.model(name)
     _check_fits(model, data, span)
     theta = session.theta(name, span)
@@ -313,10 +369,14 @@ def _evaluate_model(session: Session, name: str, data: Dataset, under: tuple[Any
         else:
             white_box[label] = plan
     adversary = session.adversary(name) if model.input_kind == "state" else None
-    evaluation = evaluate(session.classifier(name), theta, data, white_box, adversary=adversary,
-                          model=name, keep=keep)
-    extra = [p for label, plan in transfers
-             for p in _transfer_points(session, label, plan, name, data, span)]
+    evaluation = evaluate(
+        session.classifier(name), theta, data, white_box, adversary=adversary, model=name, keep=keep
+    )
+    extra = [
+        p
+        for label, plan in transfers
+        for p in _transfer_points(session, label, plan, name, data, span)
+    ]
     return replace(evaluation, points=evaluation.points + tuple(extra))
 
 
@@ -338,8 +398,10 @@ def run_evaluations(session: Session) -> list[Evaluation]:
         data = _limit(session.split(spec.data, spec.span), samples)
         evaluations = []
         for name in spec.models:
-            _say(f"evaluate {name} on {data.name} ({len(data)} samples) under "
-                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under))
+            _say(
+                f"evaluate {name} on {data.name} ({len(data)} samples) under "
+                + ", ".join(i if isinstance(i, str) else i.name for i in spec.under)
+            )
             keep: dict[str, Any] = {}
             evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep)
             evaluations.append(evaluation)
@@ -359,7 +421,8 @@ def _plot_curves(session: Session, index: int, evaluations: list[Evaluation]) ->
     if any(p.epsilon is not None for e in evaluations for p in e.points):
         suffix = "" if index == 0 else f"_{index}"
         plot_accuracy_vs_epsilon(
-            evaluations, session.options.out_dir / "plots" / f"accuracy_vs_epsilon{suffix}.png",
+            evaluations,
+            session.options.out_dir / "plots" / f"accuracy_vs_epsilon{suffix}.png",
             title="robust accuracy vs ε",
         )
 
@@ -375,8 +438,12 @@ def _plot_examples(session: Session, name: str, data: Dataset, keep: dict[str, A
         if result is None or result.x_adv is None:
             continue
         count = min(6, len(data))
-        plot_image_grid(data.x[:count], result.x_adv[:count], tuple(data.image_shape),
-                        session.options.out_dir / "plots" / f"{name}_{label}_images.png")
+        plot_image_grid(
+            data.x[:count],
+            result.x_adv[:count],
+            tuple(data.image_shape),
+            session.options.out_dir / "plots" / f"{name}_{label}_images.png",
+        )
 
 
 def run_program(program: Program, options: RunOptions) -> dict[str, Any]:

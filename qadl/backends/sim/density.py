@@ -16,6 +16,7 @@ from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
 from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.sizes import CircuitSizes
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
 
@@ -50,7 +51,7 @@ def batch_inputs(theta, x, delta, state, circuit: Circuit):
     return batch, theta, arrays[0], arrays[1], arrays[2]
 
 
-class DensityMatrixSimulator:
+class DensityMatrixSimulator(CircuitSizes):
     """Exact noisy simulation on ``(B, 2^n, 2^n)`` density matrices.
 
     Args:
@@ -74,32 +75,6 @@ class DensityMatrixSimulator:
         self.shots = noise.shots if shots is None else (shots or None)
         self._rng = np.random.default_rng(seed)
         self._layout()
-
-    # -- sizes ----------------------------------------------------------------------------
-    @property
-    def num_qubits(self) -> int:
-        """Number of qubits ``n``."""
-        return self.circuit.num_qubits
-
-    @property
-    def num_params(self) -> int:
-        """Length of θ."""
-        return self.circuit.num_params
-
-    @property
-    def num_features(self) -> int:
-        """Number of input features per sample."""
-        return self.circuit.num_features
-
-    @property
-    def num_deltas(self) -> int:
-        """Number of perturbation symbols per sample."""
-        return self.circuit.num_deltas
-
-    @property
-    def num_outputs(self) -> int:
-        """Outputs per sample (0 without a readout)."""
-        return self.circuit.readout.num_outputs if self.circuit.readout else 0
 
     # -- public interface -------------------------------------------------------------------
     def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:

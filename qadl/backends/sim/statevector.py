@@ -15,6 +15,7 @@ from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, c
 from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.program import SimProgram, build_program
 from qadl.backends.sim.shift import shift_tape_grads
+from qadl.backends.sim.sizes import CircuitSizes
 from qadl.backends.sim.soa_plan import soa_large_supported, soa_supported, split_tables
 from qadl.ir.circuit import Circuit
 
@@ -53,7 +54,7 @@ def _init(batch: _Batch) -> tuple[bool, np.ndarray]:
     return True, batch.state
 
 
-class Simulator:
+class Simulator(CircuitSizes):
     """Statevector simulator of one circuit for batches of θ, x, δ and input states.
 
     Example:
@@ -74,33 +75,6 @@ class Simulator:
             self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
         )
         """Large registers whose blocks all have split-array single-state kernels."""
-
-    # -- sizes ------------------------------------------------------------------------
-    @property
-    def num_qubits(self) -> int:
-        """Register size n."""
-        return self.circuit.num_qubits
-
-    @property
-    def num_params(self) -> int:
-        """Length P of θ."""
-        return self.circuit.num_params
-
-    @property
-    def num_features(self) -> int:
-        """Length F of each feature row."""
-        return self.circuit.num_features
-
-    @property
-    def num_deltas(self) -> int:
-        """Length D of each perturbation row."""
-        return self.circuit.num_deltas
-
-    @property
-    def num_outputs(self) -> int:
-        """K, the readout values per sample (0 without a readout)."""
-        ro = self.circuit.readout
-        return 0 if ro is None else ro.num_outputs
 
     # -- inputs -----------------------------------------------------------------------
     def _batch(self, theta, x, delta, state) -> _Batch:
