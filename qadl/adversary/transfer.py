@@ -18,9 +18,9 @@ from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
 from qadl.adversary.result import AttackResult
 
 __all__ = [
-    "quantum_transfer_attack",
     "SklearnSurrogate",
     "fit_surrogate",
+    "quantum_transfer_attack",
     "transfer_attack",
 ]
 

@@ -9,7 +9,12 @@ from typing import Any
 from qadl.check.imports import ModuleGraph, load_modules
 from qadl.check.names import check_body_names, did_you_mean
 from qadl.check.schema import (
-    ATTACK_METHODS, DATA_SOURCES, DEFENCE_METHODS, SCHEMAS, check_call, close_match,
+    ATTACK_METHODS,
+    DATA_SOURCES,
+    DEFENCE_METHODS,
+    SCHEMAS,
+    check_call,
+    close_match,
 )
 from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from qadl.ir.expr import DELTA, THETA, X, Expr, SymKind
+from qadl.ir.expr import DELTA, THETA, Expr, SymKind, X
 from qadl.ir.gates import GATES, Gate
 from qadl.source import NO_SPAN, Span
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["DELTA", "THETA", "X", "Expr", "Monomial", "Sym", "SymKind", "const", "delta", "theta", "x"]
+__all__ = ["DELTA", "THETA", "Expr", "Monomial", "Sym", "SymKind", "X", "const", "delta", "theta", "x"]
 
 SymKind = Literal["theta", "x", "delta"]
 THETA: SymKind = "theta"
