@@ -1,6 +1,6 @@
 """qadl: a language and compiler for adversarial quantum machine learning.
 
-``qadl.load(path) -> Program``, ``qadl.check(path) -> diagnostics``,
+``qadl.load(path) -> Program``, ``qadl.diagnose(path) -> diagnostics``,
 ``qadl.to_qasm(model, params=None, x=None) -> str``. Importing ``qadl`` is cheap: the
 front end is loaded on first use, and Numba/Qiskit/Matplotlib only by the commands that
 need them.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from qadl.errors import InternalError, QadlError
 
 if TYPE_CHECKING:
-    from qadl.api import check, load, loads, to_qasm
+    from qadl.api import diagnose, load, loads, to_qasm
     from qadl.program import Model, Program
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "Program",
     "QadlError",
     "__version__",
-    "check",
+    "diagnose",
     "load",
     "loads",
     "to_qasm",
@@ -31,7 +31,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "check": "qadl.api",
+    "diagnose": "qadl.api",
     "load": "qadl.api",
     "loads": "qadl.api",
     "to_qasm": "qadl.api",

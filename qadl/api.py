@@ -1,4 +1,4 @@
-"""The public Python API: load and check ``.qadl`` files, emit OpenQASM 3.
+"""The public Python API: load and diagnose ``.qadl`` files, emit OpenQASM 3.
 
 Heavy back ends are imported lazily: ``import qadl`` and ``qadl.load`` never import
 Numba, Qiskit or Matplotlib.
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from qadl.ir.circuit import Circuit
     from qadl.program import Model, Program
 
-__all__ = ["check", "load", "loads", "to_qasm"]
+__all__ = ["diagnose", "load", "loads", "to_qasm"]
 
 
 def loads(
@@ -66,8 +66,11 @@ def _read(path: str | Path) -> str:
         raise QadlError.at("E0001", f"cannot read `{path}`: {reason}", span) from None
 
 
-def check(path: str | Path, *, sources: SourceMap | None = None) -> tuple[Diagnostic, ...]:
-    """Every diagnostic for a file; an empty tuple means the program is fine."""
+def diagnose(path: str | Path, *, sources: SourceMap | None = None) -> tuple[Diagnostic, ...]:
+    """Every diagnostic for a file; an empty tuple means the program is fine.
+
+    (Named ``diagnose`` because ``qadl.check`` is the checker subpackage.)
+    """
     try:
         load(path, sources=sources)
     except QadlError as err:

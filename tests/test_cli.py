@@ -170,15 +170,14 @@ def test_import_qadl_is_light():
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
-def test_qadl_check_stays_callable_after_the_subpackage_is_imported(good, tmp_path):
-    """`qadl.check` is both the subpackage and the public function (requests-frontend R2)."""
+def test_diagnose_returns_every_diagnostic(good, tmp_path):
+    """`qadl.diagnose(path)`: () for a good file, the located diagnostics otherwise."""
     import qadl
-    import qadl.check.check
 
-    assert qadl.check(good) == ()
+    assert qadl.diagnose(good) == ()
     bad = tmp_path / "bad.qadl"
     bad.write_text("const A = B", encoding="utf-8")
-    assert [d.code for d in qadl.check(bad)] == ["E0202"]
+    assert [d.code for d in qadl.diagnose(bad)] == ["E0202"]
 
 
 def test_colour_only_decorates():

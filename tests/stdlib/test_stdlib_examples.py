@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qadl.api import check, load, loads
+from qadl.api import diagnose, load, loads
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
@@ -37,8 +37,8 @@ def test_there_is_a_stdlib_and_examples():
 
 @pytest.mark.parametrize("path", STDLIB + EXAMPLES, ids=_ids(STDLIB + EXAMPLES))
 def test_file_checks_clean(path):
-    """``qadl.api.check`` reports no diagnostic at all (not even a warning)."""
-    assert check(path) == ()
+    """``qadl.api.diagnose`` reports no diagnostic at all (not even a warning)."""
+    assert diagnose(path) == ()
 
 
 def test_cli_check_accepts_everything():
