@@ -265,6 +265,33 @@ def _ground_build(make, n, per_class, ranges, seed) -> dict[str, np.ndarray]:
     return {"states": states, "y": labels, "h": fields}
 
 
+def _phase_data(
+    name: str,
+    hamiltonian,
+    ranges: tuple[tuple[float, float], tuple[float, float]],
+    params: dict,
+    *,
+    test: float,
+    cache: bool,
+) -> tuple[Dataset, Dataset]:
+    """Ground states of ``hamiltonian(n, h)`` for h drawn in each class's range, cached, split.
+
+    ``params`` (qubits, samples, seed and the model's own parameters) keys the disk cache.
+    """
+    _check_qubits(params["qubits"])
+    arrays = cached_arrays(
+        name,
+        params,
+        lambda: _ground_build(
+            hamiltonian, params["qubits"], params["samples"] // 2, ranges, params["seed"]
+        ),
+        use_cache=cache,
+    )
+    return _to_split(
+        arrays, num_classes=2, test=test, seed=params["seed"], name=name, meta=params
+    )
+
+
 def ising(
     qubits: int = 8,
     samples: int = 200,
@@ -281,29 +308,14 @@ def ising(
     The finite chain's crossover is smeared around h/J = 1, so the default ranges leave
     a gap of ±0.1 around it; set them to (0, 1) and (1, 2) to sample right up to it.
     """
-    _check_qubits(qubits)
     params = dict(
-        qubits=qubits,
-        samples=samples,
-        ferro=list(ferro),
-        para=list(para),
-        j=j,
-        boundary=boundary,
-        seed=seed,
+        qubits=qubits, samples=samples, ferro=list(ferro), para=list(para), j=j,
+        boundary=boundary, seed=seed,
     )
-    arrays = cached_arrays(
-        "ising",
-        params,
-        lambda: _ground_build(
-            lambda n, h: ising_hamiltonian(n, h, j, boundary),
-            qubits,
-            samples // 2,
-            (ferro, para),
-            seed,
-        ),
-        use_cache=cache,
+    return _phase_data(
+        "ising", lambda n, h: ising_hamiltonian(n, h, j, boundary), (ferro, para), params,
+        test=test, cache=cache,
     )
-    return _to_split(arrays, num_classes=2, test=test, seed=seed, name="ising", meta=params)
 
 
 def cluster_ising(
@@ -322,26 +334,11 @@ def cluster_ising(
     Periodic by default: the open chain has a four-fold degenerate edge-mode ground
     space in the SPT phase, so ``eigsh`` would return an arbitrary state in it.
     """
-    _check_qubits(qubits)
     params = dict(
-        qubits=qubits,
-        samples=samples,
-        spt=list(spt),
-        trivial=list(trivial),
-        h2=h2,
-        boundary=boundary,
-        seed=seed,
+        qubits=qubits, samples=samples, spt=list(spt), trivial=list(trivial), h2=h2,
+        boundary=boundary, seed=seed,
     )
-    arrays = cached_arrays(
-        "cluster_ising",
-        params,
-        lambda: _ground_build(
-            lambda n, h: cluster_ising_hamiltonian(n, h, h2, boundary),
-            qubits,
-            samples // 2,
-            (spt, trivial),
-            seed,
-        ),
-        use_cache=cache,
+    return _phase_data(
+        "cluster_ising", lambda n, h: cluster_ising_hamiltonian(n, h, h2, boundary),
+        (spt, trivial), params, test=test, cache=cache,
     )
-    return _to_split(arrays, num_classes=2, test=test, seed=seed, name="cluster_ising", meta=params)
