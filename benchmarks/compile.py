@@ -188,7 +188,7 @@ class Row:
 def qadl_compile(circuit: Circuit, target: Target, seed: int, check: Circuit | None = None) -> Row:
     """compile_for_target at O3; (stats, seconds). With ``check``, verify readout values."""
     start = time.perf_counter()
-    compiled = compile_for_target(circuit, target, 3, seed=seed)
+    compiled = compile_for_target(circuit, target, 3, seed=seed, report=False)
     seconds = time.perf_counter() - start
     if check is not None:
         verify_outputs(compiled, check, seed)

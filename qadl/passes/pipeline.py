@@ -169,12 +169,13 @@ def _expand_amplitudes(circuit: Circuit, x, delta, span: Span) -> Circuit:
         ) from err
 
 
-def _timed(name: str, fn: Callable[[], object], circuit: Circuit, trace: PassTrace):
+def _timed(name: str, fn: Callable[[], object], circuit: Circuit, trace: PassTrace | None):
     start = time.perf_counter()
     result = fn()
     seconds = time.perf_counter() - start
-    out = result.circuit if hasattr(result, "circuit") else result
-    trace.record(TraceEntry(name, circuit_stats(circuit), circuit_stats(out), seconds))
+    if trace is not None:
+        out = result.circuit if hasattr(result, "circuit") else result
+        trace.record(TraceEntry(name, circuit_stats(circuit), circuit_stats(out), seconds))
     return result
 
 
@@ -188,6 +189,7 @@ def compile_for_target(
     seed: int = 11,
     trials: int = 8,
     verify_each: bool = False,
+    report: bool = True,
     span: Span = NO_SPAN,
 ) -> CompiledCircuit:
     """Optimise, translate, route and re-optimise ``circuit`` for ``target``.
@@ -207,6 +209,8 @@ def compile_for_target(
         seed: routing seed (results are deterministic for a given seed).
         trials: SABRE layout trials when no perfect layout exists.
         verify_each: run ``verify`` after every pass.
+        report: record gate counts and depth after every pass (``--report``); off, the
+            trace stays empty and compilation skips those statistics.
         span: where user errors point (the target declaration, or the file).
 
     Raises:
@@ -215,7 +219,7 @@ def compile_for_target(
         InternalError: when the result is not native or not on coupled pairs (a bug).
     """
     trace = PassTrace()
-    ctx = PassContext(trace=trace, verify=verify_each)
+    ctx = PassContext(trace=trace if report else None, verify=verify_each)
     basis = tuple(g.value for g in target.basis)
     try:
         native_gates(basis)
@@ -229,7 +233,7 @@ def compile_for_target(
             "route-sabre",
             lambda: route(circuit, target.coupling, target.num_qubits, seed=seed, trials=trials),
             circuit,
-            trace,
+            ctx.trace,
         )
     except (TranslationError, RoutingError) as err:
         raise _target_error(
