@@ -87,6 +87,23 @@ def _report(err: QadlError, sources) -> None:
     print(text, file=sys.stderr)
 
 
+def _sources_of(err: QadlError):
+    """A SourceMap of the files the diagnostics point into, read from disk (for commands
+    such as ``run`` whose errors may surface after loading, far from the loader's map)."""
+    from qadl.source import SourceFile, SourceMap
+
+    sources = SourceMap()
+    for diag in err.diagnostics:
+        for label in (diag.primary, *diag.secondary):
+            path = label.span.file
+            if sources.get(path) is None and Path(path).is_file():
+                try:
+                    sources.add(SourceFile.read(path))
+                except (OSError, UnicodeDecodeError):
+                    pass  # rendered without the source line, still with the path
+    return sources
+
+
 def check_main(args: argparse.Namespace) -> int:
     """Check every file; print diagnostics to stderr; exit 1 if any file has errors."""
     from qadl.api import load
@@ -379,9 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
     except QadlError as err:
-        from qadl.source import SourceMap
-
-        _report(err, SourceMap())
+        _report(err, _sources_of(err))
         return EXIT_USER
     except KeyboardInterrupt:
         return 130

@@ -103,6 +103,20 @@ def test_cli_reports_user_errors_without_traceback(tmp_path: Path, capsys) -> No
     assert ("E0515" in err or "E0722" in err) and "Traceback" not in err
 
 
+def test_run_time_errors_render_with_location_and_caret(tmp_path: Path, capsys) -> None:
+    """An error found while running (a missing data file) shows file:line:col, the line, a caret."""
+    path = tmp_path / "bad.qadl"
+    text = TINY_TRAIN.read_text().replace(
+        "builtin.digits(classes = [0, 1], size = 4x4, normalize = l2, test = 0.25, seed = 3)",
+        'file("nowhere.npz", test = 0.25)',
+    )
+    path.write_text(text)
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:2:1: error[E0701]" in err
+    assert '2 | data digits = file("nowhere.npz"' in err and "^^^" in err
+
+
 def test_resuming_a_different_run_is_a_located_error(tmp_path: Path) -> None:
     """A checkpoint from other settings is refused with E0724, never silently reused."""
     run_program(load(TINY_TRAIN), _options(tmp_path, max_epochs=1))
