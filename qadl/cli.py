@@ -7,6 +7,7 @@ Start-up is cheap on purpose: only the chosen subcommand's code is imported, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -97,10 +98,9 @@ def _sources_of(err: QadlError):
         for label in (diag.primary, *diag.secondary):
             path = label.span.file
             if sources.get(path) is None and Path(path).is_file():
-                try:
+                # an unreadable file is rendered without its source line, still with the path
+                with contextlib.suppress(OSError, UnicodeDecodeError):
                     sources.add(SourceFile.read(path))
-                except (OSError, UnicodeDecodeError):
-                    pass  # rendered without the source line, still with the path
     return sources
 
 
