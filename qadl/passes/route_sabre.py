@@ -102,23 +102,6 @@ def _complete_layout(partial: dict[int, int], num_physical: int) -> list[int]:
     return [partial[v] if v in partial else next(free) for v in range(num_physical)]
 
 
-@dataclass
-class _State:
-    """Mutable routing state of one SABRE sweep (local to ``_sweep``)."""
-
-    l2p: list[int]
-    p2l: list[int]
-    out: list[Op]
-    swaps: int = 0
-
-    def swap(self, a: int, b: int) -> None:
-        va, vb = self.p2l[a], self.p2l[b]
-        self.p2l[a], self.p2l[b] = vb, va
-        self.l2p[va], self.l2p[vb] = b, a
-        self.out.append(Op(Gate.SWAP, (a, b)))
-        self.swaps += 1
-
-
 def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
     """Number of predecessors and successor lists of every op, commutation-aware.
 
@@ -149,9 +132,67 @@ def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
     return [len(ps) for ps in preds], succs
 
 
-def _extended_set(front: list[int], ops: Sequence[Op], succs: list[list[int]]) -> list[int]:
+@dataclass(frozen=True)
+class _Problem:
+    """One op sequence prepared for routing: qubit pairs and dependencies, shared by sweeps.
+
+    ``pairs[i]`` is ``(a, b)`` for a two-qubit op and None for a one-qubit op.
+    """
+
+    pairs: tuple[tuple[int, int] | None, ...]
+    preds: tuple[int, ...]
+    succs: tuple[tuple[int, ...], ...]
+
+    @staticmethod
+    def of(ops: Sequence[Op]) -> _Problem:
+        """Dependencies (``_dependencies``) and operand pairs of ``ops``."""
+        preds, succs = _dependencies(ops)
+        pairs = tuple(op.qubits if len(op.qubits) == 2 else None for op in ops)
+        return _Problem(pairs, tuple(preds), tuple(tuple(s) for s in succs))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Device:
+    """The coupling graph as plain lists for the inner loop.
+
+    ``dist[a][b]``: hop distance; ``adjacent[a]``: neighbours of ``a`` as a set;
+    ``edges_at[a]``: the coupled pairs ``(min, max)`` that touch ``a``.
+    """
+
+    graph: nx.Graph
+    dist: tuple[tuple[int, ...], ...]
+    adjacent: tuple[frozenset[int], ...]
+    edges_at: tuple[tuple[tuple[int, int], ...], ...]
+
+    @staticmethod
+    def of(graph: nx.Graph, n: int) -> _Device:
+        """Distances (breadth first; ``n·n`` between components) and neighbour tables."""
+        dist = [[n * n] * n for _ in range(n)]
+        for a, lengths in nx.all_pairs_shortest_path_length(graph):
+            for b, d in lengths.items():
+                dist[a][b] = d
+        adjacent = tuple(frozenset(graph.neighbors(p)) for p in range(n))
+        edges_at = tuple(tuple((min(p, r), max(p, r)) for r in adjacent[p]) for p in range(n))
+        return _Device(graph, tuple(map(tuple, dist)), adjacent, edges_at)
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """The result of one SABRE sweep.
+
+    ``events`` lists what was emitted, in order: an op index ``i >= 0``, or a SWAP of
+    physical ``(a, b)`` encoded as ``-1 - (a·n + b)``; ``l2p`` is the final layout.
+    """
+
+    l2p: list[int]
+    events: list[int]
+    swaps: int
+
+
+def _extended_set(front: list[int], problem: _Problem) -> list[int]:
     """The next ``EXTENDED_SET_SIZE`` two-qubit ops after the front, breadth first."""
-    seen, queue, out = set(front), list(front), []
+    succs, pairs = problem.succs, problem.pairs
+    seen, queue, out = set(front), front, []
     while queue and len(out) < EXTENDED_SET_SIZE:
         nxt = []
         for i in queue:
@@ -159,115 +200,177 @@ def _extended_set(front: list[int], ops: Sequence[Op], succs: list[list[int]]) -
                 if j not in seen:
                     seen.add(j)
                     nxt.append(j)
-                    if len(ops[j].qubits) == 2:
+                    if pairs[j] is not None:
                         out.append(j)
         queue = nxt
     return out[:EXTENDED_SET_SIZE]
 
 
-def _score(
-    swap: tuple[int, int],
-    state: _State,
-    front2: list[Op],
-    ext: list[Op],
-    dist: np.ndarray,
-    decay: np.ndarray,
-) -> float:
-    a, b = swap
-    l2p = state.l2p
-
-    def pos(v: int) -> int:
-        p = l2p[v]
-        return b if p == a else a if p == b else p
-
-    h = sum(dist[pos(o.qubits[0]), pos(o.qubits[1])] for o in front2) / len(front2)
-    if ext:
-        h += EXTENDED_WEIGHT * sum(dist[pos(o.qubits[0]), pos(o.qubits[1])] for o in ext) / len(ext)
-    return float(max(decay[a], decay[b]) * h)
+def _partners(ops: list[int], pairs) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+    """For ``ops`` (two-qubit op indices): virtual qubit -> the qubits it meets, and the pairs."""
+    meets: dict[int, list[int]] = {}
+    pair_list = []
+    for i in ops:
+        a, b = pairs[i]
+        meets.setdefault(a, []).append(b)
+        meets.setdefault(b, []).append(a)
+        pair_list.append((a, b))
+    return meets, pair_list
 
 
-def _execute_ready(ops, front, preds, succs, state, graph) -> bool:
-    """Emit every front op that can run now (repeatedly); True when something ran."""
-    progressed = False
-    changed = True
-    while changed:
-        changed = False
-        for i in sorted(front):
-            op = ops[i]
-            phys = tuple(state.l2p[q] for q in op.qubits)
-            if len(phys) == 2 and not graph.has_edge(*phys):
-                continue
-            state.out.append(Op(op.gate, phys, op.angles, op.tags, span=op.span))
-            front.remove(i)
-            for j in succs[i]:
-                preds[j] -= 1
-                if preds[j] == 0:
-                    front.add(j)
-            changed = progressed = True
-    return progressed
+def _pair_delta(meets: dict[int, list[int]], va: int, vb: int, da, db, l2p) -> int:
+    """Change of the summed distance when the qubits at physical ``a``/``b`` trade places.
+
+    ``va``/``vb``: the virtual qubits at ``a``/``b``; ``da``/``db``: rows of the distance
+    matrix for ``a``/``b``. Ops between ``va`` and ``vb`` keep their distance.
+    """
+    delta = 0
+    for u in meets.get(va, ()):
+        if u != vb:
+            p = l2p[u]
+            delta += db[p] - da[p]
+    for u in meets.get(vb, ()):
+        if u != va:
+            p = l2p[u]
+            delta += da[p] - db[p]
+    return delta
 
 
-def _force_route(op: Op, state: _State, graph: nx.Graph) -> None:
-    """Release valve: swap the first qubit of ``op`` along a shortest path to the second."""
-    path = nx.shortest_path(graph, state.l2p[op.qubits[0]], state.l2p[op.qubits[1]])
-    for a, b in itertools.pairwise(path[:-1]):
-        state.swap(a, b)
+def _sweep(
+    problem: _Problem,
+    layout: Sequence[int],
+    device: _Device,
+    rng: np.random.Generator,
+    bound: int | None = None,
+) -> _Sweep | None:
+    """Route ``problem`` from ``layout`` (virtual -> physical) with SABRE's heuristic.
 
+    Each step runs every front op that is executable (one-qubit ops, coupled pairs)
+    until none is; otherwise it scores the SWAPs on edges touching the front,
+    ``max(decay) · (Σ_front d / |F| + W · Σ_ext d / |E|)``, and applies the best one
+    (ties broken by ``rng``). A candidate's sums are the current ones plus the change
+    of the few ops it moves (``_pair_delta``): distances are integers, so the scores,
+    and therefore the decisions, are exactly those of summing every op afresh.
 
-def _sweep(ops: Sequence[Op], layout: list[int], graph: nx.Graph, dist: np.ndarray, rng) -> _State:
-    """Route ``ops`` (virtual qubits) from ``layout``; the state holds output and final layout."""
+    Args:
+        bound: give up (return None) once this many SWAPs are reached; a trial that
+            cannot beat the best one so far need not finish.
+    """
+    pairs, succs = problem.pairs, problem.succs
+    dist, adjacent, edges_at = device.dist, device.adjacent, device.edges_at
     n = len(layout)
+    l2p = list(layout)
     p2l = [0] * n
-    for v, p in enumerate(layout):
+    for v, p in enumerate(l2p):
         p2l[p] = v
-    state = _State(list(layout), p2l, [])
-    preds, succs = _dependencies(ops)
+    preds = list(problem.preds)
     front = {i for i, c in enumerate(preds) if c == 0}
-    decay = np.ones(n)
-    since_progress = 0
+    events: list[int] = []
+    decay = [1.0] * n
+    swaps = since_progress = 0
     limit = 3 * n
+    front_cache: tuple | None = None  # (front ops, ext meets, sizes, sums) while the front stands
+
+    def swap(a: int, b: int) -> None:
+        va, vb = p2l[a], p2l[b]
+        p2l[a], p2l[b] = vb, va
+        l2p[va], l2p[vb] = b, a
+        events.append(-1 - (a * n + b))
+
     while front:
-        if _execute_ready(ops, front, preds, succs, state, graph):
-            decay[:] = 1.0
+        progressed = True
+        ran = False
+        while progressed:  # run ready ops, pass after pass over the sorted front
+            progressed = False
+            for i in sorted(front):
+                pair = pairs[i]
+                if pair is not None and l2p[pair[1]] not in adjacent[l2p[pair[0]]]:
+                    continue
+                events.append(i)
+                front.discard(i)
+                for j in succs[i]:
+                    preds[j] -= 1
+                    if preds[j] == 0:
+                        front.add(j)
+                progressed = ran = True
+        if ran:
+            decay = [1.0] * n
             since_progress = 0
+            front_cache = None
             continue
-        front_ops = [ops[i] for i in sorted(front)]
+        if front_cache is None:
+            ordered = sorted(front)
+            ext = _extended_set(ordered, problem)
+            front_meets, front_pairs = _partners(ordered, pairs)
+            ext_meets, ext_pairs = _partners(ext, pairs)
+            front_cache = (ordered, front_meets, ext_meets, front_pairs, ext_pairs)
+        ordered, front_meets, ext_meets, front_pairs, ext_pairs = front_cache
         if since_progress >= limit:
-            _force_route(front_ops[0], state, graph)
+            a, b = pairs[ordered[0]]
+            path = nx.shortest_path(device.graph, l2p[a], l2p[b])
+            for p, r in itertools.pairwise(path[:-1]):
+                swap(p, r)
+                swaps += 1
             since_progress = 0
+            if bound is not None and swaps >= bound:
+                return None
             continue
-        ext = [ops[j] for j in _extended_set(sorted(front), ops, succs)]
-        best = _best_swap(front_ops, ext, state, graph, dist, decay, rng)
-        state.swap(*best)
-        decay[list(best)] += DECAY_STEP
+        f_sum = sum(dist[l2p[a]][l2p[b]] for a, b in front_pairs)
+        e_sum = sum(dist[l2p[a]][l2p[b]] for a, b in ext_pairs)
+        f_len, e_len = len(front_pairs), len(ext_pairs)
+        touched = {l2p[q] for pair in front_pairs for q in pair}
+        candidates = sorted({e for p in touched for e in edges_at[p]})
+        scores = []
+        for a, b in candidates:
+            va, vb, da, db = p2l[a], p2l[b], dist[a], dist[b]
+            h = (f_sum + _pair_delta(front_meets, va, vb, da, db, l2p)) / f_len
+            if e_len:
+                e_new = e_sum + _pair_delta(ext_meets, va, vb, da, db, l2p)
+                h += EXTENDED_WEIGHT * e_new / e_len
+            scores.append(max(decay[a], decay[b]) * h)
+        best = min(scores)
+        ties = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-12]
+        a, b = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
+        swap(a, b)
+        swaps += 1
+        if bound is not None and swaps >= bound:
+            return None
+        decay[a] += DECAY_STEP
+        decay[b] += DECAY_STEP
         since_progress += 1
-        if state.swaps % DECAY_RESET == 0:
-            decay[:] = 1.0
-    return state
+        if swaps % DECAY_RESET == 0:
+            decay = [1.0] * n
+    return _Sweep(l2p, events, swaps)
 
 
-def _best_swap(front_ops, ext, state, graph, dist, decay, rng) -> tuple[int, int]:
-    touched = {state.l2p[q] for o in front_ops for q in o.qubits}
-    candidates = sorted({(min(p, r), max(p, r)) for p in touched for r in graph.neighbors(p)})
-    scores = [_score(c, state, front_ops, ext, dist, decay) for c in candidates]
-    best = min(scores)
-    ties = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-12]
-    return ties[int(rng.integers(len(ties)))] if rng is not None else ties[0]
-
-
-def _reversed_ops(ops: Sequence[Op]) -> list[Op]:
-    return [op for op in reversed(ops) if len(op.qubits) == 2]
-
-
-def _sabre_layout(ops, start, graph, dist, rng, iterations: int) -> list[int]:
+def _sabre_layout(forward: _Problem, backward: _Problem, start, device, rng, iterations) -> list[int]:
     """Forward-backward SABRE passes refine ``start`` (only two-qubit ops matter here)."""
-    two = [op for op in ops if len(op.qubits) == 2]
-    back = _reversed_ops(ops)
     layout = list(start)
     for _ in range(iterations):
-        layout = _sweep(two, layout, graph, dist, rng).l2p
-        layout = _sweep(back, layout, graph, dist, rng).l2p
+        layout = _sweep(forward, layout, device, rng).l2p  # type: ignore[union-attr]
+        layout = _sweep(backward, layout, device, rng).l2p  # type: ignore[union-attr]
     return layout
+
+
+def _replay(ops: Sequence[Op], start: Sequence[int], events: list[int]) -> list[Op]:
+    """The physical ops of a sweep: ``events`` replayed from the initial layout ``start``."""
+    n = len(start)
+    l2p = list(start)
+    p2l = [0] * n
+    for v, p in enumerate(l2p):
+        p2l[p] = v
+    out = []
+    for e in events:
+        if e >= 0:
+            op = ops[e]
+            out.append(Op(op.gate, tuple(l2p[q] for q in op.qubits), op.angles, op.tags, span=op.span))
+        else:
+            a, b = divmod(-1 - e, n)
+            va, vb = p2l[a], p2l[b]
+            p2l[a], p2l[b] = vb, va
+            l2p[va], l2p[vb] = b, a
+            out.append(Op(Gate.SWAP, (a, b)))
+    return out
 
 
 def _check(circuit: Circuit, graph: nx.Graph, num_physical: int) -> None:
@@ -326,41 +429,38 @@ def route(
     """
     graph = _coupling_graph(coupling, num_physical)
     _check(circuit, graph, num_physical)
-    dist = _distances(graph, num_physical)
+    device = _Device.of(graph, num_physical)
     perfect = perfect_layout(circuit, graph)
     if perfect is not None:
         starts = [_complete_layout(perfect, num_physical)]
     else:
         rng = np.random.default_rng(seed)
         starts = [list(range(num_physical))] + [
-            list(rng.permutation(num_physical)) for _ in range(trials - 1)
+            [int(p) for p in rng.permutation(num_physical)] for _ in range(trials - 1)
         ]
+        two = [op for op in circuit.ops if len(op.qubits) == 2]
+        forward, backward = _Problem.of(two), _Problem.of(two[::-1])
         starts = [
-            _sabre_layout(circuit.ops, s, graph, dist, rng, layout_iterations) for s in starts
+            _sabre_layout(forward, backward, s, device, rng, layout_iterations) for s in starts
         ]
-    best: tuple[tuple[int, int], list[int], _State] | None = None
+    problem = _Problem.of(circuit.ops)
+    best: tuple[list[int], _Sweep] | None = None
     for start in starts:
-        state = _sweep(circuit.ops, start, graph, dist, np.random.default_rng(seed))
-        key = (state.swaps, len(state.out))
-        if best is None or key < best[0]:
-            best = (key, start, state)
+        # Trials are compared by SWAP count (every one emits all ops, so fewer SWAPs is
+        # also fewer ops); the first best wins, so a later trial stops once it ties.
+        bound = None if best is None else best[1].swaps
+        sweep = _sweep(problem, start, device, np.random.default_rng(seed), bound)
+        if sweep is not None:
+            best = (start, sweep)
     assert best is not None
-    _, start, state = best
+    start, sweep = best
     routed = replace(
         circuit,
         num_qubits=num_physical,
-        ops=tuple(state.out),
-        readout=_remap_readout(circuit.readout, state.l2p),
+        ops=tuple(_replay(circuit.ops, start, sweep.events)),
+        readout=_remap_readout(circuit.readout, sweep.l2p),
     )
-    return RoutedCircuit(routed, tuple(int(p) for p in start), tuple(state.l2p), state.swaps)
-
-
-def _distances(graph: nx.Graph, n: int) -> np.ndarray:
-    dist = np.full((n, n), float(n * n))
-    for a, lengths in nx.all_pairs_shortest_path_length(graph):
-        for b, d in lengths.items():
-            dist[a, b] = d
-    return dist
+    return RoutedCircuit(routed, tuple(int(p) for p in start), tuple(sweep.l2p), sweep.swaps)
 
 
 @circuit_pass("route-sabre")
