@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cmath
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,14 +13,37 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.resynth_1q import FORMS, zyz_angles
 
-__all__ = ["block_unitary", "min_cx_count", "resynth_2q", "synthesize_2q"]
+__all__ = [
+    "TwoQubitSynthesis",
+    "block_unitary",
+    "kak_coordinates",
+    "min_cx_count",
+    "resynth_2q",
+    "synthesize_2q",
+    "two_qubit_synthesis",
+]
 
 _Y = np.array([[0, -1j], [1j, 0]])
 _YY = np.kron(_Y, _Y)
 _SWAP = GATES[Gate.SWAP].matrix()
 _CX = GATES[Gate.CX].matrix()  # control = local qubit 0 (the low bit)
-_I2 = np.eye(2)
+_CX_REVERSED = _SWAP @ _CX @ _SWAP  # control = local qubit 1
+_H = GATES[Gate.H].matrix()
+_I2 = np.eye(2, dtype=complex)
+
+# The magic basis (Kraus & Cirac, PRA 63, 062309 (2001)): in it SU(2)⊗SU(2) is SO(4) and
+# XX, YY, ZZ are diagonal with the sign patterns below, so exp(i(aXX + bYY + cZZ)) is
+# diag(exp(i(a·x + b·y + c·z))).
+_MAGIC = np.array([[1, 0, 0, 1j], [0, 1j, 1, 0], [0, 1j, -1, 0], [1, 0, 0, -1j]]) / math.sqrt(2)
+_MAGIC_DAG = _MAGIC.conj().T
+_PATTERNS = np.array([[1, 1, -1, -1], [-1, 1, -1, 1], [1, -1, -1, 1]], dtype=float)
+
+# Fixed coefficients c for diagonalising Re(M) + c·Im(M): a generic c separates distinct
+# eigenvalues of M; the next one is tried only when the first meets an accidental tie.
+_MIX = (0.5772156649015329, 1.4142135623730951, -2.718281828459045, 0.3183098861837907)
+_SYNTH_TOL = 1e-9  # operator-norm error a synthesis may have (up to global phase)
 
 
 def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
@@ -53,66 +78,301 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-9) -> int:
     return 3
 
 
-def _u3(t: float, p: float, lam: float) -> np.ndarray:
-    return GATES[Gate.U].matrix([t, p, lam])
+# -- the Cartan (KAK) decomposition ------------------------------------------------------------
+def _special(u: np.ndarray) -> np.ndarray:
+    """``u`` scaled into SU(4) (principal fourth root of the determinant)."""
+    return u / np.linalg.det(u) ** 0.25
 
 
-def _template(params: np.ndarray, k: int) -> np.ndarray:
-    """``U⊗U`` then ``k`` times ``CX·(U⊗U)``; ``params`` holds 6 angles per layer."""
-    layers = params.reshape(k + 1, 6)
-    u = np.kron(_u3(*layers[0, 3:]), _u3(*layers[0, :3]))
-    for j in range(1, k + 1):
-        u = np.kron(_u3(*layers[j, 3:]), _u3(*layers[j, :3])) @ _CX @ u
-    return u
+def _magic_square(u: np.ndarray) -> np.ndarray:
+    """``M = Uᴹᵀ·Uᴹ`` for ``Uᴹ = B†·u·B``: symmetric, unitary, and a local invariant's carrier."""
+    um = _MAGIC_DAG @ u @ _MAGIC
+    return um.T @ um
 
 
-def _fit(u: np.ndarray, k: int, rng: np.random.Generator, starts: int) -> np.ndarray | None:
-    """Angles of the ``k``-CX template equal to ``u`` up to phase, by Levenberg–Marquardt."""
-    from scipy.optimize import least_squares  # scipy only when a block is worth resynthesising
+def _real_eigh(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, P)`` with ``m = P·diag(d)·Pᵀ``, ``P`` real orthogonal with ``det P = +1``.
 
-    def residual(x: np.ndarray) -> np.ndarray:
-        diff = _template(x[:-1], k) - np.exp(1j * x[-1]) * u
-        return np.concatenate([diff.real.ravel(), diff.imag.ravel()])
+    ``m`` is symmetric and unitary, so its real and imaginary parts are commuting real
+    symmetric matrices; one eigenbasis of ``Re m + c·Im m`` diagonalises both. Degenerate
+    eigenvalues of ``m`` need no care (any real basis of the eigenspace works); an
+    accidental tie of the combination is caught by the off-diagonal check and the next
+    fixed ``c`` is used, so the result depends on nothing but ``m``.
+    """
+    for c in _MIX:
+        _, p = np.linalg.eigh(m.real + c * m.imag)
+        diag = p.T @ m @ p
+        d = np.diag(diag).copy()
+        if np.max(np.abs(diag - np.diag(d))) <= 1e-10:
+            if np.linalg.det(p) < 0:
+                p[:, 0] = -p[:, 0]
+            return d, p
+    raise ArithmeticError("no real eigenbasis found for the magic-basis square")  # pragma: no cover
 
-    for _ in range(starts):
-        x0 = rng.uniform(-math.pi, math.pi, 6 * (k + 1) + 1)
-        fit = least_squares(residual, x0, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
-        if np.max(np.abs(residual(fit.x))) < 1e-10:
-            return fit.x[:-1]
+
+def kak_coordinates(u: np.ndarray) -> tuple[float, float, float]:
+    """Coordinates ``(a, b, c)`` with ``u ∝ K₁·exp(i(a·XX + b·YY + c·ZZ))·K₂``, ``K`` local.
+
+    The coordinates are not reduced to the Weyl chamber: they are defined up to
+    permutations, paired sign flips and shifts by π/2, which is all the templates need.
+    """
+    d, _ = _real_eigh(_magic_square(_special(u)))
+    theta = np.angle(d) / 2.0
+    # det M = 1 makes Σθ a multiple of π; an odd multiple would leave a phase ±i on the
+    # spectrum that no exp(i(a·XX + b·YY + c·ZZ)) has, so move one θ to its other branch.
+    if round(float(np.sum(theta)) / math.pi) % 2:
+        theta[0] += math.pi
+    a, b, c = _PATTERNS @ theta / 4.0
+    return float(a), float(b), float(c)
+
+
+def _local_factors(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` 2×2 factors with ``k ∝ high ⊗ low`` for a local 4×4 unitary ``k``.
+
+    The largest 2×2 block of ``k`` is a multiple of ``low``; the other factor's entries are
+    the overlaps of every block with it. No SVD, so nothing depends on LAPACK's choices.
+    """
+    blocks = k.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3)  # blocks[i, j] = high[i, j] * low
+    norms = np.linalg.norm(blocks, axis=(2, 3))
+    i, j = np.unravel_index(int(np.argmax(norms)), norms.shape)
+    low = blocks[i, j] / cmath.sqrt(np.linalg.det(blocks[i, j]))
+    high = np.einsum("ab,ijab->ij", low.conj(), blocks) / 2.0
+    return low, high
+
+
+@dataclass(frozen=True)
+class TwoQubitSynthesis:
+    """A two-qubit circuit: single-qubit layers around CX gates (local qubits 0 and 1).
+
+    ``layers[j] = (low, high)`` acts before ``cx[j]`` (and ``layers[-1]`` after the last
+    one); ``cx[j]`` is ``(control, target)`` in local qubits.
+    """
+
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    """2×2 unitaries (on local qubit 0, on local qubit 1), one pair per layer."""
+    cx: tuple[tuple[int, int], ...]
+    """CX gates as (control, target) in local qubits; ``len(layers) == len(cx) + 1``."""
+
+    def matrix(self) -> np.ndarray:
+        """The 4×4 unitary (local qubit 0 is the low bit)."""
+        low, high = self.layers[0]
+        u = np.kron(high, low)
+        for (control, _), (low, high) in zip(self.cx, self.layers[1:], strict=True):
+            u = np.kron(high, low) @ (_CX if control == 0 else _CX_REVERSED) @ u
+        return u
+
+
+def _rx(a: float) -> np.ndarray:
+    return GATES[Gate.RX].matrix([a])
+
+
+def _ry(a: float) -> np.ndarray:
+    return GATES[Gate.RY].matrix([a])
+
+
+def _rz(a: float) -> np.ndarray:
+    return GATES[Gate.RZ].matrix([a])
+
+
+def _template(k: int, coords: tuple[float, float, float]) -> TwoQubitSynthesis:
+    """A ``k``-CX circuit locally equivalent to ``exp(i(a·XX + b·YY + c·ZZ))`` for ``k`` ≥ 1.
+
+    ``k = 1``: a lone CX (every 1-CX class is CX's). ``k = 2``: ``CX·(RX ⊗ RZ)·CX`` equals
+    ``exp(i(a·XX + c·ZZ))``; the coordinate that is a multiple of π/2 (a local Pauli) is
+    dropped and the other two are used. ``k = 3``: the circuit of Vatan & Williams, PRA 69,
+    032315 (2004), Fig. 6, with its angles written for this module's conventions
+    (``2a - π/2``, ``2b - π/2``, ``2c - π/2``; checked against the spectra of ``M``).
+    """
+    ident = (_I2, _I2)
+    if k == 1:
+        return TwoQubitSynthesis((ident, ident), ((0, 1),))
+    a, b, c = coords
+    if k == 2:
+        off = [abs(v - round(v / (math.pi / 2)) * (math.pi / 2)) for v in coords]
+        keep = [v for i, v in enumerate(coords) if i != int(np.argmin(off))]
+        middle = (_rx(-2.0 * keep[0]), _rz(-2.0 * keep[1]))
+        return TwoQubitSynthesis((ident, middle, ident), ((0, 1), (0, 1)))
+    half = math.pi / 2
+    return TwoQubitSynthesis(
+        (
+            (_I2, _rz(half)),
+            (_rz(2.0 * a - half), _ry(2.0 * b - half)),
+            (_I2, _ry(2.0 * c - half)),
+            (_rz(-half), _I2),
+        ),
+        ((1, 0), (0, 1), (1, 0)),
+    )
+
+
+def _matched_eigenbasis(
+    d_target: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(t', P)``: ``t`` or ``i·t`` with its magic square's eigenbasis ordered like ``d_target``.
+
+    Eigenvalues are paired greedily in the target's order; None when the spectra differ
+    (the template is not locally equivalent to the target).
+    """
+    for scaled in (t, 1j * t):
+        d, p = _real_eigh(_magic_square(scaled))
+        order: list[int] = []
+        for value in d_target:
+            free = [i for i in range(4) if i not in order]
+            order.append(min(free, key=lambda i, v=value: abs(d[i] - v)))
+        if np.max(np.abs(d[order] - d_target)) <= 1e-7:
+            p = p[:, order]
+            if np.linalg.det(p) < 0:
+                p[:, 0] = -p[:, 0]
+            return scaled, p
     return None
 
 
-def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int, seed: int = 0) -> list[Op] | None:
-    """Ops equal to ``u`` on ``pair`` up to global phase with exactly ``k`` CX, or None.
+def _locals_between(u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Local ``(L, R)`` with ``u ∝ L·t·R`` for locally equivalent SU(4) ``u`` and ``t``.
 
-    Single-qubit layers are ``U(θ, φ, λ)`` gates; those equal to the identity are left
-    out. The fit is checked to 1e-10 before it is returned.
+    ``Uᴹ = O₁·D·O₂`` and ``Tᴹ = Q₁·D·Q₂`` with the same diagonal ``D`` (square roots of the
+    shared spectrum of ``M``) and real orthogonal ``O``, ``Q``; then
+    ``Uᴹ = (O₁Q₁ᵀ)·Tᴹ·(Q₂ᵀO₂)``, and both brackets map back to local gates.
     """
-    params = _fit(u, k, np.random.default_rng(seed), starts=12)
-    if params is None:
+    d, p = _real_eigh(_magic_square(u))
+    matched = _matched_eigenbasis(d, t)
+    if matched is None:
         return None
-    layers = params.reshape(k + 1, 6)
+    t, q = matched
+    inv_half = np.exp(-0.5j * np.angle(d))
+    o1 = (_MAGIC_DAG @ u @ _MAGIC) @ p * inv_half
+    q1 = (_MAGIC_DAG @ t @ _MAGIC) @ q * inv_half
+    left = _MAGIC @ (o1 @ q1.T).real @ _MAGIC_DAG
+    right = _MAGIC @ (q @ p.T) @ _MAGIC_DAG
+    return left, right
+
+
+def _error(u: np.ndarray, v: np.ndarray) -> float:
+    """Operator-norm distance of ``u`` and ``v`` after the best global phase."""
+    overlap = np.vdot(v, u)
+    phase = overlap / abs(overlap) if abs(overlap) > 0 else 1.0
+    return float(np.linalg.norm(u - phase * v, 2))
+
+
+def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
+    """A ``k``-CX circuit for the SU(4) matrix ``u``, or None when ``u`` needs more."""
+    if k == 0:
+        low, high = _local_factors(u)
+        return TwoQubitSynthesis(((low, high),), ())
+    template = _template(k, kak_coordinates(u))
+    found = _locals_between(u, _special(template.matrix()))
+    if found is None:
+        return None
+    (l_low, l_high), (r_low, r_high) = map(_local_factors, found)
+    layers = list(template.layers)
+    layers[0] = (layers[0][0] @ r_low, layers[0][1] @ r_high)
+    layers[-1] = (l_low @ layers[-1][0], l_high @ layers[-1][1])
+    return TwoQubitSynthesis(tuple(layers), template.cx)
+
+
+def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesis:
+    """An analytic circuit for the 4×4 unitary ``u`` with the fewest CX (KAK decomposition).
+
+    Args:
+        u: the unitary (local qubit 0 is the low bit).
+        k: the CX count to aim for; ``min_cx_count(u)`` by default. If the invariants are
+            borderline and ``k`` CX do not reach ``u`` to 1e-9, ``k + 1`` is tried, and so on.
+
+    The same input gives the same angles bit for bit: no random starts, no iteration,
+    fixed coefficients in the eigenbasis choice (only LAPACK's own rounding enters).
+
+    Raises:
+        ArithmeticError: when no circuit with at most 3 CX reaches ``u`` to 1e-9 (not unitary).
+    """
+    su = _special(np.asarray(u, dtype=complex))
+    for count in range(min_cx_count(su) if k is None else k, 4):
+        found = _with_k_cx(su, count)
+        if found is not None and _error(found.matrix(), su) <= _SYNTH_TOL:
+            return found
+    raise ArithmeticError("two-qubit synthesis failed; is the matrix unitary?")
+
+
+# -- from matrices to ops -------------------------------------------------------------------
+def _proportional_to_identity(m: np.ndarray) -> bool:
+    return abs(abs(np.trace(m)) - 2.0) <= 1e-12 and abs(m[0, 1]) + abs(m[1, 0]) <= 1e-12
+
+
+def _ops_matrix(ops: list[Op]) -> np.ndarray:
+    mat = np.eye(2, dtype=complex)
+    for op in ops:
+        mat = GATES[op.gate].matrix([a.constant_value for a in op.angles]) @ mat
+    return mat
+
+
+def _with_phase_gates(ops: list[Op]) -> list[Op]:
+    """``ops`` with RZ written as P (equal up to phase), for gate sets that have P only."""
+    return [Op(Gate.P, o.qubits, o.angles) if o.gate is Gate.RZ else o for o in ops]
+
+
+def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> list[Op] | None:
+    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None."""
+    if _proportional_to_identity(m):
+        return []
+    t, p, lam = zyz_angles(m)
+    candidates: list[list[Op]] = []
+    for form in FORMS.values():
+        for ops in form(qubit, t, p, lam, 1e-12):
+            candidates += [ops, _with_phase_gates(ops)]
+    fitting = [c for c in candidates if all(o.gate in allowed for o in c)]
+    for ops in sorted(fitting, key=len):
+        if _error(_ops_matrix(ops), m) <= 1e-10:
+            return ops
+    return None
+
+
+def _with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
+    """``synth`` with each CX written as ``H_t·CZ·H_t`` when ``gate`` is CZ (H folded in)."""
+    if gate is Gate.CX:
+        return synth
+    layers = [list(layer) for layer in synth.layers]
+    for j, (_, target) in enumerate(synth.cx):
+        layers[j][target] = _H @ layers[j][target]
+        layers[j + 1][target] = layers[j + 1][target] @ _H
+    return TwoQubitSynthesis(tuple((lo, hi) for lo, hi in layers), synth.cx)
+
+
+def _to_ops(
+    synth: TwoQubitSynthesis, pair: tuple[int, int], entangler: Gate, allowed: frozenset[Gate]
+) -> list[Op] | None:
+    """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be."""
+    synth = _with_entangler(synth, entangler)
     ops: list[Op] = []
-    for j in range(k + 1):
+    for j, layer in enumerate(synth.layers):
         if j:
-            ops.append(Op(Gate.CX, pair))
-        for q, angles in ((pair[0], layers[j, :3]), (pair[1], layers[j, 3:])):
-            m = _u3(*angles)
-            if abs(abs(np.trace(m)) - 2.0) > 1e-12:  # not a phase times I
-                ops.append(Op(Gate.U, (q,), tuple(E.const(float(a)) for a in angles)))
+            control, target = synth.cx[j - 1]
+            qubits = (pair[control], pair[target])
+            ops.append(Op(entangler, qubits if entangler is Gate.CX else tuple(sorted(qubits))))
+        for local, m in enumerate(layer):
+            one = _single_qubit_ops(m, pair[local], allowed)
+            if one is None:
+                return None
+            ops += one
     return ops
 
 
+def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int | None = None) -> list[Op]:
+    """Ops equal to ``u`` on ``pair`` up to global phase: ``k`` CX (default: the fewest) and U.
+
+    Single-qubit layers are one ``U(θ, φ, λ)`` gate each (none where the layer is a phase);
+    ``translate-basis`` and ``resynth-1q`` turn them into native gates.
+    """
+    synth = two_qubit_synthesis(u, k)
+    ops = _to_ops(synth, pair, Gate.CX, frozenset({Gate.U}))
+    assert ops is not None  # the U form expresses every 2×2 unitary
+    return ops
+
+
+# -- the pass -----------------------------------------------------------------------------------
 @dataclass
 class _Block:
     """Constant ops on one qubit pair, consecutive on both wires (local to ``resynth_2q``)."""
 
     pair: tuple[int, int]
     items: list[tuple[int, Op]] = field(default_factory=list)
-
-    @property
-    def two_qubit(self) -> int:
-        return sum(len(op.qubits) == 2 for _, op in self.items)
 
 
 def _constant(op: Op, ctx: PassContext) -> bool:
@@ -124,42 +384,64 @@ def _constant(op: Op, ctx: PassContext) -> bool:
     )
 
 
-def _emit(block: _Block, out: list[tuple[int, int, Op]]) -> None:
-    """Append the block's ops, or a verified shorter resynthesis at its last position."""
+def _size(ops: list[Op]) -> tuple[int, int]:
+    """(two-qubit ops, depth) of ops on one pair."""
+    level: dict[int, int] = {}
+    for op in ops:
+        top = 1 + max((level.get(q, 0) for q in op.qubits), default=0)
+        level.update(dict.fromkeys(op.qubits, top))
+    return sum(len(op.qubits) == 2 for op in ops), max(level.values(), default=0)
+
+
+@dataclass(frozen=True)
+class _GateSet:
+    """What a resynthesised block may be written in: an entangler and single-qubit gates."""
+
+    entangler: Gate
+    allowed: frozenset[Gate]
+
+
+def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
+    """``gates="u"``: CX and U. ``"own"``: the circuit's own gates (CX, else CZ), or None."""
+    if gates == "u":
+        return _GateSet(Gate.CX, frozenset({Gate.U, Gate.CX}))
+    if gates != "own":
+        raise ValueError(f"unknown gate set {gates!r} for resynth-2q; choose 'own' or 'u'")
+    own = frozenset(op.gate for op in circuit.ops)
+    for entangler in (Gate.CX, Gate.CZ):
+        if entangler in own:
+            return _GateSet(entangler, own)
+    return None
+
+
+def _replacement(ops: list[Op], pair: tuple[int, int], gate_set: _GateSet) -> list[Op] | None:
+    """The block's resynthesis when it has no more ops and fewer 2q ops (or equal, shallower)."""
+    two, depth = _size(ops)
+    u = block_unitary(ops, pair)
+    if min_cx_count(u) > two:
+        return None  # numerically borderline: the block already has fewer
+    new = _to_ops(two_qubit_synthesis(u), pair, gate_set.entangler, gate_set.allowed)
+    if new is None or len(new) > len(ops):
+        return None
+    new_two, new_depth = _size(new)
+    if (new_two, new_depth) < (two, depth):
+        return new
+    return None
+
+
+def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
+    """Append the block's ops, or its better resynthesis at the block's last position."""
     ops = [op for _, op in block.items]
-    if block.two_qubit >= 2:
-        u = block_unitary(ops, block.pair)
-        k = min_cx_count(u)
-        if k < block.two_qubit:
-            new = synthesize_2q(u, block.pair, k)
-            if new is not None and len(new) <= len(ops):  # fewer CX, never more ops
-                last = block.items[-1][0]
-                out.extend((last, j, op) for j, op in enumerate(new))
-                return
-    out.extend((pos, 0, op) for pos, op in block.items)
+    new = None if gate_set is None else _replacement(ops, block.pair, gate_set)
+    if new is not None:
+        last = block.items[-1][0]
+        out.extend((last, j, op) for j, op in enumerate(new))
+    else:
+        out.extend((pos, 0, op) for pos, op in block.items)
 
 
-@circuit_pass("resynth-2q")
-def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
-    """Replace each constant two-qubit block by a circuit with its minimal CX count.
-
-    A block is a maximal run of constant ops on one pair of qubits, consecutive on both
-    wires (single-qubit ops on either wire join the open block). Its 4×4 unitary's CX
-    count ``k`` follows from the Shende–Bullock–Markov invariants; when ``k`` is below
-    the block's two-qubit op count, a ``k``-CX template with ``U`` layers is fitted
-    numerically (Levenberg–Marquardt, seeded, checked to 1e-10) and replaces the block
-    when it has no more ops in total; if the fit fails the block is kept. Symbolic ops
-    end blocks: their angles are not numbers. ``translate-basis`` and ``resynth-1q`` turn
-    the ``U`` gates into native ones.
-
-    Not deterministic bit for bit, hence in no optimisation level (opt in with
-    ``--passes``): the least-squares iterations depend on last-bit rounding that varies
-    with memory alignment, and a block has many equivalent decompositions, so two runs
-    can return different (each verified) circuits with the same CX count.
-
-    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops), plus a small
-    least-squares fit (≤ 25 parameters) per reducible block.
-    """
+def _blocks(circuit: Circuit, ctx: PassContext, emit: Callable[[_Block], None]) -> list:
+    """Group ``circuit`` into blocks; ``emit`` each closed one; return the ops outside blocks."""
     open_blocks: dict[int, _Block] = {}
     out: list[tuple[int, int, Op]] = []
 
@@ -168,7 +450,7 @@ def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
         if block is not None:
             for p in block.pair:
                 open_blocks.pop(p, None)
-            _emit(block, out)
+            emit(block)
 
     for pos, op in enumerate(circuit.ops):
         if not _constant(op, ctx):
@@ -190,6 +472,40 @@ def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
             block.items.append((pos, op))
     for q in sorted(open_blocks):
         close(q)
+    return out
+
+
+@circuit_pass("resynth-2q")
+def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, gates: str = "own") -> Circuit:
+    """Replace each constant two-qubit block by an analytic circuit with its minimal CX count.
+
+    A block is a maximal run of constant ops on one pair of qubits, consecutive on both
+    wires (single-qubit ops on either wire join the open block). Its 4×4 unitary's CX
+    count ``k`` follows from the Shende–Bullock–Markov invariants, and the circuit from
+    the KAK decomposition in the magic basis (``two_qubit_synthesis``): a fixed ``k``-CX
+    template locally equivalent to the block, with the local gates that make it equal.
+    The block is replaced when the new circuit has no more ops, and fewer two-qubit
+    ops or as many and a smaller depth; its CX stay on the block's pair. Symbolic ops end
+    blocks: their angles are not numbers.
+
+    Args:
+        circuit: the circuit to simplify.
+        ctx: pass options; protected and symbolic ops end a block.
+        gates: ``"own"`` (default) writes blocks only in gates the circuit already uses:
+            CX (else CZ) and a single-qubit form among them (``u``, ``rz``/``p`` with
+            ``ry`` or ``rx``, or ``rz``/``sx``); blocks stay when there is none, and a
+            native circuit stays native (the pass runs after routing). ``"u"``: CX and
+            ``U`` gates, for ``translate-basis`` and ``resynth-1q`` to lower.
+
+    Deterministic: the synthesis is closed-form (no fit, no random starts).
+
+    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops), plus one
+    4×4 eigendecomposition per block with two or more ops.
+    """
+    gate_set = _gate_set(circuit, gates)
+    emitted: list[tuple[int, int, Op]] = []
+    out = _blocks(circuit, ctx, lambda block: _emit(block, gate_set, emitted))
+    out += emitted
     out.sort(key=lambda item: (item[0], item[1]))
     ops = tuple(op for _, _, op in out)
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
