@@ -6,14 +6,20 @@ __all__ = ["LEVELS", "POST_ROUTING"]
 
 _O1 = ("drop-identities", "cancel-inverses", "merge-rotations")
 _O2 = (*_O1, "commute-cancel", "lightcone")
-_O3 = (*_O2, "drop-diagonal-before-measure", "drop-initial-diagonal", "resynth-1q")
+_O3 = (
+    *_O2,
+    "drop-diagonal-before-measure",
+    "drop-initial-diagonal",
+    "resynth-2q",
+    "resynth-1q",
+)
 
 LEVELS: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
 """Level -> pass names. O1 keeps the operator exactly (up to global phase for
 ``drop-identities``); O2 adds commutation and the light cone; O3 removes diagonal gates
-before a Z readout and on qubits still in ``|0⟩``, and resynthesises single-qubit runs.
-``resynth-2q`` is in no level: its numerical fit is not bitwise reproducible (see there).
-From O2 on, circuits with a readout keep their readout values, not necessarily the
+before a Z readout and on qubits still in ``|0⟩``, and resynthesises constant two-qubit
+blocks with their minimal CX count (``resynth-2q``, in the circuit's own gates) and
+single-qubit runs. From O2 on, circuits with a readout keep their readout values, not necessarily the
 operator; circuits without one keep the operator."""
 
 POST_ROUTING: dict[int, tuple[str, ...]] = {
@@ -28,8 +34,10 @@ POST_ROUTING: dict[int, tuple[str, ...]] = {
         "lightcone",
         "drop-diagonal-before-measure",
         "drop-initial-diagonal",
+        "resynth-2q",
         "resynth-1q",
     ),
 }
 """Level -> passes run after routing and translation; all of them keep the native basis and
-the coupled pairs (they only delete or merge ops, and ``resynth-1q`` is given the target's form)."""
+the coupled pairs (they only delete or merge ops, ``resynth-1q`` is given the target's form,
+and ``resynth-2q`` writes a block only in gates the circuit already has, on the block's pair)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cmath
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -247,10 +248,14 @@ def _locals_between(u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _error(u: np.ndarray, v: np.ndarray) -> float:
-    """Operator-norm distance of ``u`` and ``v`` after the best global phase."""
+    """Distance of ``u`` and ``v`` after the best global phase (Frobenius norm).
+
+    The Frobenius norm bounds the operator norm from above, so a bound on it is a bound
+    on the operator-norm error too, and it needs no SVD.
+    """
     overlap = np.vdot(v, u)
     phase = overlap / abs(overlap) if abs(overlap) > 0 else 1.0
-    return float(np.linalg.norm(u - phase * v, 2))
+    return float(np.linalg.norm(u - phase * v))
 
 
 def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
@@ -308,15 +313,37 @@ def _with_phase_gates(ops: list[Op]) -> list[Op]:
     return [Op(Gate.P, o.qubits, o.angles) if o.gate is Gate.RZ else o for o in ops]
 
 
+_FORM_NEEDS = {
+    "zyz": frozenset({Gate.RZ, Gate.RY}),
+    "xyz": frozenset({Gate.RZ, Gate.RX}),  # its Z-X-Z candidate; Z-Y-Z is the zyz form's
+    "zsx": frozenset({Gate.RZ, Gate.SX}),
+}
+"""Gates a ``resynth_1q.FORMS`` form needs to write every single-qubit unitary."""
+
+
+@functools.lru_cache(maxsize=64)
+def _usable_forms(allowed: frozenset[Gate]) -> tuple[tuple[str, bool], ...]:
+    """``(form, with P for RZ)`` pairs whose general sequence ``allowed`` can write."""
+    z_gates = [(False, Gate.RZ), (True, Gate.P)]
+    return tuple(
+        (form, use_p)
+        for form, needs in _FORM_NEEDS.items()
+        for use_p, z in z_gates
+        if (needs - {Gate.RZ}) | {z} <= allowed and not (use_p and Gate.RZ in allowed)
+    )
+
+
 def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> list[Op] | None:
     """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None."""
     if _proportional_to_identity(m):
         return []
     t, p, lam = zyz_angles(m)
+    if Gate.U in allowed:  # one gate, always exact: no search
+        return FORMS["u"](qubit, t, p, lam, 1e-12)[0]
     candidates: list[list[Op]] = []
-    for form in FORMS.values():
-        for ops in form(qubit, t, p, lam, 1e-12):
-            candidates += [ops, _with_phase_gates(ops)]
+    for form, use_p in _usable_forms(allowed):
+        for ops in FORMS[form](qubit, t, p, lam, 1e-12):
+            candidates.append(_with_phase_gates(ops) if use_p else ops)
     fitting = [c for c in candidates if all(o.gate in allowed for o in c)]
     for ops in sorted(fitting, key=len):
         if _error(_ops_matrix(ops), m) <= 1e-10:
@@ -384,7 +411,7 @@ def _constant(op: Op, ctx: PassContext) -> bool:
     )
 
 
-def _size(ops: list[Op]) -> tuple[int, int]:
+def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
     """(two-qubit ops, depth) of ops on one pair."""
     level: dict[int, int] = {}
     for op in ops:
@@ -414,24 +441,34 @@ def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
     return None
 
 
-def _replacement(ops: list[Op], pair: tuple[int, int], gate_set: _GateSet) -> list[Op] | None:
-    """The block's resynthesis when it has no more ops and fewer 2q ops (or equal, shallower)."""
+@functools.lru_cache(maxsize=4096)
+def _replacement(
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet
+) -> tuple[Op, ...] | None:
+    """The block's resynthesis when it has no more ops and fewer 2q ops (or equal, shallower).
+
+    Cached: the levels run to a fixed point and meet the same blocks round after round.
+    """
     two, depth = _size(ops)
-    u = block_unitary(ops, pair)
-    if min_cx_count(u) > two:
-        return None  # numerically borderline: the block already has fewer
-    new = _to_ops(two_qubit_synthesis(u), pair, gate_set.entangler, gate_set.allowed)
-    if new is None or len(new) > len(ops):
+    if len(ops) < 2:
+        return None  # a lone gate: nothing shorter unless it is the identity
+    u = block_unitary(list(ops), pair)
+    k = min_cx_count(u)
+    if (k, k) >= (two, depth):
+        return None  # no k-CX circuit is smaller (and a borderline k above two is kept out)
+    synth = two_qubit_synthesis(u)
+    busy = sum(not all(map(_proportional_to_identity, layer)) for layer in synth.layers)
+    if (k, k + busy) >= (two, depth):
+        return None  # each busy layer adds at least one to the depth
+    new = _to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+    if new is None or len(new) > len(ops) or _size(new) >= (two, depth):
         return None
-    new_two, new_depth = _size(new)
-    if (new_two, new_depth) < (two, depth):
-        return new
-    return None
+    return tuple(new)
 
 
 def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
     """Append the block's ops, or its better resynthesis at the block's last position."""
-    ops = [op for _, op in block.items]
+    ops = tuple(op for _, op in block.items)
     new = None if gate_set is None else _replacement(ops, block.pair, gate_set)
     if new is not None:
         last = block.items[-1][0]
