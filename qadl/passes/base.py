@@ -178,11 +178,23 @@ class fixed_point:
     name: str = "fixed-point"
 
     def __call__(self, circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
-        """Run the passes round after round until nothing changes."""
-        pipeline = Pipeline(tuple(self.passes))
+        """Run the passes round after round until a whole round changes nothing.
+
+        A pass is skipped when the circuit equals one it has already returned unchanged:
+        passes are pure functions, so it would return it unchanged again. The rounds, and
+        so the result, are those of running every pass every round.
+        """
+        passes = tuple(self.passes)
+        settled: list[Circuit | None] = [None] * len(passes)
         for _ in range(self.max_rounds):
             previous = circuit
-            circuit = pipeline(circuit, ctx=ctx)
+            for k, pass_ in enumerate(passes):
+                if settled[k] is not None and (settled[k] is circuit or settled[k] == circuit):
+                    continue
+                result = pass_(circuit, ctx=ctx)
+                if result is circuit or result == circuit:
+                    settled[k] = circuit
+                circuit = result
             if circuit == previous:
                 break
         return circuit
