@@ -19,8 +19,8 @@ LEVELS: dict[int, tuple[str, ...]] = {0: (), 1: _O1, 2: _O2, 3: _O3}
 ``drop-identities``); O2 adds commutation and the light cone; O3 removes diagonal gates
 before a Z readout and on qubits still in ``|0⟩``, and resynthesises constant two-qubit
 blocks with their minimal CX count (``resynth-2q``, in the circuit's own gates) and
-single-qubit runs. From O2 on, circuits with a readout keep their readout values, not necessarily the
-operator; circuits without one keep the operator."""
+single-qubit runs. From O2 on, circuits with a readout keep their readout values, not
+necessarily the operator; circuits without one keep the operator."""
 
 POST_ROUTING: dict[int, tuple[str, ...]] = {
     0: (),
