@@ -206,34 +206,60 @@ def _extended_set(front: list[int], problem: _Problem) -> list[int]:
     return out[:EXTENDED_SET_SIZE]
 
 
-def _partners(ops: list[int], pairs) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
-    """For ``ops`` (two-qubit op indices): virtual qubit -> the qubits it meets, and the pairs."""
-    meets: dict[int, list[int]] = {}
-    pair_list = []
-    for i in ops:
-        a, b = pairs[i]
-        meets.setdefault(a, []).append(b)
-        meets.setdefault(b, []).append(a)
-        pair_list.append((a, b))
-    return meets, pair_list
+def _meetings(front: list[int], ext: list[int], pairs) -> dict[int, tuple[list[int], list[int]]]:
+    """Virtual qubit -> (the qubits it meets in ``front`` ops, those it meets in ``ext`` ops)."""
+    meets: dict[int, tuple[list[int], list[int]]] = {}
+    for ops, side in ((front, 0), (ext, 1)):
+        for i in ops:
+            a, b = pairs[i]
+            ma = meets.get(a)
+            if ma is None:
+                ma = meets[a] = ([], [])
+            ma[side].append(b)
+            mb = meets.get(b)
+            if mb is None:
+                mb = meets[b] = ([], [])
+            mb[side].append(a)
+    return meets
 
 
-def _pair_delta(meets: dict[int, list[int]], va: int, vb: int, da, db, l2p) -> int:
-    """Change of the summed distance when the qubits at physical ``a``/``b`` trade places.
+def _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay) -> list[float]:
+    """SABRE's score of every candidate SWAP, from the summed distances and their changes.
 
-    ``va``/``vb``: the virtual qubits at ``a``/``b``; ``da``/``db``: rows of the distance
-    matrix for ``a``/``b``. Ops between ``va`` and ``vb`` keep their distance.
+    Trading the qubits at ``a`` and ``b`` changes only the distances of ops on them (ops
+    between the two keep theirs), so each score costs a few lookups. The arithmetic is
+    the heuristic's own, ``max(decay) · (Σ_F / |F| + W · Σ_E / |E|)``, on exact integer sums.
     """
-    delta = 0
-    for u in meets.get(va, ()):
-        if u != vb:
-            p = l2p[u]
-            delta += db[p] - da[p]
-    for u in meets.get(vb, ()):
-        if u != va:
-            p = l2p[u]
-            delta += da[p] - db[p]
-    return delta
+    f_sum, e_sum = sums
+    f_len, e_len = sizes
+    no_meets = ((), ())
+    scores = []
+    for a, b in candidates:
+        va, vb, da, db = p2l[a], p2l[b], dist[a], dist[b]
+        (fa, ea), (fb, eb) = meets.get(va, no_meets), meets.get(vb, no_meets)
+        df = de = 0
+        for u in fa:
+            if u != vb:
+                p = l2p[u]
+                df += db[p] - da[p]
+        for u in fb:
+            if u != va:
+                p = l2p[u]
+                df += da[p] - db[p]
+        h = (f_sum + df) / f_len
+        if e_len:
+            for u in ea:
+                if u != vb:
+                    p = l2p[u]
+                    de += db[p] - da[p]
+            for u in eb:
+                if u != va:
+                    p = l2p[u]
+                    de += da[p] - db[p]
+            h += EXTENDED_WEIGHT * (e_sum + de) / e_len
+        da_, db_ = decay[a], decay[b]
+        scores.append((da_ if da_ > db_ else db_) * h)
+    return scores
 
 
 def _sweep(
@@ -269,7 +295,7 @@ def _sweep(
     decay = [1.0] * n
     swaps = since_progress = 0
     limit = 3 * n
-    front_cache: tuple | None = None  # (front ops, ext meets, sizes, sums) while the front stands
+    front_cache: tuple | None = None  # what scoring needs of the front, while it stands
 
     def swap(a: int, b: int) -> None:
         va, vb = p2l[a], p2l[b]
@@ -301,12 +327,13 @@ def _sweep(
         if front_cache is None:
             ordered = sorted(front)
             ext = _extended_set(ordered, problem)
-            front_meets, front_pairs = _partners(ordered, pairs)
-            ext_meets, ext_pairs = _partners(ext, pairs)
-            front_cache = (ordered, front_meets, ext_meets, front_pairs, ext_pairs)
-        ordered, front_meets, ext_meets, front_pairs, ext_pairs = front_cache
+            front_pairs = [pairs[i] for i in ordered]
+            ext_pairs = [pairs[i] for i in ext]
+            meets = _meetings(ordered, ext, pairs)
+            front_cache = (front_pairs, ext_pairs, meets, (len(front_pairs), len(ext_pairs)))
+        front_pairs, ext_pairs, meets, sizes = front_cache
         if since_progress >= limit:
-            a, b = pairs[ordered[0]]
+            a, b = front_pairs[0]
             path = nx.shortest_path(device.graph, l2p[a], l2p[b])
             for p, r in itertools.pairwise(path[:-1]):
                 swap(p, r)
@@ -315,19 +342,13 @@ def _sweep(
             if bound is not None and swaps >= bound:
                 return None
             continue
-        f_sum = sum(dist[l2p[a]][l2p[b]] for a, b in front_pairs)
-        e_sum = sum(dist[l2p[a]][l2p[b]] for a, b in ext_pairs)
-        f_len, e_len = len(front_pairs), len(ext_pairs)
+        sums = (
+            sum(dist[l2p[a]][l2p[b]] for a, b in front_pairs),
+            sum(dist[l2p[a]][l2p[b]] for a, b in ext_pairs),
+        )
         touched = {l2p[q] for pair in front_pairs for q in pair}
         candidates = sorted({e for p in touched for e in edges_at[p]})
-        scores = []
-        for a, b in candidates:
-            va, vb, da, db = p2l[a], p2l[b], dist[a], dist[b]
-            h = (f_sum + _pair_delta(front_meets, va, vb, da, db, l2p)) / f_len
-            if e_len:
-                e_new = e_sum + _pair_delta(ext_meets, va, vb, da, db, l2p)
-                h += EXTENDED_WEIGHT * e_new / e_len
-            scores.append(max(decay[a], decay[b]) * h)
+        scores = _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay)
         best = min(scores)
         ties = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-12]
         a, b = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
@@ -343,7 +364,9 @@ def _sweep(
     return _Sweep(l2p, events, swaps)
 
 
-def _sabre_layout(forward: _Problem, backward: _Problem, start, device, rng, iterations) -> list[int]:
+def _sabre_layout(
+    forward: _Problem, backward: _Problem, start, device, rng, iterations
+) -> list[int]:
     """Forward-backward SABRE passes refine ``start`` (only two-qubit ops matter here)."""
     layout = list(start)
     for _ in range(iterations):
@@ -363,7 +386,9 @@ def _replay(ops: Sequence[Op], start: Sequence[int], events: list[int]) -> list[
     for e in events:
         if e >= 0:
             op = ops[e]
-            out.append(Op(op.gate, tuple(l2p[q] for q in op.qubits), op.angles, op.tags, span=op.span))
+            out.append(
+                Op(op.gate, tuple(l2p[q] for q in op.qubits), op.angles, op.tags, span=op.span)
+            )
         else:
             a, b = divmod(-1 - e, n)
             va, vb = p2l[a], p2l[b]
