@@ -8,6 +8,7 @@ qubits at the end, so readout values are unchanged.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -176,6 +177,15 @@ class _Device:
         return _Device(graph, tuple(map(tuple, dist)), adjacent, edges_at)
 
 
+@functools.lru_cache(maxsize=16)
+def _device(coupling: tuple[tuple[int, int], ...], n: int) -> _Device:
+    """The ``_Device`` of a coupling map, built once per map (compilations reuse targets).
+
+    Nothing modifies the cached graph: VF2 and the release valve's shortest paths only read it.
+    """
+    return _Device.of(_coupling_graph(coupling, n), n)
+
+
 @dataclass(frozen=True)
 class _Sweep:
     """The result of one SABRE sweep.
@@ -193,7 +203,7 @@ def _extended_set(front: list[int], problem: _Problem) -> list[int]:
     """The next ``EXTENDED_SET_SIZE`` two-qubit ops after the front, breadth first."""
     succs, pairs = problem.succs, problem.pairs
     seen, queue, out = set(front), front, []
-    while queue and len(out) < EXTENDED_SET_SIZE:
+    while queue:
         nxt = []
         for i in queue:
             for j in succs[i]:
@@ -202,8 +212,10 @@ def _extended_set(front: list[int], problem: _Problem) -> list[int]:
                     nxt.append(j)
                     if pairs[j] is not None:
                         out.append(j)
+                        if len(out) == EXTENDED_SET_SIZE:
+                            return out
         queue = nxt
-    return out[:EXTENDED_SET_SIZE]
+    return out
 
 
 def _meetings(front: list[int], ext: list[int], pairs) -> dict[int, tuple[list[int], list[int]]]:
@@ -452,9 +464,9 @@ def route(
     Raises:
         RoutingError: for too-wide circuits, 3-qubit ops, or a too-small connected graph.
     """
-    graph = _coupling_graph(coupling, num_physical)
+    device = _device(tuple((int(a), int(b)) for a, b in coupling), num_physical)
+    graph = device.graph
     _check(circuit, graph, num_physical)
-    device = _Device.of(graph, num_physical)
     perfect = perfect_layout(circuit, graph)
     if perfect is not None:
         starts = [_complete_layout(perfect, num_physical)]
