@@ -364,8 +364,10 @@ def _with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
 def _to_ops(
     synth: TwoQubitSynthesis, pair: tuple[int, int], entangler: Gate, allowed: frozenset[Gate]
 ) -> list[Op] | None:
-    """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be."""
-    synth = _with_entangler(synth, entangler)
+    """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be.
+
+    ``synth``'s layers must already suit ``entangler`` (see ``_with_entangler``).
+    """
     ops: list[Op] = []
     for j, layer in enumerate(synth.layers):
         if j:
@@ -455,9 +457,12 @@ def _replacement(
     k = min_cx_count(u)
     if (k, k) >= (two, depth):
         return None  # no k-CX circuit is smaller (and a borderline k above two is kept out)
-    synth = two_qubit_synthesis(u)
+    try:
+        synth = _with_entangler(two_qubit_synthesis(u), gate_set.entangler)
+    except ArithmeticError:  # pragma: no cover - block unitaries are unitary; keep the block
+        return None
     busy = sum(not all(map(_proportional_to_identity, layer)) for layer in synth.layers)
-    if (k, k + busy) >= (two, depth):
+    if (len(synth.cx), len(synth.cx) + busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
     new = _to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
     if new is None or len(new) > len(ops) or _size(new) >= (two, depth):
