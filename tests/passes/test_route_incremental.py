@@ -196,3 +196,35 @@ def test_fixed_point_does_not_rerun_a_settled_pass():
     # Round 1: shrink 4 -> 3, idle(3); round 2: shrink 3 -> 2, idle(2); round 3: shrink
     # leaves 2 alone and idle is skipped (it already left that circuit unchanged).
     assert seen == [3, 2]
+
+
+def test_routing_does_not_depend_on_hash_seed():
+    """Two interpreters with different hash seeds route EfficientSU2-style layers alike.
+
+    The router keeps sets and dicts of qubits and ops; every choice it makes from them goes
+    through a sorted order, so string hashing (randomised per process) cannot leak in.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import hashlib\n"
+        "from qadl.passes import route\n"
+        "from qadl.passes.devices import heavy_hex_27\n"
+        "from tests.passes.test_route_incremental import full_entanglement\n"
+        "t = heavy_hex_27()\n"
+        "r = route(full_entanglement(6, 2, 3), t.coupling, t.num_qubits, seed=5, trials=3)\n"
+        "print(hashlib.sha1(repr(r).encode()).hexdigest(), r.swaps)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
