@@ -394,6 +394,33 @@ def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int | None = None) ->
     return ops
 
 
+# -- blocks that start from |00⟩ ----------------------------------------------------------------
+def state_preparation(psi: np.ndarray) -> TwoQubitSynthesis:
+    """At most one CX preparing the two-qubit state ``psi`` from ``|00⟩`` (up to phase).
+
+    Schmidt form: with ``Ψ[hi, lo] = psi[2·hi + lo] = W·diag(s₀, s₁)·V``,
+    ``psi = (W ⊗ Vᵀ)·(s₀|00⟩ + s₁|11⟩)`` and ``s₀|00⟩ + s₁|11⟩ = CX·(RY(2·atan2(s₁, s₀)) ⊗ I)|00⟩``;
+    a product state (``s₁ = 0``) needs no CX.
+    """
+    w, s, v = np.linalg.svd(np.asarray(psi, dtype=complex).reshape(2, 2))
+    last = (v.T, w)
+    if s[1] <= 1e-12 * s[0]:
+        return TwoQubitSynthesis((last,), ())
+    first = (_ry(2.0 * math.atan2(s[1], s[0])), _I2)
+    return TwoQubitSynthesis((first, last), ((0, 1),))
+
+
+def _state_replacement(
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet
+) -> list[Op] | None:
+    """Ops preparing the block's output state on ``|00⟩``, or None if they are not written."""
+    psi = block_unitary(list(ops), pair)[:, 0]
+    synth = _with_entangler(state_preparation(psi), gate_set.entangler)
+    if _error(synth.matrix()[:, :1], psi[:, None]) > _SYNTH_TOL:
+        return None  # pragma: no cover - the SVD is exact to rounding
+    return _to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+
+
 # -- the pass -----------------------------------------------------------------------------------
 @dataclass
 class _Block:
@@ -401,6 +428,8 @@ class _Block:
 
     pair: tuple[int, int]
     items: list[tuple[int, Op]] = field(default_factory=list)
+    from_zero: bool = False
+    """Both qubits are in ``|0⟩`` when the block starts, and only the state matters."""
 
 
 def _constant(op: Op, ctx: PassContext) -> bool:
@@ -442,17 +471,11 @@ def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _replacement(
+def _operator_replacement(
     ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet
-) -> tuple[Op, ...] | None:
-    """The block's resynthesis when it has no more ops and fewer 2q ops (or equal, shallower).
-
-    Cached: the levels run to a fixed point and meet the same blocks round after round.
-    """
+) -> list[Op] | None:
+    """The block's operator in its fewest CX, or None when that cannot beat the block."""
     two, depth = _size(ops)
-    if len(ops) < 2:
-        return None  # a lone gate: nothing shorter unless it is the identity
     u = block_unitary(list(ops), pair)
     k = min_cx_count(u)
     if (k, k) >= (two, depth):
@@ -464,16 +487,37 @@ def _replacement(
     busy = sum(not all(map(_proportional_to_identity, layer)) for layer in synth.layers)
     if (len(synth.cx), len(synth.cx) + busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
-    new = _to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
-    if new is None or len(new) > len(ops) or _size(new) >= (two, depth):
-        return None
-    return tuple(new)
+    return _to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _replacement(
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, from_zero: bool
+) -> tuple[Op, ...] | None:
+    """The block's best rewrite with no more ops and fewer 2q ops (or as many, shallower).
+
+    Candidates: the operator's synthesis, and for a block that starts from ``|00⟩`` the
+    preparation of its output state. Cached: the levels run to a fixed point and meet
+    the same blocks round after round.
+    """
+    if len(ops) < 2:
+        return None  # a lone gate: nothing shorter unless it is the identity
+    candidates = [_operator_replacement(ops, pair, gate_set)]
+    if from_zero:
+        candidates.append(_state_replacement(ops, pair, gate_set))
+    best, best_key = None, (*_size(ops), len(ops))
+    for new in candidates:
+        if new is not None and len(new) <= len(ops) and (*_size(new), len(new)) < best_key:
+            best, best_key = tuple(new), (*_size(new), len(new))
+    if best is not None and best_key[:2] == _size(ops):
+        return None  # fewer ops alone is resynth-1q's job; a block must get cheaper in 2q/depth
+    return best
 
 
 def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
     """Append the block's ops, or its better resynthesis at the block's last position."""
     ops = tuple(op for _, op in block.items)
-    new = None if gate_set is None else _replacement(ops, block.pair, gate_set)
+    new = None if gate_set is None else _replacement(ops, block.pair, gate_set, block.from_zero)
     if new is not None:
         last = block.items[-1][0]
         out.extend((last, j, op) for j, op in enumerate(new))
@@ -481,43 +525,79 @@ def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op
         out.extend((pos, 0, op) for pos, op in block.items)
 
 
-def _blocks(circuit: Circuit, ctx: PassContext, emit: Callable[[_Block], None]) -> list:
-    """Group ``circuit`` into blocks; ``emit`` each closed one; return the ops outside blocks."""
-    open_blocks: dict[int, _Block] = {}
-    out: list[tuple[int, int, Op]] = []
+@dataclass
+class _Scan:
+    """The forward scan of ``_blocks``: open blocks and the qubits still in ``|0⟩``.
 
-    def close(q: int) -> None:
-        block = open_blocks.get(q)
+    A qubit is *fresh* while only constant single-qubit ops have touched it; those ops
+    wait in ``leading`` and join the qubit's first block when both its qubits are fresh.
+    """
+
+    emit: Callable[[_Block], None]
+    fresh: set[int]
+    out: list[tuple[int, int, Op]] = field(default_factory=list)
+    open_blocks: dict[int, _Block] = field(default_factory=dict)
+    leading: dict[int, list[tuple[int, Op]]] = field(default_factory=dict)
+
+    def close(self, q: int) -> None:
+        """Emit the block open on ``q`` (if any)."""
+        block = self.open_blocks.get(q)
         if block is not None:
             for p in block.pair:
-                open_blocks.pop(p, None)
-            emit(block)
+                self.open_blocks.pop(p, None)
+            self.emit(block)
 
+    def spoil(self, q: int) -> None:
+        """``q`` is no longer fresh: its waiting single-qubit ops go out as they are."""
+        self.fresh.discard(q)
+        self.out += [(pos, 0, op) for pos, op in self.leading.pop(q, [])]
+
+    def open(self, a: int, b: int) -> _Block:
+        """A new block on ``(a, b)``, starting from ``|00⟩`` when both are fresh."""
+        block = _Block((min(a, b), max(a, b)))
+        if a in self.fresh and b in self.fresh:
+            block.from_zero = True
+            block.items = sorted(self.leading.pop(a, []) + self.leading.pop(b, []))
+        for q in (a, b):
+            self.spoil(q)
+        self.open_blocks[a] = self.open_blocks[b] = block
+        return block
+
+
+def _blocks(circuit: Circuit, ctx: PassContext, emit: Callable[[_Block], None], fresh: set[int]):
+    """Group ``circuit`` into blocks; ``emit`` each closed one; return the ops outside blocks."""
+    scan = _Scan(emit, fresh)
     for pos, op in enumerate(circuit.ops):
         if not _constant(op, ctx):
             for q in op.qubits:
-                close(q)
-            out.append((pos, 0, op))
-        elif len(op.qubits) == 1 and op.qubits[0] in open_blocks:
-            open_blocks[op.qubits[0]].items.append((pos, op))
+                scan.close(q)
+                scan.spoil(q)
+            scan.out.append((pos, 0, op))
+        elif len(op.qubits) == 1 and op.qubits[0] in scan.open_blocks:
+            scan.open_blocks[op.qubits[0]].items.append((pos, op))
+        elif len(op.qubits) == 1 and op.qubits[0] in scan.fresh:
+            scan.leading.setdefault(op.qubits[0], []).append((pos, op))
         elif len(op.qubits) == 1:
-            out.append((pos, 0, op))
+            scan.out.append((pos, 0, op))
         else:
             a, b = op.qubits
-            block = open_blocks.get(a)
-            if block is None or block is not open_blocks.get(b):
-                close(a)
-                close(b)
-                block = _Block((min(a, b), max(a, b)))
-                open_blocks[a] = open_blocks[b] = block
+            block = scan.open_blocks.get(a)
+            if block is None or block is not scan.open_blocks.get(b):
+                scan.close(a)
+                scan.close(b)
+                block = scan.open(a, b)
             block.items.append((pos, op))
-    for q in sorted(open_blocks):
-        close(q)
-    return out
+    for q in sorted(scan.open_blocks):
+        scan.close(q)
+    for q in sorted(scan.leading):
+        scan.spoil(q)
+    return scan.out
 
 
 @circuit_pass("resynth-2q")
-def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, gates: str = "own") -> Circuit:
+def resynth_2q(
+    circuit: Circuit, /, *, ctx: PassContext = DEFAULT, gates: str = "own", from_zero: bool = True
+) -> Circuit:
     """Replace each constant two-qubit block by an analytic circuit with its minimal CX count.
 
     A block is a maximal run of constant ops on one pair of qubits, consecutive on both
@@ -529,6 +609,11 @@ def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, gates: str = 
     ops or as many and a smaller depth; its CX stay on the block's pair. Symbolic ops end
     blocks: their angles are not numbers.
 
+    A block whose qubits are both still in ``|0⟩`` (only constant single-qubit ops
+    before it, which join it) may instead become the preparation of its output state,
+    which needs at most one CX (``state_preparation``); only in circuits with a readout
+    and without a state input, as for ``drop-initial-diagonal``.
+
     Args:
         circuit: the circuit to simplify.
         ctx: pass options; protected and symbolic ops end a block.
@@ -537,15 +622,20 @@ def resynth_2q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, gates: str = 
             ``ry`` or ``rx``, or ``rz``/``sx``); blocks stay when there is none, and a
             native circuit stays native (the pass runs after routing). ``"u"``: CX and
             ``U`` gates, for ``translate-basis`` and ``resynth-1q`` to lower.
+        from_zero: allow the state preparation of blocks that start from ``|00⟩``.
 
     Deterministic: the synthesis is closed-form (no fit, no random starts).
 
-    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops), plus one
-    4×4 eigendecomposition per block with two or more ops.
+    Precondition: none. Keeps: the operator up to global phase; with ``from_zero`` on a
+    circuit with a readout and no state input, the final state from ``|0…0⟩`` up to
+    global phase (hence every readout). Cost: O(ops), plus one 4×4 eigendecomposition
+    per block with two or more ops.
     """
     gate_set = _gate_set(circuit, gates)
+    state_only = from_zero and circuit.readout is not None and not circuit.state_input
+    fresh = set(range(circuit.num_qubits)) if state_only else set()
     emitted: list[tuple[int, int, Op]] = []
-    out = _blocks(circuit, ctx, lambda block: _emit(block, gate_set, emitted))
+    out = _blocks(circuit, ctx, lambda block: _emit(block, gate_set, emitted), fresh)
     out += emitted
     out.sort(key=lambda item: (item[0], item[1]))
     ops = tuple(op for _, _, op in out)
