@@ -481,6 +481,8 @@ def _operator_replacement(
     k = min_cx_count(u)
     if (k, k) >= (two, depth):
         return None  # no k-CX circuit is smaller (and a borderline k above two is kept out)
+    if k == two and depth <= two + 1:
+        return None  # only a bare CX product has depth k: such a block rarely equals one
     try:
         synth = _with_entangler(two_qubit_synthesis(u), gate_set.entangler)
     except ArithmeticError:  # pragma: no cover - block unitaries are unitary; keep the block
