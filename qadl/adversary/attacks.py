@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qadl.adversary import norms
-from qadl.adversary.config import AttackConfig
+from qadl.adversary.config import AttackConfig, QuantumAttackConfig
 from qadl.adversary.result import AttackResult
 
 __all__ = [
@@ -62,7 +62,9 @@ class ClassifierOracle:
         return np.asarray(losses), np.asarray(grads.x) * x.shape[0]
 
 
-def stop_mask(probs: np.ndarray, labels: np.ndarray, config: AttackConfig) -> np.ndarray:
+def stop_mask(
+    probs: np.ndarray, labels: np.ndarray, config: AttackConfig | QuantumAttackConfig
+) -> np.ndarray:
     """Samples that have reached the attack's stopping criterion.
 
     With ``until_confidence``: the wrong-class probability (untargeted: the largest

@@ -166,8 +166,11 @@ class QuantumAttackConfig:
     """Bound on every rotation angle (radians); a tuple asks for a sweep."""
     steps: int = 20
     step_size: float | None = None
-    """Angle step of sign ascent; ``None`` means 2.5·ε/steps. Learning rate of Adam."""
-    optimizer: Literal["sign", "adam"] = "sign"
+    """Angle step of sign ascent, learning rate of Adam, or Fubini–Study length of a
+    natural-gradient step; ``None`` means 2.5·ε/steps."""
+    optimizer: Literal["sign", "adam", "natural"] = "sign"
+    """``natural``: steps along metric⁻¹·gradient (the most loss per infidelity) and, at the
+    fidelity floor, slides along it; ``sign``/``adam`` halve, then undo, a crossing step."""
     axes: tuple[str, ...] = ("x", "y", "z")
     """Rotation axes the adversary may use; the others stay at 0 (δ keeps 3 slots per qubit)."""
     fidelity_min: float | None = None
@@ -175,6 +178,8 @@ class QuantumAttackConfig:
     random_start: bool = False
     early_stop: bool = False
     """Freeze a sample once its label flips."""
+    until_confidence: float | None = None
+    """Freeze a sample once its wrong-class (targeted: target) probability reaches this."""
     targeted: bool = False
     target: int | None = None
     seed: int = 0
@@ -183,10 +188,14 @@ class QuantumAttackConfig:
     def __post_init__(self) -> None:
         if not self.epsilons or any(e < 0 for e in self.epsilons):
             raise ValueError("epsilon must be one or more non-negative angles")
+        if self.until_confidence is not None and not 0.0 < self.until_confidence <= 1.0:
+            raise ValueError("until_confidence must lie in (0, 1]")
         if self.steps < 1:
             raise ValueError("steps must be at least 1")
-        if self.optimizer not in ("sign", "adam"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; expected 'sign' or 'adam'")
+        if self.optimizer not in ("sign", "adam", "natural"):
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; expected 'sign', 'adam' or 'natural'"
+            )
         if self.fidelity_min is not None and not 0.0 <= self.fidelity_min <= 1.0:
             raise ValueError("fidelity_min must lie in [0, 1]")
         if self.targeted and self.target is None:

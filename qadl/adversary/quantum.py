@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from qadl.adversary.attacks import stop_mask
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.norms import perturbation_norms
 from qadl.adversary.result import AttackResult
@@ -23,6 +24,7 @@ from qadl.ir.gates import Gate
 __all__ = [
     "LocalRotationAdversary",
     "fidelities",
+    "fubini_study_metric",
     "local_rotation_adversary",
     "local_rotations",
     "perturbed_circuit",
@@ -199,6 +201,72 @@ def _within_fidelity(
     return accepted, bad
 
 
+def _retract_to_fidelity(
+    adv: LocalRotationAdversary,
+    states: np.ndarray,
+    angles: np.ndarray,
+    f_min: float | None,
+    bisections: int = 10,
+) -> np.ndarray:
+    """Scale each angle vector towards 0 until |⟨ψ|R(δ)ψ⟩|² ≥ ``f_min`` (bisection on the ray).
+
+    δ = 0 is always feasible and scaling towards it never leaves the angle box, so this
+    maps any point of the box into the feasible set; a step that leaves the set is pulled
+    back onto the fidelity surface and keeps its component along it.
+    """
+    if f_min is None:
+        return angles
+    bad = np.flatnonzero(fidelities(states, adv.adversarial_states(states, angles)) < f_min)
+    if bad.size == 0:
+        return angles
+    lo, hi = np.zeros(bad.size), np.ones(bad.size)
+    for _ in range(bisections):
+        mid = 0.5 * (lo + hi)
+        trial = angles[bad] * mid[:, None]
+        ok = fidelities(states[bad], adv.adversarial_states(states[bad], trial)) >= f_min
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    out = angles.copy()
+    out[bad] = angles[bad] * lo[:, None]
+    return out
+
+
+def fubini_study_metric(
+    adv: LocalRotationAdversary, states: np.ndarray, angles: np.ndarray
+) -> np.ndarray:
+    """Per-sample metric ``Re(⟨∂ₖφ|∂ₗφ⟩ − ⟨∂ₖφ|φ⟩⟨φ|∂ₗφ⟩)`` of ``φ = R(δ)ψ``, shape (B, D, D).
+
+    For a rotation ``exp(−iδG/2)`` by a Pauli G, ``∂_δ R(δ) = R(δ + π)/2``, so every
+    derivative state is the rotation circuit at a shifted angle. ``δᵀ·metric·δ`` is the
+    infidelity ``1 − |⟨φ|φ(δ + dδ)⟩|²`` to second order.
+    """
+    b, d = angles.shape
+    phi = adv.adversarial_states(states, angles)
+    shifted = (angles[:, None, :] + np.pi * np.eye(d)[None]).reshape(b * d, d)
+    dphi = 0.5 * adv.adversarial_states(np.repeat(states, d, axis=0), shifted).reshape(b, d, -1)
+    gram = np.einsum("bki,bli->bkl", dphi.conj(), dphi)
+    overlap = np.einsum("bki,bi->bk", dphi.conj(), phi)
+    return (gram - overlap[:, :, None] * overlap.conj()[:, None, :]).real
+
+
+def _natural_step(
+    adv: LocalRotationAdversary,
+    states: np.ndarray,
+    angles: np.ndarray,
+    grad: np.ndarray,
+    length: float,
+) -> np.ndarray:
+    """The ascent direction ``metric⁻¹·grad``, scaled to Fubini–Study length ``length``.
+
+    It raises the loss the most per unit of infidelity spent (to first order). A small
+    ridge keeps directions that do not move the state (zero variance) out of the step.
+    """
+    metric = fubini_study_metric(adv, states, angles)
+    ridge = 1e-3 * np.trace(metric, axis1=1, axis2=2)[:, None, None] / metric.shape[1] + 1e-12
+    direction = np.linalg.solve(metric + ridge * np.eye(metric.shape[1]), grad[:, :, None])[..., 0]
+    norm = np.sqrt(np.maximum(np.einsum("bk,bkl,bl->b", direction, metric, direction), 0.0))
+    return length * direction / (norm[:, None] + 1e-12)
+
+
 def _initial_angles(
     adversary: LocalRotationAdversary,
     states: np.ndarray,
@@ -211,11 +279,10 @@ def _initial_angles(
     if not config.random_start:
         return np.zeros(shape)
     start = np.random.default_rng(config.seed).uniform(-eps, eps, shape) * axes
-    start, _ = _within_fidelity(adversary, states, np.zeros(shape), start, config.fidelity_min)
-    return start
+    return _retract_to_fidelity(adversary, states, start, config.fidelity_min)
 
 
-def _goal_reached(
+def _stopped(
     adversary: LocalRotationAdversary,
     theta: np.ndarray,
     states: np.ndarray,
@@ -224,13 +291,13 @@ def _goal_reached(
     active: np.ndarray,
     config: QuantumAttackConfig,
 ) -> np.ndarray:
-    """Mask (over the whole batch) of active samples whose label already flipped."""
+    """Mask (over the whole batch) of active samples that met the attack's stopping rule."""
     out = np.zeros(len(labels), dtype=bool)
     idx = np.flatnonzero(active)
     if idx.size == 0:
         return out
-    pred = adversary.predict_proba(theta, states[idx], angles[idx]).argmax(axis=1)
-    out[idx] = pred == labels[idx] if config.targeted else pred != labels[idx]
+    probs = adversary.predict_proba(theta, states[idx], angles[idx])
+    out[idx] = stop_mask(probs, labels[idx], config)
     return out
 
 
@@ -267,8 +334,8 @@ def quantum_attack(
     trace = np.full((config.steps, b), np.nan)
     opt = _Ascent(np.zeros((b, d)), np.zeros((b, d)))
     for t in range(config.steps):
-        if config.early_stop:
-            active &= ~_goal_reached(adversary, theta, states, angles, labels, active, config)
+        if config.early_stop or config.until_confidence is not None:
+            active &= ~_stopped(adversary, theta, states, angles, labels, active, config)
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -277,6 +344,16 @@ def quantum_attack(
         )
         trace[t, idx] = sign * loss
         opt.t += 1
+        if config.optimizer == "natural":
+            step = _natural_step(
+                adversary, states[idx], angles[idx], sign * grad * axes, config.alpha(eps)
+            )
+            angles[idx] = _retract_to_fidelity(
+                adversary, states[idx], np.clip(angles[idx] + step * axes, -eps, eps),
+                config.fidelity_min,
+            )
+            steps[idx] += 1
+            continue
         step = _step(sign * grad * axes, idx, opt, config, config.alpha(eps))
         new, undone = _within_fidelity(
             adversary,

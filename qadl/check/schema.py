@@ -218,6 +218,8 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
         "epsilon": _EPS,
         "steps": integer(1),
         "lr": number(0, open_lo=True),
+        "optimizer": one_of("sign", "adam", "natural"),
+        "step": number(0, open_lo=True),
         "axes": list_of(one_of("x", "y", "z")),
         "fidelity": number(0, 1),
     },

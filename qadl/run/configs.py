@@ -136,17 +136,26 @@ def _classical(method: CallValue, options: dict[str, Any]) -> AttackConfig:
     )
 
 
+def _quantum_step(kw: dict[str, Any]) -> float | None:
+    step = kw.get("lr", kw.get("step"))
+    return None if step is None else float(step)
+
+
 def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
     kw = method.as_dict()
     extra: dict[str, Any] = {}
     if "targeted" in options:
         extra.update(targeted=True, target=int(options["targeted"]))
+    until = options.get("until")
+    if isinstance(until, Condition) and until.metric == "wrong_class":
+        extra["until_confidence"] = float(until.value)
     return QuantumAttackConfig(
         epsilon=_epsilon(kw.get("epsilon", 0.1)),
         steps=int(kw.get("steps", 20)),
-        # `lr` asks for Adam on the angles; without it, signed steps of 2.5·ε/steps.
-        step_size=None if "lr" not in kw else float(kw["lr"]),
-        optimizer="adam" if "lr" in kw else "sign",
+        # `lr` alone asks for Adam on the angles; without it, signed steps of 2.5·ε/steps.
+        # `step` is the sign step or the natural-gradient step's Fubini–Study length.
+        step_size=_quantum_step(kw),
+        optimizer=str(kw.get("optimizer", "adam" if "lr" in kw else "sign")),
         axes=tuple(kw.get("axes", ("x", "y", "z"))),
         fidelity_min=None if "fidelity" not in kw else float(kw["fidelity"]),
         seed=int(options.get("seed", 0)),

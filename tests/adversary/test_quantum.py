@@ -8,6 +8,7 @@ import pytest
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.quantum import (
     fidelities,
+    fubini_study_metric,
     local_rotation_adversary,
     perturbed_circuit,
     quantum_attack,
@@ -154,3 +155,45 @@ def test_fidelity_certificate_holds_against_the_attack(setup):
         True,
         False,
     ]
+
+
+def test_fubini_study_metric_is_the_second_order_infidelity(setup):
+    """``dδᵀ·metric·dδ`` equals ``1 − |⟨φ(δ)|φ(δ + dδ)⟩|²`` up to third order in dδ."""
+    _, adv, _, data = setup
+    rng = np.random.default_rng(5)
+    states, angles = data.states[:6], rng.uniform(-0.4, 0.4, (6, 9))
+    metric = fubini_study_metric(adv, states, angles)
+    np.testing.assert_allclose(metric, metric.transpose(0, 2, 1), atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(metric) > -1e-12)
+    base = adv.adversarial_states(states, angles)
+    for scale in (1e-2, 1e-3):
+        step = scale * rng.normal(size=angles.shape)
+        exact = 1.0 - fidelities(base, adv.adversarial_states(states, angles + step))
+        quadratic = np.einsum("bk,bkl,bl->b", step, metric, step)
+        np.testing.assert_allclose(exact, quadratic, rtol=0, atol=5 * scale**3)
+
+
+def test_natural_attack_keeps_the_box_and_the_fidelity_floor(setup):
+    _, adv, theta, data = setup
+    cfg = QuantumAttackConfig(
+        epsilon=0.5, steps=25, optimizer="natural", step_size=0.05, fidelity_min=0.95
+    )
+    res = quantum_attack(adv, theta, data, cfg)
+    assert np.abs(res.delta).max() <= 0.5 + 1e-12
+    assert res.fidelity.min() >= 0.95
+    direct = np.array([_direct_adversarial_state(p, a) for p, a in zip(data.states, res.delta)])
+    np.testing.assert_allclose(res.fidelity, fidelities(data.states, direct), atol=1e-10)
+
+
+def test_natural_attack_is_at_least_as_strong_as_adam_at_the_same_fidelity(setup):
+    """Steps along metric⁻¹·gradient spend the fidelity budget better than Adam's."""
+    _, adv, theta, data = setup
+    results = {}
+    for optimizer, step in (("adam", 0.02), ("natural", 0.03)):
+        cfg = QuantumAttackConfig(
+            epsilon=1.0, steps=40, optimizer=optimizer, step_size=step, fidelity_min=0.97
+        )
+        results[optimizer] = quantum_attack(adv, theta, data, cfg)
+    assert results["natural"].fidelity.min() >= 0.97
+    assert results["natural"].success.sum() >= results["adam"].success.sum()
+    assert results["natural"].success.sum() > 0
