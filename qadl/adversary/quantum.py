@@ -206,28 +206,65 @@ def _retract_to_fidelity(
     states: np.ndarray,
     angles: np.ndarray,
     f_min: float | None,
-    bisections: int = 10,
+    iterations: int = 5,
 ) -> np.ndarray:
-    """Scale each angle vector towards 0 until |⟨ψ|R(δ)ψ⟩|² ≥ ``f_min`` (bisection on the ray).
+    """Scale each angle vector towards 0 until |⟨ψ|R(δ)ψ⟩|² ≥ ``f_min``.
 
     δ = 0 is always feasible and scaling towards it never leaves the angle box, so this
     maps any point of the box into the feasible set; a step that leaves the set is pulled
-    back onto the fidelity surface and keeps its component along it.
+    back onto the fidelity surface and keeps its component along it. The scale is found
+    in a bracket [feasible, infeasible] by interpolating the infidelity as quadratic in
+    the scale (exact for small angles), so a few evaluations land on the surface.
     """
     if f_min is None:
         return angles
-    bad = np.flatnonzero(fidelities(states, adv.adversarial_states(states, angles)) < f_min)
+    infidelity = 1.0 - fidelities(states, adv.adversarial_states(states, angles))
+    bad = np.flatnonzero(infidelity > 1.0 - f_min)
     if bad.size == 0:
         return angles
-    lo, hi = np.zeros(bad.size), np.ones(bad.size)
-    for _ in range(bisections):
-        mid = 0.5 * (lo + hi)
-        trial = angles[bad] * mid[:, None]
-        ok = fidelities(states[bad], adv.adversarial_states(states[bad], trial)) >= f_min
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    budget = 1.0 - f_min
+    lo, hi, u_hi = np.zeros(bad.size), np.ones(bad.size), infidelity[bad]
+    for _ in range(iterations):
+        guess = hi * np.sqrt(budget / u_hi)
+        width = hi - lo
+        trial = np.clip(guess, lo + 0.05 * width, hi - 0.05 * width)
+        u = 1.0 - fidelities(
+            states[bad], adv.adversarial_states(states[bad], angles[bad] * trial[:, None])
+        )
+        ok = u <= budget
+        lo = np.where(ok, trial, lo)
+        hi, u_hi = np.where(ok, hi, trial), np.where(ok, u_hi, u)
     out = angles.copy()
     out[bad] = angles[bad] * lo[:, None]
     return out
+
+
+def _pauli_states(phi: np.ndarray, num_qubits: int) -> np.ndarray:
+    """``σ_a^q |φ⟩`` for every qubit q and a = x, y, z: (B, 3n, 2ⁿ) (little-endian bits)."""
+    index = np.arange(phi.shape[1])
+    out = np.empty((phi.shape[0], 3 * num_qubits, phi.shape[1]), dtype=complex)
+    for q in range(num_qubits):
+        flip = index ^ (1 << q)
+        sign = 1.0 - 2.0 * ((index >> q) & 1)
+        out[:, 3 * q] = phi[:, flip]
+        out[:, 3 * q + 1] = 1j * sign[flip] * phi[:, flip]  # Y = i·X·Z
+        out[:, 3 * q + 2] = sign * phi
+    return out
+
+
+def _generator_axes(angles: np.ndarray, num_qubits: int) -> np.ndarray:
+    """Unit Bloch vectors n with ``∂R/∂δₖ · R⁻¹ = −(i/2)·n·σ`` on its qubit: (B, 3n, 3).
+
+    On qubit q, ``R_q = RZ(c)·RY(b)·RX(a)`` (RX acts first), so the generators pulled
+    back through the later rotations are ``RZ·RY·X``, ``RZ·Y`` and ``Z``, i.e. the x axis
+    rotated by b about y and then by c about z, the y axis rotated by c, and z.
+    """
+    b, c = angles[:, 1::3], angles[:, 2::3]
+    out = np.zeros((angles.shape[0], num_qubits, 3, 3))
+    out[..., 0, :] = np.stack([np.cos(c) * np.cos(b), np.sin(c) * np.cos(b), -np.sin(b)], axis=-1)
+    out[..., 1, :] = np.stack([-np.sin(c), np.cos(c), np.zeros_like(c)], axis=-1)
+    out[..., 2, 2] = 1.0
+    return out.reshape(angles.shape[0], 3 * num_qubits, 3)
 
 
 def fubini_study_metric(
@@ -235,17 +272,23 @@ def fubini_study_metric(
 ) -> np.ndarray:
     """Per-sample metric ``Re(⟨∂ₖφ|∂ₗφ⟩ − ⟨∂ₖφ|φ⟩⟨φ|∂ₗφ⟩)`` of ``φ = R(δ)ψ``, shape (B, D, D).
 
-    For a rotation ``exp(−iδG/2)`` by a Pauli G, ``∂_δ R(δ) = R(δ + π)/2``, so every
-    derivative state is the rotation circuit at a shifted angle. ``δᵀ·metric·δ`` is the
-    infidelity ``1 − |⟨φ|φ(δ + dδ)⟩|²`` to second order.
+    Each ``∂ₖφ = −(i/2)(nₖ·σ)φ`` on its qubit, so the metric is
+    ``¼ nₖᵀ C nₗ`` with C the covariance ``Re⟨σ_a σ_b⟩ − ⟨σ_a⟩⟨σ_b⟩`` of single-qubit
+    Paulis in φ: one simulation of φ gives it. ``dδᵀ·metric·dδ`` is the infidelity
+    ``1 − |⟨φ|φ(δ + dδ)⟩|²`` to second order.
     """
-    b, d = angles.shape
+    b, n = angles.shape[0], adv.num_qubits
     phi = adv.adversarial_states(states, angles)
-    shifted = (angles[:, None, :] + np.pi * np.eye(d)[None]).reshape(b * d, d)
-    dphi = 0.5 * adv.adversarial_states(np.repeat(states, d, axis=0), shifted).reshape(b, d, -1)
-    gram = np.einsum("bki,bli->bkl", dphi.conj(), dphi)
-    overlap = np.einsum("bki,bi->bk", dphi.conj(), phi)
-    return (gram - overlap[:, :, None] * overlap.conj()[:, None, :]).real
+    paulis = _pauli_states(phi, n)
+    stacked = np.concatenate([paulis.real, paulis.imag], axis=2)  # Re⟨u|v⟩ as a real product
+    second = stacked @ stacked.transpose(0, 2, 1)
+    first = np.einsum("bi,bki->bk", phi.conj(), paulis).real
+    covariance = second - first[:, :, None] * first[:, None, :]
+    axes = _generator_axes(angles, n)
+    blocks = np.zeros((b, 3 * n, 3 * n))
+    for q in range(n):
+        blocks[:, 3 * q : 3 * q + 3, 3 * q : 3 * q + 3] = axes[:, 3 * q : 3 * q + 3]
+    return 0.25 * blocks @ covariance @ blocks.transpose(0, 2, 1)
 
 
 def _natural_step(
@@ -349,7 +392,9 @@ def quantum_attack(
                 adversary, states[idx], angles[idx], sign * grad * axes, config.alpha(eps)
             )
             angles[idx] = _retract_to_fidelity(
-                adversary, states[idx], np.clip(angles[idx] + step * axes, -eps, eps),
+                adversary,
+                states[idx],
+                np.clip(angles[idx] + step * axes, -eps, eps),
                 config.fidelity_min,
             )
             steps[idx] += 1

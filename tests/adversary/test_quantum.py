@@ -181,7 +181,9 @@ def test_natural_attack_keeps_the_box_and_the_fidelity_floor(setup):
     res = quantum_attack(adv, theta, data, cfg)
     assert np.abs(res.delta).max() <= 0.5 + 1e-12
     assert res.fidelity.min() >= 0.95
-    direct = np.array([_direct_adversarial_state(p, a) for p, a in zip(data.states, res.delta)])
+    direct = np.array(
+        [_direct_adversarial_state(p, a) for p, a in zip(data.states, res.delta, strict=True)]
+    )
     np.testing.assert_allclose(res.fidelity, fidelities(data.states, direct), atol=1e-10)
 
 
