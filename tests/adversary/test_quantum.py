@@ -199,3 +199,17 @@ def test_natural_attack_is_at_least_as_strong_as_adam_at_the_same_fidelity(setup
     assert results["natural"].fidelity.min() >= 0.97
     assert results["natural"].success.sum() >= results["adam"].success.sum()
     assert results["natural"].success.sum() > 0
+
+
+def test_until_confidence_freezes_samples_at_the_threshold(setup):
+    """A sample stops as soon as its wrong class reaches the probability asked for."""
+    _, adv, theta, data = setup
+    cfg = QuantumAttackConfig(
+        epsilon=1.0, steps=30, optimizer="natural", step_size=0.05, until_confidence=0.6
+    )
+    res = quantum_attack(adv, theta, data, cfg)
+    stopped = res.steps < 30
+    assert stopped.any()
+    wrong = res.probs_adv[np.arange(len(data)), 1 - data.y]
+    assert np.all(wrong[stopped] >= 0.6)
+    assert np.all(res.success[stopped])
