@@ -10,7 +10,7 @@ Modules (import them directly; this package imports nothing heavy):
 - ``losses``        cross-entropy, MSE and hinge losses with gradients
 - ``classifier``    ``Classifier``: the oracle training and attacks query
 - ``optimizers``    Adam, SGD, SPSA, COBYLA behind one functional interface
-- ``train``         ``TrainConfig``, ``fit``, ``evaluate``, ``init_params``
+- ``train``         ``TrainConfig``, ``fit``, ``evaluate``
 - ``checkpoint``    atomic training checkpoints
 - ``progress``      the terminal progress bar
 """

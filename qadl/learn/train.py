@@ -9,7 +9,6 @@ with bit-for-bit the same θ as an uninterrupted one (on the same machine).
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,12 +30,10 @@ __all__ = [
     "BatchHook",
     "CheckpointMismatchError",
     "History",
-    "InitSpec",
     "TrainConfig",
     "TrainResult",
     "evaluate",
     "fit",
-    "init_params",
     "qubit_blocks",
 ]
 
@@ -44,56 +41,6 @@ BatchHook = Callable[[np.ndarray, Dataset, np.random.Generator], Dataset]
 """``batch_hook(theta, batch, rng) -> batch``: replaces or extends each mini-batch."""
 
 Monitor = Literal["test_acc", "test_loss", "train_loss"]
-
-
-# -- parameter initialisation -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InitSpec:
-    """How to draw initial parameters: ``uniform(a, b)``, ``normal(a = μ, b = σ)`` or ``zeros``."""
-
-    kind: Literal["uniform", "normal", "zeros"] = "uniform"
-    a: float = 0.0
-    b: float = 2 * math.pi
-
-    @staticmethod
-    def parse(text: str) -> InitSpec:
-        """Read ``"uniform(0, 6.28)"``, ``"normal(0, 0.1)"``, ``"zeros"`` (``pi`` allowed)."""
-        match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", text)
-        if match is None or match.group(1) not in ("uniform", "normal", "zeros"):
-            raise ValueError(
-                f"bad initialisation {text!r}; use uniform(a, b), normal(mu, sigma) or zeros"
-            )
-        kind, args = match.group(1), match.group(2)
-        values = [_number(v) for v in args.split(",")] if args and args.strip() else []
-        if kind == "zeros":
-            return InitSpec("zeros", 0.0, 0.0)
-        if len(values) != 2:
-            raise ValueError(f"{kind} takes two numbers, got {text!r}")
-        return InitSpec(kind, *values)  # type: ignore[arg-type]
-
-
-def _number(text: str) -> float:
-    text = text.strip().replace("π", "pi")
-    match = re.fullmatch(r"(-?)(\d*\.?\d*(?:e-?\d+)?)?\s*\*?\s*(pi)?(?:\s*/\s*(\d+\.?\d*))?", text)
-    if not text or match is None or not (match.group(2) or match.group(3)):
-        raise ValueError(f"not a number: {text!r}")
-    value = float(match.group(2)) if match.group(2) else 1.0
-    value *= math.pi if match.group(3) else 1.0
-    value /= float(match.group(4)) if match.group(4) else 1.0
-    return -value if match.group(1) else value
-
-
-def init_params(spec: InitSpec | str, num_params: int, seed: int) -> np.ndarray:
-    """Initial θ of length ``num_params`` drawn with ``np.random.default_rng(seed)``."""
-    spec = InitSpec.parse(spec) if isinstance(spec, str) else spec
-    rng = np.random.default_rng(seed)
-    if spec.kind == "uniform":
-        return rng.uniform(spec.a, spec.b, num_params)
-    if spec.kind == "normal":
-        return rng.normal(spec.a, spec.b, num_params)
-    return np.zeros(num_params)
 
 
 def qubit_blocks(circuit: Circuit) -> tuple[tuple[int, ...], ...]:
@@ -413,7 +360,7 @@ def fit(
 
     Args:
         clf: the classifier (simulator + readout).
-        theta0: initial parameters ``(P,)`` (see ``init_params``).
+        theta0: initial parameters ``(P,)`` (``Model.initial_params`` for a model of a program).
         train: the training set.
         config: loss, optimizer, epochs, batch, seed, gradient method, checkpoints …
         batch_hook: ``(theta, batch, rng) -> batch``, called before every step.

@@ -25,12 +25,12 @@ def test_quantum_data_attack_and_defence():
     from qadl.learn.classifier import Classifier
     from qadl.learn.optimizers import Adam
     from qadl.learn.quantum_data import aubry_andre
-    from qadl.learn.train import TrainConfig, fit, init_params
+    from qadl.learn.train import TrainConfig, fit
 
     circuit = load(EXAMPLES / "ren2022_quantum_data.qadl").models["phase"].circuit
     clf = Classifier(Simulator(circuit), circuit.readout)
     train, test = aubry_andre(qubits=10, samples=300, time=3.0, test=0.2, seed=7)
-    theta0 = init_params("uniform(0, 2*pi)", circuit.num_params, 7)
+    theta0 = np.random.default_rng(7).uniform(0, 2 * np.pi, circuit.num_params)
     cfg = TrainConfig(epochs=8, batch=20, optimizer=Adam(lr=0.05), seed=7)
     theta = fit(clf, theta0, train, cfg, progress=False).theta
     assert np.mean(clf.predict(theta, state=test.states) == test.y) >= 0.95

@@ -30,12 +30,12 @@ def test_ren_images_attack_and_defence():
     from qadl.learn.classifier import Classifier
     from qadl.learn.data import digits
     from qadl.learn.optimizers import Adam
-    from qadl.learn.train import TrainConfig, fit, init_params
+    from qadl.learn.train import TrainConfig, fit
 
     circuit = load(EXAMPLES / "ren2022_images.qadl").models["classifier"].circuit
     clf = Classifier(Simulator(circuit), circuit.readout)
     train, test = digits(classes=(1, 9), size=(16, 16), normalize="l2", test=0.2, seed=7)
-    theta0 = init_params("uniform(0, 2*pi)", circuit.num_params, 7)
+    theta0 = np.random.default_rng(7).uniform(0, 2 * np.pi, circuit.num_params)
     clean_cfg = TrainConfig(epochs=40, batch=20, optimizer=Adam(lr=0.05), seed=7)
     theta = fit(clf, theta0, train, clean_cfg, progress=False).theta
     assert _accuracy(clf, theta, test) >= 0.98

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from qadl.backends.sim import Simulator
@@ -22,7 +23,7 @@ from qadl.learn.classifier import Classifier
 from qadl.learn.data import digits
 from qadl.learn.optimizers import Adam
 from qadl.learn.quantum_data import aubry_andre
-from qadl.learn.train import TrainConfig, fit, init_params
+from qadl.learn.train import TrainConfig, fit
 
 from .circuits import ren2022_image_circuit, ren2022_quantum_circuit
 
@@ -32,9 +33,7 @@ pytestmark = pytest.mark.slow
 def _warm(clf: Classifier, data) -> None:
     """Compile (or load) the Numba kernels outside the timed region."""
     batch = data.take(range(2))
-    clf.loss_and_grads(
-        init_params("zeros", clf.num_params, 0), batch.y, x=batch.x, state=batch.states
-    )
+    clf.loss_and_grads(np.zeros(clf.num_params), batch.y, x=batch.x, state=batch.states)
 
 
 def test_image_classifier_reaches_98_percent_in_two_minutes() -> None:
@@ -46,7 +45,7 @@ def test_image_classifier_reaches_98_percent_in_two_minutes() -> None:
         loss="hinge", optimizer=Adam(lr=0.05, decay=0.005), epochs=60, batch=10, seed=7
     )
     started = time.perf_counter()
-    result = fit(clf, init_params("uniform(-0.1, 0.1)", 260, seed=1), train, config, test=test)
+    result = fit(clf, np.random.default_rng(1).uniform(-0.1, 0.1, 260), train, config, test=test)
     seconds = time.perf_counter() - started
     print(
         f"ren2022 images: test acc {result.history.test_acc[-1]:.4f}, "
@@ -65,7 +64,7 @@ def test_quantum_data_classifier_reaches_95_percent() -> None:
     _warm(clf, train)
     config = TrainConfig(optimizer=Adam(lr=0.05), epochs=5, batch=20, seed=7)
     started = time.perf_counter()
-    result = fit(clf, init_params("uniform(0, 2*pi)", 150, seed=1), train, config, test=test)
+    result = fit(clf, np.random.default_rng(1).uniform(0, 2 * np.pi, 150), train, config, test=test)
     seconds = time.perf_counter() - started
     print(f"ren2022 quantum data: test acc {result.history.test_acc[-1]:.4f}, {seconds:.1f} s")
     assert result.history.test_acc[-1] >= 0.95

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -15,11 +14,9 @@ from qadl.learn.data import Dataset
 from qadl.learn.optimizers import COBYLA, SGD, SPSA, Adam
 from qadl.learn.train import (
     CheckpointMismatchError,
-    InitSpec,
     TrainConfig,
     evaluate,
     fit,
-    init_params,
     qubit_blocks,
 )
 
@@ -43,7 +40,7 @@ def blobs() -> tuple[Dataset, Dataset]:
 
 
 def _theta0(clf: Classifier) -> np.ndarray:
-    return init_params("uniform(0, 2*pi)", clf.num_params, seed=1)
+    return np.random.default_rng(1).uniform(0, 2 * np.pi, clf.num_params)
 
 
 def test_adam_reaches_high_accuracy(clf, blobs) -> None:
@@ -188,21 +185,6 @@ def test_progress_is_silent_off_a_terminal(clf, blobs, capsys) -> None:
     assert captured.out == "" and captured.err == ""
 
 
-def test_init_params() -> None:
-    u = init_params("uniform(-pi, pi)", 1000, seed=0)
-    assert u.shape == (1000,) and u.min() >= -math.pi and u.max() <= math.pi
-    np.testing.assert_array_equal(u, init_params(InitSpec("uniform", -math.pi, math.pi), 1000, 0))
-    n = init_params("normal(1, 0.1)", 2000, seed=0)
-    assert abs(n.mean() - 1) < 0.01 and abs(n.std() - 0.1) < 0.01
-    assert not init_params("zeros", 5, seed=0).any()
-    assert InitSpec.parse("uniform(0, 2*pi)") == InitSpec("uniform", 0.0, 2 * math.pi)
-    assert InitSpec.parse("uniform(-pi/2, 0.5)") == InitSpec("uniform", -math.pi / 2, 0.5)
-    with pytest.raises(ValueError):
-        InitSpec.parse("gamma(1, 2)")
-    with pytest.raises(ValueError):
-        InitSpec.parse("uniform(1)")
-
-
 def test_config_validation() -> None:
     with pytest.raises(ValueError, match="loss"):
         TrainConfig(loss="l1")
@@ -237,6 +219,6 @@ def test_training_on_quantum_data(tmp_path, monkeypatch) -> None:
     circuit = tiny_state_classifier(num_qubits=4)
     clf = Classifier(Simulator(circuit), circuit.readout)  # δ symbols unbound: zero
     config = TrainConfig(optimizer=Adam(lr=0.1), epochs=10, batch=9, seed=1)
-    theta0 = init_params("uniform(-0.1, 0.1)", circuit.num_params, 0)
+    theta0 = np.random.default_rng(0).uniform(-0.1, 0.1, circuit.num_params)
     result = fit(clf, theta0, train, config, test=test)
     assert result.history.test_acc[-1] >= 0.9
