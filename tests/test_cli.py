@@ -129,7 +129,8 @@ def test_check_is_light_and_console_entry_works(good):
     """`qadl check` imports neither numba nor qiskit nor matplotlib (fresh interpreter)."""
     code = (
         "import sys; from qadl.cli import main; rc = main(['check', sys.argv[1]]); "
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'qiskit', 'matplotlib'}); "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'numba', 'qiskit', 'matplotlib'}); "
         "print('HEAVY', heavy); sys.exit(rc)"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -162,7 +163,8 @@ def test_import_qadl_is_light():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     code = (
         "import sys, qadl; qadl.load; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'qiskit', 'matplotlib', 'lark'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'numba', 'qiskit', 'matplotlib', 'lark'}))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120

@@ -1,4 +1,4 @@
-"""Every error code the front end, checker and lowering can raise is catalogued in docs/errors.md."""
+"""Every error code the front end, checker and lowering can raise is in docs/errors.md."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ def test_hand_built_equivalence():
     m = model(
         "gate ent(q: qubits) { for i in 0..len(q) - 1 { cz q[i], q[i + 1] } }\n"
         "model m(x: float[2]) on q[3] {\n param t[3]\n h q\n"
-        " for i in 0..3 { ry(t[i] * x[i % 2]) q[i] }\n ent(q)\n readout expval(Z q[0], Z q[1] * Z q[2]) }"
+        " for i in 0..3 { ry(t[i] * x[i % 2]) q[i] }\n ent(q)\n"
+        " readout expval(Z q[0], Z q[1] * Z q[2]) }"
     )
     expected = Circuit(
         3,
@@ -78,7 +79,8 @@ def test_hand_built_equivalence():
 
 def test_amplitude_is_padded_and_first():
     m = model(
-        "model m(p: float[5]) on q[3] { amplitude(p) q\n h q[0]\n readout probs(q[0], q[1]) -> classes 4 }"
+        "model m(p: float[5]) on q[3] { amplitude(p) q\n h q[0]\n"
+        " readout probs(q[0], q[1]) -> classes 4 }"
     )
     op = m.circuit.ops[0]
     assert op.gate is Gate.AMPLITUDE and op.qubits == (0, 1, 2)
@@ -88,7 +90,8 @@ def test_amplitude_is_padded_and_first():
 
 def test_state_input_model_and_scale():
     m = model(
-        "model m(psi: state) on q[2] { param t[1]\n rx(t[0]) q[0]\n readout expval(Z q[0]) scale 5 }"
+        "model m(psi: state) on q[2] { param t[1]\n rx(t[0]) q[0]\n"
+        " readout expval(Z q[0]) scale 5 }"
     )
     assert m.circuit.state_input and m.input_kind == "state" and m.num_features == 0
     assert m.readout_scale == 5.0
@@ -96,7 +99,8 @@ def test_state_input_model_and_scale():
 
 def test_powers_and_quadratic_angles():
     m = model(
-        "model m(x: float[2]) on q[1] { rz(2 * (π - x[0]) * (π - x[1]) + x[0] ** 2) q[0]\n readout probs(q[0]) }"
+        "model m(x: float[2]) on q[1] { rz(2 * (π - x[0]) * (π - x[1]) + x[0] ** 2) q[0]\n"
+        " readout probs(q[0]) }"
     )
     angle = m.circuit.ops[0].angles[0]
     xs = np.array([0.3, -0.7])
@@ -120,7 +124,10 @@ def test_step_and_negative_ranges_and_slices():
 
 
 def test_printer_is_stable():
-    text = "model m(x: float[1]) on q[2] { param t[1]\n rx(t[0] + x[0]) q[1]\n cx q[1], q[0]\n readout probs(q[0]) }"
+    text = (
+        "model m(x: float[1]) on q[2] { param t[1]\n rx(t[0] + x[0]) q[1]\n cx q[1], q[0]\n"
+        " readout probs(q[0]) }"
+    )
     a = format_circuit(model(text).circuit)
     assert a == format_circuit(model(text).circuit)
     assert a.splitlines()[-2:] == ["  rx(theta[0] + x[0]) q[1]", "  cx q[1], q[0]"]

@@ -41,7 +41,8 @@ def test_duplicate_has_secondary_label():
 
 def test_scoping_of_let_and_loop_variables():
     (diag,) = diagnostics(
-        "model m() on q[2] {\n for i in 0..2 { let k = i\n h q[k] }\n h q[k]\n readout probs(q[0]) }"
+        "model m() on q[2] {\n for i in 0..2 { let k = i\n h q[k] }\n h q[k]\n"
+        " readout probs(q[0]) }"
     )
     assert diag.code == "E0202" and "`k`" in diag.message
 

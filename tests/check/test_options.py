@@ -53,10 +53,12 @@ def test_attack_defend_evaluate_specs():
     p = program(
         "attack ren on clf { method gradient_steps(optimizer = adam(lr = 0.01), max_steps = 50)\n"
         " mask nonzero; until wrong_class >= 0.6; clip [0, 1]; targeted 1 }\n"
-        "attack b on clf { method bim(norm = linf, epsilon = [0.01, 0.05], steps = 10, step = 0.01) }\n"
+        "attack b on clf { method bim(norm = linf, epsilon = [0.01, 0.05], steps = 10,"
+        " step = 0.01) }\n"
         "defend clf with adversarial_training(attack = ren, examples = on_the_fly, ratio = 0.5,"
         " epochs = 3, schedule = linear) as robust { batch 10 }\n"
-        "evaluate clf, robust on d.test under [clean, ren, pgd(epsilon = 0.1, random_start = true)]\n"
+        "evaluate clf, robust on d.test under"
+        " [clean, ren, pgd(epsilon = 0.1, random_start = true)]\n"
     )
     ren = p.attacks["ren"]
     assert ren.method.name == "gradient_steps" and ren.method.get("max_steps") == 50

@@ -1,4 +1,4 @@
-"""The grammar builds strictly, every rule has an AST builder, and each construct parses as intended."""
+"""The grammar builds strictly, every rule has an AST builder, each construct parses as intended."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_keyword_typo_gets_did_you_mean():
 
 
 def test_keywords_are_soft_where_only_a_name_fits():
-    """The contextual lexer reads `in` as a name after `let` (and `attack` as a keyword argument)."""
+    """The contextual lexer reads `in` as a name after `let` (`attack` as a keyword argument)."""
     from qadl.frontend.parse import parse_text
 
     (gate,) = parse_text("gate g(q: qubits) { let in = 3 }").decls

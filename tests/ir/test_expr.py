@@ -64,4 +64,6 @@ def test_partial_binding_keeps_the_value(expr: E.Expr, seed: int) -> None:
     theta, x, delta = _values(np.random.default_rng(seed))
     bound = expr.bind(theta=theta)
     assert not bound.depends_on("theta")
-    assert math.isclose(bound.evaluate(None, x, delta), expr.evaluate(theta, x, delta), abs_tol=1e-9)
+    assert math.isclose(
+        bound.evaluate(None, x, delta), expr.evaluate(theta, x, delta), abs_tol=1e-9
+    )

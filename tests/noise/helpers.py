@@ -1,4 +1,4 @@
-"""Shared builders for the noise tests: noisy models, random readouts, Qiskit reference evolution."""
+"""Shared builders for the noise tests: noisy models, random readouts, Qiskit reference runs."""
 
 from __future__ import annotations
 

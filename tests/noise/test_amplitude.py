@@ -1,4 +1,7 @@
-"""Amplitude-encoded inputs: prepared noiselessly as the initial state, differentiated through the normalisation."""
+"""Amplitude-encoded inputs: prepared noiselessly as the initial state.
+
+They are differentiated through the normalisation.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +53,10 @@ def test_noisy_state_matches_qiskit_from_prepared_state():
 
 @pytest.mark.parametrize("engine", ["density", "trajectories"])
 def test_amplitude_gradients_match_finite_differences(engine):
-    """dL/dx and dL/dθ through the normalised amplitudes (density: noisy; trajectories: noiseless, exact)."""
+    """dL/dx and dL/dθ through the normalised amplitudes.
+
+    Density: noisy; trajectories: noiseless, exact.
+    """
     circuit = _circuit()
     rng = np.random.default_rng(3)
     theta, x = rng.normal(size=3), rng.uniform(0.2, 1.0, (2, 5))

@@ -56,8 +56,8 @@ def test_thermal_relaxation_decay_rates():
 
 def test_thermal_relaxation_matches_aer():
     """Same superoperator as qiskit-aer's thermal_relaxation_error (excited-state population 0)."""
-    from qiskit_aer import noise as aer
     from qiskit.quantum_info import Kraus, SuperOp
+    from qiskit_aer import noise as aer
 
     t, t1, t2 = 0.3, 30.0, 25.0
     ours = SuperOp(Kraus(list(ch.thermal_relaxation(t, t1, t2).kraus)))

@@ -1,4 +1,7 @@
-"""Density-matrix simulator: equals Qiskit's Kraus evolution; closed forms for noise and readout error."""
+"""Density-matrix simulator: equals Qiskit's Kraus evolution.
+
+Also closed forms for noise and readout error.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +88,10 @@ def test_readout_error_mixes_probabilities():
 
 
 def test_readout_error_on_pauli_products():
-    """⟨Z₀Z₁⟩ under readout error = a² + ab(⟨Z₀⟩ + ⟨Z₁⟩) + b²⟨Z₀Z₁⟩; ⟨P⟩ → a + b⟨P⟩ for one qubit."""
+    """⟨Z₀Z₁⟩ under readout error = a² + ab(⟨Z₀⟩ + ⟨Z₁⟩) + b²⟨Z₀Z₁⟩.
+
+    ⟨P⟩ → a + b⟨P⟩ for one qubit.
+    """
     rng = np.random.default_rng(5)
     obs = (
         (("Z", 0), ("Z", 1)),

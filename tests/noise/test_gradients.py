@@ -1,4 +1,7 @@
-"""Noisy gradients: adjoint (adjoint channels on the cotangent operator) and parameter-shift vs finite differences."""
+"""Noisy gradients: adjoint and parameter-shift vs finite differences.
+
+The adjoint method applies the adjoint channels to the cotangent operator.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""NoisySimulator speaks the statevector Simulator's interface: same outputs and vjp without noise."""
+"""NoisySimulator speaks the statevector Simulator's interface.
+
+Without noise it gives the same outputs and vjp.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`qadl run` simulates a model bound to a noisy device with the NoisySimulator (examples/noise_defence.qadl)."""
+"""`qadl run` simulates a model bound to a noisy device with the NoisySimulator.
+
+The program is examples/noise_defence.qadl.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "noise_defence.qadl
 
 
 def test_noisy_device_gets_noisy_simulator(tmp_path):
-    """`device noisy on noisy3` (depolarizing 0.05 / 0.2) -> density matrices; the clean model stays exact."""
+    """`device noisy on noisy3` (depolarizing 0.05 / 0.2) -> density matrices.
+
+    The clean model stays exact.
+    """
     program = load(EXAMPLE)
     session = Session(program, RunOptions(out_dir=str(tmp_path)))
     noisy, clean = session.classifier("noisy"), session.classifier("clean")

@@ -1,4 +1,7 @@
-"""Trajectories converge to the density-matrix result within bounds set by the number of trajectories."""
+"""Trajectories converge to the density-matrix result.
+
+They do so within bounds set by the number of trajectories.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,10 @@ def _hoeffding(width: float, trajectories: int, failure: float = CONFIDENCE) -> 
     ],
 )
 def test_means_within_hoeffding_bound(readout, width):
-    """Each trajectory output lies in an interval of ``width``; the mean of T obeys Hoeffding's bound."""
+    """Each trajectory output lies in an interval of ``width``.
+
+    The mean of T trajectories obeys Hoeffding's bound.
+    """
     rng = np.random.default_rng(21)
     circuit = with_readout(random_circuit(rng, 3, 16), readout)
     theta, x, _ = random_bindings(rng, circuit)
@@ -43,7 +49,10 @@ def test_means_within_hoeffding_bound(readout, width):
 
 
 def test_density_estimate_converges():
-    """The trajectory average of |ψ⟩⟨ψ| approaches ρ entrywise (|entry| ≤ 1, Hoeffding on Re and Im)."""
+    """The trajectory average of |ψ⟩⟨ψ| approaches ρ entrywise.
+
+    Each |entry| ≤ 1, so Hoeffding applies to Re and Im.
+    """
     rng = np.random.default_rng(3)
     circuit = random_circuit(rng, 2, 12)
     theta, x, _ = random_bindings(rng, circuit)
@@ -78,7 +87,10 @@ def test_same_seed_same_trajectories():
 
 
 def test_gradient_estimates_are_unbiased():
-    """Mean of independent trajectory vjp runs is within 5 standard errors of the exact noisy gradient."""
+    """Mean of independent trajectory vjp runs is within 5 standard errors of the exact gradient.
+
+    The exact gradient is the noisy (density-matrix) one.
+    """
     rng = np.random.default_rng(12)
     circuit = with_readout(
         random_circuit(rng, 3, 14),

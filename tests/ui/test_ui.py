@@ -1,4 +1,4 @@
-"""UI tests (rustc style): each broken program's exact stderr, exit code 1, a location, no traceback.
+"""UI tests (rustc style): each broken program's exact stderr, exit 1, a location, no traceback.
 
 Cases are ``tests/ui/<group>/<case>.qadl`` with the expected ``<case>.stderr`` beside them;
 ``_helpers/`` folders hold files the cases import. Regenerate with ``--update-golden``.

@@ -217,7 +217,10 @@ class DensityMatrixSimulator(CircuitSizes):
         return full, derivs
 
     def _block(self, k: int, angles: np.ndarray, derivatives: bool):
-        """Block ``k``'s superoperator ``(B, D, D)`` and, if asked, its ``(slot, ∂S/∂angle)`` list."""
+        """Block ``k``'s superoperator ``(B, D, D)``.
+
+        If asked, also its ``(slot, ∂S/∂angle)`` list.
+        """
         qs, ops = self._blocks[k]
         factors = [self._op_superop(j, angles, qs, derivatives) for j in ops]
         prefix = [None] * (len(factors) + 1)  # prefix[i] = F_{i-1} ⋯ F_0
@@ -235,7 +238,10 @@ class DensityMatrixSimulator(CircuitSizes):
         return prefix[-1], out
 
     def _superops(self, angles: np.ndarray, batch: int, derivatives: bool = False):
-        """Flat block superoperators ``(B, T)``, their conjugate transposes, and derivative layout."""
+        """Flat block superoperators ``(B, T)``.
+
+        Also their conjugate transposes and the derivative layout.
+        """
         mats = np.empty((batch, self._total), dtype=complex)
         hmats = np.empty((batch, self._total), dtype=complex) if derivatives else None
         blocks, dslot, dmoffs, dstart = [], [], [], [0]

@@ -67,7 +67,9 @@ def _apply(
 def _reduced(
     lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: int, out: np.ndarray
 ) -> None:
-    """``out[r, c] = Σ_g conj(lam[g ⊕ r])·vec[g ⊕ c]`` over the bits ``pos`` (a ``2^m × 2^m`` matrix).
+    """``out[r, c] = Σ_g conj(lam[g ⊕ r])·vec[g ⊕ c]`` over the bits ``pos``.
+
+    ``out`` is a ``2^m × 2^m`` matrix.
 
     Then ``Re⟨lam, M·vec⟩ = Re Σ_{r,c} M[r, c]·out[r, c]`` for any ``M`` on those bits, so
     one pass serves every angle derivative of an op.
@@ -201,7 +203,9 @@ def density_adjoint(
 
 @njit(cache=True)
 def _choose_branch(vec, tmp, kraus, koffs, kprob, k0, k1, pos, poff, m, u):
-    """Pick Kraus branch ``r`` with probability ``‖K_r ψ‖²`` (cumulative against ``u``), apply it, renormalise.
+    """Pick Kraus branch ``r`` with probability ``‖K_r ψ‖²``, apply it, renormalise.
+
+    The branch is chosen by comparing the cumulative probabilities against ``u``.
 
     Returns the branch index and ``1/√p_r``; ``vec`` becomes ``K_r ψ/√p_r``. For a
     unitary mixture (``kprob[k0] ≥ 0``) the probabilities do not depend on ψ, so only the

@@ -113,7 +113,10 @@ class NoiseProgram:
         x: np.ndarray | None,
         delta: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Chain ``dL/d(angle slots)`` (B, A) to ``dL/dθ`` (summed over the batch), ``dL/dx``, ``dL/dδ``."""
+        """Chain ``dL/d(angle slots)`` (B, A) to ``dL/dθ``, ``dL/dx`` and ``dL/dδ``.
+
+        ``dL/dθ`` is summed over the batch.
+        """
         batch = slot_grads.shape[0]
         g_theta = np.zeros(self.num_params)
         g_x = np.zeros((batch, self.num_features)) if self.num_features else None

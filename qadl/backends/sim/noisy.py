@@ -1,4 +1,7 @@
-"""NoisySimulator: noisy simulation behind the Simulator interface (density matrix or trajectories)."""
+"""NoisySimulator: noisy simulation behind the Simulator interface.
+
+The engine is a density-matrix simulator or a trajectory simulator.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ class NoisySimulator:
     Args:
         circuit: The IR circuit.
         noise: The device noise (``Target.noise``).
-        method: ``"auto"`` (density up to ``max_density_qubits``), ``"density"`` or ``"trajectories"``.
+        method: ``"auto"`` (density up to ``max_density_qubits``), ``"density"`` or
+            ``"trajectories"``.
         trajectories: Trajectories per sample (trajectory method).
         seed: Seed for branch sampling and shots.
         shots: Overrides ``noise.shots`` (0: exact outputs).
@@ -91,5 +95,8 @@ class NoisySimulator:
     def vjp(
         self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
     ) -> Gradients:
-        """``cotangentᵀ · ∂outputs`` (see ``DensityMatrixSimulator.vjp`` / ``TrajectorySimulator.vjp``)."""
+        """``cotangentᵀ · ∂outputs``.
+
+        See ``DensityMatrixSimulator.vjp`` / ``TrajectorySimulator.vjp``.
+        """
         return self.engine.vjp(theta, x, delta, state, cotangent=cotangent, method=method)

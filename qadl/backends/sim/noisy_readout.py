@@ -154,7 +154,8 @@ def cotangent_operator(
                 lam[:, k, k] += coeff[:, None]
                 continue
             flip, phase = pauli_action(sub, num_qubits)
-            # ⟨P, ρ⟩ = Σ conj(P_ij) ρ_ij = Tr(P ρ) (P Hermitian): Λ gets P itself, P[flip[k], k] = phase[k]
+            # ⟨P, ρ⟩ = Σ conj(P_ij) ρ_ij = Tr(P ρ) (P Hermitian): Λ gets P itself,
+            # P[flip[k], k] = phase[k]
             lam[:, flip, k] += coeff[:, None] * phase[None, :]
     return lam
 
@@ -162,7 +163,10 @@ def cotangent_operator(
 def _probs_diagonal(
     cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
 ) -> np.ndarray:
-    """``(B, 2^n)`` diagonal of Λ for a probs readout: ``∂L/∂p_true`` at each basis state's outcome."""
+    """``(B, 2^n)`` diagonal of Λ for a probs readout.
+
+    Each basis state gets ``∂L/∂p_true`` of its outcome.
+    """
     m = len(readout.qubits)
     cot = np.zeros((cotangent.shape[0], 1 << m))
     cot[:, : readout.num_classes] = cotangent
@@ -175,7 +179,10 @@ def _probs_diagonal(
 def pure_outputs(
     psi: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
 ) -> np.ndarray:
-    """Readout values ``(R, K)`` of pure states ``(R, 2^n)``, with readout error (exact, no shots)."""
+    """Readout values ``(R, K)`` of pure states ``(R, 2^n)``.
+
+    Includes readout error; exact (no shots).
+    """
     if readout.kind == "probs":
         probs = np.abs(psi) ** 2
         outcome = _outcomes(num_qubits, readout.qubits)
