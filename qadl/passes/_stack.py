@@ -45,14 +45,22 @@ def rebuild_adjacent(
 
 
 def _adjacent_index(op: Op, out: list[Op | None], stacks: dict[int, list[int]]) -> int | None:
-    tops = {stacks[q][-1] if stacks.get(q) else None for q in op.qubits}
+    qubits = op.qubits
+    if len(qubits) == 1:  # the common case, without building sets
+        stack = stacks.get(qubits[0])
+        if not stack:
+            return None
+        j = stack[-1]
+        earlier = out[j]
+        return j if earlier is not None and len(earlier.qubits) == 1 else None
+    tops = {stacks[q][-1] if stacks.get(q) else None for q in qubits}
     if len(tops) != 1:
         return None
     j = tops.pop()
     if j is None:
         return None
     earlier = out[j]
-    if earlier is None or set(earlier.qubits) != set(op.qubits):
+    if earlier is None or set(earlier.qubits) != set(qubits):
         return None
     return j
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import GATES
 from qadl.passes._stack import rebuild_adjacent
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
 from qadl.passes.rules import merge_pair
@@ -10,7 +11,12 @@ from qadl.passes.rules import merge_pair
 __all__ = ["cancel_inverses"]
 
 
+_INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+
+
 def _cancel_only(first: Op, second: Op) -> tuple[Op, ...] | None:
+    if first.gate is not second.gate and _INVERSE[first.gate] is not second.gate:
+        return None  # merge_pair would say None: neither one gate nor an inverse pair
     merged = merge_pair(first, second)
     if merged is None:
         return None

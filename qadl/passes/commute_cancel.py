@@ -6,14 +6,50 @@ import heapq
 from collections.abc import Iterator
 
 from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
-from qadl.passes.rules import commute, merge_pair
+from qadl.passes.rules import _FAMILY_CONST, _FAMILY_ROT, WIRE_BASES, merge_pair
 
 __all__ = ["commute_cancel"]
+
+Bases = dict[int, str | None]
+"""Qubit -> the Pauli basis an op is block-diagonal in on it (``rules.WIRE_BASES``)."""
+
+_FAMILY = frozenset(_FAMILY_CONST) | frozenset(_FAMILY_ROT)
+_INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+
+
+def _bases(op: Op) -> Bases | None:
+    """``op``'s basis per qubit, or None for ``amplitude`` (commutes with nothing it touches)."""
+    if op.gate is Gate.AMPLITUDE:
+        return None
+    return dict(zip(op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True))
+
+
+def _commute(ba: Bases | None, bb: Bases | None) -> bool:
+    """``rules.commute`` for two ops known to share a qubit, from their precomputed bases."""
+    if ba is None or bb is None:
+        return False
+    for q, basis in ba.items():
+        if q in bb and (basis is None or basis != bb[q]):
+            return False
+    return True
+
+
+def _may_merge(earlier: Op, op: Op) -> bool:
+    """False only when ``merge_pair(earlier, op, families=True)`` is surely None (cheap)."""
+    if earlier.gate is op.gate or _INVERSE[earlier.gate] is op.gate:
+        return True
+    return earlier.gate in _FAMILY and op.gate in _FAMILY and len(op.qubits) == 1
 
 
 def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
     """Live indices of earlier ops touching ``op``'s qubits, latest first (each once)."""
+    if len(op.qubits) == 1:
+        for i in reversed(stacks.get(op.qubits[0], ())):
+            if out[i] is not None:
+                yield i
+        return
     previous = -1
     walks = [reversed(stacks.get(q, ())) for q in op.qubits]
     for i in heapq.merge(*walks, reverse=True):
@@ -23,18 +59,24 @@ def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]
 
 
 def _find_partner(
-    op: Op, out: list[Op | None], stacks: dict[int, list[int]], ctx: PassContext, window: int
+    op: Op,
+    out: list[Op | None],
+    bases: list[Bases | None],
+    stacks: dict[int, list[int]],
+    ctx: PassContext,
+    window: int,
 ) -> tuple[int, tuple[Op, ...]] | None:
+    mine = _bases(op)
     for steps, i in enumerate(_earlier_on_wires(op, stacks, out)):
         earlier = out[i]
         assert earlier is not None
         if steps >= window:
             return None
-        if not is_protected(earlier, ctx):
+        if _may_merge(earlier, op) and not is_protected(earlier, ctx):
             merged = merge_pair(earlier, op, families=True)
             if merged is not None:
                 return i, merged
-        if not commute(earlier, op):
+        if not _commute(bases[i], mine):
             return None
     return None
 
@@ -59,18 +101,27 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
         window: at most this many earlier ops are examined per op (bounds the cost).
 
     Precondition: none. Keeps: the operator up to global phase (family merges such as
-    ``rz·s`` drop a phase). Cost: O(ops · window).
+    ``rz·s`` drop a phase). Cost: O(ops · window); each op's per-qubit bases are computed
+    once and a gate-pair prefilter skips ``merge_pair`` for pairs that cannot merge.
     """
     out: list[Op | None] = []
+    bases: list[Bases | None] = []
     stacks: dict[int, list[int]] = {}
     for op in circuit.ops:
-        found = None if is_protected(op, ctx) else _find_partner(op, out, stacks, ctx, window)
+        found = (
+            None if is_protected(op, ctx) else _find_partner(op, out, bases, stacks, ctx, window)
+        )
         if found is None:
             out.append(op)
+            bases.append(_bases(op))
             for q in op.qubits:
                 stacks.setdefault(q, []).append(len(out) - 1)
             continue
         i, merged = found
-        out[i] = merged[0] if merged and not _is_zero(merged[0]) else None
+        if merged and not _is_zero(merged[0]):
+            out[i] = merged[0]
+            bases[i] = _bases(merged[0])
+        else:
+            out[i] = None
     ops = tuple(op for op in out if op is not None)
     return circuit if ops == circuit.ops else circuit.with_ops(ops)

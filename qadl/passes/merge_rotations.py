@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from qadl.ir.circuit import Circuit
+from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import GATES
 from qadl.passes._stack import rebuild_adjacent
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
 from qadl.passes.rules import merge_pair
 
 __all__ = ["merge_rotations"]
+
+_INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+
+
+def _merge(first: Op, second: Op) -> tuple[Op, ...] | None:
+    """``rules.merge_pair``, skipped for gate pairs it can never merge (one gate or inverses)."""
+    if first.gate is not second.gate and _INVERSE[first.gate] is not second.gate:
+        return None
+    return merge_pair(first, second)
 
 
 @circuit_pass("merge-rotations")
@@ -23,7 +33,7 @@ def merge_rotations(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circu
     """
     ops = rebuild_adjacent(
         circuit.ops,
-        merge_pair,
+        _merge,
         skip=lambda op: is_protected(op, ctx),
         drop=lambda op: bool(op.angles) and all(not a.terms for a in op.angles),
     )

@@ -42,55 +42,77 @@ def _wrap(angle: float) -> float:
     return math.pi if wrapped == -math.pi else wrapped
 
 
-def _rz_ops(q: int, angle: float, atol: float) -> list[Op]:
+Spec = list[tuple[Gate, tuple[float, ...]]]
+"""A candidate sequence as (gate, float angles) pairs: no ``Expr`` is built until it is chosen."""
+
+
+def _rz_spec(angle: float, atol: float) -> Spec:
+    return _rot_spec(Gate.RZ, angle, atol)
+
+
+def _rot_spec(gate: Gate, angle: float, atol: float) -> Spec:
     angle = _wrap(angle)
-    return [] if abs(angle) <= atol else [Op(Gate.RZ, (q,), (E.const(angle),))]
+    return [] if abs(angle) <= atol else [(gate, (angle,))]
 
 
-def _u_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
-    return [[Op(Gate.U, (q,), (E.const(t), E.const(_wrap(p)), E.const(_wrap(lam))))]]
+def _u_spec(t: float, p: float, lam: float, atol: float) -> list[Spec]:
+    return [[(Gate.U, (t, _wrap(p), _wrap(lam)))]]
 
 
-def _rot_ops(gate: Gate, q: int, angle: float, atol: float) -> list[Op]:
-    angle = _wrap(angle)
-    return [] if abs(angle) <= atol else [Op(gate, (q,), (E.const(angle),))]
+def _zyz_spec(t: float, p: float, lam: float, atol: float) -> list[Spec]:
+    return [[*_rz_spec(lam, atol), *_rot_spec(Gate.RY, t, atol), *_rz_spec(p, atol)]]
 
 
-def _zyz_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
-    return [[*_rz_ops(q, lam, atol), *_rot_ops(Gate.RY, q, t, atol), *_rz_ops(q, p, atol)]]
-
-
-def _xyz_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+def _xyz_spec(t: float, p: float, lam: float, atol: float) -> list[Spec]:
     """ZYZ or ZXZ (``RY(θ) = RZ(π/2)·RX(θ)·RZ(-π/2)``), whichever drops more zero angles."""
     half = math.pi / 2
-    rx = _rot_ops(Gate.RX, q, t, atol)
-    zxz = [*_rz_ops(q, lam - half, atol), *rx, *_rz_ops(q, p + half, atol)]
-    lone = _rot_ops(Gate.RX, q, -t, atol)  # pure X rotations (zxz covers the +θ sign)
-    return [*_zyz_form(q, t, p, lam, atol), zxz, lone]
+    rx = _rot_spec(Gate.RX, t, atol)
+    zxz = [*_rz_spec(lam - half, atol), *rx, *_rz_spec(p + half, atol)]
+    lone = _rot_spec(Gate.RX, -t, atol)  # pure X rotations (zxz covers the +θ sign)
+    return [*_zyz_spec(t, p, lam, atol), zxz, lone]
 
 
-def _zsx_form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
-    sx = Op(Gate.SX, (q,))
+def _zsx_spec(t: float, p: float, lam: float, atol: float) -> list[Spec]:
+    sx: Spec = [(Gate.SX, ())]
     half = math.pi / 2
     return [
-        _rz_ops(q, p + lam, atol),
-        [*_rz_ops(q, lam - half, atol), sx, *_rz_ops(q, p + half, atol)],
-        [*_rz_ops(q, lam - half, atol), Op(Gate.X, (q,)), *_rz_ops(q, p + half, atol)],
+        _rz_spec(p + lam, atol),
+        [*_rz_spec(lam - half, atol), *sx, *_rz_spec(p + half, atol)],
+        [*_rz_spec(lam - half, atol), (Gate.X, ()), *_rz_spec(p + half, atol)],
         [
-            *_rz_ops(q, lam, atol),
-            sx,
-            *_rz_ops(q, t + math.pi, atol),
-            sx,
-            *_rz_ops(q, p + math.pi, atol),
+            *_rz_spec(lam, atol),
+            *sx,
+            *_rz_spec(t + math.pi, atol),
+            *sx,
+            *_rz_spec(p + math.pi, atol),
         ],
     ]
 
 
+_SPECS: dict[str, Callable[[float, float, float, float], list[Spec]]] = {
+    "u": _u_spec,
+    "zyz": _zyz_spec,
+    "xyz": _xyz_spec,
+    "zsx": _zsx_spec,
+}
+_SHORTEST = {"u": 1, "zyz": 0, "xyz": 0, "zsx": 0}
+"""Fewest ops any candidate of the form can have (a run this short is never replaced)."""
+
+
+def _spec_ops(spec: Spec, q: int) -> list[Op]:
+    return [Op(gate, (q,), tuple(E.const(a) for a in angles)) for gate, angles in spec]
+
+
+def _form(name: str) -> Callable[[int, float, float, float, float], list[list[Op]]]:
+    def form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
+        return [_spec_ops(spec, q) for spec in _SPECS[name](t, p, lam, atol)]
+
+    form.__name__ = f"_{name}_form"
+    return form
+
+
 FORMS: dict[str, Callable[[int, float, float, float, float], list[list[Op]]]] = {
-    "u": _u_form,
-    "zyz": _zyz_form,
-    "xyz": _xyz_form,
-    "zsx": _zsx_form,
+    name: _form(name) for name in _SPECS
 }
 """Output form -> candidate sequences (shortest first) for ``U(θ, φ, λ)`` on one qubit."""
 
@@ -102,17 +124,35 @@ def _ops_matrix(ops: list[Op]) -> np.ndarray:
     return mat
 
 
+def _spec_matrix(spec: Spec) -> np.ndarray:
+    """``_ops_matrix(_spec_ops(spec, q))`` without the ops (``E.const(a)`` holds ``a + 0.0``)."""
+    mat = np.eye(2, dtype=complex)
+    for gate, angles in spec:
+        mat = GATES[gate].matrix([0.0 + a for a in angles]) @ mat
+    return mat
+
+
 def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
     return abs(abs(np.vdot(a.reshape(-1), b.reshape(-1))) - 2.0) <= max(atol, 1e-9)
 
 
+def _first_match(mat: np.ndarray, form: str, atol: float, limit: float) -> Spec | None:
+    """The shortest candidate of ``form`` equal to ``mat`` up to phase, if shorter than ``limit``."""
+    t, p, lam = zyz_angles(mat)
+    for spec in sorted(_SPECS[form](t, p, lam, atol), key=len):
+        if len(spec) >= limit:
+            return None
+        if _same_up_to_phase(_spec_matrix(spec), mat, atol):
+            return spec
+    return None
+
+
 def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-9) -> list[Op]:
     """The shortest candidate of ``form`` equal to the 2×2 unitary ``mat`` up to global phase."""
-    t, p, lam = zyz_angles(mat)
-    for candidate in sorted(FORMS[form](qubit, t, p, lam, atol), key=len):
-        if _same_up_to_phase(_ops_matrix(candidate), mat, atol):
-            return candidate
-    raise ArithmeticError(f"{form} synthesis failed for {mat!r}")  # pragma: no cover
+    spec = _first_match(mat, form, atol, math.inf)
+    if spec is None:
+        raise ArithmeticError(f"{form} synthesis failed for {mat!r}")  # pragma: no cover
+    return _spec_ops(spec, qubit)
 
 
 def _resynthesizable(op: Op, ctx: PassContext) -> bool:
@@ -124,15 +164,33 @@ def _resynthesizable(op: Op, ctx: PassContext) -> bool:
     )
 
 
+RunKey = tuple[tuple[Gate, tuple], ...]
+
+
 def _flush(
-    run: list[tuple[int, Op]], form: str, out: list[tuple[float, int, Op]], ctx: PassContext
+    run: list[tuple[int, Op]],
+    form: str,
+    out: list[tuple[float, int, Op]],
+    ctx: PassContext,
+    seen: dict[RunKey, Spec | None],
 ) -> None:
-    """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis."""
+    """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis.
+
+    Only candidates strictly shorter than the run are built and checked; the verdict for
+    a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit).
+    """
     ops = [op for _, op in run]
-    new = synthesize(_ops_matrix(ops), ops[0].qubits[0], form, atol=max(ctx.atol, 1e-10))
-    if len(new) < len(ops):
+    if len(ops) <= _SHORTEST[form]:
+        out.extend((pos, 0, op) for pos, op in run)
+        return
+    key = tuple((op.gate, tuple(a.terms for a in op.angles)) for op in ops)
+    if key in seen:
+        spec = seen[key]
+    else:
+        spec = seen[key] = _first_match(_ops_matrix(ops), form, max(ctx.atol, 1e-10), len(ops))
+    if spec is not None:
         last = run[-1][0]
-        out.extend((last, k, op) for k, op in enumerate(new))
+        out.extend((last, k, op) for k, op in enumerate(_spec_ops(spec, ops[0].qubits[0])))
     else:
         out.extend((pos, 0, op) for pos, op in run)
 
@@ -158,16 +216,17 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
         raise ValueError(f"unknown resynthesis form {form!r}; choose from {sorted(FORMS)}")
     runs: dict[int, list[tuple[int, Op]]] = {}
     out: list[tuple[float, int, Op]] = []
+    seen: dict[RunKey, Spec | None] = {}
     for pos, op in enumerate(circuit.ops):
         if _resynthesizable(op, ctx):
             runs.setdefault(op.qubits[0], []).append((pos, op))
             continue
         for q in op.qubits:
             if runs.get(q):
-                _flush(runs.pop(q), form, out, ctx)
+                _flush(runs.pop(q), form, out, ctx, seen)
         out.append((pos, 0, op))
     for q in sorted(runs):
-        _flush(runs[q], form, out, ctx)
+        _flush(runs[q], form, out, ctx, seen)
     out.sort(key=lambda item: (item[0], item[1]))
     ops = tuple(op for _, _, op in out)
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
