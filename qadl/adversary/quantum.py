@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qadl.adversary.attacks import stop_mask
 from qadl.adversary.config import QuantumAttackConfig
@@ -344,34 +345,18 @@ def _stopped(
     return out
 
 
-def quantum_attack(
+def _ascend(
     adversary: LocalRotationAdversary,
     theta: np.ndarray,
-    batch: Any,
+    states: np.ndarray,
+    labels: np.ndarray,
+    angles: np.ndarray,
     config: QuantumAttackConfig,
-    *,
-    epsilon: float | None = None,
-) -> AttackResult:
-    """Local-rotation attack on a batch of input states at one angle bound.
-
-    Args:
-        adversary: from ``local_rotation_adversary(model_circuit)``.
-        theta: the model parameters.
-        batch: a ``Dataset`` with ``states``.
-        config: the attack; ``epsilon`` bounds every |δ_i|.
-        epsilon: this run's bound (default: the first of ``config.epsilons``).
-
-    Returns:
-        Adversarial states, angles, per-sample fidelity |⟨ψ|ψ_adv⟩|², and the outcome.
-        ``linf``/``l2`` are norms of the angle vector δ.
-    """
-    eps = config.epsilons[0] if epsilon is None else float(epsilon)
-    states = np.asarray(batch.states, dtype=complex)
-    y = np.asarray(batch.y, dtype=int)
-    labels = np.full_like(y, config.target) if config.targeted else y
+    eps: float,
+    axes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the attack's steps, updating ``angles`` in place; per-sample steps and losses."""
     sign = -1.0 if config.targeted else 1.0
-    axes = config.axis_mask(adversary.num_qubits)
-    angles = _initial_angles(adversary, states, config, eps, axes)
     b, d = angles.shape
     active, steps = np.ones(b, dtype=bool), np.zeros(b, dtype=int)
     trace = np.full((config.steps, b), np.nan)
@@ -410,6 +395,40 @@ def quantum_attack(
         angles[idx] = new
         steps[idx] += 1
         active[idx[undone]] = False
+    return steps, trace
+
+
+def quantum_attack(
+    adversary: LocalRotationAdversary,
+    theta: np.ndarray,
+    batch: Any,
+    config: QuantumAttackConfig,
+    *,
+    epsilon: float | None = None,
+) -> AttackResult:
+    """Local-rotation attack on a batch of input states at one angle bound.
+
+    Args:
+        adversary: from ``local_rotation_adversary(model_circuit)``.
+        theta: the model parameters.
+        batch: a ``Dataset`` with ``states``.
+        config: the attack; ``epsilon`` bounds every |δ_i|.
+        epsilon: this run's bound (default: the first of ``config.epsilons``).
+
+    Returns:
+        Adversarial states, angles, per-sample fidelity |⟨ψ|ψ_adv⟩|², and the outcome.
+        ``linf``/``l2`` are norms of the angle vector δ.
+    """
+    eps = config.epsilons[0] if epsilon is None else float(epsilon)
+    states = np.asarray(batch.states, dtype=complex)
+    y = np.asarray(batch.y, dtype=int)
+    labels = np.full_like(y, config.target) if config.targeted else y
+    axes = config.axis_mask(adversary.num_qubits)
+    angles = _initial_angles(adversary, states, config, eps, axes)
+    # The small BLAS products of the natural step, interleaved with Numba's parallel
+    # kernels, oversubscribe the cores when BLAS is threaded (2x slower on 2 cores).
+    with threadpool_limits(1, user_api="blas"):
+        steps, trace = _ascend(adversary, theta, states, labels, angles, config, eps, axes)
     return _score(adversary, theta, states, y, labels, config, eps, angles, steps, trace)
 
 
