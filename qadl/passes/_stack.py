@@ -13,24 +13,34 @@ Combine = Callable[[Op, Op], tuple[Op, ...] | None]
 
 
 def rebuild_adjacent(
-    ops: tuple[Op, ...], combine: Combine, skip: Callable[[Op], bool], drop: Callable[[Op], bool]
+    ops: tuple[Op, ...],
+    combine: Combine,
+    skip: Callable[[Op], bool] | None,
+    drop: Callable[[Op], bool],
 ) -> list[Op]:
     """Rebuild ``ops``, combining each op with the op directly before it on all its qubits.
 
     Two ops are adjacent when the later one's qubit set equals the earlier one's and no op
     in between touches any of them. After a cancellation the op below becomes the top
     again, so ``H X X H`` vanishes in one sweep. ``skip(op)`` ops are never combined;
-    ``drop(op)`` results (e.g. ``rz(0)``) are removed. Cost: O(ops · arity).
+    ``drop(op)`` results (e.g. ``rz(0)``) are removed; ``skip=None`` skips nothing.
+    Cost: O(ops · arity).
     """
     out: list[Op | None] = []
     stacks: dict[int, list[int]] = {}
     for op in ops:
         j = _adjacent_index(op, out, stacks)
         replaced = None
-        if j is not None and not skip(op) and not skip(out[j]):  # type: ignore[arg-type]
+        if j is not None and (skip is None or not (skip(op) or skip(out[j]))):  # type: ignore[arg-type]
             replaced = combine(out[j], op)  # type: ignore[arg-type]
         if replaced is None:
-            _push(op, out, stacks)
+            out.append(op)
+            for q in op.qubits:
+                stack = stacks.get(q)
+                if stack is None:
+                    stacks[q] = [len(out) - 1]
+                else:
+                    stack.append(len(out) - 1)
             continue
         if len(replaced) == 1 and not drop(replaced[0]):
             out[j] = replaced[0]  # type: ignore[index]

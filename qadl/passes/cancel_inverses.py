@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+import math
+
+from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES
 from qadl.passes._stack import rebuild_adjacent
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
-from qadl.passes.rules import merge_pair
+from qadl.passes.rules import _is_inverse_pair, same_operands
 
 __all__ = ["cancel_inverses"]
 
-
 _INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+_ROTATION = {g: info.rotation_axis is not None for g, info in GATES.items()}
+_SELF_MERGING = {g: info.self_inverse or _ROTATION[g] for g, info in GATES.items()}
+
+
+def _sums_to_zero(a: E.Expr, b: E.Expr) -> bool:
+    """Whether ``a + b`` has no terms, without building it.
+
+    Both are canonical (each monomial once), so the sum is empty exactly when they have the
+    same monomials with coefficients ``c`` and ``-c`` (finite: ``inf + -inf`` is NaN, kept).
+    """
+    if len(a.terms) != len(b.terms):
+        return False
+    negated = {mono: -coeff for mono, coeff in a.terms}
+    for mono, coeff in b.terms:
+        if negated.get(mono) != coeff or not math.isfinite(coeff):
+            return False
+    return True
 
 
 def _cancel_only(first: Op, second: Op) -> tuple[Op, ...] | None:
-    if first.gate is not second.gate and _INVERSE[first.gate] is not second.gate:
-        return None  # merge_pair would say None: neither one gate nor an inverse pair
-    merged = merge_pair(first, second)
-    if merged is None:
-        return None
-    if not merged:
+    """``()`` when ``rules.merge_pair(first, second)`` is the identity exactly, else None."""
+    if first.gate is second.gate:
+        if not _SELF_MERGING[first.gate]:
+            return None
+    elif _INVERSE[first.gate] is not second.gate:
+        return None  # neither one gate nor an inverse pair
+    if _is_inverse_pair(first, second):
         return ()
     # Rotations cancel only when the summed angles are exactly zero (RZ(a)·RZ(-a)).
-    if all(not a.terms for a in merged[0].angles):
-        return ()
+    if _ROTATION[first.gate] and same_operands(first, second):
+        pairs = zip(first.angles, second.angles, strict=True)
+        return () if all(_sums_to_zero(a, b) for a, b in pairs) else None
     return None
 
 
@@ -40,6 +61,9 @@ def cancel_inverses(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circu
     Precondition: none. Keeps: the operator exactly. Cost: O(ops) with per-qubit stacks.
     """
     ops = rebuild_adjacent(
-        circuit.ops, _cancel_only, skip=lambda op: is_protected(op, ctx), drop=lambda op: False
+        circuit.ops,
+        _cancel_only,
+        skip=(lambda op: is_protected(op, ctx)) if ctx.protected else None,
+        drop=lambda op: False,
     )
     return circuit if len(ops) == len(circuit.ops) else circuit.with_ops(ops)

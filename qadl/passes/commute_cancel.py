@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
@@ -15,8 +15,14 @@ __all__ = ["commute_cancel"]
 Bases = dict[int, str | None]
 """Qubit -> the Pauli basis an op is block-diagonal in on it (``rules.WIRE_BASES``)."""
 
-_FAMILY = frozenset(_FAMILY_CONST) | frozenset(_FAMILY_ROT)
+_AXIS = {g: _FAMILY_ROT[g] for g in _FAMILY_ROT} | {g: a for g, (a, _) in _FAMILY_CONST.items()}
+"""Single-qubit gates equal to ``R_axis(angle)`` up to phase -> axis (``rules.family_angle``)."""
 _INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+_SELF_MERGING = {
+    g: info.self_inverse or info.rotation_axis is not None or g in _FAMILY_ROT
+    for g, info in GATES.items()
+}
+"""Gates ``merge_pair`` can combine with the same gate (self-inverse, rotation, family rotation)."""
 
 
 def _bases(op: Op) -> Bases | None:
@@ -24,6 +30,19 @@ def _bases(op: Op) -> Bases | None:
     if op.gate is Gate.AMPLITUDE:
         return None
     return dict(zip(op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True))
+
+
+def _bases_memo() -> Callable[[Op], Bases | None]:
+    """``_bases`` remembered by (gate, qubits) for one pass run (the dicts are never mutated)."""
+    seen: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
+
+    def bases(op: Op) -> Bases | None:
+        key = (op.gate, op.qubits)
+        if key not in seen:
+            seen[key] = _bases(op)
+        return seen[key]
+
+    return bases
 
 
 def _commute(ba: Bases | None, bb: Bases | None) -> bool:
@@ -37,10 +56,23 @@ def _commute(ba: Bases | None, bb: Bases | None) -> bool:
 
 
 def _may_merge(earlier: Op, op: Op) -> bool:
-    """False only when ``merge_pair(earlier, op, families=True)`` is surely None (cheap)."""
-    if earlier.gate is op.gate or _INVERSE[earlier.gate] is op.gate:
+    """False only when ``merge_pair(earlier, op, families=True)`` is surely None (cheap).
+
+    ``merge_pair`` needs one gate, an inverse pair, or two single-qubit gates of one
+    rotation axis of which at least one is a rotation (``rules._merge_family``).
+    """
+    a, b = earlier.gate, op.gate
+    if a is b:
+        return _SELF_MERGING[a]
+    if _INVERSE[a] is b:
         return True
-    return earlier.gate in _FAMILY and op.gate in _FAMILY and len(op.qubits) == 1
+    axis = _AXIS.get(a)
+    return (
+        axis is not None
+        and axis == _AXIS.get(b)
+        and (a in _FAMILY_ROT or b in _FAMILY_ROT)
+        and len(op.qubits) == 1
+    )
 
 
 def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
@@ -65,8 +97,8 @@ def _find_partner(
     stacks: dict[int, list[int]],
     ctx: PassContext,
     window: int,
+    mine: Bases | None,
 ) -> tuple[int, tuple[Op, ...]] | None:
-    mine = _bases(op)
     for steps, i in enumerate(_earlier_on_wires(op, stacks, out)):
         earlier = out[i]
         assert earlier is not None
@@ -107,20 +139,24 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     out: list[Op | None] = []
     bases: list[Bases | None] = []
     stacks: dict[int, list[int]] = {}
+    bases_of = _bases_memo()
     for op in circuit.ops:
+        mine = bases_of(op)
         found = (
-            None if is_protected(op, ctx) else _find_partner(op, out, bases, stacks, ctx, window)
+            None
+            if is_protected(op, ctx)
+            else _find_partner(op, out, bases, stacks, ctx, window, mine)
         )
         if found is None:
             out.append(op)
-            bases.append(_bases(op))
+            bases.append(mine)
             for q in op.qubits:
                 stacks.setdefault(q, []).append(len(out) - 1)
             continue
         i, merged = found
         if merged and not _is_zero(merged[0]):
             out[i] = merged[0]
-            bases[i] = _bases(merged[0])
+            bases[i] = bases_of(merged[0])
         else:
             out[i] = None
     ops = tuple(op for op in out if op is not None)

@@ -11,11 +11,19 @@ from qadl.passes.rules import merge_pair
 __all__ = ["merge_rotations"]
 
 _INVERSE = {g: info.inverse_of for g, info in GATES.items()}
+_SELF_MERGING = {g: info.self_inverse or info.rotation_axis is not None for g, info in GATES.items()}
+"""Gates that ``merge_pair`` can combine with the same gate (self-inverse or rotation)."""
 
 
 def _merge(first: Op, second: Op) -> tuple[Op, ...] | None:
-    """``rules.merge_pair``, skipped for gate pairs it can never merge (one gate or inverses)."""
-    if first.gate is not second.gate and _INVERSE[first.gate] is not second.gate:
+    """``rules.merge_pair``, skipped for gate pairs it can never merge.
+
+    It merges only one self-inverse or rotation gate with itself, or an inverse pair.
+    """
+    if first.gate is second.gate:
+        if not _SELF_MERGING[first.gate]:
+            return None
+    elif _INVERSE[first.gate] is not second.gate:
         return None
     return merge_pair(first, second)
 
@@ -34,7 +42,7 @@ def merge_rotations(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circu
     ops = rebuild_adjacent(
         circuit.ops,
         _merge,
-        skip=lambda op: is_protected(op, ctx),
+        skip=(lambda op: is_protected(op, ctx)) if ctx.protected else None,
         drop=lambda op: bool(op.angles) and all(not a.terms for a in op.angles),
     )
     return circuit if tuple(ops) == circuit.ops else circuit.with_ops(ops)

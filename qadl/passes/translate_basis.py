@@ -10,6 +10,7 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate, gate_by_name
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
+from qadl.source import NO_SPAN
 
 __all__ = ["TranslationError", "native_gates", "orient_swaps", "translate_basis", "translate_op"]
 
@@ -21,8 +22,21 @@ class TranslationError(ValueError):
     """An op cannot be expressed in the requested basis (or the basis is not supported)."""
 
 
+_CONSTS: dict[float, E.Expr] = {}
+"""``E.const`` of the rules' literal angles (π/2, -π/2 …), built once (they are immutable)."""
+
+
+def _const(value: float) -> E.Expr:
+    expr = _CONSTS.get(value)
+    if expr is None:
+        expr = E.const(value)
+        if len(_CONSTS) < 256:  # the rules use a handful of literals; never grow unbounded
+            _CONSTS[value] = expr
+    return expr
+
+
 def _op(gate: Gate, qubits: tuple[int, ...], *angles: E.Expr | float) -> Op:
-    return Op(gate, qubits, tuple(a if isinstance(a, E.Expr) else E.const(a) for a in angles))
+    return Op(gate, qubits, tuple(a if isinstance(a, E.Expr) else _const(a) for a in angles))
 
 
 def _a(op: Op, k: int = 0) -> E.Expr:
@@ -262,9 +276,14 @@ def _translate(op: Op, plan: _Plan, depth: int) -> list[Op]:
             f"no rule translates {op.gate.value} into {sorted(g.value for g in plan.basis)}"
         )
     out: list[Op] = []
+    carry = bool(op.tags) or op.span is not NO_SPAN  # else the rule's ops already match
     for new in expanded:
-        new = Op(new.gate, new.qubits, new.angles, op.tags, span=op.span)
-        out.extend(_translate(new, plan, depth + 1))
+        if carry:
+            new = Op(new.gate, new.qubits, new.angles, op.tags, span=op.span)
+        if new.gate in plan.basis:
+            out.append(new)
+        else:
+            out.extend(_translate(new, plan, depth + 1))
     return out
 
 
