@@ -113,6 +113,36 @@ def _find_partner(
     return None
 
 
+def _find_partner_1q(
+    op: Op,
+    out: list[Op | None],
+    bases: list[Bases | None],
+    stack: list[int],
+    ctx: PassContext,
+    window: int,
+    mine: Bases | None,
+) -> tuple[int, tuple[Op, ...]] | None:
+    """``_find_partner`` for a single-qubit ``op`` whose wire holds the indices ``stack``."""
+    q = op.qubits[0]
+    basis = None if mine is None else mine[q]
+    steps = 0
+    for i in reversed(stack):
+        earlier = out[i]
+        if earlier is None:
+            continue
+        if steps >= window:
+            return None
+        steps += 1
+        if _may_merge(earlier, op) and not is_protected(earlier, ctx):
+            merged = merge_pair(earlier, op, families=True)
+            if merged is not None:
+                return i, merged
+        theirs = bases[i]  # rules.commute on the one shared qubit
+        if theirs is None or basis is None or theirs[q] != basis:
+            return None
+    return None
+
+
 def _is_zero(op: Op) -> bool:
     return bool(op.angles) and all(not a.terms for a in op.angles)
 
@@ -142,11 +172,13 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     bases_of = _bases_memo()
     for op in circuit.ops:
         mine = bases_of(op)
-        found = (
-            None
-            if is_protected(op, ctx)
-            else _find_partner(op, out, bases, stacks, ctx, window, mine)
-        )
+        if is_protected(op, ctx):
+            found = None
+        elif len(op.qubits) == 1:
+            stack = stacks.get(op.qubits[0])
+            found = None if stack is None else _find_partner_1q(op, out, bases, stack, ctx, window, mine)
+        else:
+            found = _find_partner(op, out, bases, stacks, ctx, window, mine)
         if found is None:
             out.append(op)
             bases.append(mine)

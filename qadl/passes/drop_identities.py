@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import math
+
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
 from qadl.passes.rules import is_identity
 
 __all__ = ["drop_identities"]
+
+
+_SIN_HALF = frozenset({Gate.RX, Gate.RY, Gate.RZ, Gate.P})
+"""Gates whose matrix differs from a phase times I by at least ``|sin(a/2)|`` entrywise."""
+
+
+def _surely_not_identity(op: Op, atol: float) -> bool:
+    """True when ``is_identity(op, atol)`` is certainly False, decided without a matrix.
+
+    ``rx``/``ry`` have off-diagonal entries ``±sin(a/2)`` (``-i·sin``), computed exactly as
+    here; ``rz``/``p`` differ from ``phase·I`` by ``|e^{ia} - 1| = 2|sin(a/2)|`` up to a few
+    ulps, so those are decided only with a wide margin. Large angles are left to the matrix.
+    """
+    a = op.angles[0].constant_value
+    if not abs(a) < 1e6:
+        return False
+    s = abs(math.sin(a / 2))
+    if op.gate in (Gate.RX, Gate.RY):
+        return s > atol
+    return 2.0 * s > atol + 1e-9
 
 
 def _identity_test(atol: float):
@@ -25,6 +47,8 @@ def _identity_test(atol: float):
             for mono, _ in a.terms:
                 if mono:
                     return False
+        if op.gate in _SIN_HALF and _surely_not_identity(op, atol):
+            return False
         key = (op.gate, len(op.qubits), tuple(a.terms for a in op.angles))
         verdict = seen.get(key)
         if verdict is None:

@@ -165,6 +165,22 @@ def _resynthesizable(op: Op, ctx: PassContext) -> bool:
 
 
 RunKey = tuple[tuple[Gate, tuple], ...]
+_SIN_HALF = frozenset({Gate.RX, Gate.RY, Gate.RZ, Gate.P})
+
+
+def _far_from_identity(op: Op, atol: float) -> bool:
+    """True when the one-op run ``op`` surely matches no empty candidate (so it stays).
+
+    A lone op is replaced only by ``[]``, which needs ``|tr U| ≈ 2`` within
+    ``max(atol, 1e-9)``; for ``rx ry rz p`` ``|tr U| = 2|cos(a/2)| <= 2 - sin²(a/2)``.
+    """
+    if op.gate not in _SIN_HALF:
+        return False
+    a = op.angles[0].constant_value
+    if not abs(a) < 1e6:
+        return False
+    s = math.sin(a / 2)
+    return s * s > 2.0 * max(atol, 1e-9) + 1e-12
 
 
 def _flush(
@@ -180,14 +196,15 @@ def _flush(
     a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit).
     """
     ops = [op for _, op in run]
-    if len(ops) <= _SHORTEST[form]:
+    atol = max(ctx.atol, 1e-10)
+    if len(ops) <= _SHORTEST[form] or (len(ops) == 1 and _far_from_identity(ops[0], atol)):
         out.extend((pos, 0, op) for pos, op in run)
         return
     key = tuple((op.gate, tuple(a.terms for a in op.angles)) for op in ops)
     if key in seen:
         spec = seen[key]
     else:
-        spec = seen[key] = _first_match(_ops_matrix(ops), form, max(ctx.atol, 1e-10), len(ops))
+        spec = seen[key] = _first_match(_ops_matrix(ops), form, atol, len(ops))
     if spec is not None:
         last = run[-1][0]
         out.extend((last, k, op) for k, op in enumerate(_spec_ops(spec, ops[0].qubits[0])))
