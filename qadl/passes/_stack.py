@@ -29,7 +29,16 @@ def rebuild_adjacent(
     out: list[Op | None] = []
     stacks: dict[int, list[int]] = {}
     for op in ops:
-        j = _adjacent_index(op, out, stacks)
+        qubits = op.qubits
+        if len(qubits) == 1:  # _adjacent_index's common case, inline
+            stack = stacks.get(qubits[0])
+            j = stack[-1] if stack else None
+            if j is not None:
+                earlier = out[j]
+                if earlier is None or len(earlier.qubits) != 1:
+                    j = None
+        else:
+            j = _adjacent_index(op, out, stacks)
         replaced = None
         if j is not None and (skip is None or not (skip(op) or skip(out[j]))):  # type: ignore[arg-type]
             replaced = combine(out[j], op)  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
-from qadl.passes.rules import _FAMILY_CONST, _FAMILY_ROT, WIRE_BASES, merge_pair
+from qadl.passes.merge_rotations import merge_pair_fast
+from qadl.passes.rules import _FAMILY_CONST, _FAMILY_ROT, WIRE_BASES, merge_pair, same_operands
 
 __all__ = ["commute_cancel"]
 
@@ -43,6 +44,16 @@ def _bases_memo() -> Callable[[Op], Bases | None]:
         return seen[key]
 
     return bases
+
+
+_ROTATION = {g: info.rotation_axis is not None for g, info in GATES.items()}
+
+
+def _merge(earlier: Op, op: Op) -> tuple[Op, ...] | None:
+    """``merge_pair(earlier, op, families=True)``; same-gate rotations via ``merge_pair_fast``."""
+    if earlier.gate is op.gate and _ROTATION[op.gate] and same_operands(earlier, op):
+        return merge_pair_fast(earlier, op)
+    return merge_pair(earlier, op, families=True)
 
 
 def _commute(ba: Bases | None, bb: Bases | None) -> bool:
@@ -105,7 +116,7 @@ def _find_partner(
         if steps >= window:
             return None
         if _may_merge(earlier, op) and not is_protected(earlier, ctx):
-            merged = merge_pair(earlier, op, families=True)
+            merged = _merge(earlier, op)
             if merged is not None:
                 return i, merged
         if not _commute(bases[i], mine):
@@ -134,7 +145,7 @@ def _find_partner_1q(
             return None
         steps += 1
         if _may_merge(earlier, op) and not is_protected(earlier, ctx):
-            merged = merge_pair(earlier, op, families=True)
+            merged = _merge(earlier, op)
             if merged is not None:
                 return i, merged
         theirs = bases[i]  # rules.commute on the one shared qubit
@@ -170,8 +181,10 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     bases: list[Bases | None] = []
     stacks: dict[int, list[int]] = {}
     bases_of = _bases_memo()
+    memo: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
     for op in circuit.ops:
-        mine = bases_of(op)
+        key = (op.gate, op.qubits)
+        mine = memo[key] if key in memo else memo.setdefault(key, bases_of(op))
         if is_protected(op, ctx):
             found = None
         elif len(op.qubits) == 1:
