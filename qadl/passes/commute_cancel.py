@@ -46,12 +46,9 @@ def _bases_memo() -> Callable[[Op], Bases | None]:
     return bases
 
 
-_ROTATION = {g: info.rotation_axis is not None for g, info in GATES.items()}
-
-
-def _merge(earlier: Op, op: Op) -> tuple[Op, ...] | None:
+def _merge(earlier: Op, op: Op, ko: Kind) -> tuple[Op, ...] | None:
     """``merge_pair(earlier, op, families=True)``; same-gate rotations via ``merge_pair_fast``."""
-    if earlier.gate is op.gate and _ROTATION[op.gate] and same_operands(earlier, op):
+    if earlier.gate is op.gate and ko[4] and same_operands(earlier, op):
         return merge_pair_fast(earlier, op)
     return merge_pair(earlier, op, families=True)
 
@@ -66,24 +63,36 @@ def _commute(ba: Bases | None, bb: Bases | None) -> bool:
     return True
 
 
-def _may_merge(earlier: Op, op: Op) -> bool:
+Kind = tuple[bool, Gate | None, str | None, bool, bool]
+"""Per-gate facts for the merge prefilter: (merges with itself, inverse gate, family axis,
+family rotation, has a rotation axis)."""
+
+_KIND: dict[Gate, Kind] = {
+    g: (
+        _SELF_MERGING[g],
+        _INVERSE[g],
+        _AXIS.get(g),
+        g in _FAMILY_ROT,
+        info.rotation_axis is not None,
+    )
+    for g, info in GATES.items()
+}
+
+
+def _may_merge(earlier: Op, ke: Kind, op: Op, ko: Kind) -> bool:
     """False only when ``merge_pair(earlier, op, families=True)`` is surely None (cheap).
 
     ``merge_pair`` needs one gate, an inverse pair, or two single-qubit gates of one
     rotation axis of which at least one is a rotation (``rules._merge_family``).
+    ``ke``/``ko`` are the gates' ``_KIND`` entries (no enum hashing in the hot loop).
     """
-    a, b = earlier.gate, op.gate
-    if a is b:
-        return _SELF_MERGING[a]
-    if _INVERSE[a] is b:
+    b = op.gate
+    if earlier.gate is b:
+        return ke[0]
+    if ke[1] is b:
         return True
-    axis = _AXIS.get(a)
-    return (
-        axis is not None
-        and axis == _AXIS.get(b)
-        and (a in _FAMILY_ROT or b in _FAMILY_ROT)
-        and len(op.qubits) == 1
-    )
+    axis = ke[2]
+    return axis is not None and axis == ko[2] and (ke[3] or ko[3]) and len(op.qubits) == 1
 
 
 def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
@@ -109,14 +118,16 @@ def _find_partner(
     ctx: PassContext,
     window: int,
     mine: Bases | None,
+    kinds: list[Kind],
 ) -> tuple[int, tuple[Op, ...]] | None:
+    ko = _KIND[op.gate]
     for steps, i in enumerate(_earlier_on_wires(op, stacks, out)):
         earlier = out[i]
         assert earlier is not None
         if steps >= window:
             return None
-        if _may_merge(earlier, op) and not is_protected(earlier, ctx):
-            merged = _merge(earlier, op)
+        if _may_merge(earlier, kinds[i], op, ko) and not is_protected(earlier, ctx):
+            merged = _merge(earlier, op, ko)
             if merged is not None:
                 return i, merged
         if not _commute(bases[i], mine):
@@ -132,10 +143,12 @@ def _find_partner_1q(
     ctx: PassContext,
     window: int,
     mine: Bases | None,
+    kinds: list[Kind],
 ) -> tuple[int, tuple[Op, ...]] | None:
     """``_find_partner`` for a single-qubit ``op`` whose wire holds the indices ``stack``."""
     q = op.qubits[0]
     basis = None if mine is None else mine[q]
+    ko = _KIND[op.gate]
     steps = 0
     for i in reversed(stack):
         earlier = out[i]
@@ -144,8 +157,8 @@ def _find_partner_1q(
         if steps >= window:
             return None
         steps += 1
-        if _may_merge(earlier, op) and not is_protected(earlier, ctx):
-            merged = _merge(earlier, op)
+        if _may_merge(earlier, kinds[i], op, ko) and not is_protected(earlier, ctx):
+            merged = _merge(earlier, op, ko)
             if merged is not None:
                 return i, merged
         theirs = bases[i]  # rules.commute on the one shared qubit
@@ -179,6 +192,7 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     """
     out: list[Op | None] = []
     bases: list[Bases | None] = []
+    kinds: list[Kind] = []
     stacks: dict[int, list[int]] = {}
     bases_of = _bases_memo()
     memo: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
@@ -189,12 +203,17 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
             found = None
         elif len(op.qubits) == 1:
             stack = stacks.get(op.qubits[0])
-            found = None if stack is None else _find_partner_1q(op, out, bases, stack, ctx, window, mine)
+            found = (
+                None
+                if stack is None
+                else _find_partner_1q(op, out, bases, stack, ctx, window, mine, kinds)
+            )
         else:
-            found = _find_partner(op, out, bases, stacks, ctx, window, mine)
+            found = _find_partner(op, out, bases, stacks, ctx, window, mine, kinds)
         if found is None:
             out.append(op)
             bases.append(mine)
+            kinds.append(_KIND[op.gate])
             for q in op.qubits:
                 stacks.setdefault(q, []).append(len(out) - 1)
             continue
@@ -202,6 +221,7 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
         if merged and not _is_zero(merged[0]):
             out[i] = merged[0]
             bases[i] = bases_of(merged[0])
+            kinds[i] = _KIND[merged[0].gate]
         else:
             out[i] = None
     ops = tuple(op for op in out if op is not None)
