@@ -156,12 +156,13 @@ def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-9) -> li
 
 
 def _resynthesizable(op: Op, ctx: PassContext) -> bool:
-    return (
-        len(op.qubits) == 1
-        and op.gate is not Gate.AMPLITUDE
-        and all(a.is_constant for a in op.angles)
-        and not is_protected(op, ctx)
-    )
+    if len(op.qubits) != 1 or op.gate is Gate.AMPLITUDE:
+        return False
+    for angle in op.angles:  # Expr.is_constant, without the property and generator
+        for mono, _ in angle.terms:
+            if mono:
+                return False
+    return not is_protected(op, ctx)
 
 
 RunKey = tuple[tuple[Gate, tuple], ...]
