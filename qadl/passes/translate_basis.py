@@ -10,6 +10,7 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate, gate_by_name
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
+from qadl.passes.merge_rotations import add_angles
 from qadl.source import NO_SPAN
 
 __all__ = ["TranslationError", "native_gates", "orient_swaps", "translate_basis", "translate_op"]
@@ -35,12 +36,29 @@ def _const(value: float) -> E.Expr:
     return expr
 
 
+_FIXED_OPS: dict[tuple, Op] = {}
+"""Ops the rules build from literal angles only (``rz(π/2) q``, ``sx q``), built once each."""
+
+
 def _op(gate: Gate, qubits: tuple[int, ...], *angles: E.Expr | float) -> Op:
+    if all(not isinstance(a, E.Expr) for a in angles):
+        key = (gate, qubits, angles)
+        op = _FIXED_OPS.get(key)
+        if op is None:
+            op = Op(gate, qubits, tuple(_const(a) for a in angles))
+            if len(_FIXED_OPS) < 4096:  # bounded: gates × literals × qubit tuples
+                _FIXED_OPS[key] = op
+        return op
     return Op(gate, qubits, tuple(a if isinstance(a, E.Expr) else _const(a) for a in angles))
 
 
 def _a(op: Op, k: int = 0) -> E.Expr:
     return op.angles[k]
+
+
+def _plus_pi(angle: E.Expr) -> E.Expr:
+    """``angle + π`` (the same ``Expr``; ``add_angles`` skips the re-sort)."""
+    return add_angles(angle, _const(PI))
 
 
 Rule = Callable[[Op], list[Op]]
@@ -157,22 +175,22 @@ _ZSX: dict[Gate, Rule] = {
     G.RX: lambda o: [
         _op(G.RZ, o.qubits, PI / 2),
         _op(G.SX, o.qubits),
-        _op(G.RZ, o.qubits, _a(o) + PI),
+        _op(G.RZ, o.qubits, _plus_pi(_a(o))),
         _op(G.SX, o.qubits),
         _op(G.RZ, o.qubits, PI / 2),
     ],
     G.RY: lambda o: [
         _op(G.SX, o.qubits),
-        _op(G.RZ, o.qubits, _a(o) + PI),
+        _op(G.RZ, o.qubits, _plus_pi(_a(o))),
         _op(G.SX, o.qubits),
         _op(G.RZ, o.qubits, PI),
     ],
     G.U: lambda o: [
         _op(G.RZ, o.qubits, _a(o, 2)),
         _op(G.SX, o.qubits),
-        _op(G.RZ, o.qubits, _a(o, 0) + PI),
+        _op(G.RZ, o.qubits, _plus_pi(_a(o, 0))),
         _op(G.SX, o.qubits),
-        _op(G.RZ, o.qubits, _a(o, 1) + PI),
+        _op(G.RZ, o.qubits, _plus_pi(_a(o, 1))),
     ],
     **{
         g: (lambda o: [_op(G.RZ, o.qubits, _z_like(o))]) for g in (G.Z, G.S, G.SDG, G.T, G.TDG, G.P)
