@@ -199,18 +199,18 @@ def _flush(
     ops = [op for _, op in run]
     atol = max(ctx.atol, 1e-10)
     if len(ops) <= _SHORTEST[form] or (len(ops) == 1 and _far_from_identity(ops[0], atol)):
-        out.extend((pos, 0, op) for pos, op in run)
+        out += [(pos, 0, op) for pos, op in run]
         return
-    key = tuple((op.gate, tuple(a.terms for a in op.angles)) for op in ops)
+    key = tuple([(op.gate, tuple([a.terms for a in op.angles])) for op in ops])
     if key in seen:
         spec = seen[key]
     else:
         spec = seen[key] = _first_match(_ops_matrix(ops), form, atol, len(ops))
     if spec is not None:
         last = run[-1][0]
-        out.extend((last, k, op) for k, op in enumerate(_spec_ops(spec, ops[0].qubits[0])))
+        out += [(last, k, op) for k, op in enumerate(_spec_ops(spec, ops[0].qubits[0]))]
     else:
-        out.extend((pos, 0, op) for pos, op in run)
+        out += [(pos, 0, op) for pos, op in run]
 
 
 @circuit_pass("resynth-1q")
