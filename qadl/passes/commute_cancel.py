@@ -196,10 +196,11 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     stacks: dict[int, list[int]] = {}
     bases_of = _bases_memo()
     memo: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
+    protected = ctx.protected
     for op in circuit.ops:
         key = (op.gate, op.qubits)
         mine = memo[key] if key in memo else memo.setdefault(key, bases_of(op))
-        if is_protected(op, ctx):
+        if protected and op.tags & protected:  # is_protected(op, ctx), inline
             found = None
         elif len(op.qubits) == 1:
             stack = stacks.get(op.qubits[0])
