@@ -57,10 +57,7 @@ def _commute(ba: Bases | None, bb: Bases | None) -> bool:
     """``rules.commute`` for two ops known to share a qubit, from their precomputed bases."""
     if ba is None or bb is None:
         return False
-    for q, basis in ba.items():
-        if q in bb and (basis is None or basis != bb[q]):
-            return False
-    return True
+    return all(q not in bb or (basis is not None and basis == bb[q]) for q, basis in ba.items())
 
 
 Kind = tuple[bool, Gate | None, str | None, bool, bool]

@@ -137,7 +137,7 @@ def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
 
 
 def _first_match(mat: np.ndarray, form: str, atol: float, limit: float) -> Spec | None:
-    """The shortest candidate of ``form`` equal to ``mat`` up to phase, if shorter than ``limit``."""
+    """The shortest candidate of ``form`` equal to ``mat`` up to phase, if under ``limit`` ops."""
     t, p, lam = zyz_angles(mat)
     for spec in sorted(_SPECS[form](t, p, lam, atol), key=len):
         if len(spec) >= limit:

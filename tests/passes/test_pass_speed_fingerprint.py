@@ -7,7 +7,8 @@ the 10-qubit chain and IBM's heavy-hex 27 (with and without readout) and optimis
 O1-O3 without a target; the fingerprint covers every op's gate, qubits and exact angle
 terms (float ``repr``), plus the layout and final permutation.
 
-Regenerate (only when output changes on purpose): ``python -m tests.passes.test_pass_speed_fingerprint``.
+Regenerate (only when output changes on purpose):
+``python -m tests.passes.test_pass_speed_fingerprint``.
 """
 
 from __future__ import annotations
