@@ -6,7 +6,7 @@ import math
 
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
-from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import is_identity
 
 __all__ = ["drop_identities"]
@@ -41,15 +41,17 @@ def _identity_test(atol: float):
     seen: dict[tuple, bool] = {}
 
     def test(op: Op) -> bool:
-        if op.gate is Gate.AMPLITUDE:
+        angles = op.angles
+        if angles:
+            for a in angles:
+                for mono, _ in a.terms:
+                    if mono:
+                        return False
+            if op.gate in _SIN_HALF and _surely_not_identity(op, atol):
+                return False
+        elif op.gate is Gate.AMPLITUDE:
             return False
-        for a in op.angles:
-            for mono, _ in a.terms:
-                if mono:
-                    return False
-        if op.gate in _SIN_HALF and _surely_not_identity(op, atol):
-            return False
-        key = (op.gate, len(op.qubits), tuple(a.terms for a in op.angles))
+        key = (op.gate, len(op.qubits), tuple([a.terms for a in angles]))
         verdict = seen.get(key)
         if verdict is None:
             verdict = seen[key] = is_identity(op, atol)
@@ -69,5 +71,6 @@ def drop_identities(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circu
     per distinct constant (gate, angles).
     """
     identity = _identity_test(ctx.atol)
-    kept = [op for op in circuit.ops if is_protected(op, ctx) or not identity(op)]
+    protected = ctx.protected
+    kept = [op for op in circuit.ops if not identity(op) or (protected and op.tags & protected)]
     return circuit if len(kept) == len(circuit.ops) else circuit.with_ops(kept)

@@ -16,10 +16,14 @@ def backward_lightcone(circuit: Circuit, seed: frozenset[int]) -> tuple[bool, ..
     qubits become live. Cost: O(ops · arity).
     """
     live = set(seed)
-    keep = [False] * len(circuit.ops)
-    for index in range(len(circuit.ops) - 1, -1, -1):
-        qubits = circuit.ops[index].qubits
-        if live.intersection(qubits):
+    ops = circuit.ops
+    keep = [False] * len(ops)
+    for index in range(len(ops) - 1, -1, -1):
+        qubits = ops[index].qubits
+        if len(qubits) == 1:  # the common case, without a set intersection
+            if qubits[0] in live:
+                keep[index] = True
+        elif not live.isdisjoint(qubits):
             keep[index] = True
             live.update(qubits)
     return tuple(keep)
@@ -39,5 +43,7 @@ def lightcone(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
     if circuit.readout is None:
         return circuit
     keep = backward_lightcone(circuit, circuit.readout.measured_qubits())
+    if all(keep):
+        return circuit
     ops = [op for op, k in zip(circuit.ops, keep, strict=True) if k or is_protected(op, ctx)]
     return circuit if len(ops) == len(circuit.ops) else circuit.with_ops(ops)
