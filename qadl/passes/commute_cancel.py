@@ -33,17 +33,21 @@ def _bases(op: Op) -> Bases | None:
     return dict(zip(op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True))
 
 
-def _bases_memo() -> Callable[[Op], Bases | None]:
-    """``_bases`` remembered by (gate, qubits) for one pass run (the dicts are never mutated)."""
-    seen: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
+def _facts_memo() -> Callable[[Op], tuple[Bases | None, Kind]]:
+    """``(_bases(op), _KIND[op.gate])`` remembered by (gate, qubits) for one pass run.
 
-    def bases(op: Op) -> Bases | None:
+    The bases dicts are shared between ops and never mutated.
+    """
+    seen: dict[tuple[Gate, tuple[int, ...]], tuple[Bases | None, Kind]] = {}
+
+    def facts(op: Op) -> tuple[Bases | None, Kind]:
         key = (op.gate, op.qubits)
-        if key not in seen:
-            seen[key] = _bases(op)
-        return seen[key]
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = (_bases(op), _KIND[op.gate])
+        return found
 
-    return bases
+    return facts
 
 
 def _merge(earlier: Op, op: Op, ko: Kind) -> tuple[Op, ...] | None:
@@ -140,12 +144,12 @@ def _find_partner_1q(
     ctx: PassContext,
     window: int,
     mine: Bases | None,
+    ko: Kind,
     kinds: list[Kind],
 ) -> tuple[int, tuple[Op, ...]] | None:
     """``_find_partner`` for a single-qubit ``op`` whose wire holds the indices ``stack``."""
     q = op.qubits[0]
     basis = None if mine is None else mine[q]
-    ko = _KIND[op.gate]
     steps = 0
     for i in reversed(stack):
         earlier = out[i]
@@ -191,12 +195,10 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     bases: list[Bases | None] = []
     kinds: list[Kind] = []
     stacks: dict[int, list[int]] = {}
-    bases_of = _bases_memo()
-    memo: dict[tuple[Gate, tuple[int, ...]], Bases | None] = {}
+    facts = _facts_memo()
     protected = ctx.protected
     for op in circuit.ops:
-        key = (op.gate, op.qubits)
-        mine = memo[key] if key in memo else memo.setdefault(key, bases_of(op))
+        mine, kind = facts(op)
         if protected and op.tags & protected:  # is_protected(op, ctx), inline
             found = None
         elif len(op.qubits) == 1:
@@ -204,22 +206,25 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
             found = (
                 None
                 if stack is None
-                else _find_partner_1q(op, out, bases, stack, ctx, window, mine, kinds)
+                else _find_partner_1q(op, out, bases, stack, ctx, window, mine, kind, kinds)
             )
         else:
             found = _find_partner(op, out, bases, stacks, ctx, window, mine, kinds)
         if found is None:
             out.append(op)
             bases.append(mine)
-            kinds.append(_KIND[op.gate])
+            kinds.append(kind)
             for q in op.qubits:
-                stacks.setdefault(q, []).append(len(out) - 1)
+                stack = stacks.get(q)
+                if stack is None:
+                    stacks[q] = [len(out) - 1]
+                else:
+                    stack.append(len(out) - 1)
             continue
         i, merged = found
         if merged and not _is_zero(merged[0]):
             out[i] = merged[0]
-            bases[i] = bases_of(merged[0])
-            kinds[i] = _KIND[merged[0].gate]
+            bases[i], kinds[i] = facts(merged[0])
         else:
             out[i] = None
     ops = tuple(op for op in out if op is not None)
