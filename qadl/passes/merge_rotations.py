@@ -50,13 +50,25 @@ def merge_pair_fast(first: Op, second: Op) -> tuple[Op, ...] | None:
         if not _SELF_MERGING[first.gate]:
             return None
         if _ROTATION[first.gate] and same_operands(first, second):
-            angles = tuple(
-                add_angles(a, b) for a, b in zip(first.angles, second.angles, strict=True)
-            )
+            fa, sa = first.angles, second.angles
+            if len(fa) == 1 and len(sa) == 1:
+                angles: tuple[E.Expr, ...] = (add_angles(fa[0], sa[0]),)
+            else:
+                angles = tuple([add_angles(a, b) for a, b in zip(fa, sa, strict=True)])
             return (Op(first.gate, first.qubits, angles, first.tags, span=first.span),)
     elif _INVERSE[first.gate] is not second.gate:
         return None
     return merge_pair(first, second)
+
+
+def _zero_rotation(op: Op) -> bool:
+    """True for a merged op whose angles are all exactly zero (it is removed)."""
+    if not op.angles:
+        return False
+    for angle in op.angles:
+        if angle.terms:
+            return False
+    return True
 
 
 @circuit_pass("merge-rotations")
@@ -74,6 +86,6 @@ def merge_rotations(circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circu
         circuit.ops,
         merge_pair_fast,
         skip=(lambda op: is_protected(op, ctx)) if ctx.protected else None,
-        drop=lambda op: bool(op.angles) and all(not a.terms for a in op.angles),
+        drop=_zero_rotation,
     )
     return circuit if tuple(ops) == circuit.ops else circuit.with_ops(ops)
