@@ -40,12 +40,14 @@ def _cancel_only(first: Op, second: Op) -> tuple[Op, ...] | None:
             return None
     elif _INVERSE[first.gate] is not second.gate:
         return None  # neither one gate nor an inverse pair
-    if _is_inverse_pair(first, second):
-        return ()
+    if not first.angles and not second.angles and _is_inverse_pair(first, second):
+        return ()  # (_is_inverse_pair is False whenever either op has angles)
     # Rotations cancel only when the summed angles are exactly zero (RZ(a)·RZ(-a)).
     if _ROTATION[first.gate] and same_operands(first, second):
-        pairs = zip(first.angles, second.angles, strict=True)
-        return () if all(_sums_to_zero(a, b) for a, b in pairs) else None
+        for a, b in zip(first.angles, second.angles, strict=True):
+            if not _sums_to_zero(a, b):
+                return None
+        return ()
     return None
 
 
