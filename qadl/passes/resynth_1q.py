@@ -5,6 +5,7 @@ from __future__ import annotations
 import cmath
 import math
 from collections.abc import Callable
+from operator import itemgetter
 
 import numpy as np
 
@@ -245,6 +246,6 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
         out.append((pos, 0, op))
     for q in sorted(runs):
         _flush(runs[q], form, out, ctx, seen)
-    out.sort(key=lambda item: (item[0], item[1]))
+    out.sort(key=itemgetter(0, 1))
     ops = tuple(op for _, _, op in out)
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
