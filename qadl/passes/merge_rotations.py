@@ -63,12 +63,7 @@ def merge_pair_fast(first: Op, second: Op) -> tuple[Op, ...] | None:
 
 def _zero_rotation(op: Op) -> bool:
     """True for a merged op whose angles are all exactly zero (it is removed)."""
-    if not op.angles:
-        return False
-    for angle in op.angles:
-        if angle.terms:
-            return False
-    return True
+    return bool(op.angles) and all(not angle.terms for angle in op.angles)
 
 
 @circuit_pass("merge-rotations")
