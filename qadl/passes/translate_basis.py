@@ -41,15 +41,17 @@ _FIXED_OPS: dict[tuple, Op] = {}
 
 
 def _op(gate: Gate, qubits: tuple[int, ...], *angles: E.Expr | float) -> Op:
-    if all(not isinstance(a, E.Expr) for a in angles):
-        key = (gate, qubits, angles)
-        op = _FIXED_OPS.get(key)
-        if op is None:
-            op = Op(gate, qubits, tuple(_const(a) for a in angles))
-            if len(_FIXED_OPS) < 4096:  # bounded: gates × literals × qubit tuples
-                _FIXED_OPS[key] = op
-        return op
-    return Op(gate, qubits, tuple(a if isinstance(a, E.Expr) else _const(a) for a in angles))
+    for a in angles:
+        if isinstance(a, E.Expr):
+            exprs = [x if isinstance(x, E.Expr) else _const(x) for x in angles]
+            return Op(gate, qubits, tuple(exprs))
+    key = (gate, qubits, angles)  # literal angles only: one shared op per (gate, qubits, angles)
+    op = _FIXED_OPS.get(key)
+    if op is None:
+        op = Op(gate, qubits, tuple(_const(a) for a in angles))
+        if len(_FIXED_OPS) < 4096:  # bounded: gates × literals × qubit tuples
+            _FIXED_OPS[key] = op
+    return op
 
 
 def _a(op: Op, k: int = 0) -> E.Expr:
