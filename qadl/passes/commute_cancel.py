@@ -203,11 +203,23 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
             found = None
         elif len(op.qubits) == 1:
             stack = stacks.get(op.qubits[0])
-            found = (
-                None
-                if stack is None
-                else _find_partner_1q(op, out, bases, stack, ctx, window, mine, kind, kinds)
-            )
+            if stack is None:
+                found = None
+            else:
+                # Most walks end at the top op of the wire: it neither merges nor commutes.
+                top = stack[-1]
+                earlier = out[top]
+                theirs = bases[top]
+                q = op.qubits[0]
+                if (
+                    earlier is not None
+                    and window > 0
+                    and not _may_merge(earlier, kinds[top], op, kind)
+                    and (theirs is None or mine is None or theirs[q] != mine[q])
+                ):
+                    found = None
+                else:
+                    found = _find_partner_1q(op, out, bases, stack, ctx, window, mine, kind, kinds)
         else:
             found = _find_partner(op, out, bases, stacks, ctx, window, mine, kinds)
         if found is None:
