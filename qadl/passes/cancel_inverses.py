@@ -9,7 +9,7 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES
 from qadl.passes._stack import rebuild_adjacent
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
-from qadl.passes.rules import _is_inverse_pair, same_operands
+from qadl.passes.rules import is_inverse_pair, same_operands
 
 __all__ = ["cancel_inverses"]
 
@@ -40,8 +40,8 @@ def _cancel_only(first: Op, second: Op) -> tuple[Op, ...] | None:
             return None
     elif _INVERSE[first.gate] is not second.gate:
         return None  # neither one gate nor an inverse pair
-    if not first.angles and not second.angles and _is_inverse_pair(first, second):
-        return ()  # (_is_inverse_pair is False whenever either op has angles)
+    if not first.angles and not second.angles and is_inverse_pair(first, second):
+        return ()  # (is_inverse_pair is False whenever either op has angles)
     # Rotations cancel only when the summed angles are exactly zero (RZ(a)·RZ(-a)).
     if _ROTATION[first.gate] and same_operands(first, second):
         for a, b in zip(first.angles, second.angles, strict=True):

@@ -9,18 +9,18 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
 from qadl.passes.merge_rotations import merge_pair_fast
-from qadl.passes.rules import _FAMILY_CONST, _FAMILY_ROT, WIRE_BASES, merge_pair, same_operands
+from qadl.passes.rules import FAMILY_CONST, FAMILY_ROT, WIRE_BASES, merge_pair, same_operands
 
 __all__ = ["commute_cancel"]
 
 Bases = dict[int, str | None]
 """Qubit -> the Pauli basis an op is block-diagonal in on it (``rules.WIRE_BASES``)."""
 
-_AXIS = {g: _FAMILY_ROT[g] for g in _FAMILY_ROT} | {g: a for g, (a, _) in _FAMILY_CONST.items()}
+_AXIS = {g: FAMILY_ROT[g] for g in FAMILY_ROT} | {g: a for g, (a, _) in FAMILY_CONST.items()}
 """Single-qubit gates equal to ``R_axis(angle)`` up to phase -> axis (``rules.family_angle``)."""
 _INVERSE = {g: info.inverse_of for g, info in GATES.items()}
 _SELF_MERGING = {
-    g: info.self_inverse or info.rotation_axis is not None or g in _FAMILY_ROT
+    g: info.self_inverse or info.rotation_axis is not None or g in FAMILY_ROT
     for g, info in GATES.items()
 }
 """Gates ``merge_pair`` can combine with the same gate (self-inverse, rotation, family rotation)."""
@@ -73,7 +73,7 @@ _KIND: dict[Gate, Kind] = {
         _SELF_MERGING[g],
         _INVERSE[g],
         _AXIS.get(g),
-        g in _FAMILY_ROT,
+        g in FAMILY_ROT,
         info.rotation_axis is not None,
     )
     for g, info in GATES.items()

@@ -15,10 +15,13 @@ from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 
 __all__ = [
+    "FAMILY_CONST",
+    "FAMILY_ROT",
     "WIRE_BASES",
     "commute",
     "family_angle",
     "is_identity",
+    "is_inverse_pair",
     "merge_pair",
     "same_operands",
 ]
@@ -80,7 +83,7 @@ def commute(a: Op, b: Op) -> bool:
     return all(ba[q] is not None and ba[q] == bb[q] for q in shared)
 
 
-_FAMILY_CONST: dict[Gate, tuple[str, float]] = {
+FAMILY_CONST: dict[Gate, tuple[str, float]] = {
     G.Z: ("z", math.pi),
     G.S: ("z", math.pi / 2),
     G.SDG: ("z", -math.pi / 2),
@@ -91,15 +94,17 @@ _FAMILY_CONST: dict[Gate, tuple[str, float]] = {
     G.SXDG: ("x", -math.pi / 2),
     G.Y: ("y", math.pi),
 }
-_FAMILY_ROT: dict[Gate, str] = {G.RZ: "z", G.P: "z", G.RX: "x", G.RY: "y"}
+"""Fixed gates that are rotations of one axis family: gate -> (axis, angle)."""
+FAMILY_ROT: dict[Gate, str] = {G.RZ: "z", G.P: "z", G.RX: "x", G.RY: "y"}
+"""Parametrised rotations: gate -> axis (P is RZ up to a global phase)."""
 
 
 def family_angle(op: Op) -> tuple[str, E.Expr] | None:
     """``(axis, a)`` when the single-qubit ``op`` equals ``R_axis(a)`` up to global phase."""
-    if op.gate in _FAMILY_ROT:
-        return _FAMILY_ROT[op.gate], op.angles[0]
-    if op.gate in _FAMILY_CONST:
-        axis, angle = _FAMILY_CONST[op.gate]
+    if op.gate in FAMILY_ROT:
+        return FAMILY_ROT[op.gate], op.angles[0]
+    if op.gate in FAMILY_CONST:
+        axis, angle = FAMILY_CONST[op.gate]
         return axis, E.const(angle)
     return None
 
@@ -113,7 +118,8 @@ def same_operands(a: Op, b: Op) -> bool:
     return GATES[a.gate].symmetric and sorted(a.qubits) == sorted(b.qubits)
 
 
-def _is_inverse_pair(a: Op, b: Op) -> bool:
+def is_inverse_pair(a: Op, b: Op) -> bool:
+    """Fixed gates on the same operands whose product is the identity (e.g. S, S†)."""
     ia, ib = GATES[a.gate], GATES[b.gate]
     if a.angles or b.angles:
         return False
@@ -130,7 +136,7 @@ def merge_pair(first: Op, second: Op, *, families: bool = False) -> tuple[Op, ..
     is a rotation and the other a fixed gate of the same axis (``RZ(a)·S = RZ(a+π/2)``
     up to global phase); the result keeps the rotation's gate, so no new gate kind appears.
     """
-    if _is_inverse_pair(first, second):
+    if is_inverse_pair(first, second):
         return ()
     if same_operands(first, second) and GATES[first.gate].rotation_axis is not None:
         angles = tuple(a + b for a, b in zip(first.angles, second.angles, strict=True))
@@ -144,9 +150,9 @@ def _merge_family(first: Op, second: Op) -> tuple[Op, ...] | None:
     fa, fb = family_angle(first), family_angle(second)
     if fa is None or fb is None or fa[0] != fb[0]:
         return None
-    if first.gate in _FAMILY_ROT:
+    if first.gate in FAMILY_ROT:
         keep = first
-    elif second.gate in _FAMILY_ROT:
+    elif second.gate in FAMILY_ROT:
         keep = second
     else:
         return None
