@@ -22,6 +22,7 @@ __all__ = [
     "adversarial_dataset",
     "attack",
     "attack_sweep",
+    "batch_done",
     "craft",
     "stop_mask",
 ]
@@ -77,6 +78,14 @@ def stop_mask(
     if config.early_stop:
         return _goal_reached(probs.argmax(axis=1), labels, config.targeted)
     return np.zeros(len(labels), dtype=bool)
+
+
+def batch_done(
+    probs: np.ndarray, labels: np.ndarray, config: AttackConfig | QuantumAttackConfig
+) -> bool:
+    """True once ``until success_rate >= r`` holds: a fraction r of the batch is fooled."""
+    reached = _goal_reached(probs.argmax(axis=1), labels, config.targeted)
+    return bool(reached.mean() >= config.until_success_rate)
 
 
 def _adversarial_confidence(probs: np.ndarray, labels: np.ndarray, targeted: bool) -> np.ndarray:
@@ -198,6 +207,10 @@ def _run_once(
     state = _new_state(prob.x.shape)
     alpha = config.alpha(prob.epsilon) if config.bounded else config.lr
     for t in range(config.num_steps):
+        if config.until_success_rate is not None and batch_done(
+            oracle.predict_proba(x_adv), prob.labels, config
+        ):
+            break
         if config.until_confidence is not None or config.early_stop:
             done = stop_mask(oracle.predict_proba(x_adv[active]), prob.labels[active], config)
             active[np.flatnonzero(active)[done]] = False

@@ -76,6 +76,8 @@ class AttackConfig:
     """``nonzero``: only features that are nonzero in the clean input may change."""
     until_confidence: float | None = None
     """Stop a sample once its wrong-class (or target-class) probability reaches this."""
+    until_success_rate: float | None = None
+    """Stop the whole attack once this fraction of the batch has reached the goal."""
     early_stop: bool = False
     """Stop a sample as soon as its predicted label flips (or reaches the target)."""
     clip: tuple[float, float] | None = None
@@ -111,6 +113,8 @@ class AttackConfig:
             raise ValueError(f"unknown mask {self.mask!r}; expected 'none' or 'nonzero'")
         if self.until_confidence is not None and not 0.0 < self.until_confidence <= 1.0:
             raise ValueError("until_confidence must lie in (0, 1]")
+        if self.until_success_rate is not None and not 0.0 < self.until_success_rate <= 1.0:
+            raise ValueError("until_success_rate must lie in (0, 1]")
 
     @property
     def epsilons(self) -> tuple[float, ...]:
@@ -180,6 +184,8 @@ class QuantumAttackConfig:
     """Freeze a sample once its label flips."""
     until_confidence: float | None = None
     """Freeze a sample once its wrong-class (targeted: target) probability reaches this."""
+    until_success_rate: float | None = None
+    """Stop the whole attack once this fraction of the batch has reached the goal."""
     targeted: bool = False
     target: int | None = None
     seed: int = 0
@@ -190,6 +196,8 @@ class QuantumAttackConfig:
             raise ValueError("epsilon must be one or more non-negative angles")
         if self.until_confidence is not None and not 0.0 < self.until_confidence <= 1.0:
             raise ValueError("until_confidence must lie in (0, 1]")
+        if self.until_success_rate is not None and not 0.0 < self.until_success_rate <= 1.0:
+            raise ValueError("until_success_rate must lie in (0, 1]")
         if self.steps < 1:
             raise ValueError("steps must be at least 1")
         if self.optimizer not in ("sign", "adam", "natural"):

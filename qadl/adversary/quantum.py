@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from qadl.adversary.attacks import stop_mask
+from qadl.adversary.attacks import batch_done, stop_mask
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.norms import perturbation_norms
 from qadl.adversary.result import AttackResult
@@ -362,6 +362,10 @@ def _ascend(
     trace = np.full((config.steps, b), np.nan)
     opt = _Ascent(np.zeros((b, d)), np.zeros((b, d)))
     for t in range(config.steps):
+        if config.until_success_rate is not None and batch_done(
+            adversary.predict_proba(theta, states, angles), labels, config
+        ):
+            break
         if config.early_stop or config.until_confidence is not None:
             active &= ~_stopped(adversary, theta, states, angles, labels, active, config)
         idx = np.flatnonzero(active)

@@ -1,4 +1,4 @@
-"""Angle expressions: canonical real polynomials over θ (trainable), x (feature) and δ (perturbation).
+"""Angle expressions: canonical real polynomials over θ (trainable), x (feature), δ (perturbation).
 
 Every angle the language can write (``θ[k] + π + 2·p[k]``, ``(π − x[i])·(π − x[j])``,
 ``w·x + b``) is a polynomial in the symbols, so expressions are kept in one canonical
@@ -17,7 +17,19 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["DELTA", "THETA", "Expr", "Monomial", "Sym", "SymKind", "X", "const", "delta", "theta", "x"]
+__all__ = [
+    "DELTA",
+    "THETA",
+    "Expr",
+    "Monomial",
+    "Sym",
+    "SymKind",
+    "X",
+    "const",
+    "delta",
+    "theta",
+    "x",
+]
 
 SymKind = Literal["theta", "x", "delta"]
 THETA: SymKind = "theta"

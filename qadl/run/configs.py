@@ -97,6 +97,15 @@ def _epsilon(value: Any) -> float | tuple[float, ...] | None:
     return tuple(float(v) for v in value) if isinstance(value, tuple) else float(value)
 
 
+def _until(options: dict[str, Any]) -> dict[str, float]:
+    """``until wrong_class >= p`` (per sample) or ``until success_rate >= r`` (whole batch)."""
+    until = options.get("until")
+    if not isinstance(until, Condition):
+        return {}
+    key = "until_confidence" if until.metric == "wrong_class" else "until_success_rate"
+    return {key: float(until.value)}
+
+
 def _classical(method: CallValue, options: dict[str, Any]) -> AttackConfig:
     kw = method.as_dict()
     common: dict[str, Any] = {"seed": int(options.get("seed", 0))}
@@ -104,9 +113,7 @@ def _classical(method: CallValue, options: dict[str, Any]) -> AttackConfig:
         common.update(targeted=True, target=int(options["targeted"]))
     if options.get("mask") == "nonzero":
         common["mask"] = "nonzero"
-    until = options.get("until")
-    if isinstance(until, Condition) and until.metric == "wrong_class":
-        common["until_confidence"] = float(until.value)
+    common.update(_until(options))
     if "clip" in options:
         common["clip"] = tuple(float(v) for v in options["clip"])
     if method.name == "gradient_steps":
@@ -146,9 +153,7 @@ def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
     extra: dict[str, Any] = {}
     if "targeted" in options:
         extra.update(targeted=True, target=int(options["targeted"]))
-    until = options.get("until")
-    if isinstance(until, Condition) and until.metric == "wrong_class":
-        extra["until_confidence"] = float(until.value)
+    extra.update(_until(options))
     return QuantumAttackConfig(
         epsilon=_epsilon(kw.get("epsilon", 0.1)),
         steps=int(kw.get("steps", 20)),

@@ -87,6 +87,20 @@ def test_until_confidence_and_mask():
     assert np.all(wrong[stopped] >= 0.6 - 1e-12)
 
 
+def test_until_success_rate_stops_the_batch_once_enough_are_fooled():
+    """`until success_rate >= r`: the attack ends at the first step where a fraction r of
+    the batch is fooled, so it runs fewer steps than the full attack and stops at r."""
+    oracle, x, y = softmax_problem(seed=8, n=60)
+    full = craft(oracle, x, y, AttackConfig("bim", epsilon=1.0, steps=40, step_size=0.02))
+    assert full.success.mean() > 0.8
+    cfg = AttackConfig("bim", epsilon=1.0, steps=40, step_size=0.02, until_success_rate=0.5)
+    res = craft(oracle, x, y, cfg)
+    assert 0.5 <= res.success.mean() < full.success.mean()
+    assert res.steps.max() < 40
+    shorter = AttackConfig("bim", epsilon=1.0, steps=int(res.steps.max()) - 1, step_size=0.02)
+    assert craft(oracle, x, y, shorter).success.mean() < 0.5
+
+
 def test_gradient_steps_with_epsilon_stay_in_ball():
     oracle, x, y = softmax_problem(seed=11, n=30)
     cfg = AttackConfig("gradient_steps", norm="l2", epsilon=0.05, steps=50, lr=0.05)

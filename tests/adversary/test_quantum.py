@@ -213,3 +213,13 @@ def test_until_confidence_freezes_samples_at_the_threshold(setup):
     wrong = res.probs_adv[np.arange(len(data)), 1 - data.y]
     assert np.all(wrong[stopped] >= 0.6)
     assert np.all(res.success[stopped])
+
+
+def test_until_success_rate_ends_the_attack_once_enough_states_flip(setup):
+    _, adv, theta, data = setup
+    base = dict(epsilon=1.0, steps=30, optimizer="natural", step_size=0.05)
+    full = quantum_attack(adv, theta, data, QuantumAttackConfig(**base))
+    res = quantum_attack(adv, theta, data, QuantumAttackConfig(**base, until_success_rate=0.3))
+    assert full.success.mean() > 0.3
+    assert 0.3 <= res.success.mean() <= full.success.mean()
+    assert res.steps.max() < 30

@@ -37,6 +37,16 @@ def test_natural_optimizer_step_and_stopping_rule() -> None:
     assert cfg.until_confidence == 0.55
 
 
+def test_until_success_rate_maps_to_the_batch_stop() -> None:
+    cfg = _plan(
+        "attack a on phase {\n"
+        "    method local_rotations(epsilon = 0.4)\n"
+        "    until success_rate >= 0.9\n"
+        "}\n"
+    )
+    assert (cfg.until_success_rate, cfg.until_confidence) == (0.9, None)
+
+
 def test_lr_alone_still_means_adam_and_nothing_means_sign() -> None:
     adam = _plan("attack a on phase { method local_rotations(epsilon = 0.4, lr = 0.01) }\n")
     sign = _plan("attack a on phase { method local_rotations(epsilon = 0.4) }\n")
