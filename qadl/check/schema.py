@@ -142,6 +142,10 @@ def condition(metrics: tuple[str, ...]) -> Check:
             return "expected a condition like `wrong_class >= 0.6`"
         if v.metric not in metrics:
             return f"unknown metric `{v.metric}`; expected one of {', '.join(metrics)}"
+        if v.op != ">=":
+            return f"a stopping rule reads `{v.metric} >= value`, not `{v.op}`"
+        if not 0.0 < v.value <= 1.0:
+            return f"`{v.metric}` is a fraction: the value must lie in (0, 1], got {v.value:g}"
         return None
 
     return check
