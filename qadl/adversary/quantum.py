@@ -375,30 +375,27 @@ def _ascend(
             theta, states[idx], angles[idx], labels[idx], config.loss
         )
         trace[t, idx] = sign * loss
-        opt.t += 1
+        ascent = sign * grad * axes
         if config.optimizer == "natural":
-            step = _natural_step(
-                adversary, states[idx], angles[idx], sign * grad * axes, config.alpha(eps)
-            )
+            step = _natural_step(adversary, states[idx], angles[idx], ascent, config.alpha(eps))
             angles[idx] = _retract_to_fidelity(
                 adversary,
                 states[idx],
                 np.clip(angles[idx] + step * axes, -eps, eps),
                 config.fidelity_min,
             )
-            steps[idx] += 1
-            continue
-        step = _step(sign * grad * axes, idx, opt, config, config.alpha(eps))
-        new, undone = _within_fidelity(
-            adversary,
-            states[idx],
-            angles[idx],
-            np.clip(angles[idx] + step, -eps, eps),
-            config.fidelity_min,
-        )
-        angles[idx] = new
+        else:
+            opt.t += 1
+            step = _step(ascent, idx, opt, config, config.alpha(eps))
+            angles[idx], undone = _within_fidelity(
+                adversary,
+                states[idx],
+                angles[idx],
+                np.clip(angles[idx] + step, -eps, eps),
+                config.fidelity_min,
+            )
+            active[idx[undone]] = False
         steps[idx] += 1
-        active[idx[undone]] = False
     return steps, trace
 
 

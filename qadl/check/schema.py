@@ -302,7 +302,24 @@ def check_call(v: Any, table: dict[str, dict[str, Check]], what: str) -> str | N
         problem = params[key](value)
         if problem:
             return f"`{key}` of `{v.name}`: {problem}" if v.name != "_" else f"`{key}`: {problem}"
+    rule = CALL_RULES.get(v.name)
+    return rule(v.as_dict()) if rule else None
+
+
+def _rotation_step_rule(kw: dict[str, Any]) -> str | None:
+    """``lr`` is Adam's learning rate, ``step`` the sign or natural-gradient step."""
+    optimizer = kw.get("optimizer", "adam" if "lr" in kw else "sign")
+    if "lr" in kw and optimizer != "adam":
+        return f"`lr` is Adam's learning rate; with `optimizer = {optimizer}` give `step`"
+    if "step" in kw and optimizer == "adam":
+        return "`step` is the sign or natural-gradient step; Adam takes `lr`"
     return None
+
+
+CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "local_rotations": _rotation_step_rule,
+}
+"""Rules that relate several keyword arguments of one call (each key is checked alone above)."""
 
 
 def _kwargs_of(table: dict[str, Check]) -> Check:

@@ -54,14 +54,17 @@ def test_lr_alone_still_means_adam_and_nothing_means_sign() -> None:
     assert (sign.optimizer, sign.step_size, sign.until_confidence) == ("sign", None, None)
 
 
-@pytest.mark.parametrize("bad", ["optimizer = newton", "step = 0"])
+@pytest.mark.parametrize(
+    "bad",
+    ["optimizer = newton", "step = 0", "optimizer = natural, lr = 0.01", "lr = 0.01, step = 0.1"],
+)
 def test_bad_optimizer_options_are_located_errors(bad: str) -> None:
     source = MODEL + f"attack a on phase {{ method local_rotations(epsilon = 0.4, {bad}) }}\n"
     with pytest.raises(QadlError) as caught:
         loads(source, "attack.qadl")
     first = caught.value.diagnostics[0]
     assert first.code.startswith("E05")
-    option = bad.split(" =")[0]
+    option = bad.split(" =")[0].split(", ")[-1]
     start = first.primary.span.start
     assert source.index("attack a") <= start < len(source)
     assert option in source[start : first.primary.span.end] or option in first.message
