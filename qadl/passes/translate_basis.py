@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,35 +24,23 @@ class TranslationError(ValueError):
     """An op cannot be expressed in the requested basis (or the basis is not supported)."""
 
 
-_CONSTS: dict[float, E.Expr] = {}
-"""``E.const`` of the rules' literal angles (π/2, -π/2 …), built once (they are immutable)."""
-
-
+@functools.lru_cache(maxsize=256)
 def _const(value: float) -> E.Expr:
-    expr = _CONSTS.get(value)
-    if expr is None:
-        expr = E.const(value)
-        if len(_CONSTS) < 256:  # the rules use a handful of literals; never grow unbounded
-            _CONSTS[value] = expr
-    return expr
+    """``E.const`` of the rules' literal angles (π/2, −π/2 …), built once (immutable)."""
+    return E.const(value)
 
 
-_FIXED_OPS: dict[tuple, Op] = {}
-"""Ops the rules build from literal angles only (``rz(π/2) q``, ``sx q``), built once each."""
+@functools.lru_cache(maxsize=4096)
+def _fixed_op(gate: Gate, qubits: tuple[int, ...], angles: tuple[float, ...]) -> Op:
+    """An op of literal angles only (``rz(π/2) q``, ``sx q``), built once each."""
+    return Op(gate, qubits, tuple(_const(a) for a in angles))
 
 
 def _op(gate: Gate, qubits: tuple[int, ...], *angles: E.Expr | float) -> Op:
-    for a in angles:
-        if isinstance(a, E.Expr):
-            exprs = [x if isinstance(x, E.Expr) else _const(x) for x in angles]
-            return Op(gate, qubits, tuple(exprs))
-    key = (gate, qubits, angles)  # literal angles only: one shared op per (gate, qubits, angles)
-    op = _FIXED_OPS.get(key)
-    if op is None:
-        op = Op(gate, qubits, tuple(_const(a) for a in angles))
-        if len(_FIXED_OPS) < 4096:  # bounded: gates × literals × qubit tuples
-            _FIXED_OPS[key] = op
-    return op
+    if any(isinstance(a, E.Expr) for a in angles):
+        exprs = [x if isinstance(x, E.Expr) else _const(x) for x in angles]
+        return Op(gate, qubits, tuple(exprs))
+    return _fixed_op(gate, qubits, angles)
 
 
 def _a(op: Op, k: int = 0) -> E.Expr:
