@@ -1,0 +1,110 @@
+"""Memory a simulation needs, and memory the machine has: the run-time memory guard.
+
+``estimate_bytes`` is the one estimate of simulator memory; ``qadl run`` compares it with
+``available_bytes`` before it allocates anything, and a check-time preflight may import it
+too (it is pure arithmetic: no NumPy, no Numba).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+__all__ = [
+    "MEMORY_LIMIT_ENV",
+    "available_bytes",
+    "estimate_bytes",
+    "format_bytes",
+    "parse_bytes",
+    "state_bytes",
+]
+
+MEMORY_LIMIT_ENV = "QADL_MEMORY_LIMIT"
+"""Environment variable that overrides the detected available memory (e.g. ``4GiB``)."""
+
+_COMPLEX = 16
+"""Bytes of one complex128 amplitude."""
+
+_FORWARD_COPIES = 1
+"""A forward pass holds the output state of every sample of the batch."""
+_GRADIENT_COPIES = 3
+"""The adjoint pass holds ψ, the backward vector λ and a work copy per sample."""
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def state_bytes(num_qubits: int, noisy: bool = False) -> int:
+    """Bytes of one state: a statevector (16·2^n) or a density matrix (16·4^n)."""
+    return _COMPLEX << (2 * num_qubits if noisy else num_qubits)
+
+
+def estimate_bytes(num_qubits: int, batch: int, noisy: bool = False, gradient: bool = False) -> int:
+    """Peak bytes of simulating ``batch`` samples of an ``num_qubits``-qubit circuit at once.
+
+    The simulators allocate the states of the whole batch together (an ``(B, 2^n)`` array,
+    or ``(B, 4^n)`` for density matrices), and a gradient keeps two more copies per sample
+    (the backward vector and a work copy). Small parameter and gradient arrays are ignored:
+    they matter only when the states are small too. Per-thread buffers are bounded by the
+    batch, so threads add nothing beyond it.
+
+    Args:
+        num_qubits: Register size n.
+        batch: Samples simulated together (at least 1 counts).
+        noisy: Density matrices (16·4^n bytes each) instead of statevectors (16·2^n).
+        gradient: Also differentiate (training, white-box attacks).
+    """
+    copies = _GRADIENT_COPIES if gradient else _FORWARD_COPIES
+    return state_bytes(num_qubits, noisy) * max(1, int(batch)) * copies
+
+
+def parse_bytes(text: str) -> int:
+    """``"512M"``, ``"4GiB"``, ``"1.5 GB"`` or a plain byte count -> bytes (binary units).
+
+    Raises:
+        ValueError: Not a non-negative size.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"{text!r} is not a memory size (e.g. 4GiB, 512M, 1000000)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _meminfo_available(path: Path = Path("/proc/meminfo")) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"^MemAvailable:\s*(\d+)\s*kB", text, re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def _sysconf_available() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on this platform
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory a run may use: ``$QADL_MEMORY_LIMIT`` if set, else the OS's available memory.
+
+    Returns None when neither is known (then no guard applies).
+
+    Raises:
+        ValueError: ``QADL_MEMORY_LIMIT`` is set but is not a size.
+    """
+    override = os.environ.get(MEMORY_LIMIT_ENV)
+    if override:
+        return parse_bytes(override)
+    return _meminfo_available() or _sysconf_available()
+
+
+def format_bytes(size: int) -> str:
+    """Bytes for people: ``8.00 GiB``, ``512.0 MiB``, ``96 B``."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.2f} {unit}" if unit in ("TiB", "GiB") else (
+                f"{size / scale:.1f} {unit}"
+            )
+    return f"{size} B"
