@@ -72,7 +72,7 @@ def test_random_text_raises_only_qadl_errors(text):
 
 @functools.cache
 def _uncached():
-    """A parser with its grammar object attached (the shared one is loaded from Lark's cache)."""
+    """A parser with its grammar object attached (the shared one may come from the cache)."""
     from qadl.frontend.grammar import build_parser
 
     return build_parser()
