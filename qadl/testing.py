@@ -6,6 +6,10 @@ the yardstick the compiled simulator, the passes and the QASM back end are check
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
+
 import numpy as np
 
 from qadl.ir import expr as E
@@ -13,9 +17,16 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 
 __all__ = [
+    "GOLDEN_ATOL",
+    "GOLDEN_RTOL",
+    "NumericText",
     "apply_matrix",
     "assert_equivalent",
+    "assert_numbers_close",
+    "assert_text_close",
     "circuit_unitary",
+    "compare_numbers",
+    "compare_text",
     "random_bindings",
     "random_circuit",
     "reference_outputs",
@@ -200,3 +211,143 @@ def assert_equivalent(
         lines.append("expected:")
         lines += [f"  {op}" for op in expected.ops]
         raise AssertionError("\n".join(lines))
+
+
+# -- golden files: exact structure, numbers to a tolerance ----------------------------------------
+GOLDEN_RTOL = 1e-12
+GOLDEN_ATOL = 1e-10
+"""Tolerance for numbers in golden files and fingerprints: ``|a − b| ≤ atol + rtol·|b|``.
+
+Libm and SIMD rounding differ between CPUs in the last digits (ill-conditioned steps such
+as the phase of a small matrix entry can amplify that by orders of magnitude); an angle
+off by 1e-9 is a real change and fails for every value below ~900 in size."""
+
+_FLOAT = re.compile(
+    r"(?<![\w.\])\]])-?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
+)
+"""A floating-point literal: digits with a point or an exponent, not inside a name (``x_1``)
+or an index; a leading ``-`` belongs to it unless it follows an operand (``a - 1.5``)."""
+_MASK = "<num>"
+
+
+@dataclass(frozen=True)
+class NumericText:
+    """A text split into its structure (floats replaced by ``<num>``) and its floats, in order.
+
+    Integers (qubit indices, sizes, symbol indices) stay in the structure and compare exactly.
+    """
+
+    lines: tuple[str, ...]
+    """The masked lines."""
+    numbers: tuple[tuple[int, float], ...]
+    """``(line index, value)`` of every float literal, in reading order."""
+
+    @classmethod
+    def parse(cls, text: str) -> NumericText:
+        """Split ``text`` (any line endings) into masked lines and the floats they held."""
+        lines, numbers = [], []
+        for i, line in enumerate(text.splitlines()):
+            numbers += [(i, float(m.group())) for m in _FLOAT.finditer(line)]
+            lines.append(_FLOAT.sub(_MASK, line))
+        return cls(tuple(lines), tuple(numbers))
+
+
+def _close(a: float, b: float, rtol: float, atol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def compare_numbers(
+    actual, expected, *, rtol: float = GOLDEN_RTOL, atol: float = GOLDEN_ATOL, label: str = ""
+) -> str | None:
+    """None when two number sequences agree (same length, each within tolerance), else why.
+
+    The diagnosis names the length mismatch or the index and values of the largest
+    difference (relative to the tolerance) and how many entries are out of tolerance.
+    """
+    a, b = [float(v) for v in actual], [float(v) for v in expected]
+    where = f"{label}: " if label else ""
+    if len(a) != len(b):
+        return f"{where}{len(a)} numbers, expected {len(b)}"
+    bad = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if not _close(x, y, rtol, atol)]
+    if not bad:
+        return None
+
+    def excess(i: int) -> float:
+        diff = abs(a[i] - b[i])
+        return diff / (atol + rtol * abs(b[i])) if math.isfinite(diff) else math.inf
+
+    worst = max(bad, key=excess)
+    return (
+        f"{where}{len(bad)} of {len(b)} numbers differ beyond |a - b| <= {atol:g} + {rtol:g}*|b|;"
+        f" largest at #{worst}: {a[worst]!r} vs expected {b[worst]!r}"
+        f" (difference {abs(a[worst] - b[worst]):.3e})"
+    )
+
+
+def compare_text(
+    actual: str, expected: str, *, rtol: float = GOLDEN_RTOL, atol: float = GOLDEN_ATOL
+) -> str | None:
+    """None when the texts agree: structure exactly, float literals within tolerance.
+
+    Otherwise a diagnosis: the first differing line of structure (both versions, with
+    the numbers shown), or the line and values of the largest numeric difference.
+    """
+    got, want = NumericText.parse(actual), NumericText.parse(expected)
+    got_lines, want_lines = actual.splitlines(), expected.splitlines()
+    for i, (g, w) in enumerate(zip(got.lines, want.lines, strict=False)):
+        if g != w:
+            return (
+                f"structure differs at line {i + 1}:\n  actual:   {got_lines[i]}"
+                f"\n  expected: {want_lines[i]}"
+            )
+    if len(got.lines) != len(want.lines):
+        n = min(len(got.lines), len(want.lines))
+        extra = (got_lines if len(got_lines) > n else want_lines)[n]
+        side = "actual" if len(got_lines) > n else "expected"
+        return (
+            f"{len(got.lines)} lines, expected {len(want.lines)}; first extra line"
+            f" ({side}, line {n + 1}): {extra}"
+        )
+    why = compare_numbers(
+        [v for _, v in got.numbers], [v for _, v in want.numbers], rtol=rtol, atol=atol
+    )
+    if why is None:
+        return None
+    worst = max(
+        range(len(want.numbers)),
+        key=lambda k: (
+            abs(got.numbers[k][1] - want.numbers[k][1]) / (atol + rtol * abs(want.numbers[k][1]))
+        ),
+    )
+    line = want.numbers[worst][0]
+    return (
+        f"{why}\n  at line {line + 1}:\n  actual:   {got_lines[line]}"
+        f"\n  expected: {want_lines[line]}"
+    )
+
+
+def assert_text_close(
+    actual: str,
+    expected: str,
+    *,
+    rtol: float = GOLDEN_RTOL,
+    atol: float = GOLDEN_ATOL,
+    label: str = "",
+) -> None:
+    """``compare_text``, raising ``AssertionError`` with the diagnosis (and ``label``)."""
+    why = compare_text(actual, expected, rtol=rtol, atol=atol)
+    if why is not None:
+        raise AssertionError(f"{label} differs: {why}" if label else why)
+
+
+def assert_numbers_close(
+    actual, expected, *, rtol: float = GOLDEN_RTOL, atol: float = GOLDEN_ATOL, label: str = ""
+) -> None:
+    """``compare_numbers``, raising ``AssertionError`` with the diagnosis."""
+    why = compare_numbers(actual, expected, rtol=rtol, atol=atol, label=label)
+    if why is not None:
+        raise AssertionError(why)

@@ -13,23 +13,21 @@ __all__ = ["drop_identities"]
 
 
 _SIN_HALF = frozenset({Gate.RX, Gate.RY, Gate.RZ, Gate.P})
-"""Gates whose matrix differs from a phase times I by at least ``|sin(a/2)|`` entrywise."""
+"""Gates at distance ``2√2·min(|sin(a/4)|, |cos(a/4)|) ≥ √2·|sin(a/2)|`` from the nearest
+phase times I (``rules.phase_distance``)."""
 
 
 def _surely_not_identity(op: Op, atol: float) -> bool:
     """True when ``is_identity(op, atol)`` is certainly False, decided without a matrix.
 
-    ``rx``/``ry`` have off-diagonal entries ``±sin(a/2)`` (``-i·sin``), computed exactly as
-    here; ``rz``/``p`` differ from ``phase·I`` by ``|e^{ia} - 1| = 2|sin(a/2)|`` up to a few
-    ulps, so those are decided only with a wide margin. Large angles are left to the matrix.
+    ``rx ry rz p`` by ``a`` are at least ``√2·|sin(a/2)|`` from every phase times I; when
+    ``|sin(a/2)| > atol`` that is above ``1.4·atol``, a margin far wider than the rounding
+    of the matrix entries. Large angles are left to the matrix.
     """
     a = op.angles[0].constant_value
     if not abs(a) < 1e6:
         return False
-    s = abs(math.sin(a / 2))
-    if op.gate in (Gate.RX, Gate.RY):
-        return s > atol
-    return 2.0 * s > atol + 1e-9
+    return abs(math.sin(a / 2)) > atol
 
 
 def _identity_test(atol: float):

@@ -13,6 +13,7 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.rules import phase_distance
 
 __all__ = ["FORMS", "resynth_1q", "synthesize", "zyz_angles"]
 
@@ -22,19 +23,24 @@ def zyz_angles(mat: np.ndarray) -> tuple[float, float, float]:
     v = mat / cmath.sqrt(np.linalg.det(mat))
     a, b = v[0, 0], v[1, 0]
     theta = 2.0 * math.atan2(abs(b), abs(a))
-    if abs(b) < 1e-12:
+    # Below 1e-15 the lost split of φ and λ moves the matrix by less than its rounding.
+    if abs(b) < 1e-15:
         return theta, 0.0, -2.0 * cmath.phase(a)  # a pure Z rotation
-    if abs(a) < 1e-12:
+    if abs(a) < 1e-15:
         return theta, 2.0 * cmath.phase(b), 0.0
     plus, minus = -2.0 * cmath.phase(a), 2.0 * cmath.phase(b)
     return theta, (plus + minus) / 2.0, (plus - minus) / 2.0
 
 
+_SNAP = 1e-13
+"""Radians an angle may move to become a multiple of π/8: rounding noise only, far below
+the equivalence tolerance (an op moved by ``δ`` is ``≈ 0.7·δ`` away)."""
+
+
 def _snap(angle: float) -> float:
-    """``angle`` rounded to a multiple of π/8 when within 1e-10 of one (stable golden text)."""
-    steps = angle / (math.pi / 8)
-    nearest = round(steps)
-    return nearest * (math.pi / 8) + 0.0 if abs(steps - nearest) < 1e-10 else angle
+    """``angle`` rounded to a multiple of π/8 when within rounding noise (``_SNAP``) of one."""
+    nearest = round(angle / (math.pi / 8)) * (math.pi / 8)
+    return nearest + 0.0 if abs(angle - nearest) <= _SNAP else angle
 
 
 def _wrap(angle: float) -> float:
@@ -134,7 +140,8 @@ def _spec_matrix(spec: Spec) -> np.ndarray:
 
 
 def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
-    return abs(abs(np.vdot(a.reshape(-1), b.reshape(-1))) - 2.0) <= max(atol, 1e-9)
+    """``min_φ ‖a − e^{iφ}b‖_F ≤ atol``: linear in the error (see ``rules.phase_distance``)."""
+    return phase_distance(a, b) <= atol
 
 
 def _first_match(mat: np.ndarray, form: str, atol: float, limit: float) -> Spec | None:
@@ -148,7 +155,7 @@ def _first_match(mat: np.ndarray, form: str, atol: float, limit: float) -> Spec 
     return None
 
 
-def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-9) -> list[Op]:
+def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-12) -> list[Op]:
     """The shortest candidate of ``form`` equal to the 2×2 unitary ``mat`` up to global phase."""
     spec = _first_match(mat, form, atol, math.inf)
     if spec is None:
@@ -173,16 +180,16 @@ _SIN_HALF = frozenset({Gate.RX, Gate.RY, Gate.RZ, Gate.P})
 def _far_from_identity(op: Op, atol: float) -> bool:
     """True when the one-op run ``op`` surely matches no empty candidate (so it stays).
 
-    A lone op is replaced only by ``[]``, which needs ``|tr U| ≈ 2`` within
-    ``max(atol, 1e-9)``; for ``rx ry rz p`` ``|tr U| = 2|cos(a/2)| <= 2 - sin²(a/2)``.
+    A lone op is replaced only by ``[]``, which needs ``phase_distance(U, I) ≤ atol``; for
+    ``rx ry rz p`` by ``a`` that distance is ``2√2·min(|sin(a/4)|, |cos(a/4)|)``, at least
+    ``√2·|sin(a/2)|``: above ``1.4·atol`` when ``|sin(a/2)| > atol`` (far beyond rounding).
     """
     if op.gate not in _SIN_HALF:
         return False
     a = op.angles[0].constant_value
     if not abs(a) < 1e6:
         return False
-    s = math.sin(a / 2)
-    return s * s > 2.0 * max(atol, 1e-9) + 1e-12
+    return abs(math.sin(a / 2)) > atol
 
 
 def _flush(
@@ -198,7 +205,7 @@ def _flush(
     a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit).
     """
     ops = [op for _, op in run]
-    atol = max(ctx.atol, 1e-10)
+    atol = ctx.atol
     if len(ops) <= _SHORTEST[form] or (len(ops) == 1 and _far_from_identity(ops[0], atol)):
         out += [(pos, 0, op) for pos, op in run]
         return
@@ -227,7 +234,9 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
             special cases, for IBM's rz/sx/x).
 
     A run is replaced only when the new sequence is strictly shorter, so the op count
-    never grows; the product matrix is matched up to global phase.
+    never grows; the product matrix is matched up to global phase within ``ctx.atol``
+    in ``rules.phase_distance`` (linear in the error: a dropped rotation is at most
+    ``~1.4·ctx.atol`` rad).
 
     Precondition: none. Keeps: the operator up to global phase. Cost: O(ops).
     """

@@ -14,6 +14,7 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
 from qadl.passes.resynth_1q import FORMS, zyz_angles
+from qadl.passes.rules import phase_distance
 
 __all__ = [
     "TwoQubitSynthesis",
@@ -44,7 +45,12 @@ _PATTERNS = np.array([[1, 1, -1, -1], [-1, 1, -1, 1], [1, -1, -1, 1]], dtype=flo
 # Fixed coefficients c for diagonalising Re(M) + c·Im(M): a generic c separates distinct
 # eigenvalues of M; the next one is tried only when the first meets an accidental tie.
 _MIX = (0.5772156649015329, 1.4142135623730951, -2.718281828459045, 0.3183098861837907)
-_SYNTH_TOL = 1e-9  # operator-norm error a synthesis may have (up to global phase)
+_SYNTH_TOL = 1e-11
+"""Frobenius error (up to global phase) a synthesis may have. The closed form is exact to
+rounding, which stays below ~3e-12 even for ill-conditioned blocks; a synthesis that
+misses this keeps the block as it is."""
+_LAYER_TOL = 1e-12
+"""Frobenius error (up to global phase) of one single-qubit layer written as gates."""
 
 
 def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
@@ -60,17 +66,20 @@ def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
     return u
 
 
-def min_cx_count(u: np.ndarray, atol: float = 1e-9) -> int:
+def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
     """Fewest CX any circuit for ``u`` needs (Shende, Bullock & Markov, PRA 69, 062321 (2004)).
 
     With ``γ = V·(Y⊗Y)·Vᵀ·(Y⊗Y)`` for ``V = u/det(u)^{1/4}``: 0 CX iff ``γ = ±I``; 1 iff
     ``tr γ = 0`` and ``γ² = -I``; 2 iff ``tr γ`` is real; otherwise 3. The fourth-root
-    ambiguity multiplies γ by ±1, which none of the tests see.
+    ambiguity multiplies γ by ±1, which none of the tests see. Every test is linear in
+    the distance from the class (``γ = ±I`` is tested entrywise, not by ``|tr γ| = 4``,
+    which moves only quadratically), with tolerance ``10·atol``.
     """
     v = u / np.linalg.det(u) ** 0.25
     gamma = v @ _YY @ v.T @ _YY
     trace = np.trace(gamma)
-    if abs(trace.imag) <= atol * 10 and abs(abs(trace.real) - 4.0) <= atol * 10:
+    eye = np.eye(4)
+    if min(np.max(np.abs(gamma - eye)), np.max(np.abs(gamma + eye))) <= atol * 10:
         return 0  # γ = ±I (SWAP has γ = ±iI: |tr γ| = 4 but 3 CX)
     if abs(trace) <= atol * 10 and np.allclose(gamma @ gamma, -np.eye(4), atol=atol * 10):
         return 1
@@ -253,9 +262,7 @@ def _error(u: np.ndarray, v: np.ndarray) -> float:
     The Frobenius norm bounds the operator norm from above, so a bound on it is a bound
     on the operator-norm error too, and it needs no SVD.
     """
-    overlap = np.vdot(v, u)
-    phase = overlap / abs(overlap) if abs(overlap) > 0 else 1.0
-    return float(np.linalg.norm(u - phase * v))
+    return phase_distance(u, v)
 
 
 def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
@@ -280,13 +287,14 @@ def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesi
     Args:
         u: the unitary (local qubit 0 is the low bit).
         k: the CX count to aim for; ``min_cx_count(u)`` by default. If the invariants are
-            borderline and ``k`` CX do not reach ``u`` to 1e-9, ``k + 1`` is tried, and so on.
+            borderline and ``k`` CX do not reach ``u`` to 1e-11, ``k + 1`` is tried, and so on.
 
     The same input gives the same angles bit for bit: no random starts, no iteration,
     fixed coefficients in the eigenbasis choice (only LAPACK's own rounding enters).
 
     Raises:
-        ArithmeticError: when no circuit with at most 3 CX reaches ``u`` to 1e-9 (not unitary).
+        ArithmeticError: when no circuit with at most 3 CX reaches ``u`` to 1e-11 (not
+            unitary, or rounding beyond the tolerance).
     """
     su = _special(np.asarray(u, dtype=complex))
     for count in range(min_cx_count(su) if k is None else k, 4):
@@ -298,7 +306,8 @@ def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesi
 
 # -- from matrices to ops -------------------------------------------------------------------
 def _proportional_to_identity(m: np.ndarray) -> bool:
-    return abs(abs(np.trace(m)) - 2.0) <= 1e-12 and abs(m[0, 1]) + abs(m[1, 0]) <= 1e-12
+    """A phase times I within ``_LAYER_TOL`` (linear: ``rz(ε)`` is not, for ``ε > ~1.4e-12``)."""
+    return phase_distance(m, _I2) <= _LAYER_TOL
 
 
 def _ops_matrix(ops: list[Op]) -> np.ndarray:
@@ -339,14 +348,14 @@ def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> li
         return []
     t, p, lam = zyz_angles(m)
     if Gate.U in allowed:  # one gate, always exact: no search
-        return FORMS["u"](qubit, t, p, lam, 1e-12)[0]
+        return FORMS["u"](qubit, t, p, lam, _LAYER_TOL)[0]
     candidates: list[list[Op]] = []
     for form, use_p in _usable_forms(allowed):
-        for ops in FORMS[form](qubit, t, p, lam, 1e-12):
+        for ops in FORMS[form](qubit, t, p, lam, _LAYER_TOL):
             candidates.append(_with_phase_gates(ops) if use_p else ops)
     fitting = [c for c in candidates if all(o.gate in allowed for o in c)]
     for ops in sorted(fitting, key=len):
-        if _error(_ops_matrix(ops), m) <= 1e-10:
+        if _error(_ops_matrix(ops), m) <= _LAYER_TOL:
             return ops
     return None
 

@@ -1,8 +1,10 @@
 """Golden IR of every example model after -O3 and after compiling for chain10 (``--update-golden``).
 
 The files pin the passes' output text: any change in what a pass removes, merges, routes
-or translates shows up as a reviewable diff. Amplitude-encoded models are skipped (they
-need a bound sample; test_examples_compile.py covers them).
+or translates shows up as a reviewable diff. Structure compares exactly, float literals to
+``qadl.testing.GOLDEN_ATOL + GOLDEN_RTOL·|x|`` (their last digits depend on the CPU).
+Amplitude-encoded models are skipped (they need a bound sample; test_examples_compile.py
+covers them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from qadl.ir.gates import Gate
 from qadl.passes import compile_for_target, optimize
 from qadl.passes.devices import chain_target
+from qadl.testing import assert_text_close
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -42,8 +45,8 @@ def _check(text: str, path: Path, update: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no golden file {path}; run pytest --update-golden and review it"
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{path} differs (review, then --update-golden)"
+    assert_text_close(
+        text, path.read_text(encoding="utf-8"), label=f"{path} (review, then --update-golden)"
     )
 
 
