@@ -65,7 +65,10 @@ def _resolve(
 
 def check_configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``qadl check``."""
+    from qadl.run.preflight import add_data_flags
+
     parser.add_argument("files", nargs="+", metavar="FILE", help=".qadl files to check")
+    add_data_flags(parser)
 
 
 def _colour(text: str) -> str:
@@ -97,6 +100,8 @@ def _sources_of(err: QadlError):
     for diag in err.diagnostics:
         for label in (diag.primary, *diag.secondary):
             path = label.span.file
+            if label.span.start == label.span.end == 0:
+                continue  # a whole-file or command-line error (`--out`, `--bind`): no line:col
             if sources.get(path) is None and Path(path).is_file():
                 # an unreadable file is rendered without its source line, still with the path
                 with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -105,15 +110,19 @@ def _sources_of(err: QadlError):
 
 
 def check_main(args: argparse.Namespace) -> int:
-    """Check every file; print diagnostics to stderr; exit 1 if any file has errors."""
+    """Check every file, data and preflight included (``qadl.run.preflight``); print
+    diagnostics to stderr; exit 1 if any file has errors."""
     from qadl.api import load
+    from qadl.run.preflight import policy_from, preflight
     from qadl.source import SourceMap
 
     status = EXIT_OK
+    policy = policy_from(args)
     for path in args.files:
         sources = SourceMap()
         try:
             program = load(path, sources=sources)
+            preflight(program, policy)
         except QadlError as err:
             _report(err, sources)
             status = EXIT_USER
@@ -198,12 +207,13 @@ def _compile_pipeline(model, program, args: argparse.Namespace):
         if custom is not None:
             circuit = custom(circuit, ctx=ctx)
     except (ValueError, TypeError) as err:  # unknown pass, bad option name or value
-        raise QadlError.at("E0613", f"bad --passes: {err}", _file_span(args.file)) from None
+        raise QadlError.at("E0613", f"bad --passes: {err}", _command_span("qadl compile")) from None
     if args.target:
         target = _find_target(args.target, model, program, args.file)
         x = _bound_features(args.bind, model) if args.bind else None
         spec = program.target_specs.get(target.name)
-        span = spec.span if spec is not None else _file_span(args.file)
+        builtin = _command_span(f"qadl compile --target {target.name}")
+        span = spec.span if spec is not None else builtin
         level = 0 if custom is not None else level  # --passes replaces the level's passes
         compiled = compile_for_target(circuit, target, level, x=x, seed=args.route_seed, span=span)
         trace.entries.extend(compiled.trace.entries)
@@ -235,22 +245,69 @@ def _find_target(name: str, model, program, path: str):
         return program.targets[name]
     if name in BUILTIN_TARGETS:
         return BUILTIN_TARGETS[name]
-    known = ", ".join(sorted({*program.targets, *BUILTIN_TARGETS}))
+    declared = ", ".join(sorted(program.targets)) or "none"
+    if program.target_of(model.name) is not None:
+        declared += " (and `device`)"
+    raise QadlError.at(
+        "E0612",
+        f"no target `{name}` in {path}; declared: {declared}; "
+        f"built-in: {', '.join(sorted(BUILTIN_TARGETS))}",
+        _command_span("qadl compile"),
+        help="pass one of those names to --target",
+    )
+
+
+def _bind_arrays(path: str) -> dict:
+    """The arrays of a ``--bind`` ``.npz`` file, read without ever unpickling.
+
+    Raises:
+        QadlError: E0710 (unreadable, not an archive) or E0805 (a lone ``.npy`` array,
+            object or non-numeric arrays, NaN/inf), without a line:col (a whole-file error).
+    """
+    import zipfile
+
+    import numpy as np
+
     span = _file_span(path)
-    raise QadlError.at("E0612", f"unknown target `{name}`", span, help=f"known targets: {known}")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise QadlError.at(
+            "E0710", f"cannot read parameters from `{path}`: {reason}", span,
+            help="--bind takes the `.npz` a run writes (`<model>.params.npz`)",
+        ) from None
+    if isinstance(loaded, np.ndarray):
+        raise QadlError.at(
+            "E0805", f"`{path}` holds a single array (.npy); --bind needs an .npz archive", span,
+            help="save it with `numpy.savez(FILE, theta=...)`",
+        )
+    try:
+        arrays = {name: loaded[name] for name in loaded.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # pickled object arrays
+        raise QadlError.at(
+            "E0805", f"`{path}`: an array that cannot be read without unpickling: {err}", span,
+            help="qadl never unpickles --bind files; store plain float arrays",
+        ) from None
+    finally:
+        loaded.close()
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise QadlError.at(
+                "E0805", f"`{path}`: array `{name}` holds {array.dtype} values, not real numbers",
+                span,
+            )
+        if not np.all(np.isfinite(array)):
+            raise QadlError.at("E0805", f"`{path}`: array `{name}` holds NaN or inf", span)
+    return arrays
 
 
 def _bound_params(path: str, model) -> object:
     import numpy as np
 
-    from qadl.source import Span
-
-    span = Span(path, 0, 0)
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as err:
-        raise QadlError.at("E0710", f"cannot read parameters from `{path}`: {err}", span) from None
-    key = "theta" if "theta" in data.files else model.name if model.name in data.files else None
+    span = _file_span(path)
+    data = _bind_arrays(path)
+    key = "theta" if "theta" in data else model.name if model.name in data else None
     if key is None:
         raise QadlError.at("E0710", f"`{path}` has no array `theta` or `{model.name}`", span)
     theta = np.asarray(data[key], dtype=float).reshape(-1)
@@ -271,27 +328,44 @@ def compile_main(args: argparse.Namespace) -> int:
 
     sources = SourceMap()
     try:
+        if args.output is not None:  # before any work: an unusable -o fails at once
+            from qadl.run.outdir import prepare_output_dir
+
+            prepare_output_dir(Path(args.output), "-o")
         program = load(args.file, sources=sources)
         if args.model is not None and args.model not in program.models:
             known = ", ".join(program.models) or "none"
             raise QadlError.at(
                 "E0231",
-                f"no model `{args.model}` in {args.file} (models: {known})",
-                _file_span(args.file),
+                f"no model `{args.model}` in {args.file}; declared: {known}",
+                _command_span("qadl compile"),
+                help="pass one of those names to --model",
             )
         models = [program.models[args.model]] if args.model else list(program.models.values())
         outputs = [(m, _emit(m, program, args)) for m in models]
     except QadlError as err:
         _report(err, sources)
         return EXIT_USER
-    _write(outputs, args)
+    try:
+        _write(outputs, args)
+    except QadlError as err:
+        _report(err, sources)
+        return EXIT_USER
     return EXIT_OK
 
 
 def _file_span(path: str):
+    """A whole-file span: rendered as ``PATH: error[...]`` when PATH is not a loaded source."""
     from qadl.source import Span
 
     return Span(path, 0, 0)
+
+
+def _command_span(command: str):
+    """A span for a command-line mistake: rendered ``qadl compile: error[...]``, no line:col."""
+    from qadl.source import Span
+
+    return Span(command, 0, 0)
 
 
 def _emit(model, program, args: argparse.Namespace) -> str:
@@ -313,8 +387,8 @@ def _bound_features(path: str, model) -> object:
 
     from qadl.source import Span
 
-    data = np.load(path)  # readable: _bound_params has opened it already
-    if "x" not in data.files:
+    data = _bind_arrays(path)
+    if "x" not in data:
         return None
     x = np.asarray(data["x"], dtype=float).reshape(-1)
     if x.size != model.num_features:
@@ -334,10 +408,16 @@ def _write(outputs: list[tuple[object, str]], args: argparse.Namespace) -> None:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     for model, text in outputs:
-        (out / f"{model.name}{suffix}").write_text(text, encoding="utf-8")
-        print(f"wrote {out / (model.name + suffix)}")
+        path = out / f"{model.name}{suffix}"
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:  # e.g. a directory of that name
+            raise QadlError.at(
+                "E0801", f"cannot write `{path}`: {err.strerror or type(err).__name__}",
+                _file_span(str(path)), help="choose another -o DIR",
+            ) from None
+        print(f"wrote {path}")
 
 
 # ---- main ---------------------------------------------------------------------------------------

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-__all__ = ["Dataset", "Normalize", "digits", "resize_images", "stratified_split"]
+__all__ = [
+    "Dataset",
+    "Normalize",
+    "digits",
+    "resize_images",
+    "split_problem",
+    "stratified_split",
+]
 
 Normalize = Literal["l2", "range", "none"]
 
@@ -144,6 +152,29 @@ def _normalize(x: np.ndarray, how: Normalize) -> tuple[np.ndarray, tuple[float, 
     if how == "none":
         return x, (float(x.min()), float(x.max()))
     raise ValueError(f"normalize must be 'l2', 'range' or 'none', got {how!r}")
+
+
+def split_problem(y: np.ndarray, test: float) -> str | None:
+    """Why ``stratified_split(y, test, ...)`` cannot split these labels, or None.
+
+    The same conditions as scikit-learn's stratified split, stated before it runs (and
+    without importing it): every class needs two samples, and both parts one per class.
+    """
+    if test <= 0.0:
+        return None
+    counts = np.bincount(np.asarray(y, dtype=np.int64))
+    counts = counts[counts > 0]
+    n, classes = int(counts.sum()), int(counts.size)
+    n_test = math.ceil(test * n)
+    n_train = n - n_test
+    if counts.min() < 2:
+        return f"a class has only {int(counts.min())} sample (each needs at least 2)"
+    if n_train < classes or n_test < classes:
+        return (
+            f"{n} samples split {n_train}/{n_test} cannot hold all {classes} classes "
+            "in both parts"
+        )
+    return None
 
 
 def stratified_split(y: np.ndarray, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,41 +3,96 @@
 Every problem is a ``QadlError`` whose span is the ``data`` statement that named the
 file, so the user sees which line of their program pulled in the bad data.
 
-Codes: E0701 unreadable or unsupported file, E0702 empty data, E0703 missing or
-malformed array, E0704 wrong feature count for the model, E0705 NaN or infinite
-values, E0706 labels that are not integers in 0..C-1, E0707 input states of the
-wrong size or not normalised.
+Codes: E0701 unreadable or unsupported file, E0702 empty data (or too few samples to
+split), E0703 missing or malformed array or CSV row, E0704 wrong feature count for the
+model, E0705 NaN or infinite values, E0706 labels that are not integers in 0..C-1, E0707
+input states of the wrong size or not normalised, E0714 a file over the size limit, E0715
+a CSV whose first row could be a header or data.
+
+Files are read whole, never streamed: a file (for an .npz, also the sum of its uncompressed
+arrays) larger than ``MAX_DATA_BYTES`` is refused before anything is read, so a huge file
+is a clear error instead of a ``MemoryError`` minutes later.
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from qadl.errors import QadlError
-from qadl.learn.data import Dataset, stratified_split
+from qadl.learn.data import Dataset, split_problem, stratified_split
 from qadl.source import NO_SPAN, Span
 
-__all__ = ["load_file", "read_csv", "read_file", "read_npz"]
+__all__ = ["MAX_DATA_BYTES", "check_split", "load_file", "read_csv", "read_file", "read_npz"]
 
 STATE_NORM_TOL = 1e-6
 """Allowed deviation of an input state's norm from 1."""
+
+MAX_DATA_BYTES = 1 << 30
+"""Default size limit of one data file: 1 GiB (``qadl check/run --max-data-mb`` changes it)."""
+
+_CSV_CHUNK = 4096
+"""Rows parsed into one float block at a time: memory stays ~8 bytes per number."""
 
 
 def _fail(code: str, message: str, span: Span, help: str | None = None) -> QadlError:
     return QadlError.at(code, message, span, label="data loaded here", help=help)
 
 
-def read_npz(path: Path, span: Span = NO_SPAN) -> dict[str, np.ndarray]:
-    """Arrays ``X`` (or ``x``), ``y`` and optionally ``states`` from an .npz archive."""
+def _too_large(path: Path, size: int, limit: int, span: Span, what: str) -> QadlError:
+    return _fail(
+        "E0714",
+        f"data file `{path}` is too large: {what} {size / 2**20:.1f} MiB, "
+        f"the limit is {limit / 2**20:.1f} MiB",
+        span,
+        help="use a smaller file, or raise the limit with `--max-data-mb N` "
+        "(the whole file is held in memory)",
+    )
+
+
+def _check_size(path: Path, max_bytes: int, span: Span) -> None:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise _too_large(path, size, max_bytes, span, "it holds")
+
+
+def read_npz(
+    path: Path, span: Span = NO_SPAN, max_bytes: int = MAX_DATA_BYTES
+) -> dict[str, np.ndarray]:
+    """Arrays ``X`` (or ``x``), ``y`` and optionally ``states`` from an .npz archive.
+
+    Never unpickles (``allow_pickle=False``); refuses archives whose arrays would take more
+    than ``max_bytes`` once uncompressed (checked from the zip directory, before reading).
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise _fail(
+            "E0701",
+            f"data file `{path}` is not an .npz archive ({err})",
+            span,
+            help="write it with numpy.savez(path, X=..., y=...); numpy.save writes a "
+            "single-array .npy file, which is not an .npz",
+        ) from None
+    if unpacked > max_bytes:
+        raise _too_large(path, unpacked, max_bytes, span, "its arrays take")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, KeyError) as err:
         raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # a zip member that is not a .npy array
+            raise _fail("E0703", f"`{path}`: member `{name}` is not a numpy array", span)
+    if "X" in arrays and "x" in arrays:
+        raise _fail("E0703", f"`{path}` has both `X` and `x`: which are the features?", span)
     if "X" not in arrays and "x" in arrays:
         arrays["X"] = arrays.pop("x")
     if "y" not in arrays or ("X" not in arrays and "states" not in arrays):
@@ -50,43 +105,95 @@ def read_npz(path: Path, span: Span = NO_SPAN) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _parse_row(row: list[str]) -> list[float] | None:
-    try:
-        return [float(cell) for cell in row]
-    except ValueError:
-        return None
+def _numbers(row: list[str]) -> list[float | None]:
+    """Each cell as a float, or None where it is not a number."""
+    out: list[float | None] = []
+    for cell in row:
+        try:
+            out.append(float(cell))
+        except ValueError:
+            out.append(None)
+    return out
 
 
-def read_csv(path: Path, span: Span = NO_SPAN) -> dict[str, np.ndarray]:
-    """Rows of numbers, the last column the label; one non-numeric header row is skipped."""
+def _is_header(row: list[str], line: int, path: Path, span: Span) -> bool:
+    """True for a row of names, False for a row of numbers; a mixed row is refused.
+
+    A row that mixes numbers and text could be a header with numeric column names or a
+    data row with a typo; guessing either way silently loses or invents a sample.
+    """
+    cells = _numbers(row)
+    if all(c is None for c in cells):
+        return True
+    if all(c is not None for c in cells):
+        return False
+    raise _fail(
+        "E0715",
+        f"`{path}` line {line} mixes numbers and text: it could be a header or a data row",
+        span,
+        help="a header row holds only names (e.g. `x1,x2,label`), a data row only numbers",
+    )
+
+
+def _csv_rows(reader: Iterable[list[str]]) -> Iterable[list[str]]:
+    return (row for row in reader if row and any(cell.strip() for cell in row))
+
+
+def read_csv(
+    path: Path, span: Span = NO_SPAN, max_bytes: int = MAX_DATA_BYTES
+) -> tuple[dict[str, np.ndarray], bool]:
+    """Rows of numbers, the last column the label, and whether a header row was skipped.
+
+    A UTF-8 byte-order mark is ignored. The first non-blank row is a header when it holds
+    only text, data when it holds only numbers, and an error (E0715) otherwise.
+    """
+    path = Path(path)
+    blocks: list[np.ndarray] = []
+    chunk: list[list[float]] = []
+    header = False
+    width = 0
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+        _check_size(path, max_bytes, span)
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            for index, row in enumerate(_csv_rows(reader)):
+                if index == 0:
+                    width = len(row)
+                    header = _is_header(row, reader.line_num, path, span)
+                    if header:
+                        continue
+                chunk.append(_data_row(row, width, reader.line_num, path, span))
+                if len(chunk) == _CSV_CHUNK:
+                    blocks.append(np.array(chunk, dtype=float))
+                    chunk = []
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
-    if rows and _parse_row(rows[0]) is None:
-        rows = rows[1:]  # header
-    parsed = []
-    for number, row in enumerate(rows, start=1):
-        values = _parse_row(row)
-        if values is None or len(values) < 2 or len(values) != len(rows[0]):
-            raise _fail(
-                "E0703",
-                f"`{path}`: data row {number} is not {len(rows[0])} numbers",
-                span,
-                help="a CSV data file has one sample per row: features, then the label",
-            )
-        parsed.append(values)
-    if not parsed:
+    if chunk:
+        blocks.append(np.array(chunk, dtype=float))
+    if not blocks:
         raise _fail("E0702", f"data file `{path}` has no samples", span)
-    table = np.asarray(parsed)
-    return {"X": table[:, :-1], "y": table[:, -1]}
+    table = np.concatenate(blocks)
+    return {"X": table[:, :-1], "y": table[:, -1]}, header
+
+
+def _data_row(row: list[str], width: int, line: int, path: Path, span: Span) -> list[float]:
+    values = _numbers(row)
+    if width < 2 or len(values) != width or any(v is None for v in values):
+        raise _fail(
+            "E0703",
+            f"`{path}` line {line}: expected {max(width, 2)} numbers, found `{','.join(row)}`",
+            span,
+            help="a CSV data file has one sample per row: features, then the label",
+        )
+    return values  # type: ignore[return-value]  # no None left
 
 
 def _labels(
     y: np.ndarray, num_classes: int | None, path: Path, span: Span
 ) -> tuple[np.ndarray, int]:
-    y = np.asarray(y).reshape(-1)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise _fail("E0703", f"`{path}`: y must be a vector of labels, got shape {y.shape}", span)
+    y = y.reshape(-1)
     if y.dtype.kind not in "iuf" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
         raise _fail("E0706", f"`{path}`: labels must be integers", span)
     y = y.astype(np.int64)
@@ -107,9 +214,12 @@ def _features(
     if x.dtype.kind not in "iuf" or x.ndim != 2 or x.shape[0] != n:
         raise _fail(
             "E0703",
-            f"`{path}`: X must be a numeric (N, F) array with N = {n}, got shape {x.shape}",
+            f"`{path}`: X must be a real (N, F) array with N = {n}, "
+            f"got {x.dtype} of shape {x.shape}",
             span,
         )
+    if x.shape[1] == 0:
+        raise _fail("E0703", f"`{path}`: X has no features (shape {x.shape})", span)
     if num_features is not None and x.shape[1] != num_features:
         raise _fail(
             "E0704",
@@ -124,9 +234,12 @@ def _features(
 
 def _states(s: np.ndarray, n: int, num_qubits: int | None, path: Path, span: Span) -> np.ndarray:
     dim = s.shape[1] if s.ndim == 2 else 0
-    if s.ndim != 2 or s.shape[0] != n or dim < 2 or dim & (dim - 1):
+    if s.dtype.kind not in "iufc" or s.ndim != 2 or s.shape[0] != n or dim < 2 or dim & (dim - 1):
         raise _fail(
-            "E0707", f"`{path}`: states must be (N, 2**n) with N = {n}, got {s.shape}", span
+            "E0707",
+            f"`{path}`: states must be a numeric (N, 2**n) array with N = {n}, "
+            f"got {s.dtype} of shape {s.shape}",
+            span,
         )
     if num_qubits is not None and dim != 1 << num_qubits:
         raise _fail(
@@ -153,6 +266,7 @@ def read_file(
     num_qubits: int | None = None,
     feature_range: tuple[float, float] | None = None,
     image_shape: tuple[int, int] | None = None,
+    max_bytes: int = MAX_DATA_BYTES,
 ) -> Dataset:
     """Read and validate a user data file as one ``Dataset``.
 
@@ -164,9 +278,14 @@ def read_file(
         num_qubits: the model's register, if it takes input states.
         feature_range: valid range of a feature (attacks clip to it); default: the data's.
         image_shape: ``(h, w)`` when rows are flattened images.
+        max_bytes: refuse larger files (E0714) instead of running out of memory.
+
+    Returns:
+        The data set; ``meta`` records ``path``, ``rows`` (samples read) and ``header``
+        (whether a CSV header row was skipped).
 
     Raises:
-        QadlError: E0701–E0707 (see the module docstring), located at ``span``.
+        QadlError: E0701–E0707, E0714, E0715 (see the module docstring), located at ``span``.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -176,7 +295,10 @@ def read_file(
         )
     if not path.is_file():
         raise _fail("E0701", f"data file `{path}` does not exist", span)
-    arrays = read_npz(path, span) if suffix == ".npz" else read_csv(path, span)
+    if suffix == ".npz":
+        arrays, header = read_npz(path, span, max_bytes), False
+    else:
+        arrays, header = read_csv(path, span, max_bytes)
     y_raw = np.asarray(arrays["y"])
     if y_raw.size == 0:
         raise _fail("E0702", f"data file `{path}` has no samples", span)
@@ -208,8 +330,20 @@ def read_file(
         feature_range=feature_range,
         image_shape=image_shape,
         name=path.stem,
-        meta={"path": str(path)},
+        meta={"path": str(path), "rows": int(y.size), "header": header},
     )
+
+
+def check_split(data: Dataset, test: float, span: Span = NO_SPAN) -> None:
+    """Refuse (E0702) labels that a stratified split with fraction ``test`` cannot divide."""
+    problem = split_problem(data.y, test)
+    if problem is not None:
+        raise _fail(
+            "E0702",
+            f"cannot split `{data.meta.get('path', data.name)}` into train and test: {problem}",
+            span,
+            help="use more samples, or another `test` fraction",
+        )
 
 
 def load_file(
@@ -221,12 +355,6 @@ def load_file(
         QadlError: as ``read_file``; E0702 when a class has too few samples to split.
     """
     data = read_file(path, **options)
-    try:
-        train_idx, test_idx = stratified_split(data.y, test, seed)
-    except ValueError as err:
-        raise _fail(
-            "E0702",
-            f"cannot split `{path}` into train and test: {err}",
-            options.get("span", NO_SPAN),
-        ) from None
+    check_split(data, test, options.get("span", NO_SPAN))
+    train_idx, test_idx = stratified_split(data.y, test, seed)
     return data.take(train_idx), data.take(test_idx)

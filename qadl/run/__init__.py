@@ -24,6 +24,9 @@ def run_configure(parser: argparse.ArgumentParser) -> None:
                         help="evaluate and attack at most N test samples (for a quick look)")
     parser.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    from qadl.run.preflight import add_data_flags
+
+    add_data_flags(parser)
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -32,9 +35,13 @@ def run_main(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     from qadl.api import load
+    from qadl.run.preflight import policy_from, preflight
     from qadl.run.session import RunOptions, run_program
 
     program = load(args.file)
+    # everything `qadl check` can know, before any training (data files are read here)
+    for line in preflight(program, policy_from(args)).log_lines():
+        print(line, flush=True)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     options = RunOptions(
         out_dir=out, resume=args.resume, progress=not args.no_progress,

@@ -1,0 +1,418 @@
+"""The preflight: everything about a program that is knowable without training anything.
+
+``qadl check`` and ``qadl run`` both call ``preflight`` after the program has been checked
+and lowered, so a run never fails after minutes of training on a problem the checker could
+have seen. It needs the data and the lowered models, which ``qadl.check`` may not import;
+hence it lives here. It reports, each located at the statement concerned:
+
+- data files: outside the allowed directories (E0713), unreadable, malformed or too large
+  (E0701–E0707, E0714, E0715), too few samples to split (E0702);
+- data that does not fit the model it trains or evaluates: feature count, state size,
+  labels beyond the model's classes (E0722);
+- attacks that cannot apply: a targeted class the model lacks (E0530), a quantum attack on
+  features or a classical one on states (E0716), a transfer between models with different
+  inputs (E0717), a scikit-learn surrogate on quantum data (E0725), a transfer attack in a
+  defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
+- memory: a training whose batch of states would not fit (E0803, ``qadl.run.resources``).
+
+It is fast: data files are read (and refused above a size limit) but not split, built-in
+data sets are never generated (their shapes follow from their options), and nothing heavy
+(Numba, scikit-learn) is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qadl.diagnostics import DiagnosticBag
+from qadl.errors import QadlError
+from qadl.learn.data import Dataset
+from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
+from qadl.program import CallValue, DataSpec, Model, Program
+from qadl.source import Span
+
+__all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
+
+QUANTUM_METHODS = ("local_rotations",)
+"""Attacks on input states; every other method perturbs features."""
+
+_QUANTUM_QUBITS = {"builtin.aubry_andre": 10, "builtin.ising": 8, "builtin.cluster_ising": 8}
+"""Default ``qubits`` of the quantum-data generators (``qadl.run.configs.load_data``)."""
+
+
+@dataclass(frozen=True)
+class DataPolicy:
+    """Where data files may come from, and how large they may be.
+
+    A data file must lie (after following symlinks) inside the program's directory or one
+    of ``roots``, unless ``allow_outside``: a program from someone else cannot pull
+    arbitrary local files into its training data and outputs.
+    """
+
+    roots: tuple[Path, ...] = ()
+    """Extra directories data files may come from (``--data-root DIR``)."""
+    allow_outside: bool = False
+    """Any readable path is allowed (``--allow-data-outside``)."""
+    max_bytes: int = MAX_DATA_BYTES
+    """Size limit of one data file (``--max-data-mb``)."""
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What one ``data`` set feeds a model, known without generating it."""
+
+    features: int | None
+    """Features per sample, or None when it holds no features."""
+    qubits: int | None
+    """Qubits of its input states, or None when it holds no states."""
+    classes: int
+    """Labels lie in ``0 .. classes - 1``."""
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the preflight learnt: the data files it read and every data set's shape."""
+
+    files: dict[str, Dataset]
+    """Every ``file(...)`` data set (before its train/test split), by data-set name."""
+    shapes: dict[str, DataShape]
+
+    def log_lines(self) -> list[str]:
+        """One line per data file: how many rows were read (for the run log)."""
+        lines = []
+        for name, data in self.files.items():
+            header = ", header row skipped" if data.meta.get("header") else ""
+            lines.append(
+                f"data {name}: read {data.meta.get('rows')} samples from "
+                f"{data.meta.get('path')}{header}"
+            )
+        return lines
+
+
+def _shown(path: Path) -> str:
+    """A path as the user should see it: relative to the working directory when possible."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def _allowed(path: Path, program_dir: Path, policy: DataPolicy) -> bool:
+    if policy.allow_outside:
+        return True
+    real = path.resolve()  # follows every symlink, so a link cannot escape
+    roots = (program_dir, *policy.roots)
+    return any(real.is_relative_to(root.resolve()) for root in roots)
+
+
+def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
+    path = Path(spec.path or "")
+    if not _allowed(path, program_dir, policy):
+        raise QadlError.at(
+            "E0713",
+            f"data file `{_shown(path)}` lies outside the program's directory "
+            f"`{_shown(program_dir)}`",
+            spec.span,
+            label="data loaded here",
+            help="move the file next to the program, or allow its directory with "
+            "`--data-root DIR` (any path: `--allow-data-outside`)",
+        )
+    data = read_file(_shown(path), span=spec.span, max_bytes=policy.max_bytes)
+    check_split(data, float(spec.options.get("test", 0.2)), spec.span)
+    return data
+
+
+def _builtin_shape(spec: DataSpec) -> DataShape | None:
+    if spec.source == "builtin.digits":
+        h, w = spec.options.get("size", (16, 16))
+        return DataShape(int(h) * int(w), None, len(tuple(spec.options.get("classes", (1, 9)))))
+    if spec.source in _QUANTUM_QUBITS:
+        return DataShape(None, int(spec.options.get("qubits", _QUANTUM_QUBITS[spec.source])), 2)
+    return None
+
+
+def _file_shape(train: Dataset) -> DataShape:
+    return DataShape(
+        train.num_features if train.x is not None else None,
+        train.num_qubits if train.states is not None else None,
+        train.num_classes,
+    )
+
+
+def _input_of(model: Model) -> tuple[str, int]:
+    """What a model reads: (``features``, F), (``state``, n) or (``none``, 0)."""
+    if model.input_kind == "state":
+        return "state", model.num_qubits
+    return model.input_kind, model.num_features if model.input_kind == "features" else 0
+
+
+def _fit_problem(model: Model, shape: DataShape, data: str) -> str | None:
+    """Why data of ``shape`` cannot feed ``model``, or None."""
+    m, d = f"model `{model.name}`", f"data `{data}`"
+    if model.input_kind == "state":
+        if shape.qubits is None:
+            return f"{m} takes input states of {model.num_qubits} qubits, {d} holds none"
+        if shape.qubits != model.num_qubits:
+            return f"{m} takes {model.num_qubits}-qubit states, {d} holds {shape.qubits}-qubit ones"
+    elif model.input_kind == "features":
+        if shape.features is None:
+            return f"{m} takes {model.num_features} features, {d} holds none"
+        if shape.features != model.num_features:
+            return f"{m} takes {model.num_features} features per sample, {d} has {shape.features}"
+    if shape.classes > model.num_classes:
+        return (
+            f"{d} has labels up to {shape.classes - 1}, but {m} reads out "
+            f"{model.num_classes} classes (0..{model.num_classes - 1})"
+        )
+    return None
+
+
+class _Preflight:
+    """One pass over a program's statements, collecting every problem in a bag."""
+
+    def __init__(self, program: Program, policy: DataPolicy) -> None:
+        self.program = program
+        self.policy = policy
+        self.bag = DiagnosticBag()
+        self.files: dict[str, Dataset] = {}
+        self.shapes: dict[str, DataShape] = {}
+        robust = {d.result: d.model for d in program.defences}
+        self.base = robust
+        self.trained = {t.model for t in program.trainings} | set(robust)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def guard(self, fn, *args) -> Any:
+        """Run ``fn``; a ``QadlError`` joins the bag (so every statement gets checked)."""
+        try:
+            return fn(*args)
+        except QadlError as err:
+            for diag in err.diagnostics:
+                self.bag.add(diag)
+            return None
+
+    def model(self, name: str) -> Model | None:
+        return self.program.models.get(self.base.get(name, name))
+
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.bag.error(code, message, span, label="here", help=help)
+
+    # -- data -------------------------------------------------------------------------------------
+    def data(self) -> None:
+        program_dir = Path(self.program.path).resolve().parent
+        for name, spec in self.program.datasets.items():
+            if spec.source == "file":
+                data = self.guard(_read, spec, program_dir, self.policy)
+                if data is not None:
+                    self.files[name] = data
+                    self.shapes[name] = _file_shape(data)
+            else:
+                shape = _builtin_shape(spec)
+                if shape is not None:
+                    self.shapes[name] = shape
+
+    def fits(self, name: str, dataset: str, span: Span) -> None:
+        model, shape = self.model(name), self.shapes.get(dataset)
+        if model is None or shape is None:
+            return
+        problem = _fit_problem(model, shape, dataset)
+        if problem is not None:
+            self.error(
+                "E0722", problem, span, help="the model's input and classes must match the data"
+            )
+
+    def needs_params(self, name: str, span: Span, what: str) -> None:
+        if name not in self.trained:
+            self.error(
+                "E0723",
+                f"model `{name}` is {what} but never trained",
+                span,
+                help=f"add `train {name} on DATA.train {{ ... }}`",
+            )
+
+    # -- attacks ----------------------------------------------------------------------------------
+    def resolve(self, item: Any) -> tuple[CallValue, dict[str, Any], Span | None]:
+        """The method, options and declaration span of an attack name or inline call."""
+        if isinstance(item, str) and item in self.program.attacks:
+            spec = self.program.attacks[item]
+            return spec.method, spec.options, spec.span
+        call = item if isinstance(item, CallValue) else CallValue(str(item))
+        return call, {}, None
+
+    def applies(self, method: CallValue, options: dict[str, Any], model: Model, span: Span) -> None:
+        """One white-box attack method with its options on ``model``."""
+        quantum = method.name in QUANTUM_METHODS
+        if model.input_kind != "none" and quantum != (model.input_kind == "state"):
+            kind = "input states" if quantum else "features"
+            takes = "input states" if model.input_kind == "state" else "features"
+            self.error(
+                "E0716",
+                f"`{method.name}` perturbs {kind}, but model `{model.name}` takes {takes}",
+                span,
+                help="use local_rotations on quantum data and fgsm/bim/pgd/mim/gradient_steps "
+                "on features",
+            )
+        target = options.get("targeted")
+        if target is not None and not 0 <= int(target) < model.num_classes:
+            self.error(
+                "E0530",
+                f"`targeted {target}`: model `{model.name}` has classes 0..{model.num_classes - 1}",
+                span,
+                help=f"target a class below {model.num_classes}",
+            )
+
+    def attack_on(self, item: Any, name: str, span: Span, in_defence: bool) -> None:
+        """An ``under`` item or a defence's attack applied to model ``name``."""
+        model = self.model(name)
+        if model is None or item == "clean":
+            return
+        method, options, declared = self.resolve(item)
+        where = declared or span
+        if method.name != "transfer":
+            self.applies(method, options, model, where)
+            return
+        if in_defence:
+            self.error(
+                "E0721",
+                "adversarial training needs a white-box attack, not a transfer attack",
+                span,
+                help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
+            )
+            return
+        self.transfer(method, options, model, name, where)
+
+    def transfer(
+        self, method: CallValue, options: dict[str, Any], model: Model, name: str, span: Span
+    ) -> None:
+        inner_item = method.get("attack", CallValue("bim"))
+        inner, inner_options, declared = self.resolve(inner_item)
+        if declared is None:  # an inline method takes the attack block's options
+            inner_options = options
+        if method.get("surrogate") is not None:
+            if model.input_kind == "state" or inner.name in QUANTUM_METHODS:
+                self.error(
+                    "E0725",
+                    f"a scikit-learn surrogate (`{method.get('surrogate')}`) needs classical "
+                    f"features; model `{model.name}` takes quantum states",
+                    span,
+                    help="transfer from another qadl model: `transfer(from = MODEL, attack = ...)`",
+                )
+            return
+        source_name = method.get("from") or name
+        source = self.model(source_name)
+        if source is None:
+            return
+        self.needs_params(source_name, span, "the source of a transfer attack")
+        self.applies(inner, inner_options, source, span)
+        if _input_of(source) != _input_of(model):
+            self.error(
+                "E0717",
+                f"transfer from `{source_name}` to `{model.name}`: the models take different "
+                "inputs",
+                span,
+                help="craft on a model with the same input (features or state size)",
+            )
+
+    # -- statements -------------------------------------------------------------------------------
+    def statements(self) -> None:
+        program = self.program
+        for spec in program.trainings:
+            self.fits(spec.model, spec.data.dataset, spec.span)
+            self.memory(spec.model, spec.options, spec.span, f"training `{spec.model}`")
+        for spec in program.defences:
+            if spec.model not in {t.model for t in program.trainings}:
+                self.error(
+                    "E0723",
+                    f"model `{spec.model}` is defended but never trained",
+                    spec.span,
+                    help=f"add `train {spec.model} on DATA.train {{ ... }}`",
+                )
+            attack = spec.method.as_dict().get("attack", "pgd")
+            self.attack_on(attack, spec.model, spec.span, in_defence=True)
+            self.memory(spec.model, spec.options, spec.span, f"defending `{spec.model}`")
+        for spec in program.evaluations:
+            for name in spec.models:
+                self.needs_params(name, spec.span, "evaluated")
+                self.fits(name, spec.data.dataset, spec.span)
+                for item in spec.under:
+                    self.attack_on(item, name, spec.span, in_defence=False)
+
+    def memory(self, name: str, options: dict[str, Any], span: Span, what: str) -> None:
+        """Training holds a batch of states and their gradients: refuse what cannot fit."""
+        from qadl.backends.sim.noisy import choose_method
+        from qadl.run.resources import require_memory
+
+        model = self.model(name)
+        if model is None:
+            return
+        target = self.program.target_of(model.name)
+        noisy = target is not None and not target.noise.is_noiseless
+        density = noisy and choose_method(model.num_qubits) == "density"
+        batch = int(options.get("batch", 20))
+        self.guard(require_memory, model.num_qubits, batch, density, True, span, what)
+
+
+def preflight(program: Program, policy: DataPolicy | None = None) -> Preflight:
+    """Check what ``qadl run`` would otherwise find only while running (see the module doc).
+
+    Args:
+        program: a checked and lowered program.
+        policy: where data files may come from and their size limit (default: the
+            program's directory, 1 GiB).
+
+    Returns:
+        The data files read and every data set's shape.
+
+    Raises:
+        QadlError: every problem found, each located at its statement.
+    """
+    run = _Preflight(program, policy or DataPolicy())
+    run.data()
+    run.statements()
+    run.bag.raise_if_errors()
+    return Preflight(run.files, run.shapes)
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """The data-policy flags shared by ``qadl check`` and ``qadl run``."""
+    parser.add_argument(
+        "--data-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also allow data files under DIR (default: only under the program's directory)",
+    )
+    parser.add_argument(
+        "--allow-data-outside",
+        action="store_true",
+        help="allow data files anywhere (only for programs you trust)",
+    )
+    parser.add_argument(
+        "--max-data-mb",
+        type=_positive_mb,
+        default=MAX_DATA_BYTES >> 20,
+        metavar="N",
+        help=f"refuse data files over N MiB (default {MAX_DATA_BYTES >> 20})",
+    )
+
+
+def _positive_mb(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def policy_from(args: argparse.Namespace) -> DataPolicy:
+    """The ``DataPolicy`` of parsed ``add_data_flags`` arguments."""
+    return DataPolicy(
+        roots=tuple(Path(d) for d in args.data_root),
+        allow_outside=args.allow_data_outside,
+        max_bytes=args.max_data_mb << 20,
+    )
