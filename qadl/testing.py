@@ -31,6 +31,7 @@ __all__ = [
     "random_circuit",
     "reference_outputs",
     "reference_state",
+    "replace_numbers",
 ]
 
 UNITARY_GATES: tuple[Gate, ...] = tuple(g for g in Gate if g is not Gate.AMPLITUDE)
@@ -250,6 +251,15 @@ class NumericText:
             numbers += [(i, float(m.group())) for m in _FLOAT.finditer(line)]
             lines.append(_FLOAT.sub(_MASK, line))
         return cls(tuple(lines), tuple(numbers))
+
+
+def replace_numbers(text: str, change) -> str:
+    """``text`` with each float literal ``v`` (the k-th, from 0) written as ``repr(change(k, v))``.
+
+    For tests of the comparators: perturb every number, or one, and see what they say.
+    """
+    count = iter(range(1 << 62))
+    return _FLOAT.sub(lambda m: repr(float(change(next(count), float(m.group()))) + 0.0), text)
 
 
 def _close(a: float, b: float, rtol: float, atol: float) -> bool:
