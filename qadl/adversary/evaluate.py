@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,7 @@ def evaluate(
     adversary: LocalRotationAdversary | None = None,
     model: str = "model",
     keep: dict[str, tuple[AttackResult, ...]] | None = None,
+    report: Callable[[str, tuple[AttackResult, ...], float], None] | None = None,
 ) -> Evaluation:
     """Clean accuracy plus one ``RobustPoint`` per attack and epsilon.
 
@@ -159,12 +161,15 @@ def evaluate(
         model: label of the model in reports.
         keep: if given, filled with the full ``AttackResult`` tuples per label
             (for image grids and per-sample analysis).
+        report: if given, called after each attack with its label, results and seconds
+            (``qadl run`` logs a line per attack while the evaluation goes on).
 
     Raises:
         ValueError: a quantum attack without ``adversary``.
     """
     points: list[RobustPoint] = []
     for name, cfg in _named(attacks):
+        started = time.perf_counter()
         if isinstance(cfg, QuantumAttackConfig):
             if adversary is None:
                 raise ValueError(f"attack {name!r} on quantum data needs a LocalRotationAdversary")
@@ -173,6 +178,8 @@ def evaluate(
             results = attack_sweep(classifier, theta, data, cfg)
         if keep is not None:
             keep[name] = results
+        if report is not None:
+            report(name, tuple(results), time.perf_counter() - started)
         points += [RobustPoint.from_result(name, r) for r in results]
     return Evaluation(
         model=model,

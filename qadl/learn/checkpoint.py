@@ -17,6 +17,7 @@ CHECKPOINT_NAME = "last.npz"
 """File name of the most recent checkpoint inside a checkpoint directory."""
 
 _FORMAT = 1
+_REQUIRED = ("epoch", "theta", "rng_state", "extra")
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,14 +83,27 @@ def load_checkpoint(directory: str | Path) -> Checkpoint | None:
             stored = {name: data[name] for name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"cannot read checkpoint {path}: {err}") from None
-    if int(stored.get("format", -1)) != _FORMAT:
-        raise CheckpointError(f"{path} is not a qadl checkpoint of format {_FORMAT}")
-    return Checkpoint(
-        epoch=int(stored["epoch"]),
-        theta=stored["theta"],
-        opt_state=_group(stored, "opt/"),
-        rng_state=json.loads(str(stored["rng_state"])),
-        history=_group(stored, "history/"),
-        extra=json.loads(str(stored["extra"])),
-        arrays=_group(stored, "arrays/"),
-    )
+    try:
+        if int(stored.get("format", -1)) != _FORMAT:
+            raise CheckpointError(f"{path} is not a qadl checkpoint of format {_FORMAT}")
+        missing = [k for k in _REQUIRED if k not in stored]
+        if missing:
+            raise CheckpointError(f"checkpoint {path} is corrupt: it has no `{missing[0]}`")
+        ckpt = Checkpoint(
+            epoch=int(stored["epoch"]),
+            theta=np.asarray(stored["theta"], dtype=float),
+            opt_state=_group(stored, "opt/"),
+            rng_state=json.loads(str(stored["rng_state"])),
+            history=_group(stored, "history/"),
+            extra=json.loads(str(stored["extra"])),
+            arrays=_group(stored, "arrays/"),
+        )
+    except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"checkpoint {path} is corrupt: {err}") from None
+    if ckpt.epoch < 0 or ckpt.theta.ndim != 1:
+        raise CheckpointError(f"checkpoint {path} is corrupt: bad `epoch` or `theta`")
+    if not isinstance(ckpt.rng_state, dict) or not isinstance(ckpt.extra, dict):
+        raise CheckpointError(f"checkpoint {path} is corrupt: bad `rng_state` or `extra`")
+    return ckpt

@@ -290,15 +290,18 @@ def _from_checkpoint(ckpt: Checkpoint, run: _RunState, fingerprint: str) -> None
             "gradient method, block schedule, training set or parameter count; "
             "use a fresh checkpoint directory or resume=False"
         )
-    run.theta = np.array(ckpt.theta, dtype=float)
-    run.opt_state = {k: np.array(v) for k, v in ckpt.opt_state.items()}
-    run.rng.bit_generator.state = ckpt.rng_state
-    run.history = History.from_arrays(ckpt.history)
-    run.epoch = ckpt.epoch
-    for key in ("step", "best_epoch", "bad_epochs"):
-        setattr(run, key, int(ckpt.extra[key]))
-    run.best_value = float(ckpt.extra["best_value"])
-    run.elapsed = float(ckpt.extra["elapsed"])
+    try:  # a fingerprint that matches does not prove the rest of the file is intact
+        run.theta = np.array(ckpt.theta, dtype=float)
+        run.opt_state = {k: np.array(v) for k, v in ckpt.opt_state.items()}
+        run.rng.bit_generator.state = ckpt.rng_state
+        run.history = History.from_arrays(ckpt.history)
+        run.epoch = ckpt.epoch
+        for key in ("step", "best_epoch", "bad_epochs"):
+            setattr(run, key, int(ckpt.extra[key]))
+        run.best_value = float(ckpt.extra["best_value"])
+        run.elapsed = float(ckpt.extra["elapsed"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"the checkpoint is corrupt ({type(err).__name__}: {err})") from None
     run.best_theta = ckpt.arrays.get("best_theta")
 
 
@@ -389,7 +392,10 @@ def fit(
     per_epoch = math.ceil(len(train) / config.batch)
     stopped = False
     with TrainProgress(
-        per_epoch * config.epochs, enabled=progress, done=per_epoch * min(run.epoch, config.epochs)
+        per_epoch * config.epochs,
+        enabled=progress,
+        done=per_epoch * min(run.epoch, config.epochs),
+        epochs=config.epochs,
     ) as bar:
         while run.epoch < config.epochs and not stopped:
             started = time.perf_counter()
@@ -404,7 +410,7 @@ def fit(
                 bar.batch(run.epoch, losses[-1])
             row = _end_epoch(clf, config, run, test, losses, started)
             run.elapsed = row["seconds"]
-            bar.epoch(run.epoch, {k: row[k] for k in ("loss", "train_acc", "test_acc")})
+            bar.epoch(run.epoch, {k: v for k, v in row.items() if k not in ("epoch", "seconds")})
             stopped = config.patience is not None and run.bad_epochs >= config.patience
             due = run.epoch % config.checkpoint_every == 0 or run.epoch == config.epochs or stopped
             if config.checkpoint_dir is not None and due:

@@ -11,12 +11,16 @@ import os
 import re
 from pathlib import Path
 
+from qadl.errors import QadlError
+from qadl.source import Span
+
 __all__ = [
     "MEMORY_LIMIT_ENV",
     "available_bytes",
     "estimate_bytes",
     "format_bytes",
     "parse_bytes",
+    "require_memory",
     "state_bytes",
 ]
 
@@ -108,3 +112,43 @@ def format_bytes(size: int) -> str:
                 f"{size / scale:.1f} {unit}"
             )
     return f"{size} B"
+
+
+def require_memory(
+    num_qubits: int, batch: int, density: bool, gradient: bool, span: Span, what: str
+) -> None:
+    """Raise a located error when ``estimate_bytes`` exceeds ``available_bytes``.
+
+    Args:
+        num_qubits, batch, density, gradient: As for ``estimate_bytes`` (``density`` is
+            its ``noisy``: density matrices).
+        span: Where the statement that needs the memory is.
+        what: The work, for the message (``"training `clf`"``).
+
+    Raises:
+        QadlError: E0803 (too little memory) or E0804 (``QADL_MEMORY_LIMIT`` is no size).
+    """
+    try:
+        have = available_bytes()
+    except ValueError as err:
+        raise QadlError.at(
+            "E0804", f"{MEMORY_LIMIT_ENV}: {err}", span,
+            help="set it to a size such as 4GiB or 512M, or unset it",
+        ) from None
+    need = estimate_bytes(num_qubits, batch, noisy=density, gradient=gradient)
+    if have is None or need <= have:
+        return
+    kind = "density matrices" if density else "statevectors"
+    per_sample = format_bytes(need // max(batch, 1))
+    remedies = [f"a smaller batch (one sample needs {per_sample})"]
+    if density:
+        remedies.append("no `device` line (noiseless statevectors need the square root)")
+    remedies.append("fewer qubits")
+    raise QadlError.at(
+        "E0803",
+        f"{what} needs about {format_bytes(need)} for the {kind} of {batch} samples of "
+        f"{num_qubits} qubits, more than the {format_bytes(have)} available",
+        span,
+        help="use " + ", or ".join(remedies)
+        + f"; {MEMORY_LIMIT_ENV}=SIZE overrides the detected memory",
+    )

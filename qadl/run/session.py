@@ -30,7 +30,9 @@ from qadl.learn.train import TrainResult, fit
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
 from qadl.run import configs
+from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json, write_params
+from qadl.run.resources import require_memory
 from qadl.source import Span
 
 __all__ = ["RunOptions", "Session", "run_program"]
@@ -195,6 +197,19 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _guard_memory(
+    session: Session, name: str, batch: int, gradient: bool, span: Span, what: str
+) -> None:
+    """Refuse (E0803) before allocating when ``batch`` states of ``name`` would not fit."""
+    from qadl.backends.sim.noisy import choose_method
+
+    model = session.model(name)
+    target = session.program.target_of(model.name)
+    noisy = target is not None and not target.noise.is_noiseless
+    density = noisy and choose_method(model.num_qubits) == "density"
+    require_memory(model.num_qubits, batch, density, gradient, span, what)
+
+
 def run_trainings(session: Session) -> None:
     """Every ``train`` statement, in order; θ and a record per model."""
     out = session.options.out_dir
@@ -208,6 +223,9 @@ def run_trainings(session: Session) -> None:
             checkpoint_dir=out / "checkpoints" / spec.model,
             resume=session.options.resume,
             max_epochs=session.options.max_epochs,
+        )
+        _guard_memory(
+            session, spec.model, config.batch, True, spec.span, f"training `{spec.model}`"
         )
         _say(
             f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
@@ -276,6 +294,9 @@ def run_defences(session: Session) -> None:
             resume=session.options.resume,
             epochs=int(kw.get("epochs", 20)),
             max_epochs=session.options.max_epochs,
+        )
+        _guard_memory(
+            session, spec.model, config.batch, True, spec.span, f"defending `{spec.model}`"
         )
         _say(
             f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
@@ -370,7 +391,8 @@ def _evaluate_model(
             white_box[label] = plan
     adversary = session.adversary(name) if model.input_kind == "state" else None
     evaluation = evaluate(
-        session.classifier(name), theta, data, white_box, adversary=adversary, model=name, keep=keep
+        session.classifier(name), theta, data, white_box, adversary=adversary, model=name,
+        keep=keep, report=_log_attack,
     )
     extra = [
         p
@@ -378,6 +400,17 @@ def _evaluate_model(
         for p in _transfer_points(session, label, plan, name, data, span)
     ]
     return replace(evaluation, points=evaluation.points + tuple(extra))
+
+
+def _log_attack(label: str, results: tuple[Any, ...], seconds: float) -> None:
+    """One flushed line per finished attack, so a piped or logged run shows progress."""
+    sweep = "; ".join(
+        (f"ε {r.epsilon:g}: " if r.epsilon is not None else "")
+        + f"success rate {r.success_rate:.3f}"
+        for r in results
+    )
+    samples = results[0].size if results else 0
+    _say(f"  attack {label}: {samples} samples; {sweep} ({seconds:.1f} s)")
 
 
 def _limit(data: Dataset, samples: int | None) -> Dataset:
@@ -402,12 +435,20 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 f"evaluate {name} on {data.name} ({len(data)} samples) under "
                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under)
             )
+            attacked = any(item != "clean" for item in spec.under)
+            _guard_memory(session, name, len(data), attacked, spec.span, f"evaluating `{name}`")
             keep: dict[str, Any] = {}
+            started = time.perf_counter()
             evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep)
             evaluations.append(evaluation)
+            _say(
+                f"  -> {name}: clean accuracy {evaluation.clean_accuracy:.3f} on {evaluation.n} "
+                f"samples, {len(evaluation.points)} attack points "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
             if session.options.plots and spec.options.get("plots", True):
                 _plot_examples(session, name, data, keep)
-        print(robustness_table(evaluations))
+        print(robustness_table(evaluations), flush=True)
         if session.options.plots and spec.options.get("plots", True):
             _plot_curves(session, index, evaluations)
         everything += evaluations
@@ -447,11 +488,21 @@ def _plot_examples(session: Session, name: str, data: Dataset, keep: dict[str, A
 
 
 def run_program(program: Program, options: RunOptions) -> dict[str, Any]:
-    """Run every statement of ``program``; returns (and writes) the ``results.json`` content."""
+    """Run every statement of ``program``; returns (and writes) the ``results.json`` content.
+
+    The output directory is created and proven writable before any work, and locked for
+    the whole run (a second run into it is refused with E0802).
+    """
+    prepare_output_dir(options.out_dir)
+    with OutputLock(options.out_dir):
+        clean_orphans(options.out_dir)
+        return _run_locked(program, options)
+
+
+def _run_locked(program: Program, options: RunOptions) -> dict[str, Any]:
     started = time.perf_counter()
     session = Session(program, options)
     session.results.update(program=program.path, out_dir=str(options.out_dir))
-    options.out_dir.mkdir(parents=True, exist_ok=True)
     run_trainings(session)
     write_json(options.out_dir / "results.json", session.results)
     run_defences(session)

@@ -179,8 +179,18 @@ def test_parameter_shift_training_matches_adjoint(clf, blobs) -> None:
     np.testing.assert_allclose(results[0], results[1], atol=1e-8)
 
 
-def test_progress_is_silent_off_a_terminal(clf, blobs, capsys) -> None:
-    fit(clf, _theta0(clf), blobs[0], TrainConfig(epochs=1, batch=40), progress=True)
+def test_progress_off_a_terminal_is_one_plain_line_per_epoch(clf, blobs, capsys) -> None:
+    """No bar and no control characters off a terminal: one log line per epoch on stdout."""
+    fit(clf, _theta0(clf), blobs[0], TrainConfig(epochs=2, batch=40), progress=True)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "loss" in lines[0] and "train accuracy" in lines[0]
+    assert "\x1b" not in captured.out and captured.err == ""
+
+
+def test_no_progress_is_silent(clf, blobs, capsys) -> None:
+    fit(clf, _theta0(clf), blobs[0], TrainConfig(epochs=1, batch=40), progress=False)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 

@@ -1,0 +1,96 @@
+"""Numba's on-disk kernel cache when neither the install nor the home directory is writable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qadl.backends.sim import cache
+from qadl.errors import QadlError
+
+
+@pytest.fixture
+def no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A read-only install and a HOME below a regular file (unwritable even for root)."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setattr(cache, "_package_dir_writable", lambda: False)
+    monkeypatch.setenv("HOME", str(blocker / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(cache.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    return tmp_path
+
+
+def test_falls_back_to_a_private_temp_dir(no_home: Path) -> None:
+    chosen = Path(cache.configure_numba_cache())
+    assert chosen.parent == no_home / "tmp" and chosen.name.startswith("qadl-numba-")
+    assert os.environ["NUMBA_CACHE_DIR"] == str(chosen)
+    assert chosen.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_temp_dir_open_to_others_is_never_used(no_home: Path) -> None:
+    """Numba unpickles its cache: a directory someone else could plant files in is refused."""
+    planted = no_home / "tmp" / f"qadl-numba-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    with pytest.raises(QadlError) as err:
+        cache.configure_numba_cache()
+    diag = err.value.diagnostics[0]
+    assert diag.code == "E0806" and "NUMBA_CACHE_DIR" in (diag.help or "")
+    assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+def test_a_symlinked_temp_dir_is_never_used(no_home: Path) -> None:
+    target = no_home / "elsewhere"
+    target.mkdir(mode=0o700)
+    (no_home / "tmp" / f"qadl-numba-{os.getuid()}").symlink_to(target)
+    assert cache.private_temp_cache_dir() is None
+
+
+def test_user_setting_wins(no_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(no_home / "mine"))
+    assert cache.configure_numba_cache() == str(no_home / "mine")
+
+
+def test_a_cached_kernel_compiles_without_a_writable_home(tmp_path: Path) -> None:
+    """End to end in a fresh process: the kernel compiles and lands in the fallback cache.
+
+    (Without a fallback, a non-root user got "cannot cache function ...: no locator
+    available" here.)
+    """
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    module = tmp_path / "kern" / "tiny_kernel.py"
+    module.parent.mkdir()
+    module.write_text(
+        "from numba import njit\n\n@njit(cache=True)\ndef twice(x):\n    return 2 * x\n"
+    )
+    module.parent.chmod(0o500)  # like a read-only site-packages (ignored when run as root)
+    code = (
+        "import sys, tempfile\n"
+        f"tempfile.tempdir = {str(tmp_path)!r}\n"
+        "import qadl.backends.sim.cache as c\n"
+        "c._package_dir_writable = lambda: False\n"
+        "print(c.configure_numba_cache())\n"
+        f"sys.path.insert(0, {str(module.parent)!r})\n"
+        "import tiny_kernel\n"
+        "print(tiny_kernel.twice(21))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env["HOME"] = str(blocker / "home")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        module.parent.chmod(0o700)
+    assert done.returncode == 0, done.stderr
+    where, value = done.stdout.split()
+    assert value == "42" and Path(where).parent == tmp_path
+    assert any(Path(where).rglob("*.nbi")), "the kernel was not cached in the fallback directory"
