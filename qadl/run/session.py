@@ -26,7 +26,7 @@ from qadl.errors import QadlError
 from qadl.learn.checkpoint import CheckpointError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
-from qadl.learn.train import TrainResult, fit
+from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, fit
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
 from qadl.run import configs
@@ -84,11 +84,17 @@ class Session:
                 # a noisy device: density matrices (or trajectories beyond 10 qubits)
                 from qadl.backends.sim.noisy import NoisySimulator
 
-                sim = NoisySimulator(model.circuit, target.noise)
+                # exact outputs: shots are sampled by whoever asks for them (``device_shots``)
+                sim = NoisySimulator(model.circuit, target.noise, shots=0)
             self.classifiers[model.name] = Classifier(
                 sim, model.circuit.readout, scale=model.readout_scale
             )
         return self.classifiers[model.name]
+
+    def device_shots(self, name: str) -> int | None:
+        """The ``shots`` of the device a model is bound to (None: exact probabilities)."""
+        target = self.program.target_of(self.model(name).name)
+        return None if target is None else target.noise.shots
 
     def adversary(self, name: str) -> LocalRotationAdversary:
         """The local-rotation adversary of a quantum-data model (built once)."""
@@ -165,6 +171,38 @@ def _resumable(span: Span, directory: Path):
         ) from None
 
 
+@contextmanager
+def _training(span: Span, config: Any, out: Path):
+    """Validate the checkpoint directory first; a diverged or unsplittable run is a user error."""
+    if config.checkpoint_dir is not None:
+        directory = Path(config.checkpoint_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            inside = directory.resolve().is_relative_to(out.resolve())
+        except OSError as err:
+            inside, reason = False, err.strerror or str(err)
+        else:
+            reason = "it leaves the output directory (through a link)"
+        if not inside:
+            raise QadlError.at(
+                "E0518",
+                f"cannot write checkpoints to `{directory}`: {reason}",
+                span,
+                help="give `checkpoint(path = …)` a fresh directory below --out",
+            )
+    try:
+        with _resumable(span, Path(config.checkpoint_dir or out)):
+            yield
+    except DivergedError as err:
+        raise QadlError.at(
+            "E0516", str(err), span, help="lower the learning rate (`optimizer adam(lr = …)`)"
+        ) from None
+    except ValidationSplitError as err:
+        raise QadlError.at(
+            "E0517", str(err), span, help="use a larger fraction or more data"
+        ) from None
+
+
 def _history_json(result: TrainResult) -> dict[str, Any]:
     return {k: list(v) for k, v in result.history.__dict__.items()}
 
@@ -223,6 +261,8 @@ def run_trainings(session: Session) -> None:
             checkpoint_dir=out / "checkpoints" / spec.model,
             resume=session.options.resume,
             max_epochs=session.options.max_epochs,
+            out_dir=out,
+            device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
             session, spec.model, config.batch, True, spec.span, f"training `{spec.model}`"
@@ -232,7 +272,7 @@ def run_trainings(session: Session) -> None:
             f"{model.num_params} parameters, {model.num_qubits} qubits"
         )
         theta0 = model.initial_params(config.seed)
-        with _resumable(spec.span, out / "checkpoints" / spec.model):
+        with _training(spec.span, config, out):
             result = fit(
                 session.classifier(spec.model),
                 theta0,
@@ -294,6 +334,8 @@ def run_defences(session: Session) -> None:
             resume=session.options.resume,
             epochs=int(kw.get("epochs", 20)),
             max_epochs=session.options.max_epochs,
+            out_dir=out,
+            device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
             session, spec.model, config.batch, True, spec.span, f"defending `{spec.model}`"
@@ -303,7 +345,7 @@ def run_defences(session: Session) -> None:
             f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs"
         )
         adversary = session.adversary(spec.model) if model.input_kind == "state" else None
-        with _resumable(spec.span, out / "checkpoints" / spec.result):
+        with _training(spec.span, config, out):
             result = adversarial_training(
                 session.classifier(spec.model),
                 clean_theta,
