@@ -145,18 +145,34 @@ def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
     ]
 
 
-def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
-    """Render one diagnostic as ``path:line:col: error[CODE]: message`` plus the source context."""
-    span = diagnostic.primary.span
+def _where(span: Span, sources: SourceMap) -> str:
+    """``path:line:col`` of a span (just the path when its source is unknown)."""
     source = sources.get(span.file)
-    where = span.file
-    if source is not None and span is not NO_SPAN:
-        line, col = source.line_col(span.start)
-        where = f"{span.file}:{line}:{col}"
-    lines = [f"{where}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
+    if source is None or span is NO_SPAN:
+        return span.file
+    line, col = source.line_col(span.start)
+    return f"{span.file}:{line}:{col}"
+
+
+def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
+    """Render one diagnostic as ``path:line:col: error[CODE]: message`` plus the source context.
+
+    A secondary label in another file than the label before it (a call site of the block
+    the error is in, say) is headed by ``::: path:line:col``, as rustc does.
+    """
+    span = diagnostic.primary.span
+    lines = [
+        f"{_where(span, sources)}: {diagnostic.severity.value}[{diagnostic.code}]: "
+        f"{diagnostic.message}"
+    ]
     lines += _render_label(diagnostic.primary, sources, "^")
+    file = span.file
     for label in diagnostic.secondary:
-        lines += _render_label(label, sources, "-")
+        rendered = _render_label(label, sources, "-")
+        if rendered and label.span.file != file:
+            rendered.insert(0, f"{rendered[0][:-1]}::: {_where(label.span, sources)}")
+            file = label.span.file
+        lines += rendered
     if diagnostic.help:
         lines += [f"{' ' * 2}|" if len(lines) > 1 else "", f"  = help: {diagnostic.help}"]
         lines = [ln for ln in lines if ln != ""]
