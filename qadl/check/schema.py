@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qadl.check.builtins import BUILTIN_GATES
-from qadl.check.values import CallValue, Condition, DataRef
+from qadl.check.values import CallValue, Condition
 
 __all__ = [
     "ATTACK_METHODS",
@@ -164,11 +164,13 @@ def condition(metrics: tuple[str, ...]) -> Check:
     return check
 
 
-def data_ref(v: Any) -> str | None:
-    """``name.train`` / ``name.test``."""
-    if isinstance(v, DataRef) and v.split in ("train", "test", "all"):
-        return None
-    return "expected a data split like `digits.train` or `digits.test`"
+def feature_range(v: Any) -> str | None:
+    """``[lo, hi]``: two finite numbers with ``lo < hi``."""
+    problem = list_of(number(), length=2)(v)
+    if problem:
+        return problem
+    lo, hi = v
+    return None if lo < hi else f"the range must have lo < hi, got [{lo:g}, {hi:g}]"
 
 
 def pairs(v: Any) -> str | None:
@@ -215,25 +217,31 @@ OPTIMIZERS: dict[str, dict[str, Check]] = {
 }
 """Optimizer name -> its keyword arguments."""
 
+MAX_ATTACK_STEPS = 10_000
+"""Upper bound on an attack's `steps`/`max_steps` (each step is a full gradient of the batch)."""
+MAX_RESTARTS = 100
+"""Upper bound on PGD's `restarts` (each restart is a whole attack)."""
+
 _EPS = any_of(number(0), list_of(number(0)))
 _NORM = one_of("linf", "l2")
+_STEPS = integer(1, MAX_ATTACK_STEPS)
 _COMMON = {"epsilon": _EPS, "norm": _NORM}
-_ITER = {**_COMMON, "steps": integer(1), "step": number(0, open_lo=True)}
+_ITER = {**_COMMON, "steps": _STEPS, "step": number(0, open_lo=True)}
 
 ATTACK_METHODS: dict[str, dict[str, Check]] = {
     "fgsm": dict(_COMMON),
     "bim": dict(_ITER),
-    "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1)},
+    "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1, MAX_RESTARTS)},
     "mim": {**_ITER, "decay": number(0)},
     "gradient_steps": {
         "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
-        "max_steps": integer(1),
+        "max_steps": _STEPS,
         "epsilon": _EPS,
         "norm": _NORM,
     },
     "local_rotations": {
         "epsilon": _EPS,
-        "steps": integer(1),
+        "steps": _STEPS,
         "lr": number(0, open_lo=True),
         "optimizer": one_of("sign", "adam", "natural"),
         "step": number(0, open_lo=True),
@@ -441,10 +449,8 @@ SCHEMAS: dict[str, Schema] = {
             "targeted": integer(0),
             "mask": one_of("nonzero", "all"),
             "until": condition(("wrong_class", "success_rate")),
-            "clip": list_of(number(), length=2),
+            "clip": feature_range,
             "seed": integer(0),
-            "samples": integer(1),
-            "on": data_ref,
         },
         required=("method",),
     ),
