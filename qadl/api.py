@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from qadl.diagnostics import Diagnostic
 from qadl.errors import QadlError
-from qadl.source import SourceFile, SourceMap
+from qadl.source import NO_SPAN, SourceFile, SourceMap, Span
 
 if TYPE_CHECKING:
     from qadl.ir.circuit import Circuit
@@ -21,7 +21,7 @@ __all__ = ["diagnose", "load", "loads", "to_qasm"]
 
 
 def loads(
-    text: str,
+    text: str | bytes,
     path: str = "<string>",
     *,
     sources: SourceMap | None = None,
@@ -29,13 +29,20 @@ def loads(
 ) -> Program:
     """Check and lower program text (imports resolve relative to ``real_path`` or ``path``).
 
+    ``text`` may be ``bytes``, decoded as UTF-8.
+
     Raises:
         QadlError: with every diagnostic found; render them with ``qadl.diagnostics.render_all``
             and the ``sources`` map you passed in.
+        TypeError: ``text`` is neither ``str`` nor ``bytes``.
     """
     from qadl.check.check import check_source
     from qadl.ir.lower import lower_program
 
+    if isinstance(text, bytes | bytearray):
+        text = _decode(bytes(text), str(path))
+    if not isinstance(text, str):
+        raise TypeError(f"qadl.loads() takes str or bytes, not {type(text).__name__}")
     sources = sources if sources is not None else SourceMap()
     checked = check_source(
         SourceFile(path, text),
@@ -56,14 +63,30 @@ def load(path: str | Path, *, sources: SourceMap | None = None) -> Program:
 
 
 def _read(path: str | Path) -> str:
-    from qadl.source import NO_SPAN, Span
-
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        span = Span(str(path), 0, 0) if str(path) else NO_SPAN
+        data = Path(path).read_bytes()
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise QadlError.at("E0001", f"cannot read `{path}`: {reason}", span) from None
+        raise QadlError.at("E0001", f"cannot read `{path}`: {reason}", _file_span(path)) from None
+    return _decode(data, str(path))
+
+
+def _file_span(path: str | Path) -> Span:
+    return Span(str(path), 0, 0) if str(path) else NO_SPAN
+
+
+def _decode(data: bytes, path: str) -> str:
+    """UTF-8 text, or E0001 naming the first bad byte and its line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise QadlError.at(
+            "E0001",
+            f"cannot read `{path}`: not UTF-8 text (byte 0x{data[err.start]:02x} on line {line})",
+            _file_span(path),
+            help="save the file as UTF-8",
+        ) from None
 
 
 def diagnose(path: str | Path, *, sources: SourceMap | None = None) -> tuple[Diagnostic, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 
 from qadl.source import NO_SPAN, SourceMap, Span
@@ -84,6 +85,38 @@ class DiagnosticBag:
             raise QadlError(tuple(self.items))
 
 
+_MAX_SHOWN = 100
+"""Columns of a source line shown in a snippet; longer lines are cut around the caret."""
+_CONTEXT = 30
+"""Columns shown before the caret when a long line is cut."""
+
+
+def _visible(text: str) -> str:
+    """``text`` with control, format and line-separator characters shown as U+FFFD.
+
+    Printing a text-direction override or an escape sequence raw would reorder or restyle
+    the terminal output; one replacement character per character keeps the carets aligned.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join("\ufffd" if _hidden(ch) else ch for ch in text)
+
+
+def _hidden(ch: str) -> bool:
+    return ch != "\t" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def _window(text: str, col: int, width: int) -> tuple[str, int, int]:
+    """Cut a long line to about ``_MAX_SHOWN`` columns around the caret (``col`` is 1-based)."""
+    if len(text) <= _MAX_SHOWN:
+        return text, col, width
+    start = max(0, min(col - 1 - _CONTEXT, len(text) - _MAX_SHOWN))
+    end = start + _MAX_SHOWN
+    shown = ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+    col = col - start + (3 if start else 0)
+    return shown, col, max(1, min(width, len(shown) - (col - 1)))
+
+
 def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
     """Gutter lines for one label: the source line and a caret run under the span."""
     source = sources.get(label.span.file)
@@ -93,8 +126,8 @@ def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
     # the last character covered, so a span ending at a newline stays on its line
     end_line, end_col = source.line_col(max(label.span.end - 1, label.span.start))
     end_col += 1
-    text = source.line_text(line).expandtabs(4)
-    raw = source.line_text(line)
+    raw = _visible(source.line_text(line))
+    text = raw.expandtabs(4)
     col = len(raw[: col - 1].expandtabs(4)) + 1
     width = (
         max(1, len(raw[: end_col - 1].expandtabs(4)) + 1 - col)
@@ -112,18 +145,34 @@ def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
     ]
 
 
-def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
-    """Render one diagnostic as ``path:line:col: error[CODE]: message`` plus the source context."""
-    span = diagnostic.primary.span
+def _where(span: Span, sources: SourceMap) -> str:
+    """``path:line:col`` of a span (just the path when its source is unknown)."""
     source = sources.get(span.file)
-    where = span.file
-    if source is not None and span is not NO_SPAN:
-        line, col = source.line_col(span.start)
-        where = f"{span.file}:{line}:{col}"
-    lines = [f"{where}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
+    if source is None or span is NO_SPAN:
+        return span.file
+    line, col = source.line_col(span.start)
+    return f"{span.file}:{line}:{col}"
+
+
+def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
+    """Render one diagnostic as ``path:line:col: error[CODE]: message`` plus the source context.
+
+    A secondary label in another file than the label before it (a call site of the block
+    the error is in, say) is headed by ``::: path:line:col``, as rustc does.
+    """
+    span = diagnostic.primary.span
+    lines = [
+        f"{_where(span, sources)}: {diagnostic.severity.value}[{diagnostic.code}]: "
+        f"{diagnostic.message}"
+    ]
     lines += _render_label(diagnostic.primary, sources, "^")
+    file = span.file
     for label in diagnostic.secondary:
-        lines += _render_label(label, sources, "-")
+        rendered = _render_label(label, sources, "-")
+        if rendered and label.span.file != file:
+            rendered.insert(0, f"{rendered[0][:-1]}::: {_where(label.span, sources)}")
+            file = label.span.file
+        lines += rendered
     if diagnostic.help:
         lines += [f"{' ' * 2}|" if len(lines) > 1 else "", f"  = help: {diagnostic.help}"]
         lines = [ln for ln in lines if ln != ""]

@@ -27,6 +27,8 @@ __all__ = [
     "circuit_unitary",
     "compare_numbers",
     "compare_text",
+    "embedded_distance",
+    "operator_distance",
     "random_bindings",
     "random_circuit",
     "reference_outputs",
@@ -167,6 +169,76 @@ def _phase_aligned_distance(a: np.ndarray, b: np.ndarray) -> float:
     phase = flat_a[k] / flat_b[k]
     phase /= abs(phase)
     return float(np.max(np.abs(flat_a - phase * flat_b)))
+
+
+def operator_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest entry of ``a − e^{iφ}·b`` with ``φ`` aligning the largest entry of ``a``.
+
+    Linear in the error (a rotation by ``ε`` gives ``≈ ε/2``), unlike tests on
+    ``|tr(a†b)|``, which move only quadratically and miss small rotations.
+    """
+    return _phase_aligned_distance(a, b)
+
+
+def embedded_distance(
+    actual: Circuit,
+    expected: Circuit,
+    layout: tuple[int, ...],
+    final_permutation: tuple[int, ...],
+    bindings=None,
+    *,
+    inputs: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> float:
+    """``operator_distance`` of ``expected`` and a compiled ``actual`` on a larger device.
+
+    Logical qubit ``l`` of ``expected`` starts on physical qubit ``layout[l]`` of ``actual``
+    and ends on ``final_permutation[l]``; every other physical qubit starts in ``|0⟩`` and
+    must end there. Only the qubits ``actual`` touches are simulated. With ``inputs=None``
+    the columns are every computational basis state of the logical qubits (the restricted
+    operator); otherwise ``|0…0⟩`` and ``inputs - 1`` random product states (for wide
+    circuits), all sharing one global phase.
+    """
+    rng = rng or np.random.default_rng(0)
+    theta, x, delta = bindings or random_bindings(rng, expected)
+    n = expected.num_qubits
+    touched = {q for op in actual.ops for q in op.qubits}
+    used = sorted(touched | set(layout[:n]) | set(final_permutation[:n]))
+    index = {p: i for i, p in enumerate(used)}
+    m = len(used)
+    small_ops = tuple(
+        Op(op.gate, tuple(index[q] for q in op.qubits), op.angles, op.tags) for op in actual.ops
+    )
+    small = Circuit(m, small_ops, actual.num_params, actual.num_features, actual.num_deltas)
+
+    def placement(qubits: list[int]) -> np.ndarray:
+        """Index in the small register of each basis state of the logical register."""
+        k = np.arange(1 << n)
+        out = np.zeros(1 << n, dtype=np.int64)
+        for logical, physical in enumerate(qubits):
+            out |= ((k >> logical) & 1) << index[physical]
+        return out
+
+    start, end = placement(list(layout[:n])), placement(list(final_permutation[:n]))
+    if inputs is None:
+        states = list(np.eye(1 << n, dtype=complex))
+    else:
+        states = [np.eye(1 << n, dtype=complex)[0]]
+        for _ in range(inputs - 1):
+            psi = np.ones(1, dtype=complex)
+            for _ in range(n):
+                v = rng.normal(size=2) + 1j * rng.normal(size=2)
+                psi = np.kron(v / np.linalg.norm(v), psi)  # qubit 0 is the low bit
+            states.append(psi)
+    got, want = [], []
+    for psi in states:
+        full = np.zeros(1 << m, dtype=complex)
+        full[start] = psi
+        got.append(reference_state(small, theta, x, delta, state=full))
+        embedded = np.zeros(1 << m, dtype=complex)
+        embedded[end] = reference_state(expected, theta, x, delta, state=psi)
+        want.append(embedded)
+    return operator_distance(np.column_stack(want), np.column_stack(got))
 
 
 def assert_equivalent(

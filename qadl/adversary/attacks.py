@@ -125,7 +125,7 @@ def _update(
     if config.method != "gradient_steps":
         return norms.steepest_step(grad, config.norm, alpha)
     if config.optimizer == "sign":
-        return config.lr * np.sign(grad)
+        return config.lr * norms.signed(grad)
     if config.optimizer == "sgd":
         return config.lr * grad
     # Adam (Kingma & Ba), per sample: samples stop at different steps, so each keeps its own t.
@@ -200,13 +200,14 @@ def _run_once(
     x_adv = _start(prob, config, rng)
     n = prob.x.shape[0]
     steps = np.zeros(n, dtype=int)
-    trace = np.full((config.num_steps if config.method != "noise" else 0, n), np.nan)
+    # one row per step taken, grown as it goes: `steps` is only a cap (never pre-allocate it)
+    rows: list[np.ndarray] = []
     if config.method == "noise":
-        return x_adv, steps, trace
+        return x_adv, steps, np.full((0, n), np.nan)
     active = np.ones(n, dtype=bool)
     state = _new_state(prob.x.shape)
     alpha = config.alpha(prob.epsilon) if config.bounded else config.lr
-    for t in range(config.num_steps):
+    for _ in range(config.num_steps):
         if config.until_success_rate is not None and batch_done(
             oracle.predict_proba(x_adv), prob.labels, config
         ):
@@ -218,11 +219,12 @@ def _run_once(
         if idx.size == 0:
             break
         loss, grad = oracle.loss_and_input_grad(x_adv[idx], prob.labels[idx])
-        trace[t, idx] = prob.sign * loss
+        rows.append(np.full(n, np.nan))
+        rows[-1][idx] = prob.sign * loss
         step = _update(prob.sign * grad * prob.mask[idx], idx, state, config, alpha)
         x_adv[idx] = _finalize(prob, idx, x_adv[idx] - prob.x[idx] + step, config)
         steps[idx] += 1
-    return x_adv, steps, trace
+    return x_adv, steps, np.array(rows).reshape(len(rows), n)
 
 
 def _objective(oracle: InputOracle, prob: _Problem, x_adv: np.ndarray) -> np.ndarray:

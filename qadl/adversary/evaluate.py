@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qadl.adversary.attacks import attack_sweep
 from qadl.adversary.config import AttackConfig, QuantumAttackConfig
+from qadl.adversary.fidelity import amplitude_fidelity
 from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
 from qadl.adversary.result import AttackResult
+from qadl.learn.shots import sample_readout
 
-__all__ = ["Evaluation", "RobustPoint", "clean_accuracy", "evaluate", "fidelity_certified"]
+__all__ = [
+    "Evaluation",
+    "RobustPoint",
+    "Scoring",
+    "clean_accuracy",
+    "evaluate",
+    "fidelity_certified",
+    "rescored",
+    "with_fidelity",
+]
 
 AnyAttack = AttackConfig | QuantumAttackConfig
 
@@ -97,10 +108,79 @@ class Evaluation:
         }
 
 
-def clean_accuracy(classifier: Any, theta: np.ndarray, data: Any) -> float:
+@dataclass(frozen=True)
+class Scoring:
+    """How an evaluation reads the model's decision: exact probabilities, or ``shots`` samples.
+
+    With ``shots``, every decision (clean and adversarial) is the argmax of class
+    probabilities estimated from ``shots`` measurements (``qadl.learn.shots``; ties go to
+    the lowest class, as for exact probabilities). The attacks themselves stay white-box:
+    they see exact gradients and exact probabilities for their stopping rules; only the
+    scoring is sampled. Draws are seeded by ``seed``: the clean decisions by
+    ``(seed, 0)``, the adversarial ones of the k-th scored result by ``(seed, 1, k)``,
+    so the same seed gives the same numbers.
+    """
+
+    shots: int | None = None
+    seed: int = 0
+
+    def predict(
+        self, classifier: Any, theta: np.ndarray, x: Any, state: Any, stream: tuple[int, ...]
+    ) -> np.ndarray:
+        """Predicted labels ``(B,)`` of a batch (``stream`` picks the random stream)."""
+        if self.shots is None:
+            return np.argmax(classifier.predict_proba(theta, x=x, state=state), axis=1)
+        outputs = classifier.sim.outputs(theta, x=x, state=state)
+        rng = np.random.default_rng((self.seed, *stream))
+        probs = sample_readout(classifier.readout, outputs, self.shots, rng, scale=classifier.scale)
+        return np.argmax(probs, axis=1)
+
+
+EXACT = Scoring()
+
+
+def clean_accuracy(
+    classifier: Any, theta: np.ndarray, data: Any, scoring: Scoring = EXACT
+) -> float:
     """Accuracy of the classifier on the (unperturbed) dataset."""
-    probs = classifier.predict_proba(theta, x=data.x, state=data.states)
-    return float(np.mean(np.argmax(probs, axis=1) == data.y))
+    pred = scoring.predict(classifier, theta, data.x, data.states, (0,))
+    return float(np.mean(pred == data.y))
+
+
+def rescored(
+    result: AttackResult,
+    classifier: Any,
+    theta: np.ndarray,
+    data: Any,
+    config: AttackConfig | QuantumAttackConfig,
+    scoring: Scoring,
+    index: int,
+) -> AttackResult:
+    """``result`` with its clean and adversarial decisions read out by ``scoring``.
+
+    Exact readouts return ``result`` unchanged; with shots, ``pred_clean``, ``pred_adv``
+    and ``success`` come from sampled probabilities (``index`` picks the random stream of
+    the adversarial draws; the clean ones are those of ``clean_accuracy``).
+    """
+    if scoring.shots is None:
+        return result
+    pred_clean = scoring.predict(classifier, theta, data.x, data.states, (0,))
+    pred_adv = scoring.predict(classifier, theta, result.x_adv, result.states_adv, (1, index))
+    goal = np.full_like(result.y, config.target) if config.targeted else result.y
+    success = pred_adv == goal if config.targeted else pred_adv != goal
+    return replace(result, pred_clean=pred_clean, pred_adv=pred_adv, success=success)
+
+
+def with_fidelity(
+    result: AttackResult, classifier: Any, theta: np.ndarray, data: Any, fidelity: bool | None
+) -> AttackResult:
+    """Fidelities as asked: kept (None), dropped (False), or computed for images (True)."""
+    if fidelity is None or (fidelity and result.fidelity is not None):
+        return result
+    if not fidelity:
+        return replace(result, fidelity=None)
+    circuit = classifier.sim.circuit
+    return replace(result, fidelity=amplitude_fidelity(circuit, theta, data.x, result.x_adv))
 
 
 def fidelity_certified(probs: np.ndarray, y: np.ndarray, fidelity_min: float) -> np.ndarray:
@@ -147,6 +227,8 @@ def evaluate(
     adversary: LocalRotationAdversary | None = None,
     model: str = "model",
     keep: dict[str, tuple[AttackResult, ...]] | None = None,
+    scoring: Scoring = EXACT,
+    fidelity: bool | None = None,
     report: Callable[[str, tuple[AttackResult, ...], float], None] | None = None,
 ) -> Evaluation:
     """Clean accuracy plus one ``RobustPoint`` per attack and epsilon.
@@ -161,13 +243,20 @@ def evaluate(
         model: label of the model in reports.
         keep: if given, filled with the full ``AttackResult`` tuples per label
             (for image grids and per-sample analysis).
+        scoring: exact decisions (default) or decisions from ``shots`` samples (see
+            ``Scoring``); the attacks always use exact gradients.
+        fidelity: None keeps whatever fidelities the attacks give (quantum data);
+            False drops them; True also computes |⟨φ(x)|φ(x_adv)⟩|² of amplitude-encoded
+            features (``qadl.adversary.fidelity``).
         report: if given, called after each attack with its label, results and seconds
             (``qadl run`` logs a line per attack while the evaluation goes on).
 
     Raises:
-        ValueError: a quantum attack without ``adversary``.
+        ValueError: a quantum attack without ``adversary``; ``fidelity=True`` on
+            features that are not amplitude-encoded.
     """
     points: list[RobustPoint] = []
+    scored = 0
     for name, cfg in _named(attacks):
         started = time.perf_counter()
         if isinstance(cfg, QuantumAttackConfig):
@@ -176,6 +265,17 @@ def evaluate(
             results = quantum_attack_sweep(adversary, theta, data, cfg)
         else:
             results = attack_sweep(classifier, theta, data, cfg)
+        results = tuple(
+            with_fidelity(
+                rescored(r, classifier, theta, data, cfg, scoring, scored + i),
+                classifier,
+                theta,
+                data,
+                fidelity,
+            )
+            for i, r in enumerate(results)
+        )
+        scored += len(results)
         if keep is not None:
             keep[name] = results
         if report is not None:
@@ -185,6 +285,6 @@ def evaluate(
         model=model,
         dataset=getattr(data, "name", "data"),
         n=len(data.y),
-        clean_accuracy=clean_accuracy(classifier, theta, data),
+        clean_accuracy=clean_accuracy(classifier, theta, data, scoring),
         points=tuple(points),
     )

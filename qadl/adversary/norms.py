@@ -18,10 +18,13 @@ __all__ = [
     "random_in_ball",
     "random_on_sphere",
     "renormalize_rows",
+    "signed",
     "steepest_step",
 ]
 
 _TINY = 1e-12
+SIGN_THRESHOLD = 1e-12
+"""Gradient entries with ``|g| <= SIGN_THRESHOLD · max|g|`` of their row count as zero."""
 
 
 def _row_norm(v: np.ndarray, norm: Norm) -> np.ndarray:
@@ -52,13 +55,27 @@ def project(delta: np.ndarray, norm: Norm, epsilon: float) -> np.ndarray:
     return delta * scale[:, None]
 
 
+def signed(grad: np.ndarray) -> np.ndarray:
+    """``sign(g)`` row-wise, with 0 for entries at most ``SIGN_THRESHOLD`` times the row's max |g|.
+
+    A feature outside the readout's light cone has a gradient that is zero in exact
+    arithmetic but ~1e-17 in floating point; its sign is rounding noise, and a signed step
+    would move it by ±α for nothing (inflating the reported L2). Such entries are treated
+    as the exact zeros they are.
+    """
+    grad = np.asarray(grad, dtype=float)
+    scale = np.max(np.abs(grad), axis=-1, keepdims=True, initial=0.0)
+    return np.where(np.abs(grad) > SIGN_THRESHOLD * scale, np.sign(grad), 0.0)
+
+
 def steepest_step(grad: np.ndarray, norm: Norm, alpha: float) -> np.ndarray:
     """The step of size ``alpha`` in ``norm`` that increases a linear function most.
 
-    L∞: ``α·sign(g)`` (FGSM); L2: ``α·g/‖g‖₂`` (rows with zero gradient stay put).
+    L∞: ``α·sign(g)`` (FGSM), entries below ``SIGN_THRESHOLD`` of the row's largest
+    counting as zero (see ``signed``); L2: ``α·g/‖g‖₂`` (rows with zero gradient stay put).
     """
     if norm == "linf":
-        return alpha * np.sign(grad)
+        return alpha * signed(grad)
     lengths = _row_norm(grad, "l2")
     return alpha * grad / np.maximum(lengths, _TINY)[:, None]
 

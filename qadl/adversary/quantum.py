@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from qadl.adversary.attacks import batch_done, stop_mask
 from qadl.adversary.config import QuantumAttackConfig
-from qadl.adversary.norms import perturbation_norms
+from qadl.adversary.norms import perturbation_norms, signed
 from qadl.adversary.result import AttackResult
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
@@ -167,7 +167,7 @@ def _step(
     grad: np.ndarray, idx: np.ndarray, opt: _Ascent, config: QuantumAttackConfig, alpha: float
 ) -> np.ndarray:
     if config.optimizer == "sign":
-        return alpha * np.sign(grad)
+        return alpha * signed(grad)
     opt.m[idx] = 0.9 * opt.m[idx] + 0.1 * grad
     opt.v[idx] = 0.999 * opt.v[idx] + 0.001 * grad**2
     m_hat, v_hat = opt.m[idx] / (1 - 0.9**opt.t), opt.v[idx] / (1 - 0.999**opt.t)
@@ -359,9 +359,9 @@ def _ascend(
     sign = -1.0 if config.targeted else 1.0
     b, d = angles.shape
     active, steps = np.ones(b, dtype=bool), np.zeros(b, dtype=int)
-    trace = np.full((config.steps, b), np.nan)
+    rows: list[np.ndarray] = []  # one per step taken: `steps` is only a cap
     opt = _Ascent(np.zeros((b, d)), np.zeros((b, d)))
-    for t in range(config.steps):
+    for _ in range(config.steps):
         if config.until_success_rate is not None and batch_done(
             adversary.predict_proba(theta, states, angles), labels, config
         ):
@@ -374,7 +374,8 @@ def _ascend(
         loss, grad = adversary.loss_and_angle_grad(
             theta, states[idx], angles[idx], labels[idx], config.loss
         )
-        trace[t, idx] = sign * loss
+        rows.append(np.full(b, np.nan))
+        rows[-1][idx] = sign * loss
         ascent = sign * grad * axes
         if config.optimizer == "natural":
             step = _natural_step(adversary, states[idx], angles[idx], ascent, config.alpha(eps))
@@ -396,7 +397,7 @@ def _ascend(
             )
             active[idx[undone]] = False
         steps[idx] += 1
-    return steps, trace
+    return steps, np.array(rows).reshape(len(rows), b)
 
 
 def quantum_attack(

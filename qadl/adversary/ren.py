@@ -22,7 +22,7 @@ __all__ = ["RenSummary", "ren_attack", "ren_config", "ren_summary"]
 
 def ren_config(
     *,
-    lr: float = 0.01,
+    lr: float = 0.005,
     threshold: float = 0.6,
     max_steps: int = 200,
     mask: MaskKind = "nonzero",
@@ -31,7 +31,9 @@ def ren_config(
     """The Ren et al. attack as an ``AttackConfig``.
 
     Args:
-        lr: Adam learning rate on the input (0.01 in the paper's demo).
+        lr: Adam learning rate on the pixel. The paper steps on the gate angle π + 2·p
+            with lr 0.01; Adam's step does not depend on the gradient's scale, so that
+            moves p by 0.005 per step.
         threshold: stop a sample once its wrong-class probability is at least this.
         max_steps: cap on steps for samples that never reach the threshold.
         mask: ``nonzero`` changes only the pixels that are nonzero in the clean image.

@@ -240,6 +240,10 @@ class _TopLevel:
                 )
                 continue
             out[opt.key] = value
+        for key, rule in schema.rules:
+            problem = rule(out) if key in out else None
+            if problem:
+                self.bag.error("E0519", problem, seen[key], label="contradicts another option")
         for key in schema.required:
             if key not in out and key not in seen:
                 self.bag.error(

@@ -111,11 +111,40 @@ class _Loader:
             key = os.path.normpath(os.path.join(os.path.dirname(importer), imp.path))
         return key, path
 
+    def _read(self, key: str, path: Path, at: Span) -> str | None:
+        """The text of an imported file, or None after an error located at the import."""
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            self.bag.error(
+                "E0002",
+                f"cannot read imported file `{key}`: {err.strerror or err}",
+                at,
+                label="imported here",
+            )
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            self.bag.error(
+                "E0003",
+                f"imported file `{key}` is not UTF-8 text: byte 0x{data[err.start]:02x}"
+                f" on its line {line}",
+                at,
+                label="imported here",
+                help="save the file as UTF-8",
+            )
+            return None
+
     def load(self, key: str, path: Path, stack: tuple[tuple[str, Span], ...]) -> None:
         """Parse ``path`` (once) and load its imports depth-first, reporting cycles."""
         if key in self.done:
             return
-        source = self.sources.add(SourceFile(key, path.read_text(encoding="utf-8")))
+        text = self._read(key, path, stack[-1][1])
+        if text is None:
+            return
+        source = self.sources.add(SourceFile(key, text))
         self.real[key] = path.resolve()
         module = parse(source)
         imports: list[str] = []

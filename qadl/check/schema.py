@@ -7,12 +7,13 @@ in the checker, so the grammar stays generic (``key value`` / ``key(k = v)``).
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from qadl.check.builtins import BUILTIN_GATES
-from qadl.check.values import CallValue, Condition, DataRef
+from qadl.check.values import CallValue, Condition
 
 __all__ = [
     "ATTACK_METHODS",
@@ -51,25 +52,37 @@ def integer(lo: int | None = None, hi: int | None = None) -> Check:
     return check
 
 
-def number(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> Check:
-    """A number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``)."""
+def number(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    open_lo: bool = False,
+    open_hi: bool = False,
+) -> Check:
+    """A finite number in ``[lo, hi]`` (``open_lo``/``open_hi`` exclude an end)."""
 
     def check(v: Any) -> str | None:
         if not _is_num(v):
             return "expected a number"
-        if (lo is not None and (v < lo or (open_lo and v == lo))) or (hi is not None and v > hi):
-            return f"must be {_range_text(lo, hi, open_lo)}"
+        if not math.isfinite(v):
+            return f"must be a finite number, got {v}"
+        below = lo is not None and (v < lo or (open_lo and v == lo))
+        above = hi is not None and (v > hi or (open_hi and v == hi))
+        if below or above:
+            return f"must be {_range_text(lo, hi, open_lo, open_hi)}"
         return None
 
     return check
 
 
-def _range_text(lo: float | None, hi: float | None, open_lo: bool = False) -> str:
+def _range_text(
+    lo: float | None, hi: float | None, open_lo: bool = False, open_hi: bool = False
+) -> str:
     if lo is not None and hi is not None:
-        return f"in {'(' if open_lo else '['}{lo}, {hi}]"
+        return f"in {'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}"
     if lo is not None:
         return f"{'>' if open_lo else '>='} {lo}"
-    return f"<= {hi}"
+    return f"{'<' if open_hi else '<='} {hi}"
 
 
 def one_of(*words: str) -> Check:
@@ -151,11 +164,13 @@ def condition(metrics: tuple[str, ...]) -> Check:
     return check
 
 
-def data_ref(v: Any) -> str | None:
-    """``name.train`` / ``name.test``."""
-    if isinstance(v, DataRef) and v.split in ("train", "test", "all"):
-        return None
-    return "expected a data split like `digits.train` or `digits.test`"
+def feature_range(v: Any) -> str | None:
+    """``[lo, hi]``: two finite numbers with ``lo < hi``."""
+    problem = list_of(number(), length=2)(v)
+    if problem:
+        return problem
+    lo, hi = v
+    return None if lo < hi else f"the range must have lo < hi, got [{lo:g}, {hi:g}]"
 
 
 def pairs(v: Any) -> str | None:
@@ -179,20 +194,20 @@ def close_match(word: str, choices: Any) -> str | None:
 # ---- calls: optimizers, attack methods, data sources ------------------------------------------
 
 OPTIMIZERS: dict[str, dict[str, Check]] = {
+    # β = 1 would divide Adam's bias correction by zero.
     "adam": {
         "lr": number(0, open_lo=True),
-        "beta1": number(0, 1),
-        "beta2": number(0, 1),
+        "beta1": number(0, 1, open_hi=True),
+        "beta2": number(0, 1, open_hi=True),
         "eps": number(0, open_lo=True),
     },
-    "sgd": {"lr": number(0, open_lo=True), "momentum": number(0, 1)},
+    "sgd": {"lr": number(0, open_lo=True), "momentum": number(0, 1, open_hi=True)},
+    # Spall's gains a and c are spelled `lr` and `perturbation` (one name per gain).
     "spsa": {
         "lr": number(0, open_lo=True),
         "perturbation": number(0, open_lo=True),
         "alpha": number(0),
         "gamma": number(0),
-        "a": number(0),
-        "c": number(0, open_lo=True),
     },
     "cobyla": {
         "rhobeg": number(0, open_lo=True),
@@ -202,25 +217,31 @@ OPTIMIZERS: dict[str, dict[str, Check]] = {
 }
 """Optimizer name -> its keyword arguments."""
 
+MAX_ATTACK_STEPS = 10_000
+"""Upper bound on an attack's `steps`/`max_steps` (each step is a full gradient of the batch)."""
+MAX_RESTARTS = 100
+"""Upper bound on PGD's `restarts` (each restart is a whole attack)."""
+
 _EPS = any_of(number(0), list_of(number(0)))
 _NORM = one_of("linf", "l2")
+_STEPS = integer(1, MAX_ATTACK_STEPS)
 _COMMON = {"epsilon": _EPS, "norm": _NORM}
-_ITER = {**_COMMON, "steps": integer(1), "step": number(0, open_lo=True)}
+_ITER = {**_COMMON, "steps": _STEPS, "step": number(0, open_lo=True)}
 
 ATTACK_METHODS: dict[str, dict[str, Check]] = {
     "fgsm": dict(_COMMON),
     "bim": dict(_ITER),
-    "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1)},
+    "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1, MAX_RESTARTS)},
     "mim": {**_ITER, "decay": number(0)},
     "gradient_steps": {
         "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
-        "max_steps": integer(1),
+        "max_steps": _STEPS,
         "epsilon": _EPS,
         "norm": _NORM,
     },
     "local_rotations": {
         "epsilon": _EPS,
-        "steps": integer(1),
+        "steps": _STEPS,
         "lr": number(0, open_lo=True),
         "optimizer": one_of("sign", "adam", "natural"),
         "step": number(0, open_lo=True),
@@ -341,9 +362,33 @@ class Schema:
     required: tuple[str, ...] = ()
     code_unknown: str = "E0501"
     code_value: str = "E0502"
+    rules: tuple[tuple[str, Callable[[dict[str, Any]], str | None]], ...] = ()
+    """``(key, rule)``: relations between options, reported (E0519) at ``key``."""
 
+
+def relative_path(v: Any) -> str | None:
+    """A relative path that stays below the directory it is resolved against."""
+    if not isinstance(v, str):
+        return "expected a string"
+    parts = v.replace("\\", "/").split("/")
+    if not v or "\0" in v or v.startswith("/") or ":" in parts[0]:
+        return f"expected a relative path below the output directory, got {v!r}"
+    if ".." in parts:
+        return f"`..` may not leave the output directory: {v!r}"
+    return None
+
+
+def _count_or_kwargs(table: dict[str, Check]) -> Check:
+    """``key N`` (a positive integer) or ``key(k = v, …)``; reports the problem of the form used."""
+    kwargs = _kwargs_of(table)
+    return lambda v: kwargs(v) if isinstance(v, CallValue) else integer(1)(v)
+
+
+MAX_SHOTS = 10**9
+"""Upper bound on ``shots`` (counts stay exact in 64-bit integers and floats)."""
 
 _LOSS = one_of("cross_entropy", "mse", "hinge")
+_SHOTS = integer(1, MAX_SHOTS)
 _TRAIN = {
     "loss": _LOSS,
     "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
@@ -351,39 +396,65 @@ _TRAIN = {
     "batch": integer(1),
     "seed": integer(0),
     "gradient": one_of("adjoint", "parameter_shift"),
-    "checkpoint": any_of(integer(1), _kwargs_of({"every": integer(1), "path": string})),
-    "early_stop": any_of(integer(1), _kwargs_of({"patience": integer(1), "min_delta": number(0)})),
-    "shots": integer(1),
-    "validation": number(0, 1),
-    "lr": number(0, open_lo=True),
+    "checkpoint": _count_or_kwargs({"every": integer(1), "path": relative_path}),
+    "early_stop": _count_or_kwargs({"patience": integer(1), "min_delta": number(0)}),
+    "shots": _SHOTS,
+    "validation": number(0, 1, open_hi=True),
 }
+
+
+def _gradient_needs_gradients(options: dict[str, Any]) -> str | None:
+    """``gradient`` picks how gradients are computed: pointless for SPSA and COBYLA."""
+    opt = options.get("optimizer")
+    name = opt.name if isinstance(opt, CallValue) else opt
+    if name in ("spsa", "cobyla"):
+        return f"`gradient` has no effect: `{name}` does not use gradients"
+    return None
+
+
+_TRAIN_RULES = (("gradient", _gradient_needs_gradients),)
 _TIME = number(0, open_lo=True)
 _PROB = number(0, 1)
+
+
+def gate_fidelity(dim: int) -> Check:
+    """An average gate fidelity with a depolarizing model: ``F`` in ``[1/dim, 1]``."""
+
+    def check(v: Any) -> str | None:
+        problem = number(0, 1)(v)
+        if problem or v >= 1.0 / dim:
+            return problem
+        return (
+            f"a fidelity below 1/{dim} has no depolarizing model "
+            f"(p = (1 - F)·{dim}/{dim - 1} would exceed 1); expected F in [1/{dim}, 1]"
+        )
+
+    return check
+
+
 _NOISE = {
     "depolarizing": _kwargs_of({"1q": _PROB, "2q": _PROB}),
     "readout_error": _kwargs_of({"p01": _PROB, "p10": _PROB}),
     "t1": _TIME,
     "t2": _TIME,
     "gate_time": _kwargs_of({"1q": _TIME, "2q": _TIME}),
-    "shots": integer(1),
+    "shots": _SHOTS,
 }
 
 SCHEMAS: dict[str, Schema] = {
-    "train": Schema(_TRAIN),
+    "train": Schema(_TRAIN, rules=_TRAIN_RULES),
     "attack": Schema(
         {
             "method": lambda v: check_call(v, ATTACK_METHODS, "attack method"),
             "targeted": integer(0),
             "mask": one_of("nonzero", "all"),
             "until": condition(("wrong_class", "success_rate")),
-            "clip": list_of(number(), length=2),
+            "clip": feature_range,
             "seed": integer(0),
-            "samples": integer(1),
-            "on": data_ref,
         },
         required=("method",),
     ),
-    "defend": Schema(dict(_TRAIN)),
+    "defend": Schema(dict(_TRAIN), rules=_TRAIN_RULES),
     "evaluate": Schema(
         {
             "seed": integer(0),
@@ -398,7 +469,7 @@ SCHEMAS: dict[str, Schema] = {
             "qubits": integer(1, 1000),
             "basis": list_of(one_of(*[g for g in BUILTIN_GATES if g != "amplitude"])),
             "coupling": any_of(one_of("chain", "ring", "heavy_hex", "full", "grid"), pairs),
-            "fidelity": _kwargs_of({"1q": _PROB, "2q": _PROB}),
+            "fidelity": _kwargs_of({"1q": gate_fidelity(2), "2q": gate_fidelity(4)}),
             "noise": name,
             **_NOISE,
         },

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qadl.check.builtins import BUILTIN_CONSTANTS
+from qadl.check.limits import MAX_INT_BITS, float_ok, int_too_large, pow_too_large
 from qadl.diagnostics import DiagnosticBag
 from qadl.frontend import ast as A
 from qadl.source import NO_SPAN, Span
@@ -82,6 +83,8 @@ def _call_name(func: A.Expr) -> str | None:
 def _binary(node: A.Binary, consts: dict[str, Any], bag: DiagnosticBag) -> Any:
     left = resolve_value(node.left, consts, bag)
     right = resolve_value(node.right, consts, bag)
+    if left is None or right is None:
+        return None  # already reported
     ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
     if not ok or node.op not in _ARITH:
         bag.error(
@@ -91,17 +94,34 @@ def _binary(node: A.Binary, consts: dict[str, Any], bag: DiagnosticBag) -> Any:
             label="only arithmetic on numbers is allowed here",
         )
         return None
-    if node.op == "**" and isinstance(right, int) and abs(right) > 4096 and abs(left) > 1:
-        bag.error("E0506", "number too large", node.span)
-        return None
+    if node.op == "**" and pow_too_large(left, right):  # before computing it: towers explode
+        return _too_large("E0323", node.span, bag)
     try:
-        return _ARITH[node.op](left, right)
+        out = _ARITH[node.op](left, right)
     except OverflowError:
-        bag.error("E0506", "number too large", node.span)
-        return None
+        return _too_large("E0324", node.span, bag)
     except ZeroDivisionError:
         bag.error("E0506", "division by zero", node.span)
         return None
+    if isinstance(out, complex):
+        bag.error("E0506", "the result is a complex number", node.span)
+        return None
+    if int_too_large(out):
+        return _too_large("E0323", node.span, bag)
+    if not float_ok(out):
+        return _too_large("E0324", node.span, bag)
+    return out
+
+
+def _too_large(code: str, span: Span, bag: DiagnosticBag) -> None:
+    """E0323 (integer) or E0324 (float) for a value past the limits; the value is None."""
+    bag.error(
+        code,
+        "number too large",
+        span,
+        label=f"integers are 64-bit (at most 2**{MAX_INT_BITS} - 1); floats stay below ~1.8e308",
+        help="use a smaller value",
+    )
 
 
 def resolve_value(node: A.Expr, consts: dict[str, Any], bag: DiagnosticBag) -> Any:

@@ -8,19 +8,60 @@ from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
 
-from qadl.errors import InternalError
+from qadl.errors import InternalError, QadlError
 from qadl.frontend import ast as A
 from qadl.source import NO_SPAN, Span
 
 __all__ = ["AstBuilder", "build"]
 
-_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s)")
-_PI_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:π|pi)")
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s)")
+_PI_NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?:π|pi)")
+MAX_INT = 2**63 - 1
+"""Largest integer literal (64-bit signed, as in OpenQASM and NumPy)."""
 
 
-def _number(text: str) -> int | float:
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-10:]} ({len(text)} characters)"
+
+
+def _too_large(text: str, span: Span, kind: str) -> QadlError:
+    return QadlError.at(
+        "E0121",
+        f"number too large: `{_shown(text)}`",
+        span,
+        label=f"does not fit in a {kind}",
+        help=f"integers go up to {MAX_INT:,} (2**63 - 1) and other numbers up to about 1.8e308",
+    )
+
+
+def _integer(text: str, span: Span) -> int:
+    """An ASCII digit string as an int, refusing values past ``MAX_INT`` before converting."""
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_INT)) or (digits and int(digits) > MAX_INT):
+        raise _too_large(text, span, "64-bit integer")
+    return int(digits or "0")
+
+
+def _float(text: str, span: Span) -> float:
+    """A finite float; a literal that rounds to infinity or (being nonzero) to 0 is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _too_large(text, span, "64-bit float")
+    mantissa = re.split("[eE]", text)[0]
+    if value == 0.0 and mantissa.strip("0.") != "":
+        raise QadlError.at(
+            "E0122",
+            f"number too small: `{_shown(text)}` rounds to 0",
+            span,
+            label="smaller than the smallest 64-bit float",
+            help="write 0 if 0 is meant; the smallest positive number is about 5e-324",
+        )
+    return value
+
+
+def _number(text: str, span: Span) -> int | float:
     """An int when the literal has no fraction or exponent, else a float."""
-    return int(text) if text.isdigit() else float(text)
+    return _integer(text, span) if text.isdigit() else _float(text, span)
 
 
 @v_args(meta=True)
@@ -280,7 +321,7 @@ class AstBuilder(Transformer):
     def number(self, meta, children):
         """``number`` -> ``ast.Number``."""
         (tok,) = children
-        return A.Number(_number(str(tok)), span=self._tok(tok))
+        return A.Number(_number(str(tok), self._tok(tok)), span=self._tok(tok))
 
     def pi_number(self, meta, children):
         """``pi_number`` -> ``ast.Number``."""
@@ -288,7 +329,10 @@ class AstBuilder(Transformer):
         match = _PI_NUMBER.fullmatch(str(tok))
         if match is None:
             raise InternalError(f"bad PI_NUMBER token {tok!r}")
-        return A.Number(float(match.group(1)) * math.pi, span=self._tok(tok))
+        value = _float(match.group(1), self._tok(tok)) * math.pi
+        if not math.isfinite(value):
+            raise _too_large(str(tok), self._tok(tok), "64-bit float")
+        return A.Number(value, span=self._tok(tok))
 
     def quantity(self, meta, children):
         """``quantity`` -> ``ast.Quantity``."""
@@ -296,12 +340,15 @@ class AstBuilder(Transformer):
         match = _QUANTITY.fullmatch(str(tok))
         if match is None:
             raise InternalError(f"bad QUANTITY token {tok!r}")
-        return A.Quantity(float(match.group(1)), match.group(2), span=self._tok(tok))
+        return A.Quantity(
+            _float(match.group(1), self._tok(tok)), match.group(2), span=self._tok(tok)
+        )
 
     def dims(self, meta, children):
         """``dims`` -> ``ast.Dims``."""
         (tok,) = children
-        return A.Dims(tuple(int(p) for p in str(tok).split("x")), span=self._tok(tok))
+        span = self._tok(tok)
+        return A.Dims(tuple(_integer(p, span) for p in str(tok).split("x")), span=span)
 
     def string(self, meta, children):
         """``string`` -> ``ast.String``."""

@@ -7,13 +7,20 @@ from collections.abc import Iterator
 from lark import Token
 from lark.lark import PostLex
 
-__all__ = ["Layout"]
+__all__ = ["MAX_DEPTH", "Layout", "TooDeep"]
+
+MAX_DEPTH = 120
+"""Deepest nesting accepted (brackets, blocks, operators); deeper is an error, not a
+``RecursionError`` in a later phase."""
 
 TERMINATOR = "_NL"
 """Token type of a statement terminator (a newline run or ``;``)."""
 
 _OPEN = frozenset({"LPAR", "LSQB"})
 _CLOSE = frozenset({"RPAR", "RSQB"})
+_MAX_BRACKETS = MAX_DEPTH + 2
+"""Bracket depth past which the parse tree is surely deeper than ``MAX_DEPTH`` (every
+bracket pair but an empty innermost one, and a declaration's outer brace, adds a level)."""
 # A line ending in one of these continues on the next line.
 _CONTINUES = frozenset(
     {
@@ -39,6 +46,14 @@ _CONTINUES = frozenset(
 )
 
 
+class TooDeep(Exception):
+    """Brackets nested so deep that the parse would be refused anyway: stop lexing early."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(f"brackets nested deeper than {_MAX_BRACKETS}")
+        self.token = token
+
+
 def _terminator_at(tok: Token) -> Token:
     return Token.new_borrow_pos(TERMINATOR, "", tok)
 
@@ -61,6 +76,7 @@ class Layout(PostLex):
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         """Filter and insert terminator tokens in the token stream."""
         depth = 0
+        brackets = 0  # ( [ and {, so that a 100,000-deep `((((` fails after 122 tokens
         prev: Token | None = None
         for tok in stream:
             if tok.type == TERMINATOR:
@@ -80,6 +96,12 @@ class Layout(PostLex):
                 depth += 1
             elif tok.type in _CLOSE:
                 depth = max(0, depth - 1)
+            if tok.type in _OPEN or tok.type == "LBRACE":
+                brackets += 1
+                if brackets > _MAX_BRACKETS:
+                    raise TooDeep(tok)
+            elif tok.type in _CLOSE or tok.type == "RBRACE":
+                brackets = max(0, brackets - 1)
             yield tok
             prev = tok
         if prev is not None and prev.type != TERMINATOR and depth == 0:

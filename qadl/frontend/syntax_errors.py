@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import unicodedata
 from dataclasses import dataclass
 
 from lark import Lark
@@ -296,8 +297,29 @@ def _expected(error: UnexpectedInput) -> set[str]:
     return expected
 
 
+def _foreign_digit(error: UnexpectedInput, source: SourceFile) -> Diagnostic | None:
+    """``৪`` or ``４`` where a token starts: digits are ASCII only (``int()`` would read these)."""
+    if not isinstance(error, UnexpectedCharacters):
+        return None
+    pos = error.pos_in_stream
+    ch = source.text[pos : pos + 1]
+    if not ch or ch.isascii() or not ch.isdigit():
+        return None
+    value = unicodedata.digit(ch, None)
+    return Diagnostic.error(
+        "E0120",
+        f"non-ASCII digit `{ch}` (U+{ord(ch):04X} {unicodedata.name(ch, '')})",
+        Span(source.path, pos, pos + 1),
+        label="numbers are written with the digits 0-9",
+        help=f"write `{value}`" if value is not None else "write the number with the digits 0-9",
+    )
+
+
 def syntax_diagnostic(error: UnexpectedInput, source: SourceFile, parser: Lark) -> Diagnostic:
     """One E01xx diagnostic for a parse failure, pointing at the offending token."""
+    foreign = _foreign_digit(error, source)
+    if foreign is not None:
+        return foreign
     start, end, found = _offending(error, source)
     span = Span(source.path, start, min(end, max(len(source.text), start + 1)))
     expected = _expected(error)

@@ -20,10 +20,26 @@ from typing import Any
 
 from qadl.check.builtins import BUILTIN_CONSTANTS, MATH_FUNCTIONS
 from qadl.check.check import CheckedProgram
+from qadl.check.limits import (
+    MAX_AMPLITUDE_QUBITS,
+    MAX_INT_BITS,
+    MAX_LIST,
+    MAX_NESTING,
+    MAX_OPS,
+    MAX_SIM_QUBITS,
+    MAX_STEPS,
+    MAX_TERMS,
+    MAX_TRIPS,
+    MAX_VECTOR,
+    float_ok,
+    int_too_large,
+    list_measure,
+    pow_too_large,
+)
 from qadl.check.scope import ModuleScope
 from qadl.check.specs import DataSpec, NoiseSpec, TargetSpec
 from qadl.check.values import CallValue
-from qadl.diagnostics import Diagnostic, DiagnosticBag
+from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
 from qadl.frontend import ast as A
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
@@ -44,14 +60,6 @@ __all__ = [
     "lower_program",
 ]
 
-MAX_SIM_QUBITS = 30
-"""Largest register a model may declare: a 2^30 complex128 state is 16 GiB per sample."""
-MAX_OPS = 2_000_000
-"""Largest unrolled circuit."""
-MAX_VECTOR = 1 << 20
-"""Most trainable parameters or features a model may declare."""
-MAX_STEPS = 5_000_000
-"""Most statements one model may execute while unrolling (loops with empty bodies count)."""
 MAX_CALL_DEPTH = 64
 _BLOCK_BASE = 1 << 40  # block params are numbered from here, then moved after the model's
 
@@ -94,6 +102,10 @@ class _Skip(Exception):
 
 class _Abort(Exception):
     """Abandon the whole model (a size limit was hit; going on would only repeat it)."""
+
+
+_POISONED = object()
+"""The value of a ``let`` or ``param`` name whose definition failed with an error."""
 
 
 def _describe(v: Any) -> str:
@@ -179,25 +191,37 @@ class _Lowerer:
     def __init__(self, program: CheckedProgram, bag: DiagnosticBag) -> None:
         self.program = program
         self.bag = bag
-        self.seen: set[tuple[str, int, int]] = set()
+        self.seen: set[tuple[Any, ...]] = set()
         self.const_cache: dict[tuple[str, str], Any] = {}
         self.depth = 0
+        self.calls: list[tuple[Span, str]] = []  # block call statements being inlined
+        self.trips = 1  # product of the trip counts of the loops being unrolled
         self.b = _Builder("")
 
     # -- errors -----------------------------------------------------------------------------------
+    def diagnostic(
+        self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None
+    ) -> Diagnostic:
+        """An error at ``span`` plus a label at each block call that led there, innermost
+        first, so an error inside an imported block shows where the user's file called it."""
+        return Diagnostic(code, message, Label(span, label), _call_labels(self.calls), help=help)
+
     def fail(
         self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None
     ):
-        """Record an error (once per location, so loops do not repeat it) and skip the statement."""
-        key = (code, span.start, span.end)
+        """Record an error (once per location and call chain, so loops do not repeat it) and
+        skip the statement."""
+        key = (code, span.file, span.start, span.end, tuple(s for s, _ in self.calls))
         if key not in self.seen:
             self.seen.add(key)
-            self.bag.add(Diagnostic.error(code, message, span, label=label, help=help))
+            self.bag.add(self.diagnostic(code, message, span, label=label, help=help))
         raise _Skip
 
-    def abort(self, code: str, message: str, span: Span, *, help: str | None = None):
+    def abort(
+        self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None
+    ):
         """Record an error and stop lowering this model."""
-        self.bag.add(Diagnostic.error(code, message, span, help=help))
+        self.bag.add(self.diagnostic(code, message, span, label=label, help=help))
         raise _Abort
 
     # -- names ------------------------------------------------------------------------------------
@@ -208,6 +232,8 @@ class _Lowerer:
     def lookup(self, node: A.Name, env: _Env) -> Any:
         """The value of a name: local binding, module definition, built-in gate or constant."""
         found, value = env.get(node.id)
+        if value is _POISONED:
+            raise _Skip  # its definition failed and was reported
         if found:
             return value
         d = self.scope(env).lookup(node.id)
@@ -239,19 +265,20 @@ class _Lowerer:
     # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: Any, env: _Env) -> Any:
         """Evaluate an expression to a compile-time value or a symbolic angle."""
+        self.b.steps += 1  # checked against MAX_STEPS at the end of the statement
         match node:
             case A.Number():
-                return node.value
+                return self.number(node.value, node.span)
             case A.String():
                 return node.value
             case A.Name():
                 return self.lookup(node, env)
             case A.ListExpr():
-                return tuple(self.expr(item, env) for item in node.items)
+                return self.new_list(tuple(self.expr(item, env) for item in node.items), node.span)
             case A.TupleExpr():
                 if any(a.name is not None for a in node.args):
                     self.fail("E0320", "keyword arguments outside a call", node.span)
-                return tuple(self.expr(a.value, env) for a in node.args)
+                return self.new_list(tuple(self.expr(a.value, env) for a in node.args), node.span)
             case A.Call():
                 return self.call_expr(node, env)
             case A.Index():
@@ -269,21 +296,90 @@ class _Lowerer:
                 return node.value
         self.fail("E0321", "this expression is not allowed in a circuit", node.span)
 
+    # -- size limits (see qadl.check.limits) ----------------------------------------------------
+    def number(self, value: Any, span: Span) -> Any:
+        """A computed number, refused when it is non-finite or an integer past the limit."""
+        if isinstance(value, complex):
+            self.fail(
+                "E0316",
+                "the result is a complex number",
+                span,
+                label="a negative number to a fractional power",
+            )
+        if int_too_large(value):
+            self.fail(
+                "E0323",
+                f"integer too large: {value.bit_length()} bits",
+                span,
+                label=f"integers are 64-bit: at most 2**{MAX_INT_BITS} - 1 in magnitude",
+                help="compute with floats (`2.0 ** 100`) when a larger number is meant",
+            )
+        if not float_ok(value):
+            self.fail(
+                "E0324",
+                f"the value is not a finite number ({value})",
+                span,
+                label="infinite or NaN",
+                help="numbers must be finite; literals beyond about 1.8e308 overflow to inf",
+            )
+        return value
+
+    def charge(self, work: int, span: Span) -> None:
+        """Count ``work`` units against the unrolling budget (E0406 past ``MAX_STEPS``)."""
+        self.b.steps += work
+        if self.b.steps > MAX_STEPS:
+            self.abort(
+                "E0406",
+                f"the circuit is too expensive to unroll: more than {MAX_STEPS:,} steps",
+                span,
+                label="the budget ran out here",
+                help="a step is a statement executed, an expression evaluated, or a list "
+                "element built or compared; reduce the loop trip counts or the list sizes",
+            )
+
+    def new_list(self, items: tuple[Any, ...], span: Span) -> tuple[Any, ...]:
+        """A list value, refused past ``MAX_LIST`` elements or ``MAX_NESTING`` levels."""
+        elements, depth = list_measure(items)
+        self.charge(elements, span)
+        if elements > MAX_LIST:
+            self.list_too_long(f"more than {MAX_LIST:,}", span)
+        if depth > MAX_NESTING:
+            self.fail(
+                "E0325",
+                f"lists nested more than {MAX_NESTING} deep",
+                span,
+                label="too deeply nested",
+                help=f"a list value may be nested at most {MAX_NESTING} levels deep",
+            )
+        return items
+
+    def list_too_long(self, count: str, span: Span):
+        """E0325 for a list of ``count`` elements."""
+        self.fail(
+            "E0325",
+            f"list too long: {count} elements",
+            span,
+            label=f"the limit is {MAX_LIST:,} (nested elements included)",
+            help="build smaller lists; a loop over a range needs no list",
+        )
+
     def condition(self, node: A.Expr, env: _Env) -> bool:
         """Evaluate a compile-time condition (symbolic ones are E0312)."""
-        value = _plain(self.expr(node, env))
+        return self.truth(self.expr(node, env), node.span)
+
+    def truth(self, raw: Any, span: Span) -> bool:
+        """The truth value of an evaluated condition (symbolic ones are E0312)."""
+        value = _plain(raw)
         if isinstance(value, E.Expr):
             self.fail(
                 "E0312",
                 "a condition cannot depend on trainable parameters or features",
-                node.span,
+                span,
                 label="symbolic",
                 help="conditions are evaluated at compile time",
             )
         if not isinstance(value, bool | int | float):
-            self.fail(
-                "E0313", f"a condition must be true or false, not {_describe(value)}", node.span
-            )
+            self.fail("E0313", f"a condition must be true or false, not {_describe(value)}", span)
         return bool(value)
 
     def integer(self, node: A.Expr, env: _Env, what: str) -> int:
@@ -334,9 +430,10 @@ class _Lowerer:
                 if not _is_num(a):
                     self.fail("E0315", f"`{name}` needs numbers, got {_describe(a)}", arg.span)
             try:
-                return MATH_FUNCTIONS[name](*plain)
+                result = MATH_FUNCTIONS[name](*plain)
             except (ValueError, TypeError, OverflowError) as err:
                 self.fail("E0316", f"`{name}` failed: {err}", node.span)
+            return self.number(result, node.span)
         self.fail("E0202", f"unknown function `{name}`", node.func.span)
 
     def index(self, base: Any, sub: Any, env: _Env, span: Span) -> Any:
@@ -347,7 +444,7 @@ class _Lowerer:
         size = self._length(base, span)
         if not -size <= i < size:
             code = "E0401" if isinstance(base, QReg) else "E0311"
-            what = f"a register of {size} qubits" if isinstance(base, QReg) else f"length {size}"
+            what = _describe(base) if isinstance(base, QReg) else f"length {size}"
             self.fail(
                 code,
                 f"index {i} is out of range for {what}",
@@ -384,6 +481,7 @@ class _Lowerer:
                 sub.span,
                 label=f"must satisfy 0 <= start <= stop <= {size}",
             )
+        self.charge(stop - start, span)
         if isinstance(base, QReg):
             return QReg(base.qubits[start:stop])
         if isinstance(base, SymVec):
@@ -392,9 +490,9 @@ class _Lowerer:
 
     def unary(self, node: A.Unary, env: _Env) -> Any:
         """``-x``, ``+x`` and ``not c``."""
-        value = self.expr(node.operand, env)
+        value = self.expr(node.operand, env)  # once: a chain of `not`s must stay linear
         if node.op == "not":
-            return not self.condition(node.operand, env)
+            return not self.truth(value, node.operand.span)
         if _is_num(value):
             return -value if node.op == "-" else value
         if isinstance(value, E.Expr):
@@ -419,37 +517,83 @@ class _Lowerer:
         ):
             return self._symbolic(node, _as_expr(a), _as_expr(b), b)
         if node.op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
-            return a + b
+            if len(a) + len(b) > MAX_LIST:  # refused before the copy is made
+                self.list_too_long(f"{len(a) + len(b):,}", node.span)
+            return self.new_list(a + b, node.span)
         self.fail(
             "E0315", f"cannot apply `{node.op}` to {_describe(a)} and {_describe(b)}", node.span
         )
 
     def _numeric(self, node: A.Binary, a: float, b: float) -> Any:
-        """Arithmetic on two numbers (int division stays int when exact)."""
+        """Arithmetic on two numbers (int division stays int when exact); the result must be
+        finite and, for integers, within ``MAX_INT_BITS``."""
+        if node.op == "**" and pow_too_large(a, b):  # before computing it: towers explode
+            self.fail(
+                "E0323",
+                "integer too large: the power has at least "
+                f"{(abs(a).bit_length() - 1) * b + 1:,} bits",
+                node.span,
+                label=f"integers are 64-bit: at most 2**{MAX_INT_BITS} - 1 in magnitude",
+                help="compute with floats (`2.0 ** 100`) when a larger number is meant",
+            )
         try:
             match node.op:
                 case "+":
-                    return a + b
+                    out = a + b
                 case "-":
-                    return a - b
+                    out = a - b
                 case "*":
-                    return a * b
+                    out = a * b
                 case "/":
-                    q = a / b
-                    return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
+                    exact = isinstance(a, int) and isinstance(b, int) and a % b == 0
+                    out = a // b if exact else a / b
                 case "%":
-                    return a % b
+                    out = a % b
                 case "**":
-                    if isinstance(b, int) and abs(b) > 4096 and abs(a) > 1:
-                        self.fail("E0316", "number too large", node.span)
-                    return a**b
+                    out = a**b
+                case _:
+                    self.fail("E0321", f"unknown operator `{node.op}`", node.span)
         except ZeroDivisionError:
             self.fail("E0316", "division by zero", node.span)
         except OverflowError:
-            self.fail("E0316", "number too large", node.span)
-        self.fail("E0321", f"unknown operator `{node.op}`", node.span)
+            self.fail(
+                "E0324",
+                f"the result of `{node.op}` is too large for a float",
+                node.span,
+                label="overflows",
+                help="numbers must stay below about 1.8e308",
+            )
+        return self.number(out, node.span)
 
     def _symbolic(self, node: A.Binary, a: E.Expr, b: E.Expr, raw_b: Any) -> E.Expr:
+        """Arithmetic with a symbolic side, within the size limits of ``polynomial``."""
+        return self.polynomial(self._symbolic_op(node, a, b, raw_b), node.span)
+
+    def polynomial(self, out: E.Expr, span: Span) -> E.Expr:
+        """A symbolic angle, refused past ``MAX_TERMS`` terms or with a non-finite coefficient."""
+        if len(out.terms) > MAX_TERMS:
+            self.terms_too_many(f"{len(out.terms):,}", span)
+        if not all(math.isfinite(c) for _, c in out.terms):
+            self.fail(
+                "E0324",
+                "a coefficient of this angle is not a finite number",
+                span,
+                label="infinite or NaN",
+                help="numbers must stay below about 1.8e308",
+            )
+        return out
+
+    def terms_too_many(self, count: str, span: Span):
+        """E0326 for a polynomial of ``count`` terms."""
+        self.fail(
+            "E0326",
+            f"symbolic angle too large: {count} terms",
+            span,
+            label=f"the limit is {MAX_TERMS:,} terms",
+            help="expand fewer products of sums of parameters or features",
+        )
+
+    def _symbolic_op(self, node: A.Binary, a: E.Expr, b: E.Expr, raw_b: Any) -> E.Expr:
         """Arithmetic with a symbolic side; only polynomial results are allowed."""
         nonpoly = dict(
             label="not a polynomial",
@@ -462,6 +606,9 @@ class _Lowerer:
             case "-":
                 return a - b
             case "*":
+                self.charge(len(a.terms) * len(b.terms), node.span)
+                if len(a.terms) * len(b.terms) > MAX_TERMS:  # refused before expanding
+                    self.terms_too_many(f"up to {len(a.terms) * len(b.terms):,}", node.span)
                 return a * b
             case "/":
                 if not b.is_constant:
@@ -478,6 +625,11 @@ class _Lowerer:
                 if isinstance(raw_b, int) and 0 <= raw_b <= 8:
                     out = E.const(1.0)
                     for _ in range(raw_b):
+                        if len(out.terms) * len(a.terms) > MAX_TERMS:
+                            self.terms_too_many(
+                                f"up to {len(out.terms) * len(a.terms):,}", node.span
+                            )
+                        self.charge(len(out.terms) * len(a.terms), node.span)
                         out = out * a
                     return out
                 self.fail(
@@ -499,6 +651,8 @@ class _Lowerer:
                 node.span,
                 label="symbolic",
             )
+        # comparing lists walks them: charge their sizes (bounded by MAX_LIST) to the budget
+        self.charge(list_measure(a)[0] + list_measure(b)[0], node.span)
         if node.op == "in":
             if not isinstance(b, tuple):
                 self.fail(
@@ -536,24 +690,29 @@ class _Lowerer:
                 if branch is not None:
                     self.body(branch, env)
             case A.Let():
-                env.set(stmt.name, self.expr(stmt.value, env))
+                env.set(stmt.name, self.poisoned(stmt.name, env, self.expr, stmt.value, env))
             case A.ParamStmt():
-                env.set(stmt.name, self.param(stmt, env, in_model))
+                env.set(stmt.name, self.poisoned(stmt.name, env, self.param, stmt, env, in_model))
             case A.ReadoutStmt():
                 self.readout(stmt, env, in_model)
-        self.b.steps += 1
-        if len(self.b.ops) > MAX_OPS or self.b.steps > MAX_STEPS:
-            what = (
-                f"more than {MAX_OPS} gates"
-                if len(self.b.ops) > MAX_OPS
-                else (f"more than {MAX_STEPS} statements to evaluate")
-            )
+        self.charge(1, stmt.span)
+        if len(self.b.ops) > MAX_OPS:
             self.abort(
                 "E0406",
-                f"the circuit is too large: {what}",
+                f"the circuit is too large: more than {MAX_OPS:,} gates",
                 stmt.span,
+                label=f"gate {len(self.b.ops):,} is emitted here",
                 help="reduce the number of layers or loop iterations",
             )
+
+    def poisoned(self, name: str, env: _Env, compute: Any, *args: Any) -> Any:
+        """``compute(*args)``; when it fails, ``name`` is bound to ``_POISONED`` so that its
+        uses are skipped silently instead of each being reported as an unknown name."""
+        try:
+            return compute(*args)
+        except _Skip:
+            env.set(name, _POISONED)
+            raise
 
     def for_stmt(self, stmt: A.For, env: _Env) -> None:
         """Unroll a loop over a range, a list, a vector or a register."""
@@ -576,15 +735,29 @@ class _Lowerer:
             step = 1 if stmt.step is None else self.integer(stmt.step, env, "a loop step")
             if step == 0:
                 self.fail("E0316", "loop step cannot be 0", stmt.step.span)
-            if abs(stop - start) // abs(step) > MAX_OPS:
-                self.fail("E0406", "loop too long", stmt.span)
-            items = tuple(range(start, stop, step))
-        for item in items:
-            env.frames.append({stmt.var: item})
-            try:
-                self.body(stmt.body, env)
-            finally:
-                env.frames.pop()
+            items = range(start, stop, step)  # lazy; len() overflows past sys.maxsize
+        trips = _trip_count(items)
+        if self.trips * trips > MAX_TRIPS:  # refused before any iteration is unrolled
+            inside = f" inside loops that run {self.trips:,} times" if self.trips > 1 else ""
+            header = (stmt.step or stmt.stop or stmt.start).span
+            self.abort(
+                "E0408",
+                f"too many loop iterations: this loop runs {trips:,} times{inside}",
+                Span(stmt.span.file, stmt.span.start, header.end),
+                label=f"{self.trips * trips:,} iterations in all; the limit is {MAX_TRIPS:,}",
+                help="nested loops (and loops in blocks called from loops) may run at most "
+                f"{MAX_TRIPS:,} iterations in all, counted as the product of their trip counts",
+            )
+        outer, self.trips = self.trips, max(1, self.trips * trips)
+        try:
+            for item in items:
+                env.frames.append({stmt.var: item})
+                try:
+                    self.body(stmt.body, env)
+                finally:
+                    env.frames.pop()
+        finally:
+            self.trips = outer
 
     def param(self, stmt: A.ParamStmt, env: _Env, in_model: bool) -> Any:
         """Allocate a ``param`` vector: model parameters first, block ones renumbered later."""
@@ -724,6 +897,15 @@ class _Lowerer:
         """Emit an amplitude-encoding op, zero-padded to ``2**len(qubits)`` entries."""
         if len(args) != 1:
             self.fail("E0301", "`amplitude` takes 1 argument (the feature vector)", stmt.span)
+        if len(qubits) > MAX_AMPLITUDE_QUBITS:  # before 2**k amplitudes are allocated
+            self.fail(
+                "E0409",
+                f"amplitude encoding on {len(qubits)} qubits is too large",
+                stmt.span,
+                label=f"the limit is {MAX_AMPLITUDE_QUBITS} qubits "
+                f"({1 << MAX_AMPLITUDE_QUBITS:,} amplitudes)",
+                help="encode fewer features, or encode them on fewer qubits",
+            )
         vec = self.expr(args[0].value, env)
         items = vec.items if isinstance(vec, SymVec) else vec if isinstance(vec, tuple) else None
         if items is None:
@@ -752,13 +934,16 @@ class _Lowerer:
         self.b.ops.append(Op(Gate.AMPLITUDE, tuple(qubits), tuple(values), span=stmt.span))
 
     def to_angle(self, value: Any, span: Span) -> E.Expr:
-        """A number or symbolic angle as an ``Expr`` (E0306 otherwise)."""
+        """A finite number or symbolic angle as an ``Expr`` (E0306 otherwise, E0324 when
+        infinite or NaN: such an angle must not reach the simulator or the QASM text)."""
+        if int_too_large(value) or not float_ok(value):
+            self.number(value, span)
         out = _as_expr(value)
         if out is None:
             self.fail(
                 "E0306", f"expected an angle, got {_describe(value)}", span, label="not an angle"
             )
-        return out
+        return self.polynomial(out, span)
 
     def angle(self, node: A.Expr, env: _Env) -> E.Expr:
         """Evaluate an angle argument."""
@@ -779,9 +964,11 @@ class _Lowerer:
         callee_env = _Env(block.module)
         callee_env.frames[0] = {**bound, "#block": f"{decl.name}#{self.b.block_calls - 1}"}
         self.depth += 1
+        self.calls.append((stmt.span, decl.name))
         try:
             self.body(decl.body, callee_env)
         finally:
+            self.calls.pop()
             self.depth -= 1
 
     def bind(self, decl: A.GateDecl, module: str, stmt: A.CallStmt, env: _Env) -> dict[str, Any]:
@@ -1063,7 +1250,12 @@ class _Lowerer:
     def finish(self, decl: A.ModelDecl, n: int, input_kind: str, num_features: int) -> Model:
         """Renumber block parameters after the model's, build and verify the circuit."""
         m = self.b.num_model_params
-        ops = tuple(op.with_angles(tuple(_renumber(a, m) for a in op.angles)) for op in self.b.ops)
+        ops = tuple(
+            op.with_angles(tuple(_renumber(a, m) for a in op.angles))
+            if self.b.num_block_params and op.angles
+            else op  # nothing to renumber: no copy (a circuit may have 100,000 ops)
+            for op in self.b.ops
+        )
         inits = tuple(
             ParamInit(
                 p.name,
@@ -1100,6 +1292,41 @@ class _Lowerer:
         )
 
 
+_MAX_CALL_LABELS = 6
+
+
+def _trip_count(items: range | tuple[Any, ...]) -> int:
+    """Iterations of a loop over ``items`` (a range's arithmetic, for bounds of any size)."""
+    if isinstance(items, tuple):
+        return len(items)
+    span = items.stop - items.start if items.step > 0 else items.start - items.stop
+    return max(0, -(-span // abs(items.step)))
+
+
+def _call_labels(calls: list[tuple[Span, str]]) -> tuple[Label, ...]:
+    """Labels for a chain of block calls, innermost first; repeats (recursion) are merged and
+    a long chain keeps its innermost and outermost calls."""
+    merged: list[list[Any]] = []
+    for span, name in reversed(calls):
+        if merged and merged[-1][0] == span:
+            merged[-1][2] += 1
+        else:
+            merged.append([span, name, 1])
+    labels = [
+        Label(span, f"in this call of `{name}`" + (f" ({n} times)" if n > 1 else ""))
+        for span, name, n in merged
+    ]
+    if len(labels) > _MAX_CALL_LABELS:
+        hidden = len(labels) - _MAX_CALL_LABELS
+        outer = labels[-2]
+        labels = [
+            *labels[: _MAX_CALL_LABELS - 2],
+            Label(outer.span, f"{outer.message} (and {hidden} calls inside it not shown)"),
+            labels[-1],
+        ]
+    return tuple(labels)
+
+
 def _type_words(p: A.Param) -> str:
     words = {
         "qubits": "qubits",
@@ -1120,12 +1347,13 @@ def _type_words(p: A.Param) -> str:
 
 
 def _bytes(n: int) -> str:
-    size = 16 * (1 << n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}"
-        size /= 1024
-    return f"{size:.0f} EiB"
+    """The size of an ``n``-qubit complex128 state, 2**(n + 4) bytes, without computing it
+    (``n`` may be a billion)."""
+    exponent = n + 4
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    i = min(exponent // 10, len(units) - 1)
+    rest = exponent - 10 * i
+    return f"{1 << rest} {units[i]}" if rest <= 20 else f"2^{exponent} bytes"
 
 
 def _renumber(angle: E.Expr, num_model_params: int) -> E.Expr:
@@ -1174,8 +1402,6 @@ def noise_model(options: dict[str, Any]) -> NoiseModel:
         time_2q=_kw(gt, "2q", 0.0),
         shots=options.get("shots"),
     )
-
-
 
 
 def coupling_pairs(coupling: Any, n: int) -> tuple[tuple[int, int], ...] | None:

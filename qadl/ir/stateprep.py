@@ -26,6 +26,7 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
 
 __all__ = [
+    "MAX_QUBITS",
     "amplitude_ops",
     "amplitude_values",
     "as_sample",
@@ -34,7 +35,12 @@ __all__ = [
     "tree_angles",
     "unbound_symbols",
     "uniformly_controlled_ry",
+    "walsh_hadamard",
 ]
+
+
+MAX_QUBITS = 16
+"""Largest amplitude encoding compiled to gates: 2**17 - 3 RYs and CNOTs."""
 
 
 def gray_code(i: int) -> int:
@@ -155,10 +161,9 @@ def uniformly_controlled_ry(
         return [(Gate.RY, (target,), float(alphas[0]))]
     size = 1 << m
     grays = [gray_code(i) for i in range(size)]
-    signs = np.array(
-        [[-1.0 if (g & j).bit_count() % 2 else 1.0 for g in grays] for j in range(size)]
-    )
-    thetas = signs.T @ np.asarray(alphas, dtype=float) / size
+    # (Mᵀα)_i = Σ_j (-1)^{popcount(g_i & j)} α_j is the Walsh–Hadamard transform of α at
+    # index g_i: O(m 2^m) instead of a dense 4^m sign matrix.
+    thetas = walsh_hadamard(np.asarray(alphas, dtype=float))[grays] / size
     out: list[tuple[Gate, tuple[int, ...], float | None]] = []
     for i in range(size):
         # The control whose bit flips between Gray words i and i+1 (cyclically).
@@ -166,6 +171,18 @@ def uniformly_controlled_ry(
         out.append((Gate.RY, (target,), float(thetas[i])))
         out.append((Gate.CX, (controls[bit], target), None))
     return out
+
+
+def walsh_hadamard(values: np.ndarray) -> np.ndarray:
+    """The unnormalised Walsh–Hadamard transform ``h_k = Σ_j (-1)^{popcount(k & j)} v_j``
+    of a vector whose length is a power of two, by butterflies."""
+    h = np.array(values, dtype=float)
+    n, step = h.size, 1
+    while step < n:
+        pairs = h.reshape(-1, 2, step)  # [block, bit `step` of the index, rest]
+        h = np.stack((pairs[:, 0] + pairs[:, 1], pairs[:, 0] - pairs[:, 1]), axis=1).ravel()
+        step *= 2
+    return h
 
 
 def amplitude_ops(
@@ -186,10 +203,16 @@ def amplitude_ops(
         The replacement ops, in circuit order.
 
     Raises:
-        ValueError: when amplitudes refer to unbound symbols or are all zero.
+        ValueError: when amplitudes refer to unbound symbols or are all zero, or when the
+            encoding is on more than ``MAX_QUBITS`` qubits.
     """
-    amp = amplitude_values(op, x, delta)
     k = len(op.qubits)
+    if k > MAX_QUBITS:  # before 2**k angles are computed
+        raise ValueError(
+            f"the state preparation of {k} qubits would take {(1 << (k + 1)) - 3:,} gates; "
+            f"compiling amplitude encoding is limited to {MAX_QUBITS} qubits"
+        )
+    amp = amplitude_values(op, x, delta)
     ops: list[Op] = []
     for m, alphas in enumerate(tree_angles(amp)):
         target = op.qubits[k - 1 - m]
@@ -212,8 +235,8 @@ def expand_amplitude(
 
     Precondition: the amplitudes' features and perturbations are given in ``x``/``delta``.
     Keeps: the prepared state exactly (the other ops are untouched, symbols included).
-    Cost: ``O(2**k · k)`` new ops per amplitude op on ``k`` qubits (dense sign matrix of
-    size ``4**m`` per level, fine for the ≤ 12 qubits amplitude encoding is used on).
+    Cost: ``O(2**k · k)`` time and ``2**(k+1)`` new ops per amplitude op on ``k`` qubits
+    (``k`` at most ``MAX_QUBITS``).
 
     Args:
         circuit: any circuit.

@@ -15,6 +15,7 @@ import numpy as np
 from qadl.ir.circuit import Readout
 from qadl.learn.losses import loss_and_grad
 from qadl.learn.readout import class_probs, class_probs_vjp
+from qadl.learn.shots import sample_readout, shot_loss_and_cotangent
 
 __all__ = ["Classifier"]
 
@@ -103,6 +104,49 @@ class Classifier:
         probs = class_probs(self.readout, outputs, scale=self.scale)
         per_sample, dprobs = loss_and_grad(loss, probs, y)
         cot = class_probs_vjp(self.readout, outputs, dprobs / len(per_sample), scale=self.scale)
+        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+        return per_sample, grads
+
+    def sampled_proba(
+        self,
+        theta: np.ndarray,
+        shots: int,
+        rng: np.random.Generator,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+        delta: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Class probabilities ``(B, C)`` estimated from ``shots`` measurements per sample.
+
+        See ``qadl.learn.shots.sample_readout``; the simulator's outputs must be exact.
+        """
+        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
+        return sample_readout(self.readout, outputs, shots, rng, scale=self.scale)
+
+    def shot_loss_and_grads(
+        self,
+        theta: np.ndarray,
+        y: np.ndarray,
+        shots: int,
+        rng: np.random.Generator,
+        x: np.ndarray | None = None,
+        state: np.ndarray | None = None,
+        delta: np.ndarray | None = None,
+        *,
+        loss: str = "cross_entropy",
+        method: str = "adjoint",
+    ) -> tuple[np.ndarray, Any]:
+        """Like ``loss_and_grads``, for the expected loss of ``shots``-shot class estimates.
+
+        The losses are sampled from ``shots`` measurements per sample; the gradients are
+        unbiased estimates of ∇ of the batch mean of ``J = E[L(p̂)]`` (``qadl.learn.shots``):
+        a sampled cotangent pulled back through the simulator's exact Jacobian.
+        """
+        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
+        per_sample, cot = shot_loss_and_cotangent(
+            self.readout, outputs, y, shots, rng, loss=loss, scale=self.scale
+        )
+        cot = cot / len(per_sample)
         grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
         return per_sample, grads
 

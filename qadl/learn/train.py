@@ -1,6 +1,6 @@
 """Mini-batch training of a ``Classifier``: ``fit`` with checkpoints, resume and early stopping.
 
-Reproducibility: every random choice of a run (the shuffles, and whatever
+Reproducibility: every random choice of a run (the shuffles, the shots, and whatever
 ``batch_hook`` draws) comes from one ``np.random.Generator(seed)``, whose state is
 checkpointed with θ and the optimizer state, so a run resumed from a checkpoint ends
 with bit-for-bit the same θ as an uninterrupted one (on the same machine).
@@ -29,12 +29,15 @@ from qadl.learn.progress import TrainProgress
 __all__ = [
     "BatchHook",
     "CheckpointMismatchError",
+    "DivergedError",
     "History",
     "TrainConfig",
     "TrainResult",
+    "ValidationSplitError",
     "evaluate",
     "fit",
     "qubit_blocks",
+    "split_validation",
 ]
 
 BatchHook = Callable[[np.ndarray, Dataset, np.random.Generator], Dataset]
@@ -96,6 +99,12 @@ class TrainConfig:
     """Block-coordinate updates: step ``s`` changes only θ[blocks[s % len(blocks)]]."""
     eval_chunk: int = 512
     """Samples per forward call when measuring accuracy."""
+    shots: int | None = None
+    """Measurements per sample for the loss and its gradient; None: exact probabilities."""
+    validation: float = 0.0
+    """Fraction of the training set held out (seeded) and measured after every epoch."""
+    min_delta: float = 0.0
+    """Early stopping counts an epoch as an improvement only if it beats the best by more."""
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -108,6 +117,12 @@ class TrainConfig:
             raise ValueError("patience must be >= 1")
         if self.blocks is not None and not getattr(self.optimizer, "needs_gradient", False):
             raise ValueError("block-coordinate training needs a gradient-based optimizer")
+        if self.shots is not None and self.shots < 1:
+            raise ValueError("shots must be >= 1 (None: exact)")
+        if not 0.0 <= self.validation < 1.0:
+            raise ValueError("validation must be a fraction in [0, 1)")
+        if not (math.isfinite(self.min_delta) and self.min_delta >= 0.0):
+            raise ValueError("min_delta must be a finite number >= 0")
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,9 @@ class History:
     """Accuracy on the whole training set at the end of the epoch."""
     test_acc: tuple[float, ...] = ()
     test_loss: tuple[float, ...] = ()
+    val_acc: tuple[float, ...] = ()
+    """Accuracy on the held-out validation part of the training set (NaN without one)."""
+    val_loss: tuple[float, ...] = ()
     seconds: tuple[float, ...] = ()
     """Wall time since the start of the run (resumed runs included) at the end of the epoch."""
 
@@ -135,7 +153,12 @@ class History:
     @staticmethod
     def from_arrays(arrays: dict[str, np.ndarray]) -> History:
         """Inverse of ``to_arrays``."""
-        cols = {k: tuple(float(v) for v in arrays.get(k, ())) for k in asdict(History())}
+        epochs = len(arrays.get("epoch", ()))
+        # A column missing from an older checkpoint was not measured: NaN, epoch by epoch.
+        cols = {
+            k: tuple(float(v) for v in arrays.get(k, np.full(epochs, math.nan)))
+            for k in asdict(History())
+        }
         return History(**{**cols, "epoch": tuple(int(e) for e in cols["epoch"])})
 
 
@@ -208,9 +231,20 @@ def _step(clf, config, run, batch, masks) -> float:
     """One optimizer step on ``batch``; returns the batch's mean loss before the step."""
     opt = config.optimizer
     if opt.needs_gradient:
-        per_sample, grads = clf.loss_and_grads(
-            run.theta, batch.y, **_inputs(batch), loss=config.loss, method=config.method
-        )
+        if config.shots is None:
+            per_sample, grads = clf.loss_and_grads(
+                run.theta, batch.y, **_inputs(batch), loss=config.loss, method=config.method
+            )
+        else:
+            per_sample, grads = clf.shot_loss_and_grads(
+                run.theta,
+                batch.y,
+                config.shots,
+                run.rng,
+                **_inputs(batch),
+                loss=config.loss,
+                method=config.method,
+            )
         mask = None if masks is None else masks[run.step % len(masks)]
         if mask is None:
             run.theta, run.opt_state = opt.step(run.opt_state, run.theta, grads.theta)
@@ -220,7 +254,10 @@ def _step(clf, config, run, batch, masks) -> float:
     else:
 
         def objective(th: np.ndarray) -> float:
-            probs = clf.predict_proba(th, **_inputs(batch))
+            if config.shots is None:
+                probs = clf.predict_proba(th, **_inputs(batch))
+            else:  # fresh shots at every evaluation, as a device would give
+                probs = clf.sampled_proba(th, config.shots, run.rng, **_inputs(batch))
             return float(loss_and_grad(config.loss, probs, batch.y)[0].mean())
 
         value = objective(run.theta)
@@ -230,14 +267,24 @@ def _step(clf, config, run, batch, masks) -> float:
 
 
 def _monitored(config: TrainConfig, row: dict[str, float]) -> float:
-    """The early-stopping metric, as a "larger is better" number."""
+    """The early-stopping metric, as a "larger is better" number.
+
+    A ``test_*`` monitor watches the validation set when there is one, else the test
+    set, else the training set.
+    """
     monitor = config.monitor
-    if monitor.startswith("test") and math.isnan(row["test_acc"]):
+    if monitor.startswith("test") and not math.isnan(row["val_acc"]):
+        monitor = monitor.replace("test", "val")
+    elif monitor.startswith("test") and math.isnan(row["test_acc"]):
         monitor = "train_acc" if monitor == "test_acc" else "loss"
     if monitor == "train_loss":
         monitor = "loss"
     value = row[monitor]
     return value if monitor.endswith("acc") else -value
+
+
+class DivergedError(ArithmeticError):
+    """The training loss became NaN or infinite (a learning rate far too large, usually)."""
 
 
 class CheckpointMismatchError(CheckpointError):
@@ -254,6 +301,8 @@ def _fingerprint(config: TrainConfig, train: Dataset, num_params: int) -> str:
             config.seed,
             config.method,
             config.blocks,
+            config.shots,
+            config.validation,
             len(train),
             train.num_features,
             train.num_qubits,
@@ -316,13 +365,15 @@ def _block_masks(config: TrainConfig, num_params: int) -> list[np.ndarray] | Non
     return masks
 
 
-def _end_epoch(clf, config, run, test, batch_losses, started) -> dict[str, float]:
-    _, train_acc = evaluate(clf, run.theta, run.train, loss=config.loss, chunk=config.eval_chunk)
-    test_loss, test_acc = (
-        (math.nan, math.nan)
-        if test is None
-        else evaluate(clf, run.theta, test, loss=config.loss, chunk=config.eval_chunk)
-    )
+def _end_epoch(clf, config, run, test, val, batch_losses, started) -> dict[str, float]:
+    def measure(data: Dataset | None) -> tuple[float, float]:
+        if data is None:
+            return math.nan, math.nan
+        return evaluate(clf, run.theta, data, loss=config.loss, chunk=config.eval_chunk)
+
+    _, train_acc = measure(run.train)
+    test_loss, test_acc = measure(test)
+    val_loss, val_acc = measure(val)
     seconds = run.elapsed + (time.perf_counter() - started)
     row = dict(
         epoch=run.epoch,
@@ -330,16 +381,63 @@ def _end_epoch(clf, config, run, test, batch_losses, started) -> dict[str, float
         train_acc=train_acc,
         test_acc=test_acc,
         test_loss=test_loss,
+        val_acc=val_acc,
+        val_loss=val_loss,
         seconds=seconds,
     )
     run.history = run.history.append(**row)
     value = _monitored(config, row)
-    if value > run.best_value:
+    if value > run.best_value + config.min_delta:
         run.best_value, run.best_epoch, run.bad_epochs = value, run.epoch, 0
         run.best_theta = run.theta.copy()
     else:
         run.bad_epochs += 1
     return row
+
+
+class ValidationSplitError(ValueError):
+    """A validation fraction that leaves the training or the validation part empty."""
+
+
+VALIDATION_STREAM = 0x7661
+"""Second seed word of the validation split's generator (independent of the run's)."""
+
+
+def split_validation(train: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset | None]:
+    """``(kept, held out)``: ``round(fraction · n)`` samples held out, chosen by ``seed``.
+
+    The split has its own generator, so it is the same whether a run starts or resumes.
+
+    Raises:
+        ValidationSplitError: the fraction leaves no sample on one side.
+    """
+    if fraction == 0.0:
+        return train, None
+    held = round(fraction * len(train))
+    if not 1 <= held < len(train):
+        raise ValidationSplitError(
+            f"validation {fraction:g} of {len(train)} samples holds out {held}; "
+            "both parts need at least one sample"
+        )
+    order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(len(train))
+    return train.take(np.sort(order[held:])), train.take(np.sort(order[:held]))
+
+
+MAX_PARAM = 1e8
+"""Largest |θ_i| (radians) training accepts: beyond it float64 keeps under 8 digits of the angle."""
+
+
+def _check_finite(run: _RunState, loss: float) -> None:
+    if not (math.isfinite(loss) and np.all(np.abs(run.theta) <= MAX_PARAM)):
+        what = (
+            f"the training loss is {loss}"
+            if not math.isfinite(loss)
+            else f"a parameter left [-{MAX_PARAM:g}, {MAX_PARAM:g}] (or is NaN)"
+        )
+        raise DivergedError(
+            f"training diverged at epoch {run.epoch}, step {run.step}: {what}; "
+            "lower the learning rate"
+        )
 
 
 def fit(
@@ -357,9 +455,11 @@ def fit(
     Each epoch shuffles the training set with the run's generator, takes consecutive
     mini-batches of ``config.batch`` samples, passes each through ``batch_hook``
     (adversarial training swaps or extends it there) and takes one optimizer step
-    (gradient-free optimizers minimise the batch's mean loss). At the end of an epoch
-    the training and test sets are evaluated, early stopping is checked, and a
-    checkpoint is written when due.
+    (gradient-free optimizers minimise the batch's mean loss). With ``config.shots`` the
+    loss and gradient come from finite-shot estimates (``qadl.learn.shots``). A
+    ``config.validation`` fraction of ``train`` is held out before training. At the end
+    of an epoch the training, validation and test sets are evaluated (exactly), early
+    stopping is checked, and a checkpoint is written when due.
 
     Args:
         clf: the classifier (simulator + readout).
@@ -376,7 +476,10 @@ def fit(
     Raises:
         CheckpointMismatchError: ``resume`` found a checkpoint of a different run.
         CheckpointError: an unreadable checkpoint file.
+        DivergedError: the loss or θ became NaN or infinite.
+        ValidationSplitError: a validation fraction that leaves one side empty.
     """
+    train, val = split_validation(train, config.validation, config.seed)
     run = _RunState(
         train=train,
         theta=np.array(theta0, dtype=float),
@@ -407,8 +510,9 @@ def fit(
                 if batch_hook is not None:
                     batch = batch_hook(run.theta, batch, run.rng)
                 losses.append(_step(clf, config, run, batch, masks))
+                _check_finite(run, losses[-1])
                 bar.batch(run.epoch, losses[-1])
-            row = _end_epoch(clf, config, run, test, losses, started)
+            row = _end_epoch(clf, config, run, test, val, losses, started)
             run.elapsed = row["seconds"]
             bar.epoch(run.epoch, {k: v for k, v in row.items() if k not in ("epoch", "seconds")})
             stopped = config.patience is not None and run.bad_epochs >= config.patience

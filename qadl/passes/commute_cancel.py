@@ -190,7 +190,12 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
     Precondition: none. Keeps: the operator up to global phase (family merges such as
     ``rz·s`` drop a phase). Cost: O(ops · window); each op's per-qubit bases are computed
     once and a gate-pair prefilter skips ``merge_pair`` for pairs that cannot merge.
+
+    Raises:
+        ValueError: when ``window`` is not a non-negative integer (0 examines nothing).
     """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        raise ValueError(f"commute-cancel window must be an integer >= 0, got {window!r}")
     out: list[Op | None] = []
     bases: list[Bases | None] = []
     kinds: list[Kind] = []

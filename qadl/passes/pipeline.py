@@ -81,6 +81,21 @@ def _split_top(text: str, sep: str = ",") -> list[str]:
     return [p for p in parts if p]
 
 
+def _check_brackets(spec: str) -> None:
+    """Raise ``ValueError`` unless every ``( [ {`` in ``spec`` is closed, in order."""
+    closing = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    for ch in spec:
+        if ch in "([{":
+            stack.append(ch)
+        elif ch in closing and (not stack or stack.pop() != closing[ch]):
+            raise ValueError(f"unmatched {ch!r} in pass spec {spec!r}")
+    if stack:
+        raise ValueError(f"unclosed {stack[-1]!r} in pass spec {spec!r}")
+    if not _split_top(spec):
+        raise ValueError("empty pass spec; name at least one pass, e.g. 'merge-rotations'")
+
+
 def _value(text: str) -> object:
     try:
         return ast.literal_eval(text)
@@ -97,13 +112,14 @@ def parse_pass_spec(spec: str) -> Pipeline:
     Raises:
         ValueError: for unknown passes or malformed options.
     """
+    _check_brackets(spec)
     passes = []
     for item in _split_top(spec):
-        name, _, rest = item.partition("{")
+        name, brace, rest = item.partition("{")
         options: dict[str, object] = {}
-        if rest:
+        if brace:
             if not rest.endswith("}"):
-                raise ValueError(f"unclosed options in pass spec {item!r}")
+                raise ValueError(f"unclosed options in pass spec {item!r}; write name{{key=value}}")
             for pair in _split_top(rest[:-1]):
                 key, eq, value = pair.partition("=")
                 if not eq:

@@ -647,6 +647,8 @@ def resynth_2q(
     global phase (hence every readout). Cost: O(ops), plus one 4×4 eigendecomposition
     per block with two or more ops.
     """
+    if not isinstance(from_zero, bool):
+        raise ValueError(f"resynth-2q from_zero must be True or False, got {from_zero!r}")
     gate_set = _gate_set(circuit, gates)
     state_only = from_zero and circuit.readout is not None and not circuit.state_input
     fresh = set(range(circuit.num_qubits)) if state_only else set()

@@ -7,7 +7,7 @@ here only map resolved values onto ``TrainConfig``, ``AttackConfig``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +31,41 @@ QUANTUM_METHODS = ("local_rotations",)
 CLASSICAL_METHODS = ("fgsm", "bim", "pgd", "mim", "gradient_steps")
 
 
-def optimizer_of(value: Any, default: Optimizer) -> Optimizer:
-    """``adam(lr = 0.05)`` (a ``CallValue``) or a bare name -> an optimizer object."""
+SPSA_NAMES = {"lr": "a", "perturbation": "c"}
+"""The language's SPSA gains -> Spall's: ``a_k = lr/(k+1+A)^α``, ``c_k = perturbation/(k+1)^γ``."""
+
+
+def optimizer_of(value: Any, default: Optimizer, *, seed: int = 0) -> Optimizer:
+    """``adam(lr = 0.05)`` (a ``CallValue``) or a bare name -> an optimizer object.
+
+    ``seed`` seeds SPSA's perturbation directions (the training block's seed).
+    """
     if value is None:
         return default
     call = value if isinstance(value, CallValue) else CallValue(str(value))
-    return make_optimizer(call.name, **call.as_dict())
+    kwargs = call.as_dict()
+    if call.name == "spsa":
+        kwargs = {SPSA_NAMES.get(k, k): v for k, v in kwargs.items()}
+        kwargs.setdefault("seed", seed)
+    return make_optimizer(call.name, **kwargs)
 
 
-def _patience(options: dict[str, Any]) -> int | None:
+def _early_stop(options: dict[str, Any]) -> tuple[int | None, float]:
+    """``(patience, min_delta)``; patience None when early stopping is off."""
     early = options.get("early_stop")
     if early is None:
-        return None
-    return int(early.get("patience", 5)) if isinstance(early, CallValue) else int(early)
+        return None, 0.0
+    if isinstance(early, CallValue):
+        return int(early.get("patience", 5)), float(early.get("min_delta", 0.0))
+    return int(early), 0.0
+
+
+def _checkpoint_dir(options: dict[str, Any], default: Path | None, out_dir: Path | None):
+    """``checkpoint(path = "p")`` is ``OUT/p`` (the checker keeps it inside); else ``default``."""
+    ckpt = options.get("checkpoint")
+    if isinstance(ckpt, CallValue) and ckpt.get("path") is not None and out_dir is not None:
+        return out_dir / str(ckpt.get("path"))
+    return default
 
 
 def _checkpoint_every(options: dict[str, Any]) -> int:
@@ -60,34 +82,44 @@ def train_config(
     resume: bool,
     epochs: int | None = None,
     max_epochs: int | None = None,
+    out_dir: Path | None = None,
+    device_shots: int | None = None,
 ) -> TrainConfig:
     """A ``TrainConfig`` from the options of a ``train`` (or ``defend``) block.
 
     Args:
         options: the block's resolved options.
-        checkpoint_dir: where ``fit`` writes its checkpoints (None: none).
+        checkpoint_dir: where ``fit`` writes its checkpoints (None: none) unless the
+            block names ``checkpoint(path = …)``, which is relative to ``out_dir``.
         resume: continue from a checkpoint there.
         epochs: epochs when the block has none (``defend ... epochs = N``).
         max_epochs: a cap from the command line (quick runs).
+        out_dir: the run's output directory.
+        device_shots: the ``shots`` of the model's device, used when the block has none.
     """
     n_epochs = int(options.get("epochs", epochs if epochs is not None else 20))
     if max_epochs is not None:
         n_epochs = min(n_epochs, max_epochs)
-    optimizer = optimizer_of(options.get("optimizer"), make_optimizer("adam", lr=0.05))
-    if "lr" in options and hasattr(optimizer, "lr"):
-        optimizer = replace(optimizer, lr=float(options["lr"]))
+    seed = int(options.get("seed", 7))
+    optimizer = optimizer_of(options.get("optimizer"), make_optimizer("adam", lr=0.05), seed=seed)
     method = "parameter-shift" if options.get("gradient") == "parameter_shift" else "adjoint"
+    patience, min_delta = _early_stop(options)
+    directory = _checkpoint_dir(options, checkpoint_dir, out_dir)
+    shots = options.get("shots", device_shots)
     return TrainConfig(
         loss=str(options.get("loss", "cross_entropy")),
         optimizer=optimizer,
         epochs=n_epochs,
         batch=int(options.get("batch", 20)),
-        seed=int(options.get("seed", 7)),
+        seed=seed,
         method=method,
-        checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
+        checkpoint_dir=None if directory is None else str(directory),
         checkpoint_every=_checkpoint_every(options),
         resume=resume,
-        patience=_patience(options),
+        patience=patience,
+        min_delta=min_delta,
+        shots=None if shots is None else int(shots),
+        validation=float(options.get("validation", 0.0)),
     )
 
 

@@ -19,14 +19,22 @@ import numpy as np
 from qadl.adversary.attacks import ClassifierOracle
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.adversary.defend import adversarial_training
-from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
+from qadl.adversary.evaluate import (
+    Evaluation,
+    RobustPoint,
+    Scoring,
+    evaluate,
+    rescored,
+    with_fidelity,
+)
+from qadl.adversary.fidelity import encoding_problem
 from qadl.adversary.quantum import LocalRotationAdversary, local_rotation_adversary
 from qadl.adversary.transfer import fit_surrogate, quantum_transfer_attack, transfer_attack
 from qadl.errors import QadlError
 from qadl.learn.checkpoint import CheckpointError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
-from qadl.learn.train import TrainResult, fit
+from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, fit
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
 from qadl.run import configs
@@ -84,11 +92,17 @@ class Session:
                 # a noisy device: density matrices (or trajectories beyond 10 qubits)
                 from qadl.backends.sim.noisy import NoisySimulator
 
-                sim = NoisySimulator(model.circuit, target.noise)
+                # exact outputs: shots are sampled by whoever asks for them (``device_shots``)
+                sim = NoisySimulator(model.circuit, target.noise, shots=0)
             self.classifiers[model.name] = Classifier(
                 sim, model.circuit.readout, scale=model.readout_scale
             )
         return self.classifiers[model.name]
+
+    def device_shots(self, name: str) -> int | None:
+        """The ``shots`` of the device a model is bound to (None: exact probabilities)."""
+        target = self.program.target_of(self.model(name).name)
+        return None if target is None else target.noise.shots
 
     def adversary(self, name: str) -> LocalRotationAdversary:
         """The local-rotation adversary of a quantum-data model (built once)."""
@@ -165,6 +179,38 @@ def _resumable(span: Span, directory: Path):
         ) from None
 
 
+@contextmanager
+def _training(span: Span, config: Any, out: Path):
+    """Validate the checkpoint directory first; a diverged or unsplittable run is a user error."""
+    if config.checkpoint_dir is not None:
+        directory = Path(config.checkpoint_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            inside = directory.resolve().is_relative_to(out.resolve())
+        except OSError as err:
+            inside, reason = False, err.strerror or str(err)
+        else:
+            reason = "it leaves the output directory (through a link)"
+        if not inside:
+            raise QadlError.at(
+                "E0518",
+                f"cannot write checkpoints to `{directory}`: {reason}",
+                span,
+                help="give `checkpoint(path = …)` a fresh directory below --out",
+            )
+    try:
+        with _resumable(span, Path(config.checkpoint_dir or out)):
+            yield
+    except DivergedError as err:
+        raise QadlError.at(
+            "E0516", str(err), span, help="lower the learning rate (`optimizer adam(lr = …)`)"
+        ) from None
+    except ValidationSplitError as err:
+        raise QadlError.at(
+            "E0517", str(err), span, help="use a larger fraction or more data"
+        ) from None
+
+
 def _history_json(result: TrainResult) -> dict[str, Any]:
     return {k: list(v) for k, v in result.history.__dict__.items()}
 
@@ -223,6 +269,8 @@ def run_trainings(session: Session) -> None:
             checkpoint_dir=out / "checkpoints" / spec.model,
             resume=session.options.resume,
             max_epochs=session.options.max_epochs,
+            out_dir=out,
+            device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
             session, spec.model, config.batch, True, spec.span, f"training `{spec.model}`"
@@ -232,7 +280,7 @@ def run_trainings(session: Session) -> None:
             f"{model.num_params} parameters, {model.num_qubits} qubits"
         )
         theta0 = model.initial_params(config.seed)
-        with _resumable(spec.span, out / "checkpoints" / spec.model):
+        with _training(spec.span, config, out):
             result = fit(
                 session.classifier(spec.model),
                 theta0,
@@ -265,12 +313,38 @@ def _plot_training(session: Session, name: str, result: TrainResult) -> None:
     )
 
 
-def _named_plan(session: Session, item: Any) -> tuple[str, configs.AttackPlan]:
-    """An ``under [...]`` item or a defence's ``attack =``: a declared attack or an inline one."""
+def _check_target(plan: configs.AttackPlan, model: Model, span: Span) -> None:
+    """A targeted attack's class must be one the model reads out."""
+    config = plan.attack if isinstance(plan, configs.TransferPlan) else plan
+    if config.targeted and not 0 <= int(config.target) < model.num_classes:
+        raise QadlError.at(
+            "E0530",
+            f"`targeted {config.target}`: model `{model.name}` has classes "
+            f"0..{model.num_classes - 1}",
+            span,
+            help=f"target a class below {model.num_classes}",
+        )
+
+
+def _attack_span(session: Session, item: Any, span: Span) -> Span:
+    """Where an ``under`` item or a defence's ``attack =`` is declared (the statement otherwise)."""
+    if isinstance(item, str) and item in session.program.attacks:
+        return session.program.attacks[item].span
+    return span
+
+
+def _named_plan(
+    session: Session, item: Any, seed: int | None = None
+) -> tuple[str, configs.AttackPlan]:
+    """An ``under [...]`` item or a defence's ``attack =``: a declared attack or an inline one.
+
+    An inline method has no options block: ``seed`` (the evaluation's) seeds it.
+    """
     if isinstance(item, str):
         return item, configs.spec_plan(session.program.attacks[item], session.program.attacks)
     call = item if isinstance(item, CallValue) else CallValue(str(item))
-    return call.name, configs.attack_plan(call, {}, session.program.attacks)
+    options = {} if seed is None else {"seed": seed}
+    return call.name, configs.attack_plan(call, options, session.program.attacks)
 
 
 def run_defences(session: Session) -> None:
@@ -282,6 +356,7 @@ def run_defences(session: Session) -> None:
         session.base[spec.result] = model.name
         kw = spec.method.as_dict()
         attack_name, plan = _named_plan(session, kw.get("attack", "pgd"))
+        _check_target(plan, model, _attack_span(session, kw.get("attack"), spec.span))
         defence = configs.defence_config(spec, plan)
         train_ref = next((t.data for t in session.program.trainings if t.model == spec.model), None)
         if train_ref is None:
@@ -294,6 +369,8 @@ def run_defences(session: Session) -> None:
             resume=session.options.resume,
             epochs=int(kw.get("epochs", 20)),
             max_epochs=session.options.max_epochs,
+            out_dir=out,
+            device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
             session, spec.model, config.batch, True, spec.span, f"defending `{spec.model}`"
@@ -303,7 +380,7 @@ def run_defences(session: Session) -> None:
             f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs"
         )
         adversary = session.adversary(spec.model) if model.input_kind == "state" else None
-        with _resumable(spec.span, out / "checkpoints" / spec.result):
+        with _training(spec.span, config, out):
             result = adversarial_training(
                 session.classifier(spec.model),
                 clean_theta,
@@ -329,9 +406,45 @@ def run_defences(session: Session) -> None:
         _plot_training(session, spec.result, result.training)
 
 
+@dataclass(frozen=True)
+class _EvalOptions:
+    """How one evaluation scores its results: shots (seeded) and fidelities."""
+
+    scoring: Scoring
+    fidelity: bool
+
+
 def _transfer_points(
-    session: Session, name: str, plan: configs.TransferPlan, target: str, data: Dataset, span: Span
+    session: Session,
+    name: str,
+    plan: configs.TransferPlan,
+    target: str,
+    data: Dataset,
+    span: Span,
+    how: _EvalOptions,
+    index: int,
 ) -> list[RobustPoint]:
+    """Points of one transfer attack; ``index`` numbers its results' random streams."""
+    results = _transfer_results(session, plan, target, data, span)
+    clf, theta = session.classifier(target), session.theta(target, span)
+    return [
+        RobustPoint.from_result(
+            name,
+            with_fidelity(
+                rescored(r, clf, theta, data, plan.attack, how.scoring, index + i),
+                clf,
+                theta,
+                data,
+                how.fidelity,
+            ),
+        )
+        for i, r in enumerate(results)
+    ]
+
+
+def _transfer_results(
+    session: Session, plan: configs.TransferPlan, target: str, data: Dataset, span: Span
+) -> tuple[Any, ...]:
     if plan.surrogate is not None and (
         data.x is None or isinstance(plan.attack, QuantumAttackConfig)
     ):
@@ -358,14 +471,15 @@ def _transfer_points(
             data,
             plan.attack,
         )
-        return [RobustPoint.from_result(name, r) for r in results]
+        return tuple(results)
     else:
         source_name = plan.source_model or target
         source = ClassifierOracle(session.classifier(source_name), session.theta(source_name, span))
-    results = transfer_attack(
-        source, session.classifier(target), session.theta(target, span), data, plan.attack
+    return tuple(
+        transfer_attack(
+            source, session.classifier(target), session.theta(target, span), data, plan.attack
+        )
     )
-    return [RobustPoint.from_result(name, r) for r in results]
 
 
 def _evaluate_model(
@@ -375,6 +489,7 @@ def _evaluate_model(
     under: tuple[Any, ...],
     span: Span,
     keep: dict[str, Any],
+    how: _EvalOptions,
 ) -> Evaluation:
     model = session.model(name)
     _check_fits(model, data, span)
@@ -384,7 +499,8 @@ def _evaluate_model(
     for item in under:
         if item == "clean":
             continue
-        label, plan = _named_plan(session, item)
+        label, plan = _named_plan(session, item, how.scoring.seed)
+        _check_target(plan, model, _attack_span(session, item, span))
         if isinstance(plan, configs.TransferPlan):
             transfers.append((label, plan))
         else:
@@ -392,13 +508,12 @@ def _evaluate_model(
     adversary = session.adversary(name) if model.input_kind == "state" else None
     evaluation = evaluate(
         session.classifier(name), theta, data, white_box, adversary=adversary, model=name,
-        keep=keep, report=_log_attack,
+        keep=keep, report=_log_attack, scoring=how.scoring, fidelity=how.fidelity,
     )
-    extra = [
-        p
-        for label, plan in transfers
-        for p in _transfer_points(session, label, plan, name, data, span)
-    ]
+    extra: list[RobustPoint] = []
+    for label, plan in transfers:
+        start = len(evaluation.points) + len(extra)
+        extra += _transfer_points(session, label, plan, name, data, span, how, start)
     return replace(evaluation, points=evaluation.points + tuple(extra))
 
 
@@ -417,6 +532,32 @@ def _limit(data: Dataset, samples: int | None) -> Dataset:
     if samples is None or samples >= len(data):
         return data
     return data.take(np.arange(samples))
+
+
+def check_evaluations(session: Session) -> None:
+    """Before any work: every ``evaluate { fidelity true }`` model has an encoded state.
+
+    Fidelity is defined for quantum-data inputs and for amplitude-encoded features;
+    angle-encoded features (or features shared with weights, as in Ren et al.'s
+    classifier) have no input state apart from the model, so the option is refused.
+    """
+    defended = {d.result: d.model for d in session.program.defences}
+    for spec in session.program.evaluations:
+        if not spec.options.get("fidelity", False):
+            continue
+        for name in spec.models:
+            model = session.program.models[defended.get(name, name)]
+            if model.input_kind == "state":
+                continue
+            problem = encoding_problem(model.circuit)
+            if problem is not None:
+                raise QadlError.at(
+                    "E0531",
+                    f"`fidelity true`: no encoded-state fidelity for model `{name}`: {problem}",
+                    spec.span,
+                    help="fidelity is reported for quantum-data inputs and amplitude-encoded "
+                    "features; drop `fidelity true` here",
+                )
 
 
 def run_evaluations(session: Session) -> list[Evaluation]:
@@ -439,7 +580,12 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             _guard_memory(session, name, len(data), attacked, spec.span, f"evaluating `{name}`")
             keep: dict[str, Any] = {}
             started = time.perf_counter()
-            evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep)
+            shots = spec.options.get("shots", session.device_shots(name))
+            how = _EvalOptions(
+                Scoring(None if shots is None else int(shots), int(spec.options.get("seed", 0))),
+                bool(spec.options.get("fidelity", False)),
+            )
+            evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
             evaluations.append(evaluation)
             _say(
                 f"  -> {name}: clean accuracy {evaluation.clean_accuracy:.3f} on {evaluation.n} "
@@ -503,6 +649,7 @@ def _run_locked(program: Program, options: RunOptions) -> dict[str, Any]:
     started = time.perf_counter()
     session = Session(program, options)
     session.results.update(program=program.path, out_dir=str(options.out_dir))
+    check_evaluations(session)
     run_trainings(session)
     write_json(options.out_dir / "results.json", session.results)
     run_defences(session)

@@ -166,9 +166,9 @@ def test_reference_examples_compile(path):
 
 
 @pytest.mark.parametrize(("text", "code"), [
-    ("const N = 10 ** 10 ** 10", "E0506"),
-    ("model m() on q[1] { let a = 10 ** 10 ** 10\n readout probs(q[0]) }", "E0316"),
-    ("model m() on q[1] { for i in 0..10000000 { h q[0] }\n readout probs(q[0]) }", "E0406"),
+    ("const N = 10 ** 10 ** 10", "E0323"),
+    ("model m() on q[1] { let a = 10 ** 10 ** 10\n readout probs(q[0]) }", "E0323"),
+    ("model m() on q[1] { for i in 0..10000000 { h q[0] }\n readout probs(q[0]) }", "E0408"),
     ("model m() on q[1] { param t[10 ** 9]\n readout probs(q[0]) }", "E0317"),
     ("model m(p: float[10 ** 9]) on q[1] { readout probs(q[0]) }", "E0306"),
 ])

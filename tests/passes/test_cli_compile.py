@@ -109,3 +109,47 @@ def test_route_sabre_spec_with_coupling(capsys):
     spec = "route-sabre{coupling=((0,1),(1,2)),num_physical=3}"
     assert main(["compile", ZZ, "--emit", "ir", "--passes", spec]) == 0
     assert "  qubits 3\n" in capsys.readouterr().out  # the 2-qubit model now spans the 3-qubit line
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("merge-rotations{", "unclosed '{'"),
+        ("merge-rotations}", "unmatched '}'"),
+        ("merge-rotations{}}", "unmatched '}'"),
+        ("resynth-1q{form=zsx}x", "unclosed options"),
+        (",", "empty pass spec"),
+        ("commute-cancel{window=-1}", "window must be an integer >= 0"),
+        ("commute-cancel{window=abc}", "window must be an integer >= 0"),
+        ("resynth-2q{from_zero=1}", "from_zero must be True or False"),
+    ],
+)
+def test_malformed_pass_specs_are_refused_with_a_reason(spec, says, capsys):
+    """Every malformed --passes spec is E0613 naming the problem (none is run half-parsed)."""
+    assert main(["compile", ZZ, "--passes", spec]) == 1
+    err = capsys.readouterr().err
+    assert "E0613" in err and says in err and "internal error" not in err
+
+
+def test_ry_5e_5_between_cx_survives_qadl_compile_o3_heavy_hex(tmp_path, capsys):
+    """Regression (CLI path): ``ry(5e-5)`` between two CX is kept and so are the CX."""
+    from qiskit import qasm3
+    from qiskit.quantum_info import Operator
+
+    src = tmp_path / "tiny.qadl"
+    src.write_text(
+        "model m(x: float[1]) on q[2] {\n    cx q[0], q[1]\n    ry(5e-5) q[1]\n"
+        "    cx q[0], q[1]\n    readout probs(q[1]) -> classes 2\n}\n",
+        encoding="utf-8",
+    )
+    assert main(["compile", str(src), "--target", "heavy_hex27", "-O3"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert out.count("cx ") == 2
+    qc = qasm3.loads(out).remove_final_measurements(inplace=False)
+    used = sorted({qc.find_bit(q).index for inst in qc.data for q in inst.qubits})
+    small = type(qc)(len(used))
+    for inst in qc.data:
+        small.append(inst.operation, [used.index(qc.find_bit(q).index) for q in inst.qubits])
+    u = Operator(small).data
+    phase = u[0, 0] / abs(u[0, 0])
+    assert np.max(np.abs(u / phase - np.eye(4))) > 1e-5  # the rotation is there, not dropped

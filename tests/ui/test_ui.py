@@ -17,7 +17,11 @@ from qadl.cli import main
 UI = Path(__file__).resolve().parent
 REPO = UI.parent.parent
 CASES = sorted(p for p in UI.glob("*/*.qadl") if not p.parent.name.startswith("_"))
-LOCATION = re.compile(r"^tests/ui/[\w/]+\.qadl:\d+:\d+: error\[E\d{4}\]: ", re.MULTILINE)
+# the error's own location, or (for an error inside an imported block) the call site in the case
+LOCATION = re.compile(
+    r"^(tests/ui/[\w/]+\.qadl:\d+:\d+: error\[E\d{4}\]: |\s+::: tests/ui/[\w/]+\.qadl:\d+:\d+$)",
+    re.MULTILINE,
+)
 
 
 def test_enough_cases():
