@@ -8,6 +8,7 @@ import numpy as np
 
 from qadl.adversary.evaluate import Evaluation
 from qadl.api import loads
+from qadl.program import Program
 from qadl.run.session import RunOptions, Session, check_evaluations, run_evaluations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,11 +31,20 @@ model clf(x: float[2]) on q[2] {
 CIRCLE_THETA = np.array([0.4, -1.1, 0.7, 0.3])
 
 
+def load_source(source: str) -> Program:
+    """Check ``source`` as if it were a file in examples/ (data paths resolve there)."""
+    return loads(source, str(EXAMPLES / "options_audit.qadl"))
+
+
 def evaluate_program(
-    source: str, thetas: dict[str, np.ndarray], out: Path, *, max_samples: int | None = None
+    source: str | Program,
+    thetas: dict[str, np.ndarray],
+    out: Path,
+    *,
+    max_samples: int | None = None,
 ) -> list[Evaluation]:
-    """Check ``source`` (as a file in examples/), bind ``thetas`` and run its evaluations."""
-    program = loads(source, str(EXAMPLES / "options_audit.qadl"))
+    """Bind ``thetas`` to a checked program (or source text) and run its evaluations."""
+    program = load_source(source) if isinstance(source, str) else source
     session = Session(
         program, RunOptions(out_dir=out, progress=False, plots=False, max_samples=max_samples)
     )
