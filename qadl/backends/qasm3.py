@@ -35,13 +35,14 @@ from qadl.errors import QadlError
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
-from qadl.ir.stateprep import amplitude_ops, as_sample, unbound_symbols
+from qadl.ir.stateprep import amplitude_ops, unbound_symbols
 from qadl.ir.verify import verify
 from qadl.source import NO_SPAN, SourceMap
 
 __all__ = [
     "STDGATES",
     "AmplitudeEmissionError",
+    "BindingError",
     "Comment",
     "dumps",
     "emit",
@@ -63,6 +64,12 @@ _BUILTIN_NAMES: dict[Gate, str] = {Gate.U: "U"}
 """Gates spelled as OpenQASM 3 built-ins (``U`` is Qiskit's U, global phase included)."""
 
 _INPUT_PREFIX = {E.THETA: "theta", E.X: "x", E.DELTA: "delta"}
+
+
+class BindingError(QadlError, ValueError):
+    """Values given to bind do not fit the circuit (E0614): not numbers, not one sample,
+    not the declared count, or not finite. A ``QadlError`` (exit code 1 in the CLI) and a
+    ``ValueError`` for Python callers."""
 
 
 class AmplitudeEmissionError(QadlError, ValueError):
@@ -354,14 +361,46 @@ def _layout_comments(layout: Sequence[int] | Mapping[int, int] | None) -> list[C
 # -- binding ---------------------------------------------------------------------------------
 
 
+_WHAT = {
+    E.THETA: "trainable-parameter values (theta, `params` of qadl.to_qasm)",
+    E.X: "feature values (x)",
+    E.DELTA: "perturbation values (delta)",
+}
+
+
+def _binding_error(message: str, want: int) -> BindingError:
+    return BindingError.at(
+        "E0614",
+        message,
+        NO_SPAN,
+        help=f"pass one vector of exactly {want} finite numbers, or leave it out to keep "
+        "those symbols as `input`s",
+    )
+
+
 def _checked_values(circuit: Circuit, kind: E.SymKind, values) -> np.ndarray | None:
-    """One sample's values for ``kind``, checked against the declared length."""
-    arr = as_sample(values)
-    if arr is not None and arr.size < circuit.num_symbols(kind):
-        raise ValueError(
-            f"{_INPUT_PREFIX[kind]} has {arr.size} values, the circuit declares "
-            f"{circuit.num_symbols(kind)}"
+    """One sample's values for ``kind``: numbers, one vector (or one-row batch), the
+    declared length exactly, all finite; otherwise a ``BindingError``."""
+    if values is None:
+        return None
+    what, want = _WHAT[kind], circuit.num_symbols(kind)
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise _binding_error(f"the {what} must be numbers: {err}", want) from None
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 1:
+        raise _binding_error(
+            f"the {what} must be one sample (a vector or a one-row batch), got shape {arr.shape}",
+            want,
         )
+    if arr.size != want:
+        raise _binding_error(f"{arr.size} {what} given, but the circuit declares {want}", want)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise _binding_error(f"{what}: entry {i} is {float(arr[i])!r}, not a finite number", want)
     return arr
 
 
@@ -476,7 +515,9 @@ def emit(
         AmplitudeEmissionError: (a ``QadlError`` and a ``ValueError``, E0712) when amplitude
             ops are present but their features are not bound (their rotation angles are
             computed numerically) or evaluate to a zero vector.
-        ValueError: when a value vector is shorter than the circuit declares.
+        BindingError: (a ``QadlError`` and a ``ValueError``, E0614) when given values are
+            not numbers, not one sample, not exactly as many as the circuit declares, or
+            not finite.
         InternalError: when the circuit breaks an IR invariant.
     """
     return dumps(

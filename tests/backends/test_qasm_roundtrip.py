@@ -338,7 +338,7 @@ def test_zero_amplitude_vector_is_a_located_error():
 def test_short_value_vectors_are_rejected():
     """θ with fewer entries than declared is a ValueError, not an IndexError deep inside."""
     circuit = Circuit(1, (Op(Gate.RX, (0,), (E.theta(2),)),), num_params=3)
-    with pytest.raises(ValueError, match="theta has 2 values"):
+    with pytest.raises(ValueError, match="2 trainable-parameter values"):
         emit(circuit, theta=np.zeros(2))
 
 
