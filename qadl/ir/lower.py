@@ -297,7 +297,7 @@ class _Lowerer:
         self.fail("E0321", "this expression is not allowed in a circuit", node.span)
 
     # -- size limits (see qadl.check.limits) ----------------------------------------------------
-    def number(self, value: Any, span: Span) -> Any:
+    def number(self, value: Any, span: Span, what: str = "the value") -> Any:
         """A computed number, refused when it is non-finite or an integer past the limit."""
         if isinstance(value, complex):
             self.fail(
@@ -317,10 +317,10 @@ class _Lowerer:
         if not float_ok(value):
             self.fail(
                 "E0324",
-                f"the value is not a finite number ({value})",
+                f"{what} is not a finite number ({value})",
                 span,
                 label="infinite or NaN",
-                help="numbers must be finite; literals beyond about 1.8e308 overflow to inf",
+                help="numbers must stay below about 1.8e308 in magnitude",
             )
         return value
 
@@ -563,7 +563,7 @@ class _Lowerer:
                 label="overflows",
                 help="numbers must stay below about 1.8e308",
             )
-        return self.number(out, node.span)
+        return self.number(out, node.span, f"the result of `{node.op}`")
 
     def _symbolic(self, node: A.Binary, a: E.Expr, b: E.Expr, raw_b: Any) -> E.Expr:
         """Arithmetic with a symbolic side, within the size limits of ``polynomial``."""
@@ -701,7 +701,7 @@ class _Lowerer:
                 "E0406",
                 f"the circuit is too large: more than {MAX_OPS:,} gates",
                 stmt.span,
-                label=f"gate {len(self.b.ops):,} is emitted here",
+                label=f"{len(self.b.ops):,} gates so far",
                 help="reduce the number of layers or loop iterations",
             )
 
