@@ -183,6 +183,8 @@ class _Builder:
     readout_seen: bool = False
     steps: int = 0
     block_calls: int = 0
+    touched: set[int] = field(default_factory=set)  # qubits of ops[:scanned]
+    scanned: int = 0
 
 
 class _Lowerer:
@@ -923,15 +925,32 @@ class _Lowerer:
             )
         if len(set(qubits)) != len(qubits):
             self.fail("E0402", "`amplitude` uses a qubit twice", stmt.span)
-        if any(op.qubits and set(op.qubits) & set(qubits) for op in self.b.ops):
+        if self.touched() & set(qubits):
             self.fail(
                 "E0407",
                 "`amplitude` must come before any other gate on its qubits",
                 stmt.span,
                 label="these qubits are already in use",
             )
+        squares = sum(v * v for v in values_of(values)) if all(v.is_constant for v in values) else 1
+        if not 0 < squares < math.inf:  # the simulator normalises by the 2-norm, unscaled
+            self.fail(
+                "E0410",
+                "`amplitude` of a constant vector that cannot be normalised",
+                args[0].span,
+                label="its norm is 0" if squares == 0 else "its norm overflows",
+                help="amplitude encoding prepares v / ||v||: give a nonzero, moderate vector",
+            )
         values += [E.const(0.0)] * ((1 << len(qubits)) - len(values))
         self.b.ops.append(Op(Gate.AMPLITUDE, tuple(qubits), tuple(values), span=stmt.span))
+
+    def touched(self) -> set[int]:
+        """The qubits some op acts on (kept up to date incrementally: amplitude statements in a
+        loop must not rescan the whole circuit each time)."""
+        for op in self.b.ops[self.b.scanned :]:
+            self.b.touched.update(op.qubits)
+        self.b.scanned = len(self.b.ops)
+        return self.b.touched
 
     def to_angle(self, value: Any, span: Span) -> E.Expr:
         """A finite number or symbolic angle as an ``Expr`` (E0306 otherwise, E0324 when
@@ -1293,6 +1312,11 @@ class _Lowerer:
 
 
 _MAX_CALL_LABELS = 6
+
+
+def values_of(angles: list[E.Expr]) -> list[float]:
+    """The values of constant angle expressions."""
+    return [a.constant_value for a in angles]
 
 
 def _trip_count(items: range | tuple[Any, ...]) -> int:

@@ -254,3 +254,20 @@ def test_call_chains_are_innermost_first_and_recursion_is_merged():
     assert chain == ["in this call of `inner`", "in this call of `outer`"]
     recursion = [label.message for label in err.diagnostics[1].secondary]
     assert recursion == ["in this call of `loop` (63 times)", "in this call of `loop`"]
+
+
+@pytest.mark.parametrize(("vector", "label"), [("[0, 0]", "is 0"), ("[1e200, 1]", "overflows")])
+def test_a_constant_amplitude_vector_must_be_normalisable(vector, label):
+    err = _refused(_model(f"    amplitude({vector}) q[0]"), "E0410")
+    assert label in err.diagnostics[0].primary.message
+
+
+def test_amplitude_statements_in_a_loop_do_not_rescan_the_circuit():
+    # each `amplitude` checks that its qubits are still unused: incrementally, not by a scan
+    # of all earlier gates per statement (90,000 x 10,000 comparisons before)
+    text = _model(
+        "    for i in 0..90000 { h q[1] }\n    for i in 0..10000 { amplitude(p) q[0] }",
+        n=2,
+        params="p: float[2]",
+    )
+    _refused(text, "E0407")
