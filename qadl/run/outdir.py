@@ -35,13 +35,23 @@ def _where(path: Path) -> Span:
     return Span(str(path), 0, 0)
 
 
-def prepare_output_dir(path: Path, option: str = "--out") -> Path:
+def prepare_output_dir(path: Path, option: str = "--out", subdirs: tuple[str, ...] = ()) -> Path:
     """Create ``path`` (and its parents) and check that files can be written in it.
+
+    ``subdirs`` name directories the run will create inside it (``plots``, ``checkpoints``):
+    a file of that name is refused now rather than when the first plot is drawn.
 
     Raises:
         QadlError: E0801 when ``path`` or a parent is a file, or it cannot be created or
             written (permissions, read-only file system).
     """
+    for name in subdirs:
+        inner = path / name
+        if inner.exists() and not inner.is_dir():
+            raise QadlError.at(
+                "E0801", f"`{inner}` is a file, but the run writes a directory there",
+                _where(inner), help=f"move that file, or choose another {option} DIR",
+            )
     hint = f"choose another {option} DIR"
     if path.exists() and not path.is_dir():
         raise QadlError.at(

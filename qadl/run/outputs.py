@@ -15,20 +15,37 @@ from typing import Any
 
 import numpy as np
 
+from qadl.errors import QadlError
+from qadl.source import Span
+
 __all__ = ["write_json", "write_params"]
 
 
 def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise _unwritable(path, err) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):  # disk full, a directory of that name, ...
+            raise _unwritable(path, err) from None
         raise
     return path
+
+
+def _unwritable(path: Path, err: OSError) -> QadlError:
+    return QadlError.at(
+        "E0801",
+        f"cannot write `{path}`: {err.strerror or type(err).__name__}",
+        Span(str(path), 0, 0),
+        help="free some space or choose another --out DIR",
+    )
 
 
 def _clean(value: Any) -> Any:

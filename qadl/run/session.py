@@ -639,7 +639,7 @@ def run_program(program: Program, options: RunOptions) -> dict[str, Any]:
     The output directory is created and proven writable before any work, and locked for
     the whole run (a second run into it is refused with E0802).
     """
-    prepare_output_dir(options.out_dir)
+    prepare_output_dir(options.out_dir, subdirs=("plots", "checkpoints"))
     with OutputLock(options.out_dir):
         clean_orphans(options.out_dir)
         return _run_locked(program, options)

@@ -164,3 +164,22 @@ def test_bad_memory_limit_is_a_user_error(tmp_path: Path, monkeypatch, capsys) -
     monkeypatch.setenv("QADL_MEMORY_LIMIT", "lots")
     assert _run(tmp_path / "o") == 1
     assert "QADL_MEMORY_LIMIT" in _user_error(capsys, "E0804")
+
+
+def test_a_file_where_the_run_puts_a_directory_is_refused_first(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "plots").write_text("")
+    assert main(["run", str(TINY), "--out", str(out), "--no-progress"]) == 1
+    assert "the run writes a directory there" in _user_error(capsys, "E0801")
+    assert not (out / "m.params.npz").exists()
+
+
+def test_an_output_file_that_cannot_be_replaced_is_a_user_error(tmp_path: Path, capsys) -> None:
+    """`results.json` is a directory: the atomic replace fails; exit 1, and no temp file left."""
+    out = tmp_path / "o"
+    (out / "results.json").mkdir(parents=True)
+    assert _run(out, "--max-epochs", "1") == 1
+    err = _user_error(capsys, "E0801")
+    assert err.startswith(f"{out / 'results.json'}: error[E0801]: cannot write")
+    assert not list(out.glob(".results.json.*.tmp"))

@@ -1,0 +1,51 @@
+"""`qadl run` with stdout piped (CI, `| tee`, nohup): plain lines, flushed as the work goes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from qadl.cli import main
+
+TINY = Path(__file__).parent / "cli_tiny.qadl"
+
+
+def test_piped_run_logs_each_epoch_while_it_runs(tmp_path: Path) -> None:
+    """The first epoch's line arrives while the run is still going, not at exit."""
+    # Python's default when piped: block-buffered stdout, so only explicit flushes show up
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qadl", "run", str(TINY), "--out", str(tmp_path / "o"),
+         "--no-plots"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    seen: list[tuple[str, bool, float]] = []  # (line, process still running?, arrival time)
+    try:
+        for line in proc.stdout:
+            seen.append((line.rstrip("\n"), proc.poll() is None, time.perf_counter()))
+    finally:
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    lines = [text for text, _, _ in seen]
+    epochs = [i for i, text in enumerate(lines) if text.startswith("epoch ")]
+    assert [lines[i].split(":")[0] for i in epochs] == [f"epoch {k}/4" for k in range(1, 5)]
+    assert all(w in lines[epochs[0]] for w in ("loss", "train accuracy", "test accuracy", " s)"))
+    assert seen[epochs[0]][1], "the first epoch line only appeared when the run had ended"
+    # unflushed, epoch lines would arrive in one chunk with the next flushed line
+    trained = next(i for i, text in enumerate(lines) if text.startswith("  -> train accuracy"))
+    assert seen[trained][2] - seen[epochs[0]][2] > 0.05, "epoch lines were not flushed one by one"
+    attack = next(text for text in lines if text.lstrip().startswith("attack f:"))
+    assert "6 samples" in attack and "ε 0.1: success rate" in attack and "ε 0.2" in attack
+    assert any("-> m: clean accuracy" in text for text in lines)
+    assert "\x1b" not in "".join(lines) and "Traceback" not in err
+
+
+def test_no_progress_keeps_statement_lines_but_no_epoch_lines(tmp_path: Path, capsys) -> None:
+    args = ["run", str(TINY), "--out", str(tmp_path / "o"), "--no-plots", "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "train m on" in out and "attack f:" in out
+    assert "epoch 1/4" not in out
