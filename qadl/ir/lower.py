@@ -335,8 +335,9 @@ class _Lowerer:
                 f"the circuit is too expensive to unroll: more than {MAX_STEPS:,} steps",
                 span,
                 label="the budget ran out here",
-                help="a step is a statement executed, an expression evaluated, or a list "
-                "element built or compared; reduce the loop trip counts or the list sizes",
+                help="a step is a statement executed, an expression evaluated, a list element "
+                "built or compared, or a term of a symbolic angle; reduce the loop trip counts, "
+                "the list sizes or the angle polynomials",
             )
 
     def new_list(self, items: tuple[Any, ...], span: Span) -> tuple[Any, ...]:
@@ -572,7 +573,12 @@ class _Lowerer:
         return self.polynomial(self._symbolic_op(node, a, b, raw_b), node.span)
 
     def polynomial(self, out: E.Expr, span: Span) -> E.Expr:
-        """A symbolic angle, refused past ``MAX_TERMS`` terms or with a non-finite coefficient."""
+        """A symbolic angle, refused past ``MAX_TERMS`` terms or with a non-finite coefficient.
+
+        Its terms are charged to the budget: a large angle used by many gates costs memory
+        and time in every later pass.
+        """
+        self.charge(len(out.terms), span)
         if len(out.terms) > MAX_TERMS:
             self.terms_too_many(f"{len(out.terms):,}", span)
         if not all(math.isfinite(c) for _, c in out.terms):
@@ -603,10 +609,9 @@ class _Lowerer:
             "(sums and products, division by constants only)",
         )
         match node.op:
-            case "+":
-                return a + b
-            case "-":
-                return a - b
+            case "+" | "-":
+                self.charge(len(a.terms) + len(b.terms), node.span)  # before the merge
+                return a + b if node.op == "+" else a - b
             case "*":
                 self.charge(len(a.terms) * len(b.terms), node.span)
                 if len(a.terms) * len(b.terms) > MAX_TERMS:  # refused before expanding
