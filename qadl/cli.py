@@ -28,6 +28,17 @@ EXIT_INTERNAL = 101
 """A bug in qadl (rustc's panic convention)."""
 
 
+def _positive_int(text: str) -> int:
+    """argparse ``type`` for counts such as ``--max-epochs N``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Subcommand:
     """One ``qadl <name>`` command; ``target`` is ``"module:prefix"``.

@@ -1483,8 +1483,58 @@ def build_target(
     noise_opts = dict(opts)
     named = opts.get("noise")
     if isinstance(named, str) and named in noise:
-        noise_opts = {**noise[named].options, **{k: v for k, v in opts.items() if k != "noise"}}
+        # `fidelity` and `depolarizing` say the same thing: the target's one overrides both
+        inherited = dict(noise[named].options)
+        if "fidelity" in opts or "depolarizing" in opts:
+            inherited.pop("fidelity", None)
+            inherited.pop("depolarizing", None)
+        noise_opts = {**inherited, **{k: v for k, v in opts.items() if k != "noise"}}
+    for code, problem, hint in noise_problems(noise_opts):
+        bag.error(code, f"target `{spec.name}`: {problem}", spec.span, help=hint)
     return Target(spec.name, n, basis, pairs, noise_model(noise_opts))
+
+
+def noise_problems(options: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(code, problem, hint)`` for noise options that would be ignored or are unphysical.
+
+    Checked on a target's merged options (its own over those of its ``noise``).
+    """
+    out = []
+    times = [k for k in ("t1", "t2") if options.get(k) is not None]
+    if times and "gate_time" not in options:
+        out.append(
+            (
+                "E0522",
+                f"`{times[0]}` has no effect without `gate_time` (qubits relax only during gates)",
+                "add `gate_time(1q = …, 2q = …)`",
+            )
+        )
+    if "gate_time" in options and not times:
+        out.append(
+            (
+                "E0522",
+                "`gate_time` has no effect without `t1` or `t2`",
+                "add `t1 …` and/or `t2 …`, or drop `gate_time`",
+            )
+        )
+    if "fidelity" in options and "depolarizing" in options:
+        out.append(
+            (
+                "E0522",
+                "`fidelity` and `depolarizing` both set the depolarizing probabilities",
+                "give one of them",
+            )
+        )
+    t1, t2 = options.get("t1"), options.get("t2")
+    if t1 is not None and t2 is not None and t2 > 2 * t1:
+        out.append(
+            (
+                "E0523",
+                f"T2 = {t2:g}us exceeds 2·T1 = {2 * t1:g}us, which no physical qubit allows",
+                "T2 is at most 2·T1",
+            )
+        )
+    return out
 
 
 # ---- models against their data ---------------------------------------------------------------

@@ -21,16 +21,26 @@ def test_every_code_is_documented():
 FRONT_END = ("frontend", "check", "ir/lower.py", "api.py", "cli.py", "program.py")
 
 
+def _run_time_rows() -> set[str]:
+    """E05xx codes whose catalogue row says they are raised by ``qadl run`` (training options)."""
+    doc = (REPO / "docs" / "errors.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| (E05\d{2}) \| `qadl run`", doc, re.MULTILINE))
+
+
 def test_language_codes_come_only_from_the_front_end():
     """E00xx-E05xx belong to the front end and checker; later stages use E06xx/E07xx.
 
     Keeps two stages from giving one code two meanings (it happened once: see git log).
+    The exceptions are E05xx codes catalogued as raised by `qadl run` (a training option
+    that only the data or the run can refute): one row, one meaning.
     """
+    allowed = _run_time_rows()
     offenders = []
     for path in (REPO / "qadl").rglob("*.py"):
         rel = path.relative_to(REPO / "qadl").as_posix()
         if rel.startswith(FRONT_END):
             continue
         for code in re.findall(r'"(E0[0-5]\d{2})"', path.read_text(encoding="utf-8")):
-            offenders.append(f"{rel}: {code}")
+            if code not in allowed:
+                offenders.append(f"{rel}: {code}")
     assert offenders == []

@@ -88,7 +88,9 @@ def test_targets_and_noise():
     t = p.targets["t"]
     assert t.num_qubits == 3 and t.coupling == ((0, 1), (1, 2))
     assert [g.value for g in t.basis] == ["rx", "rz", "cz"]
-    assert t.noise.depolarizing_1q == 0.001 and t.noise.t1 == 150.0 and t.noise.t2 == 20.0
+    # the target's `fidelity` overrides the named noise's `depolarizing` (docs §16)
+    assert math.isclose(t.noise.depolarizing_1q, 0.0006 * 2)
+    assert t.noise.t1 == 150.0 and t.noise.t2 == 20.0
     assert math.isclose(t.noise.time_2q, 0.06)
     assert p.devices == {"clf": "t"} and p.target_of("clf") is t
     p2 = program("target u { qubits 2; fidelity(1q = 0.9994, 2q = 0.994) }")

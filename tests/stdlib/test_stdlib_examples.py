@@ -138,7 +138,8 @@ def test_ren2022_images_attack_and_defence_are_the_papers():
     assert target.num_qubits == 10
     assert set(target.coupling) == {(i, i + 1) for i in range(9)}
     assert {g.value for g in target.basis} == {"rx", "ry", "rz", "cz"}
-    assert target.noise.t1 == 150
+    # T1 150 µs is not modelled (no gate durations are published): no relaxation at all
+    assert target.noise.t1 is None and target.noise.time_1q == 0.0
 
 
 def test_ren2022_quantum_data_model():
