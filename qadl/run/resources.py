@@ -22,6 +22,7 @@ __all__ = [
     "parse_bytes",
     "require_memory",
     "state_bytes",
+    "usable_threads",
 ]
 
 MEMORY_LIMIT_ENV = "QADL_MEMORY_LIMIT"
@@ -30,10 +31,11 @@ MEMORY_LIMIT_ENV = "QADL_MEMORY_LIMIT"
 _COMPLEX = 16
 """Bytes of one complex128 amplitude."""
 
-_FORWARD_COPIES = 1
-"""A forward pass holds the output state of every sample of the batch."""
 _GRADIENT_COPIES = 3
-"""The adjoint pass holds ψ, the backward vector λ and a work copy per sample."""
+"""The adjoint pass holds ψ, the backward vector λ and a work copy of each sample it runs."""
+_PER_THREAD_BELOW = 14
+"""Registers below this many qubits run one sample per thread in the fused kernels
+(``qadl.backends.sim.adjoint.SINGLE_STATE_QUBITS``), never the whole batch at once."""
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -43,23 +45,54 @@ def state_bytes(num_qubits: int, noisy: bool = False) -> int:
     return _COMPLEX << (2 * num_qubits if noisy else num_qubits)
 
 
-def estimate_bytes(num_qubits: int, batch: int, noisy: bool = False, gradient: bool = False) -> int:
-    """Peak bytes of simulating ``batch`` samples of an ``num_qubits``-qubit circuit at once.
+def usable_threads() -> int:
+    """Threads the simulator kernels run on: ``NUMBA_NUM_THREADS``, else usable CPUs."""
+    setting = os.environ.get("NUMBA_NUM_THREADS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
-    The simulators allocate the states of the whole batch together (an ``(B, 2^n)`` array,
-    or ``(B, 4^n)`` for density matrices), and a gradient keeps two more copies per sample
-    (the backward vector and a work copy). Small parameter and gradient arrays are ignored:
-    they matter only when the states are small too. Per-thread buffers are bounded by the
-    batch, so threads add nothing beyond it.
+
+def estimate_bytes(
+    num_qubits: int,
+    batch: int,
+    noisy: bool = False,
+    gradient: bool = False,
+    *,
+    threads: int | None = None,
+) -> int:
+    """Peak bytes of the states a simulation of ``batch`` samples holds at once.
+
+    How many states are alive follows the simulators:
+
+    - density matrices (``noisy``): the whole batch, ``(B, 4^n)``, and with a gradient
+      two more copies per sample (adjoint and work);
+    - statevectors below 14 qubits: the fused kernels run one sample per thread in its
+      own buffers, so ``min(B, threads)`` states (three with a gradient);
+    - statevectors from 14 qubits: the forward pass returns the batch's states together,
+      ``(B, 2^n)``, and the adjoint pass walks samples one by one (two more states).
+
+    Parameter, feature and gradient arrays are ignored: they matter only when the states
+    are small too.
 
     Args:
         num_qubits: Register size n.
         batch: Samples simulated together (at least 1 counts).
         noisy: Density matrices (16·4^n bytes each) instead of statevectors (16·2^n).
         gradient: Also differentiate (training, white-box attacks).
+        threads: Kernel threads (default ``usable_threads()``).
     """
-    copies = _GRADIENT_COPIES if gradient else _FORWARD_COPIES
-    return state_bytes(num_qubits, noisy) * max(1, int(batch)) * copies
+    batch = max(1, int(batch))
+    one = state_bytes(num_qubits, noisy)
+    copies = _GRADIENT_COPIES if gradient else 1
+    if noisy:
+        return one * batch * copies
+    if num_qubits < _PER_THREAD_BELOW:
+        return one * min(batch, max(1, threads or usable_threads())) * copies
+    return one * (batch + (copies - 1))
 
 
 def parse_bytes(text: str) -> int:
@@ -139,15 +172,15 @@ def require_memory(
     if have is None or need <= have:
         return
     kind = "density matrices" if density else "statevectors"
-    per_sample = format_bytes(need // max(batch, 1))
-    remedies = [f"a smaller batch (one sample needs {per_sample})"]
+    per_sample = format_bytes(state_bytes(num_qubits, density))
+    remedies = [f"a smaller batch (one state takes {per_sample})"]
     if density:
         remedies.append("no `device` line (noiseless statevectors need the square root)")
     remedies.append("fewer qubits")
     raise QadlError.at(
         "E0803",
-        f"{what} needs about {format_bytes(need)} for the {kind} of {batch} samples of "
-        f"{num_qubits} qubits, more than the {format_bytes(have)} available",
+        f"{what} needs about {format_bytes(need)} for its {kind} ({num_qubits} qubits, "
+        f"{batch} samples at once), more than the {format_bytes(have)} available",
         span,
         help="use " + ", or ".join(remedies)
         + f"; {MEMORY_LIMIT_ENV}=SIZE overrides the detected memory",

@@ -243,6 +243,11 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _in_flight(config: Any, train: Dataset) -> int:
+    """Samples a training simulates together: a mini-batch, or an evaluation chunk."""
+    return max(config.batch, min(config.eval_chunk, len(train)))
+
+
 def _guard_memory(
     session: Session, name: str, batch: int, gradient: bool, span: Span, what: str
 ) -> None:
@@ -273,7 +278,8 @@ def run_trainings(session: Session) -> None:
             device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
-            session, spec.model, config.batch, True, spec.span, f"training `{spec.model}`"
+            session, spec.model, _in_flight(config, train), True, spec.span,
+            f"training `{spec.model}`",
         )
         _say(
             f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
@@ -373,7 +379,8 @@ def run_defences(session: Session) -> None:
             device_shots=session.device_shots(spec.model),
         )
         _guard_memory(
-            session, spec.model, config.batch, True, spec.span, f"defending `{spec.model}`"
+            session, spec.model, _in_flight(config, train), True, spec.span,
+            f"defending `{spec.model}`",
         )
         _say(
             f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "

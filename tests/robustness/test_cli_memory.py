@@ -7,12 +7,37 @@ import pytest
 from qadl.run import resources
 
 
-def test_estimate_scales_with_state_batch_and_gradient() -> None:
-    """16·2^n per statevector, 16·4^n per density matrix, ×batch, ×3 for a gradient."""
+def test_estimate_follows_what_the_simulators_hold() -> None:
+    """Density matrices: the batch; small statevectors: one per thread; large: the batch."""
     assert resources.estimate_bytes(26, 4) == 16 * 2**26 * 4
+    assert resources.estimate_bytes(26, 4, gradient=True) == 16 * 2**26 * 6
     assert resources.estimate_bytes(12, 2, noisy=True) == 16 * 4**12 * 2
-    assert resources.estimate_bytes(3, 5, gradient=True) == 3 * resources.estimate_bytes(3, 5)
-    assert resources.estimate_bytes(3, 0) == resources.estimate_bytes(3, 1)
+    assert resources.estimate_bytes(12, 2, noisy=True, gradient=True) == 16 * 4**12 * 6
+    assert resources.estimate_bytes(10, 10_000, threads=4) == 16 * 2**10 * 4
+    assert resources.estimate_bytes(10, 2, gradient=True, threads=4) == 16 * 2**10 * 2 * 3
+    assert resources.estimate_bytes(3, 0, threads=1) == resources.estimate_bytes(3, 1, threads=1)
+
+
+def test_threads_follow_numba_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "3")
+    assert resources.usable_threads() == 3
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "many")
+    assert resources.usable_threads() >= 1
+
+
+def test_the_issue_26_qubit_batch_is_refused_on_a_small_machine(monkeypatch) -> None:
+    """The reported `MemoryError: Unable to allocate 8.00 GiB`: 8 states of 26 qubits."""
+    from qadl.errors import QadlError
+    from qadl.source import Span
+
+    monkeypatch.setenv(resources.MEMORY_LIMIT_ENV, "4GiB")
+    with pytest.raises(QadlError) as err:
+        resources.require_memory(26, 8, False, False, Span("p.qadl", 0, 1), "evaluating `m`")
+    diag = err.value.diagnostics[0]
+    assert diag.code == "E0803" and "8.00 GiB" in diag.message and "4.00 GiB" in diag.message
+    assert "smaller batch" in diag.help and "1.00 GiB" in diag.help
+    monkeypatch.setenv(resources.MEMORY_LIMIT_ENV, "9GiB")
+    resources.require_memory(26, 8, False, False, Span("p.qadl", 0, 1), "evaluating `m`")
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,7 @@ def test_run_cleans_orphans_and_writes_its_outputs(tmp_path: Path) -> None:
 
 
 def test_memory_guard_refuses_before_training(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("QADL_MEMORY_LIMIT", "1K")
+    monkeypatch.setenv("QADL_MEMORY_LIMIT", "100")
     assert _run(tmp_path / "o") == 1
     err = _user_error(capsys, "E0803")
     assert "training `m` needs about" in err and "smaller batch" in err
