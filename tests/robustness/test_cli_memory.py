@@ -73,3 +73,33 @@ def test_format_bytes() -> None:
     assert resources.format_bytes(8 << 30) == "8.00 GiB"
     assert resources.format_bytes(512 << 20) == "512.0 MiB"
     assert resources.format_bytes(96) == "96 B"
+
+
+@pytest.mark.slow  # ~5 s, mostly loading the 15-qubit kernels
+def test_estimate_matches_a_measured_forward_pass() -> None:
+    """15 qubits (batch-wide kernels): the states NumPy allocates are what the estimate says."""
+    import tracemalloc
+
+    import numpy as np
+
+    from qadl.api import loads
+    from qadl.backends.sim import Simulator
+
+    n, batch = 15, 8
+    source = (
+        f"model m(x: float[{n}]) on q[{n}] {{\n"
+        f"    for j in 0..{n} {{ ry(x[j]) q[j] }}\n"
+        f"    for j in 0..{n - 1} {{ cx q[j], q[j + 1] }}\n"
+        "    readout probs(q[0]) -> classes 2\n}\n"
+    )
+    sim = Simulator(loads(source, "m.qadl").models["m"].circuit)
+    x = np.random.default_rng(0).uniform(size=(batch, n))
+    sim.outputs(np.zeros(0), x=x)  # compile (or load) the kernels first
+    tracemalloc.start()
+    try:
+        sim.outputs(np.zeros(0), x=x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    estimate = resources.estimate_bytes(n, batch)
+    assert 0.9 * estimate <= peak <= 1.5 * estimate, (peak, estimate)
