@@ -63,8 +63,8 @@ class AttackConfig:
     """Gradient steps (1 for FGSM); the cap on steps for ``gradient_steps``."""
     step_size: float | None = None
     """Per-step size; ``None`` means ε/steps for BIM/MIM and 2.5·ε/steps for PGD."""
-    random_start: bool = False
-    """Start from a uniform point in the ball (always on for PGD)."""
+    random_start: bool | None = None
+    """Start from a uniform point in the ball; None: the method's default (on for PGD only)."""
     restarts: int = 1
     """Independent random starts; the most damaging one is kept per sample."""
     decay: float = 1.0
@@ -149,8 +149,8 @@ class AttackConfig:
 
     @property
     def starts_random(self) -> bool:
-        """PGD always starts at a random point of the ball (Madry et al. 2018)."""
-        return self.random_start or self.method == "pgd"
+        """PGD starts at a random point of the ball by default (Madry et al. 2018)."""
+        return self.method == "pgd" if self.random_start is None else self.random_start
 
     def describe(self) -> str:
         """Short human label, e.g. ``pgd-linf`` or ``gradient_steps``."""

@@ -19,6 +19,7 @@ __all__ = [
     "ATTACK_METHODS",
     "DATA_SOURCES",
     "DEFENCE_METHODS",
+    "INPUT_OPTIMIZERS",
     "OPTIMIZERS",
     "SCHEMAS",
     "Check",
@@ -222,6 +223,12 @@ MAX_ATTACK_STEPS = 10_000
 MAX_RESTARTS = 100
 """Upper bound on PGD's `restarts` (each restart is a whole attack)."""
 
+INPUT_OPTIMIZERS: dict[str, dict[str, Check]] = {
+    "adam": {"lr": number(0, open_lo=True)},
+    "sgd": {"lr": number(0, open_lo=True)},
+}
+"""Update rules of `gradient_steps` on the input: Adam (β₁ 0.9, β₂ 0.999) or plain ascent."""
+
 _EPS = any_of(number(0), list_of(number(0)))
 _NORM = one_of("linf", "l2")
 _STEPS = integer(1, MAX_ATTACK_STEPS)
@@ -234,7 +241,7 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
     "pgd": {**_ITER, "random_start": boolean, "restarts": integer(1, MAX_RESTARTS)},
     "mim": {**_ITER, "decay": number(0)},
     "gradient_steps": {
-        "optimizer": lambda v: check_call(v, OPTIMIZERS, "optimizer"),
+        "optimizer": lambda v: check_call(v, INPUT_OPTIMIZERS, "optimizer"),
         "max_steps": _STEPS,
         "epsilon": _EPS,
         "norm": _NORM,

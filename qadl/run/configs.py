@@ -168,7 +168,7 @@ def _classical(method: CallValue, options: dict[str, Any]) -> AttackConfig:
         epsilon=_epsilon(kw.get("epsilon", 0.1)),
         steps=int(kw.get("steps", 10)),
         step_size=None if "step" not in kw else float(kw["step"]),
-        random_start=bool(kw.get("random_start", False)),
+        random_start=None if "random_start" not in kw else bool(kw["random_start"]),
         restarts=int(kw.get("restarts", 1)),
         decay=float(kw.get("decay", 1.0)),
         **common,
