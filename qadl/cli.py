@@ -39,6 +39,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """argparse ``type`` for seeds: an integer >= 0 (NumPy's generators refuse negatives)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Subcommand:
     """One ``qadl <name>`` command; ``target`` is ``"module:prefix"``.
@@ -193,7 +204,9 @@ def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
         "--report", action="store_true",
         help="print ops, 2-qubit ops, depth and time after each pass to stderr",
     )
-    parser.add_argument("--route-seed", type=int, default=11, help="SABRE routing seed")
+    parser.add_argument(
+        "--route-seed", type=_seed, default=11, metavar="N", help="SABRE routing seed (>= 0)"
+    )
 
 
 def _compile_pipeline(model, program, args: argparse.Namespace):
@@ -214,7 +227,7 @@ def _compile_pipeline(model, program, args: argparse.Namespace):
     circuit, extra = model.circuit, {}
     level = args.opt_level if args.opt_level is not None else (3 if args.target else 0)
     try:
-        custom = parse_pass_spec(args.passes) if args.passes else None
+        custom = parse_pass_spec(args.passes) if args.passes is not None else None
         if custom is not None:
             circuit = custom(circuit, ctx=ctx)
     except (ValueError, TypeError) as err:  # unknown pass, bad option name or value
@@ -250,8 +263,15 @@ def _find_target(name: str, model, program, path: str):
     """The target called ``name``: declared in the program, ``device``, or built in."""
     from qadl.passes.devices import BUILTIN_TARGETS
 
-    if name == "device" and program.target_of(model.name) is not None:
-        return program.target_of(model.name)
+    if name == "device" and name not in program.targets:
+        if program.target_of(model.name) is not None:
+            return program.target_of(model.name)
+        raise QadlError.at(
+            "E0612",
+            f"--target device: model `{model.name}` in {path} is not bound to a device",
+            _command_span("qadl compile"),
+            help=f"add `device {model.name} on TARGET` to the program, or name a target",
+        )
     if name in program.targets:
         return program.targets[name]
     if name in BUILTIN_TARGETS:
@@ -351,6 +371,13 @@ def compile_main(args: argparse.Namespace) -> int:
                 f"no model `{args.model}` in {args.file}; declared: {known}",
                 _command_span("qadl compile"),
                 help="pass one of those names to --model",
+            )
+        if args.bind is not None and args.emit == "ir":
+            raise QadlError.at(
+                "E0807",
+                "--bind binds values into OpenQASM; the IR (--emit ir) is always printed unbound",
+                _command_span("qadl compile"),
+                help="drop --bind, or emit OpenQASM (--emit qasm)",
             )
         models = [program.models[args.model]] if args.model else list(program.models.values())
         outputs = [(m, _emit(m, program, args)) for m in models]

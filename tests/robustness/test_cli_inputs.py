@@ -124,3 +124,26 @@ def test_resume_from_a_corrupt_checkpoint(checkpointed, tmp_path, capsys, change
     assert main(args) == 1
     err = _user_error(capsys, "E0724")
     assert "corrupt" in err and "run without --resume" in err
+
+
+def test_target_device_without_a_device_line(capsys) -> None:
+    assert main(["compile", str(TINY), "--target", "device"]) == 1
+    assert "model `m` in" in _user_error(capsys, "E0612")
+
+
+def test_bind_with_ir_output_is_refused_not_ignored(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "p.npz"
+    np.savez(path, theta=np.zeros(4))
+    assert main(["compile", str(TINY), "--emit", "ir", "--bind", str(path)]) == 1
+    assert "--emit ir" in _user_error(capsys, "E0807")
+
+
+def test_empty_passes_is_refused_not_ignored(capsys) -> None:
+    assert main(["compile", str(TINY), "--passes", ""]) == 1
+    assert "empty" in _user_error(capsys, "E0613")
+
+
+def test_negative_route_seed_is_a_usage_error(capsys) -> None:
+    assert main(["compile", str(TINY), "--target", "chain10", "--route-seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--route-seed: must be 0 or more" in err and "internal error" not in err
