@@ -102,14 +102,17 @@ class OutputLock:
     """An exclusive lock on a run's output directory (a context manager).
 
     Where ``fcntl`` exists the lock is a ``flock`` on ``DIR/.qadl-run.lock``: the kernel
-    drops it when its process dies, so a crashed run never blocks the next. Elsewhere the
-    lock file is created with ``O_CREAT | O_EXCL`` and taken over when the pid in it is dead.
+    drops it when its process dies, so a crashed run never blocks the next. Without
+    ``fcntl``, or on a file system without ``flock``, the lock file is created with
+    ``O_CREAT | O_EXCL`` instead and taken over when the pid in it is dead.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / LOCK_NAME
         self._fd: int | None = None
+        self._exclusive = False
+        """True when the lock is the O_EXCL file (no flock): release deletes it."""
 
     def __enter__(self) -> OutputLock:
         self.acquire()
@@ -127,6 +130,14 @@ class OutputLock:
             help="wait for that run to finish, or give this one another --out DIR",
         )
 
+    def _unusable(self, err: OSError) -> QadlError:
+        return QadlError.at(
+            "E0801",
+            f"cannot create the lock file `{self.path}`: {err.strerror or type(err).__name__}",
+            _where(self.path),
+            help="remove whatever has that name, or choose another --out DIR",
+        )
+
     def acquire(self) -> None:
         """Take the lock or raise ``QadlError`` E0802 naming the run that holds it."""
         try:
@@ -134,12 +145,19 @@ class OutputLock:
         except ImportError:  # not POSIX
             self._acquire_exclusive()
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:  # e.g. a directory of that name
+            raise self._unusable(err) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             os.close(fd)
             raise self._busy(_read_pid(self.path)) from None
+        except OSError:  # a file system without flock (some network mounts)
+            os.close(fd)
+            self._acquire_exclusive()
+            return
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         self._fd = fd
@@ -149,13 +167,17 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
+                if self.path.is_dir():
+                    raise self._unusable(IsADirectoryError(21, "Is a directory")) from None
                 pid = _read_pid(self.path)
                 if pid is not None and pid != os.getpid() and _pid_alive(pid):
                     raise self._busy(pid) from None
                 self.path.unlink(missing_ok=True)  # stale: its run is gone
                 continue
+            except OSError as err:
+                raise self._unusable(err) from None
             os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-            self._fd = fd
+            self._fd, self._exclusive = fd, True
             return
         raise self._busy(_read_pid(self.path))
 
@@ -163,12 +185,12 @@ class OutputLock:
         """Drop the lock (the flock'ed file stays, so a waiting run locks the same inode)."""
         if self._fd is None:
             return
-        try:
-            import fcntl
-        except ImportError:
+        if self._exclusive:
             os.close(self._fd)
             self.path.unlink(missing_ok=True)
         else:
+            import fcntl
+
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

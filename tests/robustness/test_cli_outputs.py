@@ -121,7 +121,8 @@ def test_stale_lock_of_a_dead_pid_is_taken_over_without_flock(tmp_path: Path) ->
     lock = OutputLock(tmp_path)
     lock._acquire_exclusive()
     assert (tmp_path / LOCK_NAME).read_text().strip() == str(os.getpid())
-    os.close(lock._fd)
+    lock.release()
+    assert not (tmp_path / LOCK_NAME).exists()
     (tmp_path / LOCK_NAME).write_text("1\n")  # pid 1 is always alive
     with pytest.raises(Exception, match=r"pid 1\)"):
         OutputLock(tmp_path)._acquire_exclusive()
@@ -183,3 +184,23 @@ def test_an_output_file_that_cannot_be_replaced_is_a_user_error(tmp_path: Path, 
     err = _user_error(capsys, "E0801")
     assert err.startswith(f"{out / 'results.json'}: error[E0801]: cannot write")
     assert not list(out.glob(".results.json.*.tmp"))
+
+
+def test_a_file_system_without_flock_falls_back_to_exclusive_create(tmp_path, monkeypatch):
+    import fcntl
+
+    def no_flock(fd, op):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    with OutputLock(tmp_path) as lock:
+        assert lock._exclusive
+        assert (tmp_path / LOCK_NAME).read_text().strip() == str(os.getpid())
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_directory_named_like_the_lock_is_a_user_error(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o"
+    (out / LOCK_NAME).mkdir(parents=True)
+    assert _run(out) == 1
+    assert "cannot create the lock file" in _user_error(capsys, "E0801")
