@@ -31,7 +31,7 @@ MAX_SIM_QUBITS = 30
 """Largest register a model may declare: a 2^30 complex128 state is 16 GiB per sample."""
 MAX_OPS = 100_000
 """Largest unrolled circuit, in gates."""
-MAX_STEPS = 1_000_000
+MAX_STEPS = 500_000
 """Most units of work one model may take to unroll: statements executed, expressions
 evaluated, list elements built or compared, and terms of symbolic angles built (loops with
 empty bodies count too)."""

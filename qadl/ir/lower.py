@@ -1019,8 +1019,15 @@ class _Lowerer:
         for p in decl.params:
             if p.name in given:
                 value, span = given[p.name]
+                out[p.name] = self.convert(value, p, defaults_env, span, decl.name)
             elif p.default is not None:
-                value, span = self.expr(p.default, defaults_env), p.default.span
+                # an error in a default is in the block's file: label the call that used it
+                self.calls.append((stmt.span, decl.name))
+                try:
+                    value = self.expr(p.default, defaults_env)
+                    out[p.name] = self.convert(value, p, defaults_env, p.default.span, decl.name)
+                finally:
+                    self.calls.pop()
             else:
                 self.fail(
                     "E0304",
@@ -1028,7 +1035,6 @@ class _Lowerer:
                     stmt.span,
                     label="in this call",
                 )
-            out[p.name] = self.convert(value, p, defaults_env, span, decl.name)
             defaults_env.set(p.name, out[p.name])
         return out
 

@@ -264,10 +264,29 @@ def test_a_constant_amplitude_vector_must_be_normalisable(vector, label):
 
 def test_amplitude_statements_in_a_loop_do_not_rescan_the_circuit():
     # each `amplitude` checks that its qubits are still unused: incrementally, not by a scan
-    # of all earlier gates per statement (90,000 x 10,000 comparisons before)
+    # of all earlier gates per statement (20,000 x 5,000 comparisons before)
     text = _model(
-        "    for i in 0..90000 { h q[1] }\n    for i in 0..10000 { amplitude(p) q[0] }",
+        "    for i in 0..20000 { h q[1] }\n    for i in 0..5000 { amplitude(p) q[0] }",
         n=2,
         params="p: float[2]",
     )
     _refused(text, "E0407")
+
+
+def test_an_error_in_a_default_argument_labels_the_call_that_used_it():
+    text = "gate g(a: qubits, k: int = 2**70) { x a }\n" + _model("    g(q)")
+    err = _refused(text, "E0323")
+    d = err.diagnostics[0]
+    assert d.primary.span.start < text.index("{")  # in the block's signature
+    assert [label.message for label in d.secondary] == ["in this call of `g`"]
+
+
+def test_a_large_angle_repeated_by_a_loop_runs_out_of_budget_quickly():
+    # each gate's angle terms are charged: a 1,275-term polynomial added to itself per gate
+    s = " + ".join(f"p[{i}]" for i in range(50))
+    text = _model(
+        f"    let s = {s}\n    let big = s * s\n    for i in 0..100000 {{ rx(big + big) q[0] }}",
+        params="p: float[50]",
+    )
+    err = _refused(text, "E0406")
+    assert "steps" in err.diagnostics[0].message
