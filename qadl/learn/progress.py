@@ -11,7 +11,13 @@ import sys
 import time
 from typing import Any
 
-_NAMES = {"train_acc": "train accuracy", "test_acc": "test accuracy", "test_loss": "test loss"}
+_NAMES = {
+    "train_acc": "train accuracy",
+    "test_acc": "test accuracy",
+    "test_loss": "test loss",
+    "val_acc": "validation accuracy",
+    "val_loss": "validation loss",
+}
 
 __all__ = ["TrainProgress", "epoch_line"]
 

@@ -49,3 +49,12 @@ def test_no_progress_keeps_statement_lines_but_no_epoch_lines(tmp_path: Path, ca
     out = capsys.readouterr().out
     assert "train m on" in out and "attack f:" in out
     assert "epoch 1/4" not in out
+
+
+def test_epoch_line_names_validation_and_skips_unmeasured() -> None:
+    from qadl.learn.progress import epoch_line
+
+    metrics = {"loss": 0.5, "train_acc": 0.8, "test_acc": float("nan"), "val_acc": 0.7}
+    assert epoch_line(3, 20, metrics, 1.23) == (
+        "epoch 3/20: loss 0.5000, train accuracy 0.8000, validation accuracy 0.7000 (1.2 s)"
+    )
