@@ -148,7 +148,13 @@ def format_bytes(size: int) -> str:
 
 
 def require_memory(
-    num_qubits: int, batch: int, density: bool, gradient: bool, span: Span, what: str
+    num_qubits: int,
+    batch: int,
+    density: bool,
+    gradient: bool,
+    span: Span,
+    what: str,
+    smaller: str = "a smaller batch",
 ) -> None:
     """Raise a located error when ``estimate_bytes`` exceeds ``available_bytes``.
 
@@ -157,6 +163,7 @@ def require_memory(
             its ``noisy``: density matrices).
         span: Where the statement that needs the memory is.
         what: The work, for the message (``"training `clf`"``).
+        smaller: The first remedy: how to simulate fewer samples at once.
 
     Raises:
         QadlError: E0803 (too little memory) or E0804 (``QADL_MEMORY_LIMIT`` is no size).
@@ -173,7 +180,7 @@ def require_memory(
         return
     kind = "density matrices" if density else "statevectors"
     per_sample = format_bytes(state_bytes(num_qubits, density))
-    remedies = [f"a smaller batch (one state takes {per_sample})"]
+    remedies = [f"{smaller} (one state takes {per_sample})"]
     if density:
         remedies.append("no `device` line (noiseless statevectors need the square root)")
     remedies.append("fewer qubits")

@@ -249,7 +249,13 @@ def _in_flight(config: Any, train: Dataset) -> int:
 
 
 def _guard_memory(
-    session: Session, name: str, batch: int, gradient: bool, span: Span, what: str
+    session: Session,
+    name: str,
+    batch: int,
+    gradient: bool,
+    span: Span,
+    what: str,
+    smaller: str = "a smaller batch",
 ) -> None:
     """Refuse (E0803) before allocating when ``batch`` states of ``name`` would not fit."""
     from qadl.backends.sim.noisy import choose_method
@@ -258,7 +264,7 @@ def _guard_memory(
     target = session.program.target_of(model.name)
     noisy = target is not None and not target.noise.is_noiseless
     density = noisy and choose_method(model.num_qubits) == "density"
-    require_memory(model.num_qubits, batch, density, gradient, span, what)
+    require_memory(model.num_qubits, batch, density, gradient, span, what, smaller)
 
 
 def run_trainings(session: Session) -> None:
@@ -584,7 +590,10 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under)
             )
             attacked = any(item != "clean" for item in spec.under)
-            _guard_memory(session, name, len(data), attacked, spec.span, f"evaluating `{name}`")
+            _guard_memory(
+                session, name, len(data), attacked, spec.span, f"evaluating `{name}`",
+                "fewer samples (`evaluate ... { samples N }` or --samples N)",
+            )
             keep: dict[str, Any] = {}
             started = time.perf_counter()
             shots = spec.options.get("shots", session.device_shots(name))

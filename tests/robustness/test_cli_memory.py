@@ -103,3 +103,16 @@ def test_estimate_matches_a_measured_forward_pass() -> None:
         tracemalloc.stop()
     estimate = resources.estimate_bytes(n, batch)
     assert 0.9 * estimate <= peak <= 1.5 * estimate, (peak, estimate)
+
+
+def test_the_first_remedy_is_the_callers(monkeypatch) -> None:
+    """An evaluation has no batch to shrink: its remedy is fewer samples."""
+    from qadl.errors import QadlError
+    from qadl.source import Span
+
+    monkeypatch.setenv(resources.MEMORY_LIMIT_ENV, "1M")
+    with pytest.raises(QadlError) as err:
+        resources.require_memory(
+            20, 100, False, True, Span("p.qadl", 0, 1), "evaluating `m`", "fewer samples"
+        )
+    assert err.value.diagnostics[0].help.startswith("use fewer samples (one state takes 16.0 MiB)")
