@@ -92,3 +92,30 @@ def test_shots_in_a_qadl_evaluate_block(tmp_path):
     assert few != run("{ shots 5; seed 2 }")
     many = run("{ shots 100000; seed 1 }")
     assert many["clean_accuracy"] == pytest.approx(exact["clean_accuracy"], abs=0.03)
+
+
+def test_a_device_with_shots_sets_the_default(tmp_path):
+    """`evaluate` without `shots` reads a device-bound model with the device's shots."""
+    device = "target t { qubits 2; shots 5 }\ndevice clf on t\n"
+    under = "evaluate clf on circle.test under [clean, fgsm(epsilon = 0.1)]"
+    (on_device,) = evaluate_program(CIRCLE + device + under + "\n", {"clf": CIRCLE_THETA}, tmp_path)
+    (explicit,) = evaluate_program(
+        CIRCLE + under + " { shots 5 }\n", {"clf": CIRCLE_THETA}, tmp_path
+    )
+    (exact,) = evaluate_program(
+        CIRCLE + device + under + " { shots 1000000 }\n", {"clf": CIRCLE_THETA}, tmp_path
+    )
+    assert on_device.to_json() == explicit.to_json()
+    assert on_device.clean_accuracy != exact.clean_accuracy
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "two"])
+def test_cli_samples_must_be_a_positive_count(tmp_path, capsys, count):
+    from qadl.cli import main
+
+    program = tmp_path / "p.qadl"
+    program.write_text(CIRCLE.replace("data/circle.csv", "../examples/data/circle.csv"))
+    code = main(["run", str(program), "--out", str(tmp_path / "out"), "--samples", count])
+    assert code == 2
+    assert "--samples" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
