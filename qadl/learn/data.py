@@ -171,8 +171,7 @@ def split_problem(y: np.ndarray, test: float) -> str | None:
         return f"a class has only {int(counts.min())} sample (each needs at least 2)"
     if n_train < classes or n_test < classes:
         return (
-            f"{n} samples split {n_train}/{n_test} cannot hold all {classes} classes "
-            "in both parts"
+            f"{n} samples split {n_train}/{n_test} cannot hold all {classes} classes in both parts"
         )
     return None
 

@@ -36,6 +36,21 @@ STATE_NORM_TOL = 1e-6
 MAX_DATA_BYTES = 1 << 30
 """Default size limit of one data file: 1 GiB (``qadl check/run --max-data-mb`` changes it)."""
 
+MAX_CLASSES = 1 << 16
+"""Labels must lie below this (a larger label is a corrupt file, not a class)."""
+
+_ZIP_ERRORS = (
+    OSError,
+    ValueError,  # also numpy's refusal of object (pickled) arrays
+    EOFError,
+    KeyError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,  # a zip version or compression method Python cannot read
+    RuntimeError,  # an encrypted zip member
+)
+"""What reading a corrupt or hostile .npz raises (found by fuzzing the reader)."""
+
 _CSV_CHUNK = 4096
 """Rows parsed into one float block at a time: memory stays ~8 bytes per number."""
 
@@ -73,7 +88,7 @@ def read_npz(
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except _ZIP_ERRORS as err:
         raise _fail(
             "E0701",
             f"data file `{path}` is not an .npz archive ({err})",
@@ -86,7 +101,7 @@ def read_npz(
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, KeyError) as err:
+    except _ZIP_ERRORS as err:
         raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
     for name, value in arrays.items():
         if not isinstance(value, np.ndarray):  # a zip member that is not a .npy array
@@ -196,9 +211,16 @@ def _labels(
     y = y.reshape(-1)
     if y.dtype.kind not in "iuf" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
         raise _fail("E0706", f"`{path}`: labels must be integers", span)
+    if y.min() < 0 or y.max() >= MAX_CLASSES:
+        raise _fail(
+            "E0706",
+            f"`{path}`: labels must lie in 0..{MAX_CLASSES - 1}, found {y.min():g}..{y.max():g}",
+            span,
+            help="label the classes 0, 1, 2, ...",
+        )
     y = y.astype(np.int64)
     classes = int(y.max()) + 1 if num_classes is None else num_classes
-    if y.min() < 0 or y.max() >= classes:
+    if y.max() >= classes:
         raise _fail(
             "E0706",
             f"`{path}`: labels must lie in 0..{classes - 1}, found {y.min()}..{y.max()}",
@@ -293,8 +315,10 @@ def read_file(
         raise _fail(
             "E0701", f"unsupported data file `{path}`", span, help="use a .npz or .csv file"
         )
-    if not path.is_file():
+    if not path.exists():
         raise _fail("E0701", f"data file `{path}` does not exist", span)
+    if not path.is_file():
+        raise _fail("E0701", f"data file `{path}` is not a regular file", span)
     if suffix == ".npz":
         arrays, header = read_npz(path, span, max_bytes), False
     else:

@@ -180,6 +180,7 @@ class _Preflight:
         self.bag = DiagnosticBag()
         self.files: dict[str, Dataset] = {}
         self.shapes: dict[str, DataShape] = {}
+        self.reported: set[tuple[str, str, Span]] = set()
         robust = {d.result: d.model for d in program.defences}
         self.base = robust
         self.trained = {t.model for t in program.trainings} | set(robust)
@@ -198,7 +199,11 @@ class _Preflight:
         return self.program.models.get(self.base.get(name, name))
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
-        self.bag.error(code, message, span, label="here", help=help)
+        """Report a problem once (an attack used by several statements is checked for each)."""
+        key = (code, message, span)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.bag.error(code, message, span, label="here", help=help)
 
     # -- data -------------------------------------------------------------------------------------
     def data(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qadl.learn.data import Dataset, digits
+from qadl.learn.data import Dataset, digits, split_problem
 
 
 def test_digits_shapes_and_l2_normalisation() -> None:
@@ -74,3 +74,24 @@ def test_per_sample_meta_follows_the_samples() -> None:
     assert part.meta["seed"] == 7 and part.meta["grid"].shape == (5,)
     both = part.concat(data)
     np.testing.assert_array_equal(both.meta["V"], [4.5, 0.5, 4.0, 0.5, 4.5])
+
+
+def test_split_problem_agrees_with_scikit_learn() -> None:
+    """`split_problem` (no scikit-learn import, used by `qadl check`) refuses exactly the
+    label vectors that scikit-learn's stratified split refuses."""
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(3)
+    refused = 0
+    for _ in range(300):
+        counts = rng.integers(1, 7, size=rng.integers(1, 5))
+        y = np.repeat(np.arange(counts.size), counts)
+        test = float(rng.choice([0.1, 0.2, 0.25, 0.5, 0.8]))
+        try:
+            train_test_split(np.arange(y.size), test_size=test, random_state=0, stratify=y)
+            splits = True
+        except ValueError:
+            splits = False
+        assert (split_problem(y, test) is None) == splits, (counts, test)
+        refused += not splits
+    assert 30 < refused < 270  # both outcomes were exercised
