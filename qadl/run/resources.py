@@ -16,6 +16,7 @@ from qadl.source import Span
 
 __all__ = [
     "MEMORY_LIMIT_ENV",
+    "TRAJECTORY_CHUNK_BYTES",
     "available_bytes",
     "estimate_bytes",
     "format_bytes",
@@ -36,6 +37,9 @@ _GRADIENT_COPIES = 3
 _PER_THREAD_BELOW = 14
 """Registers below this many qubits run one sample per thread in the fused kernels
 (``qadl.backends.sim.adjoint.SINGLE_STATE_QUBITS``), never the whole batch at once."""
+
+TRAJECTORY_CHUNK_BYTES = 1 << 28
+"""Trajectory states one chunk holds (``TrajectorySimulator``'s ``max_chunk_bytes``)."""
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -63,6 +67,7 @@ def estimate_bytes(
     gradient: bool = False,
     *,
     threads: int | None = None,
+    trajectories: int = 0,
 ) -> int:
     """Peak bytes of the states a simulation of ``batch`` samples holds at once.
 
@@ -73,7 +78,9 @@ def estimate_bytes(
     - statevectors below 14 qubits: the fused kernels run one sample per thread in its
       own buffers, so ``min(B, threads)`` states (three with a gradient);
     - statevectors from 14 qubits: the forward pass returns the batch's states together,
-      ``(B, 2^n)``, and the adjoint pass walks samples one by one (two more states).
+      ``(B, 2^n)``, and the adjoint pass walks samples one by one (two more states);
+    - noisy trajectories: ``trajectories`` statevectors per sample, simulated in chunks of
+      at most ``TRAJECTORY_CHUNK_BYTES`` (three chunks' worth with a gradient).
 
     Parameter, feature and gradient arrays are ignored: they matter only when the states
     are small too.
@@ -84,12 +91,15 @@ def estimate_bytes(
         noisy: Density matrices (16·4^n bytes each) instead of statevectors (16·2^n).
         gradient: Also differentiate (training, white-box attacks).
         threads: Kernel threads (default ``usable_threads()``).
+        trajectories: Trajectories per sample of a noisy trajectory simulation (0: none).
     """
     batch = max(1, int(batch))
     one = state_bytes(num_qubits, noisy)
     copies = _GRADIENT_COPIES if gradient else 1
     if noisy:
         return one * batch * copies
+    if trajectories:
+        return max(one, min(one * batch * trajectories, TRAJECTORY_CHUNK_BYTES)) * copies
     if num_qubits < _PER_THREAD_BELOW:
         return one * min(batch, max(1, threads or usable_threads())) * copies
     return one * (batch + (copies - 1))
@@ -155,6 +165,8 @@ def require_memory(
     span: Span,
     what: str,
     smaller: str = "a smaller batch",
+    *,
+    trajectories: int = 0,
 ) -> None:
     """Raise a located error when ``estimate_bytes`` exceeds ``available_bytes``.
 
@@ -164,6 +176,7 @@ def require_memory(
         span: Where the statement that needs the memory is.
         what: The work, for the message (``"training `clf`"``).
         smaller: The first remedy: how to simulate fewer samples at once.
+        trajectories: As for ``estimate_bytes``.
 
     Raises:
         QadlError: E0803 (too little memory) or E0804 (``QADL_MEMORY_LIMIT`` is no size).
@@ -175,10 +188,14 @@ def require_memory(
             "E0804", f"{MEMORY_LIMIT_ENV}: {err}", span,
             help="set it to a size such as 4GiB or 512M, or unset it",
         ) from None
-    need = estimate_bytes(num_qubits, batch, noisy=density, gradient=gradient)
+    need = estimate_bytes(
+        num_qubits, batch, noisy=density, gradient=gradient, trajectories=trajectories
+    )
     if have is None or need <= have:
         return
-    kind = "density matrices" if density else "statevectors"
+    kind = (
+        "density matrices" if density else "trajectories" if trajectories else "statevectors"
+    )
     per_sample = format_bytes(state_bytes(num_qubits, density))
     remedies = [f"{smaller} (one state takes {per_sample})"]
     if density:

@@ -258,13 +258,16 @@ def _guard_memory(
     smaller: str = "a smaller batch",
 ) -> None:
     """Refuse (E0803) before allocating when ``batch`` states of ``name`` would not fit."""
-    from qadl.backends.sim.noisy import choose_method
+    from qadl.backends.sim.noisy import NoisySimulator
 
     model = session.model(name)
-    target = session.program.target_of(model.name)
-    noisy = target is not None and not target.noise.is_noiseless
-    density = noisy and choose_method(model.num_qubits) == "density"
-    require_memory(model.num_qubits, batch, density, gradient, span, what, smaller)
+    sim = session.classifier(name).sim  # the simulator the work will use, not a guess
+    method = sim.method if isinstance(sim, NoisySimulator) else "statevector"
+    trajectories = sim.engine.trajectories if method == "trajectories" else 0
+    require_memory(
+        model.num_qubits, batch, method == "density", gradient, span, what, smaller,
+        trajectories=trajectories,
+    )
 
 
 def run_trainings(session: Session) -> None:

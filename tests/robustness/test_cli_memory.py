@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qadl.run import resources
@@ -116,3 +118,27 @@ def test_the_first_remedy_is_the_callers(monkeypatch) -> None:
             20, 100, False, True, Span("p.qadl", 0, 1), "evaluating `m`", "fewer samples"
         )
     assert err.value.diagnostics[0].help.startswith("use fewer samples (one state takes 16.0 MiB)")
+
+
+def test_trajectories_are_bounded_by_their_chunk() -> None:
+    chunk = resources.TRAJECTORY_CHUNK_BYTES
+    assert resources.estimate_bytes(12, 10, trajectories=500) == chunk
+    assert resources.estimate_bytes(12, 10, gradient=True, trajectories=500) == 3 * chunk
+    assert resources.estimate_bytes(3, 1, trajectories=2) == 16 * 8 * 2
+
+
+def test_a_noisy_device_run_is_guarded_as_density_matrices(tmp_path, monkeypatch, capsys):
+    from qadl.cli import main
+
+    here = Path(__file__).parent
+    source = (here / "cli_tiny.qadl").read_text()
+    source = source.replace(
+        "import encodings.angle", "import encodings.angle\nimport targets.chain10"
+    )
+    (tmp_path / "noisy.qadl").write_text(source + "\ndevice m on chain10\n")
+    (tmp_path / "cli_tiny.csv").write_text((here / "cli_tiny.csv").read_text())
+    monkeypatch.setenv(resources.MEMORY_LIMIT_ENV, "1K")
+    args = ["run", str(tmp_path / "noisy.qadl"), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "error[E0803]" in err and "density matrices" in err and "no `device` line" in err
