@@ -154,8 +154,8 @@ class COBYLA:
     In training, one ``step`` is one mini-batch: COBYLA minimises that batch's mean
     loss for at most ``maxiter`` evaluations, starting from the current θ with trust
     radius ``rhobeg``. With ``batch`` equal to the training-set size this is plain
-    COBYLA on the whole objective, ``maxiter`` evaluations per epoch. The state counts
-    the objective evaluations spent so far.
+    COBYLA on the whole objective, ``maxiter`` evaluations per epoch (at least P + 2,
+    what its first simplex needs). The state counts the objective evaluations spent so far.
     """
 
     maxiter: int = 50
@@ -178,7 +178,8 @@ class COBYLA:
             np.asarray(theta, dtype=float),
             method="COBYLA",
             tol=self.tol,
-            options={"maxiter": self.maxiter, "rhobeg": self.rhobeg},
+            # COBYLA's first simplex alone takes P + 2 evaluations; SciPy raises smaller limits.
+            options={"maxiter": max(self.maxiter, np.size(theta) + 2), "rhobeg": self.rhobeg},
         )
         return np.asarray(result.x, dtype=float), {
             "nfev": np.array(int(state["nfev"]) + result.nfev)

@@ -184,9 +184,10 @@ def _training(span: Span, config: Any, out: Path):
     """Validate the checkpoint directory first; a diverged or unsplittable run is a user error."""
     if config.checkpoint_dir is not None:
         directory = Path(config.checkpoint_dir)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
+        try:  # where links lead is decided before anything is created there
             inside = directory.resolve().is_relative_to(out.resolve())
+            if inside:
+                directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             inside, reason = False, err.strerror or str(err)
         else:
