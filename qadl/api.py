@@ -89,13 +89,22 @@ def _decode(data: bytes, path: str) -> str:
         ) from None
 
 
-def diagnose(path: str | Path, *, sources: SourceMap | None = None) -> tuple[Diagnostic, ...]:
-    """Every diagnostic for a file; an empty tuple means the program is fine.
+def diagnose(
+    path: str | Path, *, sources: SourceMap | None = None, data_policy: Any = None
+) -> tuple[Diagnostic, ...]:
+    """Every diagnostic for a file, as ``qadl check`` reports them; an empty tuple means the
+    program is fine.
+
+    Besides loading, it runs the preflight (``qadl.run.preflight``): data files, model/data
+    fit, attack combinations, memory. ``data_policy`` is a ``DataPolicy`` (default: data
+    only from the program's directory, files up to 1 GiB).
 
     (Named ``diagnose`` because ``qadl.check`` is the checker subpackage.)
     """
+    from qadl.run.preflight import preflight
+
     try:
-        load(path, sources=sources)
+        preflight(load(path, sources=sources), data_policy)
     except QadlError as err:
         return err.diagnostics
     return ()
