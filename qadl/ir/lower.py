@@ -15,7 +15,7 @@ import contextlib
 import math
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qadl.check.builtins import BUILTIN_CONSTANTS, MATH_FUNCTIONS
@@ -198,6 +198,7 @@ class _Lowerer:
         self.depth = 0
         self.calls: list[tuple[Span, str]] = []  # block call statements being inlined
         self.trips = 1  # product of the trip counts of the loops being unrolled
+        self.loops: list[tuple[Span, int]] = []  # headers and trip counts of those loops
         self.b = _Builder("")
 
     # -- errors -----------------------------------------------------------------------------------
@@ -222,8 +223,13 @@ class _Lowerer:
     def abort(
         self, code: str, message: str, span: Span, *, label: str = "", help: str | None = None
     ):
-        """Record an error and stop lowering this model."""
-        self.bag.add(self.diagnostic(code, message, span, label=label, help=help))
+        """Record an error and stop lowering this model; a size limit also labels the
+        outermost loop being unrolled, where the size usually comes from."""
+        d = self.diagnostic(code, message, span, label=label, help=help)
+        if self.loops and self.loops[0][0] != span:
+            head, trips = self.loops[0]
+            d = replace(d, secondary=(*d.secondary, Label(head, f"in this loop ({trips:,} times)")))
+        self.bag.add(d)
         raise _Abort
 
     # -- names ------------------------------------------------------------------------------------
@@ -744,18 +750,21 @@ class _Lowerer:
                 self.fail("E0316", "loop step cannot be 0", stmt.step.span)
             items = range(start, stop, step)  # lazy; len() overflows past sys.maxsize
         trips = _trip_count(items)
+        head = Span(
+            stmt.span.file, stmt.span.start, (stmt.step or stmt.stop or stmt.start).span.end
+        )
         if self.trips * trips > MAX_TRIPS:  # refused before any iteration is unrolled
             inside = f" inside loops that run {self.trips:,} times" if self.trips > 1 else ""
-            header = (stmt.step or stmt.stop or stmt.start).span
             self.abort(
                 "E0408",
                 f"too many loop iterations: this loop runs {trips:,} times{inside}",
-                Span(stmt.span.file, stmt.span.start, header.end),
+                head,
                 label=f"{self.trips * trips:,} iterations in all; the limit is {MAX_TRIPS:,}",
                 help="nested loops (and loops in blocks called from loops) may run at most "
                 f"{MAX_TRIPS:,} iterations in all, counted as the product of their trip counts",
             )
         outer, self.trips = self.trips, max(1, self.trips * trips)
+        self.loops.append((head, trips))
         try:
             for item in items:
                 env.frames.append({stmt.var: item})
@@ -764,6 +773,7 @@ class _Lowerer:
                 finally:
                     env.frames.pop()
         finally:
+            self.loops.pop()
             self.trips = outer
 
     def param(self, stmt: A.ParamStmt, env: _Env, in_model: bool) -> Any:
