@@ -70,3 +70,23 @@ def test_a_class_the_model_does_not_read_out_is_a_located_run_time_error(tmp_pat
     assert diagnostic.code == "E0530"
     assert f"targeted {target}" in diagnostic.message and "0..1" in diagnostic.message
     assert source[diagnostic.primary.span.start :].startswith("attack t")
+
+
+def test_targeted_local_rotations_reach_the_target():
+    from qadl.adversary.config import QuantumAttackConfig
+    from qadl.adversary.quantum import local_rotation_adversary, quantum_attack
+    from qadl.learn.data import Dataset
+    from tests.adversary.models import state_circuit
+
+    circuit = state_circuit(3, layers=2)
+    adversary = local_rotation_adversary(circuit)
+    theta = np.random.default_rng(3).uniform(-np.pi, np.pi, circuit.num_params)
+    rng = np.random.default_rng(4)
+    states = rng.normal(size=(40, 8)) + 1j * rng.normal(size=(40, 8))
+    states /= np.linalg.norm(states, axis=1, keepdims=True)
+    y = adversary.predict_proba(theta, states, np.zeros((40, 9))).argmax(axis=1)
+    data = Dataset(states=states, y=y, num_classes=2, name="q")
+    config = QuantumAttackConfig(epsilon=0.6, steps=10, targeted=True, target=1)
+    result = quantum_attack(adversary, theta, data, config)
+    assert np.mean(result.pred_adv == 1) >= np.mean(result.pred_clean == 1) + 0.3
+    np.testing.assert_array_equal(result.success, result.pred_adv == 1)
