@@ -349,6 +349,14 @@ class _TopLevel:
         if isinstance(attack, str):
             self.ref(A.Name(attack, span=decl.method.span), ("attack",), "attack")
         options = self.options("defend", decl.options, decl.span)
+        if "epochs" in options and method.get("epochs") is not None:
+            self.bag.error(
+                "E0519",
+                "`epochs` is given twice: in `adversarial_training(epochs = …)` and in the block",
+                decl.method.span,
+                label="contradicts the block's `epochs`",
+                help="keep one of them",
+            )
         if model is None:
             return None
         return DefenceSpec(model, method, decl.result, options, span=decl.span)
