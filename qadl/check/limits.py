@@ -32,9 +32,9 @@ MAX_SIM_QUBITS = 30
 MAX_OPS = 100_000
 """Largest unrolled circuit, in gates."""
 MAX_STEPS = 500_000
-"""Most units of work one model may take to unroll: statements executed, expressions
-evaluated, list elements built or compared, and terms of symbolic angles built (loops with
-empty bodies count too)."""
+"""Most units of work unrolling the models of one program may take, all models together:
+statements executed, expressions evaluated, list elements built or compared, and terms of
+symbolic angles built (loops with empty bodies count too)."""
 MAX_TRIPS = 1_000_000
 """Most iterations of nested loops: the product of the trip counts of a loop and every loop
 (and block call inside a loop) around it."""

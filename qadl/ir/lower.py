@@ -338,12 +338,12 @@ class _Lowerer:
         if self.b.steps > MAX_STEPS:
             self.abort(
                 "E0406",
-                f"the circuit is too expensive to unroll: more than {MAX_STEPS:,} steps",
+                f"the program is too expensive to unroll: more than {MAX_STEPS:,} steps",
                 span,
                 label="the budget ran out here",
                 help="a step is a statement executed, an expression evaluated, a list element "
-                "built or compared, or a term of a symbolic angle; reduce the loop trip counts, "
-                "the list sizes or the angle polynomials",
+                "built or compared, or a term of a symbolic angle, counted over all models; "
+                "reduce the loop trip counts, the list sizes or the angle polynomials",
             )
 
     def new_list(self, items: tuple[Any, ...], span: Span) -> tuple[Any, ...]:
@@ -1219,7 +1219,10 @@ class _Lowerer:
     # -- models -----------------------------------------------------------------------------------
     def model(self, decl: A.ModelDecl, module: str) -> Model | None:
         """Lower one model to a ``Model``, or None after recording its errors."""
-        self.b = _Builder(decl.name)
+        # the step budget is the program's: a file of many heavy models must not add them up
+        if self.b.steps > MAX_STEPS:
+            return None  # spent by an earlier model, which reported it
+        self.b = _Builder(decl.name, steps=self.b.steps)
         env = _Env(module)
         try:
             n = self.integer(decl.size, env, "the register size")

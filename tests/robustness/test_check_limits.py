@@ -290,3 +290,10 @@ def test_a_large_angle_repeated_by_a_loop_runs_out_of_budget_quickly():
     )
     err = _refused(text, "E0406")
     assert "steps" in err.diagnostics[0].message
+
+
+def test_the_step_budget_is_shared_by_all_models_of_a_program():
+    heavy = "    for i in 0..60000 { let a = i }"
+    text = "".join(_model(heavy).replace("model m(", f"model m{k}(") for k in range(10))
+    err = _refused(text, "E0406")
+    assert "program is too expensive" in err.diagnostics[0].message
