@@ -26,13 +26,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from qadl.learn.cache import cached_arrays
 from qadl.learn.data import Dataset, stratified_split
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp  # imported where used: `qadl check` needs only MAX_QUBITS
 
 __all__ = [
     "GOLDEN",
@@ -70,6 +72,8 @@ def pauli_string(n: int, paulis: Mapping[int, str]) -> sp.csr_matrix:
     Built directly from bit masks: column ``c`` has its single nonzero in row
     ``c ^ flip`` where ``flip`` marks the X/Y qubits.
     """
+    import scipy.sparse as sp
+
     cols = np.arange(1 << n)
     flip = sum(1 << q for q, p in paulis.items() if p in "XY")
     values = np.ones(cols.size, dtype=complex)
@@ -106,6 +110,8 @@ def aubry_andre_hamiltonian(
     potentials: np.ndarray, g: float = 1.0, boundary: Boundary = "open"
 ) -> sp.csr_matrix:
     """``g Σ (σ⁺_j σ⁻_{j+1} + h.c.) + Σ V_j n_j`` with hopping ``(XX + YY)/2``."""
+    import scipy.sparse as sp
+
     n = len(potentials)
     dim = 1 << n
     h = sp.csr_matrix((dim, dim), dtype=complex)
@@ -213,6 +219,8 @@ def ising_hamiltonian(
     n: int, h: float, j: float = 1.0, boundary: Boundary = "open"
 ) -> sp.csr_matrix:
     """Transverse-field Ising ``−J Σ Z_a Z_b − h Σ X_j``."""
+    import scipy.sparse as sp
+
     dim = 1 << n
     ham = sp.csr_matrix((dim, dim), dtype=complex)
     for a, b in _bonds(n, boundary):
@@ -229,6 +237,8 @@ def cluster_ising_hamiltonian(
 
     With open boundaries the three-body terms run over ``j = 1 … n−2``.
     """
+    import scipy.sparse as sp
+
     dim = 1 << n
     ham = sp.csr_matrix((dim, dim), dtype=complex)
     centres = range(n) if boundary == "periodic" else range(1, n - 1)

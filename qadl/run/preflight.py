@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qadl.diagnostics import DiagnosticBag
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
@@ -122,7 +124,7 @@ def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
             "`--data-root DIR` (any path: `--allow-data-outside`)",
         )
     data = read_file(_shown(path), span=spec.span, max_bytes=policy.max_bytes)
-    check_split(data, float(spec.options.get("test", 0.2)), spec.span)
+    check_split(data, _test(spec), spec.span)
     return data
 
 
@@ -133,6 +135,52 @@ def _builtin_shape(spec: DataSpec) -> DataShape | None:
     if spec.source in _QUANTUM_QUBITS:
         return DataShape(None, int(spec.options.get("qubits", _QUANTUM_QUBITS[spec.source])), 2)
     return None
+
+
+def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
+    """(code, message, help) for options of a built-in data set that cannot give the data
+    set they promise, or None."""
+    opts = spec.options
+    if spec.source == "builtin.digits":
+        classes = [int(c) for c in opts.get("classes", (1, 9))]
+        if len(set(classes)) != len(classes):
+            return "E0718", f"`classes` lists a digit twice: {classes}", "list each digit once"
+        return None
+    if spec.source not in _QUANTUM_QUBITS:
+        return None
+    from qadl.learn.data import split_problem
+    from qadl.learn.quantum_data import MAX_QUBITS
+
+    qubits = int(opts.get("qubits", _QUANTUM_QUBITS[spec.source]))
+    if qubits > MAX_QUBITS:
+        return (
+            "E0718",
+            f"quantum data of {qubits} qubits: the generators stop at {MAX_QUBITS}",
+            f"use at most {MAX_QUBITS} qubits",
+        )
+    field = opts.get("field")
+    if field is not None and not float(field[0]) < float(field[1]) <= 2.0:
+        return (
+            "E0718",
+            f"`field = [{field[0]}, {field[1]}]`: the classes take h in [0, a] and [b, 2], "
+            "so a < b <= 2 is needed",
+            "e.g. field = [0.8, 1.2]",
+        )
+    per_class = int(opts.get("samples", 600 if spec.source == "builtin.aubry_andre" else 200)) // 2
+    labels = np.repeat(np.arange(2), per_class)
+    problem = "no samples in a class" if per_class == 0 else split_problem(labels, _test(spec))
+    if problem is not None:
+        return (
+            "E0702",
+            f"cannot split `{spec.name}` into train and test: {problem}",
+            "use more `samples` (half go to each class), or another `test` fraction",
+        )
+    return None
+
+
+def _test(spec: DataSpec) -> float:
+    """The held-out fraction (the defaults of ``qadl.run.configs.load_data``)."""
+    return float(spec.options.get("test", 0.2))
 
 
 def _file_shape(train: Dataset) -> DataShape:
@@ -215,6 +263,10 @@ class _Preflight:
                     self.files[name] = data
                     self.shapes[name] = _file_shape(data)
             else:
+                problem = _builtin_problem(spec)
+                if problem is not None:
+                    code, message, help = problem
+                    self.bag.error(code, message, spec.span, label="data declared here", help=help)
                 shape = _builtin_shape(spec)
                 if shape is not None:
                     self.shapes[name] = shape
