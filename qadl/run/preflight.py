@@ -6,10 +6,12 @@ have seen. It needs the data and the lowered models, which ``qadl.check`` may no
 hence it lives here. It reports, each located at the statement concerned:
 
 - data files: outside the allowed directories (E0713), unreadable, malformed or too large
-  (E0701–E0707, E0714, E0715), too few samples to split (E0702);
+  (E0701–E0707, E0714, E0715), too few samples to split (E0702); built-in data options
+  that cannot give a data set (E0718, E0702);
 - data that does not fit the model it trains or evaluates: feature count, state size,
   labels beyond the model's classes (E0722);
-- attacks that cannot apply: a targeted class the model lacks (E0530), a quantum attack on
+- attacks that cannot apply: a targeted class the model lacks (E0530), a `clip` range that
+  does not contain the clean data (E0719), a quantum attack on
   features or a classical one on states (E0716), a transfer between models with different
   inputs (E0717), a scikit-learn surrogate on quantum data (E0725), a transfer attack in a
   defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
@@ -73,6 +75,8 @@ class DataShape:
     """Qubits of its input states, or None when it holds no states."""
     classes: int
     """Labels lie in ``0 .. classes - 1``."""
+    feature_range: tuple[float, float] | None = None
+    """Smallest and largest feature value, where known without generating the data."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,10 @@ def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
 def _builtin_shape(spec: DataSpec) -> DataShape | None:
     if spec.source == "builtin.digits":
         h, w = spec.options.get("size", (16, 16))
-        return DataShape(int(h) * int(w), None, len(tuple(spec.options.get("classes", (1, 9)))))
+        classes = len(tuple(spec.options.get("classes", (1, 9))))
+        # l2 and minmax put every pixel in [0, 1]; `none` keeps raw values (not known here)
+        known = spec.options.get("normalize", "l2") in ("l2", "minmax")
+        return DataShape(int(h) * int(w), None, classes, (0.0, 1.0) if known else None)
     if spec.source in _QUANTUM_QUBITS:
         return DataShape(None, int(spec.options.get("qubits", _QUANTUM_QUBITS[spec.source])), 2)
     return None
@@ -188,6 +195,7 @@ def _file_shape(train: Dataset) -> DataShape:
         train.num_features if train.x is not None else None,
         train.num_qubits if train.states is not None else None,
         train.num_classes,
+        train.feature_range,
     )
 
 
@@ -389,6 +397,9 @@ class _Preflight:
                 )
             attack = spec.method.as_dict().get("attack", "pgd")
             self.attack_on(attack, spec.model, spec.span, in_defence=True)
+            for training in program.trainings:  # the defence retrains on the model's data
+                if training.model == spec.model:
+                    self.clip_fits(attack, training.data.dataset, spec.span)
             self.memory(spec.model, spec.options, spec.span, f"defending `{spec.model}`")
         for spec in program.evaluations:
             for name in spec.models:
@@ -396,6 +407,33 @@ class _Preflight:
                 self.fits(name, spec.data.dataset, spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
+            for item in spec.under:
+                self.clip_fits(item, spec.data.dataset, spec.span)
+
+    def clip_fits(self, item: Any, dataset: str, span: Span) -> None:
+        """An attack's ``clip [lo, hi]`` must contain the clean data, or clipping alone moves
+        clean samples (the reported perturbation would exceed ε)."""
+        shape = self.shapes.get(dataset)
+        if item == "clean" or shape is None or shape.feature_range is None:
+            return
+        method, options, declared = self.resolve(item)
+        clip = options.get("clip")
+        if clip is None and method.name == "transfer":  # the crafting attack's clip
+            _, inner_options, inner_declared = self.resolve(method.get("attack", "bim"))
+            clip = (inner_options if inner_declared else options).get("clip")
+            declared = inner_declared or declared
+        if clip is None or float(clip[0]) > float(clip[1]):  # lo > hi: the checker's error
+            return
+        lo, hi = shape.feature_range
+        if lo < float(clip[0]) or hi > float(clip[1]):
+            self.error(
+                "E0719",
+                f"`clip [{clip[0]}, {clip[1]}]` does not contain data `{dataset}`, whose "
+                f"features lie in [{lo:.6g}, {hi:.6g}]: clipping would move clean samples",
+                declared or span,
+                help=f"widen the range to contain [{lo:.6g}, {hi:.6g}], or leave `clip` out "
+                "(the data's range is the default)",
+            )
 
     def memory(self, name: str, options: dict[str, Any], span: Span, what: str) -> None:
         """Training holds a batch of states and their gradients: refuse what cannot fit."""
