@@ -395,7 +395,7 @@ class _Lowerer:
         """Evaluate to an int (a float with an integral value is accepted)."""
         value = _plain(self.expr(node, env))
         if isinstance(value, float) and value.is_integer():
-            value = int(value)
+            value = self.number(int(value), node.span)  # 1e300 is integral, but not 64-bit
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail(
                 "E0314",

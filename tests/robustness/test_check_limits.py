@@ -155,6 +155,7 @@ def test_symbolic_products_are_refused_before_they_are_expanded():
         ("    for i in 0..10**400 { x q[0] }", "E0323"),
         ("    for i in 0..10**300 { x q[0] }", "E0323"),
         ("    for i in 0..10**18 { x q[0] }", "E0408"),
+        ("    x q[1e300]", "E0323"),
         ("    rx(2**62 * 4) q[0]", "E0323"),
         ("    rx(1e308 * 10) q[0]", "E0324"),
         ("    rx(1e308 * 10 - 1e308 * 10) q[0]", "E0324"),
