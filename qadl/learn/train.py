@@ -332,6 +332,23 @@ def _to_checkpoint(run: _RunState, fingerprint: str) -> Checkpoint:
     )
 
 
+def _damage(ckpt: Checkpoint, run: _RunState) -> str | None:
+    """What makes ``ckpt`` unusable for ``run`` (a fresh run state), or None."""
+    if ckpt.theta.shape != run.theta.shape or not np.all(np.isfinite(ckpt.theta)):
+        return f"`theta` is not {run.theta.size} finite numbers"
+    best = ckpt.arrays.get("best_theta")
+    if best is not None and best.shape != run.theta.shape:
+        return f"`best_theta` is not {run.theta.size} numbers"
+    fresh = run.opt_state
+    if set(ckpt.opt_state) != set(fresh) or any(
+        np.shape(ckpt.opt_state[k]) != np.shape(v) for k, v in fresh.items()
+    ):
+        return "the optimizer state does not fit the optimizer"
+    if any(len(np.atleast_1d(v)) != ckpt.epoch for v in ckpt.history.values()):
+        return f"the history does not have one row per epoch ({ckpt.epoch})"
+    return None
+
+
 def _from_checkpoint(ckpt: Checkpoint, run: _RunState, fingerprint: str) -> None:
     if ckpt.extra.get("fingerprint") != fingerprint:
         raise CheckpointMismatchError(
@@ -339,6 +356,9 @@ def _from_checkpoint(ckpt: Checkpoint, run: _RunState, fingerprint: str) -> None
             "gradient method, block schedule, training set or parameter count; "
             "use a fresh checkpoint directory or resume=False"
         )
+    problem = _damage(ckpt, run)
+    if problem is not None:
+        raise CheckpointError(f"the checkpoint is corrupt: {problem}")
     try:  # a fingerprint that matches does not prove the rest of the file is intact
         run.theta = np.array(ckpt.theta, dtype=float)
         run.opt_state = {k: np.array(v) for k, v in ckpt.opt_state.items()}

@@ -108,6 +108,11 @@ def _extra_without_step(arrays) -> None:
     arrays["extra"] = np.array(json.dumps(extra))
 
 
+def _optimizer_state_resized(arrays) -> None:
+    key = next(k for k in arrays if k.startswith("opt/") and np.ndim(arrays[k]) == 1)
+    arrays[key] = np.zeros(arrays[key].size + 1)
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -115,8 +120,15 @@ def _extra_without_step(arrays) -> None:
         lambda a: a.__setitem__("extra", np.array("{not json")),
         lambda a: a.__setitem__("rng_state", np.array("[1, 2")),
         _extra_without_step,
+        lambda a: a.__setitem__("theta", np.zeros(7)),
+        lambda a: a.__setitem__("theta", np.full(4, np.nan)),
+        lambda a: a.__setitem__("history/loss", np.zeros(5)),
+        _optimizer_state_resized,
     ],
-    ids=["missing-key", "bad-json-extra", "bad-json-rng", "extra-missing-key"],
+    ids=[
+        "missing-key", "bad-json-extra", "bad-json-rng", "extra-missing-key",
+        "theta-size", "theta-nan", "history-rows", "optimizer-state",
+    ],
 )
 def test_resume_from_a_corrupt_checkpoint(checkpointed, tmp_path, capsys, change) -> None:
     out = _damaged(checkpointed, tmp_path, change)
