@@ -58,3 +58,37 @@ def test_epoch_line_names_validation_and_skips_unmeasured() -> None:
     assert epoch_line(3, 20, metrics, 1.23) == (
         "epoch 3/20: loss 0.5000, train accuracy 0.8000, validation accuracy 0.7000 (1.2 s)"
     )
+
+
+class _Stream:
+    """A stdout that is (or is not) a terminal and records what it is given."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _one_epoch(monkeypatch, tty: bool) -> str:
+    import sys
+
+    from qadl.learn.progress import TrainProgress
+
+    stream = _Stream(tty)
+    monkeypatch.setattr(sys, "stdout", stream)
+    with TrainProgress(2, epochs=2) as bar:
+        bar.epoch(1, {"loss": 0.5})
+    return stream.text
+
+
+def test_on_a_terminal_epochs_go_to_the_bar_not_to_stdout(monkeypatch) -> None:
+    assert _one_epoch(monkeypatch, tty=True) == ""
+    assert _one_epoch(monkeypatch, tty=False).startswith("epoch 1/2: loss 0.5000 (")
