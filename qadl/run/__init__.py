@@ -41,13 +41,15 @@ def run_main(args: argparse.Namespace) -> int:
     from qadl.run.session import RunOptions, run_program
 
     program = load(args.file)
+    policy = policy_from(args)
     # everything `qadl check` can know, before any training (data files are read here)
-    for line in preflight(program, policy_from(args)).log_lines():
+    for line in preflight(program, policy).log_lines():
         print(line, flush=True)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     options = RunOptions(
         out_dir=out, resume=args.resume, progress=not args.no_progress,
         max_epochs=args.max_epochs, max_samples=args.samples, plots=not args.no_plots,
+        max_data_bytes=policy.max_bytes,
     )
     run_program(program, options)
     return 0

@@ -59,6 +59,8 @@ class RunOptions:
     max_samples: int | None = None
     """Cap on the samples every evaluation attacks (quick looks)."""
     plots: bool = True
+    max_data_bytes: int | None = None
+    """Size limit of a data file (``--max-data-mb``; default 1 GiB)."""
 
 
 @dataclass
@@ -116,13 +118,26 @@ class Session:
     def split(self, ref: DataRef, span: Span) -> Dataset:
         """The data split ``ref`` names, loading (or generating) the data set on first use."""
         if ref.dataset not in self.data:
-            self.data[ref.dataset] = configs.load_data(self.program.datasets[ref.dataset])
+            spec = self.program.datasets[ref.dataset]
+            self.data[ref.dataset] = configs.load_data(spec, self.options.max_data_bytes)
+            self._record_data(ref.dataset)
         train, test = self.data[ref.dataset]
         if ref.split == "test":
             return test
         if ref.split in ("train", None):
             return train
         return train.concat(test)
+
+    def _record_data(self, name: str) -> None:
+        """results.json says what each data set held: split sizes, and for a file the
+        path, the samples read and whether a header row was skipped."""
+        train, test = self.data[name]
+        known = ("path", "rows", "header")
+        self.results.setdefault("data", {})[name] = {
+            "train": len(train),
+            "test": len(test),
+            **{k: train.meta[k] for k in known if k in train.meta},
+        }
 
     def theta(self, name: str, span: Span) -> np.ndarray:
         """Trained parameters of ``name``, or a clear error if nothing trained it."""

@@ -136,3 +136,27 @@ def test_run_stops_before_training_on_a_bad_attack(tmp_path, capsys) -> None:
     captured = capsys.readouterr()
     assert "error[E0530]" in captured.err and "train clf" not in captured.out
     assert not (out / "clf.params.npz").exists()
+
+
+def test_run_session_records_rows_read_and_honours_the_size_limit(tmp_path) -> None:
+    """results.json's `data` says what each data set held; `--max-data-mb` reaches the run's
+    own loader too (not only the preflight)."""
+    from qadl.program import DataRef
+    from qadl.run.session import RunOptions, Session
+
+    _csv(tmp_path / "p" / "x.csv", rows=20)
+    program = load(_program(tmp_path / "p", "x.csv"))
+    span = program.datasets["d"].span
+    session = Session(program, RunOptions(out_dir=tmp_path / "out"))
+    assert len(session.split(DataRef("d", "train"), span)) == 15
+    assert session.results["data"]["d"] == {
+        "train": 15,
+        "test": 5,
+        "path": program.datasets["d"].path,
+        "rows": 20,
+        "header": True,
+    }
+    tight = Session(program, RunOptions(out_dir=tmp_path / "out", max_data_bytes=100))
+    with pytest.raises(QadlError) as err:
+        tight.split(DataRef("d", "train"), span)
+    assert _codes(err) == ["E0714"]
