@@ -27,6 +27,8 @@ def _atomic(path: Path, write) -> Path:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
         raise _unwritable(path, err) from None
+    if hasattr(os, "fchmod"):  # mkstemp makes 0600; results are ordinary files (umask applies)
+        os.fchmod(fd, 0o666 & ~_umask())
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -37,6 +39,12 @@ def _atomic(path: Path, write) -> Path:
             raise _unwritable(path, err) from None
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _unwritable(path: Path, err: OSError) -> QadlError:

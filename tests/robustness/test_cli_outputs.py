@@ -204,3 +204,14 @@ def test_a_directory_named_like_the_lock_is_a_user_error(tmp_path: Path, capsys)
     (out / LOCK_NAME).mkdir(parents=True)
     assert _run(out) == 1
     assert "cannot create the lock file" in _user_error(capsys, "E0801")
+
+
+def test_output_files_follow_the_umask_not_mkstemps_0600(tmp_path: Path) -> None:
+    from qadl.run.outputs import write_json
+
+    old = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "results.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
