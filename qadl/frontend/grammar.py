@@ -102,7 +102,9 @@ def cached_parser(directory: Path | None) -> Lark:
     if loaded is not None:
         return loaded
     built = build_parser()
-    _save(built, path)
+    # the cache only saves start-up time: never fail a compilation over it
+    with contextlib.suppress(OSError, TypeError, ValueError, AttributeError):
+        _save(built, path)
     return built
 
 
@@ -130,7 +132,7 @@ def _load(path: Path) -> Lark | None:
 
 
 def _save(built: Lark, path: Path) -> None:
-    """Write the cache atomically (a private temp file renamed into place); best effort."""
+    """Write the cache atomically (a private temp file renamed into place)."""
     data, memo = built.memo_serialize([TerminalDef, Rule])
     data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
     text = json.dumps({"fingerprint": _fingerprint(), "data": _encode(data), "memo": _encode(memo)})
@@ -141,8 +143,6 @@ def _save(built: Lark, path: Path) -> None:
             f.write(text)
         os.replace(tmp, path)
         tmp = None
-    except OSError:
-        pass
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
