@@ -113,6 +113,12 @@ def diagnose(
 def to_qasm(model: Model | Circuit, params: Any = None, x: Any = None, *, delta: Any = None) -> str:
     """OpenQASM 3 for a model (or circuit); given values are bound, the rest stay ``input``s."""
     from qadl.backends.qasm3 import emit
+    from qadl.ir.circuit import Circuit
 
     circuit = getattr(model, "circuit", model)
+    if not isinstance(circuit, Circuit):
+        raise TypeError(
+            f"qadl.to_qasm() takes a Model (from qadl.load) or a Circuit, not "
+            f"{type(model).__name__}"
+        )
     return emit(circuit, theta=params, x=x, delta=delta)

@@ -108,3 +108,18 @@ def test_a_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "bom.qadl"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
     assert qadl.diagnose(path) == ()
+
+
+@pytest.mark.parametrize("model", ["model m", None, 3])
+def test_to_qasm_refuses_what_is_not_a_model(model):
+    with pytest.raises(TypeError, match="Model"):
+        qadl.to_qasm(model)
+
+
+def test_to_qasm_takes_a_model_or_its_circuit():
+    program = qadl.loads(
+        "model m(x: float[1]) on q[1] {\n  ry(x[0]) q[0]\n  readout probs(q[0]) -> classes 2\n}\n"
+    )
+    (model,) = program.models.values()
+    assert qadl.to_qasm(model) == qadl.to_qasm(model.circuit)
+    assert "OPENQASM 3" in qadl.to_qasm(model, x=[0.5])
