@@ -92,3 +92,19 @@ def _one_epoch(monkeypatch, tty: bool) -> str:
 def test_on_a_terminal_epochs_go_to_the_bar_not_to_stdout(monkeypatch) -> None:
     assert _one_epoch(monkeypatch, tty=True) == ""
     assert _one_epoch(monkeypatch, tty=False).startswith("epoch 1/2: loss 0.5000 (")
+
+
+def test_transfer_attacks_get_their_line_too(tmp_path: Path, capsys) -> None:
+    here = Path(__file__).parent
+    source = TINY.read_text().replace("under [clean, f]", "under [clean, t]")
+    source += (
+        "attack t on m { method transfer(surrogate = logistic_regression, "
+        "attack = fgsm(epsilon = 0.1)) }\n"
+    )
+    (tmp_path / "t.qadl").write_text(source)
+    (tmp_path / "cli_tiny.csv").write_text((here / "cli_tiny.csv").read_text())
+    args = ["run", str(tmp_path / "t.qadl"), "--out", str(tmp_path / "o"), "--no-plots",
+            "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "  attack t: 6 samples; ε 0.1: success rate " in out
