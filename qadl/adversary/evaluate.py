@@ -48,7 +48,7 @@ class RobustPoint:
     mean_l2: float
     mean_steps: float
     mean_fidelity: float | None = None
-    """Mean |⟨ψ|ψ_adv⟩|² (quantum data only)."""
+    """Mean |⟨ψ|ψ_adv⟩|² of the input states (quantum data, or amplitude-encoded features)."""
     min_fidelity: float | None = None
 
     @staticmethod

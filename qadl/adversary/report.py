@@ -27,7 +27,8 @@ def robustness_table(evaluations: Sequence[Evaluation], *, width: int = 120) -> 
     """One row per (model, attack, epsilon), rendered by rich as plain text.
 
     Columns: model, attack, ε, accuracy, attack success rate, mean L∞, mean L2,
-    mean and min fidelity (quantum data). The clean row of each model has attack "clean".
+    mean and min fidelity (asked for by ``fidelity true``). The clean row of each model
+    has attack "clean".
     """
     from rich.console import Console
     from rich.table import Table

@@ -44,7 +44,8 @@ class AttackResult:
     delta: np.ndarray | None = None
     """Perturbation angles ``(B, 3n)`` of a local-rotation attack."""
     fidelity: np.ndarray | None = None
-    """|⟨ψ|ψ_adv⟩|² between clean and adversarial states (quantum data only)."""
+    """|⟨ψ|ψ_adv⟩|² between clean and adversarial input states (quantum data, or amplitude-encoded
+    features when an evaluation asks for it)."""
     objective_trace: np.ndarray | None = None
     """``(T, B)`` objective the attack maximised, before each step; NaN once a sample stopped."""
 
