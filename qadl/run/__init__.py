@@ -43,7 +43,7 @@ def run_main(args: argparse.Namespace) -> int:
     program = load(args.file)
     policy = policy_from(args)
     # everything `qadl check` can know, before any training (data files are read here)
-    for line in preflight(program, policy).log_lines():
+    for line in preflight(program, policy, max_samples=args.samples).log_lines():
         print(line, flush=True)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     options = RunOptions(

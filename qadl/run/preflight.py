@@ -15,7 +15,8 @@ hence it lives here. It reports, each located at the statement concerned:
   features or a classical one on states (E0716), a transfer between models with different
   inputs (E0717), a scikit-learn surrogate on quantum data (E0725), a transfer attack in a
   defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
-- memory: a training whose batch of states would not fit (E0803, ``qadl.run.resources``).
+- memory: a training batch, or an evaluated split of known size, whose states would not
+  fit (E0803, ``qadl.run.resources``).
 
 It is fast: data files are read (and refused above a size limit) but not split, built-in
 data sets are never generated (their shapes follow from their options), and nothing heavy
@@ -25,6 +26,7 @@ data sets are never generated (their shapes follow from their options), and noth
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ from qadl.diagnostics import DiagnosticBag
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
-from qadl.program import CallValue, DataSpec, Model, Program
+from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.source import Span
 
 __all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
@@ -230,9 +232,10 @@ def _fit_problem(model: Model, shape: DataShape, data: str) -> str | None:
 class _Preflight:
     """One pass over a program's statements, collecting every problem in a bag."""
 
-    def __init__(self, program: Program, policy: DataPolicy) -> None:
+    def __init__(self, program: Program, policy: DataPolicy, max_samples: int | None) -> None:
         self.program = program
         self.policy = policy
+        self.max_samples = max_samples
         self.bag = DiagnosticBag()
         self.files: dict[str, Dataset] = {}
         self.shapes: dict[str, DataShape] = {}
@@ -386,7 +389,8 @@ class _Preflight:
         program = self.program
         for spec in program.trainings:
             self.fits(spec.model, spec.data.dataset, spec.span)
-            self.memory(spec.model, spec.options, spec.span, f"training `{spec.model}`")
+            batch = int(spec.options.get("batch", 20))
+            self.memory(spec.model, batch, True, spec.span, f"training `{spec.model}`")
         for spec in program.defences:
             if spec.model not in {t.model for t in program.trainings}:
                 self.error(
@@ -400,7 +404,8 @@ class _Preflight:
             for training in program.trainings:  # the defence retrains on the model's data
                 if training.model == spec.model:
                     self.clip_fits(attack, training.data.dataset, spec.span)
-            self.memory(spec.model, spec.options, spec.span, f"defending `{spec.model}`")
+            batch = int(spec.options.get("batch", 20))
+            self.memory(spec.model, batch, True, spec.span, f"defending `{spec.model}`")
         for spec in program.evaluations:
             for name in spec.models:
                 self.needs_params(name, spec.span, "evaluated")
@@ -409,6 +414,13 @@ class _Preflight:
                     self.attack_on(item, name, spec.span, in_defence=False)
             for item in spec.under:
                 self.clip_fits(item, spec.data.dataset, spec.span)
+            size = self.split_size(spec.data)
+            for cap in (spec.options.get("samples"), self.max_samples):  # as the run limits it
+                if cap is not None:
+                    size = min(int(cap), size or int(cap))
+            attacked = any(item != "clean" for item in spec.under)
+            for name in spec.models if size else ():  # a whole split is simulated at once
+                self.memory(name, size, attacked, spec.span, f"evaluating `{name}`")
 
     def clip_fits(self, item: Any, dataset: str, span: Span) -> None:
         """An attack's ``clip [lo, hi]`` must contain the clean data, or clipping alone moves
@@ -435,8 +447,8 @@ class _Preflight:
                 "(the data's range is the default)",
             )
 
-    def memory(self, name: str, options: dict[str, Any], span: Span, what: str) -> None:
-        """Training holds a batch of states and their gradients: refuse what cannot fit."""
+    def memory(self, name: str, batch: int, gradient: bool, span: Span, what: str) -> None:
+        """Refuse work whose batch of states (and gradients) cannot fit in memory."""
         from qadl.backends.sim.noisy import choose_method
         from qadl.run.resources import require_memory
 
@@ -446,17 +458,37 @@ class _Preflight:
         target = self.program.target_of(model.name)
         noisy = target is not None and not target.noise.is_noiseless
         density = noisy and choose_method(model.num_qubits) == "density"
-        batch = int(options.get("batch", 20))
-        self.guard(require_memory, model.num_qubits, batch, density, True, span, what)
+        self.guard(require_memory, model.num_qubits, batch, density, gradient, span, what)
+
+    def split_size(self, ref: DataRef) -> int | None:
+        """Samples in a data split, where known without generating the data (not digits)."""
+        spec = self.program.datasets.get(ref.dataset)
+        if spec is None:
+            return None
+        if spec.source == "file":
+            data = self.files.get(ref.dataset)
+            total = None if data is None else len(data)
+        elif spec.source in _QUANTUM_QUBITS:
+            default = 600 if spec.source == "builtin.aubry_andre" else 200
+            total = int(spec.options.get("samples", default)) // 2 * 2
+        else:
+            return None
+        if total is None:
+            return None
+        held_out = math.ceil(_test(spec) * total)  # as the stratified split
+        return {"test": held_out, "train": total - held_out}.get(ref.split or "", total)
 
 
-def preflight(program: Program, policy: DataPolicy | None = None) -> Preflight:
+def preflight(
+    program: Program, policy: DataPolicy | None = None, *, max_samples: int | None = None
+) -> Preflight:
     """Check what ``qadl run`` would otherwise find only while running (see the module doc).
 
     Args:
         program: a checked and lowered program.
         policy: where data files may come from and their size limit (default: the
             program's directory, 1 GiB).
+        max_samples: ``qadl run --samples N``: evaluations simulate at most N samples.
 
     Returns:
         The data files read and every data set's shape.
@@ -464,7 +496,7 @@ def preflight(program: Program, policy: DataPolicy | None = None) -> Preflight:
     Raises:
         QadlError: every problem found, each located at its statement.
     """
-    run = _Preflight(program, policy or DataPolicy())
+    run = _Preflight(program, policy or DataPolicy(), max_samples)
     run.data()
     run.statements()
     run.bag.raise_if_errors()

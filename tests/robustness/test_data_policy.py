@@ -160,3 +160,27 @@ def test_run_session_records_rows_read_and_honours_the_size_limit(tmp_path) -> N
     with pytest.raises(QadlError) as err:
         tight.split(DataRef("d", "train"), span)
     assert _codes(err) == ["E0714"]
+
+
+def test_evaluation_memory_is_checked_for_splits_of_known_size(tmp_path, monkeypatch) -> None:
+    """The evaluated split (10 test samples of a 40-row file) is simulated at once."""
+    from qadl.run.resources import estimate_bytes
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    _csv(tmp_path / "p" / "x.csv", rows=40)
+    extra = (
+        "attack f on clf { method fgsm(epsilon = 0.1) }\nevaluate clf on d.test under [clean, f]\n"
+    )
+    program = load(_program(tmp_path / "p", "x.csv", n=16, batch=2, extra=extra))
+    training = estimate_bytes(16, 2, gradient=True)
+    assert estimate_bytes(16, 10, gradient=True) > training  # so the limit below separates them
+    monkeypatch.setenv("QADL_MEMORY_LIMIT", str(training))
+    with pytest.raises(QadlError) as err:
+        preflight(program)
+    assert _codes(err) == ["E0803"]
+    assert err.value.diagnostics[0].primary.span == program.evaluations[0].span
+    monkeypatch.setenv("QADL_MEMORY_LIMIT", str(estimate_bytes(16, 10, gradient=True)))
+    preflight(program)
+    # `qadl run --samples 2` evaluates 2 samples: that fits where the whole split does not
+    monkeypatch.setenv("QADL_MEMORY_LIMIT", str(training))
+    preflight(program, max_samples=2)
