@@ -94,3 +94,12 @@ def test_a_cached_kernel_compiles_without_a_writable_home(tmp_path: Path) -> Non
     where, value = done.stdout.split()
     assert value == "42" and Path(where).parent == tmp_path
     assert any(Path(where).rglob("*.nbi")), "the kernel was not cached in the fallback directory"
+
+
+def test_an_unwritable_user_setting_is_named(no_home: Path, monkeypatch) -> None:
+    """The user's NUMBA_CACHE_DIR is kept, but when nothing can hold the cache it is named."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(no_home / "not-a-dir" / "cache"))
+    with pytest.raises(QadlError) as err:
+        cache.configure_numba_cache()
+    assert err.value.diagnostics[0].code == "E0806"
+    assert "NUMBA_CACHE_DIR=" in err.value.diagnostics[0].message

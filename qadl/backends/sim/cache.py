@@ -82,8 +82,17 @@ def configure_numba_cache() -> str | None:
     Raises:
         QadlError: E0806 when no directory at all can hold the cache.
     """
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return os.environ["NUMBA_CACHE_DIR"]
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if chosen:
+        if _writable(Path(chosen)) is None and not _package_dir_writable():
+            raise QadlError.at(
+                "E0806",
+                f"NUMBA_CACHE_DIR={chosen} is not a writable directory, and neither is the "
+                "installed package, so the compiled simulator kernels cannot be cached",
+                Span("qadl", 0, 0),
+                help="point NUMBA_CACHE_DIR at a directory you can write, or unset it",
+            )
+        return chosen
     if _package_dir_writable():
         return None
     home = user_cache_dir()  # "~/.cache/..." stays relative when there is no home at all
