@@ -221,3 +221,18 @@ def test_counts_on_the_command_line_must_be_positive(tmp_path, capsys, flag, val
     assert _run(path, tmp_path / "out", flag, value) == 2  # argparse's usage error
     assert f"argument {flag}:" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_devices_shots_are_the_default_shots_of_its_training(tmp_path) -> None:
+    def losses(extra: str, name: str) -> list[float]:
+        path = _program(tmp_path, "seed 1")
+        path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+        assert _run(path, tmp_path / name) == 0
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        return results["models"]["m"]["history"]["loss"]
+
+    exact = losses("", "exact")
+    device = losses("target chip { qubits 2; shots 5 }\ndevice m on chip\n", "device")
+    again = losses("target chip { qubits 2; shots 5 }\ndevice m on chip\n", "again")
+    assert np.max(np.abs(np.subtract(device, exact))) > 1e-3
+    np.testing.assert_allclose(device, again, rtol=1e-12)
