@@ -172,6 +172,8 @@ def check_identifiers(tree: Tree, source: SourceFile) -> None:
     seen: dict[str, Token] = {}
     by_look: dict[str, Token] = {}
     for tok in _names(tree):
+        if len(found) >= MAX_ERRORS:
+            break
         name = str(tok)
         if name in seen or (name.isascii() and skeleton(name) not in by_look):
             seen.setdefault(name, tok)
@@ -207,7 +209,5 @@ def check_identifiers(tree: Tree, source: SourceFile) -> None:
                     help="rename one of them so that they can be told apart",
                 )
             )
-        if len(found) >= MAX_ERRORS:
-            break
     if found:
         raise QadlError(tuple(found))
