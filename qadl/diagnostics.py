@@ -134,6 +134,7 @@ def _render_label(label: Label, sources: SourceMap, marker: str) -> list[str]:
         if end_line == line
         else max(1, len(text) - col + 1)
     )
+    text, col, width = _window(text, col, width)
     gutter = " " * len(str(line))
     suffix = f" {label.message}" if label.message else ""
     if end_line != line:
