@@ -236,3 +236,19 @@ def test_a_devices_shots_are_the_default_shots_of_its_training(tmp_path) -> None
     again = losses("target chip { qubits 2; shots 5 }\ndevice m on chip\n", "again")
     assert np.max(np.abs(np.subtract(device, exact))) > 1e-3
     np.testing.assert_allclose(device, again, rtol=1e-12)
+
+
+def test_defend_blocks_take_the_training_options(tmp_path) -> None:
+    path = _program(tmp_path, "seed 1")
+    defend = (
+        "defend m with adversarial_training(attack = fgsm(epsilon = 0.1), examples = precomputed)"
+        ' as robust { epochs 1; validation 0.2; shots 10; checkpoint(path = "ck/robust") }\n'
+    )
+    path.write_text(path.read_text(encoding="utf-8") + defend, encoding="utf-8")
+    assert _run(path, tmp_path / "out") == 0
+    history = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["robust"][
+        "history"
+    ]
+    assert history["epoch"] == [1]
+    assert all(0.0 <= v <= 1.0 for v in history["val_acc"])
+    assert (tmp_path / "out" / "ck" / "robust" / "last.npz").is_file()
