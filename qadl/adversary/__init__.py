@@ -10,7 +10,8 @@ Modules (import them directly; this package imports nothing heavy):
 - ``transfer``  black-box transfer from scikit-learn or qadl surrogates
 - ``quantum``   local-rotation perturbation unitaries on quantum data
 - ``defend``    adversarial training through ``qadl.learn.train.fit``'s batch hook
-- ``evaluate``  clean and robust accuracy per attack and epsilon
+- ``evaluate``  clean and robust accuracy per attack and epsilon, exact or from shots
+- ``fidelity``  overlap of amplitude-encoded inputs, clean vs adversarial
 - ``report``    rich text table and matplotlib plots
 - ``result``    ``AttackResult``, the value every attack returns
 """

@@ -15,6 +15,8 @@ hence it lives here. It reports, each located at the statement concerned:
   features or a classical one on states (E0716), a transfer between models with different
   inputs (E0717), a scikit-learn surrogate on quantum data (E0725), a transfer attack in a
   defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
+- `evaluate { fidelity true }` on a model with no input state to compare: features that are
+  not amplitude-encoded (E0531);
 - memory: a training batch, or an evaluated split of known size, whose states would not
   fit (E0803, ``qadl.run.resources``).
 
@@ -34,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from qadl.adversary.fidelity import encoding_problem
 from qadl.diagnostics import DiagnosticBag
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
@@ -257,6 +260,21 @@ class _Preflight:
     def model(self, name: str) -> Model | None:
         return self.program.models.get(self.base.get(name, name))
 
+    def has_encoded_state(self, name: str, span: Span) -> None:
+        """``evaluate { fidelity true }`` needs input states: quantum data or amplitudes."""
+        model = self.model(name)
+        if model is None or model.input_kind == "state":
+            return
+        problem = encoding_problem(model.circuit)
+        if problem is not None:
+            self.error(
+                "E0531",
+                f"`fidelity true`: no encoded-state fidelity for model `{name}`: {problem}",
+                span,
+                help="fidelity is reported for quantum-data inputs and amplitude-encoded "
+                "features; drop `fidelity true` here",
+            )
+
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """Report a problem once (an attack used by several statements is checked for each)."""
         key = (code, message, span)
@@ -410,6 +428,8 @@ class _Preflight:
             for name in spec.models:
                 self.needs_params(name, spec.span, "evaluated")
                 self.fits(name, spec.data.dataset, spec.span)
+                if spec.options.get("fidelity", False):
+                    self.has_encoded_state(name, spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
             for item in spec.under:
