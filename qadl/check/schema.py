@@ -344,8 +344,19 @@ def _rotation_step_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+def _transfer_source_rule(kw: dict[str, Any]) -> str | None:
+    """A transfer attack crafts on exactly one source: another model or a surrogate."""
+    given = [k for k in ("from", "surrogate") if k in kw]
+    if len(given) == 1:
+        return None
+    if given:
+        return "give `from = MODEL` or `surrogate = ...`, not both"
+    return "a transfer attack needs its source: `from = MODEL` or `surrogate = ...`"
+
+
 CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
+    "transfer": _transfer_source_rule,
 }
 """Rules that relate several keyword arguments of one call (each key is checked alone above)."""
 

@@ -74,3 +74,17 @@ def test_the_quantum_trace_has_a_row_per_step_taken():
     result = quantum_attack(adversary, theta, data, config)
     assert result.objective_trace.shape == (result.steps.max(), 10)
     assert result.steps.max() < 100
+
+
+@pytest.mark.parametrize(
+    ("method", "problem"),
+    [
+        ("transfer(attack = fgsm(epsilon = 0.1))", "needs its source"),
+        ("transfer(from = clf, surrogate = mlp, attack = fgsm(epsilon = 0.1))", "not both"),
+    ],
+)
+def test_a_transfer_attack_has_exactly_one_source(method, problem):
+    with pytest.raises(QadlError) as caught:
+        load_source(CIRCLE + f"attack a on clf {{ method {method} }}\n")
+    assert caught.value.diagnostics[0].code == "E0502"
+    assert problem in caught.value.diagnostics[0].message
