@@ -26,6 +26,8 @@ EXIT_USAGE = 2
 """Bad command line (argparse's convention)."""
 EXIT_INTERNAL = 101
 """A bug in qadl (rustc's panic convention)."""
+EXIT_BROKEN_PIPE = 141
+"""stdout's reader went away (``| head``): the shell's status for a SIGPIPE death."""
 
 
 def _positive_int(text: str) -> int:
@@ -487,6 +489,15 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a captured stream)
+        pass
+
+
 def _internal_error(err: BaseException) -> int:
     if os.environ.get("QADL_BACKTRACE") == "1":
         import traceback
@@ -518,5 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `qadl run | head`: the reader left; stop quietly, as SIGPIPE would
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as err:  # the last line of defence: never a raw traceback
         return _internal_error(err)

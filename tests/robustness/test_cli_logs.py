@@ -108,3 +108,24 @@ def test_transfer_attacks_get_their_line_too(tmp_path: Path, capsys) -> None:
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "  attack t: 6 samples; ε 0.1: success rate " in out
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone (`qadl ... | head -1` after the first line)."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_leaves_stops_the_command_quietly(monkeypatch, capsys) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["compile", str(TINY)]) == 141
+    assert capsys.readouterr().err == ""
