@@ -17,6 +17,8 @@ is a clear error instead of a ``MemoryError`` minutes later.
 from __future__ import annotations
 
 import csv
+import itertools
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -28,7 +30,15 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset, split_problem, stratified_split
 from qadl.source import NO_SPAN, Span
 
-__all__ = ["MAX_DATA_BYTES", "check_split", "load_file", "read_csv", "read_file", "read_npz"]
+__all__ = [
+    "MAX_DATA_BYTES",
+    "check_split",
+    "load_file",
+    "read_csv",
+    "read_file",
+    "read_npz",
+    "split_data",
+]
 
 STATE_NORM_TOL = 1e-6
 """Allowed deviation of an input state's norm from 1."""
@@ -160,35 +170,71 @@ def read_csv(
     """Rows of numbers, the last column the label, and whether a header row was skipped.
 
     A UTF-8 byte-order mark is ignored. The first non-blank row is a header when it holds
-    only text, data when it holds only numbers, and an error (E0715) otherwise.
+    only text, data when it holds only numbers, and an error (E0715) otherwise. Clean files
+    are parsed by NumPy's C reader; a file it refuses is read again row by row, which names
+    the first bad line (the row-by-row reader defines what is accepted).
     """
     path = Path(path)
+    try:
+        _check_size(path, max_bytes, span)
+        fast = _fast_csv(path)
+        table, header = fast if fast is not None else _slow_csv(path, span)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
+    return {"X": table[:, :-1], "y": table[:, -1]}, header
+
+
+def _fast_csv(path: Path) -> tuple[np.ndarray, bool] | None:
+    """``np.loadtxt`` after the header decision, or None where the slow reader must decide
+    (quotes in the first row, a row NumPy refuses, no data rows, a ragged table)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for line in fh:
+            if line.strip().strip(",").strip():
+                break
+        else:
+            return None
+        if '"' in line:
+            return None
+        row = line.rstrip("\r\n").split(",")
+        cells = _numbers(row)
+        if None in cells and any(c is not None for c in cells):
+            return None  # a mixed first row: the slow reader refuses it with its line
+        header = None in cells
+        rows = fh if header else itertools.chain([line], fh)
+        try:
+            with warnings.catch_warnings():  # "input contained no data": the slow reader says so
+                warnings.simplefilter("ignore", UserWarning)
+                table = np.loadtxt(rows, delimiter=",", ndmin=2, dtype=float, comments=None)
+        except ValueError:
+            return None
+    if table.shape[0] == 0 or table.shape[1] != len(row) or len(row) < 2:
+        return None
+    return table, header
+
+
+def _slow_csv(path: Path, span: Span) -> tuple[np.ndarray, bool]:
+    """The row-by-row reader: exact rules, and the line of the first bad row."""
     blocks: list[np.ndarray] = []
     chunk: list[list[float]] = []
     header = False
     width = 0
-    try:
-        _check_size(path, max_bytes, span)
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            for index, row in enumerate(_csv_rows(reader)):
-                if index == 0:
-                    width = len(row)
-                    header = _is_header(row, reader.line_num, path, span)
-                    if header:
-                        continue
-                chunk.append(_data_row(row, width, reader.line_num, path, span))
-                if len(chunk) == _CSV_CHUNK:
-                    blocks.append(np.array(chunk, dtype=float))
-                    chunk = []
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        for index, row in enumerate(_csv_rows(reader)):
+            if index == 0:
+                width = len(row)
+                header = _is_header(row, reader.line_num, path, span)
+                if header:
+                    continue
+            chunk.append(_data_row(row, width, reader.line_num, path, span))
+            if len(chunk) == _CSV_CHUNK:
+                blocks.append(np.array(chunk, dtype=float))
+                chunk = []
     if chunk:
         blocks.append(np.array(chunk, dtype=float))
     if not blocks:
         raise _fail("E0702", f"data file `{path}` has no samples", span)
-    table = np.concatenate(blocks)
-    return {"X": table[:, :-1], "y": table[:, -1]}, header
+    return np.concatenate(blocks), header
 
 
 def _data_row(row: list[str], width: int, line: int, path: Path, span: Span) -> list[float]:
@@ -378,7 +424,17 @@ def load_file(
     Raises:
         QadlError: as ``read_file``; E0702 when a class has too few samples to split.
     """
-    data = read_file(path, **options)
-    check_split(data, test, options.get("span", NO_SPAN))
+    return split_data(read_file(path, **options), test, seed, options.get("span", NO_SPAN))
+
+
+def split_data(
+    data: Dataset, test: float, seed: int, span: Span = NO_SPAN
+) -> tuple[Dataset, Dataset]:
+    """A stratified ``(train, test)`` split of a data set read by ``read_file``.
+
+    Raises:
+        QadlError: E0702 when a class has too few samples to split.
+    """
+    check_split(data, test, span)
     train_idx, test_idx = stratified_split(data.y, test, seed)
     return data.take(train_idx), data.take(test_idx)

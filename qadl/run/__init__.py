@@ -43,7 +43,8 @@ def run_main(args: argparse.Namespace) -> int:
     program = load(args.file)
     policy = policy_from(args)
     # everything `qadl check` can know, before any training (data files are read here)
-    for line in preflight(program, policy, max_samples=args.samples).log_lines():
+    checked = preflight(program, policy, max_samples=args.samples)
+    for line in checked.log_lines():
         print(line, flush=True)
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     options = RunOptions(
@@ -51,5 +52,5 @@ def run_main(args: argparse.Namespace) -> int:
         max_epochs=args.max_epochs, max_samples=args.samples, plots=not args.no_plots,
         max_data_bytes=policy.max_bytes,
     )
-    run_program(program, options)
+    run_program(program, options, preread=checked.files)  # files are not read twice
     return 0

@@ -269,10 +269,14 @@ def _pair(value: Any, default: tuple[float, float]) -> tuple[float, float]:
     return default if value is None else (float(value[0]), float(value[1]))
 
 
-def load_data(spec: DataSpec, max_bytes: int | None = None) -> tuple[Dataset, Dataset]:
+def load_data(
+    spec: DataSpec, max_bytes: int | None = None, read: Dataset | None = None
+) -> tuple[Dataset, Dataset]:
     """``(train, test)`` of one ``data`` statement (generated data is cached on disk).
 
-    ``max_bytes`` is the size limit of a data file (default ``files.MAX_DATA_BYTES``).
+    ``max_bytes`` is the size limit of a data file (default ``files.MAX_DATA_BYTES``);
+    ``read`` is the file's content when the preflight has read it already (it is split,
+    not read again).
     """
     from qadl.learn import data, files, quantum_data
 
@@ -317,6 +321,8 @@ def load_data(spec: DataSpec, max_bytes: int | None = None) -> tuple[Dataset, Da
             qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
         )
     if spec.source == "file":
+        if read is not None:
+            return files.split_data(read, span=spec.span, **split)
         limit = files.MAX_DATA_BYTES if max_bytes is None else max_bytes
         return files.load_file(spec.path, span=spec.span, max_bytes=limit, **split)
     raise QadlError.at("E0720", f"unknown data source `{spec.source}`", spec.span)

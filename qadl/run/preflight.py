@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ class Preflight:
             header = ", header row skipped" if data.meta.get("header") else ""
             lines.append(
                 f"data {name}: read {data.meta.get('rows')} samples from "
-                f"{data.meta.get('path')}{header}"
+                f"{_shown(Path(data.meta['path']))}{header}"
             )
         return lines
 
@@ -132,9 +132,10 @@ def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
             help="move the file next to the program, or allow its directory with "
             "`--data-root DIR` (any path: `--allow-data-outside`)",
         )
+    # messages name the file as the user sees it; the data set records its full path
     data = read_file(_shown(path), span=spec.span, max_bytes=policy.max_bytes)
     check_split(data, _test(spec), spec.span)
-    return data
+    return replace(data, meta={**data.meta, "path": str(path)})
 
 
 def _builtin_shape(spec: DataSpec) -> DataShape | None:

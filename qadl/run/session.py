@@ -76,6 +76,8 @@ class Session:
     base: dict[str, str] = field(default_factory=dict)
     """Trained-model name -> name of the ``model`` whose circuit it uses."""
     results: dict[str, Any] = field(default_factory=dict)
+    preread: dict[str, Dataset] = field(default_factory=dict)
+    """Data files the preflight has read already, by data-set name (split, not re-read)."""
 
     # -- lookups ------------------------------------------------------------------------------
     def model(self, name: str) -> Model:
@@ -119,7 +121,9 @@ class Session:
         """The data split ``ref`` names, loading (or generating) the data set on first use."""
         if ref.dataset not in self.data:
             spec = self.program.datasets[ref.dataset]
-            self.data[ref.dataset] = configs.load_data(spec, self.options.max_data_bytes)
+            self.data[ref.dataset] = configs.load_data(
+                spec, self.options.max_data_bytes, self.preread.get(ref.dataset)
+            )
             self._record_data(ref.dataset)
         train, test = self.data[ref.dataset]
         if ref.split == "test":
@@ -675,21 +679,26 @@ def _plot_examples(session: Session, name: str, data: Dataset, keep: dict[str, A
         )
 
 
-def run_program(program: Program, options: RunOptions) -> dict[str, Any]:
+def run_program(
+    program: Program, options: RunOptions, *, preread: dict[str, Dataset] | None = None
+) -> dict[str, Any]:
     """Run every statement of ``program``; returns (and writes) the ``results.json`` content.
 
     The output directory is created and proven writable before any work, and locked for
-    the whole run (a second run into it is refused with E0802).
+    the whole run (a second run into it is refused with E0802). ``preread`` holds data
+    files already read (``qadl.run.preflight``), by data-set name.
     """
     prepare_output_dir(options.out_dir, subdirs=("plots", "checkpoints"))
     with OutputLock(options.out_dir):
         clean_orphans(options.out_dir)
-        return _run_locked(program, options)
+        return _run_locked(program, options, preread or {})
 
 
-def _run_locked(program: Program, options: RunOptions) -> dict[str, Any]:
+def _run_locked(
+    program: Program, options: RunOptions, preread: dict[str, Dataset]
+) -> dict[str, Any]:
     started = time.perf_counter()
-    session = Session(program, options)
+    session = Session(program, options, preread=dict(preread))
     session.results.update(program=program.path, out_dir=str(options.out_dir))
     check_evaluations(session)
     run_trainings(session)

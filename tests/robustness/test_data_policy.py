@@ -184,3 +184,17 @@ def test_evaluation_memory_is_checked_for_splits_of_known_size(tmp_path, monkeyp
     # `qadl run --samples 2` evaluates 2 samples: that fits where the whole split does not
     monkeypatch.setenv("QADL_MEMORY_LIMIT", str(training))
     preflight(program, max_samples=2)
+
+
+def test_run_splits_the_preflights_data_without_reading_the_file_again(tmp_path) -> None:
+    """`qadl run` hands the preflight's data to the session: the file is read once."""
+    from qadl.program import DataRef
+    from qadl.run.session import RunOptions, Session
+
+    path = _csv(tmp_path / "p" / "x.csv", rows=20)
+    program = load(_program(tmp_path / "p", "x.csv"))
+    read = preflight(program).files
+    path.unlink()  # a second read would now fail
+    session = Session(program, RunOptions(out_dir=tmp_path / "out"), preread=dict(read))
+    assert len(session.split(DataRef("d", "test"), program.datasets["d"].span)) == 5
+    assert session.results["data"]["d"]["path"] == program.datasets["d"].path
