@@ -15,6 +15,7 @@ from qadl.check.schema import (
     SCHEMAS,
     check_call,
     close_match,
+    ignored_attack_options,
 )
 from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (
@@ -331,6 +332,15 @@ class _TopLevel:
         inner = method.get("attack")
         if method.name == "transfer" and isinstance(inner, str) and inner not in ATTACK_METHODS:
             self.ref(A.Name(inner, span=method.span), ("attack",), "attack")
+        ignored = ignored_attack_options(method, options)
+        for opt in decl.options:
+            if opt.key in ignored:
+                self.bag.error(
+                    "E0532",
+                    f"`{opt.key}` would have no effect here: {ignored[opt.key]}",
+                    opt.key_span,
+                    label="not used by this method",
+                )
         return AttackSpec(decl.name, model, method, options, span=decl.span)
 
     def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:

@@ -26,6 +26,7 @@ __all__ = [
     "Schema",
     "check_call",
     "close_match",
+    "ignored_attack_options",
 ]
 
 Check = Callable[[Any], "str | None"]
@@ -344,6 +345,13 @@ def _rotation_step_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+def _input_steps_rule(kw: dict[str, Any]) -> str | None:
+    """`gradient_steps` has no ball unless `epsilon` is given: a lone `norm` would be ignored."""
+    if "norm" in kw and "epsilon" not in kw:
+        return "`norm` is the norm of the ε-ball; give `epsilon` too (without it there is no ball)"
+    return None
+
+
 def _transfer_source_rule(kw: dict[str, Any]) -> str | None:
     """A transfer attack crafts on exactly one source: another model or a surrogate."""
     given = [k for k in ("from", "surrogate") if k in kw]
@@ -357,8 +365,29 @@ def _transfer_source_rule(kw: dict[str, Any]) -> str | None:
 CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
     "transfer": _transfer_source_rule,
+    "gradient_steps": _input_steps_rule,
 }
 """Rules that relate several keyword arguments of one call (each key is checked alone above)."""
+
+
+_BLOCK_OPTIONS = ("targeted", "mask", "until", "clip", "seed")
+
+
+def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
+    """Options of an ``attack`` block that ``method`` would not use -> why.
+
+    ``transfer(attack = NAME)`` replays the declared attack NAME with its own options;
+    ``local_rotations`` perturbs states, which have no features to mask or clip.
+    """
+    crafted: Any = method.get("attack", "bim") if method.name == "transfer" else method
+    if isinstance(crafted, str) and crafted not in ATTACK_METHODS:
+        why = f"`{crafted}` is a declared attack, replayed with its own options; give it there"
+        return {k: why for k in keys if k in _BLOCK_OPTIONS}
+    name = crafted.name if isinstance(crafted, CallValue) else str(crafted)
+    if name == "local_rotations":
+        why = "`local_rotations` perturbs input states, which have no features to mask or clip"
+        return {k: why for k in keys if k in ("mask", "clip")}
+    return {}
 
 
 def _kwargs_of(table: dict[str, Check]) -> Check:
