@@ -203,3 +203,25 @@ def test_a_rotation_below_the_tolerance_is_dropped_and_the_error_stays_below_it(
     out = optimize(c, 3)
     assert out.ops == ()
     assert _distance(out, c) <= 1e-12
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-6, 1e-9, 1e-11])
+def test_phase_distance_is_linear_in_the_angle(eps):
+    """A rotation by ε is ``2√2·sin(ε/4) ≈ 0.707·ε`` from the identity, at every scale."""
+    from qadl.ir.gates import GATES
+    from qadl.passes.rules import is_identity, phase_distance
+
+    for gate in ROT_1Q:
+        d = phase_distance(GATES[gate].matrix([eps]), np.eye(2))
+        assert d == pytest.approx(2 * math.sqrt(2) * math.sin(eps / 4), rel=1e-4)
+        assert not is_identity(Op(gate, (0,), (E.const(eps),)), 1e-12)
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-6, 1e-8])
+def test_min_cx_count_sees_small_entangling_angles(eps):
+    """``exp(iε·ZZ)`` needs 2 CX however small ε is (``|tr γ| = 4`` was a quadratic test)."""
+    from qadl.passes.resynth_2q import min_cx_count
+
+    zz = np.diag(np.exp(1j * eps * np.array([1, -1, -1, 1])))
+    assert min_cx_count(zz) == 2
+    assert min_cx_count(np.eye(4)) == 0
