@@ -406,6 +406,10 @@ class _Preflight:
     # -- statements -------------------------------------------------------------------------------
     def statements(self) -> None:
         program = self.program
+        for attack in program.attacks.values():  # wrong for its own model even if unused
+            model = self.model(attack.model)
+            if model is not None and attack.method.name != "transfer":
+                self.applies(attack.method, attack.options, model, attack.span)
         for spec in program.trainings:
             self.fits(spec.model, spec.data.dataset, spec.span)
             batch = int(spec.options.get("batch", 20))
