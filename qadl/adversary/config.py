@@ -236,6 +236,10 @@ class QuantumAttackConfig:
         return "local-rotations" if self.fidelity_min is None else "local-rotations-fid"
 
 
+def _has_ball(attack: AttackConfig | QuantumAttackConfig) -> bool:
+    return isinstance(attack, QuantumAttackConfig) or attack.bounded
+
+
 @dataclass(frozen=True)
 class AdversarialTrainingConfig:
     """Adversarial training: how each mini-batch mixes clean and adversarial examples.
@@ -264,6 +268,10 @@ class AdversarialTrainingConfig:
             raise ValueError("ramp_fraction must lie in (0, 1]")
         if self.mode not in ("online", "fixed"):
             raise ValueError(f"unknown mode {self.mode!r}")
+        if self.schedule == "linear" and self.mode == "fixed":
+            raise ValueError("a linear schedule ramps ε per batch; a fixed set is crafted once")
+        if self.schedule == "linear" and not _has_ball(self.attack):
+            raise ValueError("a linear schedule ramps ε; this attack has no ε-ball")
 
     def epsilon_scale(self, progress: float) -> float:
         """Multiplier on epsilon after ``progress`` ∈ [0, 1] of training."""

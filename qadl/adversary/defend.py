@@ -89,13 +89,16 @@ class OnlineAdversarialHook:
     """Number of batches in the whole training run (for the schedule)."""
     adversary: LocalRotationAdversary | None = None
     calls: int = 0
-    log: list[tuple[float, float]] = field(default_factory=list)
+    log: list[tuple[float | None, float]] = field(default_factory=list)
     """(epsilon, attack success rate) of every batch."""
 
-    def epsilon(self) -> float:
-        """Epsilon of the next batch under the schedule."""
+    def epsilon(self) -> float | None:
+        """Epsilon of the next batch under the schedule (None: an attack with no ball)."""
+        attack = self.config.attack
+        if isinstance(attack, AttackConfig) and not attack.bounded:
+            return None
         progress = self.calls / max(self.total_steps, 1)
-        return self.config.attack.epsilons[0] * self.config.epsilon_scale(progress)
+        return attack.epsilons[0] * self.config.epsilon_scale(progress)
 
     def __call__(self, theta: np.ndarray, batch: Any, rng: np.random.Generator) -> Any:
         """The batch plus (or, at ratio 1, replaced by) adversarial versions of some samples."""
@@ -168,8 +171,8 @@ class DefenceResult:
     """Whatever ``qadl.learn.train.fit`` returned (history, curves)."""
     adversarial_set: Any = None
     """The fixed adversarial set (fixed mode), else None."""
-    epsilon_log: tuple[tuple[float, float], ...] = ()
-    """(epsilon, attack success rate) per batch (online mode)."""
+    epsilon_log: tuple[tuple[float | None, float], ...] = ()
+    """(epsilon, attack success rate) per batch (online mode; None for an attack with no ball)."""
 
 
 def _steps_per_run(train: Any, train_config: Any) -> int:

@@ -274,7 +274,7 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
     "adversarial_training": {
         "attack": any_of(name, lambda v: check_call(v, ATTACK_METHODS, "attack method")),
         "examples": one_of("precomputed", "on_the_fly"),
-        "ratio": number(0, 1),
+        "ratio": number(0, 1, open_lo=True),
         "epochs": integer(1),
         "schedule": one_of("constant", "linear"),
     },
@@ -352,6 +352,13 @@ def _input_steps_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+def _defence_schedule_rule(kw: dict[str, Any]) -> str | None:
+    """A linear schedule ramps ε batch by batch: only examples crafted on the fly follow it."""
+    if kw.get("schedule") == "linear" and kw.get("examples") == "precomputed":
+        return "`schedule = linear` ramps ε per batch; `precomputed` examples are crafted once"
+    return None
+
+
 def _transfer_source_rule(kw: dict[str, Any]) -> str | None:
     """A transfer attack crafts on exactly one source: another model or a surrogate."""
     given = [k for k in ("from", "surrogate") if k in kw]
@@ -366,6 +373,7 @@ CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
     "transfer": _transfer_source_rule,
     "gradient_steps": _input_steps_rule,
+    "adversarial_training": _defence_schedule_rule,
 }
 """Rules that relate several keyword arguments of one call (each key is checked alone above)."""
 

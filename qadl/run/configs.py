@@ -257,6 +257,13 @@ def defence_config(spec: DefenceSpec, attack: AttackPlan) -> AdversarialTraining
             help="name an fgsm/bim/pgd/mim/gradient_steps/local_rotations attack",
         )
     kw = spec.method.as_dict()
+    if kw.get("schedule") == "linear" and isinstance(attack, AttackConfig) and not attack.bounded:
+        raise QadlError.at(
+            "E0533",
+            "`schedule = linear` ramps the attack's ε, but this attack has no ε-ball",
+            spec.span,
+            help="give the attack an `epsilon`, or use `schedule = constant`",
+        )
     return AdversarialTrainingConfig(
         attack=attack,
         ratio=float(kw.get("ratio", 0.5)),
