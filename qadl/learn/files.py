@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import warnings
 import zipfile
 import zlib
@@ -109,6 +110,8 @@ def read_npz(
     if unpacked > max_bytes:
         raise _too_large(path, unpacked, max_bytes, span, "its arrays take")
     try:
+        with zipfile.ZipFile(path) as archive:
+            _check_npy_headers(archive)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except _ZIP_ERRORS as err:
@@ -128,6 +131,35 @@ def read_npz(
             help=f"found arrays: {', '.join(sorted(arrays)) or 'none'}",
         )
     return arrays
+
+
+def _check_npy_headers(archive: zipfile.ZipFile) -> None:
+    """Refuse members whose .npy header promises more data than the member holds.
+
+    NumPy allocates the array a header declares before reading it, so a small archive
+    with a header claiming terabytes would end in ``MemoryError``; object arrays are
+    refused here too (they would need unpickling).
+    """
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version not in readers:
+                raise ValueError(f"member `{info.filename}`: unsupported .npy version {version}")
+            shape, _, dtype = readers[version](member)
+        if dtype.hasobject:
+            raise ValueError(f"member `{info.filename}` is an object array (never unpickled)")
+        declared = math.prod(shape) * dtype.itemsize
+        if declared > info.file_size:
+            raise ValueError(
+                f"member `{info.filename}` declares shape {shape} ({declared} bytes) "
+                f"but holds {info.file_size} bytes"
+            )
 
 
 def _numbers(row: list[str]) -> list[float | None]:

@@ -185,3 +185,23 @@ def test_split_problems_are_located_errors(tmp_path) -> None:
     check_split(data, 0.0, SPAN)  # no test part: nothing to stratify
     train, test = load_file(tmp_path / "d.csv", test=0.0)
     assert len(train) == 3 and len(test) == 0
+
+
+def test_npy_header_promising_terabytes_is_refused_before_allocating(tmp_path) -> None:
+    """NumPy allocates what a member's header declares before reading: a 200-byte archive
+    claiming a 10^6 x 10^6 array used to end in MemoryError."""
+    import io
+    import zipfile
+
+    def member(shape, descr, payload):
+        buffer = io.BytesIO()
+        header = {"descr": descr, "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(buffer, header)
+        return buffer.getvalue() + payload
+
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as archive:
+        archive.writestr("X.npy", member((10**6, 10**6), "<f8", b"\0" * 64))
+        archive.writestr("y.npy", member((2,), "<i8", b"\0" * 16))
+    with pytest.raises(QadlError) as excinfo:
+        read_file(tmp_path / "d.npz", span=SPAN)
+    assert _code(excinfo) == "E0701" and "declares shape" in str(excinfo.value)
