@@ -6,6 +6,7 @@ decide *where* to apply them.
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
@@ -168,8 +169,7 @@ def phase_distance(a: np.ndarray, b: np.ndarray) -> float:
     Tests on ``|tr(b†a)|`` alone are quadratic (``2 − 2cos(ε/2) ≈ ε²/4``) and would call
     rotations up to ``~1e-4`` rad the identity, so no pass decides equivalence that way.
     """
-    overlap = np.vdot(b, a)
-    phase = overlap / abs(overlap) if abs(overlap) > 0.0 else 1.0
+    phase = cmath.exp(1j * cmath.phase(np.vdot(b, a)))  # phase(0) = 0; no overflow when tiny
     return float(np.linalg.norm(a - phase * b))
 
 
