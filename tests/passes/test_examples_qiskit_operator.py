@@ -40,8 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.qadl"))
 TARGETS = {"chain10": chain_target(), "heavy_hex27": heavy_hex_27()}
 TOL = 1e-10
-MEASURED: dict[tuple[str, str, str, int], float] = {}
-"""Distances measured in this session (key: example, model, where, level), for the report."""
 
 
 def _model_names() -> list[tuple[str, str]]:
@@ -170,7 +168,6 @@ def distance(example: str, name: str, where: str, level: int) -> float:
 @pytest.mark.parametrize(("example", "name"), _model_names())
 def test_example_operator_is_kept(example, name, level, where):
     d = distance(example, name, where, level)
-    MEASURED[(example, name, where, level)] = d
     assert d <= TOL, f"{example}.{name} -O{level} on {where}: operator off by {d:.3e}"
 
 
