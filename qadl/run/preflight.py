@@ -105,11 +105,13 @@ class Preflight:
 
 
 def _shown(path: Path) -> str:
-    """A path as the user should see it: relative to the working directory when possible."""
+    """A path as the user should see it: relative to the working directory when it lies
+    below it, absolute otherwise (``../../etc/x`` hides where a file is)."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         return str(path)
+    return str(path) if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
 
 
 def _allowed(path: Path, program_dir: Path, policy: DataPolicy) -> bool:
@@ -123,9 +125,11 @@ def _allowed(path: Path, program_dir: Path, policy: DataPolicy) -> bool:
 def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
     path = Path(spec.path or "")
     if not _allowed(path, program_dir, policy):
+        real = path.resolve()
+        via = "" if real == Path(os.path.abspath(path)) else f" (a link to `{real}`)"
         raise QadlError.at(
             "E0713",
-            f"data file `{_shown(path)}` lies outside the program's directory "
+            f"data file `{_shown(path)}`{via} lies outside the program's directory "
             f"`{_shown(program_dir)}`",
             spec.span,
             label="data loaded here",
