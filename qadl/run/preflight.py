@@ -124,7 +124,13 @@ def _allowed(path: Path, program_dir: Path, policy: DataPolicy) -> bool:
 
 def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
     path = Path(spec.path or "")
-    if not _allowed(path, program_dir, policy):
+    try:
+        allowed = _allowed(path, program_dir, policy)
+    except (OSError, RuntimeError) as err:  # a symlink loop (RuntimeError before 3.13)
+        raise QadlError.at(
+            "E0701", f"data file `{_shown(path)}`: {err}", spec.span, label="data loaded here"
+        ) from None
+    if not allowed:
         real = path.resolve()
         via = "" if real == Path(os.path.abspath(path)) else f" (a link to `{real}`)"
         raise QadlError.at(
@@ -248,9 +254,9 @@ class _Preflight:
         self.files: dict[str, Dataset] = {}
         self.shapes: dict[str, DataShape] = {}
         self.reported: set[tuple[str, str, Span]] = set()
-        robust = {d.result: d.model for d in program.defences}
-        self.base = robust
-        self.trained = {t.model for t in program.trainings} | set(robust)
+        self.base = {d.result: d.model for d in program.defences}
+        """Defended model name -> the model it copies."""
+        self.trained = {t.model for t in program.trainings} | set(self.base)
 
     # -- helpers ----------------------------------------------------------------------------------
     def guard(self, fn, *args) -> Any:

@@ -81,6 +81,12 @@ def test_symlinks_escaping_the_program_directory_are_refused(tmp_path) -> None:
             preflight(load(_program(tmp_path / "p", data_path)))
         assert _codes(err) == ["E0713"], data_path
         assert "(a link to" in err.value.diagnostics[0].message
+    # a symlink loop is a located error, not a RuntimeError
+    (tmp_path / "p" / "a.csv").symlink_to(tmp_path / "p" / "b.csv")
+    (tmp_path / "p" / "b.csv").symlink_to(tmp_path / "p" / "a.csv")
+    with pytest.raises(QadlError) as err:
+        preflight(load(_program(tmp_path / "p", "a.csv")))
+    assert _codes(err) == ["E0701"]
     # a link that stays inside the directory is fine
     _csv(tmp_path / "p" / "real" / "y.csv")
     (tmp_path / "p" / "inner.csv").symlink_to(tmp_path / "p" / "real" / "y.csv")
