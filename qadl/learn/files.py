@@ -393,9 +393,13 @@ def read_file(
         raise _fail(
             "E0701", f"unsupported data file `{path}`", span, help="use a .npz or .csv file"
         )
-    if not path.exists():
+    try:
+        exists, regular = path.exists(), path.is_file()
+    except OSError as err:  # e.g. a directory on the way that may not be searched
+        raise _fail("E0701", f"cannot read data file `{path}`: {err}", span) from None
+    if not exists:
         raise _fail("E0701", f"data file `{path}` does not exist", span)
-    if not path.is_file():
+    if not regular:  # a FIFO or device would block or never end
         raise _fail("E0701", f"data file `{path}` is not a regular file", span)
     if suffix == ".npz":
         arrays, header = read_npz(path, span, max_bytes), False

@@ -205,3 +205,17 @@ def test_npy_header_promising_terabytes_is_refused_before_allocating(tmp_path) -
     with pytest.raises(QadlError) as excinfo:
         read_file(tmp_path / "d.npz", span=SPAN)
     assert _code(excinfo) == "E0701" and "declares shape" in str(excinfo.value)
+
+
+def test_unsearchable_directory_is_a_located_error(tmp_path, monkeypatch) -> None:
+    """`Path.exists` raises PermissionError for a path below a directory we may not search
+    (simulated: the suite may run as root, which may search everything)."""
+    from pathlib import Path
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "exists", denied)
+    with pytest.raises(QadlError) as excinfo:
+        read_file(tmp_path / "locked" / "d.csv", span=SPAN)
+    assert _code(excinfo) == "E0701" and "Permission denied" in str(excinfo.value)
