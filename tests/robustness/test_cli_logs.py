@@ -34,13 +34,44 @@ def test_piped_run_logs_each_epoch_while_it_runs(tmp_path: Path) -> None:
     assert [lines[i].split(":")[0] for i in epochs] == [f"epoch {k}/4" for k in range(1, 5)]
     assert all(w in lines[epochs[0]] for w in ("loss", "train accuracy", "test accuracy", " s)"))
     assert seen[epochs[0]][1], "the first epoch line only appeared when the run had ended"
-    # unflushed, epoch lines would arrive in one chunk with the next flushed line
-    trained = next(i for i, text in enumerate(lines) if text.startswith("  -> train accuracy"))
-    assert seen[trained][2] - seen[epochs[0]][2] > 0.05, "epoch lines were not flushed one by one"
     attack = next(text for text in lines if text.lstrip().startswith("attack f:"))
     assert "6 samples" in attack and "ε 0.1: success rate" in attack and "ε 0.2" in attack
     assert any("-> m: clean accuracy" in text for text in lines)
     assert "\x1b" not in "".join(lines) and "Traceback" not in err
+
+
+class _RecordingStream:
+    """A non-terminal stdout that records what was written and when it was flushed."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+        self.flushed: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushed.append(self.pending)
+        self.pending = ""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_each_epoch_line_is_flushed_as_the_epoch_ends(monkeypatch) -> None:
+    """Deterministic companion of the subprocess test: one flush per epoch line, none pending."""
+    from qadl.learn.progress import TrainProgress
+
+    stream = _RecordingStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    with TrainProgress(6, epochs=3) as progress:
+        for k in range(1, 4):
+            progress.batch(k, 0.5)
+            progress.epoch(k, {"loss": 0.5, "train_acc": 0.75})
+            assert stream.pending == "", "an epoch line was left in the buffer"
+    heads = [chunk.split(":")[0] for chunk in stream.flushed]
+    assert heads == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
 
 
 def test_no_progress_keeps_statement_lines_but_no_epoch_lines(tmp_path: Path, capsys) -> None:

@@ -126,11 +126,12 @@ def test_ren2022_images_probabilities_match_direct_construction():
 
 
 def test_ren2022_images_attack_and_defence_are_the_papers():
-    """`ren`: Adam lr 0.01 steps, nonzero mask, until wrong class >= 0.6; defence ratio 0.5."""
+    """`ren`: the paper's Adam step (lr 0.01 on the angle π + 2p, i.e. 0.005 on the pixel), nonzero
+    mask, until wrong class >= 0.6; defence ratio 0.5."""
     program = load(ROOT / "examples" / "ren2022_images.qadl")
     ren = program.attacks["ren"]
     text = repr(ren)
-    for fragment in ("gradient_steps", "adam", "0.01", "nonzero", "wrong_class", "0.6"):
+    for fragment in ("gradient_steps", "adam", "0.005", "nonzero", "wrong_class", "0.6"):
         assert fragment in text, (fragment, text)
     (defence,) = program.defences
     assert "ren" in repr(defence) and "0.5" in repr(defence)
