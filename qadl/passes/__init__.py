@@ -22,6 +22,7 @@ from qadl.passes.describe import passes_markdown
 from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measure
 from qadl.passes.drop_identities import drop_identities
 from qadl.passes.drop_initial_diagonal import drop_initial_diagonal
+from qadl.passes.fold import fold_global, fold_local
 from qadl.passes.levels import LEVELS, POST_ROUTING
 from qadl.passes.lightcone import lightcone
 from qadl.passes.merge_rotations import merge_rotations
@@ -57,6 +58,8 @@ __all__ = [
     "drop_identities",
     "drop_initial_diagonal",
     "fixed_point",
+    "fold_global",
+    "fold_local",
     "level_pipeline",
     "lightcone",
     "merge_rotations",
