@@ -175,9 +175,20 @@ def render(diagnostic: Diagnostic, sources: SourceMap) -> str:
             file = label.span.file
         lines += rendered
     if diagnostic.help:
-        lines += [f"{' ' * 2}|" if len(lines) > 1 else "", f"  = help: {diagnostic.help}"]
+        pad = " " * _gutter_width(diagnostic, sources)
+        lines += [f"{pad} |" if len(lines) > 1 else "", f"{pad} = help: {diagnostic.help}"]
         lines = [ln for ln in lines if ln != ""]
     return "\n".join(lines)
+
+
+def _gutter_width(diagnostic: Diagnostic, sources: SourceMap) -> int:
+    """Width of the widest line number shown, so the help lines up with the snippets' bars."""
+    widths = [1]
+    for label in (diagnostic.primary, *diagnostic.secondary):
+        source = sources.get(label.span.file)
+        if source is not None and label.span is not NO_SPAN:
+            widths.append(len(str(source.line_col(label.span.start)[0])))
+    return max(widths)
 
 
 def render_all(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], sources: SourceMap) -> str:
