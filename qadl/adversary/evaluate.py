@@ -82,6 +82,10 @@ class Evaluation:
     n: int
     clean_accuracy: float
     points: tuple[RobustPoint, ...] = ()
+    certified: tuple[Any, ...] = ()
+    """``CertifiedPoint``s: certified accuracy per method, attack and ε (``certify [...]``)."""
+    certificates: tuple[Any, ...] = ()
+    """``Certificate``s: per-sample radii of each certify method."""
 
     def attacks(self) -> tuple[str, ...]:
         """Attack labels in first-seen order."""
@@ -105,7 +109,28 @@ class Evaluation:
             "n": self.n,
             "clean_accuracy": self.clean_accuracy,
             "points": [p.to_json() for p in self.points],
-        }
+        } | (
+            {
+                "certified": [p.to_json() for p in self.certified],
+                "certificates": [c.to_json() for c in self.certificates],
+            }
+            if self.certificates
+            else {}
+        )
+
+    def certified_curve(self, method: str, attack: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(epsilons, certified accuracies)`` of one method against one attack's budgets.
+
+        ε = 0 first, at the certified classifier's clean accuracy.
+        """
+        cert = next(c for c in self.certificates if c.method == method)
+        pts = sorted(
+            (p for p in self.certified if p.method == method and p.attack == attack),
+            key=lambda p: p.epsilon,
+        )
+        eps = np.array([0.0] + [p.epsilon for p in pts])
+        acc = np.array([cert.accuracy] + [p.certified_accuracy for p in pts])
+        return eps, acc
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from qadl.check.values import CallValue, Condition
 
 __all__ = [
     "ATTACK_METHODS",
+    "CERTIFY_METHODS",
     "DATA_SOURCES",
     "DEFENCE_METHODS",
     "INPUT_OPTIMIZERS",
@@ -304,6 +305,7 @@ DATA_SOURCES: dict[str, dict[str, Check]] = {
         "qubits": integer(3, 16),
         "field": list_of(number(0), length=2),
     },
+    "builtin.havlicek": {**_SPLIT, "samples": integer(4, 100_000), "gap": number(0, 0.9)},
     "file": {**_SPLIT, "label": string, "normalize": one_of("l2", "minmax", "none")},
 }
 """Data source -> its keyword arguments (``file`` also takes the path as first argument)."""
@@ -496,6 +498,45 @@ _NOISE = {
     "shots": _SHOTS,
 }
 
+CERTIFY_METHODS: dict[str, dict[str, Check]] = {
+    "fidelity": {},
+    "lipschitz": {},
+    "smoothing": {"p": number(0, 1, open_lo=True, open_hi=True)},
+}
+"""``evaluate { certify [...] }`` method -> its keyword arguments."""
+
+_NOT_CERTIFIERS = ("sdp", "exact", "verify", "verification", "exact_verification")
+
+
+def certify_methods(v: Any) -> str | None:
+    """``certify [fidelity, lipschitz, smoothing(p = 0.01)]``: known, distinct methods."""
+    seen: set[str] = set()
+    for item in v if isinstance(v, tuple) else (v,):
+        method = item.name if isinstance(item, CallValue) else item
+        if method in _NOT_CERTIFIERS:
+            return (
+                f"`{method}`: exact (SDP) verification is not available; "
+                "certify with `fidelity`, `lipschitz` or `smoothing(p = ...)`"
+            )
+        problem = check_call(item, CERTIFY_METHODS, "certify method")
+        if problem:
+            return problem
+        kwargs = item.as_dict() if isinstance(item, CallValue) else {}
+        if method == "smoothing" and "p" not in kwargs:
+            return "`smoothing` needs its depolarising probability: `smoothing(p = 0.01)`"
+        if method in seen:
+            return f"`{method}` is listed twice"
+        seen.add(method)
+    return None
+
+
+def _certify_needs_exact(options: dict[str, Any]) -> str | None:
+    """Certificates bound the exact classifier; shot-sampled decisions are another one."""
+    if "shots" in options:
+        return "`certify` bounds exact probabilities: it cannot be combined with `shots`"
+    return None
+
+
 SCHEMAS: dict[str, Schema] = {
     "train": Schema(_TRAIN, rules=_TRAIN_RULES),
     "attack": Schema(
@@ -517,7 +558,9 @@ SCHEMAS: dict[str, Schema] = {
             "plots": boolean,
             "shots": integer(1),
             "fidelity": boolean,
-        }
+            "certify": certify_methods,
+        },
+        rules=(("certify", _certify_needs_exact),),
     ),
     "target": Schema(
         {

@@ -42,6 +42,8 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
+from qadl.run.argtypes import int_at_least
+from qadl.run.certification import certify_problems
 from qadl.source import Span
 
 __all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
@@ -257,6 +259,7 @@ class _Preflight:
         self.base = {d.result: d.model for d in program.defences}
         """Defended model name -> the model it copies."""
         self.trained = {t.model for t in program.trainings} | set(self.base)
+        self.trained |= {t.kernel for t in program.kernel_trainings}
 
     # -- helpers ----------------------------------------------------------------------------------
     def guard(self, fn, *args) -> Any:
@@ -285,6 +288,13 @@ class _Preflight:
                 help="fidelity is reported for quantum-data inputs and amplitude-encoded "
                 "features; drop `fidelity true` here",
             )
+
+    def certifies(self, name: str, options: dict[str, Any], span: Span) -> None:
+        """``evaluate { certify [...] }``: every method applies to the model, exactly."""
+        model = self.model(name)
+        if model is not None:
+            for code, message, hint in certify_problems(self.program, name, model, options):
+                self.error(code, message, span, help=hint)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """Report a problem once (an attack used by several statements is checked for each)."""
@@ -445,6 +455,7 @@ class _Preflight:
                 self.fits(name, spec.data.dataset, spec.span)
                 if spec.options.get("fidelity", False):
                     self.has_encoded_state(name, spec.span)
+                self.certifies(name, spec.options, spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
             for item in spec.under:
@@ -554,21 +565,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-data-mb",
-        type=_positive_mb,
+        type=int_at_least(1),
         default=MAX_DATA_BYTES >> 20,
         metavar="N",
         help=f"refuse data files over N MiB (default {MAX_DATA_BYTES >> 20})",
     )
-
-
-def _positive_mb(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def policy_from(args: argparse.Namespace) -> DataPolicy:

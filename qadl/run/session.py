@@ -37,7 +37,8 @@ from qadl.learn.data import Dataset
 from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, fit
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
-from qadl.run import configs
+from qadl.run import build, certification, configs
+from qadl.run.kernels import evaluate_kernel, run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json, write_params
 from qadl.run.resources import require_memory
@@ -78,6 +79,8 @@ class Session:
     results: dict[str, Any] = field(default_factory=dict)
     preread: dict[str, Dataset] = field(default_factory=dict)
     """Data files the preflight has read already, by data-set name (split, not re-read)."""
+    kernels: dict[str, Any] = field(default_factory=dict)
+    """Trained kernel classifiers by kernel name (``qadl.run.kernels.TrainedKernel``)."""
 
     # -- lookups ------------------------------------------------------------------------------
     def model(self, name: str) -> Model:
@@ -88,25 +91,12 @@ class Session:
         """The (cached) classifier of a model; compiles its simulator once."""
         model = self.model(name)
         if model.name not in self.classifiers:
-            from qadl.backends.sim import Simulator
-
-            sim = Simulator(model.circuit)
-            target = self.program.target_of(model.name)
-            if target is not None and not target.noise.is_noiseless:
-                # a noisy device: density matrices (or trajectories beyond 10 qubits)
-                from qadl.backends.sim.noisy import NoisySimulator
-
-                # exact outputs: shots are sampled by whoever asks for them (``device_shots``)
-                sim = NoisySimulator(model.circuit, target.noise, shots=0)
-            self.classifiers[model.name] = Classifier(
-                sim, model.circuit.readout, scale=model.readout_scale
-            )
+            self.classifiers[model.name] = build.classifier_of(self.program, model.name)
         return self.classifiers[model.name]
 
     def device_shots(self, name: str) -> int | None:
         """The ``shots`` of the device a model is bound to (None: exact probabilities)."""
-        target = self.program.target_of(self.model(name).name)
-        return None if target is None else target.noise.shots
+        return build.device_shots(self.program, self.model(name).name)
 
     def adversary(self, name: str) -> LocalRotationAdversary:
         """The local-rotation adversary of a quantum-data model (built once)."""
@@ -448,6 +438,8 @@ class _EvalOptions:
 
     scoring: Scoring
     fidelity: bool
+    certify: tuple[Any, ...] = ()
+    """``CertifyMethod``s of ``certify [...]`` (empty: no certificates)."""
 
 
 def _transfer_points(
@@ -553,7 +545,14 @@ def _evaluate_model(
         extra += points
         rows = [(p.epsilon, p.n, p.success_rate) for p in points]
         _say(_attack_line(label, rows, time.perf_counter() - started))
-    return replace(evaluation, points=evaluation.points + tuple(extra))
+    evaluation = replace(evaluation, points=evaluation.points + tuple(extra))
+    if not how.certify:
+        return evaluation
+    attacks = {**white_box, **{label: plan.attack for label, plan in transfers}}
+    return certification.certify_evaluation(
+        evaluation, session.classifier(name), theta, data, attacks, how.certify,
+        certification.noise_of(session.program, model.name),
+    )
 
 
 def _log_attack(label: str, results: tuple[Any, ...], seconds: float) -> None:
@@ -605,7 +604,7 @@ def check_evaluations(session: Session) -> None:
 
 def run_evaluations(session: Session) -> list[Evaluation]:
     """Every ``evaluate`` statement: clean and robust accuracy of each listed model."""
-    from qadl.adversary.report import robustness_table
+    from qadl.adversary.report import certified_table, robustness_table
 
     everything: list[Evaluation] = []
     for index, spec in enumerate(session.program.evaluations):
@@ -619,6 +618,11 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 f"evaluate {name} on {data.name} ({len(data)} samples) under "
                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under)
             )
+            if name in session.program.kernels:  # clean accuracy only (checked)
+                seed = int(spec.options.get("seed", 0))
+                evaluations.append(evaluate_kernel(session, name, data, spec.span, seed))
+                _say(f"  -> {name}: clean accuracy {evaluations[-1].clean_accuracy:.3f}")
+                continue
             attacked = any(item != "clean" for item in spec.under)
             _guard_memory(
                 session, name, len(data), attacked, spec.span, f"evaluating `{name}`",
@@ -630,6 +634,7 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             how = _EvalOptions(
                 Scoring(None if shots is None else int(shots), int(spec.options.get("seed", 0))),
                 bool(spec.options.get("fidelity", False)),
+                certification.methods_of(spec.options.get("certify")),
             )
             evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
             evaluations.append(evaluation)
@@ -641,6 +646,12 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             if session.options.plots and spec.options.get("plots", True):
                 _plot_examples(session, name, data, keep)
         print(robustness_table(evaluations), flush=True)
+        if any(e.certificates for e in evaluations):
+            print(certified_table(evaluations), flush=True)
+            suffix = "" if index == 0 else f"_{index}"
+            certification.write_radii(
+                session.options.out_dir / f"certified_radii{suffix}.csv", evaluations
+            )
         if session.options.plots and spec.options.get("plots", True):
             _plot_curves(session, index, evaluations)
         everything += evaluations
@@ -702,6 +713,7 @@ def _run_locked(
     session.results.update(program=program.path, out_dir=str(options.out_dir))
     check_evaluations(session)
     run_trainings(session)
+    run_kernel_trainings(session)
     write_json(options.out_dir / "results.json", session.results)
     run_defences(session)
     write_json(options.out_dir / "results.json", session.results)

@@ -1,0 +1,123 @@
+"""The Lipschitz certificate for classical features entering through gate angles.
+
+A decision score difference ``m(x) = Tr(M ρ(x))`` (``M = Π_y − Π_c`` for probabilities,
+``O`` for one observable, ``O_y − O_c`` for one observable per class) moves with a gate
+angle ``a_j = exp(−i a_j G_j)`` by ``|∂m/∂a_j| = |Tr([M', G_j] σ)| ≤ 2·h(M)·h(G_j)``,
+where ``h`` is half the spread ``(λ_max − λ_min)/2`` of an operator (the commutator does
+not see multiples of the identity; ``M'`` is ``M`` pulled back through the rest of the
+circuit, a unital map that keeps its spread). Every parametrised gate qadl has is
+``exp(−i a G)`` with ``h(G) = 1/2``. When each angle is affine in the features,
+``a_j(x) = w_j·x + b_j`` (``w_j`` may depend on the trained θ), the chain rule bounds
+the gradient in the dual norm, and integrating along the segment gives
+
+    |m(x + δ) − m(x)| ≤ L_p·‖δ‖_p,   L_p = h(M)·Σ_j ‖w_j‖_q   (1/p + 1/q = 1),
+
+Berberich et al.'s ``L ≤ 2‖M‖ Σ_j ‖w_j‖‖H_j‖`` with the spread in place of the norm. A
+decision with margin ``m`` cannot change within ``‖δ‖_p < m / L_p``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qadl.adversary.certify_fidelity import decision_scores, is_povm, predictions
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.expr import Expr
+from qadl.ir.gates import Gate
+
+__all__ = ["GENERATOR_HALF_SPREAD", "lipschitz_constants", "lipschitz_problem", "lipschitz_radii"]
+
+GENERATOR_HALF_SPREAD: dict[Gate, float] = {
+    g: 0.5
+    for g in (
+        Gate.RX, Gate.RY, Gate.RZ, Gate.P, Gate.U, Gate.CP,
+        Gate.CRX, Gate.CRY, Gate.CRZ, Gate.RXX, Gate.RYY, Gate.RZZ,
+    )
+}
+"""Half the spread of ``i·U†·dU/da`` for each angle of each parametrised gate."""
+
+
+def _feature_ops(circuit: Circuit) -> list[Op]:
+    return [op for op in circuit.ops if any(a.depends_on("x") for a in op.angles)]
+
+
+def _affine_problem(angle: Expr) -> str | None:
+    for mono, _ in angle.terms:
+        if sum(s.kind == "x" for s in mono) > 1:
+            return f"the angle `{angle}` is not affine in the features (a product of features)"
+    return None
+
+
+def lipschitz_problem(circuit: Circuit) -> str | None:
+    """Why no Lipschitz bound can be derived for ``circuit``'s features, or None."""
+    if circuit.state_input or circuit.num_features == 0:
+        return "the model takes no classical features"
+    for op in _feature_ops(circuit):
+        if op.gate not in GENERATOR_HALF_SPREAD:
+            return (
+                f"its features set a `{op.gate.value}` op, which is not a rotation "
+                "exp(−i·a·G) with a known generator"
+            )
+        for angle in op.angles:
+            problem = _affine_problem(angle)
+            if problem:
+                return f"{problem} of a `{op.gate.value}` gate"
+    return None
+
+
+def _weights(angle: Expr, theta: np.ndarray, num_features: int) -> np.ndarray:
+    """``∂angle/∂x`` (constant in x for affine angles), with θ bound to its values."""
+    w = np.zeros(num_features)
+    for mono, coeff in angle.terms:
+        xs = [s for s in mono if s.kind == "x"]
+        if len(xs) == 1:
+            value = coeff
+            for s in mono:
+                if s.kind == "theta":
+                    value *= float(theta[s.index])
+            w[xs[0].index] += value
+    return w
+
+
+def _score_half_spread(readout: Readout) -> float:
+    """``h(M)`` of a difference of two decision scores."""
+    return 1.0 if is_povm(readout) else 2.0
+
+
+def lipschitz_constants(circuit: Circuit, theta: np.ndarray) -> dict[str, float]:
+    """``{"l2": L_2, "linf": L_∞}`` of every score difference (see the module doc).
+
+    Raises:
+        ValueError: ``lipschitz_problem(circuit)`` is not None.
+    """
+    problem = lipschitz_problem(circuit)
+    if problem is not None:
+        raise ValueError(f"no Lipschitz bound: {problem}")
+    theta = np.asarray(theta, dtype=float)
+    h_m = _score_half_spread(circuit.readout)
+    l2 = linf = 0.0
+    for op in _feature_ops(circuit):
+        h_g = GENERATOR_HALF_SPREAD[op.gate]
+        for angle in op.angles:
+            w = _weights(angle, theta, circuit.num_features)
+            l2 += 2.0 * h_m * h_g * float(np.linalg.norm(w, 2))
+            linf += 2.0 * h_m * h_g * float(np.linalg.norm(w, 1))  # dual of L∞ is L1
+    return {"l2": l2, "linf": linf}
+
+
+def lipschitz_radii(
+    readout: Readout, outputs: np.ndarray, y: np.ndarray, constants: dict[str, float]
+) -> dict[str, np.ndarray]:
+    """Per-sample radii ``margin / L_p`` per input norm (0 where the decision is not ``y``)."""
+    scores = decision_scores(readout, outputs)
+    y = np.asarray(y, dtype=int)
+    others = np.array(scores, dtype=float)
+    others[np.arange(len(y)), y] = -np.inf
+    margin = scores[np.arange(len(y)), y] - others.max(axis=1)
+    correct = predictions(scores) == y
+    out = {}
+    for norm, lip in constants.items():
+        with np.errstate(divide="ignore"):
+            radius = np.inf * np.ones(len(y)) if lip == 0.0 else margin / lip
+        out[norm] = np.where(correct, np.clip(radius, 0.0, None), 0.0)
+    return out
