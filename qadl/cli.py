@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qadl.errors import QadlError
+from qadl.run.argtypes import int_at_least
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USER", "SUBCOMMANDS", "Subcommand", "main"]
 
@@ -28,28 +29,6 @@ EXIT_INTERNAL = 101
 """A bug in qadl (rustc's panic convention)."""
 EXIT_BROKEN_PIPE = 141
 """stdout's reader went away (``| head``): the shell's status for a SIGPIPE death."""
-
-
-def _positive_int(text: str) -> int:
-    """argparse ``type`` for counts such as ``--max-epochs N``: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    """argparse ``type`` for seeds: an integer >= 0 (NumPy's generators refuse negatives)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -207,7 +186,8 @@ def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
         help="print ops, 2-qubit ops, depth and time after each pass to stderr",
     )
     parser.add_argument(
-        "--route-seed", type=_seed, default=11, metavar="N", help="SABRE routing seed (>= 0)"
+        "--route-seed", type=int_at_least(0), default=11, metavar="N",
+        help="SABRE routing seed (>= 0)",
     )
 
 

@@ -14,15 +14,15 @@ __all__ = ["run_configure", "run_main"]
 
 def run_configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``qadl run``."""
-    from qadl.cli import _positive_int
+    from qadl.run.argtypes import int_at_least
 
     parser.add_argument("file", metavar="FILE", help="the .qadl program to run")
     parser.add_argument("--out", metavar="DIR", help="output directory (default: runs/<file stem>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue interrupted trainings from their checkpoints in DIR")
-    parser.add_argument("--max-epochs", type=_positive_int, metavar="N",
+    parser.add_argument("--max-epochs", type=int_at_least(1), metavar="N",
                         help="cap every training at N epochs (for a quick look)")
-    parser.add_argument("--samples", type=_positive_int, metavar="N",
+    parser.add_argument("--samples", type=int_at_least(1), metavar="N",
                         help="evaluate and attack at most N test samples (for a quick look)")
     parser.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -42,6 +42,7 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
+from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
 from qadl.source import Span
 
@@ -258,6 +259,7 @@ class _Preflight:
         self.base = {d.result: d.model for d in program.defences}
         """Defended model name -> the model it copies."""
         self.trained = {t.model for t in program.trainings} | set(self.base)
+        self.trained |= {t.kernel for t in program.kernel_trainings}
 
     # -- helpers ----------------------------------------------------------------------------------
     def guard(self, fn, *args) -> Any:
@@ -563,21 +565,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-data-mb",
-        type=_positive_mb,
+        type=int_at_least(1),
         default=MAX_DATA_BYTES >> 20,
         metavar="N",
         help=f"refuse data files over N MiB (default {MAX_DATA_BYTES >> 20})",
     )
-
-
-def _positive_mb(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def policy_from(args: argparse.Namespace) -> DataPolicy:

@@ -158,4 +158,4 @@ def test_empty_passes_is_refused_not_ignored(capsys) -> None:
 def test_negative_route_seed_is_a_usage_error(capsys) -> None:
     assert main(["compile", str(TINY), "--target", "chain10", "--route-seed", "-1"]) == 2
     err = capsys.readouterr().err
-    assert "--route-seed: must be 0 or more" in err and "internal error" not in err
+    assert "--route-seed: must be 0 or more, got" in err and "internal error" not in err
