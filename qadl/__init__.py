@@ -1,9 +1,10 @@
 """qadl: a language and compiler for adversarial quantum machine learning.
 
 ``qadl.load(path) -> Program``, ``qadl.diagnose(path) -> diagnostics``,
-``qadl.to_qasm(model, params=None, x=None) -> str``. Importing ``qadl`` is cheap: the
-front end is loaded on first use, and Numba/Qiskit/Matplotlib only by the commands that
-need them.
+``qadl.to_qasm(model, params=None, x=None) -> str``, ``qadl.runs.load(dir) -> Run``;
+``Program.classifier/data/attack/evaluation`` (see ``qadl.api`` and docs/api.md).
+Importing ``qadl`` is cheap: the front end is loaded on first use, and
+Numba/Qiskit/Matplotlib/scikit-learn only by the calls that need them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "diagnose",
     "load",
     "loads",
+    "runs",
     "to_qasm",
 ]
 
@@ -42,9 +44,11 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """Import the public API on first access (keeps ``import qadl`` fast)."""
+    import importlib
+
+    if name == "runs":
+        return importlib.import_module("qadl.runs")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qadl' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)

@@ -1,7 +1,27 @@
-"""The public Python API: load and diagnose ``.qadl`` files, emit OpenQASM 3.
+"""The public Python API (user guide: docs/api.md).
 
+::
+
+    import qadl
+    program = qadl.load("examples/reuploading.qadl")    # Program (checked, lowered)
+    train, test = program.data("circle")                # Dataset splits: .x/.states, .y
+    run = qadl.runs.load("runs/reuploading")            # Run: .params[name], .results
+    clf = program.classifier("reupload", params=run)    # QadlClassifier, as `qadl run` builds it
+    clf.predict_proba(test.x)          # (B, C), device noise included; shots=N samples
+    clf.predict(test.x); clf.score(test.x, test.y)
+    clf.losses(x, y)                   # (B,) per-sample losses (loss="cross_entropy"|"mse"|"hinge")
+    clf.input_gradients(x, y)          # (B, F) d loss_b / d x_b (complex (B, 2**n) for states)
+    clf.param_gradient(x, y)           # (P,) d mean loss / d θ
+    clf.jacobian(x)                    # (B, C, F) d p_c / d x
+    clf.with_params(theta)             # same model, other θ
+    program.attack("pgd_sweep")(clf, x, y, feature_range=(-1, 1))  # AttackResult per ε
+    program.evaluation(0)(clf, test)   # Evaluation: clean accuracy, metrics, robust points
+
+Besides: ``qadl.loads(text)``, ``qadl.diagnose(path)`` (``qadl check``'s diagnostics),
+``qadl.to_qasm(model, params, x)``. Errors in the program or run directory are
+``QadlError`` (located diagnostics); wrong Python arguments are ``ValueError``/``KeyError``.
 Heavy back ends are imported lazily: ``import qadl`` and ``qadl.load`` never import
-Numba, Qiskit or Matplotlib.
+Numba, Qiskit, Matplotlib or scikit-learn.
 """
 
 from __future__ import annotations

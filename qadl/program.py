@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from qadl.check.kernels import KernelTrainSpec
 from qadl.check.specs import (
     AttackSpec,
     DataSpec,
@@ -36,6 +37,8 @@ __all__ = [
     "DeviceSpec",
     "EvaluationSpec",
     "InputKind",
+    "KernelModel",
+    "KernelTrainSpec",
     "Model",
     "NoiseSpec",
     "ParamInit",
@@ -103,6 +106,23 @@ class Model:
 
 
 @dataclass(frozen=True)
+class KernelModel:
+    """One compiled quantum kernel: its feature-map circuit (no readout) and its type.
+
+    ``kind`` is ``fidelity`` (|<φ(x)|φ(x')>|²) or ``projected``
+    (exp(-γ Σ_q ‖ρ_q(x) − ρ_q(x')‖²_F) over one-qubit reduced states).
+    """
+
+    name: str
+    feature_map: Circuit
+    num_qubits: int
+    num_features: int
+    kind: str
+    gamma: float = 1.0
+    span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
 class Program:
     """Everything one ``.qadl`` file declares, checked and lowered."""
 
@@ -120,6 +140,8 @@ class Program:
     target_specs: dict[str, TargetSpec] = field(default_factory=dict)
     noise_specs: dict[str, NoiseSpec] = field(default_factory=dict)
     sources: SourceMap = field(default_factory=SourceMap, compare=False, repr=False)
+    kernels: dict[str, KernelModel] = field(default_factory=dict)
+    kernel_trainings: tuple[KernelTrainSpec, ...] = ()
 
     def model(self, name: str | None = None) -> Model:
         """The model ``name``, or the only/first model when ``name`` is None."""

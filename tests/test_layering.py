@@ -22,6 +22,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # the lowering's two halves: compile-time evaluation and unrolling
     "qadl.ir.evaluate": (*BASE, "qadl.frontend", "qadl.check", "qadl.ir", "qadl.program"),
     "qadl.ir.unroll": (*BASE, "qadl.frontend", "qadl.check", "qadl.ir", "qadl.program"),
+    "qadl.ir.kernel": (*BASE, "qadl.frontend", "qadl.check", "qadl.ir", "qadl.program"),
     "qadl.ir.printer": (*BASE, "qadl.ir"),
     "qadl.ir": (*BASE, "qadl.ir"),
     "qadl.passes": (*BASE, "qadl.ir", "qadl.passes"),

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qadl.check.imports import ModuleGraph, load_modules
+from qadl.check.kernels import (
+    KernelSpec,
+    KernelTrainSpec,
+    check_kernel_decl,
+    check_kernel_evaluation,
+    check_kernel_train,
+    refuse_kernel,
+)
 from qadl.check.names import check_body_names, did_you_mean
 from qadl.check.schema import (
     ATTACK_METHODS,
@@ -57,6 +65,8 @@ class CheckedProgram:
     targets: dict[str, TargetSpec]
     noise_models: dict[str, NoiseSpec]
     devices: tuple[DeviceSpec, ...]
+    kernels: dict[str, KernelSpec] = field(default_factory=dict)
+    kernel_trainings: tuple[KernelTrainSpec, ...] = ()
 
 
 # ---- scopes -------------------------------------------------------------------------------------
@@ -310,8 +320,14 @@ class _TopLevel:
                 )
         return DataSpec(decl.name, value.name, value.as_dict(), path, span=decl.span)
 
-    def train(self, decl: A.TrainDecl) -> TrainSpec | None:
-        """Check a ``train`` statement."""
+    def train(self, decl: A.TrainDecl) -> TrainSpec | KernelTrainSpec | None:
+        """Check a ``train`` statement (of a model, or of a kernel's classifier)."""
+        d = self.scope.lookup(decl.model.id)
+        if d is not None and d.kind == "kernel":
+            data = self.data_split(decl.data)
+            return check_kernel_train(
+                decl.model.id, data, decl.options, decl.span, self.scope, self.bag
+            ) if data is not None else None
         model = self.ref(decl.model, ("model", "robust"), "model")
         data = self.data_split(decl.data)
         options = self.options("train", decl.options, decl.span)
@@ -321,6 +337,8 @@ class _TopLevel:
 
     def attack(self, decl: A.AttackDecl) -> AttackSpec | None:
         """Check an ``attack`` statement; its ``method`` option is required."""
+        if refuse_kernel(self.scope, decl.model, "attacks", self.bag):
+            return None
         model = self.ref(decl.model, ("model", "robust"), "model")
         options = self.options("attack", decl.options, decl.name_span)
         method = options.pop("method", None)
@@ -345,6 +363,8 @@ class _TopLevel:
 
     def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:
         """Check a ``defend`` statement and the attack it names."""
+        if refuse_kernel(self.scope, decl.model, "defences", self.bag):
+            return None
         model = self.ref(decl.model, ("model",), "model")
         method = resolve_value(decl.method, self.scope.consts, self.bag)
         if isinstance(method, str):
@@ -373,11 +393,14 @@ class _TopLevel:
 
     def evaluate(self, decl: A.EvaluateDecl) -> EvaluationSpec | None:
         """Check an ``evaluate`` statement."""
-        models = [self.ref(m, ("model", "robust"), "model") for m in decl.models]
+        models = [self.ref(m, ("model", "robust", "kernel"), "model") for m in decl.models]
         data = self.data_split(decl.data)
         under: tuple[Any, ...] = ("clean",)
         if decl.under is not None:
             under = self.under(decl.under)
+        kinds = [getattr(self.scope.lookup(m.id), "kind", None) for m in decl.models]
+        kernels = [m.id for m, kind in zip(decl.models, kinds, strict=True) if kind == "kernel"]
+        check_kernel_evaluation(decl, kernels, under, self.bag)
         options = self.options("evaluate", decl.options, decl.span)
         if None in models or data is None:
             return None
@@ -431,6 +454,8 @@ class _TopLevel:
 
     def device(self, decl: A.DeviceDecl) -> DeviceSpec | None:
         """Check a ``device MODEL on TARGET`` binding."""
+        if refuse_kernel(self.scope, decl.model, "device simulation", self.bag):
+            return None
         model = self.ref(decl.model, ("model", "robust"), "model")
         target = self.ref(decl.target, ("target",), "target")
         if model is None or target is None:
@@ -452,12 +477,15 @@ def _collect(
     attacks: dict[str, AttackSpec] = {}
     targets: dict[str, TargetSpec] = {}
     noise_models: dict[str, NoiseSpec] = {}
+    kernel_specs: dict[tuple[str, str], KernelSpec] = {}
     for key, loaded in graph.modules.items():
         scope = scopes[key]
         local = _TopLevel(scope, bag, root_dir)
         for decl in loaded.module.decls:
-            if isinstance(decl, A.GateDecl | A.ModelDecl):
+            if isinstance(decl, A.GateDecl | A.ModelDecl | A.KernelDecl):
                 check_body_names(decl, scope, bag)
+            if isinstance(decl, A.KernelDecl):
+                kernel_specs.setdefault((key, decl.name), check_kernel_decl(decl, scope, bag))
             elif isinstance(decl, A.TargetDecl):
                 targets.setdefault(decl.name, local.target(decl))
             elif isinstance(decl, A.NoiseDecl):
@@ -483,6 +511,9 @@ def _collect(
             case _:
                 pass
     models = {n: d for n, d in root.visible.items() if d.kind == "model"}
+    kernels = {
+        n: kernel_specs[(d.module, n)] for n, d in root.visible.items() if d.kind == "kernel"
+    }
     return CheckedProgram(
         graph.root,
         graph,
@@ -490,13 +521,15 @@ def _collect(
         scopes,
         models,
         datasets,
-        tuple(t for t in trainings if t),
+        tuple(t for t in trainings if isinstance(t, TrainSpec)),
         attacks,
         tuple(d for d in defences if d),
         tuple(e for e in evaluations if e),
         targets,
         noise_models,
         tuple(d for d in devices if d),
+        kernels,
+        tuple(t for t in trainings if isinstance(t, KernelTrainSpec)),
     )
 
 

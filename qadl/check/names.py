@@ -303,17 +303,18 @@ class _Walker:
 
 
 def check_body_names(
-    decl: A.GateDecl | A.ModelDecl, scope: ModuleScope, bag: DiagnosticBag
+    decl: A.GateDecl | A.ModelDecl | A.KernelDecl, scope: ModuleScope, bag: DiagnosticBag
 ) -> None:
-    """Report every unresolved name in one gate block or model."""
-    walker = _Walker(scope, bag, in_model=isinstance(decl, A.ModelDecl))
+    """Report every unresolved name in one gate block, model or kernel."""
+    # a kernel's readout is refused by the kernel checker (E0330), not as a gate's
+    walker = _Walker(scope, bag, in_model=isinstance(decl, A.ModelDecl | A.KernelDecl))
     frame = {p.name for p in decl.params}
-    if isinstance(decl, A.ModelDecl):
+    if isinstance(decl, A.ModelDecl | A.KernelDecl):
         frame.add(decl.register)
     walker.frames.append(frame)
     for param in decl.params:
         walker.expr(param.type.size)
         walker.expr(param.default)
-    if isinstance(decl, A.ModelDecl):
+    if isinstance(decl, A.ModelDecl | A.KernelDecl):
         walker.expr(decl.size)
     walker.body(decl.body)

@@ -10,13 +10,16 @@ from qadl.source import Span
 
 __all__ = ["KIND_WORDS", "DefKind", "Definition", "ModuleScope", "definitions_of"]
 
-DefKind = Literal["const", "gate", "model", "data", "attack", "target", "noise", "robust"]
+DefKind = Literal[
+    "const", "gate", "model", "kernel", "data", "attack", "target", "noise", "robust"
+]
 
 
 KIND_WORDS = {
     "const": "a constant",
     "gate": "a gate block",
     "model": "a model",
+    "kernel": "a quantum kernel",
     "data": "a dataset",
     "attack": "an attack",
     "target": "a target",
@@ -63,6 +66,8 @@ def definitions_of(module: A.Module, key: str) -> list[Definition]:
                 out.append(Definition("gate", decl.name, decl, key, decl.name_span))
             case A.ModelDecl():
                 out.append(Definition("model", decl.name, decl, key, decl.name_span))
+            case A.KernelDecl():
+                out.append(Definition("kernel", decl.name, decl, key, decl.name_span))
             case A.DataDecl():
                 out.append(Definition("data", decl.name, decl, key, decl.name_span))
             case A.AttackDecl():

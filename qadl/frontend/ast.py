@@ -37,6 +37,8 @@ __all__ = [
     "If",
     "Import",
     "Index",
+    "KernelDecl",
+    "KernelType",
     "Let",
     "ListExpr",
     "ModelDecl",
@@ -432,6 +434,33 @@ class ModelDecl:
 
 
 @dataclass(frozen=True)
+class KernelType:
+    """``kernel_type: "type" expr`` — ``type fidelity``, ``type projected(gamma = 0.5)``."""
+
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class KernelDecl:
+    """``kernel_decl: "kernel" NAME "(" [params] ")" "on" NAME "[" expr "]" kernel_body`` —
+    ``kernel k(x: float[2]) on q[2] { zz_feature_map(q, x); type fidelity }``.
+
+    ``body`` is the feature map (the statements of the body but its ``type`` lines);
+    ``types`` holds every ``type`` line in order (the checker wants at most one).
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    register: str
+    size: Expr
+    body: tuple[Stmt, ...]
+    types: tuple[KernelType, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class DataDecl:
     """``data_decl: "data" NAME "=" expr`` — ``data digits = builtin.digits(classes = [1, 9])``."""
 
@@ -524,6 +553,7 @@ Decl = (
     | ConstDecl
     | GateDecl
     | ModelDecl
+    | KernelDecl
     | DataDecl
     | TrainDecl
     | AttackDecl

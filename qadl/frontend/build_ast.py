@@ -133,6 +133,28 @@ class AstBuilder(Transformer):
             name_span=self._tok(name),
         )
 
+    def kernel_decl(self, meta, children):
+        """``kernel_decl`` -> ``ast.KernelDecl`` (``type`` lines split from the feature map)."""
+        name, params, register, size, body = children
+        return A.KernelDecl(
+            str(name),
+            params or (),
+            str(register),
+            size,
+            tuple(s for s in body if not isinstance(s, A.KernelType)),
+            tuple(s for s in body if isinstance(s, A.KernelType)),
+            span=self._span(meta),
+            name_span=self._tok(name),
+        )
+
+    def kernel_body(self, meta, children):
+        """``kernel_body`` -> a tuple of its children."""
+        return tuple(children)
+
+    def kernel_type(self, meta, children):
+        """``kernel_type`` -> ``ast.KernelType``."""
+        return A.KernelType(children[0], span=self._span(meta))
+
     def params(self, meta, children):
         """``params`` -> a tuple of its children."""
         return tuple(c for c in children if c is not None)

@@ -20,6 +20,7 @@ from qadl.check.values import CallValue
 from qadl.diagnostics import DiagnosticBag
 from qadl.ir.evaluate import BlockRef, GateRef, QReg, SymVec
 from qadl.ir.gates import Gate, gate_by_name
+from qadl.ir.kernel import lower_kernels
 from qadl.ir.target import FALCON_27_EDGES, NoiseModel, Target
 from qadl.ir.unroll import Lowerer
 from qadl.program import Model, Program
@@ -277,6 +278,7 @@ def lower_program(program: CheckedProgram) -> Program:
             model = lowerer.model(d.node, d.module)
         if model is not None:
             models[name] = model
+    kernels = lower_kernels(program, lowerer, bag)
     targets = {}
     for name, spec in program.targets.items():
         target = build_target(spec, program.noise_models, bag)
@@ -308,4 +310,6 @@ def lower_program(program: CheckedProgram) -> Program:
         dict(program.targets),
         dict(program.noise_models),
         program.sources,
+        kernels,
+        program.kernel_trainings,
     )

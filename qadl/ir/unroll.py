@@ -577,8 +577,13 @@ class Lowerer(Evaluator):
         self.b.readout = Readout("expval", observables=tuple(observables), num_classes=classes)
 
     # -- models -----------------------------------------------------------------------------------
-    def model(self, decl: A.ModelDecl, module: str) -> Model | None:
-        """Lower one model to a ``Model``, or None after recording its errors."""
+    def model(
+        self, decl: A.ModelDecl | A.KernelDecl, module: str, *, feature_map: bool = False
+    ) -> Model | None:
+        """Lower one model to a ``Model``, or None after recording its errors.
+
+        ``feature_map``: a kernel's body, which has no readout (``Model.circuit.readout`` None).
+        """
         # the step budget is the program's: a file of many heavy models must not add them up
         if self.b.steps > MAX_STEPS:
             return None  # spent by an earlier model, which reported it
@@ -605,7 +610,7 @@ class Lowerer(Evaluator):
             self.body(decl.body, env, in_model=True)
         except Abort:
             return None
-        if self.b.readout is None:
+        if self.b.readout is None and not feature_map:
             if self.b.readout_seen:
                 return None  # the readout statement itself was reported
             self.bag.error(

@@ -327,6 +327,15 @@ def load_data(
         return quantum_data.cluster_ising(
             qubits=int(kw.get("qubits", 8)), samples=int(kw.get("samples", 200)), **extra, **split
         )
+    if spec.source == "builtin.havlicek":
+        from qadl.learn.havlicek import havlicek
+
+        try:
+            return havlicek(
+                samples=int(kw.get("samples", 200)), gap=float(kw.get("gap", 0.3)), **split
+            )
+        except ValueError as err:
+            raise QadlError.at("E0553", str(err), spec.span, help="use a smaller `gap`") from None
     if spec.source == "file":
         if read is not None:
             return files.split_data(read, span=spec.span, **split)

@@ -24,6 +24,7 @@ FRONT_END = (
     "ir/lower.py",
     "ir/evaluate.py",
     "ir/unroll.py",
+    "ir/kernel.py",
     "api.py",
     "cli.py",
     "program.py",

@@ -1,0 +1,184 @@
+"""The ``attack`` and ``evaluate`` statements of a program as Python callables.
+
+``Program.attack(name)`` and ``Program.evaluation(i)`` return these; call them on a
+``QadlClassifier`` and either a ``Dataset`` or your own arrays. They build the same
+attack configurations as ``qadl run`` (``qadl.run.configs``) and run the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qadl.adversary.config import QuantumAttackConfig
+from qadl.errors import QadlError
+from qadl.learn.data import Dataset
+from qadl.program import AttackSpec, CallValue, EvaluationSpec
+
+if TYPE_CHECKING:
+    from qadl.adversary.evaluate import Evaluation
+    from qadl.adversary.result import AttackResult
+    from qadl.api_model import QadlClassifier
+    from qadl.program import Program
+
+__all__ = ["DeclaredAttack", "DeclaredEvaluation", "as_dataset"]
+
+
+def as_dataset(
+    clf: QadlClassifier, inputs: Any, y: Any = None, feature_range: Any = None
+) -> Dataset:
+    """A ``Dataset`` as is, or one built from arrays for ``clf`` (labels required)."""
+    if isinstance(inputs, Dataset):
+        return inputs
+    if y is None:
+        raise TypeError("pass labels y with an array of inputs (or pass a Dataset)")
+    batch = clf._batch(inputs)
+    state = clf.model.input_kind == "state"
+    return Dataset(
+        x=None if state else batch,
+        states=batch if state else None,
+        y=np.asarray(y),
+        num_classes=clf.num_classes,
+        feature_range=None if feature_range is None else tuple(map(float, feature_range)),
+        name="data",
+    )
+
+
+def _transfer_refused(what: str, span: Any) -> QadlError:
+    return QadlError.at(
+        "E0852",
+        f"{what} is a transfer attack: it crafts on another model, so it runs only in `qadl run`",
+        span,
+        help="from Python, call the crafting attack on the source classifier and score the "
+        "adversarial inputs with the target's `predict`",
+    )
+
+
+def _run_plan(clf: QadlClassifier, data: Dataset, plan: Any, label: str) -> tuple[Any, ...]:
+    from qadl.adversary.attacks import attack_sweep
+    from qadl.adversary.quantum import local_rotation_adversary, quantum_attack_sweep
+
+    if plan.targeted and not 0 <= int(plan.target) < clf.num_classes:
+        raise ValueError(f"`{label}` targets class {plan.target}; `{clf.name}` has classes "
+                         f"0..{clf.num_classes - 1}")
+    if isinstance(plan, QuantumAttackConfig):
+        if data.states is None:
+            raise ValueError(f"`{label}` rotates input states; `{clf.name}` takes features")
+        adversary = local_rotation_adversary(clf.model.circuit, scale=clf.model.readout_scale)
+        return quantum_attack_sweep(adversary, clf.params, data, plan)
+    if data.x is None:
+        raise ValueError(f"`{label}` perturbs features; `{clf.name}` takes input states")
+    return attack_sweep(clf.core, clf.params, data, plan)
+
+
+@dataclass(frozen=True)
+class DeclaredAttack:
+    """``attack NAME on MODEL { ... }``: call ``attack(clf, x, y)`` or ``attack(clf, data)``."""
+
+    spec: AttackSpec
+    plan: Any
+    """The ``AttackConfig``/``QuantumAttackConfig`` ``qadl run`` uses."""
+
+    @property
+    def name(self) -> str:
+        """The attack's name in the program."""
+        return self.spec.name
+
+    @property
+    def epsilons(self) -> tuple[float | None, ...]:
+        """The ε sweep (``(None,)`` for an unbounded attack)."""
+        bounded = getattr(self.plan, "bounded", True)
+        return tuple(self.plan.epsilons) if bounded else (None,)
+
+    def __call__(
+        self, clf: QadlClassifier, inputs: Any, y: Any = None, *, feature_range: Any = None
+    ) -> tuple[AttackResult, ...]:
+        """One ``AttackResult`` per ε (``x_adv`` or ``states_adv``, ``success``, norms).
+
+        ``feature_range`` (``(low, high)``) clips adversarial features as the data set's
+        range does in ``qadl run``; a ``Dataset`` brings its own.
+        """
+        data = as_dataset(clf, inputs, y, feature_range)
+        return _run_plan(clf, data, self.plan, self.name)
+
+
+def declared_attack(program: Program, name: str) -> DeclaredAttack:
+    """See ``Program.attack``."""
+    from qadl.run.configs import TransferPlan, spec_plan
+
+    if name not in program.attacks:
+        known = ", ".join(sorted(program.attacks)) or "none"
+        raise KeyError(f"no attack `{name}` in {program.path}; known: {known}")
+    spec = program.attacks[name]
+    plan = spec_plan(spec, program.attacks)
+    if isinstance(plan, TransferPlan):
+        raise _transfer_refused(f"attack `{name}`", spec.span)
+    return DeclaredAttack(spec, plan)
+
+
+@dataclass(frozen=True)
+class DeclaredEvaluation:
+    """One ``evaluate`` statement: ``evaluation(clf, x, y)`` -> ``Evaluation``."""
+
+    spec: EvaluationSpec
+    attacks: tuple[tuple[str, Any], ...]
+    """``(label, config)`` of every attack in ``under`` (``clean`` is always measured)."""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models the statement lists."""
+        return self.spec.models
+
+    def __call__(
+        self, clf: QadlClassifier, inputs: Any, y: Any = None, *, feature_range: Any = None
+    ) -> Evaluation:
+        """Clean accuracy and metrics, and one robust point per attack and ε, as ``qadl run``
+        reports them (the statement's ``samples``, ``shots``, ``seed`` and ``fidelity``
+        apply; ``shots`` defaults to the device's)."""
+        from qadl.adversary.evaluate import Scoring, evaluate
+
+        data = as_dataset(clf, inputs, y, feature_range)
+        options = self.spec.options
+        if "samples" in options and int(options["samples"]) < len(data):
+            data = data.take(np.arange(int(options["samples"])))
+        for label, plan in self.attacks:  # refuse a mismatch before any work
+            if plan.targeted and not 0 <= int(plan.target) < clf.num_classes:
+                raise ValueError(f"`{label}` targets class {plan.target}; `{clf.name}` has "
+                                 f"classes 0..{clf.num_classes - 1}")
+        adversary = None
+        if clf.model.input_kind == "state":
+            from qadl.adversary.quantum import local_rotation_adversary
+
+            adversary = local_rotation_adversary(clf.model.circuit, scale=clf.model.readout_scale)
+        shots = options.get("shots", clf.shots)
+        scoring = Scoring(None if shots is None else int(shots), int(options.get("seed", 0)))
+        return evaluate(
+            clf.core, clf.params, data, dict(self.attacks), adversary=adversary, model=clf.name,
+            scoring=scoring, fidelity=bool(options.get("fidelity", False)),
+        )
+
+
+def declared_evaluation(program: Program, index: int) -> DeclaredEvaluation:
+    """See ``Program.evaluation``."""
+    from qadl.run.configs import TransferPlan, attack_plan, spec_plan
+
+    count = len(program.evaluations)
+    if not -count <= index < count:
+        raise IndexError(f"{program.path} has {count} evaluate statement(s); no index {index}")
+    spec = program.evaluations[index]
+    seed = int(spec.options.get("seed", 0))
+    attacks = []
+    for item in spec.under:
+        if item == "clean":
+            continue
+        if isinstance(item, str):
+            label, plan = item, spec_plan(program.attacks[item], program.attacks)
+        else:
+            call = item if isinstance(item, CallValue) else CallValue(str(item))
+            label, plan = call.name, attack_plan(call, {"seed": seed}, program.attacks)
+        if isinstance(plan, TransferPlan):
+            raise _transfer_refused(f"`{label}` in this evaluation", spec.span)
+        attacks.append((label, plan))
+    return DeclaredEvaluation(spec, tuple(attacks))

@@ -1,0 +1,83 @@
+"""Lowering of quantum kernels: a kernel's feature map is lowered like a model's body.
+
+The feature map must have fixed angles (no trainable parameters, also none brought in by
+a block) and read features; the kernel's data are checked against it here, as for models.
+"""
+
+from __future__ import annotations
+
+from qadl.check.check import CheckedProgram
+from qadl.check.kernels import KernelSpec
+from qadl.diagnostics import DiagnosticBag
+from qadl.ir.unroll import Lowerer
+from qadl.program import KernelModel
+
+__all__ = ["lower_kernel", "lower_kernels"]
+
+
+def lower_kernel(spec: KernelSpec, lowerer: Lowerer, bag: DiagnosticBag) -> KernelModel | None:
+    """One kernel's feature map as a ``KernelModel``, or None after recording its errors."""
+    model = lowerer.model(spec.node, spec.module, feature_map=True)
+    if model is None:
+        return None
+    if model.num_params:
+        names = ", ".join(p.name for p in model.param_init)
+        bag.error(
+            "E0331",
+            f"kernel `{spec.name}`: its feature map has trainable parameters ({names})",
+            spec.node.name_span,
+            label="trainable feature map",
+            help="kernel alignment is not supported; call blocks without `param`s here",
+        )
+        return None
+    return KernelModel(
+        spec.name,
+        model.circuit,
+        model.num_qubits,
+        model.num_features,
+        spec.kind,
+        spec.gamma,
+        span=spec.span,
+    )
+
+
+def lower_kernels(program: CheckedProgram, lowerer: Lowerer, bag: DiagnosticBag) -> dict:
+    """Every kernel of the root module (imported kernels only if the root names them)."""
+    out: dict[str, KernelModel] = {}
+    for name, spec in program.kernels.items():
+        if spec.module != program.root:
+            continue
+        kernel = lower_kernel(spec, lowerer, bag)
+        if kernel is not None:
+            out[name] = kernel
+    data_problems(program, out, bag)
+    return out
+
+
+def data_problems(program: CheckedProgram, kernels: dict, bag: DiagnosticBag) -> None:
+    """Kernels read features: quantum data sets and digit images of the wrong size are refused."""
+    from qadl.ir.lower import _QUANTUM_SOURCES
+
+    uses = [(t.kernel, t.data.dataset, t.span) for t in program.kernel_trainings]
+    uses += [(m, e.data.dataset, e.span) for e in program.evaluations for m in e.models]
+    for name, dataset, span in uses:
+        kernel, data = kernels.get(name), program.datasets.get(dataset)
+        if kernel is None or data is None:
+            continue
+        if data.source in _QUANTUM_SOURCES:
+            bag.error(
+                "E0550",
+                f"kernel `{name}` reads features, but `{dataset}` holds quantum states",
+                span,
+                label="kernel and data do not fit",
+            )
+        elif data.source == "builtin.digits":
+            h, w = data.options.get("size", (16, 16))
+            if kernel.num_features != h * w:
+                bag.error(
+                    "E0550",
+                    f"kernel `{name}` takes {kernel.num_features} features but `{dataset}` "
+                    f"images have {h * w} pixels ({h}x{w})",
+                    span,
+                    label="kernel and data do not fit",
+                )

@@ -1,0 +1,174 @@
+"""Running quantum kernels: ``train KERNEL`` fits a classifier on its Gram matrix,
+``evaluate KERNEL`` scores it on the kernel of new samples against the training set.
+
+Training states are kept (one per training sample) so that an evaluation simulates only
+its own samples. Results go to the same ``results.json`` sections as variational models.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qadl.adversary.evaluate import Evaluation
+from qadl.errors import QadlError
+from qadl.learn.data import Dataset
+from qadl.learn.kernel_classifiers import FittedKernelClassifier, fit_kernel_classifier
+from qadl.learn.kernels import (
+    bloch_vectors,
+    feature_states,
+    fidelity_gram,
+    projected_gram,
+    sample_overlaps,
+)
+from qadl.program import KernelModel, KernelTrainSpec
+from qadl.source import Span
+
+__all__ = ["TrainedKernel", "evaluate_kernel", "kernel_matrix", "run_kernel_trainings"]
+
+
+@dataclass(frozen=True)
+class TrainedKernel:
+    """A fitted kernel classifier and what predicting with it needs: the training features
+    (states for the fidelity kernel, Bloch vectors for the projected one)."""
+
+    spec: KernelTrainSpec
+    kernel: KernelModel
+    features: np.ndarray
+    classifier: FittedKernelClassifier
+
+
+def kernel_features(kernel: KernelModel, x: np.ndarray) -> np.ndarray:
+    """What the kernel compares: feature states, or their one-qubit Bloch vectors."""
+    states = feature_states(kernel.feature_map, x)
+    if kernel.kind == "projected":
+        return bloch_vectors(states, kernel.num_qubits)
+    return states
+
+
+def kernel_matrix(
+    kernel: KernelModel,
+    a: np.ndarray,
+    b: np.ndarray | None,
+    *,
+    memory_mb: float,
+    shots: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """The kernel between feature rows ``a`` and ``b`` (``b`` None: ``a`` with itself)."""
+    if kernel.kind == "projected":
+        return projected_gram(a, b, gamma=kernel.gamma)
+    gram = fidelity_gram(a, b, memory_bytes=int(memory_mb * (1 << 20)))
+    if shots is not None:
+        gram = sample_overlaps(gram, shots, rng or np.random.default_rng(), symmetric=b is None)
+    return gram
+
+
+def _check_fits(kernel: KernelModel, data: Dataset, span: Span) -> None:
+    if data.x is None or data.x.shape[1] != kernel.num_features:
+        have = "quantum states" if data.x is None else f"{data.x.shape[1]} features"
+        raise QadlError.at(
+            "E0550",
+            f"data `{data.name}` does not fit kernel `{kernel.name}`: it needs "
+            f"{kernel.num_features} features per sample, the data has {have}",
+            span,
+        )
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
+    """Fit one kernel classifier; returns its ``results.json`` record."""
+    kernel = session.program.kernels[spec.kernel]
+    train = session.split(spec.data, spec.span)
+    _check_fits(kernel, train, spec.span)
+    _say(
+        f"train {spec.kernel} on {train.name}: {kernel.kind} kernel, {kernel.num_qubits} qubits, "
+        f"{len(train)} samples, classifier {spec.classifier}"
+    )
+    started = time.perf_counter()
+    features = kernel_features(kernel, train.x)
+    rng = np.random.default_rng(spec.seed)
+    gram = kernel_matrix(kernel, features, None, memory_mb=spec.memory_mb, shots=spec.shots,
+                         rng=rng)
+    gram_seconds = time.perf_counter() - started
+    try:
+        fitted = fit_kernel_classifier(
+            spec.classifier, spec.strength, gram, train.y, train.num_classes, spec.seed
+        )
+    except ValueError as err:
+        raise QadlError.at(
+            "E0551", f"cannot train kernel `{spec.kernel}`: {err}", spec.span
+        ) from None
+    trained = TrainedKernel(spec, kernel, features, fitted)
+    session.kernels[spec.kernel] = trained
+    record: dict[str, Any] = {
+        "data": train.name,
+        "kernel": kernel.kind,
+        "classifier": spec.classifier,
+        "shots": spec.shots,
+        "gram_seconds": gram_seconds,
+        "seconds": time.perf_counter() - started,
+        "clean_train_accuracy": float(np.mean(fitted.predict(gram) == train.y)),
+    }
+    if kernel.kind == "projected":
+        record["gamma"] = kernel.gamma
+    if fitted.support_size() is not None:
+        record["support_vectors"] = fitted.support_size()
+    if spec.data.split == "train":
+        from qadl.program import DataRef
+
+        test = session.split(DataRef(spec.data.dataset, "test"), spec.span)
+        if len(test):
+            record["clean_test_accuracy"] = _accuracy(trained, test, spec.span, rng)
+    return record
+
+
+def _accuracy(
+    trained: TrainedKernel, data: Dataset, span: Span, rng: np.random.Generator
+) -> float:
+    _check_fits(trained.kernel, data, span)
+    rows = kernel_matrix(
+        trained.kernel,
+        kernel_features(trained.kernel, data.x),
+        trained.features,
+        memory_mb=trained.spec.memory_mb,
+        shots=trained.spec.shots,
+        rng=rng,
+    )
+    return float(np.mean(trained.classifier.predict(rows) == data.y))
+
+
+def run_kernel_trainings(session: Any) -> None:
+    """Every ``train KERNEL`` statement, in order."""
+    for spec in session.program.kernel_trainings:
+        record = train_kernel(session, spec)
+        session.results.setdefault("models", {})[spec.kernel] = record
+        _say(
+            f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
+            + (
+                f", test accuracy {record['clean_test_accuracy']:.3f}"
+                if "clean_test_accuracy" in record
+                else ""
+            )
+            + f" (Gram matrix {record['gram_seconds']:.2f} s)"
+        )
+
+
+def evaluate_kernel(session: Any, name: str, data: Dataset, span: Span, seed: int) -> Evaluation:
+    """Clean accuracy of a trained kernel classifier on ``data`` (no attack points)."""
+    trained = session.kernels.get(name)
+    if trained is None:
+        raise QadlError.at(
+            "E0723",
+            f"kernel `{name}` has no trained classifier at this point",
+            span,
+            help=f"add `train {name} on DATA.train {{ classifier svm(C = 1.0) }}`",
+        )
+    rng = np.random.default_rng([trained.spec.seed, seed, 1])
+    return Evaluation(name, data.name, len(data), _accuracy(trained, data, span, rng))
