@@ -31,6 +31,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "qadl.backends.sim": (*BASE, "qadl.ir", "qadl.backends.sim"),
     "qadl.learn": (*BASE, "qadl.ir", "qadl.backends.sim", "qadl.learn"),
     "qadl.adversary": (*BASE, "qadl.ir", "qadl.backends.sim", "qadl.learn", "qadl.adversary"),
+    # adapters to other libraries: built on the public API and the run layer, used by none
+    "qadl.interop": (
+        *BASE, "qadl.ir", "qadl.backends.sim", "qadl.learn", "qadl.adversary", "qadl.program",
+        "qadl.api", "qadl.api_model", "qadl.runs", "qadl.run", "qadl.interop",
+    ),
 }
 UNRESTRICTED = ("qadl.cli", "qadl.api", "qadl.run", "qadl.program", "qadl.testing", "qadl.__")
 

@@ -1,0 +1,188 @@
+"""qadl.interop.art: ART's attacks on a qadl model agree with qadl's own; gradients are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("art")
+
+from art.attacks.evasion import (
+    FastGradientMethod,
+    HopSkipJump,
+    ProjectedGradientDescent,
+    SquareAttack,
+)
+
+from qadl.adversary.attacks import attack
+from qadl.adversary.config import AttackConfig
+from qadl.interop.art import QadlARTClassifier, art_classifier
+
+from .conftest import TINY
+
+SAMPLES = 40
+
+
+def _estimator(tiny, **options):
+    return QadlARTClassifier(tiny.handle.classifier, tiny.theta, clip_values=(0.0, 1.0), **options)
+
+
+def _accuracy(est, x_adv, y):
+    return float(np.mean(est.predict(x_adv).argmax(axis=1) == y))
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_fgsm_and_pgd_match_qadl_attacks(tiny, norm):
+    """Same ε, steps and step size: ART and qadl leave the same accuracy (to one sample)."""
+    est = _estimator(tiny)
+    test = tiny.test.take(np.arange(SAMPLES))
+    art_norm = np.inf if norm == "linf" else 2
+    clean = _accuracy(est, test.x, test.y)
+    eps_list = (0.02, 0.05) if norm == "linf" else (0.05, 0.15)
+    for eps in eps_list:
+        x_fgsm = FastGradientMethod(est, norm=art_norm, eps=eps).generate(test.x, y=test.y)
+        ours = attack(
+            tiny.handle.classifier,
+            tiny.theta,
+            test,
+            AttackConfig("fgsm", norm=norm, epsilon=eps, clip=(0.0, 1.0)),
+        )
+        assert abs(_accuracy(est, x_fgsm, test.y) - np.mean(ours.pred_adv == test.y)) <= 1 / SAMPLES
+        x_pgd = ProjectedGradientDescent(
+            est,
+            norm=art_norm,
+            eps=eps,
+            eps_step=eps / 4,
+            max_iter=8,
+            num_random_init=0,
+            verbose=False,
+        ).generate(test.x, y=test.y)
+        ours = attack(
+            tiny.handle.classifier,
+            tiny.theta,
+            test,
+            AttackConfig(
+                "pgd",
+                norm=norm,
+                epsilon=eps,
+                steps=8,
+                step_size=eps / 4,
+                random_start=False,
+                clip=(0.0, 1.0),
+            ),
+        )
+        pgd_acc = _accuracy(est, x_pgd, test.y)
+        assert abs(pgd_acc - np.mean(ours.pred_adv == test.y)) <= 1 / SAMPLES
+    # the attacks did something: the largest ε costs accuracy
+    assert pgd_acc < clean - 0.1
+
+
+def test_square_and_hopskipjump_run_end_to_end(tiny):
+    """Gradient-free attacks through predict only: inside the ball and the clip range, effective."""
+    est = _estimator(tiny, input_shape=(4, 4, 1))
+    test = tiny.test.take(np.arange(20))
+    x = test.x.reshape(-1, 4, 4, 1)
+    clean = _accuracy(est, x, test.y)
+    # p_init 0.2: squares of ~2 pixels, which fit a 4x4 image
+    x_sq = SquareAttack(est, eps=0.1, max_iter=30, p_init=0.2, verbose=False).generate(x, y=test.y)
+    assert x_sq.shape == x.shape
+    assert np.abs(x_sq - x).max() <= 0.1 + 1e-6
+    assert x_sq.min() >= 0.0 and x_sq.max() <= 1.0
+    assert _accuracy(est, x_sq, test.y) < clean
+    few = slice(0, 4)
+    x_hsj = HopSkipJump(est, max_iter=2, max_eval=30, init_eval=10, verbose=False).generate(
+        x[few], y=test.y[few]
+    )
+    assert _accuracy(est, x_hsj, test.y[few]) < _accuracy(est, x[few], test.y[few])
+
+
+def test_class_gradient_is_the_probability_jacobian(tiny):
+    """class_gradient equals central differences of predict, for all classes and one per sample."""
+    est = _estimator(tiny)
+    x = tiny.test.x[:3]
+    jac = est.class_gradient(x)
+    assert jac.shape == (3, 2, 16)
+    h = 1e-6
+    for f in (0, 7, 15):
+        e = np.zeros_like(x)
+        e[:, f] = h
+        fd = (est.predict(x + e) - est.predict(x - e)) / (2 * h)
+        np.testing.assert_allclose(jac[:, :, f], fd, atol=1e-7)
+    picked = est.class_gradient(x, label=np.array([1, 0, 1]))
+    assert picked.shape == (3, 1, 16)
+    np.testing.assert_allclose(picked[:, 0], jac[np.arange(3), [1, 0, 1]], atol=1e-12)
+    np.testing.assert_allclose(est.class_gradient(x, label=1)[:, 0], jac[:, 1], atol=1e-12)
+
+
+def test_loss_gradient_is_per_sample_and_batched(tiny):
+    """One-hot or integer labels; batch size changes nothing; equals differences of compute_loss."""
+    x, y = tiny.test.x[:5], tiny.test.y[:5]
+    small = _estimator(tiny, batch_size=2)
+    grad = small.loss_gradient(x, y)
+    np.testing.assert_allclose(_estimator(tiny).loss_gradient(x, np.eye(2)[y]), grad, atol=1e-12)
+    h, f = 1e-6, 5
+    e = np.zeros_like(x)
+    e[:, f] = h
+    fd = (small.compute_loss(x + e, y) - small.compute_loss(x - e, y)) / (2 * h)
+    np.testing.assert_allclose(grad[:, f], fd, atol=1e-7)
+    assert float(small.compute_loss(x, y, reduction="mean")) == pytest.approx(
+        float(np.mean(small.compute_loss(x, y)))
+    )
+
+
+def test_preprocessing_is_applied_to_inputs_and_gradients(tiny):
+    """ART's (mean, std) standardisation runs before the model, and its chain rule after."""
+    x = tiny.test.x[:4]
+    est = _estimator(tiny, preprocessing=(0.25, 2.0))
+    expected = tiny.handle.classifier.predict_proba(tiny.theta, x=(x - 0.25) / 2.0)
+    np.testing.assert_allclose(est.predict(x), expected, atol=1e-6)
+    plain = _estimator(tiny).class_gradient((x - 0.25) / 2.0)
+    np.testing.assert_allclose(est.class_gradient(x), plain / 2.0, atol=1e-6)
+
+
+def test_factory_builds_the_run_classifier_and_reads_params(tiny, tmp_path):
+    """art_classifier(path, model, theta=params.npz) predicts as the trained classifier does."""
+    est = _estimator(tiny)
+    est.save("tiny", str(tmp_path))
+    loaded = art_classifier(TINY, "tiny", theta=tmp_path / "tiny.npz", clip_values=(0.0, 1.0))
+    np.testing.assert_allclose(loaded.theta, tiny.theta)
+    x = tiny.test.x[:6]
+    np.testing.assert_allclose(loaded.predict(x), est.predict(x), atol=1e-12)
+    assert loaded.loss == "cross_entropy"
+    assert loaded.get_activations(x, "readout").shape == (6, 2)
+    np.testing.assert_allclose(loaded.get_activations(x, 1), loaded.predict(x), atol=1e-12)
+
+
+def test_fit_trains_theta(tiny):
+    """fit runs qadl's trainer: θ changes and the training loss drops."""
+    train = tiny.train.take(np.arange(48))
+    est = QadlARTClassifier(tiny.handle.classifier, tiny.handle.initial_theta(3))
+    before = float(est.compute_loss(train.x, train.y, reduction="mean"))
+    est.fit(train.x, train.y, batch_size=16, nb_epochs=2)
+    assert float(est.compute_loss(train.x, train.y, reduction="mean")) < before
+
+
+def test_bad_inputs_are_refused(tiny):
+    """Wrong shapes, θ lengths, layers and keyword arguments are errors, not silent."""
+    est = _estimator(tiny)
+    with pytest.raises(ValueError, match=r"shape \(N, 16\)"):
+        est.predict(np.zeros((2, 15)))
+    with pytest.raises(ValueError, match="24"):
+        QadlARTClassifier(tiny.handle.classifier, np.zeros(5))
+    with pytest.raises(ValueError, match="holds 15 values"):
+        _estimator(tiny, input_shape=(5, 3, 1))
+    with pytest.raises(ValueError, match="unknown layer"):
+        est.get_activations(tiny.test.x[:2], "hidden")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        est.predict(tiny.test.x[:2], temperature=2.0)
+    with pytest.raises(ValueError, match="one class index per sample"):
+        est.class_gradient(tiny.test.x[:2], label=[0, 1, 1])
+    with pytest.raises(ValueError, match="no model `nope`"):
+        art_classifier(TINY, "nope")
+
+
+def test_quantum_data_models_are_refused():
+    """A model that reads input states has no features for ART to perturb."""
+    quantum = TINY.parent / "tiny_quantum.qadl"
+    with pytest.raises(ValueError, match="reads no features"):
+        art_classifier(quantum)
