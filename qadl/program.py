@@ -155,3 +155,33 @@ class Program:
         """The device target a model is bound to with ``device``, if any."""
         name = self.devices.get(model)
         return None if name is None else self.targets.get(name)
+
+    # -- the Python API (docs/api.md); heavy modules are imported on first use -----------------
+    def classifier(self, name: str | None = None, params=None):
+        """The ``QadlClassifier`` of model ``name`` (or a ``defend ... as`` result), built as
+        ``qadl run`` builds it (device noise included).
+
+        ``params``: θ as an array, a ``qadl.runs.Run`` (its trained θ for ``name``), or
+        None for the θ ``qadl run`` starts training from.
+        """
+        from qadl.api_model import classifier
+
+        return classifier(self, name, params)
+
+    def data(self, name: str | None = None):
+        """``(train, test)`` ``Dataset`` splits of the ``data`` statement ``name``."""
+        from qadl.api_model import data_splits
+
+        return data_splits(self, name)
+
+    def attack(self, name: str):
+        """The ``attack`` statement ``name`` as a callable ``DeclaredAttack``."""
+        from qadl.api_declared import declared_attack
+
+        return declared_attack(self, name)
+
+    def evaluation(self, index: int = 0):
+        """The ``index``-th ``evaluate`` statement as a callable ``DeclaredEvaluation``."""
+        from qadl.api_declared import declared_evaluation
+
+        return declared_evaluation(self, index)
