@@ -537,6 +537,13 @@ def _certify_needs_exact(options: dict[str, Any]) -> str | None:
     return None
 
 
+def _mitigation():
+    """``qadl.check.mitigate`` (imported late: it builds on this module's checks)."""
+    from qadl.check import mitigate
+
+    return mitigate
+
+
 SCHEMAS: dict[str, Schema] = {
     "train": Schema(_TRAIN, rules=_TRAIN_RULES),
     "attack": Schema(
@@ -559,8 +566,12 @@ SCHEMAS: dict[str, Schema] = {
             "shots": integer(1),
             "fidelity": boolean,
             "certify": certify_methods,
+            "mitigate": lambda v: _mitigation().mitigation_methods(v),
         },
-        rules=(("certify", _certify_needs_exact),),
+        rules=(
+            ("certify", _certify_needs_exact),
+            ("mitigate", lambda options: _mitigation().mitigate_rule(options)),
+        ),
     ),
     "target": Schema(
         {

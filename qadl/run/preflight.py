@@ -17,6 +17,8 @@ hence it lives here. It reports, each located at the statement concerned:
   defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
 - `evaluate { fidelity true }` on a model with no input state to compare: features that are
   not amplitude-encoded (E0531);
+- `evaluate { mitigate ... }` on a model whose device lacks the noise it mitigates, or
+  samples shots (E0620–E0626, ``qadl.run.mitigation``);
 - memory: a training batch, or an evaluated split of known size, whose states would not
   fit (E0803, ``qadl.run.resources``).
 
@@ -296,6 +298,14 @@ class _Preflight:
                 self.error(code, message, span, help=hint)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+    def mitigable(self, name: str, value: Any, span: Span) -> None:
+        """``evaluate { mitigate ... }`` needs a noisy device with the noise it mitigates."""
+        from qadl.run.mitigation import problems
+
+        model = self.model(name)
+        for code, message, help in problems(self.program, model, value) if model else ():
+            self.error(code, message, span, help=help)
+
         """Report a problem once (an attack used by several statements is checked for each)."""
         key = (code, message, span)
         if key not in self.reported:
@@ -455,6 +465,8 @@ class _Preflight:
                 if spec.options.get("fidelity", False):
                     self.has_encoded_state(name, spec.span)
                 self.certifies(name, spec.options, spec.span)
+                if "mitigate" in spec.options:
+                    self.mitigable(name, spec.options["mitigate"], spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
             for item in spec.under:

@@ -56,16 +56,6 @@ class Mitigation:
     extrapolation: Extrapolation | None = None
     seed: int = 0
 
-    @property
-    def label(self) -> str:
-        """Short text for tables: ``readout+zne(richardson)``."""
-        parts = []
-        if self.readout is not None:
-            parts.append("readout" if self.readout == "tensored" else f"readout({self.readout})")
-        if self.extrapolation is not None:
-            parts.append(f"zne({self.extrapolation.method})")
-        return "+".join(parts) or "none"
-
 
 def _full_readout(readout: Readout) -> Readout:
     """A ``probs`` readout reporting every outcome of its qubits (others unchanged)."""

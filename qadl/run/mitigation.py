@@ -1,0 +1,185 @@
+"""``evaluate { mitigate ... }``: what a model's device allows, and its mitigated classifier.
+
+The checker validates the option's values (``qadl.check.mitigate``); whether the model's
+device has the noise to mitigate is known after lowering, so ``problems`` is called by
+the preflight (``qadl check`` and ``qadl run``). ``mitigated_classifier`` folds the
+circuit once per scale (``qadl.passes.fold``) and wraps the noisy simulations in a
+``MitigatedSimulator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qadl.program import CallValue, Model, Program
+
+__all__ = ["MitigationSpec", "mitigated_classifier", "parse_mitigation", "problems"]
+
+MAX_MITIGATED_QUBITS = 10
+"""Mitigation runs on exact density matrices (``noisy.MAX_DENSITY_QUBITS``)."""
+
+
+@dataclass(frozen=True)
+class MitigationSpec:
+    """A checked ``mitigate`` option: readout inversion and/or zero-noise extrapolation."""
+
+    readout: str | None = None
+    """``tensored`` or ``full``; None: no readout mitigation."""
+    calibration_shots: int | None = None
+    scales: tuple[int, ...] | None = None
+    """Folding scales of ZNE; None: no extrapolation."""
+    extrapolation: str = "richardson"
+    order: int | None = None
+    folding: str = "global"
+
+    @property
+    def label(self) -> str:
+        """``readout+zne(richardson)`` for tables and results.json."""
+        parts = []
+        if self.readout is not None:
+            parts.append("readout" if self.readout == "tensored" else "readout(full)")
+        if self.scales is not None:
+            parts.append(f"zne({self.extrapolation})")
+        return "+".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything the mitigation did, for results.json."""
+        out: dict[str, Any] = {}
+        if self.readout is not None:
+            out["readout"] = {"method": self.readout, "calibration_shots": self.calibration_shots}
+        if self.scales is not None:
+            out["zne"] = {
+                "scales": list(self.scales),
+                "extrapolation": self.extrapolation,
+                "order": self.order,
+                "folding": self.folding,
+            }
+        return out
+
+
+def parse_mitigation(value: Any) -> MitigationSpec:
+    """The ``MitigationSpec`` of a checked ``mitigate`` value."""
+    fields: dict[str, Any] = {}
+    for item in value if isinstance(value, tuple) else (value,):
+        call = item if isinstance(item, CallValue) else CallValue(item)
+        kw = call.as_dict()
+        if call.name == "readout":
+            fields["readout"] = kw.get("method", "tensored")
+            fields["calibration_shots"] = kw.get("calibration_shots")
+        else:
+            scales = kw.get("scales", (1, 3, 5))
+            fields["scales"] = tuple(scales) if isinstance(scales, tuple) else (scales,)
+            fields["extrapolation"] = kw.get("extrapolation", "richardson")
+            fields["order"] = kw.get("order")
+            fields["folding"] = kw.get("folding", "global")
+    return MitigationSpec(**fields)
+
+
+def problems(program: Program, model: Model, value: Any) -> list[tuple[str, str, str]]:
+    """``(code, message, help)`` for every reason ``model`` cannot be evaluated mitigated."""
+    spec = parse_mitigation(value)
+    target = program.target_of(model.name)
+    if target is None or target.noise.is_noiseless:
+        where = "no device" if target is None else f"noiseless device `{target.name}`"
+        return [
+            (
+                "E0620",
+                f"`mitigate`: model `{model.name}` runs on {where}: there is no noise to mitigate",
+                f"bind it to a noisy target: `device {model.name} on TARGET`",
+            )
+        ]
+    noise, found = target.noise, []
+    if model.num_qubits > MAX_MITIGATED_QUBITS:
+        found.append(
+            (
+                "E0625",
+                f"`mitigate`: model `{model.name}` has {model.num_qubits} qubits; mitigation "
+                f"runs on exact density matrices (at most {MAX_MITIGATED_QUBITS} qubits)",
+                "evaluate a smaller model, or drop `mitigate`",
+            )
+        )
+    if noise.shots is not None:
+        found.append(
+            (
+                "E0626",
+                f"`mitigate`: device `{target.name}` samples {noise.shots} shots per decision; "
+                "mitigation corrects exact probabilities",
+                "drop `shots` from the target (or evaluate this model without `mitigate`)",
+            )
+        )
+    readout = model.circuit.readout
+    if spec.readout is not None:
+        found += _readout_problems(spec, model, target.name, noise.readout_error, readout)
+    gate_noise = (noise.depolarizing_1q, noise.depolarizing_2q) != (0.0, 0.0) or (
+        noise.t1 is not None or noise.t2 is not None
+    )
+    if spec.scales is not None and not gate_noise:
+        found.append(
+            (
+                "E0623",
+                f"`mitigate zne`: device `{target.name}` has no gate noise (only readout "
+                "error), so folding the circuit changes nothing to extrapolate",
+                "use `mitigate readout` for readout error",
+            )
+        )
+    return found
+
+
+def _readout_problems(spec, model, target_name, error, readout) -> list[tuple[str, str, str]]:
+    if readout is None or readout.kind != "probs":
+        return [
+            (
+                "E0621",
+                f"`mitigate readout`: model `{model.name}` reads Pauli expectation values; "
+                "readout mitigation inverts the confusion matrix of a `probs` readout",
+                "read out `probs(...)`, or use `mitigate zne(...)` only",
+            )
+        ]
+    if error == (0.0, 0.0):
+        return [
+            (
+                "E0622",
+                f"`mitigate readout`: device `{target_name}` declares no readout error",
+                "declare `readout_error(p01 = ..., p10 = ...)` on the target, or drop `readout`",
+            )
+        ]
+    if abs(1.0 - error[0] - error[1]) < 1e-9:
+        return [
+            (
+                "E0622",
+                f"`mitigate readout`: readout error p01 + p10 = 1 on `{target_name}` erases "
+                "the measured bit; it cannot be inverted",
+                "lower the declared readout error",
+            )
+        ]
+    if spec.readout == "full" and len(readout.qubits) > 8:
+        return [
+            (
+                "E0624",
+                f"`readout(method = full)`: {len(readout.qubits)} measured qubits; the full "
+                "inversion handles at most 8",
+                "use the per-qubit inversion: `mitigate readout`",
+            )
+        ]
+    return []
+
+
+def mitigated_classifier(model: Model, program: Program, spec: MitigationSpec, seed: int):
+    """A ``Classifier`` whose outputs are mitigated (see ``MitigatedSimulator``)."""
+    from qadl.backends.sim.extrapolation import Extrapolation
+    from qadl.backends.sim.mitigated import MitigatedSimulator, Mitigation
+    from qadl.learn.classifier import Classifier
+    from qadl.passes.fold import fold_global, fold_local
+
+    target = program.target_of(model.name)
+    if target is None:  # the preflight refuses this (E0620) before any work
+        raise ValueError(f"model {model.name!r} has no device to mitigate")
+    extrapolation, circuits = None, [model.circuit]
+    if spec.scales is not None:
+        extrapolation = Extrapolation(spec.extrapolation, spec.scales, spec.order)
+        fold = fold_global if spec.folding == "global" else fold_local
+        circuits = [fold(model.circuit, scale=s) for s in spec.scales]
+    mitigation = Mitigation(spec.readout, spec.calibration_shots, extrapolation, seed)
+    sim = MitigatedSimulator(circuits, target.noise, mitigation, method="density")
+    return Classifier(sim, model.circuit.readout, scale=model.readout_scale)
