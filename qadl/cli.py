@@ -132,8 +132,14 @@ def check_main(args: argparse.Namespace) -> int:
             continue
         models = (
             ", ".join(
-                f"{m.name} ({m.num_qubits} qubits, {m.num_params} params)"
-                for m in program.models.values()
+                [
+                    f"{m.name} ({m.num_qubits} qubits, {m.num_params} params)"
+                    for m in program.models.values()
+                ]
+                + [
+                    f"{k.name} ({k.kind} kernel, {k.num_qubits} qubits)"
+                    for k in program.kernels.values()
+                ]
             )
             or "no models"
         )

@@ -261,6 +261,7 @@ class _Preflight:
         self.base = {d.result: d.model for d in program.defences}
         """Defended model name -> the model it copies."""
         self.trained = {t.model for t in program.trainings} | set(self.base)
+        self.trained |= {t.kernel for t in program.kernel_trainings}
 
     # -- helpers ----------------------------------------------------------------------------------
     def guard(self, fn, *args) -> Any:
