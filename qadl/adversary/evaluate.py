@@ -12,6 +12,7 @@ import numpy as np
 from qadl.adversary.attacks import attack_sweep
 from qadl.adversary.config import AttackConfig, QuantumAttackConfig
 from qadl.adversary.fidelity import amplitude_fidelity
+from qadl.adversary.metrics import ClassMetrics, class_metrics
 from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack_sweep
 from qadl.adversary.result import AttackResult
 from qadl.learn.shots import sample_readout
@@ -21,6 +22,7 @@ __all__ = [
     "RobustPoint",
     "Scoring",
     "clean_accuracy",
+    "clean_metrics",
     "evaluate",
     "fidelity_certified",
     "rescored",
@@ -86,6 +88,8 @@ class Evaluation:
     """``CertifiedPoint``s: certified accuracy per method, attack and ε (``certify [...]``)."""
     certificates: tuple[Any, ...] = ()
     """``Certificate``s: per-sample radii of each certify method."""
+    metrics: ClassMetrics | None = None
+    """Precision, recall, F1, confusion matrix (and ROC-AUC) of the clean decisions."""
 
     def attacks(self) -> tuple[str, ...]:
         """Attack labels in first-seen order."""
@@ -109,7 +113,7 @@ class Evaluation:
             "n": self.n,
             "clean_accuracy": self.clean_accuracy,
             "points": [p.to_json() for p in self.points],
-        } | (
+        } | ({"metrics": self.metrics.to_json()} if self.metrics is not None else {}) | (
             {
                 "certified": [p.to_json() for p in self.certified],
                 "certificates": [c.to_json() for c in self.certificates],
@@ -153,12 +157,17 @@ class Scoring:
         self, classifier: Any, theta: np.ndarray, x: Any, state: Any, stream: tuple[int, ...]
     ) -> np.ndarray:
         """Predicted labels ``(B,)`` of a batch (``stream`` picks the random stream)."""
+        return np.argmax(self.proba(classifier, theta, x, state, stream), axis=1)
+
+    def proba(
+        self, classifier: Any, theta: np.ndarray, x: Any, state: Any, stream: tuple[int, ...]
+    ) -> np.ndarray:
+        """The class probabilities ``(B, C)`` the decisions are read from."""
         if self.shots is None:
-            return np.argmax(classifier.predict_proba(theta, x=x, state=state), axis=1)
+            return np.asarray(classifier.predict_proba(theta, x=x, state=state))
         outputs = classifier.sim.outputs(theta, x=x, state=state)
         rng = np.random.default_rng((self.seed, *stream))
-        probs = sample_readout(classifier.readout, outputs, self.shots, rng, scale=classifier.scale)
-        return np.argmax(probs, axis=1)
+        return sample_readout(classifier.readout, outputs, self.shots, rng, scale=classifier.scale)
 
 
 EXACT = Scoring()
@@ -170,6 +179,15 @@ def clean_accuracy(
     """Accuracy of the classifier on the (unperturbed) dataset."""
     pred = scoring.predict(classifier, theta, data.x, data.states, (0,))
     return float(np.mean(pred == data.y))
+
+
+def clean_metrics(
+    classifier: Any, theta: np.ndarray, data: Any, scoring: Scoring = EXACT
+) -> ClassMetrics:
+    """Precision/recall/F1/confusion (and two-class ROC-AUC) of the clean decisions; the
+    probabilities are those the decisions come from (sampled with ``shots``)."""
+    probs = scoring.proba(classifier, theta, data.x, data.states, (0,))
+    return class_metrics(data.y, np.argmax(probs, axis=1), int(probs.shape[1]), probs)
 
 
 def rescored(
@@ -306,10 +324,12 @@ def evaluate(
         if report is not None:
             report(name, tuple(results), time.perf_counter() - started)
         points += [RobustPoint.from_result(name, r) for r in results]
+    metrics = clean_metrics(classifier, theta, data, scoring)
     return Evaluation(
         model=model,
         dataset=getattr(data, "name", "data"),
         n=len(data.y),
-        clean_accuracy=clean_accuracy(classifier, theta, data, scoring),
+        clean_accuracy=metrics.accuracy,
         points=tuple(points),
+        metrics=metrics,
     )

@@ -604,6 +604,7 @@ def check_evaluations(session: Session) -> None:
 
 def run_evaluations(session: Session) -> list[Evaluation]:
     """Every ``evaluate`` statement: clean and robust accuracy of each listed model."""
+    from qadl.adversary.metrics_report import metrics_table, plot_confusions
     from qadl.adversary.report import certified_table, robustness_table
 
     everything: list[Evaluation] = []
@@ -630,13 +631,15 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             )
             keep: dict[str, Any] = {}
             started = time.perf_counter()
-            shots = spec.options.get("shots", session.device_shots(name))
+            shots = spec.options.get("shots", _evaluation_shots(session, name, spec.options))
             how = _EvalOptions(
                 Scoring(None if shots is None else int(shots), int(spec.options.get("seed", 0))),
                 bool(spec.options.get("fidelity", False)),
                 certification.methods_of(spec.options.get("certify")),
             )
-            evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
+            with _on_device(session, name, spec.options) as label:
+                evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
+            evaluation = replace(evaluation, model=label)
             evaluations.append(evaluation)
             _say(
                 f"  -> {name}: clean accuracy {evaluation.clean_accuracy:.3f} on {evaluation.n} "
@@ -645,9 +648,11 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             )
             if session.options.plots and spec.options.get("plots", True):
                 _plot_examples(session, name, data, keep)
-        print(robustness_table(evaluations), flush=True)
             if "mitigate" in spec.options:
                 evaluations.append(_evaluate_mitigated(session, name, data, spec, how))
+        print(robustness_table(evaluations), flush=True)
+        if any(e.metrics is not None for e in evaluations):
+            print(metrics_table(evaluations), flush=True)
         if any(e.certificates for e in evaluations):
             print(certified_table(evaluations), flush=True)
             suffix = "" if index == 0 else f"_{index}"
@@ -656,16 +661,45 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             )
         if session.options.plots and spec.options.get("plots", True):
             _plot_curves(session, index, evaluations)
+            suffix = "" if index == 0 else f"_{index}"
+            plot_confusions(evaluations, session.options.out_dir / "plots", suffix)
         everything += evaluations
     session.results["evaluations"] = [e.to_json() for e in everything]
     return everything
 
 
-def _plot_curves(session: Session, index: int, evaluations: list[Evaluation]) -> None:
-    from qadl.adversary.report import plot_accuracy_vs_epsilon
+def _evaluation_shots(session: Session, name: str, options: dict[str, Any]) -> int | None:
+    """The default ``shots`` of an evaluation: those of the device it runs on."""
+    if "device" not in options:
+        return session.device_shots(name)
+    return session.program.targets[options["device"]].noise.shots
 
-    if any(p.epsilon is not None for e in evaluations for p in e.points):
-        suffix = "" if index == 0 else f"_{index}"
+
+@contextmanager
+def _swapped(session: Session, name: str, classifier: Classifier):
+    """``classifier`` stands for model ``name`` (attacks, transfers, scoring) inside the block."""
+    base = session.model(name).name
+    plain = session.classifier(name)
+    session.classifiers[base] = classifier
+    try:
+        yield
+    finally:
+        session.classifiers[base] = plain
+
+
+@contextmanager
+def _on_device(session: Session, name: str, options: dict[str, Any]):
+    """``evaluate { device T }`` runs ``name`` under ``T``'s noise; yields its table label."""
+    from qadl.run.mitigation import device_classifier
+
+    if "device" not in options:
+        yield name
+        return
+    target = session.program.targets[options["device"]]
+    with _swapped(session, name, device_classifier(session.model(name), target)):
+        yield f"{name} @ {target.name}"
+
+
 def _evaluate_mitigated(
     session: Session, name: str, data: Dataset, spec: Any, how: _EvalOptions
 ) -> Evaluation:
@@ -674,19 +708,19 @@ def _evaluate_mitigated(
     White-box attacks differentiate the mitigated outputs; a transfer replays its examples
     on them. The classifier is swapped in the cache for this one evaluation only.
     """
-    from qadl.run.mitigation import mitigated_classifier, parse_mitigation
+    from qadl.run.mitigation import evaluation_target, mitigated_classifier, parse_mitigation
 
     mitigation = parse_mitigation(spec.options["mitigate"])
-    model, plain = session.model(name), session.classifier(name)
+    model = session.model(name)
+    target = evaluation_target(session.program, model, spec.options)
+    if target is None:  # the preflight refuses this (E0620) before any work
+        raise ValueError(f"model {name!r} has no device to mitigate")
     started = time.perf_counter()
-    session.classifiers[model.name] = mitigated_classifier(
-        model, session.program, mitigation, how.scoring.seed
-    )
-    try:
+    mitigated = mitigated_classifier(model, target, mitigation, how.scoring.seed)
+    with _swapped(session, name, mitigated):
         evaluation = _evaluate_model(session, name, data, spec.under, spec.span, {}, how)
-    finally:
-        session.classifiers[model.name] = plain
-    label = f"{name} ({mitigation.label})"  # parentheses: tables read [..] as markup
+    where = f" @ {target.name}" if "device" in spec.options else ""
+    label = f"{name}{where} ({mitigation.label})"  # parentheses: tables read [..] as markup
     session.results.setdefault("mitigation", {})[label] = mitigation.to_json()
     _say(
         f"  -> {label}: clean accuracy {evaluation.clean_accuracy:.3f}, "
@@ -695,6 +729,11 @@ def _evaluate_mitigated(
     return replace(evaluation, model=label)
 
 
+def _plot_curves(session: Session, index: int, evaluations: list[Evaluation]) -> None:
+    from qadl.adversary.report import plot_accuracy_vs_epsilon
+
+    if any(p.epsilon is not None for e in evaluations for p in e.points):
+        suffix = "" if index == 0 else f"_{index}"
         plot_accuracy_vs_epsilon(
             evaluations,
             session.options.out_dir / "plots" / f"accuracy_vs_epsilon{suffix}.png",
