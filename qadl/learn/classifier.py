@@ -100,12 +100,28 @@ class Classifier:
             ``Simulator.vjp`` with the cotangent of the mean loss, so its ``theta``,
             ``x``, ``delta`` and ``state`` fields are d(mean loss)/d(that input).
         """
-        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
-        probs = class_probs(self.readout, outputs, scale=self.scale)
-        per_sample, dprobs = loss_and_grad(loss, probs, y)
-        cot = class_probs_vjp(self.readout, outputs, dprobs / len(per_sample), scale=self.scale)
-        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+
+        def seed(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            probs = class_probs(self.readout, outputs, scale=self.scale)
+            per_sample, dprobs = loss_and_grad(loss, probs, y)
+            scaled = dprobs / len(per_sample)
+            return class_probs_vjp(self.readout, outputs, scaled, scale=self.scale), per_sample
+
+        grads, per_sample = self._vjp_after(theta, x, state, delta, seed, method)
         return per_sample, grads
+
+    def _vjp_after(self, theta, x, state, delta, seed, method: str) -> tuple[Any, Any]:
+        """``(Gradients, aux)`` of ``seed(outputs) = (cotangent, aux)``.
+
+        One forward pass where the simulator offers ``vjp_after`` (the statevector
+        ``Simulator``); otherwise ``outputs`` then ``vjp``.
+        """
+        vjp_after = getattr(self.sim, "vjp_after", None)
+        if vjp_after is not None:
+            return vjp_after(theta, x=x, delta=delta, state=state, seed=seed, method=method)
+        cot, aux = seed(self.sim.outputs(theta, x=x, delta=delta, state=state))
+        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+        return grads, aux
 
     def sampled_proba(
         self,
@@ -142,12 +158,14 @@ class Classifier:
         unbiased estimates of ∇ of the batch mean of ``J = E[L(p̂)]`` (``qadl.learn.shots``):
         a sampled cotangent pulled back through the simulator's exact Jacobian.
         """
-        outputs = self.sim.outputs(theta, x=x, delta=delta, state=state)
-        per_sample, cot = shot_loss_and_cotangent(
-            self.readout, outputs, y, shots, rng, loss=loss, scale=self.scale
-        )
-        cot = cot / len(per_sample)
-        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+
+        def seed(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            per_sample, cot = shot_loss_and_cotangent(
+                self.readout, outputs, y, shots, rng, loss=loss, scale=self.scale
+            )
+            return cot / len(per_sample), per_sample
+
+        grads, per_sample = self._vjp_after(theta, x, state, delta, seed, method)
         return per_sample, grads
 
     def accuracy(

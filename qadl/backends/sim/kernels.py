@@ -60,10 +60,12 @@ from qadl.backends.sim.program import (  # noqa: E402
 __all__ = [
     "adjoint_batch",
     "adjoint_single",
+    "backward_fused",
     "chain_tape",
     "default_chunks",
     "eval_angles",
     "forward_batch",
+    "forward_keep",
     "forward_single",
     "outputs_fused",
     "readout_batch",
@@ -1015,6 +1017,49 @@ def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
             for i in range(n):
                 g_state[b, i] = 2.0 * lam[i]
     return out, g_th, g_x, g_d, g_state
+
+
+@njit(cache=True, parallel=True)
+def forward_keep(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs):
+    """``outputs_fused`` that also returns the tape values (B, A) and final states (B, 2**nq)."""
+    nb = x.shape[0]
+    out = np.empty((nb, num_outputs))
+    angs = np.empty((nb, tape[0].shape[0]))
+    states = np.empty((nb, 1 << nq), dtype=np.complex128)
+    for b in prange(nb):
+        _eval_row(tape, theta, x[b], delta[b], angs[b])
+        psi = states[b]
+        _init_state(psi, init, b, has_init)
+        _run_forward(psi, nq, prog, angs[b])
+        _readout(psi, ro, out[b])
+    return out, angs, states
+
+
+@njit(cache=True, parallel=True)
+def backward_fused(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, states):
+    """The backward half of ``vjp_fused``, from ``forward_keep``'s results.
+
+    Overwrites ``states``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
+    dL/d(input state) as ``vjp_fused`` does.
+    """
+    nb = x.shape[0]
+    n = 1 << nq
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
+    for b in prange(nb):
+        g = np.zeros(angs.shape[1])
+        psi = states[b]
+        lam = np.empty(n, dtype=np.complex128)
+        r = np.zeros(16, dtype=np.complex128)
+        _seed_lambda(psi, ro, cot[b], lam)
+        _run_backward(psi, lam, nq, prog, angs[b], g, r)
+        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * lam[i]
+    return g_th, g_x, g_d, g_state
 
 
 # ============================================================================ parameter shift

@@ -38,7 +38,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
 )
 
-__all__ = ["outputs_soa", "vjp_soa"]
+__all__ = ["backward_soa", "forward_keep_soa", "outputs_soa", "vjp_soa"]
 
 _FWD = {"contract"}
 _BWD = {"contract", "reassoc"}
@@ -553,6 +553,64 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
             for i in range(n):
                 g_state[b, i] = 2.0 * complex(lre[i], lim[i])
     return out, g_th, g_x, g_d, g_state
+
+
+@njit(cache=True, parallel=True)
+def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
+    """``outputs_soa`` that also keeps what ``backward_soa`` needs.
+
+    Returns outputs (B, K), the tape values (B, A) and the final states split into
+    real and imaginary parts (B, 2**nq) each.
+    """
+    nb = x.shape[0]
+    n = 1 << nq
+    out = np.empty((nb, num_outputs))
+    angs = np.empty((nb, tape[0].shape[0]))
+    fre = np.empty((nb, n))
+    fim = np.empty((nb, n))
+    for b in prange(nb):
+        K._eval_row(tape, theta, x[b], delta[b], angs[b])
+        psi = np.empty(n, dtype=np.complex128)
+        _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
+        K._readout(psi, ro, out[b])
+    return out, angs, fre, fim
+
+
+@njit(cache=True, parallel=True)
+def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti):
+    """The backward half of ``vjp_soa``, from ``forward_keep_soa``'s results.
+
+    Overwrites ``fre`` and ``fim``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
+    dL/d(input state) as ``vjp_soa`` does.
+    """
+    nb = x.shape[0]
+    n = 1 << nq
+    na = tape[0].shape[0]
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
+    for b in prange(nb):
+        g = np.zeros(na)
+        r = np.zeros(16, dtype=np.complex128)
+        re = fre[b]
+        im = fim[b]
+        psi = np.empty(n, dtype=np.complex128)
+        for i in range(n):
+            psi[i] = complex(re[i], im[i])
+        lam = np.empty(n, dtype=np.complex128)
+        K._seed_lambda(psi, ro, cot[b], lam)
+        lre = np.empty(n)
+        lim = np.empty(n)
+        for i in range(n):
+            lre[i] = lam[i].real
+            lim[i] = lam[i].imag
+        _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
+        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+    return g_th, g_x, g_d, g_state
 
 
 # ============================================================================ large single states

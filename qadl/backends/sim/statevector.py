@@ -24,6 +24,16 @@ __all__ = ["METHODS", "Simulator"]
 METHODS = ("adjoint", "parameter-shift")
 """Gradient methods ``Simulator.vjp`` accepts."""
 
+BATCH_MAX_QUBITS = 16
+"""Up to this many qubits a batch of at least one sample per thread runs one sample per
+thread (each sample sequential, its state in L2); larger registers and smaller batches
+split each state's amplitudes over the threads instead."""
+
+KEEP_MAX_AMPLITUDES = 1 << 23
+"""``vjp_after`` keeps the batch's final states (16 bytes per amplitude) up to this many
+amplitudes (128 MiB) so that the backward sweep needs no second forward pass; above, it
+runs the forward pass twice rather than hold more memory."""
+
 
 @dataclass(frozen=True)
 class _Batch:
@@ -69,7 +79,7 @@ class Simulator(CircuitSizes):
         self.program: SimProgram = build_program(circuit)
         self._soa = None
         """Split diagonal tables when the split-array kernels (``soa_kernels``) apply."""
-        if self.program.num_qubits < SINGLE_STATE_QUBITS and soa_supported(self.program):
+        if self.program.num_qubits <= BATCH_MAX_QUBITS and soa_supported(self.program):
             self._soa = split_tables(self.program)
         self._soa_large = (
             self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
@@ -107,23 +117,50 @@ class Simulator(CircuitSizes):
         batch = self._batch(theta, x, delta, None)
         return self._angles(kernels, batch)
 
+    def _per_sample(self, size: int) -> bool:
+        """Whether a batch of ``size`` runs one sample per thread (else amplitude-parallel)."""
+        nq = self.num_qubits
+        if nq < SINGLE_STATE_QUBITS:
+            return True
+        from numba import get_num_threads  # lazy: numba is off the import path
+
+        return nq <= BATCH_MAX_QUBITS and size >= get_num_threads()
+
     def _angles(self, kernels, batch: _Batch) -> np.ndarray:
         return kernels.eval_angles(self.program.tape.arrays(), batch.theta, batch.x, batch.delta)
 
     # -- simulation ---------------------------------------------------------------------
     def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Final states (B, 2**n) complex128."""
+        batch = self._batch(theta, x, delta, state)
+        if self._soa_large:
+            from qadl.backends.sim.split_state import join  # lazy: compiles on first use
+
+            return join(*self._states_soa(batch))
+        return self._states_complex(batch)
+
+    def states_split(self, theta, x=None, delta=None, state=None) -> tuple[np.ndarray, np.ndarray]:
+        """Final states as their real and imaginary parts, (B, 2**n) float64 each.
+
+        From 14 qubits the kernels keep states in this layout and write these arrays
+        directly: no complex128 copy is made (half the memory of ``states`` plus its
+        output). Smaller registers run in complex128 and are split here.
+        """
+        batch = self._batch(theta, x, delta, state)
+        if self._soa_large:
+            return self._states_soa(batch)
+        psi = self._states_complex(batch)
+        return np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)
+
+    def _states_complex(self, batch: _Batch) -> np.ndarray:
         from qadl.backends.sim import kernels  # lazy: compiles on first use
 
-        batch = self._batch(theta, x, delta, state)
         ang = self._angles(kernels, batch)
         nq = self.num_qubits
         prog = self.program.arrays()
         if nq < SINGLE_STATE_QUBITS:
             has_init, init = _init(batch)
             return kernels.forward_batch(nq, prog, ang, init, has_init)
-        if self._soa_large:
-            return self._states_soa(ang, batch)
         out = np.zeros((batch.size, 1 << nq), dtype=np.complex128)
         chunks = kernels.default_chunks()
         for b in range(batch.size):
@@ -134,34 +171,34 @@ class Simulator(CircuitSizes):
             kernels.forward_single(nq, prog, ang[b], out[b], chunks, kernels.BLOCK_QUBITS)
         return out
 
-    def _states_soa(self, ang: np.ndarray, batch: _Batch) -> np.ndarray:
-        """Large registers on the split-array, cache-blocked kernels (one sample at a time)."""
+    def _states_soa(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
+        """Large registers on the split-array, cache-blocked kernels (one sample at a time).
+
+        The kernels write each sample's row of the (B, 2**n) output arrays in place.
+        """
         from qadl.backends.sim import kernels, soa_kernels  # lazy: compiles on first use
 
-        nq = self.num_qubits
+        ang = self._angles(kernels, batch)
         tables = split_tables(self.program)
-        out = np.empty((batch.size, 1 << nq), dtype=np.complex128)
+        if batch.state is None:
+            re = np.zeros((batch.size, 1 << self.num_qubits))
+            im = np.zeros_like(re)
+            re[:, 0] = 1.0
+        else:
+            re = np.ascontiguousarray(batch.state.real)
+            im = np.ascontiguousarray(batch.state.imag)
         for b in range(batch.size):
-            if batch.state is None:
-                re = np.zeros(1 << nq)
-                im = np.zeros(1 << nq)
-                re[0] = 1.0
-            else:
-                re = np.ascontiguousarray(batch.state[b].real)
-                im = np.ascontiguousarray(batch.state[b].imag)
-            soa_kernels.forward_single_soa(nq, self.program.arrays(), ang[b], re, im,
-                                           kernels.BLOCK_QUBITS, *tables)
-            out[b].real = re
-            out[b].imag = im
-        return out
+            soa_kernels.forward_single_soa(self.num_qubits, self.program.arrays(), ang[b],
+                                           re[b], im[b], kernels.BLOCK_QUBITS, *tables)
+        return re, im
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values (B, K) float64."""
         from qadl.backends.sim import kernels  # lazy: compiles on first use
 
         ro = self._readout()
-        if self.num_qubits < SINGLE_STATE_QUBITS:
-            batch = self._batch(theta, x, delta, state)
+        batch = self._batch(theta, x, delta, state)
+        if self._per_sample(batch.size):
             has_init, init = _init(batch)
             if self._soa is not None:
                 from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
@@ -211,12 +248,10 @@ class Simulator(CircuitSizes):
 
         if method not in METHODS:
             raise ValueError(f"unknown gradient method {method!r}; expected one of {METHODS}")
-        ro = self._readout()
+        self._readout()
         batch = self._batch(theta, x, delta, state)
-        cot = np.ascontiguousarray(np.asarray(cotangent, dtype=np.float64))
-        if cot.shape != (batch.size, ro.num_outputs):
-            raise ValueError(f"cotangent must have shape ({batch.size}, {ro.num_outputs})")
-        if method == "adjoint" and self.num_qubits < SINGLE_STATE_QUBITS:
+        cot = self._cotangent(cotangent, batch.size)
+        if method == "adjoint" and self._per_sample(batch.size):
             return self._vjp_fused(kernels, batch, cot)
         ang = self._angles(kernels, batch)
         run = adjoint_tape_grads if method == "adjoint" else shift_tape_grads
@@ -228,6 +263,65 @@ class Simulator(CircuitSizes):
             x=g_x if self.num_features else None,
             delta=g_d if self.num_deltas else None,
             state=g_state,
+        )
+
+    def vjp_after(
+        self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
+    ) -> tuple[Gradients, object]:
+        """``vjp`` with a cotangent computed from the outputs, in one forward pass.
+
+        ``seed(outputs)`` gets the (B, K) outputs and returns ``(cotangent, aux)``; the
+        result is ``(Gradients, aux)``, as ``vjp(..., cotangent=cotangent)`` would give.
+        The adjoint method on a batch run one sample per thread keeps each sample's
+        final state from the forward pass (up to ``KEEP_MAX_AMPLITUDES``) and starts
+        the backward sweep from it; other cases run ``outputs`` and then ``vjp``.
+        """
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
+
+        if method not in METHODS:
+            raise ValueError(f"unknown gradient method {method!r}; expected one of {METHODS}")
+        ro = self._readout()
+        batch = self._batch(theta, x, delta, state)
+        keep = batch.size << self.num_qubits <= KEEP_MAX_AMPLITUDES
+        if method != "adjoint" or not keep or not self._per_sample(batch.size):
+            cot, aux = seed(self.outputs(theta, x=x, delta=delta, state=state))
+            grads = self.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+            return grads, aux
+        has_init, init = _init(batch)
+        head = (self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
+                batch.theta, batch.x, batch.delta)
+        if self._soa is not None:
+            from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+
+            out, angs, fre, fim = soa_kernels.forward_keep_soa(
+                *head, init, has_init, ro.num_outputs, *self._soa
+            )
+            cot, aux = seed(out)
+            cot = self._cotangent(cot, batch.size)
+            g_th, g_x, g_d, g_state = soa_kernels.backward_soa(
+                *head, has_init, cot, angs, fre, fim, *self._soa
+            )
+        else:
+            out, angs, states = kernels.forward_keep(*head, init, has_init, ro.num_outputs)
+            cot, aux = seed(out)
+            cot = self._cotangent(cot, batch.size)
+            g_th, g_x, g_d, g_state = kernels.backward_fused(*head, has_init, cot, angs, states)
+        return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init), aux
+
+    def _cotangent(self, cotangent, size: int) -> np.ndarray:
+        cot = np.ascontiguousarray(np.asarray(cotangent, dtype=np.float64))
+        k = self._readout().num_outputs
+        if cot.shape != (size, k):
+            raise ValueError(f"cotangent must have shape ({size}, {k})")
+        return cot
+
+    def _fused_gradients(self, out, g_th, g_x, g_d, g_state, has_init: bool) -> Gradients:
+        return Gradients(
+            outputs=out,
+            theta=g_th.sum(axis=0),
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state if has_init else None,
         )
 
     def _vjp_fused(self, kernels, batch: _Batch, cot: np.ndarray) -> Gradients:
@@ -251,10 +345,4 @@ class Simulator(CircuitSizes):
             out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
         else:
             out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
-        return Gradients(
-            outputs=out,
-            theta=g_th.sum(axis=0),
-            x=g_x if self.num_features else None,
-            delta=g_d if self.num_deltas else None,
-            state=g_state if has_init else None,
-        )
+        return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)

@@ -1,0 +1,158 @@
+"""Training-step overheads of the statevector simulator, measured A/B in one process.
+
+Three questions, each answered by timing two ways of doing the same work alternately
+(A B A B …) in one process, so that the load of a shared machine hits both alike; the
+median of the per-round ratios is reported with the median times.
+
+- ``--what classifier``: ``Classifier.loss_and_grads`` (one forward pass, through
+  ``Simulator.vjp_after``) against the same step as ``outputs`` then ``vjp`` (two
+  forward passes), and against ``Simulator.vjp`` alone (the kernel's floor).
+- ``--what dispatch``: the W1 gradient at n ≥ 14 run one sample per thread against the
+  amplitude-parallel kernels (the path used below ``BATCH_MAX_QUBITS`` for batches
+  smaller than the thread count, and always above it).
+- ``--what states``: ``Simulator.states`` at a large n (one sample).
+
+The W1 circuit: RY(x_q) encoding, ``--layers`` × (RZ·RY·RZ on every qubit + CZ chain),
+readout ⟨Z0⟩ read as a two-class classifier. OpenMP's wait policy and the thread count
+must be set before the process starts (``OMP_WAIT_POLICY``, ``NUMBA_NUM_THREADS``).
+
+Run: ``python benchmarks/sim_step.py --what classifier --qubits 10 --batch 1,10,64,256``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.sim_circuits import layered
+from qadl.backends.sim import Simulator
+from qadl.backends.sim import statevector as sv
+from qadl.learn.classifier import Classifier
+
+
+class _TwoPass:
+    """The simulator seen without ``vjp_after``: ``Classifier`` then runs two forwards."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+        self.num_params = sim.num_params
+
+    def outputs(self, *args, **kwargs):
+        return self._sim.outputs(*args, **kwargs)
+
+    def vjp(self, *args, **kwargs):
+        return self._sim.vjp(*args, **kwargs)
+
+
+def _ab(a: Callable[[], object], b: Callable[[], object], rounds: int):
+    """Median seconds of ``a`` and ``b`` and the median of the per-round ratios a/b."""
+    a()
+    b()
+    ta, tb, ratios = [], [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+        ratios.append((t1 - t0) / (t2 - t1))
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
+
+
+def _inputs(n: int, layers: int, batch: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-np.pi, np.pi, 3 * n * layers), rng.uniform(0, np.pi, (batch, n))
+
+
+def _classifier(args) -> None:
+    circuit = layered(args.qubits, args.layers, encode=True)
+    sim = Simulator(circuit)
+    one = Classifier(sim, circuit.readout)
+    two = Classifier(_TwoPass(sim), circuit.readout)
+    print("| batch | one forward (ms) | two forwards (ms) | two ÷ one | vjp alone (ms) "
+          "| one ÷ vjp |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for batch in args.batch:
+        theta, x = _inputs(args.qubits, args.layers, batch)
+        y = np.arange(batch) % 2
+        cot = np.ones((batch, 1))
+        t1, t2, r12 = _ab(lambda: one.loss_and_grads(theta, y, x=x),  # noqa: B023
+                          lambda: two.loss_and_grads(theta, y, x=x), args.rounds)  # noqa: B023
+        _, tv, r1v = _ab(lambda: one.loss_and_grads(theta, y, x=x),  # noqa: B023
+                         lambda: sim.vjp(theta, x=x, cotangent=cot), args.rounds)  # noqa: B023
+        print(f"| {batch} | {1e3 * t1:.3f} | {1e3 * t2:.3f} | {1 / r12:.2f} | {1e3 * tv:.3f} "
+              f"| {r1v:.2f} |")
+
+
+def _dispatch(args) -> None:
+    circuit = layered(args.qubits, args.layers, encode=True)
+    per_sample = Simulator(circuit)
+    cap = sv.BATCH_MAX_QUBITS
+    sv.BATCH_MAX_QUBITS = args.qubits - 1  # built while the cap excludes n: amplitude-parallel
+    amplitude = Simulator(circuit)
+    sv.BATCH_MAX_QUBITS = cap
+    print("| batch | per sample: samples/s | amplitude-parallel: samples/s | speed-up |")
+    print("|---:|---:|---:|---:|")
+    for batch in args.batch:
+        theta, x = _inputs(args.qubits, args.layers, batch)
+        cot = np.ones((batch, 1))
+
+        def run_a(theta=theta, x=x, cot=cot):
+            sv.BATCH_MAX_QUBITS = cap
+            return per_sample.vjp(theta, x=x, cotangent=cot)
+
+        def run_b(theta=theta, x=x, cot=cot):
+            sv.BATCH_MAX_QUBITS = args.qubits - 1  # the dispatch the engine was built for
+            return amplitude.vjp(theta, x=x, cotangent=cot)
+
+        ga, gb = run_a(), run_b()
+        assert np.allclose(ga.theta, gb.theta, atol=1e-9) and np.allclose(ga.x, gb.x, atol=1e-9)
+        ta, tb, ratio = _ab(run_a, run_b, args.rounds)
+        sv.BATCH_MAX_QUBITS = cap
+        print(f"| {batch} | {batch / ta:.1f} | {batch / tb:.1f} | {1 / ratio:.2f} |")
+
+
+def _states(args) -> None:
+    circuit = layered(args.qubits, args.layers, encode=False)
+    sim = Simulator(circuit)
+    theta, _ = _inputs(args.qubits, args.layers, 1)
+    sim.states(theta)
+    times = []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        sim.states(theta)
+        times.append(time.perf_counter() - t0)
+    print(f"states() n={args.qubits}: median {statistics.median(times):.3f} s, "
+          f"min {min(times):.3f} s over {args.rounds}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--what", choices=("classifier", "dispatch", "states"),
+                        default="classifier")
+    parser.add_argument("--qubits", type=int, default=10)
+    parser.add_argument("--layers", type=int, default=10)
+    parser.add_argument("--batch", default="1,10,64,256",
+                        type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    from numba import get_num_threads
+
+    print(f"# {args.what}: n={args.qubits}, layers={args.layers}, threads={get_num_threads()}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    {"classifier": _classifier, "dispatch": _dispatch, "states": _states}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
