@@ -219,6 +219,15 @@ def check_kernel_train(
             label="not for a projected kernel",
             help="drop `shots`, or use `type fidelity`",
         )
+    if "seed" in values and "shots" not in values:
+        opt = next(o for o in options if o.key == "seed")
+        bag.error(
+            "E0336",
+            "`seed` seeds the shot sampling: it has no effect without `shots`",
+            opt.key_span,
+            label="no effect here",
+            help="add `shots N`, or drop `seed` (exact kernels are deterministic)",
+        )
     if "classifier" not in values:
         if not any(o.key == "classifier" for o in options):
             bag.error(

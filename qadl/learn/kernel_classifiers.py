@@ -39,9 +39,10 @@ class FittedKernelClassifier:
 
 
 def fit_kernel_classifier(
-    kind: str, strength: float, gram: np.ndarray, y: np.ndarray, num_classes: int, seed: int
+    kind: str, strength: float, gram: np.ndarray, y: np.ndarray, num_classes: int
 ) -> FittedKernelClassifier:
-    """Fit ``kind`` (svm / kernel_ridge / logistic) on the training Gram matrix.
+    """Fit ``kind`` (svm / kernel_ridge / logistic) on the training Gram matrix
+    (all three solvers are deterministic: no seed).
 
     Raises:
         ValueError: the labels hold a single class (nothing to separate).
@@ -51,7 +52,7 @@ def fit_kernel_classifier(
     if kind == "svm":
         from sklearn.svm import SVC
 
-        est: Any = SVC(kernel="precomputed", C=strength, random_state=seed)
+        est: Any = SVC(kernel="precomputed", C=strength)
         est.fit(gram, y)
     elif kind == "kernel_ridge":
         from sklearn.kernel_ridge import KernelRidge
@@ -61,7 +62,7 @@ def fit_kernel_classifier(
     elif kind == "logistic":
         from sklearn.linear_model import LogisticRegression
 
-        est = LogisticRegression(C=strength, max_iter=5000, random_state=seed)
+        est = LogisticRegression(C=strength, max_iter=5000)
         est.fit(gram, y)
     else:
         raise ValueError(f"unknown kernel classifier {kind!r}")

@@ -99,7 +99,7 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
     gram_seconds = time.perf_counter() - started
     try:
         fitted = fit_kernel_classifier(
-            spec.classifier, spec.strength, gram, train.y, train.num_classes, spec.seed
+            spec.classifier, spec.strength, gram, train.y, train.num_classes
         )
     except ValueError as err:
         raise QadlError.at(

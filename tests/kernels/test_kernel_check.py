@@ -82,6 +82,7 @@ def test_a_kernel_takes_one_feature_vector():
         ("train k on d.train { classifier svm(C = 0) }", "E0502", "svm(C = 0)"),
         ("train k on d.train { classifier svm; shots 0 }", "E0502", "0"),
         ("train k on d.train { seed 1 }", "E0508", "train k on d.train { seed 1 }"),
+        ("train k on d.train { classifier svm; seed 3 }", "E0336", "seed"),
         ("attack a on k { method fgsm(epsilon = 0.1) }", "E0337", "k"),
         ("defend k with adversarial_training(attack = fgsm(epsilon = 0.1)) as r", "E0337", "k"),
         ("target t { qubits 2 }\ndevice k on t", "E0337", "k"),

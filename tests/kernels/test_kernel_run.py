@@ -62,5 +62,21 @@ def test_shots_give_a_seeded_noisy_kernel(tmp_path):
 def test_svm_on_a_kernel_that_cannot_separate_does_worse():
     """The accuracy check can fail: a constant kernel carries no information."""
     train, test = havlicek(samples=60, gap=0.3, test=0.5, seed=3)
-    fitted = fit_kernel_classifier("svm", 1.0, np.ones((30, 30)), train.y, 2, 0)
+    fitted = fit_kernel_classifier("svm", 1.0, np.ones((30, 30)), train.y, 2)
     assert np.mean(fitted.predict(np.ones((30, 30))) == test.y) <= 0.6
+
+
+def test_memory_mb_sets_the_tile_budget(tmp_path, monkeypatch):
+    import qadl.run.kernels as run_kernels
+
+    seen = []
+    real = run_kernels.fidelity_gram
+
+    def spy(a, b=None, *, memory_bytes):
+        seen.append(memory_bytes)
+        return real(a, b, memory_bytes=memory_bytes)
+
+    monkeypatch.setattr(run_kernels, "fidelity_gram", spy)
+    results = _run(tmp_path, extra="; memory_mb 3")
+    assert seen and set(seen) == {3 << 20}
+    assert results["evaluations"][0]["clean_accuracy"] >= 0.95
