@@ -173,6 +173,18 @@ def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
         if len(set(classes)) != len(classes):
             return "E0718", f"`classes` lists a digit twice: {classes}", "list each digit once"
         return None
+    if spec.source == "builtin.havlicek":  # half of the samples in each class
+        from qadl.learn.data import split_problem
+
+        n = int(opts.get("samples", 200))
+        problem = split_problem(np.repeat(np.arange(2), [n // 2, n - n // 2]), _test(spec))
+        if problem is not None:
+            return (
+                "E0702",
+                f"cannot split `{spec.name}` into train and test: {problem}",
+                "use more `samples` (half go to each class), or another `test` fraction",
+            )
+        return None
     if spec.source not in _QUANTUM_QUBITS:
         return None
     from qadl.learn.data import split_problem

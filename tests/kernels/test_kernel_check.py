@@ -113,3 +113,12 @@ def test_kernel_data_must_be_features_of_the_right_size():
         + TRAIN
     )
     assert ("E0550", TRAIN.strip()) in _errors(text)
+
+
+def test_a_havlicek_set_too_small_to_split_is_refused_by_check(tmp_path):
+    from qadl.api import diagnose
+
+    path = tmp_path / "small.qadl"
+    path.write_text(HEAD.replace("samples = 40", "samples = 4") + KERNEL + TRAIN)
+    (diag,) = diagnose(path)
+    assert diag.code == "E0702" and "samples" in (diag.help or "")
