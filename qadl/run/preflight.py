@@ -306,6 +306,14 @@ class _Preflight:
     def certifies(self, name: str, options: dict[str, Any], span: Span) -> None:
         """``evaluate { certify [...] }``: every method applies to the model, exactly."""
         model = self.model(name)
+        kernels = getattr(self.program, "kernels", {})
+        if model is None and options.get("certify") and name in kernels:
+            self.error(
+                "E0540",
+                f"`certify`: `{name}` is a kernel classifier; certificates are for circuit models",
+                span,
+                help="evaluate the kernel classifier in its own `evaluate` without `certify`",
+            )
         if model is not None:
             for code, message, hint in certify_problems(self.program, name, model, options):
                 self.error(code, message, span, help=hint)
