@@ -371,8 +371,13 @@ class _TopLevel:
             method = CallValue(method)
         problem = check_call(method, DEFENCE_METHODS, "defence")
         if problem:
+            certified = method.name.startswith("lipschitz")  # certified training: not built
             self.bag.error(
-                "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here"
+                "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here",
+                help="certified training is not available: defend with `adversarial_training"
+                "(...)` and measure with `evaluate ... { certify [lipschitz] }`"
+                if certified
+                else None,
             )
             return None
         attack = method.get("attack")
