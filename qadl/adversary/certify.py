@@ -168,8 +168,12 @@ def certify(
     if method.name == "lipschitz":
         constants = lipschitz_constants(circuit, theta)
         pred = predictions(decision_scores(readout, outputs))
-        return Certificate("lipschitz", pred, y, lipschitz_radii(readout, outputs, y, constants),
-                           constants)
+
+        def gradient(cotangent: np.ndarray) -> np.ndarray:
+            return classifier.sim.vjp(theta, x=data.x, cotangent=cotangent).x
+
+        radii = lipschitz_radii(readout, outputs, y, constants, gradient)
+        return Certificate("lipschitz", pred, y, radii, constants)
     if method.name == "fidelity":
         pred = predictions(decision_scores(readout, outputs))
         radius = fidelity_radius(readout, outputs, y)

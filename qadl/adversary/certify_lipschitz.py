@@ -14,9 +14,17 @@ the gradient in the dual norm, and integrating along the segment gives
 
 Berberich et al.'s ``L ≤ 2‖M‖ Σ_j ‖w_j‖‖H_j‖`` with the spread in place of the norm. A
 decision with margin ``m`` cannot change within ``‖δ‖_p < m / L_p``.
+
+Per sample, a second-order bound is often larger: second derivatives obey
+``|∂²m/∂a_j∂a_k| ≤ ‖[[M', G_j], G_k]‖ ≤ 4·h(M)·h(G_j)·h(G_k)``, so
+``δᵀ∇²m δ ≤ Q_p‖δ‖_p²`` with ``Q_p = L_p²/h(M)``, and with ``g = ‖∇m(x)‖_q`` (exact,
+by the adjoint method) ``m(x + δ) ≥ m − g‖δ‖ − Q_p‖δ‖²/2``: the decision holds within the
+positive root ``(√(g² + 2·Q_p·m) − g)/Q_p``. The radius is the larger of the two.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -105,19 +113,61 @@ def lipschitz_constants(circuit: Circuit, theta: np.ndarray) -> dict[str, float]
     return {"l2": l2, "linf": linf}
 
 
+def _score_cotangent(readout: Readout, y: np.ndarray, c: int, width: int) -> np.ndarray:
+    """Cotangent on the simulator outputs whose vjp is ``∇(s_y − s_c)``."""
+    rows = np.arange(len(y))
+    cot = np.zeros((len(y), width))
+    if readout.kind == "expval" and is_povm(readout):  # s_0 − s_1 = e
+        cot[:, 0] = np.where(y == 0, 1.0, -1.0)
+        return cot
+    cot[rows, y] += 1.0
+    cot[rows, c] -= 1.0
+    return cot
+
+
+def _root(margin: np.ndarray, slope: np.ndarray, curvature: float) -> np.ndarray:
+    """Positive root of ``curvature·r²/2 + slope·r − margin``."""
+    return (np.sqrt(slope**2 + 2.0 * curvature * margin) - slope) / curvature
+
+
 def lipschitz_radii(
-    readout: Readout, outputs: np.ndarray, y: np.ndarray, constants: dict[str, float]
+    readout: Readout,
+    outputs: np.ndarray,
+    y: np.ndarray,
+    constants: dict[str, float],
+    gradient: Any = None,
 ) -> dict[str, np.ndarray]:
-    """Per-sample radii ``margin / L_p`` per input norm (0 where the decision is not ``y``)."""
+    """Per-sample radii per input norm (0 where the decision is not ``y``).
+
+    Args:
+        readout: the circuit's readout.
+        outputs: exact simulator outputs at the clean inputs ``(B, K)``.
+        y: labels.
+        constants: ``lipschitz_constants`` of the circuit.
+        gradient: ``cotangent -> (B, F)``, the input gradient of ``Σ cotangent·outputs``
+            at the clean inputs; with it each radius is the larger of the global
+            ``margin/L_p`` and the second-order local one (module doc).
+    """
     scores = decision_scores(readout, outputs)
     y = np.asarray(y, dtype=int)
-    others = np.array(scores, dtype=float)
-    others[np.arange(len(y)), y] = -np.inf
-    margin = scores[np.arange(len(y)), y] - others.max(axis=1)
+    rows = np.arange(len(y))
     correct = predictions(scores) == y
-    out = {}
-    for norm, lip in constants.items():
-        with np.errstate(divide="ignore"):
-            radius = np.inf * np.ones(len(y)) if lip == 0.0 else margin / lip
-        out[norm] = np.where(correct, np.clip(radius, 0.0, None), 0.0)
-    return out
+    radius = {norm: np.full(len(y), np.inf) for norm in constants}
+    h_m = _score_half_spread(readout)
+    for c in range(scores.shape[1]):
+        live = y != c
+        if not np.any(live):
+            continue
+        margin = np.clip(scores[rows, y] - scores[:, c], 0.0, None)
+        grad = None
+        if gradient is not None:
+            grad = gradient(_score_cotangent(readout, y, c, np.shape(outputs)[1]))
+        for norm, lip in constants.items():
+            if lip == 0.0:  # the features move nothing
+                continue
+            r = margin / lip
+            if grad is not None:
+                dual = np.linalg.norm(grad, 2 if norm == "l2" else 1, axis=1)
+                r = np.maximum(r, _root(margin, dual, lip**2 / h_m))
+            radius[norm] = np.where(live, np.minimum(radius[norm], r), radius[norm])
+    return {n: np.where(correct, r, 0.0) for n, r in radius.items()}

@@ -86,14 +86,32 @@ def _random_model(seed: int, num_qubits: int, num_classes: int):
     return Classifier(Simulator(circuit), readout), circuit, theta, rng
 
 
+def _radii(clf, circuit, theta, x, y, local=True):
+    """Radii with the second-order local bound (the larger, so the one to attack)."""
+    def gradient(cot):
+        return clf.sim.vjp(theta, x=x, cotangent=cot).x
+
+    return lipschitz_radii(circuit.readout, clf.sim.outputs(theta, x=x), y,
+                           lipschitz_constants(circuit, theta), gradient if local else None)
+
+
+def test_the_local_bound_is_never_smaller_and_sometimes_larger():
+    clf, circuit, theta, rng = _random_model(5, 2, 3)
+    x = rng.uniform(-1, 1, (30, 2))
+    y = clf.predict(theta, x=x)
+    local, plain = _radii(clf, circuit, theta, x, y), _radii(clf, circuit, theta, x, y, False)
+    for norm in ("l2", "linf"):
+        assert np.all(local[norm] >= plain[norm] - 1e-15)
+        assert np.any(local[norm] > 1.2 * plain[norm])
+
+
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), shape=st.sampled_from([(1, 2), (2, 2), (2, 3)]))
 def test_no_pgd_flips_a_sample_inside_its_radius(seed, shape):
     clf, circuit, theta, rng = _random_model(seed, *shape)
     x = rng.uniform(-1, 1, (4, 2))
     y = clf.predict(theta, x=x)  # every sample is right: radii are positive
-    radii = lipschitz_radii(circuit.readout, clf.sim.outputs(theta, x=x), y,
-                            lipschitz_constants(circuit, theta))
+    radii = _radii(clf, circuit, theta, x, y)
     for norm in ("l2", "linf"):
         for i in range(len(y)):
             data = Dataset(x=x[i : i + 1], y=y[i : i + 1], name="probe",
@@ -112,8 +130,7 @@ def test_a_dense_grid_in_the_ball_never_flips(seed):
     clf, circuit, theta, rng = _random_model(seed, 2, 2)
     x = rng.uniform(-1, 1, (3, 2))
     y = clf.predict(theta, x=x)
-    radii = lipschitz_radii(circuit.readout, clf.sim.outputs(theta, x=x), y,
-                            lipschitz_constants(circuit, theta))
+    radii = _radii(clf, circuit, theta, x, y)
     grid = np.linspace(-1, 1, 81)
     offsets = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     for i in range(len(y)):
