@@ -1,8 +1,8 @@
-"""Read what ``qadl run`` wrote: ``qadl.runs.load("runs/NAME")`` -> ``Run``.
+"""Run programs and read what ``qadl run`` wrote: ``qadl.runs.load("runs/NAME")`` -> ``Run``.
 
 A run directory holds ``results.json`` and one ``MODEL.params.npz`` per trained or
 defended model (array ``theta``). Pass a ``Run`` to ``Program.classifier(name, params=run)``
-to get the trained classifier.
+to get the trained classifier. ``qadl.runs.run(path)`` is ``qadl run`` from Python.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from qadl.errors import QadlError
 from qadl.source import Span
 
-__all__ = ["Run", "load"]
+__all__ = ["Run", "load", "run"]
 
 SUFFIX = ".params.npz"
 
@@ -104,3 +104,43 @@ def load(path: str | Path) -> Run:
             ) from None
     params = {p.name[: -len(SUFFIX)]: _read_params(p) for p in files}
     return Run(path=root, results=results, params=params)
+
+
+def run(
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    max_epochs: int | None = None,
+    samples: int | None = None,
+    plots: bool = True,
+    progress: bool = False,
+) -> Run:
+    """``qadl run PATH`` in this process; returns the ``Run`` it wrote.
+
+    The same checks (the preflight of ``qadl check``, data files from the program's
+    directory only), the same output directory (default ``runs/<file stem>``) and the
+    same log lines on stdout; ``max_epochs``/``samples``/``plots`` are ``--max-epochs``,
+    ``--samples`` and ``--no-plots``.
+
+    Raises:
+        QadlError: whatever ``qadl run`` reports as a diagnostic.
+    """
+    from qadl.api import load as load_program
+    from qadl.run.preflight import preflight
+    from qadl.run.session import RunOptions, run_program
+
+    for name, value in (("max_epochs", max_epochs), ("samples", samples)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    program = load_program(path)
+    checked = preflight(program, None, max_samples=samples)
+    for line in checked.log_lines():
+        print(line, flush=True)
+    directory = Path(out) if out is not None else Path("runs") / Path(path).stem
+    options = RunOptions(
+        out_dir=directory, progress=progress, max_epochs=max_epochs, max_samples=samples,
+        plots=plots,
+    )
+    run_program(program, options, preread=checked.files)
+    return load(directory)

@@ -66,3 +66,22 @@ def test_damaged_files(tmp_path):
     with pytest.raises(QadlError, match="no array `theta`") as err:
         qadl.runs.load(out)
     assert _code(err.value) == "E0851"
+
+
+def test_run_refuses_bad_limits(program_file):
+    """`qadl.runs.run` takes the command line's positive limits, checked before any work."""
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="max_epochs must be a positive integer"):
+            qadl.runs.run(program_file, out=program_file.parent / "out", max_epochs=bad)
+    with pytest.raises(ValueError, match="samples must be a positive integer"):
+        qadl.runs.run(program_file, samples=0)
+    assert not (program_file.parent / "out").exists()
+
+
+def test_run_reports_program_errors(tmp_path):
+    """A wrong program is the located QadlError `qadl run` prints."""
+    path = tmp_path / "bad.qadl"
+    path.write_text("model m(x: float[2]) on q[1] { ry(x[5]) q[0]\n readout probs(q[0]) }\n")
+    with pytest.raises(QadlError) as err:
+        qadl.runs.run(path, out=tmp_path / "out")
+    assert err.value.diagnostics[0].primary.span.file == str(path)

@@ -28,7 +28,7 @@ class RefGradients:
 
 
 class RefSim:
-    """Dense reference implementation of the simulator interface of docs/CONTRACTS.md."""
+    """Dense reference implementation of the simulator interface of docs/api.md."""
 
     def __init__(self, circuit: Circuit) -> None:
         self.circuit = circuit

@@ -1,4 +1,4 @@
-"""The Numba statevector simulator: ``Simulator`` and ``Gradients`` (docs/CONTRACTS.md).
+"""The Numba statevector simulator: ``Simulator`` and ``Gradients`` (docs/api.md).
 
 Importing this package imports no Numba; kernels compile (or load from the disk cache)
 on the first simulation call.

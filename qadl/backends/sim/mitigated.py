@@ -1,6 +1,6 @@
 """``MitigatedSimulator``: noisy outputs with readout-error mitigation and zero-noise extrapolation.
 
-It has the ``Simulator`` interface (docs/CONTRACTS.md), so a ``Classifier`` built on it
+It has the ``Simulator`` interface (docs/api.md), so a ``Classifier`` built on it
 decides, trains and is attacked on the mitigated outputs. Per noise scale λ it runs one
 noisy simulator of the circuit folded to λ (folding is an IR pass: the caller passes
 the folded circuits); then

@@ -35,7 +35,7 @@ def choose_method(
 
 
 class NoisySimulator:
-    """Noisy simulation with the statevector ``Simulator``'s interface (docs/CONTRACTS.md).
+    """Noisy simulation with the statevector ``Simulator``'s interface (docs/api.md).
 
     ``states`` returns density matrices ``(B, 2^n, 2^n)`` for ``method="density"`` and
     trajectory statevectors ``(B, T, 2^n)`` for ``method="trajectories"``; ``outputs``

@@ -1,6 +1,6 @@
 """``Simulator``: batched statevector simulation of a circuit, its readout and its gradients.
 
-The public face of the simulator (docs/CONTRACTS.md). Construction lowers the circuit
+The public face of the simulator (docs/api.md). Construction lowers the circuit
 to a ``SimProgram`` with NumPy only; Numba kernels are imported, compiled or loaded from
 the on-disk cache on the first call that needs them.
 """
