@@ -1,21 +1,20 @@
-"""What the adapters need from a program: a model's classifier, its initial θ, its training options.
+"""What the adapters need from a program, through the public API.
 
-One small seam over the run layer, so the adapters build a classifier exactly as
-``qadl run`` does (a noisy ``device`` included) without repeating how.
+A model's ``QadlClassifier`` (built as ``qadl run`` builds it, device noise included)
+and the training options of its ``train`` block.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from qadl.learn.classifier import Classifier
+from qadl.api_model import QadlClassifier
 from qadl.learn.train import TrainConfig
-from qadl.program import Model, Program
+from qadl.program import Program
 
-__all__ = ["ModelHandle", "as_program", "model_handle", "train_config_of"]
+__all__ = ["as_program", "classifier_of", "feature_width", "train_config_of"]
 
 
 def as_program(program: Program | str | Path) -> Program:
@@ -31,65 +30,47 @@ def as_program(program: Program | str | Path) -> Program:
     return load(program)
 
 
-class ModelHandle:
-    """A model of a program with the classifier ``qadl run`` would build for it."""
-
-    __slots__ = ("classifier", "model", "program")
-
-    def __init__(self, program: Program, model: Model, classifier: Classifier) -> None:
-        self.program = program
-        self.model = model
-        self.classifier = classifier
-
-    def initial_theta(self, seed: int) -> np.ndarray:
-        """θ drawn from the model's ``param … init`` declarations."""
-        return np.asarray(self.model.initial_params(seed), dtype=float)
-
-    def train_options(self) -> dict[str, Any]:
-        """The options of the program's first ``train`` block of this model (empty: none)."""
-        for spec in self.program.trainings:
-            if spec.model == self.model.name:
-                return dict(spec.options)
-        return {}
-
-
-def model_handle(program: Program | str | Path, model: str | None = None) -> ModelHandle:
-    """The named model (or the program's only/first one) with its classifier.
+def classifier_of(
+    program: Program | str | Path, model: str | None = None, params: Any = None
+) -> QadlClassifier:
+    """``program.classifier(model, params)`` of a ``Program`` or a ``.qadl`` path.
 
     Raises:
         QadlError: the file is wrong.
-        ValueError: no model of that name, or the program declares none.
+        KeyError: no model of that name.
     """
-    from qadl.run.session import RunOptions, Session
-
-    prog = as_program(program)
-    if not prog.models:
-        raise ValueError(f"{prog.path} declares no model")
-    if model is not None and model not in prog.models:
-        known = ", ".join(sorted(prog.models))
-        raise ValueError(f"{prog.path} has no model `{model}` (it declares: {known})")
-    chosen = prog.model(model)
-    # the session builds the simulator exactly as `qadl run` does (noisy device included);
-    # it writes nothing until asked to run.
-    session = Session(prog, RunOptions(out_dir=Path(".")))
-    return ModelHandle(prog, chosen, session.classifier(chosen.name))
+    return as_program(program).classifier(model, params=params)
 
 
-def train_config_of(handle: ModelHandle, **overrides: Any) -> TrainConfig:
-    """The ``TrainConfig`` of the model's ``train`` block (qadl's defaults without one).
+def feature_width(classifier: QadlClassifier, what: str) -> int:
+    """F of a model that reads feature rows; ``ValueError`` naming ``what`` otherwise."""
+    if not isinstance(classifier, QadlClassifier):
+        raise TypeError(
+            f"{what} takes a qadl classifier (`program.classifier(name)`), "
+            f"not {type(classifier).__name__}"
+        )
+    if classifier.model.input_kind != "features":
+        raise ValueError(
+            f"{what} needs a model that reads input features; `{classifier.name}` reads "
+            f"{'input states' if classifier.model.input_kind == 'state' else 'no input'}"
+        )
+    return int(classifier.model.num_features)
+
+
+def train_config_of(program: Program, model: str, **overrides: Any) -> TrainConfig:
+    """The ``TrainConfig`` of the model's first ``train`` block (qadl's defaults without one).
 
     No checkpoints are written; ``overrides`` replace fields of the result.
     """
-    from dataclasses import replace
-
+    from qadl.run.build import device_shots
     from qadl.run.configs import train_config
 
-    target = handle.program.target_of(handle.model.name)
+    options = next((dict(t.options) for t in program.trainings if t.model == model), {})
     config = train_config(
-        handle.train_options(),
+        options,
         checkpoint_dir=None,
         resume=False,
-        device_shots=None if target is None else target.noise.shots,
+        device_shots=device_shots(program, model),
     )
-    # a checkpoint(path = …) of the file is for `qadl run`, not for notebook fits
+    # a `checkpoint(path = …)` of the file is for `qadl run`, not for fits from Python
     return replace(config, checkpoint_dir=None, **overrides)

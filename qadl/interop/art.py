@@ -3,20 +3,25 @@
 ``QadlARTClassifier`` is an ART ``ClassifierNeuralNetwork`` (so also a
 ``ClassGradientsMixin`` and ``LossGradientsMixin``): ART's evasion attacks (FGSM, PGD,
 Carlini–Wagner, DeepFool, the gradient-free Square and HopSkipJump …) and its
-robustness metrics run against it. Probabilities come from qadl's simulator, input
-gradients from its adjoint vector-Jacobian products. Needs ``pip install qadl[art]``.
+robustness metrics run against it. Probabilities come from qadl's simulator (exact,
+device noise included), input gradients from its adjoint vector-Jacobian products.
+Needs ``pip install qadl[art]``.
 
 Example::
 
-    from qadl.interop.art import art_classifier
+    import qadl
+    from qadl.interop.art import QadlARTClassifier
     from art.attacks.evasion import FastGradientMethod
 
-    est = art_classifier("model.qadl", "m", theta=theta, clip_values=(0.0, 1.0))
+    program = qadl.load("model.qadl")
+    clf = program.classifier("m", params=qadl.runs.load("runs/m"))
+    est = QadlARTClassifier(clf, clip_values=(0.0, 1.0))
     x_adv = FastGradientMethod(est, eps=0.1).generate(x, y=y)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,11 +29,10 @@ import numpy as np
 from art.estimators.classification.classifier import ClassifierNeuralNetwork
 from art.utils import check_and_transform_label_format
 
-from qadl.interop._seam import model_handle, train_config_of
-from qadl.learn.classifier import Classifier
-from qadl.learn.losses import LOSSES, loss_and_grad
+from qadl.api_model import QadlClassifier
+from qadl.interop._seam import as_program, feature_width, train_config_of
+from qadl.learn.losses import LOSSES
 from qadl.learn.optimizers import Adam, Optimizer
-from qadl.learn.readout import class_probs, class_probs_vjp
 from qadl.program import Program
 
 __all__ = ["LAYERS", "QadlARTClassifier", "art_classifier"]
@@ -37,21 +41,26 @@ LAYERS = ("readout", "probabilities")
 """``get_activations`` layers: the readout values (expectation values or outcome
 probabilities before the class map) and the class probabilities."""
 
-_PREDICT_KWARGS = frozenset({"training_mode"})
+_PASSIVE_KWARGS = frozenset({"training_mode"})
 """Keyword arguments ART's attacks pass that change nothing here (no dropout or batch norm)."""
 
 
 def _no_extra(kwargs: dict[str, Any], method: str) -> None:
-    extra = sorted(set(kwargs) - _PREDICT_KWARGS)
+    extra = sorted(set(kwargs) - _PASSIVE_KWARGS)
     if extra:
         raise TypeError(f"QadlARTClassifier.{method}() got unexpected keyword arguments {extra}")
 
 
-class QadlARTClassifier(ClassifierNeuralNetwork):
-    """A qadl ``Classifier`` at parameters ``theta`` seen by ART.
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    step = max(1, int(size))
+    return (slice(i, min(i + step, n)) for i in range(0, n, step))
 
-    Inputs are feature rows ``(N, F)``; ``predict`` returns class probabilities.
-    ``fit`` trains θ in place with qadl's mini-batch trainer.
+
+class QadlARTClassifier(ClassifierNeuralNetwork):
+    """A qadl classifier (``program.classifier(name, params)``) seen by ART.
+
+    Samples are feature rows ``(N, F)`` (or ``(N, *input_shape)``); ``predict`` returns
+    class probabilities. ``fit`` trains θ in place with qadl's mini-batch trainer.
     """
 
     estimator_params: ClassVar[list[str]] = [
@@ -62,8 +71,7 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
 
     def __init__(
         self,
-        classifier: Classifier,
-        theta: np.ndarray,
+        classifier: QadlClassifier,
         *,
         clip_values: tuple[float, float] | None = None,
         loss: str = "cross_entropy",
@@ -77,38 +85,28 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
     ) -> None:
         """
         Args:
-            classifier: the model's classifier (``art_classifier`` builds it from a program).
-            theta: its parameters ``(P,)``.
+            classifier: ``program.classifier(name, params)``; its θ is the estimator's θ.
             clip_values: ``(min, max)`` of a feature; ART's attacks clip to it.
             loss: the loss of ``loss_gradient``/``compute_loss``/``fit`` (a qadl loss name).
             optimizer: the optimizer of ``fit`` (default: Adam, lr 0.05).
-            batch_size: samples per simulator call in ``loss_gradient``/``class_gradient``.
+            batch_size: samples per simulator call in ``loss_gradient``, ``class_gradient``
+                and ``compute_loss``.
             input_shape: the shape of one sample as ART sees it (default ``(F,)``); image
                 attacks such as ``SquareAttack`` want ``(H, W, 1)``. Its size must be F:
                 samples are flattened row-major into the model's features.
             channels_first: with an image ``input_shape``, whether the channel axis is first.
-            preprocessing_defences, postprocessing_defences, preprocessing: as in ART.
+            preprocessing_defences, postprocessing_defences: as in ART.
+            preprocessing: as in ART, but None by default: ART's ``(0, 1)`` standardisation
+                would round every input to float32.
         """
-        num_features = int(getattr(classifier.sim, "num_features", 0))
-        if num_features == 0:
-            raise ValueError(
-                "ART attacks perturb input features; this model reads no features "
-                "(attack quantum-data models with `local_rotations` in qadl)"
-            )
-        theta = np.array(theta, dtype=float).reshape(-1)
-        if theta.size != classifier.num_params:
-            raise ValueError(
-                f"theta has {theta.size} values; the model has {classifier.num_params}"
-            )
+        width = feature_width(classifier, "QadlARTClassifier")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        shape = (num_features,) if input_shape is None else tuple(int(d) for d in input_shape)
-        if int(np.prod(shape)) != num_features:
-            raise ValueError(
-                f"input_shape {shape} holds {int(np.prod(shape))} values, not {num_features}"
-            )
+        shape = (width,) if input_shape is None else tuple(int(d) for d in input_shape)
+        if int(np.prod(shape)) != width:
+            raise ValueError(f"input_shape {shape} holds {int(np.prod(shape))} values, not {width}")
         super().__init__(
             model=classifier,
             clip_values=clip_values,
@@ -117,8 +115,7 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
             postprocessing_defences=postprocessing_defences,
             preprocessing=preprocessing,
         )
-        self._classifier = classifier
-        self._theta = theta
+        self._clf = classifier
         self._input_shape = shape
         self.nb_classes = classifier.num_classes
         self.loss = loss
@@ -133,9 +130,9 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
         return self._input_shape
 
     @property
-    def theta(self) -> np.ndarray:
-        """The current parameters (a copy)."""
-        return self._theta.copy()
+    def classifier(self) -> QadlClassifier:
+        """The qadl classifier at the estimator's current θ (changed by ``fit``)."""
+        return self._clf
 
     def _rows(self, x: np.ndarray) -> np.ndarray:
         """Samples as feature rows ``(N, F)``."""
@@ -145,64 +142,70 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
             raise ValueError(f"expected inputs of shape ({want}), got {tuple(x.shape)}")
         return x.reshape(x.shape[0], -1)
 
-    def _chunks(self, n: int, batch_size: int):
-        step = max(1, int(batch_size))
-        return (slice(i, min(i + step, n)) for i in range(0, n, step))
-
-    def predict(self, x: np.ndarray, batch_size: int = 128, **kwargs: Any) -> np.ndarray:
-        """Class probabilities ``(N, C)``."""
-        _no_extra(kwargs, "predict")
+    def _prepared(self, x: np.ndarray) -> np.ndarray:
+        """ART's preprocessing (defences, standardisation), then feature rows."""
         xp, _ = self._apply_preprocessing(x, y=None, fit=False)
-        xp = self._rows(xp)
-        probs = np.empty((xp.shape[0], self.nb_classes))
-        for part in self._chunks(xp.shape[0], batch_size):
-            probs[part] = self._classifier.predict_proba(self._theta, x=xp[part])
-        return self._apply_postprocessing(preds=probs, fit=False)
+        return self._rows(xp)
 
     def _labels(self, y: np.ndarray, n: int) -> np.ndarray:
         labels = check_and_transform_label_format(
             y, nb_classes=self.nb_classes, return_one_hot=False
         )
-        labels = np.asarray(labels).reshape(-1).astype(int)
+        labels = np.asarray(labels).reshape(-1).astype(np.int64)
         if labels.size != n:
             raise ValueError(f"{labels.size} labels for {n} samples")
         return labels
 
+    def _batched(self, fn: Any, rows: np.ndarray, *rest: np.ndarray, size: int) -> np.ndarray:
+        """``fn`` over chunks of the rows (and matching chunks of ``rest``), concatenated."""
+        return np.concatenate(
+            [fn(rows[part], *(r[part] for r in rest)) for part in _chunks(rows.shape[0], size)]
+        )
+
+    def predict(self, x: np.ndarray, batch_size: int = 128, **kwargs: Any) -> np.ndarray:
+        """Class probabilities ``(N, C)``."""
+        _no_extra(kwargs, "predict")
+        rows = self._prepared(x)
+        if rows.shape[0] == 0:
+            return np.empty((0, self.nb_classes))
+        probs = self._batched(self._clf.predict_proba, rows, size=batch_size)
+        return self._apply_postprocessing(preds=probs, fit=False)
+
     def loss_gradient(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> np.ndarray:
-        """d(loss of each sample)/d(its input) ``(N, F)``; ``y`` are labels or one-hot rows."""
+        """d(loss of each sample)/d(its input), shaped like ``x``; ``y``: labels or one-hot."""
         _no_extra(kwargs, "loss_gradient")
-        xp, _ = self._apply_preprocessing(x, y=None, fit=False)
-        xp = self._rows(xp)
-        labels = self._labels(y, xp.shape[0])
-        grads = np.empty_like(xp)
-        for part in self._chunks(xp.shape[0], self._batch_size):
-            _, g = self._classifier.loss_and_grads(
-                self._theta, labels[part], x=xp[part], loss=self.loss
+        rows = self._prepared(x)
+        labels = self._labels(y, rows.shape[0])
+        grads = np.zeros_like(rows)
+        if rows.shape[0]:
+            grads = self._batched(
+                lambda r, lab: self._clf.input_gradients(r, lab, loss=self.loss),
+                rows,
+                labels,
+                size=self._batch_size,
             )
-            # qadl returns the gradient of the batch mean: scale back to each sample's own loss
-            grads[part] = np.asarray(g.x) * (part.stop - part.start)
         grads = self._apply_preprocessing_gradient(x, grads.reshape(np.shape(x)))
         return np.asarray(grads).astype(np.asarray(x).dtype, copy=False)
 
     def class_gradient(
         self, x: np.ndarray, label: int | list[int] | np.ndarray | None = None, **kwargs: Any
     ) -> np.ndarray:
-        """d p_c / d x: ``(N, C, *input_shape)`` for every class, ``(N, 1, …)`` for one per sample.
+        """d p_c / d x: ``(N, C, *input_shape)`` for every class, ``(N, 1, …)`` for one.
 
         ``label`` is None (all classes), one class index, or one index per sample.
         """
         _no_extra(kwargs, "class_gradient")
-        xp, _ = self._apply_preprocessing(x, y=None, fit=False)
-        xp = self._rows(xp)
-        n, c = xp.shape[0], self.nb_classes
+        rows = self._prepared(x)
+        n = rows.shape[0]
         classes = self._class_choice(label, n)
-        out = np.empty((n, classes.shape[1], xp.shape[1]))
-        for part in self._chunks(n, self._batch_size):
-            out[part] = self._jacobian_rows(xp[part], classes[part], c)
+        jac = np.zeros((n, self.nb_classes, rows.shape[1]))
+        if n:
+            jac = self._batched(self._clf.jacobian, rows, size=self._batch_size)
+        picked = np.take_along_axis(jac, classes[:, :, None], axis=1)
         out = np.stack(
             [
-                self._apply_preprocessing_gradient(x, out[:, k].reshape(np.shape(x)))
-                for k in range(out.shape[1])
+                self._apply_preprocessing_gradient(x, picked[:, k].reshape(np.shape(x)))
+                for k in range(picked.shape[1])
             ],
             axis=1,
         )
@@ -215,26 +218,13 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
             return np.tile(np.arange(c), (n, 1))
         chosen = np.asarray(label)
         if chosen.ndim == 0:
-            chosen = np.full(n, int(chosen))
+            chosen = np.full(n, chosen)
         chosen = chosen.reshape(-1)
         if chosen.size != n or not np.issubdtype(chosen.dtype, np.integer):
             raise ValueError("label must be None, a class index, or one class index per sample")
-        if chosen.min(initial=0) < 0 or chosen.max(initial=0) >= c:
+        if chosen.size and (chosen.min() < 0 or chosen.max() >= c):
             raise ValueError(f"class labels must lie in 0..{c - 1}")
-        return chosen[:, None]
-
-    def _jacobian_rows(self, x: np.ndarray, classes: np.ndarray, c: int) -> np.ndarray:
-        """One vjp per requested column: the cotangent e_c on each sample's probabilities."""
-        clf = self._classifier
-        outputs = clf.sim.outputs(self._theta, x=x)
-        rows = np.arange(x.shape[0])
-        result = np.empty((x.shape[0], classes.shape[1], x.shape[1]))
-        for k in range(classes.shape[1]):
-            dprobs = np.zeros((x.shape[0], c))
-            dprobs[rows, classes[:, k]] = 1.0
-            cot = class_probs_vjp(clf.readout, outputs, dprobs, scale=clf.scale)
-            result[:, k] = clf.sim.vjp(self._theta, x=x, cotangent=cot, method="adjoint").x
-        return result
+        return chosen.astype(np.int64)[:, None]
 
     def compute_loss(
         self, x: np.ndarray, y: np.ndarray, reduction: str = "none", **kwargs: Any
@@ -243,24 +233,21 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
         _no_extra(kwargs, "compute_loss")
         if reduction not in ("none", "mean", "sum"):
             raise ValueError("reduction must be 'none', 'mean' or 'sum'")
-        xp, _ = self._apply_preprocessing(x, y=None, fit=False)
-        xp = self._rows(xp)
-        probs = (
-            np.concatenate(
-                [
-                    self._classifier.predict_proba(self._theta, x=xp[part])
-                    for part in self._chunks(xp.shape[0], self._batch_size)
-                ]
+        rows = self._prepared(x)
+        labels = self._labels(y, rows.shape[0])
+        losses = np.zeros(0)
+        if rows.shape[0]:
+            losses = self._batched(
+                lambda r, lab: self._clf.losses(r, lab, loss=self.loss),
+                rows,
+                labels,
+                size=self._batch_size,
             )
-            if xp.shape[0]
-            else np.empty((0, self.nb_classes))
-        )
-        losses, _ = loss_and_grad(self.loss, probs, self._labels(y, xp.shape[0]))
         if reduction == "mean":
             return np.asarray(np.mean(losses))
         if reduction == "sum":
             return np.asarray(np.sum(losses))
-        return np.asarray(losses)
+        return losses
 
     def fit(
         self,
@@ -268,27 +255,27 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
         y: np.ndarray,
         batch_size: int = 128,
         nb_epochs: int = 20,
+        seed: int = 7,
         **kwargs: Any,
     ) -> None:
-        """Train θ in place (qadl's trainer, this estimator's loss and optimizer; seed ``seed``)."""
+        """Train θ in place: qadl's trainer with this estimator's loss and optimizer."""
         from qadl.learn.data import Dataset
         from qadl.learn.train import TrainConfig
         from qadl.learn.train import fit as qadl_fit
 
-        seed = int(kwargs.pop("seed", 7))
         _no_extra(kwargs, "fit")
         xp, yp = self._apply_preprocessing(x, y, fit=True)
-        xp = self._rows(xp)
-        data = Dataset(x=xp, y=self._labels(yp, xp.shape[0]), num_classes=self.nb_classes)
+        rows = self._rows(xp)
+        data = Dataset(x=rows, y=self._labels(yp, rows.shape[0]), num_classes=self.nb_classes)
         config = TrainConfig(
             loss=self.loss,
             optimizer=self.optimizer,
             epochs=int(nb_epochs),
             batch=int(batch_size),
-            seed=seed,
+            seed=int(seed),
         )
-        result = qadl_fit(self._classifier, self._theta, data, config, progress=False)
-        self._theta = np.asarray(result.theta, dtype=float).copy()
+        result = qadl_fit(self._clf.core, self._clf.params, data, config, progress=False)
+        self._clf = self._clf.with_params(result.theta)
 
     def get_activations(
         self, x: np.ndarray, layer: int | str, batch_size: int = 128, framework: bool = False
@@ -299,30 +286,24 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
         name = LAYERS[layer] if isinstance(layer, int) and 0 <= layer < len(LAYERS) else layer
         if name not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; expected one of {list(LAYERS)} or 0..1")
-        xp, _ = self._apply_preprocessing(x, y=None, fit=False)
-        xp = self._rows(xp)
-        parts = [
-            self._classifier.sim.outputs(self._theta, x=xp[part])
-            for part in self._chunks(xp.shape[0], batch_size)
-        ]
-        outputs = np.concatenate(parts) if parts else np.empty((0, 0))
-        if name == "readout":
-            return outputs
-        clf = self._classifier
-        return class_probs(clf.readout, outputs, scale=clf.scale)
+        rows = self._prepared(x)
+        clf = self._clf
+        outputs = self._batched(
+            lambda r: clf.core.sim.outputs(clf.params, x=r), rows, size=batch_size
+        )
+        return outputs if name == "readout" else clf.probs_from_outputs(outputs)
 
     def save(self, filename: str, path: str | None = None) -> None:
-        """Write θ to ``path/filename`` (``.npz``, a ``theta`` array, as ``qadl run`` writes)."""
+        """Write θ to ``path/filename`` as ``qadl run`` writes it (``.npz``, array ``theta``)."""
         from qadl.run.outputs import write_params
 
-        target = Path(path or ".") / filename
-        write_params(target if target.suffix == ".npz" else target.with_suffix(".npz"), self._theta)
+        name = filename if filename.endswith(".npz") else f"{filename}.npz"
+        write_params(Path(path or ".") / name, self._clf.params)
 
     def clone_for_refitting(self) -> QadlARTClassifier:
         """A fresh estimator with the same model, options and θ."""
         return QadlARTClassifier(
-            self._classifier,
-            self._theta,
+            self._clf,
             clip_values=self.clip_values,
             loss=self.loss,
             optimizer=self.optimizer,
@@ -339,29 +320,23 @@ def art_classifier(
     program: Program | str | Path,
     model: str | None = None,
     *,
-    theta: np.ndarray | str | Path | None = None,
-    seed: int = 0,
+    params: Any = None,
     **options: Any,
 ) -> QadlARTClassifier:
     """The ART estimator of a program's model, built as ``qadl run`` builds it (noise included).
 
     Args:
         program: a ``Program`` or the path of a ``.qadl`` file.
-        model: the model's name (default: the program's only/first model).
-        theta: parameters ``(P,)``, or the path of a ``MODEL.params.npz`` written by
-            ``qadl run``; None draws them from the model's ``init`` with ``seed``.
-        seed: seed of that draw.
+        model: a model (or ``defend … as``) name; default the program's only/first model.
+        params: θ as an array, a ``qadl.runs.Run`` (its trained θ), or None (the θ
+            ``qadl run`` starts training from).
         options: keyword options of ``QadlARTClassifier`` (``clip_values``, ``loss`` …);
             ``loss`` and ``optimizer`` default to those of the model's ``train`` block.
     """
-    handle = model_handle(program, model)
-    if theta is None:
-        theta = handle.initial_theta(seed)
-    elif isinstance(theta, str | Path):
-        with np.load(theta) as params:
-            theta = np.asarray(params["theta"], dtype=float)
+    prog = as_program(program)
+    clf = prog.classifier(model, params=params)
     if "loss" not in options or "optimizer" not in options:
-        config = train_config_of(handle)
+        config = train_config_of(prog, clf.model.name)
         options.setdefault("loss", config.loss)
         options.setdefault("optimizer", config.optimizer)
-    return QadlARTClassifier(handle.classifier, np.asarray(theta), **options)
+    return QadlARTClassifier(clf, **options)

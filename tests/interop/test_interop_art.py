@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import qadl
+
 pytest.importorskip("art")
 
 from art.attacks.evasion import (
@@ -24,7 +26,7 @@ SAMPLES = 40
 
 
 def _estimator(tiny, **options):
-    return QadlARTClassifier(tiny.handle.classifier, tiny.theta, clip_values=(0.0, 1.0), **options)
+    return QadlARTClassifier(tiny.clf, clip_values=(0.0, 1.0), **options)
 
 
 def _accuracy(est, x_adv, y):
@@ -42,8 +44,8 @@ def test_fgsm_and_pgd_match_qadl_attacks(tiny, norm):
     for eps in eps_list:
         x_fgsm = FastGradientMethod(est, norm=art_norm, eps=eps).generate(test.x, y=test.y)
         ours = attack(
-            tiny.handle.classifier,
-            tiny.theta,
+            tiny.clf.core,
+            tiny.clf.params,
             test,
             AttackConfig("fgsm", norm=norm, epsilon=eps, clip=(0.0, 1.0)),
         )
@@ -58,8 +60,8 @@ def test_fgsm_and_pgd_match_qadl_attacks(tiny, norm):
             verbose=False,
         ).generate(test.x, y=test.y)
         ours = attack(
-            tiny.handle.classifier,
-            tiny.theta,
+            tiny.clf.core,
+            tiny.clf.params,
             test,
             AttackConfig(
                 "pgd",
@@ -134,7 +136,7 @@ def test_preprocessing_is_applied_to_inputs_and_gradients(tiny):
     """ART's (mean, std) standardisation runs before the model, and its chain rule after."""
     x = tiny.test.x[:4]
     est = _estimator(tiny, preprocessing=(0.25, 2.0))
-    expected = tiny.handle.classifier.predict_proba(tiny.theta, x=(x - 0.25) / 2.0)
+    expected = tiny.clf.predict_proba((x - 0.25) / 2.0)
     np.testing.assert_allclose(est.predict(x), expected, atol=1e-6)
     plain = _estimator(tiny).class_gradient((x - 0.25) / 2.0)
     np.testing.assert_allclose(est.class_gradient(x), plain / 2.0, atol=1e-6)
@@ -143,9 +145,10 @@ def test_preprocessing_is_applied_to_inputs_and_gradients(tiny):
 def test_factory_builds_the_run_classifier_and_reads_params(tiny, tmp_path):
     """art_classifier(path, model, theta=params.npz) predicts as the trained classifier does."""
     est = _estimator(tiny)
-    est.save("tiny", str(tmp_path))
-    loaded = art_classifier(TINY, "tiny", theta=tmp_path / "tiny.npz", clip_values=(0.0, 1.0))
-    np.testing.assert_allclose(loaded.theta, tiny.theta)
+    est.save("tiny.params", str(tmp_path))  # as `qadl run` names it
+    run = qadl.runs.load(tmp_path)
+    loaded = art_classifier(TINY, "tiny", params=run, clip_values=(0.0, 1.0))
+    np.testing.assert_allclose(loaded.classifier.params, tiny.clf.params)
     x = tiny.test.x[:6]
     np.testing.assert_allclose(loaded.predict(x), est.predict(x), atol=1e-12)
     assert loaded.loss == "cross_entropy"
@@ -156,7 +159,7 @@ def test_factory_builds_the_run_classifier_and_reads_params(tiny, tmp_path):
 def test_fit_trains_theta(tiny):
     """fit runs qadl's trainer: θ changes and the training loss drops."""
     train = tiny.train.take(np.arange(48))
-    est = QadlARTClassifier(tiny.handle.classifier, tiny.handle.initial_theta(3))
+    est = QadlARTClassifier(tiny.program.classifier("tiny"))
     before = float(est.compute_loss(train.x, train.y, reduction="mean"))
     est.fit(train.x, train.y, batch_size=16, nb_epochs=2)
     assert float(est.compute_loss(train.x, train.y, reduction="mean")) < before
@@ -167,8 +170,8 @@ def test_bad_inputs_are_refused(tiny):
     est = _estimator(tiny)
     with pytest.raises(ValueError, match=r"shape \(N, 16\)"):
         est.predict(np.zeros((2, 15)))
-    with pytest.raises(ValueError, match="24"):
-        QadlARTClassifier(tiny.handle.classifier, np.zeros(5))
+    with pytest.raises(TypeError, match=r"program\.classifier"):
+        QadlARTClassifier(tiny.clf.core)
     with pytest.raises(ValueError, match="holds 15 values"):
         _estimator(tiny, input_shape=(5, 3, 1))
     with pytest.raises(ValueError, match="unknown layer"):
@@ -177,12 +180,12 @@ def test_bad_inputs_are_refused(tiny):
         est.predict(tiny.test.x[:2], temperature=2.0)
     with pytest.raises(ValueError, match="one class index per sample"):
         est.class_gradient(tiny.test.x[:2], label=[0, 1, 1])
-    with pytest.raises(ValueError, match="no model `nope`"):
+    with pytest.raises(KeyError, match="no model `nope`"):
         art_classifier(TINY, "nope")
 
 
 def test_quantum_data_models_are_refused():
     """A model that reads input states has no features for ART to perturb."""
     quantum = TINY.parent / "tiny_quantum.qadl"
-    with pytest.raises(ValueError, match="reads no features"):
+    with pytest.raises(ValueError, match="reads input states"):
         art_classifier(quantum)
