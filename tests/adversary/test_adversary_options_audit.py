@@ -467,6 +467,19 @@ def _(tmp):
     assert silent.points[0].mean_fidelity is None
 
 
+@case("evaluate.certify")
+def _(tmp):
+    source = CIRCLE + "evaluate clf on circle.test under [clean, fgsm(epsilon = 0.05)] "
+    theta = {"clf": CIRCLE_THETA}
+    (asked,) = evaluate_program(source + "{ certify lipschitz; samples 10 }\n", theta, tmp)
+    (silent,) = evaluate_program(source + "{ samples 10 }\n", theta, tmp)
+    assert [c.method for c in asked.certificates] == ["lipschitz"]
+    (point,) = asked.certified
+    assert (point.attack, point.epsilon, point.unit) == ("fgsm", 0.05, "linf")
+    assert point.certified_accuracy <= asked.points[0].robust_accuracy
+    assert silent.certificates == () and "certified" not in silent.to_json()
+
+
 @case("evaluate.shots")
 def _(tmp):
     exact, sampled = _evaluate(tmp, ""), _evaluate(tmp, "{ shots 3 }")
