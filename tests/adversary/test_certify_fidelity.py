@@ -15,15 +15,20 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 from scipy.stats import unitary_group
 
+from qadl.adversary.attacks import attack_sweep
 from qadl.adversary.certify_fidelity import (
     amplitude_input_radii,
     amplitude_problem,
     fidelity_radius,
     observable_radius,
 )
+from qadl.adversary.config import AttackConfig
+from qadl.backends.sim import Simulator
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
+from qadl.learn.classifier import Classifier
+from qadl.learn.data import Dataset
 
 
 def _readout(num_qubits: int, measured: tuple[int, ...], classes: int) -> Readout:
@@ -183,3 +188,52 @@ def test_amplitudes_that_are_not_plain_features_are_refused():
     problem = amplitude_problem(circuit.with_ops([Op(Gate.AMPLITUDE, (0,), twice)]))
     assert problem is not None and "two amplitudes" in problem
     assert amplitude_problem(circuit) is None
+
+
+def _amplitude_model(seed: int, features: int):
+    """Amplitude encoding, then RY layers and a CX: a classifier of the encoded state."""
+    rng = np.random.default_rng(seed)
+    base = _amplitude_circuit(features)
+    n = base.num_qubits
+    ops = list(base.ops) + [Op(Gate.RY, (q,), (E.theta(q),)) for q in range(n)]
+    ops += [Op(Gate.CX, (0, 1))] if n > 1 else []
+    ops += [Op(Gate.RY, (q,), (E.theta(n + q),)) for q in range(n)]
+    circuit = Circuit(n, tuple(ops), num_params=2 * n, num_features=features,
+                      readout=base.readout)
+    return Classifier(Simulator(circuit), circuit.readout), circuit, rng.uniform(-3, 3, 2 * n), rng
+
+
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_no_l2_pgd_flips_an_amplitude_sample_inside_its_radius(seed):
+    clf, circuit, theta, rng = _amplitude_model(seed, 4)
+    x = rng.uniform(0.2, 1.0, (4, 4))
+    y = clf.predict(theta, x=x)
+    radius = fidelity_radius(circuit.readout, clf.sim.outputs(theta, x=x), y)
+    l2 = amplitude_input_radii(circuit, x, radius)["l2"]
+    for i in range(len(y)):
+        data = Dataset(x=x[i : i + 1], y=y[i : i + 1], name="probe", num_classes=2)
+        config = AttackConfig("pgd", norm="l2", epsilon=0.999 * l2[i], steps=40, restarts=4,
+                              random_start=True, seed=seed, clip_to_range=False)
+        (result,) = attack_sweep(clf, theta, data, config)
+        assert not result.success[0]
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_a_dense_grid_in_the_l2_disk_never_flips_an_amplitude_sample(seed):
+    """Two features on one qubit: 201 × 201 points filling the disk of radius 0.999·r."""
+    clf, circuit, theta, rng = _amplitude_model(seed, 2)
+    x = rng.uniform(0.2, 1.0, (3, 2))
+    y = clf.predict(theta, x=x)
+    radius = fidelity_radius(circuit.readout, clf.sim.outputs(theta, x=x), y)
+    l2 = amplitude_input_radii(circuit, x, radius)["l2"]
+    grid = np.linspace(-1, 1, 201)
+    offsets = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    offsets = offsets[np.linalg.norm(offsets, axis=1) <= 1.0]
+    for i in range(len(y)):
+        assert np.all(clf.predict(theta, x=x[i] + 0.999 * l2[i] * offsets) == y[i])
+    # real amplitudes and a real circuit: the bound and the map are exact, so 1.5 times
+    # the radius crosses the decision boundary for every sample
+    for i in range(len(y)):
+        assert np.any(clf.predict(theta, x=x[i] + 1.5 * l2[i] * offsets) != y[i])
