@@ -57,6 +57,15 @@ def test_weights_from_trained_parameters_enter_the_constant():
     assert consts["l2"] == pytest.approx(5.0) and consts["linf"] == pytest.approx(7.0)
 
 
+def test_features_in_disjoint_gates_get_the_spectral_l2_constant():
+    """16 pixels, each in its own RX(θ + 2·x_i) (Ren et al.'s layout): L2 = √16·2, L∞ = 16·2."""
+    readout = Readout(kind="probs", qubits=(0,), num_classes=2)
+    ops = tuple(Op(Gate.RX, (i % 4,), (E.theta(i) + E.x(i) * 2.0,)) for i in range(16))
+    circuit = Circuit(4, ops, num_params=16, num_features=16, readout=readout)
+    consts = lipschitz_constants(circuit, np.zeros(16))
+    assert consts["l2"] == pytest.approx(8.0) and consts["linf"] == pytest.approx(32.0)
+
+
 def test_products_of_features_and_amplitudes_are_refused():
     readout = Readout(kind="probs", qubits=(0,), num_classes=2)
     zz = Op(Gate.RZ, (0,), ((E.const(np.pi) - E.x(0)) * (E.const(np.pi) - E.x(1)),))
