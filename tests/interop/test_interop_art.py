@@ -189,3 +189,34 @@ def test_quantum_data_models_are_refused():
     quantum = TINY.parent / "tiny_quantum.qadl"
     with pytest.raises(ValueError, match="reads input states"):
         art_classifier(quantum)
+
+
+@pytest.mark.slow
+def test_flagship_art_fgsm_and_bim_match_the_files_attacks():
+    """examples/ren2022_images.qadl (10 qubits, 16x16 digits), trained 10 epochs: ART's FGSM
+    and its PGD without random start (= BIM) leave the accuracies of qadl's own attacks."""
+    from dataclasses import replace
+
+    from qadl.interop._seam import train_config_of
+    from qadl.learn.train import fit
+
+    program = qadl.load(TINY.parents[2] / "examples" / "ren2022_images.qadl")
+    train, test = program.data("digits")
+    start = program.classifier("classifier")
+    config = replace(train_config_of(program, "classifier"), epochs=10)
+    clf = start.with_params(fit(start.core, start.params, train, config, progress=False).theta)
+    assert clf.score(test.x, test.y) > 0.9
+    est = QadlARTClassifier(clf, clip_values=test.feature_range)
+    n = len(test.y)
+    bim = program.attack("bim_sweep")  # linf, 10 steps of ε/10, no random start
+    for result in bim(clf, test):
+        eps = result.epsilon
+        x_art = ProjectedGradientDescent(
+            est, eps=eps, eps_step=eps / 10, max_iter=10, num_random_init=0, verbose=False
+        ).generate(test.x, y=test.y)
+        art_acc = _accuracy(est, x_art, test.y)
+        assert abs(art_acc - result.robust_accuracy) <= 1 / n, (eps, art_acc)
+        x_fgsm = FastGradientMethod(est, eps=eps).generate(test.x, y=test.y)
+        ours = attack(clf.core, clf.params, test, AttackConfig("fgsm", epsilon=eps))
+        assert abs(_accuracy(est, x_fgsm, test.y) - np.mean(ours.pred_adv == test.y)) <= 1 / n
+    assert result.robust_accuracy < 0.5  # the largest ε (0.1) breaks the model
