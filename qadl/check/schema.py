@@ -283,6 +283,14 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
 """Defence method -> its keyword arguments."""
 
 _SPLIT = {"test": number(0, 1, open_lo=True), "seed": integer(0), "samples": integer(1)}
+_TABULAR = {
+    "test": number(0, 1, open_lo=True),
+    "seed": integer(0),
+    "classes": list_of(integer(0), min_length=2),
+    "standardize": boolean,
+    "pca": integer(1),
+    "scale": feature_range,
+}
 DATA_SOURCES: dict[str, dict[str, Check]] = {
     "builtin.digits": {
         **_SPLIT,
@@ -306,6 +314,15 @@ DATA_SOURCES: dict[str, dict[str, Check]] = {
         "field": list_of(number(0), length=2),
     },
     "builtin.havlicek": {**_SPLIT, "samples": integer(4, 100_000), "gap": number(0, 0.9)},
+    # scikit-learn's tabular sets; sizes and class ranges are checked by the preflight
+    **{f"builtin.{n}": _TABULAR for n in ("iris", "wine", "breast_cancer")},
+    "builtin.moons": {**_TABULAR, "samples": integer(4, 100_000), "noise": number(0)},
+    "builtin.circles": {
+        **_TABULAR,
+        "samples": integer(4, 100_000),
+        "noise": number(0),
+        "factor": number(0, 1, open_lo=True, open_hi=True),
+    },
     "file": {**_SPLIT, "label": string, "normalize": one_of("l2", "minmax", "none")},
 }
 """Data source -> its keyword arguments (``file`` also takes the path as first argument)."""

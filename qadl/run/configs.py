@@ -336,6 +336,12 @@ def load_data(
             )
         except ValueError as err:
             raise QadlError.at("E0553", str(err), spec.span, help="use a smaller `gap`") from None
+    from qadl.run.tabular_checks import tabular_kw, tabular_source
+
+    if tabular_source(spec) is not None:
+        from qadl.learn.tabular import tabular
+
+        return tabular(spec.source.removeprefix("builtin."), **tabular_kw(spec))
     if spec.source == "file":
         if read is not None:
             return files.split_data(read, span=spec.span, **split)

@@ -46,6 +46,7 @@ from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
+from qadl.run.tabular_checks import tabular_problem, tabular_shape, tabular_source
 from qadl.source import Span
 
 __all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
@@ -153,6 +154,11 @@ def _read(spec: DataSpec, program_dir: Path, policy: DataPolicy) -> Dataset:
 
 
 def _builtin_shape(spec: DataSpec) -> DataShape | None:
+    if tabular_source(spec) is not None:
+        if tabular_problem(spec) is not None:  # reported once, by `_builtin_problem`
+            return None
+        features, classes, known = tabular_shape(spec)
+        return DataShape(features, None, classes, known)
     if spec.source == "builtin.digits":
         h, w = spec.options.get("size", (16, 16))
         classes = len(tuple(spec.options.get("classes", (1, 9))))
@@ -168,6 +174,8 @@ def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
     """(code, message, help) for options of a built-in data set that cannot give the data
     set they promise, or None."""
     opts = spec.options
+    if tabular_source(spec) is not None:
+        return tabular_problem(spec)
     if spec.source == "builtin.digits":
         classes = [int(c) for c in opts.get("classes", (1, 9))]
         if len(set(classes)) != len(classes):

@@ -126,7 +126,7 @@ class Session:
         """results.json says what each data set held: split sizes, and for a file the
         path, the samples read and whether a header row was skipped."""
         train, test = self.data[name]
-        known = ("path", "rows", "header")
+        known = ("path", "rows", "header", "preprocess")
         self.results.setdefault("data", {})[name] = {
             "train": len(train),
             "test": len(test),

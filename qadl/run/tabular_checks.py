@@ -1,0 +1,102 @@
+"""What ``qadl check`` knows about a built-in tabular data set without loading it.
+
+``builtin.iris``/``wine``/``breast_cancer``/``moons``/``circles`` (``qadl.learn.tabular``):
+the features and classes after preprocessing, and options that cannot give the data
+set they promise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qadl.learn.data import split_problem, stratified_split
+from qadl.learn.tabular import TABULAR, Preprocess, TabularSource
+from qadl.program import DataSpec
+
+__all__ = ["preprocess_of", "tabular_kw", "tabular_problem", "tabular_shape", "tabular_source"]
+
+
+def tabular_source(spec: DataSpec) -> TabularSource | None:
+    """The source of a ``builtin.<tabular>`` statement, None for other sources."""
+    if not spec.source.startswith("builtin."):
+        return None
+    return TABULAR.get(spec.source.removeprefix("builtin."))
+
+
+def preprocess_of(options: dict[str, Any]) -> Preprocess:
+    """The ``standardize``/``pca``/``scale`` options as a ``Preprocess``."""
+    scale = options.get("scale")
+    pca = options.get("pca")
+    return Preprocess(
+        standardize=bool(options.get("standardize", False)),
+        pca=None if pca is None else int(pca),
+        scale=None if scale is None else (float(scale[0]), float(scale[1])),
+    )
+
+
+def tabular_kw(spec: DataSpec) -> dict[str, Any]:
+    """Keyword arguments of ``qadl.learn.tabular.tabular`` (the loader's defaults)."""
+    opts = spec.options
+    classes = opts.get("classes")
+    return {
+        "test": float(opts.get("test", 0.2)),
+        "seed": int(opts.get("seed", 7)),
+        "classes": None if classes is None else tuple(int(c) for c in classes),
+        "samples": int(opts.get("samples", 200)),
+        "noise": float(opts.get("noise", 0.1)),
+        "factor": float(opts.get("factor", 0.8)),
+        "steps": preprocess_of(opts),
+    }
+
+
+def tabular_shape(spec: DataSpec) -> tuple[int, int, tuple[float, float] | None]:
+    """``(features, classes, feature range)`` after preprocessing."""
+    source = tabular_source(spec)
+    assert source is not None
+    kw = tabular_kw(spec)
+    features = source.features if kw["steps"].pca is None else kw["steps"].pca
+    classes = source.classes if kw["classes"] is None else len(kw["classes"])
+    return features, classes, kw["steps"].scale
+
+
+def tabular_problem(spec: DataSpec) -> tuple[str, str, str] | None:
+    """(code, message, help) for options that cannot give the promised data set."""
+    source = tabular_source(spec)
+    assert source is not None
+    kw = tabular_kw(spec)
+    classes = kw["classes"]
+    if classes is not None:
+        bad = [c for c in classes if c >= source.classes]
+        if bad:
+            return (
+                "E0853",
+                f"`{spec.source}` has classes 0..{source.classes - 1}; `classes` lists {bad[0]}",
+                f"pick classes below {source.classes}",
+            )
+        if len(set(classes)) != len(classes):
+            return "E0853", f"`classes` lists a class twice: {list(classes)}", "list each once"
+    counts = source.class_counts(kw["samples"])
+    kept = range(len(counts)) if classes is None else classes
+    labels = np.repeat(np.arange(len(kept)), [counts[c] for c in kept])
+    problem = split_problem(labels, kw["test"])
+    if problem is not None:
+        return (
+            "E0702",
+            f"cannot split `{spec.name}` into train and test: {problem}",
+            "use more `samples`, or another `test` fraction",
+        )
+    pca = kw["steps"].pca
+    train = len(stratified_split(labels, kw["test"], kw["seed"])[0])  # the loader's split
+    limit = min(source.features, train)
+    if pca is not None and pca > limit:
+        what = f"{source.features} features" if limit == source.features else (
+            f"{train} training samples"
+        )
+        return (
+            "E0854",
+            f"`pca = {pca}`: `{spec.name}` has {what}, so at most {limit} components",
+            f"use `pca` of at most {limit}",
+        )
+    return None

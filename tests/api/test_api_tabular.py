@@ -1,0 +1,102 @@
+"""Built-in tabular data (iris, wine, breast_cancer, moons, circles) and their preprocessing,
+checked against scikit-learn pipelines fitted on the training split alone."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn import datasets
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+import qadl
+from qadl.learn.data import stratified_split
+from qadl.learn.tabular import TABULAR, Preprocess, tabular
+
+LOADERS = {
+    "iris": datasets.load_iris,
+    "wine": datasets.load_wine,
+    "breast_cancer": datasets.load_breast_cancer,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+def test_sizes_are_those_of_sklearn(name):
+    bunch = LOADERS[name]()
+    assert TABULAR[name].features == bunch.data.shape[1]
+    assert TABULAR[name].counts == tuple(np.bincount(bunch.target))
+
+
+def test_preprocessing_is_fitted_on_the_training_split():
+    """standardize -> pca -> scale equals sklearn's pipeline fitted on the train rows only."""
+    steps = Preprocess(standardize=True, pca=3, scale=(0.0, math.pi))
+    train, test = tabular("wine", test=0.3, seed=2, steps=steps)
+    bunch = datasets.load_wine()
+    train_idx, test_idx = stratified_split(bunch.target, 0.3, 2)
+    pipe = make_pipeline(
+        StandardScaler(), PCA(3, svd_solver="full"), MinMaxScaler((0, math.pi), clip=True)
+    ).fit(bunch.data[train_idx])
+    np.testing.assert_allclose(train.x, pipe.transform(bunch.data[train_idx]), atol=1e-10)
+    np.testing.assert_allclose(test.x, pipe.transform(bunch.data[test_idx]), atol=1e-10)
+    np.testing.assert_array_equal(test.y, bunch.target[test_idx])
+    assert train.feature_range == (0.0, math.pi)
+    assert train.x.min() == pytest.approx(0) and train.x.max() == pytest.approx(math.pi)
+    assert test.x.min() >= 0 and test.x.max() <= math.pi  # clipped into the range
+    assert train.meta["preprocess"] == ["standardize", "pca(3)", "scale(0, 3.14159)"]
+
+
+def test_classes_are_relabelled_in_the_given_order():
+    train, _ = tabular("iris", classes=(2, 0), test=0.2, seed=1)
+    bunch = datasets.load_iris()
+    keep = np.isin(bunch.target, (2, 0))
+    raw_y = np.where(bunch.target[keep] == 2, 0, 1)
+    train_idx, _ = stratified_split(raw_y, 0.2, 1)
+    np.testing.assert_array_equal(train.y, raw_y[train_idx])
+    np.testing.assert_allclose(train.x, bunch.data[keep][train_idx])
+    assert train.num_classes == 2 and train.feature_range is None
+
+
+@pytest.mark.parametrize("name", ["moons", "circles"])
+def test_generated_sets_are_seeded(name):
+    train, test = tabular(name, samples=60, noise=0.05, seed=4, test=0.25)
+    make = datasets.make_moons if name == "moons" else datasets.make_circles
+    x, y = make(n_samples=60, noise=0.05, random_state=4)
+    train_idx, test_idx = stratified_split(y, 0.25, 4)
+    np.testing.assert_allclose(train.x, x[train_idx])
+    np.testing.assert_allclose(test.x, x[test_idx])
+    assert (len(train), len(test)) == (45, 15)
+
+
+def _program(tmp_path, data: str):
+    path = tmp_path / "t.qadl"
+    path.write_text(
+        f"data d = {data}\n"
+        "model clf(x: float[2]) on q[2] {\n    param θ[2]\n"
+        "    ry(x[0] + θ[0]) q[0]\n    ry(x[1] + θ[1]) q[1]\n"
+        "    readout probs(q[0]) -> classes 2\n}\n"
+        "train clf on d.train { epochs 1 }\n"
+    )
+    return path
+
+
+def test_program_data_and_check(tmp_path):
+    """From a program: `program.data` preprocesses, `qadl check` refuses what cannot work."""
+    path = _program(
+        tmp_path, "builtin.breast_cancer(standardize = true, pca = 2, scale = [-1, 1], seed = 3)"
+    )
+    assert qadl.diagnose(path) == ()
+    train, test = qadl.load(path).data("d")
+    assert train.x.shape[1] == 2 and train.feature_range == (-1.0, 1.0)
+    assert len(train) + len(test) == 569
+    bad = _program(tmp_path, "builtin.circles(samples = 4, test = 0.75)")
+    (diag,) = qadl.diagnose(bad)
+    assert diag.code == "E0702" and "cannot split `d`" in diag.message
+    wrong = _program(tmp_path, "builtin.iris(classes = [1, 1], pca = 2)")
+    (diag,) = qadl.diagnose(wrong)
+    assert diag.code == "E0853" and "a class twice" in diag.message
+    unknown = _program(tmp_path, "builtin.moons(pca = 2, whiten = true)")
+    (diag,) = qadl.diagnose(unknown)
+    assert "whiten" in diag.message
