@@ -7,6 +7,8 @@ the on-disk cache on the first call that needs them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +27,15 @@ METHODS = ("adjoint", "parameter-shift")
 """Gradient methods ``Simulator.vjp`` accepts."""
 
 BATCH_MAX_QUBITS = 16
-"""Up to this many qubits a batch of at least one sample per thread runs one sample per
-thread (each sample sequential, its state in L2); larger registers and smaller batches
-split each state's amplitudes over the threads instead."""
+"""Up to this many qubits batches run one sample per thread, each sample sequential on
+the split-array kernels with its state in L2 (unless the batch is too small to occupy
+the threads, see ``SAMPLE_SPEEDUP``); larger registers split each state's amplitudes
+over the threads instead."""
+
+SAMPLE_SPEEDUP = 3
+"""On one thread the sequential per-sample kernels run an adjoint step 3-4.7× faster
+than the amplitude-parallel ones at 14 and 16 qubits (docs/benchmarks.md), so they are
+used while ``SAMPLE_SPEEDUP × batch ≥ threads``."""
 
 KEEP_MAX_AMPLITUDES = 1 << 23
 """``vjp_after`` keeps the batch's final states (16 bytes per amplitude) up to this many
@@ -55,6 +63,27 @@ def _as_rows(value, width: int, name: str) -> np.ndarray | None:
     if arr.ndim != 2 or arr.shape[1] != width:
         raise ValueError(f"{name} must have shape (B, {width}), got {np.shape(value)}")
     return np.ascontiguousarray(arr)
+
+
+@contextmanager
+def _threads_for(size: int) -> Iterator[None]:
+    """Run the enclosed per-sample kernels on at most ``size`` threads.
+
+    A parallel region over fewer samples than threads still waits for every thread to
+    join; on a loaded machine that wait is a scheduler slice (a single-sample call at
+    10 qubits measured 0.5 ms on one thread against up to 116 ms on two).
+    """
+    from numba import get_num_threads, set_num_threads  # lazy: numba is off the import path
+
+    total = get_num_threads()
+    if size >= total:
+        yield
+        return
+    set_num_threads(max(1, size))
+    try:
+        yield
+    finally:
+        set_num_threads(total)
 
 
 def _init(batch: _Batch) -> tuple[bool, np.ndarray]:
@@ -124,7 +153,7 @@ class Simulator(CircuitSizes):
             return True
         from numba import get_num_threads  # lazy: numba is off the import path
 
-        return nq <= BATCH_MAX_QUBITS and size >= get_num_threads()
+        return nq <= BATCH_MAX_QUBITS and SAMPLE_SPEEDUP * size >= get_num_threads()
 
     def _angles(self, kernels, batch: _Batch) -> np.ndarray:
         return kernels.eval_angles(self.program.tape.arrays(), batch.theta, batch.x, batch.delta)
@@ -200,26 +229,15 @@ class Simulator(CircuitSizes):
         batch = self._batch(theta, x, delta, state)
         if self._per_sample(batch.size):
             has_init, init = _init(batch)
-            if self._soa is not None:
-                from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+            args = (self.num_qubits, self.program.arrays(), ro.arrays(),
+                    self.program.tape.arrays(), batch.theta, batch.x, batch.delta, init,
+                    has_init, ro.num_outputs)
+            with _threads_for(batch.size):
+                if self._soa is not None:
+                    from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
 
-                return soa_kernels.outputs_soa(
-                    self.num_qubits,
-                    self.program.arrays(),
-                    ro.arrays(),
-                    self.program.tape.arrays(),
-                    batch.theta,
-                    batch.x,
-                    batch.delta,
-                    init,
-                    has_init,
-                    ro.num_outputs,
-                    *self._soa,
-                )
-            return kernels.outputs_fused(
-                self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
-                batch.theta, batch.x, batch.delta, init, has_init, ro.num_outputs,
-            )
+                    return soa_kernels.outputs_soa(*args, *self._soa)
+                return kernels.outputs_fused(*args)
         psi = self.states(theta, x, delta, state)
         return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
 
@@ -293,19 +311,25 @@ class Simulator(CircuitSizes):
         if self._soa is not None:
             from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
 
-            out, angs, fre, fim = soa_kernels.forward_keep_soa(
-                *head, init, has_init, ro.num_outputs, *self._soa
-            )
+            with _threads_for(batch.size):
+                out, angs, fre, fim = soa_kernels.forward_keep_soa(
+                    *head, init, has_init, ro.num_outputs, *self._soa
+                )
             cot, aux = seed(out)
             cot = self._cotangent(cot, batch.size)
-            g_th, g_x, g_d, g_state = soa_kernels.backward_soa(
-                *head, has_init, cot, angs, fre, fim, *self._soa
-            )
+            with _threads_for(batch.size):
+                g_th, g_x, g_d, g_state = soa_kernels.backward_soa(
+                    *head, has_init, cot, angs, fre, fim, *self._soa
+                )
         else:
-            out, angs, states = kernels.forward_keep(*head, init, has_init, ro.num_outputs)
+            with _threads_for(batch.size):
+                out, angs, states = kernels.forward_keep(*head, init, has_init, ro.num_outputs)
             cot, aux = seed(out)
             cot = self._cotangent(cot, batch.size)
-            g_th, g_x, g_d, g_state = kernels.backward_fused(*head, has_init, cot, angs, states)
+            with _threads_for(batch.size):
+                g_th, g_x, g_d, g_state = kernels.backward_fused(
+                    *head, has_init, cot, angs, states
+                )
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init), aux
 
     def _cotangent(self, cotangent, size: int) -> np.ndarray:
@@ -342,7 +366,9 @@ class Simulator(CircuitSizes):
         if self._soa is not None:
             from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
 
-            out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
+            with _threads_for(batch.size):
+                out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
         else:
-            out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
+            with _threads_for(batch.size):
+                out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)
