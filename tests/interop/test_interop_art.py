@@ -220,3 +220,34 @@ def test_flagship_art_fgsm_and_bim_match_the_files_attacks():
         ours = attack(clf.core, clf.params, test, AttackConfig("fgsm", epsilon=eps))
         assert abs(_accuracy(est, x_fgsm, test.y) - np.mean(ours.pred_adv == test.y)) <= 1 / n
     assert result.robust_accuracy < 0.5  # the largest ε (0.1) breaks the model
+
+
+NOISY = """
+model small(x: float[2]) on q[2] {
+    param θ[4] init uniform(0, 2π)
+    ry(θ[0] + x[0]) q[0]
+    ry(θ[1] + x[1]) q[1]
+    cz q[0], q[1]
+    rx(θ[2]) q[0]
+    rx(θ[3]) q[1]
+    readout probs(q[0]) -> classes 2
+}
+noise strong { depolarizing(1q = 0.05, 2q = 0.1) }
+target pair { qubits 2; basis [rx, ry, rz, cz]; coupling chain; noise strong }
+device small on pair
+"""
+
+
+def test_noisy_device_models_keep_their_noise():
+    """A model on a noisy device: ART sees the noisy probabilities, and their exact gradients."""
+    program = qadl.loads(NOISY)
+    noisy = program.classifier("small", params=np.array([0.3, 1.1, -0.4, 0.8]))
+    est = QadlARTClassifier(noisy)
+    x = np.array([[0.2, -0.5], [1.0, 0.4], [-0.7, 0.9]])
+    probs = est.predict(x)
+    np.testing.assert_allclose(probs, noisy.predict_proba(x), atol=1e-12)
+    ideal = qadl.loads(NOISY.split("noise strong")[0]).classifier("small", params=noisy.params)
+    assert np.abs(probs - ideal.predict_proba(x)).max() > 1e-3  # the noise is there
+    step = np.array([1e-6, 0.0])
+    fd = (est.predict(x + step) - est.predict(x - step)) / (2 * step[0])
+    np.testing.assert_allclose(est.class_gradient(x)[:, :, 0], fd, atol=1e-7)
