@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.attacks import attack_sweep
+from qadl.adversary.certify_fidelity import fidelity_radius
 from qadl.adversary.config import AttackConfig, QuantumAttackConfig
 from qadl.adversary.fidelity import amplitude_fidelity
 from qadl.adversary.metrics import ClassMetrics, class_metrics
@@ -226,33 +227,26 @@ def with_fidelity(
     return replace(result, fidelity=amplitude_fidelity(circuit, theta, data.x, result.x_adv))
 
 
-def fidelity_certified(probs: np.ndarray, y: np.ndarray, fidelity_min: float) -> np.ndarray:
+def fidelity_certified(
+    readout: Any, outputs: np.ndarray, y: np.ndarray, fidelity_min: float
+) -> np.ndarray:
     """Samples no input state of fidelity ≥ ``fidelity_min`` to the clean one can misclassify.
 
-    For pure states the trace distance is ``D = sqrt(1 − F)`` and a measurement outcome's
-    probability moves by at most ``D``; a difference of two class probabilities (an
-    observable of norm ≤ 1 when the classes are outcomes of one measurement) moves by at
-    most ``2D``. So ``p_y − max_{c≠y} p_c > 2·sqrt(1 − F_min)`` certifies the sample
-    against every perturbation, local rotations or not (for two classes: ``p_y > 1/2 + D``,
-    within a hair of Guan et al.'s bound ``(√p − √(1−p))² > 2(1 − F)``).
-
-    Valid only when the class probabilities are linear in the state: a ``probs``
-    readout whose classes are all ``2**k`` outcomes, or one Pauli observable read as
-    ``((1+e)/2, (1−e)/2)``; not for renormalised marginals or softmax scores.
+    The tight bound of ``qadl.adversary.certify_fidelity`` (any readout, renormalised
+    ``probs`` included): certified when the radius ``√(1 − F*)`` exceeds ``√(1 − F_min)``.
 
     Args:
-        probs: clean class probabilities ``(B, C)``.
+        readout: the circuit's ``Readout``.
+        outputs: exact simulator outputs of the clean inputs ``(B, K)`` (not class
+            probabilities: a renormalised readout is certified from its raw marginals).
         y: labels ``(B,)``.
         fidelity_min: the adversary's fidelity floor.
 
     Returns:
         Boolean mask ``(B,)`` of certified samples.
     """
-    rows = np.arange(len(y))
-    others = np.array(probs, dtype=float)
-    others[rows, y] = -np.inf
-    margin = probs[rows, y] - others.max(axis=1)
-    return margin > 2.0 * np.sqrt(max(0.0, 1.0 - fidelity_min))
+    radius = fidelity_radius(readout, outputs, y)
+    return radius > np.sqrt(max(0.0, 1.0 - fidelity_min))
 
 
 def _named(attacks: Mapping[str, AnyAttack] | Sequence[AnyAttack]) -> list[tuple[str, AnyAttack]]:

@@ -139,19 +139,19 @@ def test_fidelity_certificate_holds_against_the_attack(setup):
     """No certified sample is ever flipped by an attack that respects the fidelity floor."""
     from qadl.adversary.evaluate import fidelity_certified
 
-    _, adv, theta, data = setup
-    probs = adv.predict_proba(theta, data.states, np.zeros((len(data), 9)))
+    circuit, adv, theta, data = setup
+    outputs = adv.classifier.sim.outputs(theta, state=data.states, delta=np.zeros((len(data), 9)))
     for f_min in (0.99, 0.95, 0.9):
-        certified = fidelity_certified(probs, data.y, f_min)
+        certified = fidelity_certified(circuit.readout, outputs, data.y, f_min)
         cfg = QuantumAttackConfig(
             epsilon=1.0, steps=30, fidelity_min=f_min, optimizer="adam", step_size=0.05
         )
         res = quantum_attack(adv, theta, data, cfg)
         assert res.fidelity.min() >= f_min
         assert not np.any(res.success & certified)
-    assert fidelity_certified(
-        np.array([[0.8, 0.2], [0.6, 0.4]]), np.array([0, 0]), 0.95
-    ).tolist() == [
+    # tight: (√p − √(1 − p))²/2 against 1 − F = 0.05, i.e. p > 0.7179 at F = 0.95
+    outputs = np.array([[0.72, 0.28], [0.715, 0.285]])
+    assert fidelity_certified(circuit.readout, outputs, np.array([0, 0]), 0.95).tolist() == [
         True,
         False,
     ]
