@@ -584,6 +584,7 @@ SCHEMAS: dict[str, Schema] = {
             "fidelity": boolean,
             "certify": certify_methods,
             "mitigate": lambda v: _mitigation().mitigation_methods(v),
+            "device": name,
         },
         rules=(
             ("certify", _certify_needs_exact),

@@ -1,8 +1,8 @@
-"""``evaluate { mitigate ... }``: what a model's device allows, and its mitigated classifier.
+"""``evaluate { device T; mitigate ... }``: evaluating a model on a device, mitigated or not.
 
-The checker validates the option's values (``qadl.check.mitigate``); whether the model's
-device has the noise to mitigate is known after lowering, so ``problems`` is called by
-the preflight (``qadl check`` and ``qadl run``). ``mitigated_classifier`` folds the
+The checker validates the options' values (``qadl.check.mitigate``); whether the target
+exists and has the noise to mitigate is known after lowering, so ``problems`` is called
+by the preflight (``qadl check`` and ``qadl run``). ``mitigated_classifier`` folds the
 circuit once per scale (``qadl.passes.fold``) and wraps the noisy simulations in a
 ``MitigatedSimulator``.
 """
@@ -12,9 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from qadl.ir.target import Target
 from qadl.program import CallValue, Model, Program
 
-__all__ = ["MitigationSpec", "mitigated_classifier", "parse_mitigation", "problems"]
+__all__ = [
+    "MitigationSpec",
+    "device_classifier",
+    "device_problems",
+    "evaluation_target",
+    "mitigated_classifier",
+    "parse_mitigation",
+    "problems",
+]
 
 MAX_MITIGATED_QUBITS = 10
 """Mitigation runs on exact density matrices (``noisy.MAX_DENSITY_QUBITS``)."""
@@ -76,17 +85,56 @@ def parse_mitigation(value: Any) -> MitigationSpec:
     return MitigationSpec(**fields)
 
 
-def problems(program: Program, model: Model, value: Any) -> list[tuple[str, str, str]]:
-    """``(code, message, help)`` for every reason ``model`` cannot be evaluated mitigated."""
-    spec = parse_mitigation(value)
-    target = program.target_of(model.name)
+def evaluation_target(program: Program, model: Model, options: dict[str, Any]) -> Target | None:
+    """The device an ``evaluate`` runs ``model`` on: its ``device`` option, else the bound one."""
+    name = options.get("device")
+    return program.target_of(model.name) if name is None else program.targets.get(name)
+
+
+def device_problems(
+    program: Program, model: Model, options: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """``evaluate { device T }``: ``T`` must be a declared or imported target that fits."""
+    name = options.get("device")
+    if name is None:
+        return []
+    target = program.targets.get(name)
+    if target is None:
+        known = ", ".join(sorted(program.targets)) or "none declared"
+        return [
+            (
+                "E0627",
+                f"`device {name}`: no target named `{name}` (targets: {known})",
+                "declare `target NAME { ... }` or import one from the standard library",
+            )
+        ]
+    if target.num_qubits < model.num_qubits:
+        return [
+            (
+                "E0628",
+                f"`device {name}`: model `{model.name}` needs {model.num_qubits} qubits, "
+                f"target `{name}` has {target.num_qubits}",
+                "evaluate on a target with enough qubits",
+            )
+        ]
+    return []
+
+
+def problems(program: Program, model: Model, options: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(code, message, help)`` for every reason ``model`` cannot be evaluated as asked."""
+    found = device_problems(program, model, options)
+    if found or "mitigate" not in options:
+        return found
+    spec = parse_mitigation(options["mitigate"])
+    target = evaluation_target(program, model, options)
     if target is None or target.noise.is_noiseless:
         where = "no device" if target is None else f"noiseless device `{target.name}`"
         return [
             (
                 "E0620",
                 f"`mitigate`: model `{model.name}` runs on {where}: there is no noise to mitigate",
-                f"bind it to a noisy target: `device {model.name} on TARGET`",
+                f"bind it to a noisy target (`device {model.name} on TARGET`), or evaluate "
+                "it on one: `evaluate ... { device TARGET; mitigate ... }`",
             )
         ]
     noise, found = target.noise, []
@@ -165,16 +213,24 @@ def _readout_problems(spec, model, target_name, error, readout) -> list[tuple[st
     return []
 
 
-def mitigated_classifier(model: Model, program: Program, spec: MitigationSpec, seed: int):
+def device_classifier(model: Model, target: Target):
+    """A ``Classifier`` of ``model`` simulated with ``target``'s noise (exact outputs)."""
+    from qadl.backends.sim import NoisySimulator, Simulator
+    from qadl.learn.classifier import Classifier
+
+    sim: Any = Simulator(model.circuit)
+    if not target.noise.is_noiseless:
+        sim = NoisySimulator(model.circuit, target.noise, shots=0)
+    return Classifier(sim, model.circuit.readout, scale=model.readout_scale)
+
+
+def mitigated_classifier(model: Model, target: Target, spec: MitigationSpec, seed: int):
     """A ``Classifier`` whose outputs are mitigated (see ``MitigatedSimulator``)."""
     from qadl.backends.sim.extrapolation import Extrapolation
     from qadl.backends.sim.mitigated import MitigatedSimulator, Mitigation
     from qadl.learn.classifier import Classifier
     from qadl.passes.fold import fold_global, fold_local
 
-    target = program.target_of(model.name)
-    if target is None:  # the preflight refuses this (E0620) before any work
-        raise ValueError(f"model {model.name!r} has no device to mitigate")
     extrapolation, circuits = None, [model.circuit]
     if spec.scales is not None:
         extrapolation = Extrapolation(spec.extrapolation, spec.scales, spec.order)

@@ -17,8 +17,8 @@ hence it lives here. It reports, each located at the statement concerned:
   defence (E0721), a model attacked, defended or evaluated without trained parameters (E0723);
 - `evaluate { fidelity true }` on a model with no input state to compare: features that are
   not amplitude-encoded (E0531);
-- `evaluate { mitigate ... }` on a model whose device lacks the noise it mitigates, or
-  samples shots (E0620–E0626, ``qadl.run.mitigation``);
+- `evaluate { device T; mitigate ... }`: an unknown or too small target, a device that
+  lacks the noise mitigated or samples shots (E0620–E0628, ``qadl.run.mitigation``);
 - memory: a training batch, or an evaluated split of known size, whose states would not
   fit (E0803, ``qadl.run.resources``).
 
@@ -326,15 +326,23 @@ class _Preflight:
             for code, message, hint in certify_problems(self.program, name, model, options):
                 self.error(code, message, span, help=hint)
 
-    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
-    def mitigable(self, name: str, value: Any, span: Span) -> None:
-        """``evaluate { mitigate ... }`` needs a noisy device with the noise it mitigates."""
+    def on_device(self, name: str, options: dict[str, Any], span: Span) -> None:
+        """``evaluate { device T; mitigate ... }``: a target that fits, with noise to mitigate."""
         from qadl.run.mitigation import problems
 
         model = self.model(name)
-        for code, message, help in problems(self.program, model, value) if model else ():
+        if model is None and name in self.program.kernels:
+            asked = " and ".join(f"`{k}`" for k in ("device", "mitigate") if k in options)
+            self.error(
+                "E0629",
+                f"{asked}: kernel `{name}` is evaluated from its noiseless Gram matrix",
+                span,
+                help=f"evaluate `{name}` in an `evaluate` without {asked}",
+            )
+        for code, message, help in problems(self.program, model, options) if model else ():
             self.error(code, message, span, help=help)
 
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """Report a problem once (an attack used by several statements is checked for each)."""
         key = (code, message, span)
         if key not in self.reported:
@@ -493,9 +501,9 @@ class _Preflight:
                 self.fits(name, spec.data.dataset, spec.span)
                 if spec.options.get("fidelity", False):
                     self.has_encoded_state(name, spec.span)
+                if "mitigate" in spec.options or "device" in spec.options:
+                    self.on_device(name, spec.options, spec.span)
                 self.certifies(name, spec.options, spec.span)
-                if "mitigate" in spec.options:
-                    self.mitigable(name, spec.options["mitigate"], spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
             for item in spec.under:

@@ -503,6 +503,33 @@ def _(tmp):
     assert _evaluate(tmp, "{ samples 7 }", max_samples=5)["n"] == 5
 
 
+MISREAD = (
+    "noise misread { readout_error(p01 = 0.05, p10 = 0.45) }\n"
+    "target reader { qubits 2; basis [rx, ry, rz, cz]; coupling chain; noise misread }\n"
+)
+
+
+@case("evaluate.device")
+def _(tmp):
+    source = CIRCLE + MISREAD + "evaluate clf on circle.test under [clean] "
+    theta = {"clf": CIRCLE_THETA}
+    (ideal,) = evaluate_program(source + "\n", theta, tmp)
+    (device,) = evaluate_program(source + "{ device reader }\n", theta, tmp)
+    assert (ideal.model, device.model) == ("clf", "clf @ reader")
+    assert device.clean_accuracy != ideal.clean_accuracy
+
+
+@case("evaluate.mitigate")
+def _(tmp):
+    source = CIRCLE + MISREAD + "evaluate clf on circle.test under [clean] "
+    theta = {"clf": CIRCLE_THETA}
+    (ideal,) = evaluate_program(source + "\n", theta, tmp)
+    raw, fixed = evaluate_program(source + "{ device reader; mitigate readout }\n", theta, tmp)
+    assert fixed.model == "clf @ reader (readout)"
+    assert raw.clean_accuracy != ideal.clean_accuracy
+    assert fixed.clean_accuracy == pytest.approx(ideal.clean_accuracy)  # inversion is exact
+
+
 @pytest.mark.parametrize("option", sorted(CASES))
 def test_option_changes_the_result_as_documented(option, tmp_path):
     CASES[option](tmp_path)
