@@ -16,6 +16,7 @@ from qadl.check.kernels import (
     refuse_kernel,
 )
 from qadl.check.names import check_body_names, did_you_mean
+from qadl.check.privacy import check_privacy_uses
 from qadl.check.schema import (
     ATTACK_METHODS,
     DATA_SOURCES,
@@ -515,6 +516,7 @@ def _collect(
                 devices.append(top.device(decl))
             case _:
                 pass
+    check_privacy_uses(graph.modules[graph.root].module.decls, attacks, defences, bag)
     models = {n: d for n, d in root.visible.items() if d.kind == "model"}
     kernels = {
         n: kernel_specs[(d.module, n)] for n, d in root.visible.items() if d.kind == "kernel"

@@ -22,6 +22,7 @@ __all__ = [
     "DEFENCE_METHODS",
     "INPUT_OPTIMIZERS",
     "OPTIMIZERS",
+    "PRIVACY_METHODS",
     "SCHEMAS",
     "Check",
     "Schema",
@@ -271,6 +272,24 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
 }
 """Attack method -> its keyword arguments."""
 
+MAX_INVERSION_BATCH = 64
+"""Upper bound on `gradient_inversion(batch = …)`: samples averaged into one shared gradient."""
+
+PRIVACY_METHODS: dict[str, dict[str, Check]] = {
+    "gradient_inversion": {
+        "loss": one_of("l2", "cosine"),
+        "restarts": integer(1, MAX_RESTARTS),
+        "steps": _STEPS,
+        "batch": integer(1, MAX_INVERSION_BATCH),
+        "samples": integer(1, 1000),
+        "optimizer": one_of("lbfgs", "nelder_mead"),
+        "tolerance": number(0, open_lo=True),
+        "at": one_of("trained", "initial"),
+    },
+}
+"""Privacy attacks: methods of a named `attack` statement that `qadl run` applies on its own
+(not in `evaluate … under`, adversarial training or transfer attacks)."""
+
 DEFENCE_METHODS: dict[str, dict[str, Check]] = {
     "adversarial_training": {
         "attack": any_of(name, lambda v: check_call(v, ATTACK_METHODS, "attack method")),
@@ -406,6 +425,9 @@ def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
     ``transfer(attack = NAME)`` replays the declared attack NAME with its own options;
     ``local_rotations`` perturbs states, which have no features to mask or clip.
     """
+    if method.name in PRIVACY_METHODS:
+        why = f"`{method.name}` reconstructs training inputs: no class, mask or stopping rule"
+        return {k: why for k in keys if k in ("targeted", "mask", "until")}
     crafted: Any = method.get("attack", "bim") if method.name == "transfer" else method
     if isinstance(crafted, str) and crafted not in ATTACK_METHODS:
         why = f"`{crafted}` is a declared attack, replayed with its own options; give it there"
@@ -565,7 +587,9 @@ SCHEMAS: dict[str, Schema] = {
     "train": Schema(_TRAIN, rules=_TRAIN_RULES),
     "attack": Schema(
         {
-            "method": lambda v: check_call(v, ATTACK_METHODS, "attack method"),
+            "method": lambda v: check_call(
+                v, {**ATTACK_METHODS, **PRIVACY_METHODS}, "attack method"
+            ),
             "targeted": integer(0),
             "mask": one_of("nonzero", "all"),
             "until": condition(("wrong_class", "success_rate")),

@@ -41,6 +41,7 @@ from qadl.run import build, certification, configs
 from qadl.run.kernels import evaluate_kernel, run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json, write_params
+from qadl.run.privacy import check_privacy, run_privacy
 from qadl.run.resources import require_memory
 from qadl.source import Span
 
@@ -782,11 +783,13 @@ def _run_locked(
     session = Session(program, options, preread=dict(preread))
     session.results.update(program=program.path, out_dir=str(options.out_dir))
     check_evaluations(session)
+    check_privacy(session)
     run_trainings(session)
     run_kernel_trainings(session)
     write_json(options.out_dir / "results.json", session.results)
     run_defences(session)
     write_json(options.out_dir / "results.json", session.results)
+    run_privacy(session)
     run_evaluations(session)
     session.results["seconds"] = time.perf_counter() - started
     write_json(options.out_dir / "results.json", session.results)

@@ -1,0 +1,57 @@
+"""Privacy attacks are applied on their own: refuse them where an evasion attack is expected.
+
+A ``gradient_inversion`` attack reconstructs training inputs from a shared gradient; it
+crafts no adversarial examples, so ``evaluate … under``, ``adversarial_training(attack =)``
+and ``transfer(attack =)`` cannot use it (E0560).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qadl.check.schema import PRIVACY_METHODS
+from qadl.check.specs import AttackSpec, DefenceSpec
+from qadl.diagnostics import DiagnosticBag
+from qadl.frontend import ast as A
+
+__all__ = ["check_privacy_uses"]
+
+_HELP = "a privacy attack runs by itself in `qadl run`; name an evasion attack here"
+
+
+def check_privacy_uses(
+    decls: tuple[Any, ...],
+    attacks: dict[str, AttackSpec],
+    defences: list[DefenceSpec | None],
+    bag: DiagnosticBag,
+) -> None:
+    """E0560 for every reference to a privacy attack from an evasion context."""
+    private = {n for n, a in attacks.items() if a.method.name in PRIVACY_METHODS}
+    for decl in decls:
+        if isinstance(decl, A.EvaluateDecl) and decl.under is not None:
+            items = decl.under.items if isinstance(decl.under, A.ListExpr) else (decl.under,)
+            for item in items:
+                if isinstance(item, A.Name) and item.id in private:
+                    _error(bag, item.id, "`evaluate … under`", item.span)
+    for spec in defences:
+        if spec is not None and _names_private(spec.method.get("attack"), private):
+            _error(bag, spec.method.get("attack"), "adversarial training", spec.span)
+    for spec in attacks.values():
+        inner = spec.method.get("attack") if spec.method.name == "transfer" else None
+        if _names_private(inner, private):
+            _error(bag, inner, "a transfer attack", spec.span)
+
+
+def _names_private(value: Any, private: set[str]) -> bool:
+    """Inline privacy methods never get here: their option tables do not list them."""
+    return isinstance(value, str) and value in private
+
+
+def _error(bag: DiagnosticBag, name: str, where: str, span: Any) -> None:
+    bag.error(
+        "E0560",
+        f"`{name}` is a privacy attack (gradient inversion): {where} needs an evasion attack",
+        span,
+        label="not an evasion attack",
+        help=_HELP,
+    )

@@ -1,0 +1,166 @@
+"""Run the privacy attacks of a program: gradient inversion on a model's shared gradients.
+
+A named ``attack NAME on MODEL { method gradient_inversion(...) }`` runs after training
+and defences: it attacks gradients of the model's loss on samples of its training data,
+at its trained (or initial) parameters, and records the reconstruction errors under
+``results.json["privacy"][NAME]``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from qadl.adversary.privacy.inversion import InversionConfig, invert_gradients
+from qadl.adversary.privacy.matching import GradientOracle
+from qadl.check.schema import PRIVACY_METHODS
+from qadl.errors import QadlError
+from qadl.program import AttackSpec, TrainSpec
+
+__all__ = ["check_privacy", "privacy_table", "run_privacy"]
+
+
+def _privacy_attacks(session: Any) -> list[AttackSpec]:
+    return [a for a in session.program.attacks.values() if a.method.name in PRIVACY_METHODS]
+
+
+def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
+    base = session.base.get(spec.model, spec.model)
+    defended = {d.result: d.model for d in session.program.defences}
+    base = defended.get(base, base)
+    found = next((t for t in session.program.trainings if t.model == base), None)
+    if found is None:
+        raise QadlError.at(
+            "E0561",
+            f"`{spec.name}` attacks gradients of `{spec.model}` on its training data, "
+            "but the model is never trained",
+            spec.span,
+            help=f"add `train {base} on DATA.train {{ ... }}`",
+        )
+    return found
+
+
+def check_privacy(session: Any) -> None:
+    """Before any work: each privacy attack's model can be inverted exactly (E0561–E0563)."""
+    for spec in _privacy_attacks(session):
+        _training_of(session, spec)
+        model = session.model(spec.model)
+        if model.input_kind == "state":
+            raise QadlError.at(
+                "E0562",
+                f"`{spec.name}`: gradient inversion recovers classical features; model "
+                f"`{spec.model}` reads quantum states",
+                spec.span,
+                help="attack a model with feature inputs",
+            )
+        target = session.program.target_of(model.name)
+        if target is not None and not target.noise.is_noiseless:
+            raise QadlError.at(
+                "E0563",
+                f"`{spec.name}`: model `{spec.model}` runs on a noisy device; gradient "
+                "inversion needs the noiseless simulator's exact second derivatives",
+                spec.span,
+                help="attack the model without `device … on` a noisy target",
+            )
+        from qadl.backends.sim.program import SHIFT_NONE, build_program
+
+        tape = build_program(model.circuit).tape
+        if any(_reads_x(tape, a) for a in np.flatnonzero(tape.shift_rule == SHIFT_NONE)):
+            raise QadlError.at(
+                "E0563",
+                f"`{spec.name}`: model `{spec.model}` amplitude-encodes its features, which "
+                "have no exact second derivative here (only rotation angles do)",
+                spec.span,
+                help="attack a model whose features enter rotation angles",
+            )
+
+
+def _reads_x(tape: Any, entry: int) -> bool:
+    """Whether tape entry ``entry`` depends on a feature."""
+    lo, hi = tape.sym_ptr[tape.term_ptr[entry]], tape.sym_ptr[tape.term_ptr[entry + 1]]
+    return bool(np.any(tape.sym_kind[lo:hi] == 1))
+
+
+def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
+    kw = spec.method.as_dict()
+    clip = spec.options.get("clip")
+    box = (float(clip[0]), float(clip[1])) if clip else (float(x.min()), float(x.max()))
+    return InversionConfig(
+        loss=str(kw.get("loss", "l2")),
+        restarts=int(kw.get("restarts", 8)),
+        steps=int(kw.get("steps", 200)),
+        batch=int(kw.get("batch", 1)),
+        samples=int(kw.get("samples", 5)),
+        optimizer=str(kw.get("optimizer", "lbfgs")),
+        tolerance=float(kw.get("tolerance", 1e-4)),
+        box=box,
+        seed=int(spec.options.get("seed", 0)),
+    )
+
+
+def run_privacy(session: Any) -> None:
+    """Every privacy attack, in order; a record per attack under ``results["privacy"]``."""
+    specs = _privacy_attacks(session)
+    for spec in specs:
+        started = time.perf_counter()
+        training = _training_of(session, spec)
+        data = session.split(training.data, spec.span)
+        config = _config(spec, data.x)
+        need = config.samples * config.batch
+        if need > len(data):
+            raise QadlError.at(
+                "E0564",
+                f"`{spec.name}` needs {need} training samples ({config.samples} gradients of "
+                f"{config.batch}); `{data.name}` has {len(data)}",
+                spec.span,
+                help="lower `samples` or `batch`",
+            )
+        at = str(spec.method.get("at", "trained"))
+        if at == "trained":
+            theta = session.theta(spec.model, spec.span)
+        else:
+            theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
+        loss = str(training.options.get("loss", "cross_entropy"))
+        oracle = GradientOracle(session.classifier(spec.model), theta, loss)
+        order = np.random.default_rng(config.seed).permutation(len(data))[:need]
+        print(
+            f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
+            f"gradient(s) of {config.batch} sample(s), {config.restarts} restarts, "
+            f"{config.optimizer}",
+            flush=True,
+        )
+        result = invert_gradients(oracle, data.x[order], data.y[order], config)
+        record = {
+            "model": spec.model,
+            "method": spec.method.name,
+            "at": at,
+            "loss": config.loss,
+            "optimizer": config.optimizer,
+            "batch": config.batch,
+            "restarts": config.restarts,
+            "steps": config.steps,
+            "box": list(config.box),
+            **result.to_json(),
+            "seconds": time.perf_counter() - started,
+        }
+        session.results.setdefault("privacy", {})[spec.name] = record
+    if specs:
+        print(privacy_table(session.results["privacy"]), flush=True)
+
+
+def privacy_table(records: dict[str, dict[str, Any]]) -> str:
+    """One row per privacy attack: batch, recovered fraction, restarts recovered, errors."""
+    head = (
+        f"{'attack':<16} {'model':<12} {'batch':>5} {'optimizer':<11} {'recovered':>9} "
+        f"{'restarts':>8} {'median err':>10} {'rel err':>9}"
+    )
+    rows = [head, "-" * len(head)]
+    for name, r in records.items():
+        rows.append(
+            f"{name:<16} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
+            f"{r['recovered_fraction']:>9.3f} {r['restart_recovered_fraction']:>8.3f} "
+            f"{r['median_error']:>10.2e} {r['mean_relative_error']:>9.2e}"
+        )
+    return "\n".join(rows)
