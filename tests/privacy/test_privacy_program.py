@@ -122,3 +122,35 @@ def test_refused_at_run(text, code, tmp_path):
     assert [d.code for d in info.value.diagnostics] == [code]
     span = info.value.diagnostics[0].primary.span
     assert text[span.start : span.end].startswith("attack inv on clf")
+
+
+STATES = """
+data chain = builtin.aubry_andre(qubits = 2, samples = 20, test = 0.25)
+model phase(psi: state) on q[2] {
+    param θ[2]
+    for j in 0..2 { ry(θ[j]) q[j] }
+    readout probs(q[0])
+}
+train phase on chain.train { epochs 1 }
+attack inv on phase { method gradient_inversion() }
+"""
+AMPLITUDE = """
+import encodings.amplitude
+data circle = file("data/circle.csv", test = 0.25, seed = 3)
+model amp(x: float[2]) on q[1] {
+    amplitude_encoding(q, x)
+    param θ[1]
+    ry(θ[0]) q[0]
+    readout probs(q[0])
+}
+train amp on circle.train { epochs 1 }
+attack inv on amp { method gradient_inversion() }
+"""
+
+
+@pytest.mark.parametrize(("text", "code"), [(STATES, "E0562"), (AMPLITUDE, "E0563")])
+def test_refused_before_training(text, code, tmp_path, capsys):
+    with pytest.raises(QadlError) as info:
+        _run(text, tmp_path)
+    assert [d.code for d in info.value.diagnostics] == [code]
+    assert "epoch" not in capsys.readouterr().out  # refused before any work
