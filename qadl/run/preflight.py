@@ -326,18 +326,23 @@ class _Preflight:
             for code, message, hint in certify_problems(self.program, name, model, options):
                 self.error(code, message, span, help=hint)
 
-    def on_device(self, name: str, options: dict[str, Any], span: Span) -> None:
+    def on_device(self, name: str, options: dict[str, Any], span: Span, under: Any) -> None:
         """``evaluate { device T; mitigate ... }``: a target that fits, with noise to mitigate."""
         from qadl.run.mitigation import problems
 
         model = self.model(name)
+        asked = " and ".join(f"`{k}`" for k in ("device", "mitigate") if k in options)
+        noiseless = None
         if model is None and name in self.program.kernels:
-            asked = " and ".join(f"`{k}`" for k in ("device", "mitigate") if k in options)
+            noiseless = f"kernel `{name}` is evaluated from its noiseless Gram matrix"
+        elif model is not None and model.input_kind == "state" and any(i != "clean" for i in under):
+            noiseless = f"attacks on the quantum states of `{name}` run on the noiseless circuit"
+        if noiseless is not None:
             self.error(
                 "E0629",
-                f"{asked}: kernel `{name}` is evaluated from its noiseless Gram matrix",
+                f"{asked}: {noiseless}",
                 span,
-                help=f"evaluate `{name}` in an `evaluate` without {asked}",
+                help=f"evaluate `{name}` under [clean] only, or without {asked}",
             )
         for code, message, help in problems(self.program, model, options) if model else ():
             self.error(code, message, span, help=help)
@@ -502,7 +507,7 @@ class _Preflight:
                 if spec.options.get("fidelity", False):
                     self.has_encoded_state(name, spec.span)
                 if "mitigate" in spec.options or "device" in spec.options:
-                    self.on_device(name, spec.options, spec.span)
+                    self.on_device(name, spec.options, spec.span, spec.under)
                 self.certifies(name, spec.options, spec.span)
                 for item in spec.under:
                     self.attack_on(item, name, spec.span, in_defence=False)
