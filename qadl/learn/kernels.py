@@ -53,9 +53,10 @@ def fidelity_gram(
 ) -> np.ndarray:
     """|<a_i|b_j>|² for state rows ``a`` (M, D) and ``b`` (N, D); ``b`` None: ``a`` with itself.
 
-    Row tiles of ``a`` are multiplied against all of ``b`` (one ZGEMM each); the tile's
-    complex block stays below ``memory_bytes``. The self-Gram is symmetrised and its
-    diagonal set to 1 (states are normalised; rounding would leave 1 ± 1e-16).
+    Row tiles of ``a`` are multiplied against ``b`` (one ZGEMM each); the tile's complex
+    block stays below ``memory_bytes``. For the self-Gram only the blocks on and above
+    the diagonal are computed (half the work) and mirrored; its diagonal is set to 1
+    (states are normalised; rounding would leave 1 ± 1e-16).
     """
     same = b is None
     b = a if b is None else b
@@ -63,11 +64,13 @@ def fidelity_gram(
     rows = tile_rows(a.shape[1], len(b), memory_bytes)
     bt = b.T  # a view: no copy of the states
     for start in range(0, len(a), rows):
-        block = a[start : start + rows].conj() @ bt
+        first = start if same else 0
+        block = a[start : start + rows].conj() @ bt[:, first:]
         np.abs(block, out=block)
-        out[start : start + rows] = block.real**2
+        out[start : start + rows, first:] = block.real**2
     if same:
-        out = 0.5 * (out + out.T)
+        upper = np.triu(out, 1)
+        out = upper + upper.T
         np.fill_diagonal(out, 1.0)
     return out
 
