@@ -342,7 +342,14 @@ DATA_SOURCES: dict[str, dict[str, Check]] = {
         "noise": number(0),
         "factor": number(0, 1, open_lo=True, open_hi=True),
     },
-    "file": {**_SPLIT, "label": string, "normalize": one_of("l2", "minmax", "none")},
+    "file": {
+        **_SPLIT,
+        "label": string,
+        "normalize": one_of("l2", "minmax", "none"),
+        "standardize": boolean,
+        "pca": integer(1),
+        "scale": feature_range,
+    },
 }
 """Data source -> its keyword arguments (``file`` also takes the path as first argument)."""
 

@@ -10,14 +10,14 @@ feature's training range onto [lo, hi]; test values are clipped into it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qadl.learn.data import Dataset, stratified_split
 
-__all__ = ["TABULAR", "Preprocess", "TabularSource", "preprocess", "tabular"]
+__all__ = ["TABULAR", "Preprocess", "TabularSource", "preprocess", "tabular", "with_steps"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,17 @@ class Preprocess:
     standardize: bool = False
     pca: int | None = None
     scale: tuple[float, float] | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No step at all."""
+        return not self.standardize and self.pca is None and self.scale is None
+
+    def feature_range(self, before: tuple[float, float] | None) -> tuple[float, float] | None:
+        """The range of the features after the steps, given the one before."""
+        if self.scale is not None:
+            return self.scale
+        return None if self.standardize or self.pca is not None else before
 
     def describe(self) -> list[str]:
         """The steps, as recorded in ``results.json``."""
@@ -137,4 +148,27 @@ def tabular(
     return (
         Dataset(x=x_train, y=y[train_idx], name=f"{name}.train", **common),
         Dataset(x=x_test, y=y[test_idx], name=f"{name}.test", **common),
+    )
+
+
+def with_steps(
+    train: Dataset, test: Dataset, steps: Preprocess, seed: int
+) -> tuple[Dataset, Dataset]:
+    """``(train, test)`` with ``steps`` fitted on ``train``'s features and applied to both.
+
+    PCA drops ``image_shape`` (components are not pixels); ``meta["preprocess"]`` lists
+    the steps.
+    """
+    if steps.empty:
+        return train, test
+    if train.x is None or test.x is None:
+        raise ValueError("preprocessing steps need features; this data set holds states")
+    x_train, x_test = preprocess(train.x, test.x, steps, seed)
+    changes: dict[str, Any] = {
+        "feature_range": steps.feature_range(train.feature_range),
+        "image_shape": None if steps.pca is not None else train.image_shape,
+    }
+    return (
+        replace(train, x=x_train, meta={**train.meta, "preprocess": steps.describe()}, **changes),
+        replace(test, x=x_test, meta={**test.meta, "preprocess": steps.describe()}, **changes),
     )

@@ -343,8 +343,13 @@ def load_data(
 
         return tabular(spec.source.removeprefix("builtin."), **tabular_kw(spec))
     if spec.source == "file":
+        from qadl.learn.tabular import with_steps
+        from qadl.run.tabular_checks import preprocess_of
+
         if read is not None:
-            return files.split_data(read, span=spec.span, **split)
-        limit = files.MAX_DATA_BYTES if max_bytes is None else max_bytes
-        return files.load_file(spec.path, span=spec.span, max_bytes=limit, **split)
+            pair = files.split_data(read, span=spec.span, **split)
+        else:
+            limit = files.MAX_DATA_BYTES if max_bytes is None else max_bytes
+            pair = files.load_file(spec.path, span=spec.span, max_bytes=limit, **split)
+        return with_steps(*pair, preprocess_of(kw), split["seed"])
     raise QadlError.at("E0720", f"unknown data source `{spec.source}`", spec.span)

@@ -46,7 +46,13 @@ from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
-from qadl.run.tabular_checks import tabular_problem, tabular_shape, tabular_source
+from qadl.run.tabular_checks import (
+    file_steps_problem,
+    stepped_shape,
+    tabular_problem,
+    tabular_shape,
+    tabular_source,
+)
 from qadl.source import Span
 
 __all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
@@ -362,7 +368,13 @@ class _Preflight:
                 data = self.guard(_read, spec, program_dir, self.policy)
                 if data is not None:
                     self.files[name] = data
-                    self.shapes[name] = _file_shape(data)
+                    problem = file_steps_problem(spec, data)
+                    if problem is not None:
+                        code, message, help = problem
+                        self.bag.error(code, message, spec.span, label="data declared here",
+                                       help=help)
+                    else:
+                        self.shapes[name] = replace(_file_shape(data), **stepped_shape(spec, data))
             else:
                 problem = _builtin_problem(spec)
                 if problem is not None:

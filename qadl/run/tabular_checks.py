@@ -11,11 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from qadl.learn.data import split_problem, stratified_split
+from qadl.learn.data import Dataset, split_problem, stratified_split
 from qadl.learn.tabular import TABULAR, Preprocess, TabularSource
 from qadl.program import DataSpec
 
-__all__ = ["preprocess_of", "tabular_kw", "tabular_problem", "tabular_shape", "tabular_source"]
+__all__ = [
+    "file_steps_problem",
+    "preprocess_of",
+    "stepped_shape",
+    "tabular_kw",
+    "tabular_problem",
+    "tabular_shape",
+    "tabular_source",
+]
 
 
 def tabular_source(spec: DataSpec) -> TabularSource | None:
@@ -87,16 +95,50 @@ def tabular_problem(spec: DataSpec) -> tuple[str, str, str] | None:
             f"cannot split `{spec.name}` into train and test: {problem}",
             "use more `samples`, or another `test` fraction",
         )
-    pca = kw["steps"].pca
     train = len(stratified_split(labels, kw["test"], kw["seed"])[0])  # the loader's split
-    limit = min(source.features, train)
-    if pca is not None and pca > limit:
-        what = f"{source.features} features" if limit == source.features else (
-            f"{train} training samples"
-        )
+    return _pca_problem(spec, kw["steps"].pca, source.features, train)
+
+
+def _pca_problem(
+    spec: DataSpec, pca: int | None, features: int, train: int
+) -> tuple[str, str, str] | None:
+    """PCA has at most min(features, training samples) components."""
+    limit = min(features, train)
+    if pca is None or pca <= limit:
+        return None
+    what = f"{features} features" if limit == features else f"{train} training samples"
+    return (
+        "E0854",
+        f"`pca = {pca}`: `{spec.name}` has {what}, so at most {limit} components",
+        f"use `pca` of at most {limit}",
+    )
+
+
+def file_steps_problem(spec: DataSpec, data: Dataset) -> tuple[str, str, str] | None:
+    """Preprocessing of a data file: it needs features, and PCA enough of them."""
+    steps = preprocess_of(spec.options)
+    if steps.empty:
+        return None
+    if data.x is None:
         return (
-            "E0854",
-            f"`pca = {pca}`: `{spec.name}` has {what}, so at most {limit} components",
-            f"use `pca` of at most {limit}",
+            "E0855",
+            f"`{spec.name}` holds quantum states: `standardize`, `pca` and `scale` "
+            "transform features",
+            "drop the preprocessing options, or give the file features `X`",
         )
-    return None
+    test, seed = float(spec.options.get("test", 0.2)), int(spec.options.get("seed", 7))
+    if split_problem(data.y, test) is not None:  # reported where the file is split
+        return None
+    train = len(stratified_split(data.y, test, seed)[0])
+    return _pca_problem(spec, steps.pca, data.num_features, train)
+
+
+def stepped_shape(spec: DataSpec, data: Dataset) -> dict[str, Any]:
+    """Features and feature range of a data file after its preprocessing steps."""
+    steps = preprocess_of(spec.options)
+    if steps.empty or data.x is None:
+        return {}
+    return {
+        "features": data.num_features if steps.pca is None else steps.pca,
+        "feature_range": steps.feature_range(data.feature_range),
+    }

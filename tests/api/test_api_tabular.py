@@ -100,3 +100,35 @@ def test_program_data_and_check(tmp_path):
     unknown = _program(tmp_path, "builtin.moons(pca = 2, whiten = true)")
     (diag,) = qadl.diagnose(unknown)
     assert "whiten" in diag.message
+
+
+def test_file_data_takes_the_same_steps(tmp_path):
+    """`file(...)` with standardize/pca/scale: fitted on the file's training split only."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3)) * [1.0, 5.0, 0.2] + [0.0, 3.0, -1.0]
+    y = (x[:, 0] + x[:, 2] > -1.0).astype(int)
+    rows = "\n".join(",".join(f"{v:.9f}" for v in r) + f",{c}" for r, c in zip(x, y, strict=True))
+    (tmp_path / "pts.csv").write_text(rows + "\n")
+    path = _program(
+        tmp_path, 'file("pts.csv", test = 0.25, seed = 2, standardize = true, pca = 2, '
+        "scale = [0, π])"
+    )
+    assert qadl.diagnose(path) == ()
+    train, test = qadl.load(path).data("d")
+    read = np.loadtxt(tmp_path / "pts.csv", delimiter=",")
+    train_idx, test_idx = stratified_split(read[:, -1].astype(int), 0.25, 2)
+    pipe = make_pipeline(
+        StandardScaler(), PCA(2, svd_solver="full"), MinMaxScaler((0, math.pi), clip=True)
+    ).fit(read[train_idx, :3])
+    np.testing.assert_allclose(train.x, pipe.transform(read[train_idx, :3]), atol=1e-9)
+    np.testing.assert_allclose(test.x, pipe.transform(read[test_idx, :3]), atol=1e-9)
+    assert train.feature_range == (0.0, math.pi)
+
+
+def test_file_of_states_takes_no_steps(tmp_path):
+    states = np.zeros((12, 4), dtype=complex)
+    states[np.arange(12), np.arange(12) % 4] = 1.0
+    np.savez(tmp_path / "s.npz", states=states, y=np.arange(12) % 2)
+    path = _program(tmp_path, 'file("s.npz", pca = 2)')
+    codes = [d.code for d in qadl.diagnose(path)]
+    assert codes[0] == "E0855"
