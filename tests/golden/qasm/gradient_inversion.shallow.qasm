@@ -1,0 +1,20 @@
+OPENQASM 3.0;
+include "stdgates.inc";
+input float[64] theta_0;
+input float[64] theta_1;
+input float[64] theta_2;
+input float[64] theta_3;
+input float[64] x_0;
+input float[64] x_1;
+qubit[2] q;
+ry(x_0) q[0];
+ry(x_1) q[1];
+ry(theta_0) q[0];
+ry(theta_1) q[1];
+rz(theta_2) q[0];
+rz(theta_3) q[1];
+cz q[0], q[1];
+// readout: expectation values of Z0*Z1
+bit[2] c;
+c[0] = measure q[0];
+c[1] = measure q[1];
