@@ -10,6 +10,8 @@ median of the per-round ratios is reported with the median times.
 - ``--what dispatch``: the W1 gradient at n ≥ 14 run one sample per thread against the
   amplitude-parallel kernels (the path used below ``BATCH_MAX_QUBITS`` for batches
   smaller than the thread count, and always above it).
+- ``--what first-call``: fresh processes (``--rounds`` of them, warm on-disk cache):
+  seconds to import Numba, to import the kernels, and to the first training step.
 - ``--what states``: ``Simulator.states`` (complex128) against ``states_split`` (the
   kernels' own real/imaginary layout, no conversion) at a large n, one sample.
 
@@ -134,9 +136,46 @@ def _states(args) -> None:
           f"states_split {ts:.3f} s, states {tj:.3f} s (states ÷ states_split {1 / ratio:.2f})")
 
 
+_FIRST_CALL = """
+import sys, time
+t0 = time.perf_counter()
+import numba
+t1 = time.perf_counter()
+from qadl.backends.sim import kernels
+t2 = time.perf_counter()
+import numpy as np
+from benchmarks.sim_circuits import layered
+from qadl.backends.sim import Simulator
+from qadl.learn.classifier import Classifier
+c = layered({n}, {layers}, encode=True)
+clf = Classifier(Simulator(c), c.readout)
+rng = np.random.default_rng(0)
+theta = rng.uniform(-3, 3, clf.num_params)
+x = rng.uniform(0, 3, ({batch}, {n}))
+t3 = time.perf_counter()
+clf.loss_and_grads(theta, np.arange({batch}) % 2, x=x)
+t4 = time.perf_counter()
+print(f"{{t1 - t0:.2f}} {{t2 - t1:.2f}} {{t4 - t3:.2f}}")
+"""
+
+
+def _first_call(args) -> None:
+    """Fresh processes (warm on-disk cache): import Numba, import the kernels, first step."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = _FIRST_CALL.format(n=args.qubits, layers=args.layers, batch=args.batch[0])
+    print("| run | import numba (s) | import kernels (s) | first loss_and_grads (s) |")
+    print("|---:|---:|---:|---:|")
+    for run in range(args.rounds):
+        done = subprocess.run([sys.executable, "-c", code], cwd=root, check=True,
+                              capture_output=True, text=True)
+        print(f"| {run + 1} | " + " | ".join(done.stdout.split()) + " |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--what", choices=("classifier", "dispatch", "states"),
+    parser.add_argument("--what", choices=("classifier", "dispatch", "states", "first-call"),
                         default="classifier")
     parser.add_argument("--qubits", type=int, default=10)
     parser.add_argument("--layers", type=int, default=10)
@@ -149,7 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# {args.what}: n={args.qubits}, layers={args.layers}, threads={get_num_threads()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    {"classifier": _classifier, "dispatch": _dispatch, "states": _states}[args.what](args)
+    run = {"classifier": _classifier, "dispatch": _dispatch, "states": _states,
+           "first-call": _first_call}
+    run[args.what](args)
 
 
 if __name__ == "__main__":
