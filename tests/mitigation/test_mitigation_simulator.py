@@ -138,3 +138,19 @@ def test_mismatches_are_refused():
         MitigatedSimulator(
             [c], NoiseModel(readout_error=(0.1, 0.1)), Mitigation(readout="tensored")
         )
+
+
+def test_calibration_shots_estimate_the_confusion_matrix():
+    """`readout(method = full, calibration_shots = N)`: the estimate converges as N grows."""
+    readout = Readout("probs", qubits=(0, 1), num_classes=4)
+    circuit = _two_qubit(readout)
+    rng = np.random.default_rng(1)
+    theta, x = rng.uniform(-2, 2, 3), rng.uniform(0, 3, (3, 2))
+    noise = NoiseModel(readout_error=(0.04, 0.1))
+    want = Simulator(circuit).outputs(theta, x)
+    errors = []
+    for shots in (100, 1_000_000):
+        mitigation = Mitigation(readout="full", calibration_shots=shots, seed=3)
+        got = MitigatedSimulator([circuit], noise, mitigation).outputs(theta, x)
+        errors.append(np.abs(got - want).max())
+    assert errors[1] < 2e-3 < errors[0]
