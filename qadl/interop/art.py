@@ -41,8 +41,11 @@ LAYERS = ("readout", "probabilities")
 """``get_activations`` layers: the readout values (expectation values or outcome
 probabilities before the class map) and the class probabilities."""
 
-_PASSIVE_KWARGS = frozenset({"training_mode"})
-"""Keyword arguments ART's attacks pass that change nothing here (no dropout or batch norm)."""
+_PASSIVE_KWARGS = frozenset({"training_mode", "logits"})
+"""Keyword arguments ART's attacks pass that change nothing here: ``training_mode`` (there
+is no dropout or batch norm) and Carlini–Wagner's ``logits=True`` (like ART's own
+framework estimators, ``predict`` returns the model's output, here class probabilities,
+which is what ``class_gradient`` differentiates)."""
 
 
 def _no_extra(kwargs: dict[str, Any], method: str) -> None:

@@ -10,6 +10,8 @@ import qadl
 pytest.importorskip("art")
 
 from art.attacks.evasion import (
+    CarliniL2Method,
+    DeepFool,
     FastGradientMethod,
     HopSkipJump,
     ProjectedGradientDescent,
@@ -96,6 +98,20 @@ def test_square_and_hopskipjump_run_end_to_end(tiny):
         x[few], y=test.y[few]
     )
     assert _accuracy(est, x_hsj, test.y[few]) < _accuracy(est, x[few], test.y[few])
+
+
+def test_minimal_perturbation_attacks_run(tiny):
+    """Carlini–Wagner L2 (which asks predict for logits) and DeepFool use class_gradient:
+    they flip the correctly classified samples with small L2 perturbations."""
+    est = _estimator(tiny)
+    x, y = tiny.test.x[:8], tiny.test.y[:8]
+    right = est.predict(x).argmax(axis=1) == y
+    assert right.sum() >= 4
+    x_cw = CarliniL2Method(est, max_iter=5, verbose=False).generate(x, y=y)
+    assert np.all(est.predict(x_cw[right]).argmax(axis=1) != y[right])
+    assert np.linalg.norm(x_cw - x, axis=1).max() < 1.0
+    x_df = DeepFool(est, max_iter=20, verbose=False).generate(x)
+    assert _accuracy(est, x_df, y) < right.mean()
 
 
 def test_class_gradient_is_the_probability_jacobian(tiny):
