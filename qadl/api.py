@@ -6,6 +6,7 @@
     program = qadl.load("examples/reuploading.qadl")    # Program (checked, lowered)
     train, test = program.data("circle")                # Dataset splits: .x/.states, .y
     run = qadl.runs.load("runs/reuploading")            # Run: .params[name], .results
+    run = qadl.runs.run("examples/reuploading.qadl")    # `qadl run` in this process -> Run
     clf = program.classifier("reupload", params=run)    # QadlClassifier, as `qadl run` builds it
     clf.predict_proba(test.x)          # (B, C), device noise included; shots=N samples
     clf.predict(test.x); clf.score(test.x, test.y)
@@ -15,6 +16,7 @@
     clf.jacobian(x)                    # (B, C, F) d p_c / d x
     clf.with_params(theta)             # same model, other θ
     program.attack("pgd_sweep")(clf, x, y, feature_range=(-1, 1))  # AttackResult per ε
+    program.defence("robust")(clf, train)  # adversarially trained QadlClassifier
     program.evaluation(0)(clf, test)   # Evaluation: clean accuracy, metrics, robust points
 
 Besides: ``qadl.loads(text)``, ``qadl.diagnose(path)`` (``qadl check``'s diagnostics),

@@ -1,8 +1,9 @@
-"""The ``attack`` and ``evaluate`` statements of a program as Python callables.
+"""The ``attack``, ``defend`` and ``evaluate`` statements of a program as Python callables.
 
-``Program.attack(name)`` and ``Program.evaluation(i)`` return these; call them on a
-``QadlClassifier`` and either a ``Dataset`` or your own arrays. They build the same
-attack configurations as ``qadl run`` (``qadl.run.configs``) and run the same code.
+``Program.attack(name)``, ``Program.defence(name)`` and ``Program.evaluation(i)`` return
+these; call them on a ``QadlClassifier`` and either a ``Dataset`` or your own arrays.
+They build the same configurations as ``qadl run`` (``qadl.run.configs``) and run the
+same code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
-from qadl.program import AttackSpec, CallValue, EvaluationSpec
+from qadl.program import AttackSpec, CallValue, DefenceSpec, EvaluationSpec
 
 if TYPE_CHECKING:
     from qadl.adversary.evaluate import Evaluation
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from qadl.api_model import QadlClassifier
     from qadl.program import Program
 
-__all__ = ["DeclaredAttack", "DeclaredEvaluation", "as_dataset"]
+__all__ = ["DeclaredAttack", "DeclaredDefence", "DeclaredEvaluation", "as_dataset"]
 
 
 def as_dataset(
@@ -56,13 +57,17 @@ def _transfer_refused(what: str, span: Any) -> QadlError:
     )
 
 
+def _check_target(plan: Any, label: str, clf: QadlClassifier) -> None:
+    if plan.targeted and not 0 <= int(plan.target) < clf.num_classes:
+        raise ValueError(f"`{label}` targets class {plan.target}; `{clf.name}` has classes "
+                         f"0..{clf.num_classes - 1}")
+
+
 def _run_plan(clf: QadlClassifier, data: Dataset, plan: Any, label: str) -> tuple[Any, ...]:
     from qadl.adversary.attacks import attack_sweep
     from qadl.adversary.quantum import local_rotation_adversary, quantum_attack_sweep
 
-    if plan.targeted and not 0 <= int(plan.target) < clf.num_classes:
-        raise ValueError(f"`{label}` targets class {plan.target}; `{clf.name}` has classes "
-                         f"0..{clf.num_classes - 1}")
+    _check_target(plan, label, clf)
     if isinstance(plan, QuantumAttackConfig):
         if data.states is None:
             raise ValueError(f"`{label}` rotates input states; `{clf.name}` takes features")
@@ -144,9 +149,7 @@ class DeclaredEvaluation:
         if "samples" in options and int(options["samples"]) < len(data):
             data = data.take(np.arange(int(options["samples"])))
         for label, plan in self.attacks:  # refuse a mismatch before any work
-            if plan.targeted and not 0 <= int(plan.target) < clf.num_classes:
-                raise ValueError(f"`{label}` targets class {plan.target}; `{clf.name}` has "
-                                 f"classes 0..{clf.num_classes - 1}")
+            _check_target(plan, label, clf)
         adversary = None
         if clf.model.input_kind == "state":
             from qadl.adversary.quantum import local_rotation_adversary
@@ -162,7 +165,7 @@ class DeclaredEvaluation:
 
 def declared_evaluation(program: Program, index: int) -> DeclaredEvaluation:
     """See ``Program.evaluation``."""
-    from qadl.run.configs import TransferPlan, attack_plan, spec_plan
+    from qadl.run.configs import TransferPlan
 
     count = len(program.evaluations)
     if not -count <= index < count:
@@ -173,12 +176,92 @@ def declared_evaluation(program: Program, index: int) -> DeclaredEvaluation:
     for item in spec.under:
         if item == "clean":
             continue
-        if isinstance(item, str):
-            label, plan = item, spec_plan(program.attacks[item], program.attacks)
-        else:
-            call = item if isinstance(item, CallValue) else CallValue(str(item))
-            label, plan = call.name, attack_plan(call, {"seed": seed}, program.attacks)
+        label, plan = _item_plan(program, item, {"seed": seed})
         if isinstance(plan, TransferPlan):
             raise _transfer_refused(f"`{label}` in this evaluation", spec.span)
         attacks.append((label, plan))
     return DeclaredEvaluation(spec, tuple(attacks))
+
+
+def _item_plan(program: Program, item: Any, options: dict[str, Any]) -> tuple[str, Any]:
+    """An ``under`` item or a defence's ``attack =``: a declared attack, or an inline method
+    with ``options`` (as ``qadl run`` reads them)."""
+    from qadl.run.configs import attack_plan, spec_plan
+
+    if isinstance(item, str):
+        return item, spec_plan(program.attacks[item], program.attacks)
+    call = item if isinstance(item, CallValue) else CallValue(str(item))
+    return call.name, attack_plan(call, options, program.attacks)
+
+
+@dataclass(frozen=True)
+class DeclaredDefence:
+    """``defend MODEL with adversarial_training(...) as NAME { ... }``:
+    ``defence(clf, x, y)`` -> the adversarially trained ``QadlClassifier``."""
+
+    spec: DefenceSpec
+    attack: str
+    """The label of the attack it trains against."""
+    config: Any
+    """The ``AdversarialTrainingConfig`` ``qadl run`` uses."""
+
+    def __call__(
+        self,
+        clf: QadlClassifier,
+        inputs: Any,
+        y: Any = None,
+        *,
+        feature_range: Any = None,
+        test: Dataset | None = None,
+        progress: bool = False,
+    ) -> QadlClassifier:
+        """Train a copy of ``clf`` (from its parameters) against the attack, on the given
+        training data, with the statement's options (epochs, optimizer, batch, seed, ...).
+
+        ``test`` (a ``Dataset``) is measured every epoch, as ``qadl run`` measures the
+        test split; it matters when the block asks for early stopping.
+        """
+        from dataclasses import replace
+
+        from qadl.adversary.defend import adversarial_training
+        from qadl.learn.train import DivergedError, ValidationSplitError
+        from qadl.run.configs import train_config
+
+        data = as_dataset(clf, inputs, y, feature_range)
+        _check_target(self.config.attack, self.attack, clf)
+        kw = self.spec.method.as_dict()
+        config = train_config(
+            self.spec.options, checkpoint_dir=None, resume=False,
+            epochs=int(kw.get("epochs", 20)), device_shots=clf.shots,
+        )
+        adversary = None
+        if clf.model.input_kind == "state":
+            from qadl.adversary.quantum import local_rotation_adversary
+
+            adversary = local_rotation_adversary(clf.model.circuit, scale=clf.model.readout_scale)
+        try:
+            result = adversarial_training(
+                clf.core, clf.params, data, config, self.config, theta_clean=clf.params,
+                adversary=adversary, test=test, progress=progress,
+            )
+        except DivergedError as err:
+            raise QadlError.at("E0516", str(err), self.spec.span,
+                               help="lower the learning rate (`optimizer adam(lr = …)`)") from None
+        except ValidationSplitError as err:
+            raise QadlError.at("E0517", str(err), self.spec.span,
+                               help="use a larger fraction or more data") from None
+        return replace(clf, name=self.spec.result, params=result.theta)
+
+
+def declared_defence(program: Program, name: str) -> DeclaredDefence:
+    """See ``Program.defence``."""
+    from qadl.run.configs import TransferPlan, defence_config
+
+    spec = next((d for d in program.defences if d.result == name), None)
+    if spec is None:
+        known = ", ".join(sorted(d.result for d in program.defences)) or "none"
+        raise KeyError(f"no defence `... as {name}` in {program.path}; known: {known}")
+    label, plan = _item_plan(program, spec.method.as_dict().get("attack", "pgd"), {})
+    if isinstance(plan, TransferPlan):
+        raise _transfer_refused(f"the attack of `{name}`", spec.span)
+    return DeclaredDefence(spec, label, defence_config(spec, plan))

@@ -180,6 +180,12 @@ class Program:
 
         return declared_attack(self, name)
 
+    def defence(self, name: str):
+        """The ``defend ... as name`` statement as a callable ``DeclaredDefence``."""
+        from qadl.api_declared import declared_defence
+
+        return declared_defence(self, name)
+
     def evaluation(self, index: int = 0):
         """The ``index``-th ``evaluate`` statement as a callable ``DeclaredEvaluation``."""
         from qadl.api_declared import declared_evaluation

@@ -41,6 +41,12 @@ attack sweep on m {
 }
 attack moved on m { method transfer(from = n, attack = sweep) }
 
+defend m with adversarial_training(attack = sweep, epochs = 2, ratio = 0.5) as hard {
+    optimizer adam(lr = 0.1)
+    batch 8
+    seed 3
+}
+
 evaluate m on pts.test under [clean, sweep] { samples 8 }
 evaluate m on pts.test under [clean, moved]
 """

@@ -110,7 +110,7 @@ def test_bad_arguments_are_clear(program_file):
         clf.losses(X, np.array([0.0, 1.0, 1.0]))
     with pytest.raises(ValueError, match="positive integer"):
         clf.predict_proba(X, shots=0)
-    with pytest.raises(KeyError, match=r"no model `k`.*known: m, n"):
+    with pytest.raises(KeyError, match=r"no model `k`.*known: hard, m, n"):
         program.classifier("k")
     with pytest.raises(KeyError, match="no data `nope`"):
         program.data("nope")

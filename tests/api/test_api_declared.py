@@ -76,3 +76,25 @@ def test_bad_lookups(program_file):
     clf = program.classifier("m", THETA)
     with pytest.raises(TypeError, match="pass labels y"):
         program.attack("sweep")(clf, np.zeros((2, 2)))
+
+
+def test_defence_matches_qadl_run(program_file, tmp_path):
+    """`program.defence("hard")(clf, train)`: the θ `qadl run`'s `defend` statement trains."""
+    from qadl.run.session import run_defences
+
+    program = qadl.load(program_file)
+    session = Session(program, RunOptions(out_dir=tmp_path / "out", plots=False, progress=False))
+    session.thetas["m"] = THETA
+    run_defences(session)
+    train, test = program.data("pts")
+    defence = program.defence("hard")
+    assert defence.attack == "sweep" and defence.config.ratio == 0.5
+    hard = defence(program.classifier("m", THETA), train, test=test)
+    assert hard.name == "hard"
+    np.testing.assert_allclose(hard.params, session.thetas["hard"], atol=1e-10)
+    assert not np.allclose(hard.params, THETA)
+    # and it is the classifier `program.classifier("hard", params=…)` rebuilds
+    again = program.classifier("hard", session.thetas["hard"])
+    np.testing.assert_allclose(again.predict_proba(test.x), hard.predict_proba(test.x))
+    with pytest.raises(KeyError, match=r"no defence `\.\.\. as m`"):
+        program.defence("m")
