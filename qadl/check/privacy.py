@@ -1,7 +1,8 @@
 """Privacy attacks are applied on their own: refuse them where an evasion attack is expected.
 
-A ``gradient_inversion`` attack reconstructs training inputs from a shared gradient; it
-crafts no adversarial examples, so ``evaluate … under``, ``adversarial_training(attack =)``
+A ``gradient_inversion`` attack reconstructs training inputs from a shared gradient and a
+``membership_inference`` attack tells training samples from others; neither crafts
+adversarial examples, so ``evaluate … under``, ``adversarial_training(attack =)``
 and ``transfer(attack =)`` cannot use it (E0560).
 """
 
@@ -50,7 +51,7 @@ def _names_private(value: Any, private: set[str]) -> bool:
 def _error(bag: DiagnosticBag, name: str, where: str, span: Any) -> None:
     bag.error(
         "E0560",
-        f"`{name}` is a privacy attack (gradient inversion): {where} needs an evasion attack",
+        f"`{name}` is a privacy attack: {where} needs an evasion attack",
         span,
         label="not an evasion attack",
         help=_HELP,

@@ -286,6 +286,10 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "tolerance": number(0, open_lo=True),
         "at": one_of("trained", "initial"),
     },
+    "membership_inference": {
+        "score": one_of("loss", "confidence"),
+        "samples": integer(1),
+    },
 }
 """Privacy attacks: methods of a named `attack` statement that `qadl run` applies on its own
 (not in `evaluate … under`, adversarial training or transfer attacks)."""
@@ -432,9 +436,12 @@ def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
     ``transfer(attack = NAME)`` replays the declared attack NAME with its own options;
     ``local_rotations`` perturbs states, which have no features to mask or clip.
     """
-    if method.name in PRIVACY_METHODS:
-        why = f"`{method.name}` reconstructs training inputs: no class, mask or stopping rule"
+    if method.name == "gradient_inversion":
+        why = "`gradient_inversion` reconstructs training inputs: no class, mask or stopping rule"
         return {k: why for k in keys if k in ("targeted", "mask", "until")}
+    if method.name == "membership_inference":
+        why = "`membership_inference` scores unperturbed samples: nothing to target, mask or clip"
+        return {k: why for k in keys if k in ("targeted", "mask", "until", "clip")}
     crafted: Any = method.get("attack", "bim") if method.name == "transfer" else method
     if isinstance(crafted, str) and crafted not in ATTACK_METHODS:
         why = f"`{crafted}` is a declared attack, replayed with its own options; give it there"

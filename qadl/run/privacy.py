@@ -1,9 +1,10 @@
-"""Run the privacy attacks of a program: gradient inversion on a model's shared gradients.
+"""Run the privacy attacks of a program: gradient inversion and membership inference.
 
-A named ``attack NAME on MODEL { method gradient_inversion(...) }`` runs after training
-and defences: it attacks gradients of the model's loss on samples of its training data,
-at its trained (or initial) parameters, and records the reconstruction errors under
-``results.json["privacy"][NAME]``.
+A named ``attack NAME on MODEL { method gradient_inversion(...) }`` or
+``{ method membership_inference(...) }`` runs after training and defences. Inversion
+attacks gradients of the model's loss on samples of its training data, at its trained
+(or initial) parameters; membership inference scores training against held-out samples.
+Each records its numbers under ``results.json["privacy"][NAME]``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 
 from qadl.adversary.privacy.inversion import InversionConfig, invert_gradients
 from qadl.adversary.privacy.matching import GradientOracle
+from qadl.adversary.privacy.membership import membership_inference, membership_scores
 from qadl.check.schema import PRIVACY_METHODS
 from qadl.errors import QadlError
-from qadl.program import AttackSpec, TrainSpec
+from qadl.program import AttackSpec, DataRef, TrainSpec
 
 __all__ = ["check_privacy", "privacy_table", "run_privacy"]
 
@@ -34,7 +36,7 @@ def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
     if found is None:
         raise QadlError.at(
             "E0561",
-            f"`{spec.name}` attacks gradients of `{spec.model}` on its training data, "
+            f"`{spec.name}` attacks `{spec.model}` through its training data, "
             "but the model is never trained",
             spec.span,
             help=f"add `train {base} on DATA.train {{ ... }}`",
@@ -43,9 +45,13 @@ def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
 
 
 def check_privacy(session: Any) -> None:
-    """Before any work: each privacy attack's model can be inverted exactly (E0561–E0563)."""
+    """Before any work: each privacy attack's model is trained (E0561), an inverted model has
+    exact second derivatives (E0562, E0563), a membership attack has held-out data (E0565)."""
     for spec in _privacy_attacks(session):
-        _training_of(session, spec)
+        training = _training_of(session, spec)
+        if spec.method.name == "membership_inference":
+            _check_held_out(spec, training)
+            continue
         model = session.model(spec.model)
         if model.input_kind == "state":
             raise QadlError.at(
@@ -77,6 +83,18 @@ def check_privacy(session: Any) -> None:
             )
 
 
+def _check_held_out(spec: AttackSpec, training: TrainSpec) -> None:
+    """Membership inference compares training samples with held-out ones of the same data."""
+    if training.data.split != "train":
+        raise QadlError.at(
+            "E0565",
+            f"`{spec.name}` compares the training samples of `{spec.model}` with held-out "
+            f"ones, but the model trains on `{training.data.dataset}.{training.data.split}`",
+            spec.span,
+            help=f"train on `{training.data.dataset}.train` so that the test split is held out",
+        )
+
+
 def _reads_x(tape: Any, entry: int) -> bool:
     """Whether tape entry ``entry`` depends on a feature."""
     lo, hi = tape.sym_ptr[tape.term_ptr[entry]], tape.sym_ptr[tape.term_ptr[entry + 1]]
@@ -105,62 +123,113 @@ def run_privacy(session: Any) -> None:
     specs = _privacy_attacks(session)
     for spec in specs:
         started = time.perf_counter()
-        training = _training_of(session, spec)
-        data = session.split(training.data, spec.span)
-        config = _config(spec, data.x)
-        need = config.samples * config.batch
-        if need > len(data):
-            raise QadlError.at(
-                "E0564",
-                f"`{spec.name}` needs {need} training samples ({config.samples} gradients of "
-                f"{config.batch}); `{data.name}` has {len(data)}",
-                spec.span,
-                help="lower `samples` or `batch`",
-            )
-        at = str(spec.method.get("at", "trained"))
-        if at == "trained":
-            theta = session.theta(spec.model, spec.span)
+        if spec.method.name == "membership_inference":
+            record = _membership(session, spec)
         else:
-            theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
-        loss = str(training.options.get("loss", "cross_entropy"))
-        oracle = GradientOracle(session.classifier(spec.model), theta, loss)
-        order = np.random.default_rng(config.seed).permutation(len(data))[:need]
-        print(
-            f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
-            f"gradient(s) of {config.batch} sample(s), {config.restarts} restarts, "
-            f"{config.optimizer}",
-            flush=True,
-        )
-        result = invert_gradients(oracle, data.x[order], data.y[order], config)
-        record = {
-            "model": spec.model,
-            "method": spec.method.name,
-            "at": at,
-            "loss": config.loss,
-            "optimizer": config.optimizer,
-            "batch": config.batch,
-            "restarts": config.restarts,
-            "steps": config.steps,
-            "box": list(config.box),
-            **result.to_json(),
-            "seconds": time.perf_counter() - started,
-        }
+            record = _inversion(session, spec)
+        record["seconds"] = time.perf_counter() - started
         session.results.setdefault("privacy", {})[spec.name] = record
     if specs:
         print(privacy_table(session.results["privacy"]), flush=True)
 
 
-def privacy_table(records: dict[str, dict[str, Any]]) -> str:
-    """One row per privacy attack: batch, recovered fraction, restarts recovered, errors."""
-    head = (
-        f"{'attack':<16} {'model':<12} {'batch':>5} {'optimizer':<11} {'recovered':>9} "
-        f"{'restarts':>8} {'median err':>10} {'rel err':>9}"
+def _membership(session: Any, spec: AttackSpec) -> dict[str, Any]:
+    """Threshold attack on equally many training (member) and test (non-member) samples."""
+    training = _training_of(session, spec)
+    members = session.split(training.data, spec.span)
+    others = session.split(DataRef(training.data.dataset, "test"), spec.span)
+    score = str(spec.method.get("score", "loss"))
+    n = min(len(members), len(others), int(spec.method.get("samples", 10**9)))
+    rng = np.random.default_rng(int(spec.options.get("seed", 0)))
+    print(
+        f"attack {spec.name} on {spec.model}: membership inference ({score} threshold), "
+        f"{n} members and {n} non-members",
+        flush=True,
     )
-    rows = [head, "-" * len(head)]
-    for name, r in records.items():
-        rows.append(
-            f"{name:<16} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
-            f"{r['recovered_fraction']:>9.3f} {r['restart_recovered_fraction']:>8.3f} "
-            f"{r['median_error']:>10.2e} {r['mean_relative_error']:>9.2e}"
+    clf, theta = session.classifier(spec.model), session.theta(spec.model, spec.span)
+    loss = str(training.options.get("loss", "cross_entropy"))
+
+    def scores(data: Any) -> np.ndarray:
+        picked = data.take(np.sort(rng.permutation(len(data))[:n]))
+        return membership_scores(
+            clf, theta, picked.y, score, x=picked.x, state=picked.states, loss=loss
         )
-    return "\n".join(rows)
+
+    result = membership_inference(scores(members), scores(others))
+    return {"model": spec.model, "method": spec.method.name, "score": score, **result.to_json()}
+
+
+def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
+    """Gradient inversion of shared gradients of the model's training samples."""
+    training = _training_of(session, spec)
+    data = session.split(training.data, spec.span)
+    config = _config(spec, data.x)
+    need = config.samples * config.batch
+    if need > len(data):
+        raise QadlError.at(
+            "E0564",
+            f"`{spec.name}` needs {need} training samples ({config.samples} gradients of "
+            f"{config.batch}); `{data.name}` has {len(data)}",
+            spec.span,
+            help="lower `samples` or `batch`",
+        )
+    at = str(spec.method.get("at", "trained"))
+    if at == "trained":
+        theta = session.theta(spec.model, spec.span)
+    else:
+        theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
+    loss = str(training.options.get("loss", "cross_entropy"))
+    oracle = GradientOracle(session.classifier(spec.model), theta, loss)
+    order = np.random.default_rng(config.seed).permutation(len(data))[:need]
+    print(
+        f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
+        f"gradient(s) of {config.batch} sample(s), {config.restarts} restarts, "
+        f"{config.optimizer}",
+        flush=True,
+    )
+    result = invert_gradients(oracle, data.x[order], data.y[order], config)
+    return {
+        "model": spec.model,
+        "method": spec.method.name,
+        "at": at,
+        "loss": config.loss,
+        "optimizer": config.optimizer,
+        "batch": config.batch,
+        "restarts": config.restarts,
+        "steps": config.steps,
+        "box": list(config.box),
+        **result.to_json(),
+    }
+
+
+def privacy_table(records: dict[str, dict[str, Any]]) -> str:
+    """The privacy attacks' numbers: one table for inversions, one for membership inference."""
+    inversions = {n: r for n, r in records.items() if r["method"] == "gradient_inversion"}
+    memberships = {n: r for n, r in records.items() if r["method"] == "membership_inference"}
+    parts = []
+    if inversions:
+        head = (
+            f"{'attack':<18} {'model':<12} {'batch':>5} {'optimizer':<11} {'recovered':>9} "
+            f"{'restarts':>8} {'median err':>10} {'rel err':>9}"
+        )
+        rows = [head, "-" * len(head)]
+        for name, r in inversions.items():
+            rows.append(
+                f"{name:<18} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
+                f"{r['recovered_fraction']:>9.3f} {r['restart_recovered_fraction']:>8.3f} "
+                f"{r['median_error']:>10.2e} {r['mean_relative_error']:>9.2e}"
+            )
+        parts.append("\n".join(rows))
+    if memberships:
+        head = (
+            f"{'attack':<18} {'model':<12} {'score':<10} {'members':>7} {'AUC':>6} "
+            f"{'advantage':>9} {'accuracy':>8}"
+        )
+        rows = [head, "-" * len(head)]
+        for name, r in memberships.items():
+            rows.append(
+                f"{name:<18} {r['model']:<12} {r['score']:<10} {r['members']:>7} "
+                f"{r['auc']:>6.3f} {r['advantage']:>9.3f} {r['attack_accuracy']:>8.3f}"
+            )
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
