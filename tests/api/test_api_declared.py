@@ -98,3 +98,26 @@ def test_defence_matches_qadl_run(program_file, tmp_path):
     np.testing.assert_allclose(again.predict_proba(test.x), hard.predict_proba(test.x))
     with pytest.raises(KeyError, match=r"no defence `\.\.\. as m`"):
         program.defence("m")
+
+
+def test_quantum_data_model():
+    """A model with `input state`: local-rotation attacks and complex state gradients."""
+    from pathlib import Path
+
+    program = qadl.load(Path(__file__).resolve().parents[1] / "run" / "tiny_quantum.qadl")
+    _, test = program.data("chain")
+    clf = program.classifier("phase")
+    results = program.attack("rotations")(clf, test.states[:6], test.y[:6])
+    assert [r.epsilon for r in results] == [0.2, 0.6]
+    for r in results:
+        assert r.states_adv.shape == (6, 16)
+        np.testing.assert_allclose(np.linalg.norm(r.states_adv, axis=1), 1.0, atol=1e-9)
+    psi, y = test.states[:3], test.y[:3]
+    grads = clf.input_gradients(psi, y)
+    assert grads.dtype == complex
+    h = 1e-6
+    for step, part in ((h, np.real), (1j * h, np.imag)):
+        e = np.zeros(16, complex)
+        e[5] = step
+        fd = (clf.losses(psi + e, y) - clf.losses(psi - e, y)) / (2 * h)
+        np.testing.assert_allclose(part(grads[:, 5]), fd, atol=1e-6)
