@@ -28,10 +28,14 @@ def _privacy_attacks(session: Any) -> list[AttackSpec]:
     return [a for a in session.program.attacks.values() if a.method.name in PRIVACY_METHODS]
 
 
-def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
-    base = session.base.get(spec.model, spec.model)
+def _base_name(session: Any, name: str) -> str:
+    """The ``model`` behind a trained or defended name (also before any defence ran)."""
     defended = {d.result: d.model for d in session.program.defences}
-    base = defended.get(base, base)
+    return defended.get(name, name)
+
+
+def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
+    base = _base_name(session, spec.model)
     found = next((t for t in session.program.trainings if t.model == base), None)
     if found is None:
         raise QadlError.at(
@@ -52,7 +56,7 @@ def check_privacy(session: Any) -> None:
         if spec.method.name == "membership_inference":
             _check_held_out(spec, training)
             continue
-        model = session.model(spec.model)
+        model = session.program.models[_base_name(session, spec.model)]
         if model.input_kind == "state":
             raise QadlError.at(
                 "E0562",

@@ -154,3 +154,20 @@ def test_refused_before_training(text, code, tmp_path, capsys):
         _run(text, tmp_path)
     assert [d.code for d in info.value.diagnostics] == [code]
     assert "epoch" not in capsys.readouterr().out  # refused before any work
+
+
+def test_attacks_on_a_defended_model(tmp_path):
+    """A defended name resolves to its model before the defence has run (the pre-check)."""
+    text = (
+        PROGRAM
+        + TRAIN
+        + "defend clf with adversarial_training(attack = fgsm(epsilon = 0.1), epochs = 1)"
+        + " as robust { batch 32 }\n"
+        + "attack inv on robust { method gradient_inversion(restarts = 1, samples = 1, "
+        + "steps = 5); clip [-1, 1] }\n"
+        + "attack mia on robust { method membership_inference(samples = 10) }\n"
+    )
+    results = _run(text, tmp_path)
+    assert set(results["privacy"]) == {"inv", "mia"}
+    assert results["privacy"]["inv"]["model"] == "robust"
+    assert results["privacy"]["mia"]["members"] == 10
