@@ -12,7 +12,7 @@
     clf.predict(test.x); clf.score(test.x, test.y)
     clf.losses(x, y)                   # (B,) per-sample losses (loss="cross_entropy"|"mse"|"hinge")
     clf.input_gradients(x, y)          # (B, F) d loss_b / d x_b (complex (B, 2**n) for states)
-    clf.param_gradient(x, y)           # (P,) d mean loss / d θ
+    clf.param_gradient(x, y)           # (P,) d mean loss / d θ; per_sample=True: (B, P)
     clf.jacobian(x)                    # (B, C, F) d p_c / d x
     clf.with_params(theta)             # same model, other θ
     program.attack("pgd_sweep")(clf, x, y, feature_range=(-1, 1))  # AttackResult per ε

@@ -106,9 +106,21 @@ class QadlClassifier:
             raise ValueError(f"model `{self.name}` reads no input features")
         return np.asarray(per_mean) * len(losses)  # d(mean)/d(x_b) = (1/B) d(loss_b)/d(x_b)
 
-    def param_gradient(self, inputs: Any, y: Any, *, loss: str = "cross_entropy") -> np.ndarray:
-        """d (mean loss over the batch) / d θ, shape ``(num_params,)``."""
-        return np.asarray(self._loss_grads(inputs, y, loss)[1].theta)
+    def param_gradient(
+        self, inputs: Any, y: Any, *, loss: str = "cross_entropy", per_sample: bool = False
+    ) -> np.ndarray:
+        """d (mean loss over the batch) / d θ, shape ``(num_params,)``; with
+        ``per_sample``, d loss_b / d θ for every sample, ``(B, num_params)`` (one adjoint
+        pass per sample)."""
+        if not per_sample:
+            return np.asarray(self._loss_grads(inputs, y, loss)[1].theta)
+        batch = self._batch(inputs)
+        labels = _labels(y, len(batch))
+        rows = [
+            self._loss_grads(batch[b : b + 1], labels[b : b + 1], loss)[1].theta
+            for b in range(len(batch))
+        ]
+        return np.stack([np.asarray(r) for r in rows])
 
     def jacobian(self, inputs: Any) -> np.ndarray:
         """Class-probability Jacobians d p_c / d input: ``(B, C, F)`` (complex

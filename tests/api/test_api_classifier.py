@@ -84,6 +84,11 @@ def test_derivatives_match_finite_differences(program_file, name):
             lambda t, loss=loss: clf.with_params(t).losses(X, Y, loss=loss).mean(), THETA.copy()
         )
         np.testing.assert_allclose(clf.param_gradient(X, Y, loss=loss), fd_theta, atol=1e-6)
+    per_sample = clf.param_gradient(X, Y, per_sample=True)
+    assert per_sample.shape == (3, 4)
+    fd_first = _fd(lambda t: clf.with_params(t).losses(X[:1], Y[:1])[0], THETA.copy())
+    np.testing.assert_allclose(per_sample[0], fd_first, atol=1e-6)
+    np.testing.assert_allclose(per_sample.mean(axis=0), clf.param_gradient(X, Y), atol=1e-12)
 
 
 def test_shots_sample_the_probabilities(program_file):
