@@ -39,9 +39,11 @@ from qadl.ir.circuit import Circuit
 __all__ = [
     "METHODS",
     "Certificate",
+    "CertifiedCurve",
     "CertifiedPoint",
     "CertifyMethod",
     "attack_budget",
+    "certified_curves",
     "certified_points",
     "certify",
     "method_problem",
@@ -237,6 +239,45 @@ def certified_points(
             accuracy = float(np.mean(correct & (radius > budget)))
             points.append(CertifiedPoint(certificate.method, label, float(eps), accuracy, unit))
     return tuple(points)
+
+
+@dataclass(frozen=True)
+class CertifiedCurve:
+    """Certified accuracy of one method against one attack's budget on a fine ε grid (plots)."""
+
+    method: str
+    attack: str
+    epsilons: tuple[float, ...]
+    accuracy: tuple[float, ...]
+
+
+def certified_curves(
+    certificate: Certificate,
+    attacks: dict[str, AttackConfig | QuantumAttackConfig],
+    epsilons: dict[str, tuple[float, ...]],
+    num_qubits: int,
+    points: int = 101,
+) -> tuple[CertifiedCurve, ...]:
+    """The certified accuracy from ε = 0 to each attack's largest ε, on ``points`` values.
+
+    The radii give it at every ε, not only at the attack's: the plot draws it whole.
+    """
+    correct = certificate.pred == certificate.y
+    curves = []
+    for label, config in attacks.items():
+        if not epsilons.get(label):
+            continue
+        grid = np.linspace(0.0, max(epsilons[label]), points)
+        accuracy = [certificate.accuracy]
+        for eps in grid[1:]:
+            unit, budget = attack_budget(config, float(eps), num_qubits)
+            radius = certificate.radii.get(unit)
+            if radius is None:
+                break
+            accuracy.append(float(np.mean(correct & (radius > budget))))
+        if len(accuracy) == points:
+            curves.append(CertifiedCurve(certificate.method, label, tuple(grid), tuple(accuracy)))
+    return tuple(curves)
 
 
 def radii_rows(model: str, certificates: tuple[Certificate, ...]) -> list[dict[str, Any]]:

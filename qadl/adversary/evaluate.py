@@ -89,6 +89,8 @@ class Evaluation:
     """``CertifiedPoint``s: certified accuracy per method, attack and ε (``certify [...]``)."""
     certificates: tuple[Any, ...] = ()
     """``Certificate``s: per-sample radii of each certify method."""
+    certified_curves: tuple[Any, ...] = ()
+    """``CertifiedCurve``s: certified accuracy on a fine ε grid, for the plots."""
     metrics: ClassMetrics | None = None
     """Precision, recall, F1, confusion matrix (and ROC-AUC) of the clean decisions."""
 

@@ -12,6 +12,7 @@ import numpy as np
 from qadl.adversary.certify import (
     Certificate,
     CertifyMethod,
+    certified_curves,
     certified_points,
     certify,
     method_problem,
@@ -104,13 +105,19 @@ def certify_evaluation(
         if p.epsilon is not None:
             epsilons[p.attack] = (*epsilons.get(p.attack, ()), p.epsilon)
     certificates: list[Certificate] = []
-    points = []
+    points, curves = [], []
     num_qubits = classifier.sim.circuit.num_qubits
     for method in methods:
         cert = certify(classifier, theta, data, method, noise)
         certificates.append(cert)
         points += certified_points(cert, attacks, epsilons, num_qubits)
-    return replace(evaluation, certified=tuple(points), certificates=tuple(certificates))
+        curves += certified_curves(cert, attacks, epsilons, num_qubits)
+    return replace(
+        evaluation,
+        certified=tuple(points),
+        certificates=tuple(certificates),
+        certified_curves=tuple(curves),
+    )
 
 
 def noise_of(program: Program, model_name: str) -> Any:

@@ -75,6 +75,13 @@ evaluate clf on circle.test under [clean, fgsm(epsilon = [0.05, 0.2]),
     eps, acc = ev.certified_curve("lipschitz", "fgsm")
     assert eps[0] == 0 and acc[0] == pytest.approx(ev.clean_accuracy)
     assert np.all(np.diff(acc) <= 1e-12)
+    # the dense curve of the plot: monotone, and equal to the points at the attack's ε
+    (dense,) = [c for c in ev.certified_curves if c.attack == "fgsm"]
+    assert dense.epsilons[0] == 0 and dense.epsilons[-1] == pytest.approx(0.2)
+    assert np.all(np.diff(dense.accuracy) <= 1e-12)
+    for e, a in zip(eps[1:], acc[1:], strict=True):
+        k = int(np.argmin(np.abs(np.array(dense.epsilons) - e)))
+        assert dense.epsilons[k] == pytest.approx(e) and dense.accuracy[k] == pytest.approx(a)
     with (tmp_path / "certified_radii.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 20 and {r["unit"] for r in rows} == {"l2", "linf"}
