@@ -195,6 +195,10 @@ class _Walker:
 
     def call(self, stmt: A.CallStmt) -> None:
         """A call must name a gate, a block or a gate-valued variable."""
+        builtin_inverse = stmt.name.id == "inverse" and "inverse" not in self.locals()
+        if builtin_inverse and self.scope.lookup("inverse") is None:
+            self.inverse(stmt)
+            return
         for ref in stmt.qubits:
             self.qubit(ref)
         for arg in stmt.args or ():
@@ -223,6 +227,23 @@ class _Walker:
             )
         else:
             self._block_arity(stmt, definition.node)
+
+    def inverse(self, stmt: A.CallStmt) -> None:
+        """``inverse(g(args)) qubits``: one gate or block call, checked like the call itself."""
+        args = stmt.args or ()
+        value = args[0].value if len(args) == 1 and args[0].name is None else None
+        if isinstance(value, A.Name):
+            self.call(A.CallStmt(value, None, stmt.qubits, span=stmt.span))
+        elif isinstance(value, A.Call) and isinstance(value.func, A.Name):
+            self.call(A.CallStmt(value.func, value.args, stmt.qubits, span=stmt.span))
+        else:
+            self.bag.error(
+                "E0554",
+                "`inverse` takes one gate or block call",
+                stmt.span,
+                label="not a single call",
+                help="e.g. `inverse(zz_feature_map(q, x))` or `inverse(rx(0.5)) q[0]`",
+            )
 
     def _builtin_arity(self, stmt: A.CallStmt) -> None:
         """Angle count, keyword arguments and qubit operands of a built-in gate."""

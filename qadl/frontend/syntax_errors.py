@@ -36,6 +36,7 @@ TOP_LEVEL_KEYWORDS = (
     "const",
     "gate",
     "model",
+    "kernel",
     "data",
     "train",
     "attack",

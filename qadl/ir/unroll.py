@@ -39,6 +39,7 @@ from qadl.ir.evaluate import (
     plain,
 )
 from qadl.ir.gates import GATES, Gate
+from qadl.ir.inverse import inverse_ops
 from qadl.ir.verify import verify
 from qadl.program import Model, ParamInit
 from qadl.source import Span
@@ -224,11 +225,38 @@ class Lowerer(Evaluator):
 
     def call_stmt(self, stmt: A.CallStmt, env: Env) -> None:
         """Apply a built-in gate or inline a block."""
+        builtin_inverse = stmt.name.id == "inverse" and not env.get("inverse")[0]
+        if builtin_inverse and self.scope(env).lookup("inverse") is None:
+            self.inverse_call(stmt, env)
+            return
         callee = self.callee(stmt.name, env)
         if isinstance(callee, BlockRef):
             self.block_call(callee, stmt, env)
         else:
             self.gate_call(callee.gate, stmt, env)
+
+    def inverse_call(self, stmt: A.CallStmt, env: Env) -> None:
+        """``inverse(g(args)) qubits``: lower the call, then reverse and invert its ops."""
+        inner = inverse_target(stmt)
+        if inner is None:
+            self.fail(
+                "E0554",
+                "`inverse` takes one gate or block call",
+                stmt.span,
+                help="e.g. `inverse(zz_feature_map(q, x))` or `inverse(rx(0.5)) q[0]`",
+            )
+        start = len(self.b.ops)
+        self.call_stmt(inner, env)
+        inverted = inverse_ops(self.b.ops[start:])
+        if isinstance(inverted, Op):
+            self.fail(
+                "E0555",
+                f"`{inverted.gate.value}` has no inverse in a circuit",
+                stmt.span,
+                label="cannot be inverted",
+                help="amplitude encoding prepares a state from |0…0⟩; it is not a unitary gate",
+            )
+        self.b.ops[start:] = inverted
 
     def gate_call(self, gate: Gate, stmt: A.CallStmt, env: Env) -> None:
         """Emit ops of a built-in gate (1-qubit gates broadcast over registers)."""
@@ -698,6 +726,19 @@ class Lowerer(Evaluator):
             self.b.readout_scale,
             span=decl.span,
         )
+
+
+def inverse_target(stmt: A.CallStmt) -> A.CallStmt | None:
+    """The call inside ``inverse(...)`` as a statement with the outer qubits, or None."""
+    args = stmt.args or ()
+    if len(args) != 1 or args[0].name is not None:
+        return None
+    value = args[0].value
+    if isinstance(value, A.Name):
+        return A.CallStmt(value, None, stmt.qubits, span=stmt.span)
+    if isinstance(value, A.Call) and isinstance(value.func, A.Name):
+        return A.CallStmt(value.func, value.args, stmt.qubits, span=stmt.span)
+    return None
 
 
 def values_of(angles: list[E.Expr]) -> list[float]:
