@@ -6,7 +6,8 @@ median of the per-round ratios is reported with the median times.
 
 - ``--what classifier``: ``Classifier.loss_and_grads`` (one forward pass, through
   ``Simulator.vjp_after``) against the same step as ``outputs`` then ``vjp`` (two
-  forward passes), and against ``Simulator.vjp`` alone (the kernel's floor).
+  forward passes), and against ``Simulator.vjp`` alone (the kernel's floor);
+  ``--circuit ren`` times Ren et al.'s image classifier (``benchmarks/compile.py``).
 - ``--what dispatch``: the W1 gradient at n ≥ 14 run one sample per thread against the
   amplitude-parallel kernels (the path used below ``BATCH_MAX_QUBITS`` for batches
   smaller than the thread count, and always above it).
@@ -78,7 +79,13 @@ def _inputs(n: int, layers: int, batch: int, seed: int = 0):
 
 
 def _classifier(args) -> None:
-    circuit = layered(args.qubits, args.layers, encode=True)
+    if args.circuit == "ren":
+        from benchmarks.compile import ren2022_classifier
+
+        circuit = ren2022_classifier()
+    else:
+        circuit = layered(args.qubits, args.layers, encode=True)
+    print(f"circuit {circuit.name}: {len(circuit.ops)} gates, {circuit.num_params} parameters")
     sim = Simulator(circuit)
     one = Classifier(sim, circuit.readout)
     two = Classifier(_TwoPass(sim), circuit.readout)
@@ -86,9 +93,11 @@ def _classifier(args) -> None:
           "| one ÷ vjp |")
     print("|---:|---:|---:|---:|---:|---:|")
     for batch in args.batch:
-        theta, x = _inputs(args.qubits, args.layers, batch)
+        rng = np.random.default_rng(batch)
+        theta = rng.uniform(-np.pi, np.pi, circuit.num_params)
+        x = rng.uniform(0, np.pi, (batch, circuit.num_features))
         y = np.arange(batch) % 2
-        cot = np.ones((batch, 1))
+        cot = np.ones((batch, circuit.readout.num_outputs))
         t1, t2, r12 = _ab(lambda: one.loss_and_grads(theta, y, x=x),  # noqa: B023
                           lambda: two.loss_and_grads(theta, y, x=x), args.rounds)  # noqa: B023
         _, tv, r1v = _ab(lambda: one.loss_and_grads(theta, y, x=x),  # noqa: B023
@@ -177,6 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--what", choices=("classifier", "dispatch", "states", "first-call"),
                         default="classifier")
+    parser.add_argument("--circuit", choices=("w1", "ren"), default="w1",
+                        help="classifier: W1 (layered) or Ren et al.'s 10-qubit image model")
     parser.add_argument("--qubits", type=int, default=10)
     parser.add_argument("--layers", type=int, default=10)
     parser.add_argument("--batch", default="1,10,64,256",
