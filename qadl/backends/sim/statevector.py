@@ -27,13 +27,13 @@ METHODS = ("adjoint", "parameter-shift")
 """Gradient methods ``Simulator.vjp`` accepts."""
 
 BATCH_MAX_QUBITS = 16
-"""Up to this many qubits batches run one sample per thread, each sample sequential on
-the split-array kernels with its state in L2 (unless the batch is too small to occupy
-the threads, see ``SAMPLE_SPEEDUP``); larger registers split each state's amplitudes
-over the threads instead."""
+"""Up to this many qubits, circuits the split-array kernels support run a batch one
+sample per thread, each sample sequential (unless the batch is too small to occupy the
+threads, see ``SAMPLE_SPEEDUP``); from 14 qubits, other circuits and larger registers
+split each state's amplitudes over the threads instead."""
 
 SAMPLE_SPEEDUP = 3
-"""On one thread the sequential per-sample kernels run an adjoint step 3-4.7× faster
+"""On one thread the sequential per-sample kernels ran an adjoint step 2.9-4.5× faster
 than the amplitude-parallel ones at 14 and 16 qubits (docs/benchmarks.md), so they are
 used while ``SAMPLE_SPEEDUP × batch ≥ threads``."""
 
@@ -153,7 +153,11 @@ class Simulator(CircuitSizes):
             return True
         from numba import get_num_threads  # lazy: numba is off the import path
 
-        return nq <= BATCH_MAX_QUBITS and SAMPLE_SPEEDUP * size >= get_num_threads()
+        return (
+            self._soa is not None
+            and nq <= BATCH_MAX_QUBITS
+            and SAMPLE_SPEEDUP * size >= get_num_threads()
+        )
 
     def _angles(self, kernels, batch: _Batch) -> np.ndarray:
         return kernels.eval_angles(self.program.tape.arrays(), batch.theta, batch.x, batch.delta)
