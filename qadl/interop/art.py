@@ -54,6 +54,12 @@ def _no_extra(kwargs: dict[str, Any], method: str) -> None:
         raise TypeError(f"QadlARTClassifier.{method}() got unexpected keyword arguments {extra}")
 
 
+def _float_dtype(x: np.ndarray) -> np.dtype:
+    """Gradients come back in the inputs' float dtype (float64 for integer inputs)."""
+    dtype = np.asarray(x).dtype
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
 def _chunks(n: int, size: int) -> Iterator[slice]:
     step = max(1, int(size))
     return (slice(i, min(i + step, n)) for i in range(0, n, step))
@@ -152,7 +158,7 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
 
     def _labels(self, y: np.ndarray, n: int) -> np.ndarray:
         labels = check_and_transform_label_format(
-            y, nb_classes=self.nb_classes, return_one_hot=False
+            np.asarray(y), nb_classes=self.nb_classes, return_one_hot=False
         )
         labels = np.asarray(labels).reshape(-1).astype(np.int64)
         if labels.size != n:
@@ -188,7 +194,7 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
                 size=self._batch_size,
             )
         grads = self._apply_preprocessing_gradient(x, grads.reshape(np.shape(x)))
-        return np.asarray(grads).astype(np.asarray(x).dtype, copy=False)
+        return np.asarray(grads).astype(_float_dtype(x), copy=False)
 
     def class_gradient(
         self, x: np.ndarray, label: int | list[int] | np.ndarray | None = None, **kwargs: Any
@@ -212,7 +218,7 @@ class QadlARTClassifier(ClassifierNeuralNetwork):
             ],
             axis=1,
         )
-        return out.astype(np.asarray(x).dtype, copy=False)
+        return out.astype(_float_dtype(x), copy=False)
 
     def _class_choice(self, label: Any, n: int) -> np.ndarray:
         """``(N, K)`` class indices whose gradients are wanted, per sample."""

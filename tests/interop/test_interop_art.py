@@ -143,6 +143,11 @@ def test_loss_gradient_is_per_sample_and_batched(tiny):
     e[:, f] = h
     fd = (small.compute_loss(x + e, y) - small.compute_loss(x - e, y)) / (2 * h)
     np.testing.assert_allclose(grad[:, f], fd, atol=1e-7)
+    assert small.loss_gradient(x.astype(np.float32), y).dtype == np.float32
+    pixels = np.array([[0, 1] * 8, [2, 0] * 8])  # integer inputs: float gradients
+    np.testing.assert_allclose(
+        small.loss_gradient(pixels, [0, 1]), small.loss_gradient(pixels.astype(float), [0, 1])
+    )
     assert float(small.compute_loss(x, y, reduction="mean")) == pytest.approx(
         float(np.mean(small.compute_loss(x, y)))
     )
