@@ -11,6 +11,8 @@ median of the per-round ratios is reported with the median times.
 - ``--what dispatch``: the W1 gradient at n ≥ 14 run one sample per thread against the
   amplitude-parallel kernels (the path used below ``BATCH_MAX_QUBITS`` for batches
   smaller than the thread count, and always above it).
+- ``--what overhead``: the public ``Simulator.vjp`` against its compiled kernel called
+  directly (same thread count), i.e. the Python glue per call.
 - ``--what first-call``: fresh processes (``--rounds`` of them, warm on-disk cache):
   seconds to import Numba, to import the kernels, and to the first training step.
 - ``--what states``: ``Simulator.states`` (complex128) against ``states_split`` (the
@@ -145,6 +147,36 @@ def _states(args) -> None:
           f"states_split {ts:.3f} s, states {tj:.3f} s (states ÷ states_split {1 / ratio:.2f})")
 
 
+def _overhead(args) -> None:
+    """Public ``vjp`` against its compiled kernel called directly, on one thread."""
+    from numba import get_num_threads, set_num_threads
+
+    from qadl.backends.sim import soa_kernels
+
+    sim = Simulator(layered(args.qubits, args.layers, encode=True))
+    total = get_num_threads()
+    print("| batch | vjp (µs) | kernel alone (µs) | Python glue (µs) |")
+    print("|---:|---:|---:|---:|")
+    for batch in args.batch:
+        theta, x = _inputs(args.qubits, args.layers, batch)
+        cot = np.ones((batch, 1))
+        prep = sim._batch(theta, x, None, None)
+        kernel_args = (args.qubits, sim.program.arrays(), sim.program.readout.arrays(),
+                       sim.program.tape.arrays(), prep.theta, prep.x, prep.delta,
+                       np.zeros((1, 1), dtype=np.complex128), False, cot, *sim._soa)
+
+        def kernel(kernel_args=kernel_args, batch=batch):
+            set_num_threads(min(batch, total))
+            try:
+                soa_kernels.vjp_soa(*kernel_args)
+            finally:
+                set_num_threads(total)
+
+        tv, tk, _ = _ab(lambda: sim.vjp(theta, x=x, cotangent=cot), kernel,  # noqa: B023
+                        args.rounds)
+        print(f"| {batch} | {1e6 * tv:.1f} | {1e6 * tk:.1f} | {1e6 * (tv - tk):.1f} |")
+
+
 _FIRST_CALL = """
 import sys, time
 t0 = time.perf_counter()
@@ -184,8 +216,8 @@ def _first_call(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--what", choices=("classifier", "dispatch", "states", "first-call"),
-                        default="classifier")
+    parser.add_argument("--what", default="classifier",
+                        choices=("classifier", "dispatch", "states", "first-call", "overhead"))
     parser.add_argument("--circuit", choices=("w1", "ren"), default="w1",
                         help="classifier: W1 (layered) or Ren et al.'s 10-qubit image model")
     parser.add_argument("--qubits", type=int, default=10)
@@ -200,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
           f"load average {os.getloadavg()[0]:.1f}")
     run = {"classifier": _classifier, "dispatch": _dispatch, "states": _states,
-           "first-call": _first_call}
+           "first-call": _first_call, "overhead": _overhead}
     run[args.what](args)
 
 
