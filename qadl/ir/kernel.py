@@ -42,11 +42,9 @@ def lower_kernel(spec: KernelSpec, lowerer: Lowerer, bag: DiagnosticBag) -> Kern
 
 
 def lower_kernels(program: CheckedProgram, lowerer: Lowerer, bag: DiagnosticBag) -> dict:
-    """Every kernel of the root module (imported kernels only if the root names them)."""
+    """Every kernel the root module sees (its own and imported ones)."""
     out: dict[str, KernelModel] = {}
     for name, spec in program.kernels.items():
-        if spec.module != program.root:
-            continue
         kernel = lower_kernel(spec, lowerer, bag)
         if kernel is not None:
             out[name] = kernel

@@ -43,8 +43,9 @@ def feature_states(circuit: Circuit, x: np.ndarray) -> np.ndarray:
 
 
 def tile_rows(dim: int, columns: int, memory_bytes: int) -> int:
-    """Rows of a tile whose complex overlaps (rows × columns) and row states fit the cap."""
-    per_row = 16 * max(columns, 1) + 16 * dim
+    """Rows of a tile whose overlaps (complex, then squared: 24 bytes per entry) and
+    conjugated row states (16 bytes per amplitude) fit the cap."""
+    per_row = 24 * max(columns, 1) + 16 * dim
     return max(1, int(memory_bytes // per_row))
 
 
@@ -64,13 +65,16 @@ def fidelity_gram(
     rows = tile_rows(a.shape[1], len(b), memory_bytes)
     bt = b.T  # a view: no copy of the states
     for start in range(0, len(a), rows):
+        stop = min(start + rows, len(a))
         first = start if same else 0
-        block = a[start : start + rows].conj() @ bt[:, first:]
+        block = a[start:stop].conj() @ bt[:, first:]
         np.abs(block, out=block)
-        out[start : start + rows, first:] = block.real**2
+        out[start:stop, first:] = block.real**2
+        if same:  # mirror in place: no second N x N array
+            out[start:stop, :start] = out[:start, start:stop].T
+            diag = out[start:stop, start:stop]
+            diag[...] = np.triu(diag) + np.triu(diag, 1).T
     if same:
-        upper = np.triu(out, 1)
-        out = upper + upper.T
         np.fill_diagonal(out, 1.0)
     return out
 

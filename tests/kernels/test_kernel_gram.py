@@ -89,7 +89,7 @@ def test_tiling_gives_the_untiled_matrix():
     x = np.random.default_rng(2).uniform(0, 2 * np.pi, size=(37, 4))
     states = feature_states(_feature_map(4), x)
     whole = fidelity_gram(states, memory_bytes=1 << 30)
-    tiny = fidelity_gram(states, memory_bytes=16 * (37 + 16) * 3)  # three rows per tile
+    tiny = fidelity_gram(states, memory_bytes=(24 * 37 + 16 * 16) * 3)  # three rows per tile
     assert np.allclose(whole, tiny, atol=1e-14, rtol=0)
     cross = fidelity_gram(states[:5], states, memory_bytes=1)  # one row per tile
     assert np.allclose(cross, whole[:5], atol=1e-14, rtol=0)

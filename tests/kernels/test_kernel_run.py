@@ -80,3 +80,22 @@ def test_memory_mb_sets_the_tile_budget(tmp_path, monkeypatch):
     results = _run(tmp_path, extra="; memory_mb 3")
     assert seen and set(seen) == {3 << 20}
     assert results["evaluations"][0]["clean_accuracy"] >= 0.95
+
+
+def test_a_kernel_declared_in_an_imported_file_is_trained(tmp_path):
+    (tmp_path / "lib.qadl").write_text(
+        "import encodings.zz_feature_map\n"
+        "kernel shared_k(x: float[2]) on q[2] { zz_feature_map(q, x, reps = 2) }\n"
+    )
+    main = tmp_path / "main.qadl"
+    main.write_text(
+        'import "lib.qadl"\n'
+        "data d = builtin.havlicek(samples = 40, seed = 1)\n"
+        "train shared_k on d.train { classifier svm }\n"
+        "evaluate shared_k on d.test\n"
+    )
+    from qadl.api import load
+
+    run_program(load(main), RunOptions(out_dir=tmp_path / "out", progress=False, plots=False))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["evaluations"][0]["clean_accuracy"] >= 0.9
