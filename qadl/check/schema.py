@@ -523,6 +523,42 @@ def _gradient_needs_gradients(options: dict[str, Any]) -> str | None:
 
 
 _TRAIN_RULES = (("gradient", _gradient_needs_gradients),)
+
+MAX_CLIENTS = 1000
+"""Upper bound on `federated(clients = …)`."""
+
+_FEDERATED_KWARGS = _kwargs_of(
+    {
+        "clients": integer(1, MAX_CLIENTS),
+        "rounds": integer(1),
+        "local_steps": integer(1),
+        "aggregate": one_of("fedavg"),
+        "split": lambda v: check_call(
+            v, {"iid": {}, "dirichlet": {"alpha": number(0, open_lo=True)}}, "split"
+        ),
+    }
+)
+
+
+def _federated(v: Any) -> str | None:
+    """``federated(clients = …, rounds = …, …)``: keyword options only."""
+    if not isinstance(v, CallValue):
+        return "expected `federated(clients = 8, rounds = 20, …)`"
+    if v.args:
+        return "`federated` takes keyword options only, like `federated(clients = 8)`"
+    return _FEDERATED_KWARGS(v)
+_ROUNDS_NOT_EPOCHS = ("epochs", "checkpoint", "early_stop", "validation")
+
+
+def _federated_excludes(options: dict[str, Any]) -> str | None:
+    """Federated training counts rounds, not epochs, and has no checkpoints or held-out part."""
+    clash = [k for k in _ROUNDS_NOT_EPOCHS if k in options]
+    if clash:
+        return (
+            f"`{clash[0]}` does not apply to federated training "
+            "(it runs `rounds` of `local_steps` client steps, without checkpoints or validation)"
+        )
+    return None
 _TIME = number(0, open_lo=True)
 _PROB = number(0, 1)
 
@@ -598,7 +634,10 @@ def _mitigation():
 
 
 SCHEMAS: dict[str, Schema] = {
-    "train": Schema(_TRAIN, rules=_TRAIN_RULES),
+    "train": Schema(
+        {**_TRAIN, "federated": _federated},
+        rules=(*_TRAIN_RULES, ("federated", _federated_excludes)),
+    ),
     "attack": Schema(
         {
             "method": lambda v: check_call(

@@ -38,6 +38,7 @@ from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, f
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
 from qadl.run import build, certification, configs
+from qadl.run.federated import refuse_resume, run_federated
 from qadl.run.kernels import evaluate_kernel, run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json, write_params
@@ -301,20 +302,13 @@ def run_trainings(session: Session) -> None:
             session, spec.model, _in_flight(config, train), True, spec.span,
             f"training `{spec.model}`",
         )
-        _say(
-            f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
-            f"{model.num_params} parameters, {model.num_qubits} qubits"
-        )
-        theta0 = model.initial_params(config.seed)
-        with _training(spec.span, config, out):
-            result = fit(
-                session.classifier(spec.model),
-                theta0,
-                train,
-                config,
-                test=test,
-                progress=session.options.progress,
-            )
+        if "federated" in spec.options:
+            if session.options.resume:
+                refuse_resume(spec)
+            with _training(spec.span, config, out):
+                result = run_federated(session, spec, config, train, test)
+        else:
+            result = _fit(session, spec, config, train, test)
         session.thetas[spec.model] = result.theta
         write_params(out / f"{spec.model}.params.npz", result.theta)
         record = _train_record(session, spec.model, result, train, test)
@@ -325,6 +319,26 @@ def run_trainings(session: Session) -> None:
             + f" ({record['seconds']:.1f} s)"
         )
         _plot_training(session, spec.model, result)
+
+
+def _fit(
+    session: Session, spec: Any, config: Any, train: Dataset, test: Dataset | None
+) -> TrainResult:
+    """Centralized training of one ``train`` statement."""
+    model = session.model(spec.model)
+    _say(
+        f"train {spec.model} on {train.name}: {config.epochs} epochs, batch {config.batch}, "
+        f"{model.num_params} parameters, {model.num_qubits} qubits"
+    )
+    with _training(spec.span, config, session.options.out_dir):
+        return fit(
+            session.classifier(spec.model),
+            model.initial_params(config.seed),
+            train,
+            config,
+            test=test,
+            progress=session.options.progress,
+        )
 
 
 def _plot_training(session: Session, name: str, result: TrainResult) -> None:

@@ -208,6 +208,8 @@ def test_train_option_changes_the_result(snippet, baseline, effect, tmp_path, mo
 def test_every_train_and_optimizer_option_is_audited() -> None:
     audited = " ".join(s for s, _, _ in TRAIN_AUDIT)
     for key in SCHEMAS["train"].options:
+        if key == "federated":  # its own loop, audited in tests/privacy/test_privacy_federated.py
+            continue
         assert re.search(rf"\b{key}\b", audited), f"train option `{key}` has no audit row"
     for name, params in OPTIMIZERS.items():
         calls = " ".join(s for s, _, _ in TRAIN_AUDIT if f"{name}(" in s)
@@ -218,8 +220,11 @@ def test_every_train_and_optimizer_option_is_audited() -> None:
 
 
 def test_defend_takes_the_train_options() -> None:
-    assert SCHEMAS["defend"].options == SCHEMAS["train"].options
-    assert SCHEMAS["defend"].rules == SCHEMAS["train"].rules
+    # all but `federated`: adversarial training is centralized
+    train = {k: v for k, v in SCHEMAS["train"].options.items() if k != "federated"}
+    assert SCHEMAS["defend"].options == train
+    rules = tuple(r for r in SCHEMAS["train"].rules if r[0] != "federated")
+    assert SCHEMAS["defend"].rules == rules
 
 
 def test_spsa_options_map_to_spalls_gains() -> None:

@@ -65,7 +65,11 @@ def _codes(text: str) -> list[tuple[str, str]]:
             "E0521",
             "unknown attack method",
         ),
-        ("train clf on circle.train { federated(clients = 8) }", "E0501", "federated"),
+        (
+            "train clf on circle.train { federated(clients = 8); early_stop 2 }",
+            "E0519",
+            "early_stop",
+        ),
     ],
 )
 def test_refused_at_check(snippet, code, words):
