@@ -352,8 +352,8 @@ def compile_main(args: argparse.Namespace) -> int:
 
             prepare_output_dir(Path(args.output), "-o")
         program = load(args.file, sources=sources)
-        if args.model is not None and args.model not in program.models:
-            known = ", ".join(program.models) or "none"
+        if args.model is not None and args.model not in {**program.models, **program.kernels}:
+            known = ", ".join([*program.models, *program.kernels]) or "none"
             raise QadlError.at(
                 "E0231",
                 f"no model `{args.model}` in {args.file}; declared: {known}",
@@ -367,7 +367,7 @@ def compile_main(args: argparse.Namespace) -> int:
                 _command_span("qadl compile"),
                 help="drop --bind, or emit OpenQASM (--emit qasm)",
             )
-        models = [program.models[args.model]] if args.model else list(program.models.values())
+        models = _compiled_models(program, args.model)
         outputs = [(m, _emit(m, program, args)) for m in models]
     except QadlError as err:
         _report(err, sources)
@@ -378,6 +378,18 @@ def compile_main(args: argparse.Namespace) -> int:
         _report(err, sources)
         return EXIT_USER
     return EXIT_OK
+
+
+def _compiled_models(program, name: str | None) -> list:
+    """The models ``qadl compile`` emits: each model, and each kernel's compute-uncompute
+    circuit (``qadl.ir.kernel.compute_uncompute``)."""
+    from qadl.ir.kernel import compute_uncompute
+
+    if name is not None and name in program.kernels:
+        return [compute_uncompute(program.kernels[name])]
+    if name is not None:
+        return [program.models[name]]
+    return list(program.models.values()) + [compute_uncompute(k) for k in program.kernels.values()]
 
 
 def _file_span(path: str):

@@ -6,13 +6,20 @@ a block) and read features; the kernel's data are checked against it here, as fo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qadl.check.check import CheckedProgram
 from qadl.check.kernels import KernelSpec
 from qadl.diagnostics import DiagnosticBag
+from qadl.errors import QadlError
+from qadl.ir import expr as E
+from qadl.ir.circuit import Circuit, Op, Readout
+from qadl.ir.inverse import inverse_ops
 from qadl.ir.unroll import Lowerer
-from qadl.program import KernelModel
+from qadl.ir.verify import verify
+from qadl.program import KernelModel, Model
 
-__all__ = ["lower_kernel", "lower_kernels"]
+__all__ = ["compute_uncompute", "lower_kernel", "lower_kernels"]
 
 
 def lower_kernel(spec: KernelSpec, lowerer: Lowerer, bag: DiagnosticBag) -> KernelModel | None:
@@ -79,3 +86,51 @@ def data_problems(program: CheckedProgram, kernels: dict, bag: DiagnosticBag) ->
                     span,
                     label="kernel and data do not fit",
                 )
+
+
+def _shift_features(angle: E.Expr, by: int) -> E.Expr:
+    """``angle`` with every feature x[i] renamed x[i + by]."""
+
+    def move(s: E.Sym) -> E.Sym:
+        return E.Sym(E.X, s.index + by) if s.kind == E.X else s
+
+    return E.Expr.from_terms((tuple(move(s) for s in mono), c) for mono, c in angle.terms)
+
+
+def compute_uncompute(kernel: KernelModel) -> Model:
+    """The overlap circuit U(x′)† U(x) of a kernel as a model with 2N features (x, x′).
+
+    Raises:
+        QadlError: the feature map holds an op without an inverse (amplitude encoding).
+
+    It measures every qubit; the probability of |0…0> (class 0) is the fidelity kernel
+    K(x, x′). This is what ``qadl compile`` emits for a kernel.
+    """
+    fm, n = kernel.feature_map, kernel.num_features
+    second = [
+        replace(op, angles=tuple(_shift_features(a, n) for a in op.angles)) for op in fm.ops
+    ]
+    undo = inverse_ops(second)
+    if isinstance(undo, Op):
+        raise QadlError.at(
+            "E0555",
+            f"kernel `{kernel.name}`: its feature map applies `{undo.gate.value}`, which has "
+            "no inverse, so there is no compute-uncompute circuit to compile",
+            kernel.span,
+            help="the kernel itself still runs (`qadl run` compares the simulated states)",
+        )
+    qubits = tuple(range(kernel.num_qubits))
+    circuit = Circuit(
+        kernel.num_qubits,
+        tuple(fm.ops) + tuple(undo),
+        0,
+        2 * n,
+        0,
+        Readout("probs", qubits, num_classes=2),
+        name=kernel.name,
+    )
+    verify(circuit)
+    return Model(
+        kernel.name, circuit, kernel.num_qubits, 0, 2 * n, (), "features", (2 * n,),
+        span=kernel.span,
+    )

@@ -132,3 +132,34 @@ def test_a_user_block_named_inverse_is_called_as_written():
     text = "gate inverse(q: qubits) { x q }\n"
     model = _model("    inverse(q)", text)
     assert [op.gate.value for op in model.circuit.ops] == ["x"] * 4
+
+
+def test_qadl_compile_emits_a_kernels_compute_uncompute_circuit(tmp_path, capsys):
+    from qadl.cli import main
+    from qadl.ir.kernel import compute_uncompute
+
+    text = (
+        "import encodings.zz_feature_map\n"
+        "kernel k(x: float[3]) on q[3] { zz_feature_map(q, x, reps = 2) }\n"
+    )
+    kernel = loads(text, "k.qadl").kernels["k"]
+    model = compute_uncompute(kernel)
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0, 2 * np.pi, (10, 3)), rng.uniform(0, 2 * np.pi, (10, 3))
+    p00 = Simulator(model.circuit).outputs(np.zeros(0), x=np.hstack([a, b]))[:, 0]
+    states = feature_states(kernel.feature_map, np.vstack([a, b]))
+    assert np.allclose(p00, np.diag(fidelity_gram(states[:10], states[10:])), atol=1e-10)
+    path = tmp_path / "k.qadl"
+    path.write_text(text)
+    assert main(["compile", str(path), "--model", "k"]) == 0
+    qasm = capsys.readouterr().out
+    assert all(f"input float[64] x_{i};" in qasm for i in range(6))
+
+
+def test_an_amplitude_encoded_kernel_has_no_compute_uncompute_circuit(tmp_path, capsys):
+    from qadl.cli import main
+
+    path = tmp_path / "amp.qadl"
+    path.write_text("kernel k(x: float[4]) on q[2] { amplitude(x) q }\n")
+    assert main(["compile", str(path)]) == 1
+    assert "error[E0555]" in capsys.readouterr().err
