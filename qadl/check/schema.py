@@ -320,7 +320,9 @@ DATA_SOURCES: dict[str, dict[str, Check]] = {
         "classes": list_of(integer(0, 9), min_length=2),
         "size": dims,
         "normalize": one_of("l2", "minmax", "none"),
-        "crop": integer(0),
+        "standardize": boolean,
+        "pca": integer(1),
+        "scale": feature_range,
     },
     "builtin.aubry_andre": {
         **_SPLIT,

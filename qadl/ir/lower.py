@@ -192,7 +192,13 @@ def _data_fit_problem(model: Model, data: DataSpec) -> tuple[str, str] | None:
         h, w = data.options.get("size", (16, 16))
         if model.input_kind != "features":
             return "E0514", f"{m} does not take features, but {d} holds images"
-        if model.num_features != h * w:
+        pca = data.options.get("pca")  # principal components replace the pixels
+        if pca is not None and model.num_features != pca:
+            return "E0515", (
+                f"{m} takes {model.num_features} features but {d} has {pca} "
+                f"(`pca = {pca}`)"
+            )
+        if pca is None and model.num_features != h * w:
             return "E0515", (
                 f"{m} takes {model.num_features} features but {d} images have "
                 f"{h * w} pixels ({h}x{w})"

@@ -290,13 +290,17 @@ def load_data(
     kw = dict(spec.options)
     split = {"test": float(kw.get("test", 0.2)), "seed": int(kw.get("seed", 7))}
     if spec.source == "builtin.digits":
+        from qadl.learn.tabular import with_steps
+        from qadl.run.tabular_checks import preprocess_of
+
         normalize = {"minmax": "range"}.get(kw.get("normalize", "l2"), kw.get("normalize", "l2"))
-        return data.digits(
+        pair = data.digits(
             classes=tuple(int(c) for c in kw.get("classes", (1, 9))),
             size=tuple(kw.get("size", (16, 16))),
             normalize=normalize,
             **split,
         )
+        return with_steps(*pair, preprocess_of(kw), split["seed"])
     if spec.source == "builtin.aubry_andre":
         return quantum_data.aubry_andre(
             qubits=int(kw.get("qubits", 10)),

@@ -47,7 +47,9 @@ from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
 from qadl.run.tabular_checks import (
+    digits_pca_problem,
     file_steps_problem,
+    preprocess_of,
     stepped_shape,
     tabular_problem,
     tabular_shape,
@@ -170,7 +172,10 @@ def _builtin_shape(spec: DataSpec) -> DataShape | None:
         classes = len(tuple(spec.options.get("classes", (1, 9))))
         # l2 and minmax put every pixel in [0, 1]; `none` keeps raw values (not known here)
         known = spec.options.get("normalize", "l2") in ("l2", "minmax")
-        return DataShape(int(h) * int(w), None, classes, (0.0, 1.0) if known else None)
+        steps = preprocess_of(spec.options)
+        features = int(h) * int(w) if steps.pca is None else steps.pca
+        pixels = (0.0, 1.0) if known else None
+        return DataShape(features, None, classes, steps.feature_range(pixels))
     if spec.source in _QUANTUM_QUBITS:
         return DataShape(None, int(spec.options.get("qubits", _QUANTUM_QUBITS[spec.source])), 2)
     return None
@@ -186,7 +191,7 @@ def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
         classes = [int(c) for c in opts.get("classes", (1, 9))]
         if len(set(classes)) != len(classes):
             return "E0718", f"`classes` lists a digit twice: {classes}", "list each digit once"
-        return None
+        return digits_pca_problem(spec)
     if spec.source == "builtin.havlicek":  # half of the samples in each class
         from qadl.learn.data import split_problem
 

@@ -16,6 +16,7 @@ from qadl.learn.tabular import TABULAR, Preprocess, TabularSource
 from qadl.program import DataSpec
 
 __all__ = [
+    "digits_pca_problem",
     "file_steps_problem",
     "preprocess_of",
     "stepped_shape",
@@ -142,3 +143,21 @@ def stepped_shape(spec: DataSpec, data: Dataset) -> dict[str, Any]:
         "features": data.num_features if steps.pca is None else steps.pca,
         "feature_range": steps.feature_range(data.feature_range),
     }
+
+
+def digits_pca_problem(spec: DataSpec) -> tuple[str, str, str] | None:
+    """``builtin.digits(pca = k)``: at most the pixels and the training images."""
+    pca = preprocess_of(spec.options).pca
+    if pca is None:
+        return None
+    from sklearn.datasets import load_digits  # bundled: the labels only, to count the split
+
+    classes = [int(c) for c in spec.options.get("classes", (1, 9))]
+    target = load_digits().target
+    labels = np.concatenate([np.full(int(np.sum(target == c)), i) for i, c in enumerate(classes)])
+    test, seed = float(spec.options.get("test", 0.2)), int(spec.options.get("seed", 7))
+    if split_problem(labels, test) is not None:
+        return None  # the split itself fails, and says so when the data are built
+    h, w = spec.options.get("size", (16, 16))
+    train = len(stratified_split(labels, test, seed)[0])
+    return _pca_problem(spec, pca, int(h) * int(w), train)

@@ -132,3 +132,38 @@ def test_file_of_states_takes_no_steps(tmp_path):
     path = _program(tmp_path, 'file("s.npz", pca = 2)')
     codes = [d.code for d in qadl.diagnose(path)]
     assert codes[0] == "E0855"
+
+
+def test_digits_take_the_steps(tmp_path):
+    """`builtin.digits(pca = k, ...)`: the images' PCA, fitted on the training images."""
+    from qadl.learn.data import digits
+
+    path = _program(
+        tmp_path, "builtin.digits(classes = [3, 5], size = 8x8, normalize = none, "
+        "standardize = true, pca = 2, scale = [0, π], seed = 4)"
+    )
+    assert qadl.diagnose(path) == ()
+    train, test = qadl.load(path).data("d")
+    raw_train, raw_test = digits(classes=(3, 5), size=(8, 8), normalize="none", seed=4)
+    pipe = make_pipeline(
+        StandardScaler(), PCA(2, svd_solver="full"), MinMaxScaler((0, math.pi), clip=True)
+    ).fit(raw_train.x)
+    np.testing.assert_allclose(train.x, pipe.transform(raw_train.x), atol=1e-9)
+    np.testing.assert_allclose(test.x, pipe.transform(raw_test.x), atol=1e-9)
+    assert train.image_shape is None and train.feature_range == (0.0, math.pi)
+
+
+def test_digits_options_refused(tmp_path):
+    path = tmp_path / "p.qadl"
+    path.write_text(
+        "data d = builtin.digits(classes = [0, 1], size = 2x2, pca = 5)\n"
+        "model clf(x: float[5]) on q[1] {\n    param θ[1]\n"
+        "    ry(x[0] + x[1] + x[2] + x[3] + x[4] + θ[0]) q[0]\n"
+        "    readout probs(q[0]) -> classes 2\n}\n"
+        "train clf on d.train { epochs 1 }\n"
+    )
+    (diag,) = qadl.diagnose(path)
+    assert diag.code == "E0854" and "4 features" in diag.message
+    crop = _program(tmp_path, "builtin.digits(classes = [0, 1], size = 4x4, crop = 2)")
+    (diag,) = qadl.diagnose(crop)  # it used to be accepted and ignored
+    assert diag.code == "E0510" and "no option `crop`" in diag.message
