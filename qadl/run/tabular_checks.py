@@ -1,8 +1,9 @@
-"""What ``qadl check`` knows about a built-in tabular data set without loading it.
+"""What ``qadl check`` knows about data preprocessing and the tabular data sets.
 
 ``builtin.iris``/``wine``/``breast_cancer``/``moons``/``circles`` (``qadl.learn.tabular``):
-the features and classes after preprocessing, and options that cannot give the data
-set they promise.
+the features and classes after preprocessing, and options that cannot give the data set
+they promise; the ``standardize``/``pca``/``scale`` steps of ``builtin.digits`` and of
+data files (PCA needs enough features and training samples, files need features).
 """
 
 from __future__ import annotations
