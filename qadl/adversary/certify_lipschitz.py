@@ -52,11 +52,8 @@ def _feature_ops(circuit: Circuit) -> list[Op]:
     return [op for op in circuit.ops if any(a.depends_on("x") for a in op.angles)]
 
 
-def _affine_problem(angle: Expr) -> str | None:
-    for mono, _ in angle.terms:
-        if sum(s.kind == "x" for s in mono) > 1:
-            return f"the angle `{angle}` is not affine in the features (a product of features)"
-    return None
+def _is_affine(angle: Expr) -> bool:
+    return all(sum(s.kind == "x" for s in mono) <= 1 for mono, _ in angle.terms)
 
 
 def lipschitz_problem(circuit: Circuit) -> str | None:
@@ -70,9 +67,11 @@ def lipschitz_problem(circuit: Circuit) -> str | None:
                 "exp(−i·a·G) with a known generator"
             )
         for angle in op.angles:
-            problem = _affine_problem(angle)
-            if problem:
-                return f"{problem} of a `{op.gate.value}` gate"
+            if not _is_affine(angle):
+                return (
+                    f"the angle of a `{op.gate.value}` gate multiplies features, so it is not "
+                    f"affine in them: `{angle}`"
+                )
     return None
 
 
