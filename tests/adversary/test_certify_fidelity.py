@@ -237,3 +237,38 @@ def test_a_dense_grid_in_the_l2_disk_never_flips_an_amplitude_sample(seed):
     # the radius crosses the decision boundary for every sample
     for i in range(len(y)):
         assert np.any(clf.predict(theta, x=x[i] + 1.5 * l2[i] * offsets) != y[i])
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_softmax_observable_radius_is_sound_against_a_state_search(seed):
+    """Z0, Z1, X0·X1 after a random unitary: no state within the radius flips the argmax."""
+    rng = np.random.default_rng(seed)
+    z, x = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    eye = np.eye(2)
+    # little-endian: qubit 0 is the last tensor factor
+    obs = [np.kron(eye, z), np.kron(z, eye), np.kron(x, x)]
+    v = unitary_group.rvs(4, random_state=seed)
+    psi = _as_state(rng.normal(size=8))
+
+    def scores(phi):
+        out = v @ phi
+        return np.array([np.real(np.vdot(out, o @ out)) for o in obs])
+
+    s = scores(psi)
+    y = int(np.argmax(s))
+    radius = observable_radius(s[None], np.array([y]))[0]
+    for c in range(3):
+        if c == y:
+            continue
+        for _ in range(6):
+            z0 = np.concatenate([psi.real, psi.imag]) + 0.05 * rng.normal(size=8)
+            res = minimize(
+                lambda q, c=c: -(scores(_as_state(q))[c] - scores(_as_state(q))[y]), z0,
+                method="SLSQP",
+                constraints=[{"type": "ineq", "fun": lambda q: (0.999 * radius) ** 2
+                              - (1 - abs(np.vdot(psi, _as_state(q))) ** 2)}],
+            )
+            inside = 1 - abs(np.vdot(psi, _as_state(res.x))) ** 2 <= radius**2
+            if inside:
+                assert scores(_as_state(res.x))[c] < scores(_as_state(res.x))[y]

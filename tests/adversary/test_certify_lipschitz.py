@@ -145,3 +145,30 @@ def test_a_dense_grid_in_the_ball_never_flips(seed):
     for i in range(len(y)):
         probes = x[i] + 0.999 * radii["linf"][i] * offsets
         assert np.all(clf.predict(theta, x=probes) == y[i])
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_softmax_over_observables_is_sound_on_a_grid(seed):
+    """Three observables (Z0, Z1, X0·X1), softmax decision: h(M) = 2 for a difference."""
+    rng = np.random.default_rng(seed)
+    ops, k = [], 0
+    for layer in range(2):
+        for q in range(2):
+            angle = E.theta(k) * E.x(q) + E.theta(k + 1)
+            ops.append(Op(Gate.RY if layer == 0 else Gate.RX, (q,), (angle,)))
+            k += 2
+        ops.append(Op(Gate.CZ, (0, 1)))
+    observables = ((("Z", 0),), (("Z", 1),), (("X", 0), ("X", 1)))
+    readout = Readout(kind="expval", observables=observables, num_classes=3)
+    circuit = Circuit(2, tuple(ops), num_params=k, num_features=2, readout=readout)
+    theta = rng.uniform(-2, 2, k)
+    clf = Classifier(Simulator(circuit), readout)
+    x = rng.uniform(-1, 1, (3, 2))
+    y = clf.predict(theta, x=x)
+    radii = _radii(clf, circuit, theta, x, y)
+    grid = np.linspace(-1, 1, 81)
+    offsets = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    for i in range(len(y)):
+        assert radii["linf"][i] > 0
+        assert np.all(clf.predict(theta, x=x[i] + 0.999 * radii["linf"][i] * offsets) == y[i])
