@@ -163,6 +163,10 @@ class DeclaredEvaluation:
         )
 
 
+_EVALUATION_OPTIONS = {"samples", "shots", "seed", "fidelity", "plots"}
+"""``evaluate`` options a ``DeclaredEvaluation`` applies (``plots``: nothing to draw)."""
+
+
 def declared_evaluation(program: Program, index: int) -> DeclaredEvaluation:
     """See ``Program.evaluation``."""
     from qadl.run.configs import TransferPlan
@@ -171,6 +175,15 @@ def declared_evaluation(program: Program, index: int) -> DeclaredEvaluation:
     if not -count <= index < count:
         raise IndexError(f"{program.path} has {count} evaluate statement(s); no index {index}")
     spec = program.evaluations[index]
+    unsupported = sorted(set(spec.options) - _EVALUATION_OPTIONS)
+    if unsupported:  # applied by `qadl run` only: refuse rather than ignore them
+        raise QadlError.at(
+            "E0856",
+            f"`evaluate {{ {unsupported[0]} … }}` runs only in `qadl run`; "
+            "`program.evaluation` applies samples, shots, seed and fidelity",
+            spec.span,
+            help="run the program, or declare an evaluate statement without it",
+        )
     seed = int(spec.options.get("seed", 0))
     attacks = []
     for item in spec.under:

@@ -49,6 +49,7 @@ defend m with adversarial_training(attack = sweep, epochs = 2, ratio = 0.5) as h
 
 evaluate m on pts.test under [clean, sweep] { samples 8 }
 evaluate m on pts.test under [clean, moved]
+evaluate m on pts.test under [clean] { certify [lipschitz] }
 """
 
 

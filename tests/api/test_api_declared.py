@@ -71,8 +71,11 @@ def test_bad_lookups(program_file):
     program = qadl.load(program_file)
     with pytest.raises(KeyError, match=r"no attack `nope`.*known: moved, sweep"):
         program.attack("nope")
-    with pytest.raises(IndexError, match="2 evaluate statement"):
-        program.evaluation(2)
+    with pytest.raises(IndexError, match="3 evaluate statement"):
+        program.evaluation(3)
+    with pytest.raises(QadlError, match=r"`evaluate \{ certify … \}` runs only in") as err:
+        program.evaluation(2)  # refused, not ignored
+    assert err.value.diagnostics[0].code == "E0856"
     clf = program.classifier("m", THETA)
     with pytest.raises(TypeError, match="pass labels y"):
         program.attack("sweep")(clf, np.zeros((2, 2)))
