@@ -130,6 +130,14 @@ def _preflight_errors(source: str) -> list[str]:
     return [f"{d.code}: {d.message}" for d in err.value.diagnostics if d.code.startswith("E054")]
 
 
+def _preflight_errors_or_none(source: str) -> list[str]:
+    try:
+        preflight(load_source(source))
+    except QadlError as err:
+        return [f"{d.code}: {d.message}" for d in err.diagnostics if d.code.startswith("E054")]
+    return []
+
+
 def test_methods_that_do_not_apply_are_refused_before_running():
     errors = _preflight_errors(QUANTUM.replace("smoothing(p = 0.1)", "lipschitz"))
     assert errors == [
@@ -161,3 +169,21 @@ def test_session_runs_without_certify_unchanged(tmp_path):
     (ev,) = run_evaluations(session)
     assert "certified" not in ev.to_json()
     assert not (tmp_path / "certified_radii.csv").exists()
+
+
+def test_a_noisy_device_is_certified_with_its_exact_noisy_probabilities(tmp_path):
+    """Density matrices with gate noise, T1 and readout error: certified ≤ empirical still."""
+    source = QUANTUM.replace(
+        "model phase",
+        "target dev { qubits 3\n depolarizing(1q = 0.01, 2q = 0.03)\n"
+        " readout_error(p01 = 0.02, p10 = 0.04)\n t1 50us\n gate_time(1q = 50ns, 2q = 200ns) }\n"
+        "model phase",
+    ) + "device phase on dev\n"
+    program = load_source(source)
+    assert _preflight_errors_or_none(source) == []  # density matrices: exact probabilities
+    theta = np.random.default_rng(0).uniform(-np.pi, np.pi, 6)
+    (ev,) = evaluate_program(program, {"phase": theta}, tmp_path)
+    assert _certified_never_above_empirical(ev) == 2
+    smooth = next(c for c in ev.certificates if c.method.startswith("smoothing"))
+    fid = next(c for c in ev.certificates if c.method == "fidelity")
+    assert smooth.radii["state"].max() > 0 and fid.radii["state"].max() > 0
