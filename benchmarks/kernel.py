@@ -17,7 +17,7 @@ The qadl column also gives the peak of Python-tracked memory (NumPy arrays) duri
 Gram computation, with the tile budget ``--memory-mb``.
 
 Usage: ``python benchmarks/kernel.py [--n 500] [--qubits 8] [--fqk-n 40] [--memory-mb 256]
-[--qadl-only]``
+[--qadl-only] [--random-states]``
 """
 
 from __future__ import annotations
@@ -40,13 +40,25 @@ kernel k(x: float[{n}]) on q[{n}] {{ zz_feature_map(q, x, reps = 2) }}
 """
 
 
-def qadl_gram(x: np.ndarray, memory_mb: float) -> tuple[np.ndarray, float, float]:
-    """(K, seconds, peak MiB tracked) for qadl, simulator compiled beforehand."""
+def qadl_gram(
+    x: np.ndarray, memory_mb: float, random_states: bool = False
+) -> tuple[np.ndarray, float, float]:
+    """(K, seconds, peak MiB tracked) for qadl, simulator compiled beforehand.
+
+    ``random_states``: random unit vectors instead of simulated feature states (the
+    products and the memory alone, for sizes where the peers are out of reach).
+    """
     fm = loads(PROGRAM.format(n=x.shape[1]), "k.qadl").kernels["k"].feature_map
     feature_states(fm, x[:2])  # compile (or load) the simulator kernels outside the timing
     tracemalloc.start()
     started = time.perf_counter()
-    states = feature_states(fm, x)
+    if random_states:
+        rng = np.random.default_rng(1)
+        shape = (len(x), 1 << x.shape[1])
+        states = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+        states /= np.linalg.norm(states, axis=1)[:, None]
+    else:
+        states = feature_states(fm, x)
     gram = fidelity_gram(states, memory_bytes=int(memory_mb * (1 << 20)))
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
@@ -96,17 +108,20 @@ def main() -> None:
     parser.add_argument("--fqk-n", type=int, default=40)
     parser.add_argument("--memory-mb", type=float, default=256.0)
     parser.add_argument("--qadl-only", action="store_true", help="skip the peers")
+    parser.add_argument(
+        "--random-states", action="store_true", help="qadl only, on random states (memory)"
+    )
     args = parser.parse_args()
     x = np.random.default_rng(0).uniform(0, 2 * np.pi, size=(args.n, args.qubits))
 
-    ours, seconds, peak = qadl_gram(x, args.memory_mb)
+    ours, seconds, peak = qadl_gram(x, args.memory_mb, args.random_states)
     rows = [("qadl", args.n, seconds, 0.0, f"{peak:.0f} MiB peak tracked")]
     peers = (
         ("Qiskit Statevector + NumPy", qiskit_statevector_gram, x),
         ("Qiskit ML FidelityStatevectorKernel", qml_statevector_gram, x),
         ("Qiskit ML FidelityQuantumKernel", qml_fidelity_gram, x[: args.fqk_n]),
     )
-    for name, fn, data in () if args.qadl_only else peers:
+    for name, fn, data in () if args.qadl_only or args.random_states else peers:
         result = fn(data)
         if result is None:
             rows.append((name, len(data), float("nan"), float("nan"), "not installed"))
