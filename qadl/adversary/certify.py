@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qadl.adversary.certify_exact import closest_flips, exact_problem
 from qadl.adversary.certify_fidelity import (
     amplitude_input_radii,
     amplitude_problem,
@@ -49,7 +50,7 @@ __all__ = [
     "method_problem",
 ]
 
-METHODS = ("fidelity", "lipschitz", "smoothing")
+METHODS = ("fidelity", "lipschitz", "smoothing", "exact")
 STATE = "state"
 """Unit ``√(1 − F)`` between the clean and the perturbed input states."""
 
@@ -79,6 +80,8 @@ class Certificate:
     """Unit (``state``, ``l2``, ``linf``) -> radius per sample (0 where the decision is wrong)."""
     constants: dict[str, float] | None = None
     """Lipschitz constants per input norm (lipschitz only)."""
+    flips: Any = None
+    """``ClosestFlips``: the closest input state that flips each sample (exact only)."""
 
     @property
     def accuracy(self) -> float:
@@ -119,6 +122,8 @@ class CertifiedPoint:
 
 def method_problem(circuit: Circuit, method: str) -> str | None:
     """Why ``method`` cannot certify a model with this circuit, or None."""
+    if method == "exact":
+        return exact_problem(circuit)
     if method == "lipschitz":
         if circuit.state_input:
             return "its inputs are quantum states, not features (certify it with `fidelity`)"
@@ -176,6 +181,12 @@ def certify(
 
         radii = lipschitz_radii(readout, outputs, y, constants, gradient)
         return Certificate("lipschitz", pred, y, radii, constants)
+    if method.name == "exact":
+        if noise is not None:
+            raise ValueError("`exact` verifies noiseless models only")
+        flips = closest_flips(classifier.sim, readout, theta, data.states, y)
+        pred = predictions(decision_scores(readout, outputs))
+        return Certificate("exact", pred, y, {STATE: flips.radius}, flips=flips)
     if method.name == "fidelity":
         pred = predictions(decision_scores(readout, outputs))
         radius = fidelity_radius(readout, outputs, y)

@@ -593,10 +593,11 @@ CERTIFY_METHODS: dict[str, dict[str, Check]] = {
     "fidelity": {},
     "lipschitz": {},
     "smoothing": {"p": number(0, 1, open_lo=True, open_hi=True)},
+    "exact": {},
 }
 """``evaluate { certify [...] }`` method -> its keyword arguments."""
 
-_NOT_CERTIFIERS = ("sdp", "exact", "verify", "verification", "exact_verification")
+_NOT_CERTIFIERS = ("sdp", "verify", "verification", "exact_verification")
 
 
 def certify_methods(v: Any) -> str | None:
@@ -606,8 +607,8 @@ def certify_methods(v: Any) -> str | None:
         method = item.name if isinstance(item, CallValue) else item
         if method in _NOT_CERTIFIERS:
             return (
-                f"`{method}`: exact (SDP) verification is not available; "
-                "certify with `fidelity`, `lipschitz` or `smoothing(p = ...)`"
+                f"`{method}`: exact verification is the method `exact` (closed form, no SDP; "
+                "noiseless quantum-data models of at most 6 qubits)"
             )
         problem = check_call(item, CERTIFY_METHODS, "certify method")
         if problem:

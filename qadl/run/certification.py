@@ -23,13 +23,23 @@ from qadl.adversary.evaluate import Evaluation
 from qadl.backends.sim.noisy import MAX_DENSITY_QUBITS
 from qadl.program import CallValue, Program
 
-__all__ = ["certify_evaluation", "certify_problems", "methods_of", "noise_of", "write_radii"]
+__all__ = [
+    "certify_evaluation",
+    "certify_problems",
+    "methods_of",
+    "noise_of",
+    "write_closest_flips",
+    "write_radii",
+]
 
 _HELP = {
     "fidelity": "`fidelity` certifies quantum-data models and amplitude-encoded features",
     "smoothing": "`smoothing` depolarises an input state: quantum data or amplitude-encoded "
     "features",
     "lipschitz": "`lipschitz` certifies features that enter through rotation angles affine in them",
+    "exact": "`exact` verifies noiseless quantum-data models of at most 6 qubits read by one "
+    "measurement; `fidelity` gives the same radius where the model is noiseless and a bound "
+    "otherwise",
 }
 
 
@@ -63,6 +73,14 @@ def certify_problems(program: Program, name: str, model: Any, options: dict[str,
                 _HELP[method.name],
             ))
     target = program.target_of(model.name)
+    noisy = target is not None and not target.noise.is_noiseless
+    if noisy and any(m.name == "exact" for m in methods):
+        problems.append((
+            "E0540",
+            f"`certify exact` cannot verify model `{name}`: it runs on the noisy device "
+            f"`{target.name}`, and mixed states have no closed-form closest flip",
+            _HELP["exact"],
+        ))
     if target is not None and target.noise.shots is not None:
         problems.append((
             "E0541",
@@ -137,4 +155,25 @@ def write_radii(path: Path, evaluations: list[Evaluation]) -> Path | None:
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "radius": f"{row['radius']:.9g}"})
+    return path
+
+
+def write_closest_flips(path: Path, evaluations: list[Evaluation]) -> Path | None:
+    """``certify [exact]``: per model, the closest flipping input states and their fidelity.
+
+    Arrays ``MODEL_states`` ``(B, d)``, ``MODEL_fidelity``, ``MODEL_radius`` and
+    ``MODEL_label``, ready to be used as adversarial examples (None when nothing to write).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for ev in evaluations:
+        for cert in ev.certificates:
+            if cert.flips is not None:
+                arrays[f"{ev.model}_states"] = cert.flips.states
+                arrays[f"{ev.model}_fidelity"] = cert.flips.fidelity
+                arrays[f"{ev.model}_radius"] = cert.flips.radius
+                arrays[f"{ev.model}_label"] = cert.y
+    if not arrays:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
     return path

@@ -674,6 +674,9 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             certification.write_radii(
                 session.options.out_dir / f"certified_radii{suffix}.csv", evaluations
             )
+            certification.write_closest_flips(
+                session.options.out_dir / f"closest_flips{suffix}.npz", evaluations
+            )
         if session.options.plots and spec.options.get("plots", True):
             _plot_curves(session, index, evaluations)
             suffix = "" if index == 0 else f"_{index}"

@@ -187,3 +187,27 @@ def test_a_noisy_device_is_certified_with_its_exact_noisy_probabilities(tmp_path
     smooth = next(c for c in ev.certificates if c.method.startswith("smoothing"))
     fid = next(c for c in ev.certificates if c.method == "fidelity")
     assert smooth.radii["state"].max() > 0 and fid.radii["state"].max() > 0
+
+
+def test_exact_verification_writes_the_closest_flipping_states(tmp_path):
+    program = load_source(QUANTUM.replace("smoothing(p = 0.1)", "exact"))
+    theta = np.random.default_rng(0).uniform(-np.pi, np.pi, 6)
+    (ev,) = evaluate_program(program, {"phase": theta}, tmp_path)
+    exact = next(c for c in ev.certificates if c.method == "exact")
+    fid = next(c for c in ev.certificates if c.method == "fidelity")
+    np.testing.assert_allclose(exact.radii["state"], fid.radii["state"], atol=1e-12)
+    saved = np.load(tmp_path / "closest_flips.npz")
+    assert saved["phase_states"].shape == (len(ev_labels := saved["phase_label"]), 8)
+    from tests.adversary.sessions import _session
+
+    session = _session(program, {"phase": theta}, tmp_path / "again")
+    clf = session.classifier("phase")
+    assert np.all(clf.predict(theta, state=saved["phase_states"]) != ev_labels)
+
+
+def test_exact_verification_of_a_noisy_model_is_refused():
+    source = QUANTUM.replace("smoothing(p = 0.1)", "exact").replace(
+        "model phase", "target dev { qubits 3\n depolarizing(1q = 0.01, 2q = 0.03) }\nmodel phase"
+    ) + "device phase on dev\n"
+    errors = _preflight_errors_or_none(source)
+    assert len(errors) == 1 and errors[0].startswith("E0540: `certify exact` cannot verify")
