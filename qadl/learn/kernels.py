@@ -97,16 +97,34 @@ def bloch_vectors(states: np.ndarray, num_qubits: int) -> np.ndarray:
 
 
 def projected_gram(
-    ra: np.ndarray, rb: np.ndarray | None = None, *, gamma: float = 1.0
+    ra: np.ndarray,
+    rb: np.ndarray | None = None,
+    *,
+    gamma: float = 1.0,
+    memory_bytes: int = 256 << 20,
 ) -> np.ndarray:
-    """exp(-γ Σ_q ‖ρ_q − σ_q‖²_F) from Bloch vectors ``ra`` (M, 3n) and ``rb`` (N, 3n)."""
+    """exp(-γ Σ_q ‖ρ_q − σ_q‖²_F) from Bloch vectors ``ra`` (M, 3n) and ``rb`` (N, 3n).
+
+    Computed in row tiles of at most ``memory_bytes`` (16 bytes per entry: squared
+    distances, then their exponential); the self-kernel is mirrored in place.
+    """
     same = rb is None
     rb = ra if rb is None else rb
-    sq = (ra**2).sum(1)[:, None] + (rb**2).sum(1)[None, :] - 2.0 * (ra @ rb.T)
-    np.maximum(sq, 0.0, out=sq)  # rounding may leave -1e-16
-    out = np.exp(-gamma * 0.5 * sq)
+    out = np.empty((len(ra), len(rb)))
+    rows = max(1, int(memory_bytes // (16 * max(len(rb), 1))))
+    norms_b = (rb**2).sum(1)
+    for start in range(0, len(ra), rows):
+        stop = min(start + rows, len(ra))
+        first = start if same else 0
+        part = ra[start:stop]
+        sq = (part**2).sum(1)[:, None] + norms_b[None, first:] - 2.0 * (part @ rb[first:].T)
+        np.maximum(sq, 0.0, out=sq)  # rounding may leave -1e-16
+        out[start:stop, first:] = np.exp(-gamma * 0.5 * sq)
+        if same:
+            out[start:stop, :start] = out[:start, start:stop].T
+            diag = out[start:stop, start:stop]
+            diag[...] = np.triu(diag) + np.triu(diag, 1).T
     if same:
-        out = 0.5 * (out + out.T)
         np.fill_diagonal(out, 1.0)
     return out
 

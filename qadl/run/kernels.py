@@ -59,9 +59,10 @@ def kernel_matrix(
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """The kernel between feature rows ``a`` and ``b`` (``b`` None: ``a`` with itself)."""
+    budget = int(memory_mb * (1 << 20))
     if kernel.kind == "projected":
-        return projected_gram(a, b, gamma=kernel.gamma)
-    gram = fidelity_gram(a, b, memory_bytes=int(memory_mb * (1 << 20)))
+        return projected_gram(a, b, gamma=kernel.gamma, memory_bytes=budget)
+    gram = fidelity_gram(a, b, memory_bytes=budget)
     if shots is not None:
         gram = sample_overlaps(gram, shots, rng or np.random.default_rng(), symmetric=b is None)
     return gram

@@ -93,6 +93,12 @@ def test_tiling_gives_the_untiled_matrix():
     assert np.allclose(whole, tiny, atol=1e-14, rtol=0)
     cross = fidelity_gram(states[:5], states, memory_bytes=1)  # one row per tile
     assert np.allclose(cross, whole[:5], atol=1e-14, rtol=0)
+    bloch = bloch_vectors(states, 4)
+    whole = projected_gram(bloch, gamma=0.3)
+    tiny = projected_gram(bloch, gamma=0.3, memory_bytes=16 * 37 * 2)  # two rows per tile
+    assert np.allclose(whole, tiny, atol=1e-14, rtol=0) and np.array_equal(tiny, tiny.T)
+    cross = projected_gram(bloch[:5], bloch, gamma=0.3, memory_bytes=1)
+    assert np.allclose(cross, whole[:5], atol=1e-14, rtol=0)
 
 
 def test_shot_estimates_are_seeded_binomial_frequencies():
