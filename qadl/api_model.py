@@ -1,7 +1,7 @@
 """``QadlClassifier``: one model of a program at fixed parameters, as a NumPy classifier.
 
 What ``Program.classifier(name)`` returns. Inputs are the model's own: feature rows
-``(B, F)`` for models with ``input x``, input states ``(B, 2**n)`` for quantum-data models.
+``(B, F)`` for models with features, input states ``(B, 2**n)`` for quantum-data models.
 Probabilities are exact (device noise included); ``shots=`` samples them as ``qadl run``
 does for a device with ``shots``.
 """
@@ -31,7 +31,7 @@ class QadlClassifier:
     """A compiled model with parameters: probabilities, losses, gradients and Jacobians.
 
     Every method takes a batch of the model's inputs (``inputs``): features ``(B, F)``
-    or, for a model with ``input state``, complex states ``(B, 2**n)``.
+    or, for a model whose input is a state (``psi: state``), complex states ``(B, 2**n)``.
     """
 
     name: str
