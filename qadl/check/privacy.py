@@ -28,19 +28,22 @@ def check_privacy_uses(
 ) -> None:
     """E0560 for every reference to a privacy attack from an evasion context."""
     private = {n for n, a in attacks.items() if a.method.name in PRIVACY_METHODS}
+    found: list[tuple[Any, str, str]] = []
     for decl in decls:
         if isinstance(decl, A.EvaluateDecl) and decl.under is not None:
             items = decl.under.items if isinstance(decl.under, A.ListExpr) else (decl.under,)
             for item in items:
                 if isinstance(item, A.Name) and item.id in private:
-                    _error(bag, item.id, "`evaluate … under`", item.span)
+                    found.append((item.span, item.id, "`evaluate … under`"))
     for spec in defences:
         if spec is not None and _names_private(spec.method.get("attack"), private):
-            _error(bag, spec.method.get("attack"), "adversarial training", spec.span)
+            found.append((spec.span, spec.method.get("attack"), "adversarial training"))
     for spec in attacks.values():
         inner = spec.method.get("attack") if spec.method.name == "transfer" else None
         if _names_private(inner, private):
-            _error(bag, inner, "a transfer attack", spec.span)
+            found.append((spec.span, inner, "a transfer attack"))
+    for span, name, where in sorted(found, key=lambda f: f[0].start):
+        _error(bag, name, where, span)
 
 
 def _names_private(value: Any, private: set[str]) -> bool:
