@@ -130,17 +130,24 @@ def projected_gram(
 
 
 def sample_overlaps(
-    exact: np.ndarray, shots: int, rng: np.random.Generator, *, symmetric: bool
+    exact: np.ndarray, shots: int, rng: np.random.Generator, *, symmetric: bool, rows: int = 512
 ) -> np.ndarray:
     """Each entry re-estimated as (number of |0…0> outcomes in ``shots`` runs) / ``shots``.
 
-    A symmetric (self) Gram matrix is sampled once per pair, above the diagonal, and
-    mirrored; its diagonal is 1 (x against itself returns |0…0> every time).
+    A symmetric (self) Gram matrix is sampled once per pair, on and above the diagonal,
+    and mirrored; its diagonal is 1 (x against itself returns |0…0> every time). Rows
+    are sampled ``rows`` at a time, so the only large allocation is the result.
     """
-    p = np.clip(exact, 0.0, 1.0)
-    if not symmetric:
-        return rng.binomial(shots, p) / shots
-    upper = np.triu_indices(len(p), 1)
-    out = np.eye(len(p))
-    out[upper] = rng.binomial(shots, p[upper]) / shots
-    return out + np.triu(out, 1).T
+    out = np.empty_like(exact)
+    for start in range(0, len(exact), rows):
+        stop = min(start + rows, len(exact))
+        first = start if symmetric else 0
+        p = np.clip(exact[start:stop, first:], 0.0, 1.0)
+        out[start:stop, first:] = rng.binomial(shots, p) / shots
+        if symmetric:
+            out[start:stop, :start] = out[:start, start:stop].T
+            diag = out[start:stop, start:stop]
+            diag[...] = np.triu(diag) + np.triu(diag, 1).T
+    if symmetric:
+        np.fill_diagonal(out, 1.0)
+    return out

@@ -112,6 +112,9 @@ def test_shot_estimates_are_seeded_binomial_frequencies():
     err = np.abs(one - exact)[np.triu_indices(30, 1)]
     sigma = np.sqrt(exact * (1 - exact) / 200)[np.triu_indices(30, 1)]
     assert err.max() > 0 and np.mean(err <= 3 * sigma + 1e-12) > 0.97
+    tiled = sample_overlaps(exact, 200, np.random.default_rng(9), symmetric=True, rows=7)
+    assert np.array_equal(tiled, tiled.T) and np.all(np.diag(tiled) == 1.0)
+    assert np.abs(tiled - exact).max() < 0.2
     many = sample_overlaps(exact, 10**7, np.random.default_rng(0), symmetric=False)
     assert np.allclose(many, exact, atol=2e-3)
 
