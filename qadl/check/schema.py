@@ -306,6 +306,8 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
 """Defence method -> its keyword arguments."""
 
 _SPLIT = {"test": number(0, 1, open_lo=True), "seed": integer(0), "samples": integer(1)}
+_SPLIT_ONLY = {k: v for k, v in _SPLIT.items() if k != "samples"}
+"""Sources of a fixed size (digits, files): a `samples` option would be ignored."""
 _TABULAR = {
     "test": number(0, 1, open_lo=True),
     "seed": integer(0),
@@ -316,7 +318,7 @@ _TABULAR = {
 }
 DATA_SOURCES: dict[str, dict[str, Check]] = {
     "builtin.digits": {
-        **_SPLIT,
+        **_SPLIT_ONLY,
         "classes": list_of(integer(0, 9), min_length=2),
         "size": dims,
         "normalize": one_of("l2", "minmax", "none"),
@@ -349,7 +351,7 @@ DATA_SOURCES: dict[str, dict[str, Check]] = {
         "factor": number(0, 1, open_lo=True, open_hi=True),
     },
     "file": {
-        **_SPLIT,
+        **_SPLIT_ONLY,
         "label": string,
         "normalize": one_of("l2", "minmax", "none"),
         "standardize": boolean,
