@@ -5,7 +5,7 @@ chain (300 parameters), readout ⟨Z0⟩; batch 256. Each engine computes the ou
 the gradient of the summed outputs with respect to all 300 parameters and all 256×10
 inputs. Reports samples/second and the ratio to qadl, all engines in one process.
 
-Run: ``python benchmarks/sim_w1.py [--batch 256] [--repeats 3] [--skip aer,...]``
+Run: ``python benchmarks/sim_w1.py [--batch 256] [--repeats 3] [--qubits 10] [--skip aer,...]``
 (peers come from the ``bench`` extra: ``pip install .[bench]``; jax is optional).
 """
 
@@ -214,13 +214,21 @@ SMALL_BATCH = {"aer-parameter-shift": 2, "lightning-adjoint-qnode": 32,
 """Slow peers run on a smaller batch (samples/s is per-sample anyway)."""
 
 
+def _set_qubits(n: int) -> None:
+    """Every engine builds its circuit from the module's ``N`` when it is created."""
+    global N
+    N = n
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip", default="", help="comma-separated engine names")
     parser.add_argument("--only", default="", help="comma-separated engine names")
+    parser.add_argument("--qubits", type=int, default=N, help="register size (default 10)")
     args = parser.parse_args(argv)
+    _set_qubits(args.qubits)
     rng = np.random.default_rng(0)
     theta = rng.uniform(-np.pi, np.pi, 3 * N * LAYERS)
     x = rng.uniform(0, np.pi, (args.batch, N))
@@ -248,7 +256,8 @@ def main(argv: list[str] | None = None) -> None:
             if name != "qadl":
                 cpu_ratio = cpu_rates["qadl"] / cpu_rates[name]
                 print(f"  {name:34s} {rates['qadl'] / rate:8.1f}x {cpu_ratio:8.1f}x")
-    print(f"\nthreads: NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}, "
+    print(f"\nn = {N}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+          f"threads: NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}, "
           f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
 
 
