@@ -1,6 +1,6 @@
 """Certified robustness: per-sample certified radii and certified accuracy per attack ε.
 
-Three methods (``docs/certification.md`` states each bound):
+Four methods (``docs/certification.md`` states each bound):
 
 - ``fidelity``: quantum data and amplitude-encoded features; radius in ``√(1 − F)`` of
   the input states (``certify_fidelity``), mapped exactly to the input's L2 norm for
@@ -8,7 +8,9 @@ Three methods (``docs/certification.md`` states each bound):
 - ``lipschitz``: features through rotation angles affine in the features; radii in the
   input's L2 and L∞ norms (``certify_lipschitz``);
 - ``smoothing(p)``: a depolarising channel on the encoded state, computed exactly
-  (``certify_smoothing``); it certifies the smoothed classifier.
+  (``certify_smoothing``); it certifies the smoothed classifier;
+- ``exact``: small noiseless quantum-data models; the ``fidelity`` radius, attained, with
+  the closest flipping input state of every sample (``certify_exact``).
 
 An attack's ε becomes a budget in a radius' unit (``attack_budget``): L2/L∞ balls of
 input attacks directly, and for the local-rotation attacks on quantum data the largest
@@ -48,6 +50,7 @@ __all__ = [
     "certified_points",
     "certify",
     "method_problem",
+    "radii_rows",
 ]
 
 METHODS = ("fidelity", "lipschitz", "smoothing", "exact")
