@@ -285,6 +285,9 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "optimizer": one_of("lbfgs", "nelder_mead"),
         "tolerance": number(0, open_lo=True),
         "at": one_of("trained", "initial"),
+        "clip_norm": number(0, open_lo=True),
+        "noise": number(0),
+        "delta": number(0, 1, open_lo=True, open_hi=True),
     },
     "membership_inference": {
         "score": one_of("loss", "confidence"),
@@ -405,6 +408,15 @@ def _input_steps_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
+    """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ)."""
+    if "noise" in kw and "clip_norm" not in kw:
+        return "`noise` is a multiple of the clipping norm: give `clip_norm` too"
+    if "delta" in kw and not kw.get("noise"):
+        return "`delta` is the δ of the noise's (ε, δ) guarantee: give `noise` > 0 too"
+    return None
+
+
 def _defence_schedule_rule(kw: dict[str, Any]) -> str | None:
     """A linear schedule ramps ε batch by batch: only examples crafted on the fly follow it."""
     if kw.get("schedule") == "linear" and kw.get("examples") == "precomputed":
@@ -426,6 +438,7 @@ CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
     "transfer": _transfer_source_rule,
     "gradient_steps": _input_steps_rule,
+    "gradient_inversion": _inversion_dp_rule,
     "adversarial_training": _defence_schedule_rule,
 }
 """Rules that relate several keyword arguments of one call (each key is checked alone above)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from qadl.adversary.privacy.accountant import gaussian_epsilon
 from qadl.adversary.privacy.inversion import InversionConfig, invert_gradients
 from qadl.adversary.privacy.matching import GradientOracle
 from qadl.adversary.privacy.membership import membership_inference, membership_scores
@@ -119,7 +120,20 @@ def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
         tolerance=float(kw.get("tolerance", 1e-4)),
         box=box,
         seed=int(spec.options.get("seed", 0)),
+        clip_norm=float(kw["clip_norm"]) if "clip_norm" in kw else None,
+        noise=float(kw.get("noise", 0.0)),
     )
+
+
+def _dp_record(spec: AttackSpec) -> dict[str, Any]:
+    """The client's DP-SGD release: clipping, noise and the (ε, δ) of one release."""
+    kw = spec.method.as_dict()
+    if "clip_norm" not in kw:
+        return {}
+    noise, delta = float(kw.get("noise", 0.0)), float(kw.get("delta", 1e-5))
+    eps = gaussian_epsilon(1.0, noise, 1, delta) if noise > 0 else None
+    dp = {"clip_norm": float(kw["clip_norm"]), "noise": noise, "delta": delta, "epsilon": eps}
+    return {"dp": dp}
 
 
 def run_privacy(session: Any) -> None:
@@ -202,8 +216,17 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
         "restarts": config.restarts,
         "steps": config.steps,
         "box": list(config.box),
+        **_dp_record(spec),
         **result.to_json(),
     }
+
+
+def _dp_text(record: dict[str, Any]) -> str:
+    """``-`` without DP, ``∞`` for clipping without noise, else ε (at the record's δ)."""
+    dp = record.get("dp")
+    if dp is None:
+        return "-"
+    return "∞" if dp["epsilon"] is None else f"{dp['epsilon']:.3g}"
 
 
 def privacy_table(records: dict[str, dict[str, Any]]) -> str:
@@ -213,15 +236,16 @@ def privacy_table(records: dict[str, dict[str, Any]]) -> str:
     parts = []
     if inversions:
         head = (
-            f"{'attack':<18} {'model':<12} {'batch':>5} {'optimizer':<11} {'recovered':>9} "
-            f"{'restarts':>8} {'median err':>10} {'rel err':>9}"
+            f"{'attack':<18} {'model':<12} {'batch':>5} {'optimizer':<11} {'DP ε':>8} "
+            f"{'recovered':>9} {'restarts':>8} {'median err':>10} {'rel err':>9}"
         )
         rows = [head, "-" * len(head)]
         for name, r in inversions.items():
             rows.append(
                 f"{name:<18} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
-                f"{r['recovered_fraction']:>9.3f} {r['restart_recovered_fraction']:>8.3f} "
-                f"{r['median_error']:>10.2e} {r['mean_relative_error']:>9.2e}"
+                f"{_dp_text(r):>8} {r['recovered_fraction']:>9.3f} "
+                f"{r['restart_recovered_fraction']:>8.3f} {r['median_error']:>10.2e} "
+                f"{r['mean_relative_error']:>9.2e}"
             )
         parts.append("\n".join(rows))
     if memberships:

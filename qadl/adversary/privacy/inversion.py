@@ -20,7 +20,13 @@ from scipy.optimize import linear_sum_assignment, minimize
 from qadl.adversary.privacy.matching import GradientOracle, objective
 from qadl.backends.sim.hessian import serial
 
-__all__ = ["INVERSION_OPTIMIZERS", "InversionConfig", "InversionResult", "invert_gradients"]
+__all__ = [
+    "INVERSION_OPTIMIZERS",
+    "InversionConfig",
+    "InversionResult",
+    "invert_gradients",
+    "released_gradient",
+]
 
 INVERSION_OPTIMIZERS = ("lbfgs", "nelder_mead")
 """L-BFGS-B on the exact matching gradient, or gradient-free Nelder–Mead."""
@@ -44,6 +50,10 @@ class InversionConfig:
     box: tuple[float, float] = (0.0, 1.0)
     """Search box of every feature (the attack's ``clip``, or the training data's range)."""
     seed: int = 0
+    clip_norm: float | None = None
+    """The client clips each sample's gradient to this L2 norm before averaging (DP-SGD)."""
+    noise: float = 0.0
+    """The client adds Gaussian noise of std ``noise · clip_norm`` to the clipped sum."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +120,14 @@ def _invert(
     oracle: GradientOracle, x: np.ndarray, y: np.ndarray, config: InversionConfig
 ) -> InversionResult:
     rng = np.random.default_rng(config.seed)
+    noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
     shape = (config.samples, config.restarts, config.batch)
     errors, relative = np.zeros(shape), np.zeros(shape)
     matching = np.zeros(shape[:2])
     for s in range(config.samples):
         rows = slice(s * config.batch, (s + 1) * config.batch)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
-        g = oracle.shared_gradient(xs, ys)
+        g = released_gradient(oracle, xs, ys, config, noise_rng)
         fun = objective(oracle, g, ys, config.loss, gradient=config.optimizer == "lbfgs")
         for r in range(config.restarts):
             start = rng.uniform(*config.box, size=xs.shape)
@@ -124,6 +135,26 @@ def _invert(
             matching[s, r] = value
             errors[s, r], relative[s, r] = _paired_errors(guess, xs, ys)
     return InversionResult(errors, matching, relative, config.tolerance)
+
+
+def released_gradient(
+    oracle: GradientOracle,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: InversionConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The gradient a client shares: the batch mean, or with ``clip_norm`` the DP-SGD release
+    ``(Σ_b clip(∇θ ℓ_b) + N(0, (noise·clip_norm)² I)) / B`` (Abadi et al. 2016)."""
+    if config.clip_norm is None:
+        return oracle.shared_gradient(x, y)
+    total = np.zeros(oracle.classifier.num_params)
+    for b in range(len(y)):
+        g = oracle.shared_gradient(x[b : b + 1], y[b : b + 1])
+        norm = float(np.linalg.norm(g))
+        total += g * min(1.0, config.clip_norm / norm) if norm > 0 else g
+    total += rng.normal(0.0, config.noise * config.clip_norm, size=total.shape)
+    return total / len(y)
 
 
 def _minimise(fun: Any, start: np.ndarray, config: InversionConfig) -> tuple[np.ndarray, float]:
