@@ -288,6 +288,7 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "clip_norm": number(0, open_lo=True),
         "noise": number(0),
         "delta": number(0, 1, open_lo=True, open_hi=True),
+        "shots": integer(1, 10**9),
     },
     "membership_inference": {
         "score": one_of("loss", "confidence"),

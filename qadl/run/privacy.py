@@ -122,6 +122,7 @@ def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
         seed=int(spec.options.get("seed", 0)),
         clip_norm=float(kw["clip_norm"]) if "clip_norm" in kw else None,
         noise=float(kw.get("noise", 0.0)),
+        shots=int(kw["shots"]) if "shots" in kw else None,
     )
 
 
@@ -216,6 +217,7 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
         "restarts": config.restarts,
         "steps": config.steps,
         "box": list(config.box),
+        "shots": config.shots,
         **_dp_record(spec),
         **result.to_json(),
     }

@@ -123,3 +123,18 @@ def test_run_records_epsilon(tmp_path):
     )
     dp = results["privacy"]["inv"]["dp"]
     assert dp["epsilon"] == pytest.approx(4.7285, rel=1e-3) and dp["delta"] == 1e-5
+
+
+def test_shot_noise_blurs_but_does_not_hide_the_input(victim):
+    """Finite-shot gradients: nothing within 1e-4, but the error falls as 1/√shots."""
+    oracle, x, y = victim
+
+    def result(shots):
+        config = InversionConfig(restarts=3, samples=2, seed=0, shots=shots)
+        return invert_gradients(oracle, x, y, config)
+
+    few, many = result(100), result(10**6)
+    assert few.recovered_fraction == 0.0
+    few_err, many_err = few.to_json()["median_error"], many.to_json()["median_error"]
+    assert many_err < few_err / 10  # 10⁴ times the shots: ~100 times smaller
+    assert many_err < 1e-2

@@ -54,6 +54,8 @@ class InversionConfig:
     """The client clips each sample's gradient to this L2 norm before averaging (DP-SGD)."""
     noise: float = 0.0
     """The client adds Gaussian noise of std ``noise · clip_norm`` to the clipped sum."""
+    shots: int | None = None
+    """The client estimates its gradient from this many shots per sample (None: exact)."""
 
 
 @dataclass(frozen=True)
@@ -145,12 +147,19 @@ def released_gradient(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The gradient a client shares: the batch mean, or with ``clip_norm`` the DP-SGD release
-    ``(Σ_b clip(∇θ ℓ_b) + N(0, (noise·clip_norm)² I)) / B`` (Abadi et al. 2016)."""
+    ``(Σ_b clip(∇θ ℓ_b) + N(0, (noise·clip_norm)² I)) / B`` (Abadi et al. 2016); with
+    ``shots`` every gradient is a finite-shot estimate."""
+
+    def gradient(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        if config.shots is None:
+            return oracle.shared_gradient(xs, ys)
+        return oracle.shot_gradient(xs, ys, config.shots, rng)
+
     if config.clip_norm is None:
-        return oracle.shared_gradient(x, y)
+        return gradient(x, y)
     total = np.zeros(oracle.classifier.num_params)
     for b in range(len(y)):
-        g = oracle.shared_gradient(x[b : b + 1], y[b : b + 1])
+        g = gradient(x[b : b + 1], y[b : b + 1])
         norm = float(np.linalg.norm(g))
         total += g * min(1.0, config.clip_norm / norm) if norm > 0 else g
     total += rng.normal(0.0, config.noise * config.clip_norm, size=total.shape)

@@ -55,6 +55,16 @@ class GradientOracle:
         )
         return grads.theta
 
+    def shot_gradient(
+        self, x: np.ndarray, y: np.ndarray, shots: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Like ``shared_gradient``, estimated from ``shots`` measurements per sample (an
+        unbiased estimate: ``qadl.learn.shots``), as a client on a device would share it."""
+        _, grads = self.classifier.shot_loss_and_grads(
+            self.theta, np.asarray(y), shots, rng, x=np.atleast_2d(x), loss=self.loss
+        )
+        return grads.theta
+
     def mixed_hvp(self, x: np.ndarray, y: int, u: np.ndarray) -> np.ndarray:
         """``∂/∂x [u · ∇θ ℓ(θ, x, y)]`` (F,) for one sample, without finite differences in x."""
         sim = self.classifier.sim
