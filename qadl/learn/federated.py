@@ -24,6 +24,7 @@ import numpy as np
 
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
+from qadl.learn.progress import TrainProgress
 from qadl.learn.train import (
     TrainConfig,
     TrainResult,
@@ -126,12 +127,14 @@ def federated_fit(
     federated: FederatedConfig,
     *,
     test: Dataset | None = None,
+    progress: bool = True,
 ) -> FederatedResult:
     """Federated averaging of ``federated.clients`` clients (see the module docstring).
 
     ``config`` gives the loss, optimizer, mini-batch size, seed, gradient method and
     shots of every client; its epochs, checkpoints, early stopping and validation are
-    not used (the checker refuses them with ``federated``).
+    not used (the checker refuses them with ``federated``). ``progress`` shows the
+    rounds like ``fit`` shows epochs (a bar on a terminal, a line per round in a log).
 
     Raises:
         EmptyClientError: a client of the split holds no sample.
@@ -155,25 +158,40 @@ def federated_fit(
     updates = np.zeros((federated.rounds, len(clients), theta.size))
     aggregated = np.zeros((federated.rounds, theta.size))
     eval_config = replace(config, patience=None)
-    for r in range(federated.rounds):
-        round_started = time.perf_counter()
-        losses: list[float] = []
-        for k, (client, walk) in enumerate(zip(clients, walks, strict=True)):
-            client.theta = server.theta.copy()
-            for _ in range(federated.local_steps):
-                losses.append(_step(clf, config, client, walk.next(client, config.batch), None))
-                _check_finite(client, losses[-1])
-            updates[r, k] = client.theta - server.theta
-        # FedAvg as a weighted mean of the clients' θ (not θ + mean update): with one
-        # client the new θ is that client's θ exactly
-        new = np.einsum("k,kp->p", weights, np.stack([c.theta for c in clients]))
-        aggregated[r] = new - server.theta
-        server.theta = new
-        server.epoch = r + 1
-        row = _end_epoch(clf, eval_config, server, test, None, losses, round_started)
-        server.elapsed = row["seconds"]
+    steps = federated.rounds * federated.local_steps * len(clients)
+    with TrainProgress(steps, enabled=progress, epochs=federated.rounds) as bar:
+        for r in range(federated.rounds):
+            start, started = server.theta, time.perf_counter()
+            server.epoch = r + 1
+            updates[r], losses = _round(
+                clf, config, federated, server, clients, walks, weights, bar
+            )
+            aggregated[r] = server.theta - start
+            row = _end_epoch(clf, eval_config, server, test, None, losses, started)
+            server.elapsed = row["seconds"]
+            bar.epoch(server.epoch, {k: v for k, v in row.items() if k not in ("epoch", "seconds")})
     result = TrainResult(server.theta, server.history, best_epoch=federated.rounds)
     return FederatedResult(result, updates, aggregated, sizes.astype(int))
+
+
+def _round(clf, config, federated, server, clients, walks, weights, bar):
+    """One round: local steps of every client from the global θ, then FedAvg.
+
+    Sets ``server.theta``; returns the clients' updates (K, P) and their batch losses.
+    """
+    losses: list[float] = []
+    updates = np.zeros((len(clients), server.theta.size))
+    for k, (client, walk) in enumerate(zip(clients, walks, strict=True)):
+        client.theta = server.theta.copy()
+        for _ in range(federated.local_steps):
+            losses.append(_step(clf, config, client, walk.next(client, config.batch), None))
+            _check_finite(client, losses[-1])
+            bar.batch(server.epoch, losses[-1])
+        updates[k] = client.theta - server.theta
+    # FedAvg as a weighted mean of the clients' θ (not θ + mean update): with one client
+    # the new θ is that client's θ exactly
+    server.theta = np.einsum("k,kp->p", weights, np.stack([c.theta for c in clients]))
+    return updates, losses
 
 
 @dataclass

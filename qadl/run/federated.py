@@ -67,6 +67,7 @@ def run_federated(
             config,
             fed,
             test=test,
+            progress=session.options.progress,
         )
     except EmptyClientError as err:
         raise QadlError.at(
