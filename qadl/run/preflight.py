@@ -343,18 +343,15 @@ class _Preflight:
 
         model = self.model(name)
         asked = " and ".join(f"`{k}`" for k in ("device", "mitigate") if k in options)
-        noiseless = None
+        noiseless = hint = None
         if model is None and name in self.program.kernels:
             noiseless = f"kernel `{name}` is evaluated from its noiseless Gram matrix"
+            hint = f"evaluate `{name}` in an `evaluate` without {asked}"
         elif model is not None and model.input_kind == "state" and any(i != "clean" for i in under):
             noiseless = f"attacks on the quantum states of `{name}` run on the noiseless circuit"
+            hint = f"evaluate `{name}` under [clean] only, or without {asked}"
         if noiseless is not None:
-            self.error(
-                "E0629",
-                f"{asked}: {noiseless}",
-                span,
-                help=f"evaluate `{name}` under [clean] only, or without {asked}",
-            )
+            self.error("E0629", f"{asked}: {noiseless}", span, help=hint)
         for code, message, help in problems(self.program, model, options) if model else ():
             self.error(code, message, span, help=help)
 
