@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from qadl.learn.checkpoint import load_checkpoint, save_checkpoint
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
+from qadl.learn.federated_checkpoint import fingerprint, restore, to_checkpoint
 from qadl.learn.progress import TrainProgress
 from qadl.learn.train import (
     TrainConfig,
@@ -132,12 +135,14 @@ def federated_fit(
     """Federated averaging of ``federated.clients`` clients (see the module docstring).
 
     ``config`` gives the loss, optimizer, mini-batch size, seed, gradient method and
-    shots of every client; its epochs, checkpoints, early stopping and validation are
-    not used (the checker refuses them with ``federated``). ``progress`` shows the
-    rounds like ``fit`` shows epochs (a bar on a terminal, a line per round in a log).
+    shots of every client, and its checkpoint directory and ``resume`` (a checkpoint
+    after every round, ``qadl.learn.federated_checkpoint``); its epochs, early stopping
+    and validation are not used (the checker refuses them with ``federated``).
+    ``progress`` shows the rounds like ``fit`` shows epochs.
 
     Raises:
         EmptyClientError: a client of the split holds no sample.
+        CheckpointError: ``resume`` found a checkpoint of another run, or a damaged one.
         DivergedError: a client's loss or θ became NaN or infinite.
     """
     parts = split_clients(train.y, federated, config.seed)
@@ -158,9 +163,19 @@ def federated_fit(
     updates = np.zeros((federated.rounds, len(clients), theta.size))
     aggregated = np.zeros((federated.rounds, theta.size))
     eval_config = replace(config, patience=None)
-    steps = federated.rounds * federated.local_steps * len(clients)
-    with TrainProgress(steps, enabled=progress, epochs=federated.rounds) as bar:
-        for r in range(federated.rounds):
+    stamp = fingerprint(config, federated, train, theta.size)
+    if config.resume and config.checkpoint_dir is not None:
+        ckpt = load_checkpoint(config.checkpoint_dir)
+        if ckpt is not None:
+            restore(ckpt, server, clients, walks, updates, aggregated, stamp)
+    per_round = federated.local_steps * len(clients)
+    with TrainProgress(
+        per_round * federated.rounds,
+        enabled=progress,
+        done=per_round * server.epoch,
+        epochs=federated.rounds,
+    ) as bar:
+        for r in range(server.epoch, federated.rounds):
             start, started = server.theta, time.perf_counter()
             server.epoch = r + 1
             updates[r], losses = _round(
@@ -170,6 +185,10 @@ def federated_fit(
             row = _end_epoch(clf, eval_config, server, test, None, losses, started)
             server.elapsed = row["seconds"]
             bar.epoch(server.epoch, {k: v for k, v in row.items() if k not in ("epoch", "seconds")})
+            due = server.epoch % config.checkpoint_every == 0 or server.epoch == federated.rounds
+            if config.checkpoint_dir is not None and due:
+                ckpt = to_checkpoint(server, clients, walks, updates, aggregated, stamp)
+                save_checkpoint(Path(config.checkpoint_dir), ckpt)
     result = TrainResult(server.theta, server.history, best_epoch=federated.rounds)
     return FederatedResult(result, updates, aggregated, sizes.astype(int))
 

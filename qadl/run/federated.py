@@ -18,7 +18,7 @@ from qadl.learn.federated import EmptyClientError, FederatedConfig, federated_fi
 from qadl.learn.train import TrainConfig, TrainResult
 from qadl.program import CallValue, TrainSpec
 
-__all__ = ["federated_config", "refuse_resume", "run_federated"]
+__all__ = ["federated_config", "run_federated"]
 
 
 def federated_config(call: CallValue, max_rounds: int | None = None) -> FederatedConfig:
@@ -34,16 +34,6 @@ def federated_config(call: CallValue, max_rounds: int | None = None) -> Federate
         local_steps=int(kw.get("local_steps", 2)),
         split=split.name,
         alpha=float(split.get("alpha", 0.5)),
-    )
-
-
-def refuse_resume(spec: TrainSpec) -> None:
-    """``--resume`` with federated training: there is no checkpoint to resume from (E0566)."""
-    raise QadlError.at(
-        "E0566",
-        f"--resume: federated training of `{spec.model}` writes no checkpoints",
-        spec.span,
-        help="run without --resume (federated training starts from its seed again)",
     )
 
 

@@ -38,7 +38,7 @@ from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, f
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
 from qadl.run import build, certification, configs
-from qadl.run.federated import refuse_resume, run_federated
+from qadl.run.federated import run_federated
 from qadl.run.kernels import evaluate_kernel, run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json, write_params
@@ -303,8 +303,6 @@ def run_trainings(session: Session) -> None:
             f"training `{spec.model}`",
         )
         if "federated" in spec.options:
-            if session.options.resume:
-                refuse_resume(spec)
             with _training(spec.span, config, out):
                 result = run_federated(session, spec, config, train, test)
         else:

@@ -1,16 +1,18 @@
 """Federated averaging: one client is centralized training bit for bit, the server's update
 is the clients' weighted mean, each shared update is a client's own local training, and
-`train … { federated(…) }` runs from source (E0502, E0519, E0566, E0567)."""
+`train … { federated(…) }` runs from source and resumes (E0502, E0519, E0567)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from qadl.backends.sim import Simulator
 from qadl.errors import QadlError
+from qadl.learn.checkpoint import CheckpointError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
 from qadl.learn.federated import (
@@ -20,7 +22,7 @@ from qadl.learn.federated import (
     split_clients,
 )
 from qadl.learn.optimizers import SGD, Adam
-from qadl.learn.train import TrainConfig, fit
+from qadl.learn.train import CheckpointMismatchError, TrainConfig, fit
 from qadl.run.session import RunOptions, run_program
 from tests.adversary.models import encoding_circuit
 from tests.adversary.sessions import load_source
@@ -140,9 +142,47 @@ def test_run_records_the_shared_updates(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "kw", "code"),
-    [("clients = 1000", {}, "E0567"), ("clients = 2, rounds = 1", {"resume": True}, "E0566")],
+    [("clients = 1000", {}, "E0567")],
 )
 def test_refused_at_run(args, kw, code, tmp_path):
     with pytest.raises(QadlError) as info:
         _run(PROGRAM + FED.format(args=args, opts=""), tmp_path, **kw)
     assert [d.code for d in info.value.diagnostics] == [code]
+
+
+def test_resumed_run_equals_an_uninterrupted_one(problem, tmp_path):
+    """3 rounds, then resumed to 5, give the 5-round run's θ and updates to the last bit."""
+    clf, data, theta0 = problem
+    fed = FederatedConfig(3, rounds=5, local_steps=3, split="dirichlet", alpha=1.0)
+    config = TrainConfig(optimizer=Adam(lr=0.1), batch=7, seed=4, checkpoint_dir=str(tmp_path))
+    whole = federated_fit(clf, theta0, data, replace(config, checkpoint_dir=None), fed)
+    federated_fit(clf, theta0, data, config, replace(fed, rounds=3))
+    resumed = federated_fit(clf, theta0, data, replace(config, resume=True), fed)
+    np.testing.assert_array_equal(resumed.training.theta, whole.training.theta)
+    np.testing.assert_array_equal(resumed.updates, whole.updates)
+    assert resumed.training.history.epoch == (1, 2, 3, 4, 5)
+
+
+def test_resume_refuses_another_run_or_fewer_rounds(problem, tmp_path):
+    clf, data, theta0 = problem
+    config = TrainConfig(optimizer=Adam(lr=0.1), batch=8, seed=4, checkpoint_dir=str(tmp_path))
+    federated_fit(clf, theta0, data, config, FederatedConfig(2, rounds=2, local_steps=1))
+    again = replace(config, resume=True)
+    with pytest.raises(CheckpointMismatchError):
+        federated_fit(clf, theta0, data, again, FederatedConfig(3, rounds=2, local_steps=1))
+    with pytest.raises(CheckpointError, match="more than"):
+        federated_fit(clf, theta0, data, again, FederatedConfig(2, rounds=1, local_steps=1))
+
+
+def test_run_resumes_from_source(tmp_path):
+    args = "clients = 2, rounds = 2, local_steps = 1"
+    first = _run(PROGRAM + FED.format(args=args, opts=""), tmp_path)
+    again = _run(
+        PROGRAM + FED.format(args=args.replace("2, local", "3, local"), opts=""),
+        tmp_path,
+        resume=True,
+    )
+    assert len(again["models"]["clf"]["history"]["epoch"]) == 3
+    assert (
+        again["models"]["clf"]["history"]["loss"][:2] == first["models"]["clf"]["history"]["loss"]
+    )
