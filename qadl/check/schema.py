@@ -289,6 +289,7 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "noise": number(0),
         "delta": number(0, 1, open_lo=True, open_hi=True),
         "shots": integer(1, 10**9),
+        "labels": one_of("known", "inferred"),
     },
     "membership_inference": {
         "score": one_of("loss", "confidence"),
@@ -410,11 +411,14 @@ def _input_steps_rule(kw: dict[str, Any]) -> str | None:
 
 
 def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
-    """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ)."""
+    """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ);
+    labels are inferred for single-sample gradients only."""
     if "noise" in kw and "clip_norm" not in kw:
         return "`noise` is a multiple of the clipping norm: give `clip_norm` too"
     if "delta" in kw and not kw.get("noise"):
         return "`delta` is the δ of the noise's (ε, δ) guarantee: give `noise` > 0 too"
+    if kw.get("labels") == "inferred" and kw.get("batch", 1) != 1:
+        return "`labels = inferred` tries every class of one sample: it needs `batch = 1`"
     return None
 
 

@@ -123,6 +123,7 @@ def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
         clip_norm=float(kw["clip_norm"]) if "clip_norm" in kw else None,
         noise=float(kw.get("noise", 0.0)),
         shots=int(kw["shots"]) if "shots" in kw else None,
+        infer_labels=kw.get("labels", "known") == "inferred",
     )
 
 
@@ -218,6 +219,7 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
         "steps": config.steps,
         "box": list(config.box),
         "shots": config.shots,
+        "labels": "inferred" if config.infer_labels else "known",
         **_dp_record(spec),
         **result.to_json(),
     }

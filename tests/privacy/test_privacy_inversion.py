@@ -76,3 +76,16 @@ def test_pairing_respects_labels():
     split = _paired_errors(guess, truth, np.array([0, 1]))[0]
     assert same.max() == 0.0  # same label: the swap is free
     assert split.min() == 1.0  # different labels: slot b stands for input b
+
+
+def test_labels_inferred_by_trying_every_class(victim):
+    oracle, x, y = victim
+    config = InversionConfig(restarts=3, samples=3, seed=0, infer_labels=True)
+    result = invert_gradients(oracle, x, y, config)
+    assert result.errors.shape == (3, 6, 1)  # 3 restarts for each of the 2 classes
+    record = result.to_json()
+    # the wrong label cannot match the gradient exactly: the best match has the true one
+    assert record["label_accuracy"] == 1.0
+    assert result.recovered_fraction == 1.0
+    wrong = ~result.label_hits
+    assert np.min(result.matching[wrong]) > 1e3 * np.max(result.matching.min(axis=1))

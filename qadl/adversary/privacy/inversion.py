@@ -56,6 +56,9 @@ class InversionConfig:
     """The client adds Gaussian noise of std ``noise · clip_norm`` to the clipped sum."""
     shots: int | None = None
     """The client estimates its gradient from this many shots per sample (None: exact)."""
+    infer_labels: bool = False
+    """The attacker does not know the label: every class is tried (``restarts`` each) and
+    the label of the best match is its guess (single-sample gradients only)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class InversionResult:
     relative: np.ndarray
     """(samples, restarts, batch) ‖x' − x‖₂ / ‖x‖₂."""
     tolerance: float
+    label_hits: np.ndarray | None = None
+    """(samples, restarts) whether the restart's label was the true one (inferred labels)."""
 
     @property
     def chosen(self) -> np.ndarray:
@@ -100,6 +105,11 @@ class InversionResult:
             "mean_relative_error": float(np.mean(self._kept(self.relative))),
             "errors": kept.tolist(),
             "matching_loss": np.min(self.matching, axis=1).tolist(),
+            **(
+                {}
+                if self.label_hits is None
+                else {"label_accuracy": float(np.mean(self._kept(self.label_hits)))}
+            ),
         }
 
 
@@ -123,20 +133,26 @@ def _invert(
 ) -> InversionResult:
     rng = np.random.default_rng(config.seed)
     noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
-    shape = (config.samples, config.restarts, config.batch)
+    classes = oracle.classifier.num_classes if config.infer_labels else 1
+    shape = (config.samples, config.restarts * classes, config.batch)
     errors, relative = np.zeros(shape), np.zeros(shape)
-    matching = np.zeros(shape[:2])
+    matching, hits = np.zeros(shape[:2]), np.zeros(shape[:2], dtype=bool)
     for s in range(config.samples):
         rows = slice(s * config.batch, (s + 1) * config.batch)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
         g = released_gradient(oracle, xs, ys, config, noise_rng)
-        fun = objective(oracle, g, ys, config.loss, gradient=config.optimizer == "lbfgs")
-        for r in range(config.restarts):
-            start = rng.uniform(*config.box, size=xs.shape)
-            guess, value = _minimise(fun, start, config)
-            matching[s, r] = value
-            errors[s, r], relative[s, r] = _paired_errors(guess, xs, ys)
-    return InversionResult(errors, matching, relative, config.tolerance)
+        # known labels: the true ones; inferred: every class in turn (batch 1)
+        guesses = [ys] if not config.infer_labels else [np.array([c]) for c in range(classes)]
+        for n, labels in enumerate(guesses):
+            fun = objective(oracle, g, labels, config.loss, gradient=config.optimizer == "lbfgs")
+            for r in range(n * config.restarts, (n + 1) * config.restarts):
+                start = rng.uniform(*config.box, size=xs.shape)
+                guess, value = _minimise(fun, start, config)
+                matching[s, r], hits[s, r] = value, bool(np.all(labels == ys))
+                errors[s, r], relative[s, r] = _paired_errors(guess, xs, labels)
+    return InversionResult(
+        errors, matching, relative, config.tolerance, hits if config.infer_labels else None
+    )
 
 
 def released_gradient(
