@@ -71,9 +71,7 @@ def fidelity_gram(
         np.abs(block, out=block)
         out[start:stop, first:] = block.real**2
         if same:  # mirror in place: no second N x N array
-            out[start:stop, :start] = out[:start, start:stop].T
-            diag = out[start:stop, start:stop]
-            diag[...] = np.triu(diag) + np.triu(diag, 1).T
+            _mirror_rows(out, start, stop)
     if same:
         np.fill_diagonal(out, 1.0)
     return out
@@ -121,9 +119,7 @@ def projected_gram(
         np.maximum(sq, 0.0, out=sq)  # rounding may leave -1e-16
         out[start:stop, first:] = np.exp(-gamma * 0.5 * sq)
         if same:
-            out[start:stop, :start] = out[:start, start:stop].T
-            diag = out[start:stop, start:stop]
-            diag[...] = np.triu(diag) + np.triu(diag, 1).T
+            _mirror_rows(out, start, stop)
     if same:
         np.fill_diagonal(out, 1.0)
     return out
@@ -145,9 +141,18 @@ def sample_overlaps(
         p = np.clip(exact[start:stop, first:], 0.0, 1.0)
         out[start:stop, first:] = rng.binomial(shots, p) / shots
         if symmetric:
-            out[start:stop, :start] = out[:start, start:stop].T
-            diag = out[start:stop, start:stop]
-            diag[...] = np.triu(diag) + np.triu(diag, 1).T
+            _mirror_rows(out, start, stop)
     if symmetric:
         np.fill_diagonal(out, 1.0)
     return out
+
+
+def _mirror_rows(out: np.ndarray, start: int, stop: int) -> None:
+    """Complete rows ``start:stop`` of a symmetric matrix whose upper triangle is filled.
+
+    Rows before ``start`` are complete, so the block left of the diagonal is the transpose
+    of the one above it; the diagonal block is mirrored from its own upper triangle.
+    """
+    out[start:stop, :start] = out[:start, start:stop].T
+    diag = out[start:stop, start:stop]
+    diag[...] = np.triu(diag) + np.triu(diag, 1).T
