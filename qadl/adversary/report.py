@@ -1,4 +1,4 @@
-"""Human-facing robustness reports: a rich text table and PNG plots (matplotlib, Agg backend)."""
+"""Human-facing robustness reports: rich text tables, and the figures of ``figures`` as PNG."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.evaluate import Evaluation
+from qadl.adversary.figures import accuracy_figure, image_figure, training_figure
 
 __all__ = [
     "certified_table",
@@ -84,64 +85,24 @@ def certified_table(evaluations: Sequence[Evaluation], *, width: int = 120) -> s
     return buf.getvalue()
 
 
-def _figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (6.0, 4.0)):
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt, *plt.subplots(nrows, ncols, figsize=size, squeeze=False)
-
-
 def plot_accuracy_vs_epsilon(
     evaluations: Sequence[Evaluation],
     path: str | Path,
     *,
+    norms: Mapping[tuple[str, str], str | None] | None = None,
     attacks: Sequence[str] | None = None,
     title: str = "",
 ) -> Path:
-    """Robust accuracy against epsilon, one line per (model, attack), all in one figure.
-
-    Certified accuracies (``evaluate { certify }``) are drawn dashed under the empirical
-    curve of the same attack, with the gap between the two shaded.
+    """Robust accuracy against ε, one panel per norm (``figures.accuracy_figure``), as PNG.
 
     Args:
         evaluations: e.g. the clean model and the adversarially trained one.
         path: where to write the PNG.
+        norms: (model, attack label) -> norm its ε bounds (``figures.attack_norm``).
         attacks: which attack labels to draw (default: every bounded one).
         title: figure title.
     """
-    plt, fig, axes = _figure()
-    ax = axes[0, 0]
-    for ev in evaluations:
-        for name in attacks or ev.attacks():
-            eps, acc = ev.curve(name)
-            if eps.size > 1:
-                line = ax.plot(eps, acc, marker="o", label=f"{ev.model}: {name}")[0]
-                _certified_curves(ax, ev, name, eps, acc, line.get_color())
-    ax.set_xlabel("epsilon")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    return _save(plt, fig, path)
-
-
-def _certified_curves(ax: Any, ev: Evaluation, attack: str, eps, acc, color: str) -> None:
-    """Dashed certified curves of one attack's budgets, the gap to ``acc`` shaded.
-
-    The certified curve is drawn on a fine ε grid (the radii give it at every ε); the
-    empirical one is known at the attack's ε only, and interpolated linearly for the shading.
-    """
-    styles = iter(("--", ":", "-."))
-    for curve in ev.certified_curves:
-        if curve.attack != attack:
-            continue
-        c_eps, c_acc = np.array(curve.epsilons), np.array(curve.accuracy)
-        ax.plot(c_eps, c_acc, linestyle=next(styles, "--"), color=color,
-                label=f"{ev.model}: {attack}, certified ({curve.method})")
-        ax.fill_between(c_eps, c_acc, np.interp(c_eps, eps, acc), color=color, alpha=0.1)
+    return _save(accuracy_figure(evaluations, norms, attacks=attacks, title=title), path)
 
 
 def plot_image_grid(
@@ -150,35 +111,20 @@ def plot_image_grid(
     image_shape: tuple[int, int],
     path: str | Path,
     *,
-    labels: Sequence[str] | None = None,
+    y: np.ndarray | None = None,
+    pred_clean: np.ndarray | None = None,
+    probs_clean: np.ndarray | None = None,
+    pred_adv: np.ndarray | None = None,
+    probs_adv: np.ndarray | None = None,
     max_images: int = 6,
 ) -> Path:
-    """Rows of clean / adversarial / difference images for the first ``max_images`` samples."""
-    k = min(max_images, len(clean))
-    plt, fig, axes = _figure(ncols=k, nrows=3, size=(2.0 * k, 6.2))
-    diff = adversarial - clean
-    bound = float(np.max(np.abs(diff[:k]))) or 1.0
-    for j in range(k):
-        # clean and adversarial share one grey scale, so the eye sees the real change
-        lo, hi = (
-            float(min(clean[j].min(), adversarial[j].min())),
-            float(max(clean[j].max(), adversarial[j].max())),
-        )
-        rows = (
-            (clean[j], "gray", lo, hi),
-            (adversarial[j], "gray", lo, hi),
-            (diff[j], "bwr", -bound, bound),
-        )
-        for row, (img, cmap, vmin, vmax) in enumerate(rows):
-            ax = axes[row, j]
-            ax.imshow(np.asarray(img).reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        if labels is not None:
-            axes[0, j].set_title(labels[j], fontsize=8)
-    for row, name in enumerate(("clean", "adversarial", "difference")):
-        axes[row, 0].set_ylabel(name)
-    return _save(plt, fig, path)
+    """Clean / adversarial / difference images with labels and probabilities
+    (``figures.image_figure``), as PNG."""
+    fig = image_figure(
+        clean, adversarial, image_shape, y=y, pred_clean=pred_clean, probs_clean=probs_clean,
+        pred_adv=pred_adv, probs_adv=probs_adv, max_images=max_images,
+    )
+    return _save(fig, path)
 
 
 def plot_training_curves(
@@ -187,24 +133,12 @@ def plot_training_curves(
     *,
     title: str = "adversarial training",
 ) -> Path:
-    """Loss (left) and accuracy (right) curves against epoch.
+    """Loss (left) and accuracy (right) curves against integer epochs, as PNG.
 
     ``history`` maps series names to per-epoch values; names containing "loss" go left,
     the others (accuracies) right. An object with such attributes (or ``to_json()``) works too.
     """
-    series = _series(history)
-    plt, fig, axes = _figure(ncols=2, size=(10.0, 4.0))
-    for name, values in series.items():
-        ax = axes[0, 0] if "loss" in name else axes[0, 1]
-        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=name)
-    for ax, ylabel in zip(axes[0], ("loss", "accuracy"), strict=True):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    fig.suptitle(title)
-    return _save(plt, fig, path)
+    return _save(training_figure(_series(history), title=title), path)
 
 
 def _series(history: Any) -> dict[str, list[float]]:
@@ -228,10 +162,9 @@ def _series(history: Any) -> dict[str, list[float]]:
     return out
 
 
-def _save(plt: Any, fig: Any, path: str | Path) -> Path:
+def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    # "tight" keeps the legends drawn outside the axes inside the image
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from qadl.learn.data import Dataset
 from qadl.learn.train import DivergedError, TrainResult, ValidationSplitError, fit
 from qadl.learn.train import evaluate as clean_metrics
 from qadl.program import CallValue, DataRef, Model, Program
-from qadl.run import build, certification, configs
+from qadl.run import build, certification, configs, plots
 from qadl.run.federated import run_federated
 from qadl.run.kernels import evaluate_kernel, run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
@@ -621,6 +622,7 @@ def run_evaluations(session: Session) -> list[Evaluation]:
     from qadl.adversary.report import certified_table, robustness_table
 
     everything: list[Evaluation] = []
+    plotted: list[plots.PlottedStatement] = []
     for index, spec in enumerate(session.program.evaluations):
         samples = spec.options.get("samples", session.options.max_samples)
         if session.options.max_samples is not None and samples is not None:
@@ -652,6 +654,10 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             )
             with _on_device(session, name, spec.options) as label:
                 evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
+                # bound here: under `device`, the captions read the noisy model's probabilities
+                clean_proba = partial(
+                    session.classifier(name).predict_proba, session.theta(name, spec.span)
+                )
             evaluation = replace(evaluation, model=label)
             evaluations.append(evaluation)
             _say(
@@ -660,7 +666,7 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 f"({time.perf_counter() - started:.1f} s)"
             )
             if session.options.plots and spec.options.get("plots", True):
-                _plot_examples(session, name, data, keep)
+                plots.plot_examples(session.options.out_dir, name, data, keep, clean_proba)
             if "mitigate" in spec.options:
                 evaluations.append(_evaluate_mitigated(session, name, data, spec, how))
         print(robustness_table(evaluations), flush=True)
@@ -676,10 +682,17 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 session.options.out_dir / f"closest_flips{suffix}.npz", evaluations
             )
         if session.options.plots and spec.options.get("plots", True):
-            _plot_curves(session, index, evaluations)
+            norms = plots.curve_norms(evaluations, dict(
+                _named_plan(session, item) for item in spec.under if item != "clean"
+            ))
+            plots.plot_curves(session.options.out_dir, index, evaluations, norms)
+            plotted.append(
+                plots.PlottedStatement(index, tuple(spec.models), tuple(evaluations), norms)
+            )
             suffix = "" if index == 0 else f"_{index}"
             plot_confusions(evaluations, session.options.out_dir / "plots", suffix)
         everything += evaluations
+    plots.plot_combined(session.options.out_dir, plotted)
     session.results["evaluations"] = [e.to_json() for e in everything]
     return everything
 
@@ -743,37 +756,6 @@ def _evaluate_mitigated(
         f"{len(evaluation.points)} attack points ({time.perf_counter() - started:.1f} s)"
     )
     return replace(evaluation, model=label)
-
-
-def _plot_curves(session: Session, index: int, evaluations: list[Evaluation]) -> None:
-    from qadl.adversary.report import plot_accuracy_vs_epsilon
-
-    if any(p.epsilon is not None for e in evaluations for p in e.points):
-        suffix = "" if index == 0 else f"_{index}"
-        plot_accuracy_vs_epsilon(
-            evaluations,
-            session.options.out_dir / "plots" / f"accuracy_vs_epsilon{suffix}.png",
-            title="robust accuracy vs ε",
-        )
-
-
-def _plot_examples(session: Session, name: str, data: Dataset, keep: dict[str, Any]) -> None:
-    """Clean / adversarial / difference images of each image attack (first 6 samples)."""
-    from qadl.adversary.report import plot_image_grid
-
-    if data.image_shape is None or data.x is None:
-        return
-    for label, results in keep.items():
-        result = results[-1] if results else None
-        if result is None or result.x_adv is None:
-            continue
-        count = min(6, len(data))
-        plot_image_grid(
-            data.x[:count],
-            result.x_adv[:count],
-            tuple(data.image_shape),
-            session.options.out_dir / "plots" / f"{name}_{label}_images.png",
-        )
 
 
 def run_program(

@@ -50,7 +50,9 @@ def test_plots_write_png(tmp_path):
             clean + 0.05 * rng.normal(size=clean.shape),
             (4, 4),
             tmp_path / "grid.png",
-            labels=["a", "b", "c", "d"],
+            y=np.array([0, 1, 0, 1]),
+            pred_adv=np.array([1, 1, 0, 0]),
+            probs_adv=np.full((4, 2), 0.5),
         ),
         plot_training_curves(
             {
