@@ -223,11 +223,11 @@ def training_figure(series: Mapping[str, Sequence[float]], *, title: str = "") -
     for i, (name, values) in enumerate(series.items()):
         ax = axes[0] if "loss" in name else axes[1]
         ax.plot(np.arange(1, len(values) + 1), values, marker=_MARKERS[i % len(_MARKERS)],
-                color=_COLOURS[i % len(_COLOURS)], label=name)
+                markersize=3, color=_COLOURS[i % len(_COLOURS)], label=name)
     for ax, ylabel in zip(axes, ("loss", "accuracy"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
