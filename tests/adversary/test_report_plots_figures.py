@@ -20,6 +20,8 @@ from qadl.adversary.figures import (
     image_figure,
     training_figure,
 )
+from qadl.program import CallValue
+from qadl.run.configs import attack_plan
 from qadl.run.plots import PlottedStatement, curve_norms, plot_combined
 
 ATTACKS = {
@@ -48,6 +50,9 @@ def test_attack_norms():
     assert [attack_norm(c) for c in ATTACKS.values()] == ["linf", "l2", "angle"]
     assert attack_norm(AttackConfig("gradient_steps", epsilon=None)) is None
     assert attack_norm(SimpleNamespace(attack=None)) is None
+    # the configs `qadl run` builds from attack blocks and inline calls
+    plans = {m: attack_plan(CallValue(m), {}) for m in ("local_rotations", "pgd", "fgsm")}
+    assert [attack_norm(plan) for plan in plans.values()] == ["angle", "linf", "linf"]
 
 
 def test_one_panel_per_norm_with_norm_on_the_axis_and_legend_outside():
