@@ -10,8 +10,14 @@ import pytest
 try:
     from hypothesis import HealthCheck, settings
 
+    # the default suite draws the same examples on every run (a CI result must not depend
+    # on luck); `HYPOTHESIS_PROFILE=dev` draws fresh, more numerous ones to hunt for bugs
     settings.register_profile(
-        "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        "ci",
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
     )
     settings.register_profile(
         "dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -372,7 +372,8 @@ class _TopLevel:
             method = CallValue(method)
         problem = check_call(method, DEFENCE_METHODS, "defence")
         if problem:
-            certified = method.name.startswith("lipschitz")  # certified training: not built
+            # certified training: not built
+            certified = isinstance(method, CallValue) and method.name.startswith("lipschitz")
             self.bag.error(
                 "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here",
                 help="certified training is not available: defend with `adversarial_training"
