@@ -25,6 +25,7 @@ from qadl.learn.kernels import (
     sample_overlaps,
 )
 from qadl.program import KernelModel, KernelTrainSpec
+from qadl.run.context import say
 from qadl.source import Span
 
 __all__ = ["TrainedKernel", "evaluate_kernel", "kernel_matrix", "run_kernel_trainings"]
@@ -79,16 +80,12 @@ def _check_fits(kernel: KernelModel, data: Dataset, span: Span) -> None:
         )
 
 
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
 def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
     """Fit one kernel classifier; returns its ``results.json`` record."""
     kernel = session.program.kernels[spec.kernel]
     train = session.split(spec.data, spec.span)
     _check_fits(kernel, train, spec.span)
-    _say(
+    say(
         f"train {spec.kernel} on {train.name}: {kernel.kind} kernel, {kernel.num_qubits} qubits, "
         f"{len(train)} samples, classifier {spec.classifier}"
     )
@@ -150,7 +147,7 @@ def run_kernel_trainings(session: Any) -> None:
     for spec in session.program.kernel_trainings:
         record = train_kernel(session, spec)
         session.results.setdefault("models", {})[spec.kernel] = record
-        _say(
+        say(
             f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
             + (
                 f", test accuracy {record['clean_test_accuracy']:.3f}"

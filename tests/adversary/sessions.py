@@ -9,13 +9,9 @@ import numpy as np
 from qadl.adversary.evaluate import Evaluation
 from qadl.api import loads
 from qadl.program import Program
-from qadl.run.session import (
-    RunOptions,
-    Session,
-    check_evaluations,
-    run_defences,
-    run_evaluations,
-)
+from qadl.run.context import RunOptions, Session
+from qadl.run.evaluations import check_evaluations, run_evaluations
+from qadl.run.training import run_defences
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

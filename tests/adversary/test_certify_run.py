@@ -10,9 +10,9 @@ import pytest
 
 from qadl.adversary.report import certified_table
 from qadl.errors import QadlError
+from qadl.run.context import RunOptions, Session
 from qadl.run.outputs import write_json
 from qadl.run.preflight import preflight
-from qadl.run.session import RunOptions, Session
 from tests.adversary.sessions import CIRCLE, CIRCLE_THETA, evaluate_program, load_source
 
 QUANTUM = """
@@ -164,7 +164,7 @@ def test_session_runs_without_certify_unchanged(tmp_path):
     program = load_source(CIRCLE + "evaluate clf on circle.test under [clean] { samples 5 }")
     session = Session(program, RunOptions(out_dir=tmp_path, progress=False, plots=False))
     session.thetas["clf"] = CIRCLE_THETA
-    from qadl.run.session import run_evaluations
+    from qadl.run.evaluations import run_evaluations
 
     (ev,) = run_evaluations(session)
     assert "certified" not in ev.to_json()

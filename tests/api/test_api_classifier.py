@@ -11,7 +11,7 @@ import pytest
 import qadl
 from qadl.backends.sim import NoisySimulator, Simulator
 from qadl.backends.sim.density import DensityMatrixSimulator
-from qadl.run.session import RunOptions, Session
+from qadl.run.context import RunOptions, Session
 
 THETA = np.array([0.3, -0.7, 1.1, 0.4])
 X = np.array([[0.2, 1.5], [2.5, 0.3], [1.0, 1.0]])

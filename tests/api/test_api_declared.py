@@ -9,7 +9,8 @@ import pytest
 
 import qadl
 from qadl.errors import QadlError
-from qadl.run.session import RunOptions, Session, run_evaluations
+from qadl.run.context import RunOptions, Session
+from qadl.run.evaluations import run_evaluations
 
 THETA = np.array([0.3, -0.7, 1.1, 0.4])
 
@@ -83,7 +84,7 @@ def test_bad_lookups(program_file):
 
 def test_defence_matches_qadl_run(program_file, tmp_path):
     """`program.defence("hard")(clf, train)`: the θ `qadl run`'s `defend` statement trains."""
-    from qadl.run.session import run_defences
+    from qadl.run.training import run_defences
 
     program = qadl.load(program_file)
     session = Session(program, RunOptions(out_dir=tmp_path / "out", plots=False, progress=False))

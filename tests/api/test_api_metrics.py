@@ -12,7 +12,8 @@ from sklearn import metrics as skm
 import qadl
 from qadl.adversary.evaluate import Scoring, evaluate
 from qadl.adversary.metrics import class_metrics
-from qadl.run.session import RunOptions, Session, run_evaluations
+from qadl.run.context import RunOptions, Session
+from qadl.run.evaluations import run_evaluations
 
 THETA = np.array([0.3, -0.7, 1.1, 0.4])
 

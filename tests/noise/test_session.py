@@ -12,7 +12,7 @@ import numpy as np
 from qadl.api import load
 from qadl.backends.sim import NoisySimulator, Simulator
 from qadl.backends.sim.density import DensityMatrixSimulator
-from qadl.run.session import RunOptions, Session
+from qadl.run.context import RunOptions, Session
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "noise_defence.qadl"
 

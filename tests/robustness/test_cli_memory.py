@@ -79,7 +79,12 @@ def test_format_bytes() -> None:
 
 @pytest.mark.slow  # ~5 s, mostly loading the 15-qubit kernels
 def test_estimate_matches_a_measured_forward_pass() -> None:
-    """15 qubits (batch-wide kernels): the states NumPy allocates are what the estimate says."""
+    """15 qubits: the estimate bounds the states NumPy allocates, and is not far above them.
+
+    The batch-wide path holds all ``B`` states (the estimate, to 10%); when the simulator
+    instead runs one sample per thread (3·B ≥ threads, up to 16 qubits) it holds fewer,
+    so the estimate is then conservative — at most 2.5 times what is measured.
+    """
     import tracemalloc
 
     import numpy as np
@@ -104,7 +109,7 @@ def test_estimate_matches_a_measured_forward_pass() -> None:
     finally:
         tracemalloc.stop()
     estimate = resources.estimate_bytes(n, batch)
-    assert 0.9 * estimate <= peak <= 1.5 * estimate, (peak, estimate)
+    assert estimate / 2.5 <= peak <= 1.5 * estimate, (peak, estimate)
 
 
 def test_the_first_remedy_is_the_callers(monkeypatch) -> None:

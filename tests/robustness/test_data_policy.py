@@ -147,7 +147,7 @@ def test_run_session_records_rows_read_and_honours_the_size_limit(tmp_path) -> N
     """results.json's `data` says what each data set held; `--max-data-mb` reaches the run's
     own loader too (not only the preflight)."""
     from qadl.program import DataRef
-    from qadl.run.session import RunOptions, Session
+    from qadl.run.context import RunOptions, Session
 
     _csv(tmp_path / "p" / "x.csv", rows=20)
     program = load(_program(tmp_path / "p", "x.csv"))
@@ -194,7 +194,7 @@ def test_evaluation_memory_is_checked_for_splits_of_known_size(tmp_path, monkeyp
 def test_run_splits_the_preflights_data_without_reading_the_file_again(tmp_path) -> None:
     """`qadl run` hands the preflight's data to the session: the file is read once."""
     from qadl.program import DataRef
-    from qadl.run.session import RunOptions, Session
+    from qadl.run.context import RunOptions, Session
 
     path = _csv(tmp_path / "p" / "x.csv", rows=20)
     program = load(_program(tmp_path / "p", "x.csv"))
