@@ -372,14 +372,29 @@ class _TopLevel:
             method = CallValue(method)
         problem = check_call(method, DEFENCE_METHODS, "defence")
         if problem:
-            # certified training: not built
+            # qadl's encodings fix the feature weights, so a Lipschitz regulariser has nothing
+            # to shrink; certified training is the margin hinge of `margin_training`
             certified = isinstance(method, CallValue) and method.name.startswith("lipschitz")
             self.bag.error(
                 "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here",
-                help="certified training is not available: defend with `adversarial_training"
-                "(...)` and measure with `evaluate ... { certify [lipschitz] }`"
+                help="certified training is `margin_training(lambda = …, certify = fidelity | "
+                "lipschitz, margin = …)`: the Lipschitz constant of qadl's encodings does not "
+                "depend on θ, so only the margin can raise the certified radius"
                 if certified
                 else None,
+            )
+            return None
+        missing = [
+            k for k in ("lambda", "certify", "margin")
+            if method.name == "margin_training" and method.get(k) is None
+        ]
+        if missing:
+            self.bag.error(
+                "E0520",
+                f"`margin_training` needs `{missing[0]}`",
+                decl.method.span,
+                label="here",
+                help="e.g. `margin_training(lambda = 1.0, certify = fidelity, margin = 0.2)`",
             )
             return None
         attack = method.get("attack")
@@ -389,7 +404,7 @@ class _TopLevel:
         if "epochs" in options and method.get("epochs") is not None:
             self.bag.error(
                 "E0519",
-                "`epochs` is given twice: in `adversarial_training(epochs = …)` and in the block",
+                f"`epochs` is given twice: in `{method.name}(epochs = …)` and in the block",
                 decl.method.span,
                 label="contradicts the block's `epochs`",
                 help="keep one of them",

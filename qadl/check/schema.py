@@ -307,6 +307,12 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
         "epochs": integer(1),
         "schedule": one_of("constant", "linear"),
     },
+    "margin_training": {
+        "lambda": number(0, open_lo=True),
+        "certify": one_of("fidelity", "lipschitz"),
+        "margin": number(0, open_lo=True),
+        "epochs": integer(1),
+    },
 }
 """Defence method -> its keyword arguments."""
 

@@ -68,11 +68,13 @@ LOSSES: dict[str, LossFn] = {"cross_entropy": cross_entropy, "mse": mse, "hinge"
 """Loss name (as written in a ``train`` block) -> function."""
 
 
-def loss_and_grad(name: str, probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def loss_and_grad(
+    name: str | LossFn, probs: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample loss and ``dloss/dprobs`` for the loss called ``name``.
 
     Args:
-        name: one of ``LOSSES``.
+        name: one of ``LOSSES``, or a loss function itself (e.g. ``qadl.learn.margin.MarginLoss``).
         probs: class probabilities ``(B, C)``.
         y: integer labels ``(B,)`` in ``0 … C-1``.
 
@@ -82,7 +84,7 @@ def loss_and_grad(name: str, probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
     Raises:
         ValueError: unknown loss, or shapes/labels that do not fit.
     """
-    if name not in LOSSES:
+    if not callable(name) and name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
     probs = np.asarray(probs, dtype=float)
     y = np.asarray(y, dtype=np.int64).reshape(-1)
@@ -90,4 +92,4 @@ def loss_and_grad(name: str, probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
         raise ValueError(f"probs {probs.shape} and labels {y.shape} do not match")
     if y.size and (y.min() < 0 or y.max() >= probs.shape[1]):
         raise ValueError(f"labels must lie in 0..{probs.shape[1] - 1}")
-    return LOSSES[name](probs, y)
+    return (name if callable(name) else LOSSES[name])(probs, y)

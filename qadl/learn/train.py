@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -71,8 +71,8 @@ def qubit_blocks(circuit: Circuit) -> tuple[tuple[int, ...], ...]:
 class TrainConfig:
     """Everything a ``train`` block can set."""
 
-    loss: str = "cross_entropy"
-    """A name in ``qadl.learn.losses.LOSSES``."""
+    loss: Any = "cross_entropy"
+    """A name in ``qadl.learn.losses.LOSSES``, or a loss function ``(probs, y) -> (loss, grad)``."""
     optimizer: Optimizer = field(default_factory=lambda: Adam(lr=0.05))
     """An optimizer of ``qadl.learn.optimizers`` (hyperparameters included)."""
     epochs: int = 20
@@ -107,7 +107,7 @@ class TrainConfig:
     """Early stopping counts an epoch as an improvement only if it beats the best by more."""
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
+        if not callable(self.loss) and self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; expected one of {sorted(LOSSES)}")
         if self.epochs < 0 or self.batch < 1 or self.checkpoint_every < 1:
             raise ValueError("epochs must be >= 0, batch and checkpoint_every >= 1")
