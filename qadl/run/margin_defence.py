@@ -12,7 +12,12 @@ from qadl.errors import QadlError
 from qadl.ir.circuit import Circuit
 from qadl.learn.margin import MarginLoss
 
-__all__ = ["margin_loss"]
+__all__ = ["MARGIN_HELP", "margin_loss", "margin_problem"]
+
+MARGIN_HELP = (
+    "`fidelity` raises the radius of quantum-data models and amplitude-encoded features; "
+    "`lipschitz` that of features entering rotation angles with fixed weights"
+)
 
 
 def _trained_feature_weight(circuit: Circuit) -> bool:
@@ -26,6 +31,17 @@ def _trained_feature_weight(circuit: Circuit) -> bool:
     return False
 
 
+def margin_problem(circuit: Circuit, certify: str) -> str | None:
+    """Why ``margin_training(certify = certify)`` cannot raise this model's radius, or None."""
+    problem = method_problem(circuit, certify)
+    if problem is None and certify == "lipschitz" and _trained_feature_weight(circuit):
+        problem = (
+            "its feature weights depend on θ, so the Lipschitz constant changes during "
+            "training and a fixed-L margin would not be its certified radius"
+        )
+    return problem
+
+
 def margin_loss(spec: Any, circuit: Circuit, theta: np.ndarray, base: str) -> MarginLoss:
     """The ``MarginLoss`` of a ``margin_training`` defence of a model with ``circuit``.
 
@@ -34,19 +50,13 @@ def margin_loss(spec: Any, circuit: Circuit, theta: np.ndarray, base: str) -> Ma
     """
     kw = spec.method.as_dict()
     certify = str(kw["certify"])
-    problem = method_problem(circuit, certify)
-    if problem is None and certify == "lipschitz" and _trained_feature_weight(circuit):
-        problem = (
-            "its feature weights depend on θ, so the Lipschitz constant changes during "
-            "training and a fixed-L margin would not be its certified radius"
-        )
+    problem = margin_problem(circuit, certify)
     if problem is not None:
         raise QadlError.at(
             "E0540",
             f"`margin_training(certify = {certify})` cannot train model `{spec.model}`: {problem}",
             spec.span,
-            help="`fidelity` certifies quantum-data models and amplitude-encoded features; "
-            "`lipschitz` features that enter rotation angles with fixed weights",
+            help=MARGIN_HELP,
         )
     lipschitz = 1.0
     if certify == "lipschitz":

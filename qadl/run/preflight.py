@@ -337,6 +337,22 @@ class _Preflight:
             for code, message, hint in certify_problems(self.program, name, model, options):
                 self.error(code, message, span, help=hint)
 
+    def margin(self, spec: Any) -> None:
+        """``margin_training(certify = …)``: the certificate applies to the defended model."""
+        from qadl.run.margin_defence import MARGIN_HELP, margin_problem
+
+        model = self.model(spec.model)
+        certify = str(spec.method.as_dict().get("certify"))
+        problem = None if model is None else margin_problem(model.circuit, certify)
+        if problem is not None:
+            self.error(
+                "E0540",
+                f"`margin_training(certify = {certify})` cannot train model `{spec.model}`: "
+                f"{problem}",
+                spec.span,
+                help=MARGIN_HELP,
+            )
+
     def on_device(self, name: str, options: dict[str, Any], span: Span, under: Any) -> None:
         """``evaluate { device T; mitigate ... }``: a target that fits, with noise to mitigate."""
         from qadl.run.mitigation import problems
@@ -507,11 +523,14 @@ class _Preflight:
                     spec.span,
                     help=f"add `train {spec.model} on DATA.train {{ ... }}`",
                 )
-            attack = spec.method.as_dict().get("attack", "pgd")
-            self.attack_on(attack, spec.model, spec.span, in_defence=True)
-            for training in program.trainings:  # the defence retrains on the model's data
-                if training.model == spec.model:
-                    self.clip_fits(attack, training.data.dataset, spec.span)
+            if spec.method.name == "margin_training":
+                self.margin(spec)
+            else:
+                attack = spec.method.as_dict().get("attack", "pgd")
+                self.attack_on(attack, spec.model, spec.span, in_defence=True)
+                for training in program.trainings:  # the defence retrains on the model's data
+                    if training.model == spec.model:
+                        self.clip_fits(attack, training.data.dataset, spec.span)
             batch = int(spec.options.get("batch", 20))
             self.memory(spec.model, batch, True, spec.span, f"defending `{spec.model}`")
         for spec in program.evaluations:

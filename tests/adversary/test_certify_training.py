@@ -9,6 +9,7 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.margin import MarginLoss, signed_radius
 from qadl.learn.train import TrainConfig, fit
+from qadl.run.preflight import preflight
 from tests.adversary.sessions import (
     CIRCLE,
     CIRCLE_THETA,
@@ -16,6 +17,7 @@ from tests.adversary.sessions import (
     evaluate_program,
     load_source,
 )
+from tests.adversary.test_certify_run import QUANTUM
 
 DEFEND = CIRCLE + "train clf on circle.train { epochs 1 }\n"
 
@@ -88,11 +90,30 @@ def test_margin_training_raises_certified_radius_and_accuracy(tmp_path):
 
 def test_fidelity_margin_training_is_refused_for_angle_encoded_features(tmp_path):
     method = "margin_training(lambda = 1.0, certify = fidelity, margin = 0.1, epochs = 1)"
-    with pytest.raises(QadlError) as err:
+    message = "`margin_training(certify = fidelity)` cannot train model `clf`"
+    with pytest.raises(QadlError) as err:  # by `qadl check` (the preflight) ...
+        preflight(load_source(_defence(method)))
+    assert [d.code for d in err.value.diagnostics] == ["E0540"]
+    assert message in err.value.diagnostics[0].message
+    with pytest.raises(QadlError) as err:  # ... and when the defence runs
         defend_program(_defence(method), {"clf": CIRCLE_THETA}, tmp_path)
     (diag,) = err.value.diagnostics
-    assert diag.code == "E0540"
-    assert "margin_training(certify = fidelity)` cannot train model `clf`" in diag.message
+    assert diag.code == "E0540" and message in diag.message
+
+
+def test_fidelity_margin_training_runs_on_quantum_data(tmp_path):
+    source = QUANTUM.split("attack rot")[0] + (
+        "train phase on chain.train { epochs 1 }\n"
+        "defend phase with margin_training(lambda = 1.0, certify = fidelity, margin = 0.3, "
+        "epochs = 2) as robust { batch 20; seed 1 }\n"
+    )
+    preflight(load_source(source))  # no attack is implied: nothing to refuse
+    theta = np.array([0.3, -0.4, 0.8, 0.1, 0.2, -0.5])
+    session = defend_program(source, {"phase": theta}, tmp_path)
+    record = session.results["models"]["robust"]
+    assert record["certify"] == "fidelity" and record["margin"] == pytest.approx(0.3)
+    assert len(record["history"]["loss"]) == 2
+    assert not np.allclose(session.thetas["robust"], theta)
 
 
 @pytest.mark.parametrize(
@@ -120,3 +141,19 @@ def test_lipschitz_spelling_points_to_margin_training():
         load_source(_defence("lipschitz_regularisation(lambda = 1)"))
     (diag,) = err.value.diagnostics
     assert "margin_training" in (diag.help or "")
+
+
+@pytest.mark.parametrize(
+    ("option", "a", "b"),
+    [("lambda", "1.0", "4.0"), ("margin", "0.05", "0.5"), ("epochs", "1", "2")],
+)
+def test_every_option_changes_the_defended_model(tmp_path, option, a, b):
+    kw = {"lambda": "2.0", "certify": "lipschitz", "margin": "0.2", "epochs": "1"}
+    thetas = []
+    for value in (a, b):
+        args = ", ".join(f"{k} = {value if k == option else v}" for k, v in kw.items())
+        session = defend_program(
+            _defence(f"margin_training({args})"), {"clf": CIRCLE_THETA}, tmp_path / value
+        )
+        thetas.append(session.thetas["robust"])
+    assert not np.allclose(*thetas)
