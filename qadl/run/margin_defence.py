@@ -61,10 +61,19 @@ def margin_loss(spec: Any, circuit: Circuit, theta: np.ndarray, base: str) -> Ma
     lipschitz = 1.0
     if certify == "lipschitz":
         lipschitz = lipschitz_constants(circuit, theta)["l2"]
+        if lipschitz <= 0.0:
+            raise QadlError.at(
+                "E0540",
+                f"`margin_training(certify = lipschitz)` cannot train model `{spec.model}`: "
+                "its output does not depend on its features (Lipschitz constant 0), so every "
+                "radius is already infinite",
+                spec.span,
+                help=MARGIN_HELP,
+            )
     return MarginLoss(
         weight=float(kw["lambda"]),
         margin=float(kw["margin"]),
         certify=certify,  # type: ignore[arg-type]
-        lipschitz=lipschitz if lipschitz > 0.0 else 1.0,
+        lipschitz=lipschitz,
         base=base,
     )

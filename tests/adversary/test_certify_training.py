@@ -157,3 +157,24 @@ def test_every_option_changes_the_defended_model(tmp_path, option, a, b):
         )
         thetas.append(session.thetas["robust"])
     assert not np.allclose(*thetas)
+
+
+def test_lipschitz_margin_training_of_a_model_blind_to_its_features_is_refused() -> None:
+    """L = 0 (no feature reaches a gate): every radius is infinite; nothing to train for."""
+    from types import SimpleNamespace
+
+    from qadl.api import loads
+    from qadl.program import CallValue
+    from qadl.run.margin_defence import margin_loss
+
+    source = (
+        "model m(x: float[2]) on q[1] {\n    param t[1]\n    ry(t[0]) q[0]\n"
+        "    readout probs(q[0])\n}\n"
+    )
+    circuit = loads(source, "blind.qadl").models["m"].circuit
+    method = CallValue(
+        "margin_training", (), (("lambda", 1.0), ("certify", "lipschitz"), ("margin", 0.1))
+    )
+    spec = SimpleNamespace(method=method, model="m", span=None)
+    with pytest.raises(QadlError, match="does not depend on its features"):
+        margin_loss(spec, circuit, np.zeros(1), "cross_entropy")
