@@ -295,6 +295,20 @@ class _Preflight:
         self.trained |= {t.kernel for t in program.kernel_trainings}
 
     # -- helpers ----------------------------------------------------------------------------------
+    def schedule_fits(self, spec: Any, attack: Any) -> None:
+        """The defence's options agree with its attack (``schedule = linear`` needs an ε-ball)."""
+        from qadl.run import configs
+
+        if isinstance(attack, str):
+            if attack not in self.program.attacks:
+                return  # reported as an unknown name by the checker
+            plan = self.guard(configs.spec_plan, self.program.attacks[attack], self.program.attacks)
+        else:
+            call = attack if isinstance(attack, CallValue) else CallValue(str(attack))
+            plan = self.guard(configs.attack_plan, call, {}, self.program.attacks)
+        if plan is not None and not isinstance(plan, configs.TransferPlan):  # E0721 above
+            self.guard(configs.defence_config, spec, plan)
+
     def guard(self, fn, *args) -> Any:
         """Run ``fn``; a ``QadlError`` joins the bag (so every statement gets checked)."""
         try:
@@ -528,6 +542,7 @@ class _Preflight:
             else:
                 attack = spec.method.as_dict().get("attack", "pgd")
                 self.attack_on(attack, spec.model, spec.span, in_defence=True)
+                self.schedule_fits(spec, attack)
                 for training in program.trainings:  # the defence retrains on the model's data
                     if training.model == spec.model:
                         self.clip_fits(attack, training.data.dataset, spec.span)
