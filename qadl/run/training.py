@@ -30,15 +30,9 @@ from qadl.source import Span
 __all__ = ["run_defences", "run_trainings"]
 
 
-def _margin_training(session: Session, spec: Any, clean_theta: Any) -> None:
-    """``defend m with margin_training(...)``: fine-tune θ on loss + λ·hinge(κ − radius)."""
-    from dataclasses import replace
-
-    from qadl.run.margin_defence import margin_loss
-
+def _defence_inputs(session: Session, spec: Any) -> tuple[Dataset, Dataset | None, Any]:
+    """The training data, test split and checked training config of a ``defend`` statement."""
     out = session.options.out_dir
-    model = session.model(spec.model)
-    kw = spec.method.as_dict()
     train_ref = next((t.data for t in session.program.trainings if t.model == spec.model), None)
     if train_ref is None:
         raise QadlError.at("E0723", f"model `{spec.model}` is never trained", spec.span)
@@ -48,39 +42,62 @@ def _margin_training(session: Session, spec: Any, clean_theta: Any) -> None:
         spec.options,
         checkpoint_dir=out / "checkpoints" / spec.result,
         resume=session.options.resume,
-        epochs=int(kw.get("epochs", 20)),
+        epochs=int(spec.method.as_dict().get("epochs", 20)),
         max_epochs=session.options.max_epochs,
         out_dir=out,
         device_shots=session.device_shots(spec.model),
     )
-    loss = margin_loss(spec, model.circuit, clean_theta, config.loss)
-    config = replace(config, loss=loss)
     guard_memory(
         session, spec.model, _in_flight(config, train), True, spec.span,
         f"defending `{spec.model}`",
     )
-    say(
-        f"defend {spec.model} as {spec.result}: margin training ({loss.certify} radius, "
-        f"λ = {loss.weight}, κ = {loss.margin}), {config.epochs} epochs"
-    )
-    with _training(spec.span, config, out):
-        result = fit(
-            session.classifier(spec.model), clean_theta, train, config,
-            test=test, progress=session.options.progress,
-        )
+    return train, test, config
+
+
+def _record_defence(
+    session: Session,
+    spec: Any,
+    result: TrainResult,
+    train: Dataset,
+    test: Dataset | None,
+    **details: Any,
+) -> None:
+    """Keep, save, record, report and plot the θ a defence trained."""
     session.thetas[spec.result] = result.theta
-    write_params(out / f"{spec.result}.params.npz", result.theta)
+    write_params(session.options.out_dir / f"{spec.result}.params.npz", result.theta)
     record = _train_record(session, spec.result, result, train, test)
-    record.update(
-        defended_from=spec.model, method="margin_training", certify=loss.certify,
-        weight=loss.weight, margin=loss.margin, lipschitz=loss.lipschitz,
-    )
+    record.update(defended_from=spec.model, **details)
     session.results.setdefault("models", {})[spec.result] = record
     say(
         f"  -> {spec.result}: train accuracy {record['clean_train_accuracy']:.3f}"
         + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
     )
     _plot_training(session, spec.result, result)
+
+
+def _margin_training(session: Session, spec: Any, clean_theta: Any) -> None:
+    """``defend m with margin_training(...)``: fine-tune θ on loss + λ·hinge(κ − radius)."""
+    from dataclasses import replace
+
+    from qadl.run.margin_defence import margin_loss
+
+    model = session.model(spec.model)
+    train, test, config = _defence_inputs(session, spec)
+    loss = margin_loss(spec, model.circuit, clean_theta, config.loss)
+    config = replace(config, loss=loss)
+    say(
+        f"defend {spec.model} as {spec.result}: margin training ({loss.certify} radius, "
+        f"λ = {loss.weight}, κ = {loss.margin}), {config.epochs} epochs"
+    )
+    with _training(spec.span, config, session.options.out_dir):
+        result = fit(
+            session.classifier(spec.model), clean_theta, train, config,
+            test=test, progress=session.options.progress,
+        )
+    _record_defence(
+        session, spec, result, train, test, method="margin_training", certify=loss.certify,
+        weight=loss.weight, margin=loss.margin, lipschitz=loss.lipschitz,
+    )
 
 
 @contextmanager
@@ -240,24 +257,7 @@ def run_defences(session: Session) -> None:
         attack_name, plan = named_plan(session, kw.get("attack", "pgd"))
         check_target(plan, model, attack_span(session, kw.get("attack"), spec.span))
         defence = configs.defence_config(spec, plan)
-        train_ref = next((t.data for t in session.program.trainings if t.model == spec.model), None)
-        if train_ref is None:
-            raise QadlError.at("E0723", f"model `{spec.model}` is never trained", spec.span)
-        train = session.split(train_ref, spec.span)
-        test = test_split(session, train_ref, spec.span)
-        config = configs.train_config(
-            spec.options,
-            checkpoint_dir=out / "checkpoints" / spec.result,
-            resume=session.options.resume,
-            epochs=int(kw.get("epochs", 20)),
-            max_epochs=session.options.max_epochs,
-            out_dir=out,
-            device_shots=session.device_shots(spec.model),
-        )
-        guard_memory(
-            session, spec.model, _in_flight(config, train), True, spec.span,
-            f"defending `{spec.model}`",
-        )
+        train, test, config = _defence_inputs(session, spec)
         say(
             f"defend {spec.model} as {spec.result}: adversarial training with `{attack_name}` "
             f"({defence.mode}, ratio {defence.ratio}), {config.epochs} epochs"
@@ -275,15 +275,7 @@ def run_defences(session: Session) -> None:
                 test=test,
                 progress=session.options.progress,
             )
-        session.thetas[spec.result] = result.theta
-        write_params(out / f"{spec.result}.params.npz", result.theta)
-        record = _train_record(session, spec.result, result.training, train, test)
-        record.update(
-            defended_from=spec.model, attack=attack_name, mode=defence.mode, ratio=defence.ratio
+        _record_defence(
+            session, spec, result.training, train, test,
+            attack=attack_name, mode=defence.mode, ratio=defence.ratio,
         )
-        session.results.setdefault("models", {})[spec.result] = record
-        say(
-            f"  -> {spec.result}: train accuracy {record['clean_train_accuracy']:.3f}"
-            + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
-        )
-        _plot_training(session, spec.result, result.training)
