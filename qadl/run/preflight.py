@@ -198,11 +198,7 @@ def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
         n = int(opts.get("samples", 200))
         problem = split_problem(np.repeat(np.arange(2), [n // 2, n - n // 2]), _test(spec))
         if problem is not None:
-            return (
-                "E0702",
-                f"cannot split `{spec.name}` into train and test: {problem}",
-                "use more `samples` (half go to each class), or another `test` fraction",
-            )
+            return _unsplittable(spec, problem)
         return None
     if spec.source not in _QUANTUM_QUBITS:
         return None
@@ -227,13 +223,16 @@ def _builtin_problem(spec: DataSpec) -> tuple[str, str, str] | None:
     per_class = int(opts.get("samples", 600 if spec.source == "builtin.aubry_andre" else 200)) // 2
     labels = np.repeat(np.arange(2), per_class)
     problem = "no samples in a class" if per_class == 0 else split_problem(labels, _test(spec))
-    if problem is not None:
-        return (
-            "E0702",
-            f"cannot split `{spec.name}` into train and test: {problem}",
-            "use more `samples` (half go to each class), or another `test` fraction",
-        )
-    return None
+    return None if problem is None else _unsplittable(spec, problem)
+
+
+def _unsplittable(spec: DataSpec, problem: str) -> tuple[str, str, str]:
+    """The E0702 (code, message, help) of a generated two-class data set that cannot split."""
+    return (
+        "E0702",
+        f"cannot split `{spec.name}` into train and test: {problem}",
+        "use more `samples` (half go to each class), or another `test` fraction",
+    )
 
 
 def _test(spec: DataSpec) -> float:
