@@ -49,6 +49,10 @@ class RunOptions:
     plots: bool = True
     max_data_bytes: int | None = None
     """Size limit of a data file (``--max-data-mb``; default 1 GiB)."""
+    workers: int | None = None
+    """``--workers N``: run independent tasks on a local Dask cluster of N processes."""
+    scheduler: str | None = None
+    """``--scheduler tcp://HOST:PORT``: run independent tasks on that Dask cluster."""
 
 
 @dataclass
