@@ -290,6 +290,67 @@ class Simulator(CircuitSizes):
             state=g_state,
         )
 
+    def state_vjp(self, theta, x=None, delta=None, state=None, *, cotangent_state) -> Gradients:
+        """Gradient of ``L = Σ_b Re⟨c_b|ψ_b⟩`` for cotangent states ``c`` (one adjoint sweep).
+
+        The sweep starts from ``c`` instead of a readout cotangent, so the circuit needs
+        no readout (kernel feature maps have none). For a function ``f`` of the final
+        states, ``c = 2·∂f/∂ψ*`` (e.g. ``c = 2·M ψ`` for ``f = ⟨ψ|M|ψ⟩``).
+
+        Args:
+            theta: (P,) trainable parameters.
+            x: (B, F) features, or None.
+            delta: (B, D) perturbations, or None.
+            state: (B, 2**n) input states, or None for |0…0⟩.
+            cotangent_state: (B, 2**n) complex cotangent states ``c``.
+
+        Returns:
+            ``Gradients`` whose ``outputs`` (B, 1) are ``Re⟨c_b|ψ_b⟩``; θ summed over the
+            batch; x, δ and the input state per sample.
+        """
+        from qadl.backends.sim import kernels, state_adjoint  # lazy: compiles on first use
+
+        batch = self._batch(theta, x, delta, state)
+        cot = np.ascontiguousarray(np.asarray(cotangent_state, dtype=np.complex128))
+        if cot.ndim == 1:
+            cot = cot[None, :]
+        if cot.shape != (batch.size, 1 << self.num_qubits):
+            raise ValueError(
+                f"cotangent_state must have shape ({batch.size}, {1 << self.num_qubits}), "
+                f"got {np.shape(cotangent_state)}"
+            )
+        has_init, init = _init(batch)
+        if self.num_qubits < SINGLE_STATE_QUBITS:
+            with _threads_for(batch.size):
+                value, g_th, g_x, g_d, g_state = state_adjoint.state_vjp_batch(
+                    self.num_qubits, self.program.arrays(), self.program.tape.arrays(),
+                    batch.theta, batch.x, batch.delta, init, has_init, cot,
+                )
+            return self._fused_gradients(value[:, None], g_th, g_x, g_d, g_state, has_init)
+        ang = self._angles(kernels, batch)
+        value = np.empty(batch.size)
+        g_ang = np.empty_like(ang)
+        g_state = np.empty((batch.size, 1 << self.num_qubits), dtype=np.complex128)
+        for b in range(batch.size):
+            psi = np.zeros(1 << self.num_qubits, dtype=np.complex128)
+            if batch.state is None:
+                psi[0] = 1.0
+            else:
+                psi[:] = batch.state[b]
+            value[b], g_ang[b], lam = state_adjoint.state_vjp_single(
+                self.num_qubits, self.program.arrays(), ang[b], psi, cot[b],
+                kernels.default_chunks(),
+            )
+            g_state[b] = 2.0 * lam
+        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
+        return Gradients(
+            outputs=value[:, None],
+            theta=g_th,
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state if has_init else None,
+        )
+
     def vjp_after(
         self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
     ) -> tuple[Gradients, object]:
@@ -353,6 +414,7 @@ class Simulator(CircuitSizes):
             x=g_x if self.num_features else None,
             delta=g_d if self.num_deltas else None,
             state=g_state if has_init else None,
+            theta_per_sample=g_th,
         )
 
     def _vjp_fused(self, kernels, batch: _Batch, cot: np.ndarray) -> Gradients:
