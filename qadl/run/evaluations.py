@@ -17,7 +17,6 @@ from qadl.adversary.evaluate import (
     Evaluation,
     RobustPoint,
     Scoring,
-    evaluate,
     rescored,
     with_fidelity,
 )
@@ -26,7 +25,7 @@ from qadl.adversary.transfer import fit_surrogate, quantum_transfer_attack, tran
 from qadl.errors import QadlError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
-from qadl.run import certification, configs, plots
+from qadl.run import certification, configs, grid, plots
 from qadl.run.context import (
     Session,
     attack_span,
@@ -144,9 +143,12 @@ def _evaluate_model(
         else:
             white_box[label] = plan
     adversary = session.adversary(name) if model.input_kind == "state" else None
-    evaluation = evaluate(
-        session.classifier(name), theta, data, white_box, adversary=adversary, model=name,
-        keep=keep, report=_log_attack, scoring=how.scoring, fidelity=how.fidelity,
+    timing = session.results.setdefault("timing", {})
+    evaluation = grid.evaluate(  # one task per attack and ε (run on a cluster with --workers)
+        session.classifier(name), theta, data, white_box, runner=grid.runner_of(session.options),
+        adversary=adversary, model=name,
+        keep=keep, report=partial(_log_attack, timing), scoring=how.scoring,
+        fidelity=how.fidelity,
     )
     extra: list[RobustPoint] = []
     for label, plan in transfers:
@@ -154,7 +156,9 @@ def _evaluate_model(
         points = _transfer_points(session, label, plan, name, data, span, how, start)
         extra += points
         rows = [(p.epsilon, p.n, p.success_rate) for p in points]
-        say(_attack_line(label, rows, time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        timing["attack"] = timing.get("attack", 0.0) + seconds
+        say(_attack_line(label, rows, seconds))
     evaluation = replace(evaluation, points=evaluation.points + tuple(extra))
     if not how.certify:
         return evaluation
@@ -165,8 +169,14 @@ def _evaluate_model(
     )
 
 
-def _log_attack(label: str, results: tuple[Any, ...], seconds: float) -> None:
-    """One flushed line per finished attack, so a piped or logged run shows progress."""
+def _log_attack(
+    timing: dict[str, float], label: str, results: tuple[Any, ...], seconds: float
+) -> None:
+    """One flushed line per finished attack, so a piped or logged run shows progress.
+
+    The attack's seconds are added to ``timing["attack"]`` (part of the evaluate phase).
+    """
+    timing["attack"] = timing.get("attack", 0.0) + seconds
     say(_attack_line(label, [(r.epsilon, r.size, r.success_rate) for r in results], seconds))
 
 
@@ -225,6 +235,7 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             samples = min(int(samples), session.options.max_samples)
         data = _limit(session.split(spec.data, spec.span), samples)
         evaluations = []
+        sweep_rows: list[Any] = []
         for name in spec.models:
             say(
                 f"evaluate {name} on {data.name} ({len(data)} samples) under "
@@ -248,6 +259,11 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 bool(spec.options.get("fidelity", False)),
                 certification.methods_of(spec.options.get("certify")),
             )
+            if "noise_scale" in spec.options:
+                swept, rows = _sweep(session, spec, how, name, data)
+                evaluations += swept
+                sweep_rows += rows
+                continue
             with _on_device(session, name, spec.options) as label:
                 evaluation = _evaluate_model(session, name, data, spec.under, spec.span, keep, how)
                 # bound here: under `device`, the captions read the noisy model's probabilities
@@ -266,6 +282,8 @@ def run_evaluations(session: Session) -> list[Evaluation]:
             if "mitigate" in spec.options:
                 evaluations.append(_evaluate_mitigated(session, name, data, spec, how))
         print(robustness_table(evaluations), flush=True)
+        if sweep_rows:
+            _write_sweep(session, index, sweep_rows, spec.options.get("plots", True))
         if any(e.metrics is not None for e in evaluations):
             print(metrics_table(evaluations), flush=True)
         if any(e.certificates for e in evaluations):
@@ -325,27 +343,63 @@ def _on_device(session: Session, name: str, options: dict[str, Any]):
         yield f"{name} @ {target.name}"
 
 
+def _sweep(session: Session, spec: Any, how: _EvalOptions, name: str, data: Dataset):
+    """``evaluate { noise_scale [...] }`` of one model (``qadl.run.noise_sweep``)."""
+    from qadl.run.noise_sweep import SweepRun, run_sweep
+
+    run = SweepRun(
+        session, spec, how,
+        evaluate_model=lambda n, under: _evaluate_model(
+            session, n, data, under, spec.span, {}, how
+        ),
+        swapped=partial(_swapped, session),
+        evaluate_mitigated=lambda n, target, label: _evaluate_mitigated(
+            session, n, data, spec, how, target, label
+        ),
+    )
+    return run_sweep(run, name, data)
+
+
+def _write_sweep(session: Session, index: int, rows: list[Any], plots_on: bool) -> None:
+    from qadl.run.noise_sweep import write_sweep
+
+    write_sweep(session.options.out_dir, index, rows, bool(session.options.plots and plots_on))
+    session.results.setdefault("noise_sweeps", []).append(
+        {"evaluate": index, "rows": [r.to_json() for r in rows]}
+    )
+
+
 def _evaluate_mitigated(
-    session: Session, name: str, data: Dataset, spec: Any, how: _EvalOptions
+    session: Session,
+    name: str,
+    data: Dataset,
+    spec: Any,
+    how: _EvalOptions,
+    target: Any = None,
+    where: str | None = None,
 ) -> Evaluation:
     """The same evaluation of ``name`` on its mitigated classifier, as model ``name (how)``.
 
     White-box attacks differentiate the mitigated outputs; a transfer replays its examples
     on them. The classifier is swapped in the cache for this one evaluation only.
+    ``target`` (default: the statement's device) and ``where`` (the label before the
+    mitigation) serve noise sweeps, which mitigate each scaled device.
     """
     from qadl.run.mitigation import evaluation_target, mitigated_classifier, parse_mitigation
 
     mitigation = parse_mitigation(spec.options["mitigate"])
     model = session.model(name)
-    target = evaluation_target(session.program, model, spec.options)
+    if target is None:
+        target = evaluation_target(session.program, model, spec.options)
     if target is None:  # the preflight refuses this (E0620) before any work
         raise ValueError(f"model {name!r} has no device to mitigate")
     started = time.perf_counter()
     mitigated = mitigated_classifier(model, target, mitigation, how.scoring.seed)
     with _swapped(session, name, mitigated):
         evaluation = _evaluate_model(session, name, data, spec.under, spec.span, {}, how)
-    where = f" @ {target.name}" if "device" in spec.options else ""
-    label = f"{name}{where} ({mitigation.label})"  # parentheses: tables read [..] as markup
+    if where is None:
+        where = name + (f" @ {target.name}" if "device" in spec.options else "")
+    label = f"{where} ({mitigation.label})"  # parentheses: tables read [..] as markup
     session.results.setdefault("mitigation", {})[label] = mitigation.to_json()
     say(
         f"  -> {label}: clean accuracy {evaluation.clean_accuracy:.3f}, "

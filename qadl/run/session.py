@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from qadl.learn.data import Dataset
@@ -39,6 +41,16 @@ def run_program(
         return _run_locked(program, options, preread or {})
 
 
+@contextmanager
+def _phase(timing: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall-clock seconds of the enclosed block to ``timing[name]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timing[name] = timing.get(name, 0.0) + time.perf_counter() - started
+
+
 def _run_locked(
     program: Program, options: RunOptions, preread: dict[str, Dataset]
 ) -> dict[str, Any]:
@@ -47,14 +59,20 @@ def _run_locked(
     session.results.update(program=program.path, out_dir=str(options.out_dir))
     check_evaluations(session)
     check_privacy(session)
-    run_trainings(session)
-    run_kernel_trainings(session)
+    timing = session.results.setdefault("timing", {})
+    timing["setup"] = time.perf_counter() - started  # data sets read, models built
+    with _phase(timing, "train"):
+        run_trainings(session)
+        run_kernel_trainings(session)
     write_json(options.out_dir / "results.json", session.results)
-    run_defences(session)
+    with _phase(timing, "defend"):
+        run_defences(session)
     write_json(options.out_dir / "results.json", session.results)
-    run_privacy(session)
-    run_evaluations(session)
-    session.results["seconds"] = time.perf_counter() - started
+    with _phase(timing, "privacy"):
+        run_privacy(session)
+    with _phase(timing, "evaluate"):
+        run_evaluations(session)
+    session.results["seconds"] = timing["total"] = time.perf_counter() - started
     write_json(options.out_dir / "results.json", session.results)
     say(f"results in {options.out_dir / 'results.json'} ({session.results['seconds']:.1f} s)")
     return session.results

@@ -43,6 +43,19 @@ def test_run_writes_results_params_and_plots(tiny_run: Path) -> None:
         assert (tiny_run / "plots" / f"{name}.png").stat().st_size > 1000
 
 
+def test_run_records_its_phases(tiny_run: Path) -> None:
+    """results.json's `timing`: each phase's seconds, attacks inside evaluate, the total."""
+    results = json.loads((tiny_run / "results.json").read_text())
+    timing = results["timing"]
+    assert set(timing) == {"setup", "train", "defend", "privacy", "evaluate", "attack", "total"}
+    assert all(v >= 0.0 for v in timing.values())
+    assert timing["train"] > 0.0 and timing["defend"] > 0.0 and timing["attack"] > 0.0
+    assert timing["attack"] <= timing["evaluate"]
+    phases = sum(timing[k] for k in ("setup", "train", "defend", "privacy", "evaluate"))
+    assert phases <= timing["total"] <= phases + 1.0  # the rest is writing results.json
+    assert timing["total"] == results["seconds"]
+
+
 def test_trained_params_bind_into_qasm(tiny_run: Path, capsys) -> None:
     """`qadl compile --bind` accepts the run's parameter file: no free θ remains."""
     assert main(["compile", str(TINY), "--bind", str(tiny_run / "tiny.params.npz")]) == 0
