@@ -26,3 +26,6 @@ class Gradients:
     """(B, D) dL/dδ per sample; None when the circuit reads no perturbation."""
     state: np.ndarray | None = None
     """(B, 2**n) dL/dRe(ψ₀) + 1j·dL/dIm(ψ₀) of the input state; None without state input."""
+    theta_per_sample: np.ndarray | None = None
+    """(B, P) each sample's part of ``theta`` where the batch ran one sample per thread
+    (DP-SGD clips these); None where the simulator summed over the batch directly."""
