@@ -1,7 +1,9 @@
 """Classical learners on a precomputed quantum kernel (scikit-learn).
 
-``svm``: ``SVC(kernel="precomputed", C)``. ``kernel_ridge``: ``KernelRidge(alpha,
-kernel="precomputed")`` regressing one-hot labels, predicting the largest output.
+``svm``: ``SVC(kernel="precomputed", C)`` (vote ties between more than two classes go to
+the larger one-vs-one confidence: the argmax of its decision function).
+``kernel_ridge``: ``KernelRidge(alpha, kernel="precomputed")`` regressing one-hot labels,
+predicting the largest output.
 ``logistic``: ``LogisticRegression(C)`` on the empirical kernel map, i.e. the row
 K(x, x_1 … x_N) of each sample against the training set.
 """
@@ -52,7 +54,9 @@ def fit_kernel_classifier(
     if kind == "svm":
         from sklearn.svm import SVC
 
-        est: Any = SVC(kernel="precomputed", C=strength)
+        # break_ties: a one-vs-one vote tie goes to the larger confidence, so the decision
+        # is the argmax of the decision function (the class scores the attacks differentiate)
+        est: Any = SVC(kernel="precomputed", C=strength, break_ties=np.unique(y).size > 2)
         est.fit(gram, y)
     elif kind == "kernel_ridge":
         from sklearn.kernel_ridge import KernelRidge
