@@ -114,13 +114,17 @@ def run(
     samples: int | None = None,
     plots: bool = True,
     progress: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
 ) -> Run:
     """``qadl run PATH`` in this process; returns the ``Run`` it wrote.
 
     The same checks (the preflight of ``qadl check``, data files from the program's
     directory only), the same output directory (default ``runs/<file stem>``) and the
     same log lines on stdout; ``max_epochs``/``samples``/``plots`` are ``--max-epochs``,
-    ``--samples`` and ``--no-plots``.
+    ``--samples`` and ``--no-plots``; ``workers``/``scheduler``/``resume`` are
+    ``--workers``, ``--scheduler`` and ``--resume``.
 
     Raises:
         QadlError: whatever ``qadl run`` reports as a diagnostic.
@@ -134,13 +138,24 @@ def run(
                                   or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     program = load_program(path)
+    if workers is not None or scheduler is not None:
+        from qadl.run.cluster import check_cluster_options
+
+        check_cluster_options(workers, scheduler, _where(Path(path)))
     checked = preflight(program, None, max_samples=samples)
     for line in checked.log_lines():
         print(line, flush=True)
     directory = Path(out) if out is not None else Path("runs") / Path(path).stem
     options = RunOptions(
         out_dir=directory, progress=progress, max_epochs=max_epochs, max_samples=samples,
-        plots=plots,
+        plots=plots, workers=workers, scheduler=scheduler, resume=resume,
     )
-    run_program(program, options, preread=checked.files)
+    if program.sweep is not None:  # one run per point: `directory/points/<key>`
+        from qadl.run.sweep_check import check_points
+        from qadl.run.sweep_run import run_sweep
+
+        check_points(program, None, max_samples=samples)
+        run_sweep(program, options)
+    else:
+        run_program(program, options, preread=checked.files)
     return load(directory)

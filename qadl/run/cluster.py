@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from qadl.errors import QadlError
@@ -22,6 +23,8 @@ from qadl.source import Span
 __all__ = [
     "INSTALL_HINT",
     "check_cluster_options",
+    "cluster",
+    "deferred",
     "numba_threads_per_worker",
     "require_dask",
     "run_on_dask",
@@ -132,6 +135,77 @@ def _client(
         yield client
 
 
+@dataclass
+class _Slot:
+    """A cluster promised to a block (``deferred``), opened at its first task."""
+
+    options: tuple[int | None, str | None]
+    announce: Callable[[str], None]
+    client: Any = None
+    stack: ExitStack = field(default_factory=ExitStack)
+
+
+_SLOTS: list[_Slot] = []  # innermost last; only the driving process's main thread uses it
+
+
+@contextmanager
+def deferred(
+    workers: int | None, scheduler: str | None, *, announce: Callable[[str], None] = print,
+    where: Span = _CLI,
+) -> Iterator[None]:
+    """Within the block, every ``cluster`` with these options is one cluster.
+
+    The options are checked now (so a missing Dask or a bad address fails before any
+    work); the cluster starts at the first task, so a run that trains for an hour before
+    it evaluates does not keep idle workers meanwhile. A nested block with the same
+    options (a sweep and the runs of its points) shares the outer one's cluster.
+    """
+    if any(slot.options == (workers, scheduler) for slot in _SLOTS):
+        yield
+        return
+    check_cluster_options(workers, scheduler, where)
+    slot = _Slot((workers, scheduler), announce)
+    _SLOTS.append(slot)
+    try:
+        yield
+    finally:
+        _SLOTS.remove(slot)
+        slot.stack.close()
+
+
+@contextmanager
+def cluster(
+    workers: int | None,
+    scheduler: str | None,
+    *,
+    announce: Callable[[str], None] = print,
+    where: Span = _CLI,
+) -> Iterator[Any]:
+    """A Dask client: the ``deferred`` block's cluster if there is one, else a new one."""
+    for slot in reversed(_SLOTS):
+        if slot.options == (workers, scheduler):
+            if slot.client is None:
+                slot.client = slot.stack.enter_context(
+                    _opened(workers, scheduler, slot.announce, where)
+                )
+            yield slot.client
+            return
+    with _opened(workers, scheduler, announce, where) as client:
+        yield client
+
+
+@contextmanager
+def _opened(
+    workers: int | None, scheduler: str | None, announce: Callable[[str], None], where: Span
+) -> Iterator[Any]:
+    check_cluster_options(workers, scheduler, where)
+    with _client(workers, scheduler, where) as client:
+        client.register_plugin(_worker_setup_class()())
+        count = len(client.scheduler_info().get("workers", {}))
+        announce(f"dask: {count} workers, dashboard {client.dashboard_link}")
+        yield client
+
+
 def run_on_dask(
     tasks: Sequence[Any],
     shared: Mapping[str, Any],
@@ -151,20 +225,16 @@ def run_on_dask(
     its task rescheduled by the scheduler. ``as_completed`` yields each future once, so a
     retried task is reported (and stored) once.
     """
-    check_cluster_options(workers, scheduler, where)
     from distributed import as_completed
 
     from qadl.run.executor import resolve
 
-    with _client(workers, scheduler, where) as client:
-        client.register_plugin(_worker_setup_class()())
-        announce(f"dask: {len(client.scheduler_info().get('workers', {}))} workers, "
-                 f"dashboard {client.dashboard_link}")
-        if not tasks:
-            return
+    if not tasks:
+        return
+    with cluster(workers, scheduler, announce=announce, where=where) as client:
         futures_of = {name: client.scatter(value, broadcast=True, hash=False)
                       for name, value in shared.items()}
-        keys = {}
+        keys: dict[Any, str] = {}
         futures = []
         for number, task in enumerate(tasks):
             args, kwargs = resolve(task, futures_of)
@@ -178,7 +248,7 @@ def run_on_dask(
             for future in as_completed(futures):
                 finished(keys[future.key], _result(future, keys[future.key], where))
         finally:
-            client.cancel(futures)
+            client.cancel(futures + list(futures_of.values()))
 
 
 def _result(future: Any, key: str, where: Span) -> Any:

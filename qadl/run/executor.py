@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from qadl.run.store import ResultStore
 
-__all__ = ["ResultStore", "Shared", "Task", "TaskProgress", "execute"]
+__all__ = ["ResultStore", "Shared", "Task", "TaskProgress", "execute", "pool"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,24 @@ def execute(
                 announce=bar.say,
             )
     return {t.key: done[t.key] for t in tasks}
+
+
+@contextmanager
+def pool(workers: int | None = None, scheduler: str | None = None) -> Iterator[None]:
+    """One Dask cluster for every ``execute`` inside the block with the same options.
+
+    Without ``workers`` and ``scheduler`` it does nothing (and imports no Dask). A run
+    wraps its whole body in it, so its evaluations share one cluster instead of starting
+    one each; the options are checked at once, the cluster starts at the first task
+    (``qadl.run.cluster.deferred``) and its dashboard address is printed then.
+    """
+    if workers is None and scheduler is None:
+        yield
+        return
+    from qadl.run.cluster import deferred
+
+    with deferred(workers, scheduler, announce=lambda line: print(line, flush=True)):
+        yield
 
 
 class TaskProgress:

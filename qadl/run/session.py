@@ -17,6 +17,7 @@ from qadl.learn.data import Dataset
 from qadl.program import Program
 from qadl.run.context import RunOptions, Session, say
 from qadl.run.evaluations import check_evaluations, run_evaluations
+from qadl.run.executor import pool
 from qadl.run.kernels import run_kernel_trainings
 from qadl.run.outdir import OutputLock, clean_orphans, prepare_output_dir
 from qadl.run.outputs import write_json
@@ -36,7 +37,7 @@ def run_program(
     files already read (``qadl.run.preflight``), by data-set name.
     """
     prepare_output_dir(options.out_dir, subdirs=("plots", "checkpoints"))
-    with OutputLock(options.out_dir):
+    with OutputLock(options.out_dir), pool(options.workers, options.scheduler):
         clean_orphans(options.out_dir)
         return _run_locked(program, options, preread or {})
 
