@@ -372,29 +372,34 @@ class _TopLevel:
             method = CallValue(method)
         problem = check_call(method, DEFENCE_METHODS, "defence")
         if problem:
-            # qadl's encodings fix the feature weights, so a Lipschitz regulariser has nothing
-            # to shrink; certified training is the margin hinge of `margin_training`
+            # a misspelt certified-training method gets both spellings of certified training
             certified = isinstance(method, CallValue) and method.name.startswith("lipschitz")
             self.bag.error(
                 "E0520", problem[0].upper() + problem[1:], decl.method.span, label="here",
                 help="certified training is `margin_training(lambda = …, certify = fidelity | "
-                "lipschitz, margin = …)`: the Lipschitz constant of qadl's encodings does not "
-                "depend on θ, so only the margin can raise the certified radius"
+                "lipschitz, margin = …)` or, for trained feature weights, "
+                "`lipschitz_regularisation(lambda = …)`"
                 if certified
                 else None,
             )
             return None
-        missing = [
-            k for k in ("lambda", "certify", "margin")
-            if method.name == "margin_training" and method.get(k) is None
-        ]
+        required = {
+            "margin_training": ("lambda", "certify", "margin"),
+            "lipschitz_regularisation": ("lambda",),
+        }.get(method.name, ())
+        missing = [k for k in required if method.get(k) is None]
         if missing:
+            example = {
+                "margin_training":
+                    "margin_training(lambda = 1.0, certify = fidelity, margin = 0.2)",
+                "lipschitz_regularisation": "lipschitz_regularisation(lambda = 0.05)",
+            }[method.name]
             self.bag.error(
                 "E0520",
-                f"`margin_training` needs `{missing[0]}`",
+                f"`{method.name}` needs `{missing[0]}`",
                 decl.method.span,
                 label="here",
-                help="e.g. `margin_training(lambda = 1.0, certify = fidelity, margin = 0.2)`",
+                help=f"e.g. `{example}`",
             )
             return None
         attack = method.get("attack")

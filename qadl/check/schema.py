@@ -313,6 +313,10 @@ DEFENCE_METHODS: dict[str, dict[str, Check]] = {
         "margin": number(0, open_lo=True),
         "epochs": integer(1),
     },
+    "lipschitz_regularisation": {
+        "lambda": number(0, open_lo=True),
+        "epochs": integer(1),
+    },
 }
 """Defence method -> its keyword arguments."""
 

@@ -105,6 +105,8 @@ class TrainConfig:
     """Fraction of the training set held out (seeded) and measured after every epoch."""
     min_delta: float = 0.0
     """Early stopping counts an epoch as an improvement only if it beats the best by more."""
+    penalty: Any = None
+    """``θ -> (value, gradient)`` added to every batch's mean loss (a regulariser); None: none."""
 
     def __post_init__(self) -> None:
         if not callable(self.loss) and self.loss not in LOSSES:
@@ -245,12 +247,15 @@ def _step(clf, config, run, batch, masks) -> float:
                 loss=config.loss,
                 method=config.method,
             )
+        gradient, value = grads.theta, float(per_sample.mean())
+        if config.penalty is not None:
+            extra, extra_grad = config.penalty(run.theta)
+            gradient, value = gradient + extra_grad, value + extra
         mask = None if masks is None else masks[run.step % len(masks)]
         if mask is None:
-            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, grads.theta)
+            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, gradient)
         else:
-            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, grads.theta, mask=mask)
-        value = float(per_sample.mean())
+            run.theta, run.opt_state = opt.step(run.opt_state, run.theta, gradient, mask=mask)
     else:
 
         def objective(th: np.ndarray) -> float:
@@ -258,7 +263,8 @@ def _step(clf, config, run, batch, masks) -> float:
                 probs = clf.predict_proba(th, **_inputs(batch))
             else:  # fresh shots at every evaluation, as a device would give
                 probs = clf.sampled_proba(th, config.shots, run.rng, **_inputs(batch))
-            return float(loss_and_grad(config.loss, probs, batch.y)[0].mean())
+            value = float(loss_and_grad(config.loss, probs, batch.y)[0].mean())
+            return value if config.penalty is None else value + config.penalty(th)[0]
 
         value = objective(run.theta)
         run.theta, run.opt_state = opt.step(run.opt_state, run.theta, objective)
@@ -295,7 +301,7 @@ def _fingerprint(config: TrainConfig, train: Dataset, num_params: int) -> str:
     """What must not change between a run and its resumption (epochs and patience may)."""
     return repr(
         (
-            config.loss,
+            config.loss if config.penalty is None else (config.loss, config.penalty),
             config.optimizer,
             config.batch,
             config.seed,

@@ -351,12 +351,29 @@ class _Preflight:
                 self.error(code, message, span, help=hint)
 
     def margin(self, spec: Any) -> None:
-        """``margin_training(certify = …)``: the certificate applies to the defended model."""
-        from qadl.run.margin_defence import MARGIN_HELP, margin_problem
+        """Certified training: the certificate applies to the defended model (and can move)."""
+        from qadl.run.margin_defence import (
+            MARGIN_HELP,
+            REGULARISATION_HELP,
+            margin_problem,
+            regularisation_problem,
+        )
 
         model = self.model(spec.model)
+        if model is None:
+            return
+        if spec.method.name == "lipschitz_regularisation":
+            problem = regularisation_problem(model.circuit)
+            if problem is not None:
+                self.error(
+                    "E0540",
+                    f"`lipschitz_regularisation` cannot train model `{spec.model}`: {problem}",
+                    spec.span,
+                    help=REGULARISATION_HELP,
+                )
+            return
         certify = str(spec.method.as_dict().get("certify"))
-        problem = None if model is None else margin_problem(model.circuit, certify)
+        problem = margin_problem(model.circuit, certify)
         if problem is not None:
             self.error(
                 "E0540",
@@ -536,7 +553,7 @@ class _Preflight:
                     spec.span,
                     help=f"add `train {spec.model} on DATA.train {{ ... }}`",
                 )
-            if spec.method.name == "margin_training":
+            if spec.method.name in ("margin_training", "lipschitz_regularisation"):
                 self.margin(spec)
             else:
                 attack = spec.method.as_dict().get("attack", "pgd")

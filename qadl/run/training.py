@@ -100,6 +100,33 @@ def _margin_training(session: Session, spec: Any, clean_theta: Any) -> None:
     )
 
 
+def _lipschitz_regularisation(session: Session, spec: Any, clean_theta: Any) -> None:
+    """``defend m with lipschitz_regularisation(...)``: fine-tune θ on loss + λ·L₂(θ)."""
+    from dataclasses import replace
+
+    from qadl.run.margin_defence import lipschitz_penalty
+
+    model = session.model(spec.model)
+    train, test, config = _defence_inputs(session, spec)
+    penalty = lipschitz_penalty(spec, model.circuit)
+    config = replace(config, penalty=penalty)
+    start = penalty.constant(clean_theta)[0]
+    say(
+        f"defend {spec.model} as {spec.result}: Lipschitz regularisation (λ = {penalty.weight}, "
+        f"L₂ = {start:.3g} at the start), {config.epochs} epochs"
+    )
+    with _training(spec.span, config, session.options.out_dir):
+        result = fit(
+            session.classifier(spec.model), clean_theta, train, config,
+            test=test, progress=session.options.progress,
+        )
+    _record_defence(
+        session, spec, result, train, test, method="lipschitz_regularisation",
+        weight=penalty.weight, lipschitz_start=start,
+        lipschitz=penalty.constant(result.theta)[0],
+    )
+
+
 @contextmanager
 def _resumable(span: Span, directory: Path):
     """Turn a checkpoint that cannot be resumed into a located user error."""
@@ -253,6 +280,9 @@ def run_defences(session: Session) -> None:
         kw = spec.method.as_dict()
         if spec.method.name == "margin_training":
             _margin_training(session, spec, clean_theta)
+            continue
+        if spec.method.name == "lipschitz_regularisation":
+            _lipschitz_regularisation(session, spec, clean_theta)
             continue
         attack_name, plan = named_plan(session, kw.get("attack", "pgd"))
         check_target(plan, model, attack_span(session, kw.get("attack"), spec.span))

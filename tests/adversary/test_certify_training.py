@@ -125,7 +125,7 @@ def test_fidelity_margin_training_runs_on_quantum_data(tmp_path):
         ("margin_training(lambda = 0, certify = lipschitz, margin = 0.1)", "lambda"),
         ("margin_training(lambda = 1, certify = smoothing, margin = 0.1)", "certify"),
         ("margin_training(lambda = 1, certify = lipschitz, margin = -1)", "margin"),
-        ("lipschitz_regularisation(lambda = 1)", "lipschitz_regularisation"),
+        ("lipschitz_regularization(lambda = 1)", "lipschitz_regularization"),
     ],
 )
 def test_bad_margin_training_options_are_refused_by_check(method, message):
@@ -136,11 +136,12 @@ def test_bad_margin_training_options_are_refused_by_check(method, message):
     assert any(message in d.message for d in err.value.diagnostics)
 
 
-def test_lipschitz_spelling_points_to_margin_training():
+def test_misspelt_lipschitz_method_points_to_both_certified_trainings():
     with pytest.raises(QadlError) as err:
-        load_source(_defence("lipschitz_regularisation(lambda = 1)"))
+        load_source(_defence("lipschitz_regularization(lambda = 1)"))
     (diag,) = err.value.diagnostics
     assert "margin_training" in (diag.help or "")
+    assert "lipschitz_regularisation(lambda" in (diag.help or "")
 
 
 @pytest.mark.parametrize(
