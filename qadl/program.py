@@ -119,7 +119,18 @@ class KernelModel:
     num_features: int
     kind: str
     gamma: float = 1.0
+    param_init: tuple[ParamInit, ...] = ()
+    """Trainable feature-map parameters (trained by ``align``); θ of the feature map."""
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+    @property
+    def num_params(self) -> int:
+        """Length of the feature map's θ."""
+        return self.feature_map.num_params
+
+    def initial_params(self, seed: int | None = None):
+        """A θ vector drawn from ``param_init``, as for models."""
+        return Model.initial_params(self, seed)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Checks for quantum kernels: ``kernel`` declarations and the statements that use them.
 
-A kernel is a feature-map circuit with no readout and no trainable parameters, plus its
-``type``; it is trained by a classical kernel method on its Gram matrix. What qadl does
-not do with kernels (attacks, defences, devices, kernel alignment) is refused here with
-a located error, never accepted and ignored.
+A kernel is a feature-map circuit with no readout, plus its ``type``; it is trained by a
+classical kernel method on its Gram matrix, after ``align`` has trained the feature map's
+``param``s (if it has any) to maximise the kernel-target alignment. What qadl does not do
+with kernels is refused here with a located error, never accepted and ignored.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from qadl.check.schema import OPTIMIZERS, check_call
 from qadl.check.scope import ModuleScope
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import DiagnosticBag
@@ -31,10 +32,26 @@ __all__ = [
 CLASSIFIERS = {"svm": ("C", 1.0), "kernel_ridge": ("alpha", 1.0), "logistic": ("C", 1.0)}
 """Kernel classifier -> its one keyword argument and default (all must be > 0)."""
 
-KERNEL_TRAIN_OPTIONS = ("classifier", "shots", "seed", "memory_mb")
+KERNEL_TRAIN_OPTIONS = (
+    "classifier", "shots", "seed", "memory_mb", "align", "optimizer", "epochs", "batch",
+)
 """Options of ``train KERNEL on DATA { ... }``."""
 
+ALIGN_OPTIONS = ("optimizer", "epochs", "batch")
+"""Options that train the feature map: they need ``align``."""
+
+ALIGNMENTS = ("target_alignment",)
+"""Objectives ``align`` maximises over a trainable feature map's parameters."""
+
+ALIGN_DEFAULTS = {"epochs": 10, "batch": 32}
+"""Alignment epochs and mini-batch size when the block gives none (optimizer: Adam, lr 0.05)."""
+
+MAX_ALIGN_EPOCHS = 100_000
+
 MAX_SHOTS = 10**9
+
+ALIGN_OPTIMIZERS = {name: OPTIMIZERS[name] for name in ("adam", "sgd")}
+"""Gradient-based optimizers of a kernel alignment (its gradient is analytic)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,9 @@ class KernelTrainSpec:
     """``train KERNEL on DATA.split { classifier svm(C = 1.0); shots N; seed S; memory_mb M }``.
 
     ``shots`` None: exact overlaps; ``memory_mb`` caps the Gram matrix's working set.
+    ``align`` (``target_alignment`` or None) trains the feature map's parameters first,
+    with ``optimizer`` (name and keyword arguments) for ``epochs`` over mini-batches of
+    ``batch`` samples shuffled by ``seed``.
     """
 
     kernel: str
@@ -66,6 +86,11 @@ class KernelTrainSpec:
     shots: int | None = None
     seed: int = 0
     memory_mb: float = 256.0
+    align: str | None = None
+    optimizer: str = "adam"
+    optimizer_options: tuple[tuple[str, float], ...] = ()
+    epochs: int = ALIGN_DEFAULTS["epochs"]
+    batch: int = ALIGN_DEFAULTS["batch"]
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
 
 
@@ -92,14 +117,6 @@ def check_kernel_decl(decl: A.KernelDecl, scope: ModuleScope, bag: DiagnosticBag
                 s.span,
                 label="readout in a kernel",
                 help="drop the readout; the kernel's `train` block picks the classifier",
-            )
-        elif isinstance(s, A.ParamStmt):
-            bag.error(
-                "E0331",
-                "trainable feature maps (kernel alignment) are not supported",
-                s.span,
-                label="a trainable parameter in a kernel",
-                help="a kernel's feature map has fixed angles; use a `model` to train a circuit",
             )
     features = [p for p in decl.params if p.default is None]
     if len(features) != 1 or features[0].type.name not in ("float", "angles", "angle") or (
@@ -177,15 +194,6 @@ def check_kernel_train(
     """``train KERNEL on DATA { classifier ...; shots N; seed S; memory_mb M }``."""
     values: dict[str, Any] = {}
     for opt in options:
-        if opt.key == "align":
-            bag.error(
-                "E0335",
-                "kernel alignment (a trainable feature map) is not supported",
-                opt.key_span,
-                label="not available",
-                help="train the kernel's classifier: `classifier svm(C = 1.0)`",
-            )
-            continue
         if opt.key not in KERNEL_TRAIN_OPTIONS:
             bag.error(
                 "E0336",
@@ -193,13 +201,22 @@ def check_kernel_train(
                 opt.key_span,
                 label="not a kernel option",
                 help=f"kernel options: {', '.join(KERNEL_TRAIN_OPTIONS)} "
-                "(optimizers and losses train variational models)",
+                "(losses train variational models)",
             )
             continue
         if opt.key in values:
             bag.error("E0507", f"option `{opt.key}` given twice", opt.key_span, label="again")
             continue
         value = True if opt.value is None else resolve_value(opt.value, scope.consts, bag)
+        if opt.key == "align" and value not in ALIGNMENTS:
+            bag.error(
+                "E0940",
+                "unknown kernel alignment objective",
+                opt.value.span if opt.value is not None else opt.span,
+                label=f"expected {', '.join(f'`{a}`' for a in ALIGNMENTS)}",
+                help="`align target_alignment` maximises the kernel-target alignment",
+            )
+            continue
         problem = _option_problem(opt.key, value)
         if problem:
             bag.error(
@@ -219,15 +236,28 @@ def check_kernel_train(
             label="not for a projected kernel",
             help="drop `shots`, or use `type fidelity`",
         )
-    if "seed" in values and "shots" not in values:
+    if "seed" in values and "shots" not in values and "align" not in values:
         opt = next(o for o in options if o.key == "seed")
         bag.error(
             "E0336",
-            "`seed` seeds the shot sampling: it has no effect without `shots`",
+            "`seed` seeds the shot sampling and the alignment's mini-batches: it has no "
+            "effect without `shots` or `align`",
             opt.key_span,
             label="no effect here",
             help="add `shots N`, or drop `seed` (exact kernels are deterministic)",
         )
+    if "align" not in values and not any(o.key == "align" for o in options):
+        for opt in options:
+            if opt.key in ALIGN_OPTIONS and opt.key in values:
+                bag.error(
+                    "E0941",
+                    f"`{opt.key}` trains the feature map's parameters: it needs "
+                    "`align target_alignment`",
+                    opt.key_span,
+                    label="no alignment to configure",
+                    help="add `align target_alignment` (the kernel needs `param`s), or drop "
+                    f"`{opt.key}`",
+                )
     if "classifier" not in values:
         if not any(o.key == "classifier" for o in options):
             bag.error(
@@ -241,6 +271,8 @@ def check_kernel_train(
     call = values["classifier"]
     call = call if isinstance(call, CallValue) else CallValue(str(call))
     key, default = CLASSIFIERS[call.name]
+    opt_call = values.get("optimizer", CallValue("adam"))
+    opt_call = opt_call if isinstance(opt_call, CallValue) else CallValue(str(opt_call))
     return KernelTrainSpec(
         kernel,
         data,
@@ -249,6 +281,11 @@ def check_kernel_train(
         shots=values.get("shots"),
         seed=int(values.get("seed", 0)),
         memory_mb=float(values.get("memory_mb", 256.0)),
+        align=values.get("align"),
+        optimizer=opt_call.name,
+        optimizer_options=tuple((k, float(v)) for k, v in opt_call.kwargs),
+        epochs=int(values.get("epochs", ALIGN_DEFAULTS["epochs"])),
+        batch=int(values.get("batch", ALIGN_DEFAULTS["batch"])),
         span=span,
     )
 
@@ -279,6 +316,20 @@ def _option_problem(key: str, value: Any) -> str | None:
         if given and not (_number(given[0]) and 0 < given[0] < 1e12):
             return f"`{arg}` must be a number in (0, 1e12)"
         return None
+    if key == "align":
+        return None
+    if key == "optimizer":
+        name = value.name if isinstance(value, CallValue) else value
+        if name in OPTIMIZERS and name not in ALIGN_OPTIMIZERS:
+            return f"`{name}` is gradient-free; the alignment's gradient is analytic: use " + (
+                " or ".join(f"`{n}`" for n in ALIGN_OPTIMIZERS)
+            )
+        return check_call(value, ALIGN_OPTIMIZERS, "optimizer")
+    if key in ("epochs", "batch"):
+        lo, hi = (1, MAX_ALIGN_EPOCHS) if key == "epochs" else (2, 1 << 20)
+        ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+        why = "" if key == "epochs" else " (the alignment of one sample is constant)"
+        return None if ok else f"expected an integer in [{lo}, {hi}]{why}"
     if key in ("shots", "seed"):
         lo, hi = (1, MAX_SHOTS) if key == "shots" else (0, 2**32 - 1)
         ok = isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi

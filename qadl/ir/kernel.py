@@ -1,7 +1,8 @@
 """Lowering of quantum kernels: a kernel's feature map is lowered like a model's body.
 
-The feature map must have fixed angles (no trainable parameters, also none brought in by
-a block) and read features; the kernel's data are checked against it here, as for models.
+The feature map reads features and may have trainable parameters (its own `param`s or
+those of the blocks it calls), which only ``align`` trains; the kernel's data and its
+``train`` statements are checked against it here, as for models.
 """
 
 from __future__ import annotations
@@ -27,16 +28,6 @@ def lower_kernel(spec: KernelSpec, lowerer: Lowerer, bag: DiagnosticBag) -> Kern
     model = lowerer.model(spec.node, spec.module, feature_map=True)
     if model is None:
         return None
-    if model.num_params:
-        names = ", ".join(p.name for p in model.param_init)
-        bag.error(
-            "E0331",
-            f"kernel `{spec.name}`: its feature map has trainable parameters ({names})",
-            spec.node.name_span,
-            label="trainable feature map",
-            help="kernel alignment is not supported; call blocks without `param`s here",
-        )
-        return None
     return KernelModel(
         spec.name,
         model.circuit,
@@ -44,6 +35,7 @@ def lower_kernel(spec: KernelSpec, lowerer: Lowerer, bag: DiagnosticBag) -> Kern
         model.num_features,
         spec.kind,
         spec.gamma,
+        model.param_init,
         span=spec.span,
     )
 
@@ -56,7 +48,35 @@ def lower_kernels(program: CheckedProgram, lowerer: Lowerer, bag: DiagnosticBag)
         if kernel is not None:
             out[name] = kernel
     data_problems(program, out, bag)
+    alignment_problems(program, out, bag)
     return out
+
+
+def alignment_problems(program: CheckedProgram, kernels: dict, bag: DiagnosticBag) -> None:
+    """``align`` needs trainable parameters, and trainable parameters need ``align``."""
+    for t in program.kernel_trainings:
+        kernel = kernels.get(t.kernel)
+        if kernel is None:
+            continue
+        if kernel.num_params and t.align is None:
+            names = ", ".join(p.name for p in kernel.param_init)
+            bag.error(
+                "E0942",
+                f"kernel `{t.kernel}` has trainable parameters ({names}) but its training "
+                "does not align them",
+                t.span,
+                label="untrained feature-map parameters",
+                help="add `align target_alignment` (and `optimizer`, `epochs`, `batch`), or "
+                "drop the `param`s",
+            )
+        elif t.align is not None and not kernel.num_params:
+            bag.error(
+                "E0943",
+                f"kernel `{t.kernel}` has no trainable parameters: there is nothing to align",
+                t.span,
+                label="`align` with a fixed feature map",
+                help="add a `param` to the feature map, or drop `align` and its options",
+            )
 
 
 def data_problems(program: CheckedProgram, kernels: dict, bag: DiagnosticBag) -> None:

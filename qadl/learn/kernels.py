@@ -30,13 +30,16 @@ STATE_CHUNK_BYTES = 64 << 20
 """States simulated together (the simulator's batch) stay below this many bytes."""
 
 
-def feature_states(circuit: Circuit, x: np.ndarray) -> np.ndarray:
-    """The states (N, 2**n) complex128 the feature map prepares for each row of ``x``."""
+def feature_states(
+    circuit: Circuit, x: np.ndarray, theta: np.ndarray | None = None
+) -> np.ndarray:
+    """The states (N, 2**n) complex128 the feature map prepares for each row of ``x``
+    (``theta``: a trainable feature map's parameters; None for a fixed one)."""
     sim = Simulator(circuit)
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty((len(x), 1 << circuit.num_qubits), dtype=np.complex128)
     chunk = max(1, STATE_CHUNK_BYTES // (16 << circuit.num_qubits))
-    theta = np.zeros(circuit.num_params)
+    theta = np.zeros(circuit.num_params) if theta is None else theta
     for start in range(0, len(x), chunk):
         out[start : start + chunk] = sim.states(theta, x=x[start : start + chunk])
     return out

@@ -40,11 +40,15 @@ class TrainedKernel:
     kernel: KernelModel
     features: np.ndarray
     classifier: FittedKernelClassifier
+    theta: np.ndarray | None = None
+    """The feature map's parameters after ``align`` (None: a fixed feature map)."""
 
 
-def kernel_features(kernel: KernelModel, x: np.ndarray) -> np.ndarray:
+def kernel_features(
+    kernel: KernelModel, x: np.ndarray, theta: np.ndarray | None = None
+) -> np.ndarray:
     """What the kernel compares: feature states, or their one-qubit Bloch vectors."""
-    states = feature_states(kernel.feature_map, x)
+    states = feature_states(kernel.feature_map, x, theta)
     if kernel.kind == "projected":
         return bloch_vectors(states, kernel.num_qubits)
     return states
@@ -90,11 +94,13 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
         f"{len(train)} samples, classifier {spec.classifier}"
     )
     started = time.perf_counter()
-    features = kernel_features(kernel, train.x)
+    theta, aligned = (None, {}) if spec.align is None else _align(session, spec, kernel, train)
+    gram_started = time.perf_counter()
+    features = kernel_features(kernel, train.x, theta)
     rng = np.random.default_rng(spec.seed)
     gram = kernel_matrix(kernel, features, None, memory_mb=spec.memory_mb, shots=spec.shots,
                          rng=rng)
-    gram_seconds = time.perf_counter() - started
+    gram_seconds = time.perf_counter() - gram_started
     try:
         fitted = fit_kernel_classifier(
             spec.classifier, spec.strength, gram, train.y, train.num_classes
@@ -103,7 +109,7 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
         raise QadlError.at(
             "E0551", f"cannot train kernel `{spec.kernel}`: {err}", spec.span
         ) from None
-    trained = TrainedKernel(spec, kernel, features, fitted)
+    trained = TrainedKernel(spec, kernel, features, fitted, theta)
     session.kernels[spec.kernel] = trained
     record: dict[str, Any] = {
         "data": train.name,
@@ -113,6 +119,7 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
         "gram_seconds": gram_seconds,
         "seconds": time.perf_counter() - started,
         "clean_train_accuracy": float(np.mean(fitted.predict(gram) == train.y)),
+        **aligned,
     }
     if kernel.kind == "projected":
         record["gamma"] = kernel.gamma
@@ -133,13 +140,83 @@ def _accuracy(
     _check_fits(trained.kernel, data, span)
     rows = kernel_matrix(
         trained.kernel,
-        kernel_features(trained.kernel, data.x),
+        kernel_features(trained.kernel, data.x, trained.theta),
         trained.features,
         memory_mb=trained.spec.memory_mb,
         shots=trained.spec.shots,
         rng=rng,
     )
     return float(np.mean(trained.classifier.predict(rows) == data.y))
+
+
+def _align(
+    session: Any, spec: KernelTrainSpec, kernel: KernelModel, train: Dataset
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Train the feature map's θ by kernel-target alignment; save it like a model's θ.
+
+    Returns θ and the record's alignment entries (``alignment`` per epoch, the first
+    being the initial θ's, on the whole training split).
+    """
+    from qadl.backends.sim import Simulator
+    from qadl.learn.alignment import AlignConfig, align_feature_map
+    from qadl.run.outputs import write_params
+
+    epochs = spec.epochs
+    if session.options.max_epochs is not None:
+        epochs = min(epochs, session.options.max_epochs)
+    config = AlignConfig(spec.optimizer, spec.optimizer_options, epochs, spec.batch, spec.seed)
+    if np.unique(train.y).size < 2:
+        raise QadlError.at(
+            "E0551",
+            f"cannot align kernel `{spec.kernel}`: the training labels hold a single class "
+            "(every kernel has the same alignment)",
+            spec.span,
+        )
+    say(
+        f"align {spec.kernel}: {kernel.num_params} feature-map parameters, {epochs} epochs, "
+        f"batch {min(spec.batch, len(train))}, {spec.optimizer}"
+    )
+    started = time.perf_counter()
+    result = align_feature_map(
+        Simulator(kernel.feature_map),
+        kernel.initial_params(spec.seed),
+        train.x,
+        train.y,
+        train.num_classes,
+        config,
+        kind=kernel.kind,
+        gamma=kernel.gamma,
+        on_epoch=lambda e, a: say(f"  epoch {e}: alignment {a:.4f}"),
+    )
+    out = session.options.out_dir
+    write_params(out / f"{spec.kernel}.params.npz", result.theta)
+    if session.options.plots:
+        _plot_alignment(out / "plots" / f"{spec.kernel}_alignment.png", spec.kernel, result.history)
+    return result.theta, {
+        "align": spec.align,
+        "alignment": list(result.history),
+        "align_seconds": time.perf_counter() - started,
+        "params": f"{spec.kernel}.params.npz",
+    }
+
+
+def _plot_alignment(path: Any, name: str, history: tuple[float, ...]) -> None:
+    """Kernel-target alignment on the training split against the epoch (0: before training)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(5.0, 4.0))
+    ax = fig.subplots()
+    ax.plot(np.arange(len(history)), history, marker="o", markersize=3, label="training split")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("kernel-target alignment")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(f"alignment of {name}")
+    fig.set_layout_engine("constrained")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
 def run_kernel_trainings(session: Any) -> None:

@@ -49,7 +49,6 @@ def test_type_defaults_to_fidelity_and_projected_takes_gamma():
     ("body", "code", "where"),
     [
         ("zz_feature_map(q, x)\n    readout probs(q[0])", "E0330", "readout probs(q[0])"),
-        ("param t[2]\n    zz_feature_map(q, x)", "E0331", "param t[2]"),
         ("zz_feature_map(q, x)\n    type fidelity\n    type fidelity", "E0332", "type fidelity"),
         ("zz_feature_map(q, x)\n    type gaussian", "E0333", "gaussian"),
         ("zz_feature_map(q, x)\n    type projected(gamma = -1)", "E0333", "projected(gamma = -1)"),
@@ -60,12 +59,15 @@ def test_bad_kernel_bodies_are_located(body, code, where):
     assert (code, where) in _errors(text)
 
 
-def test_a_trainable_block_in_a_feature_map_is_refused():
+def test_a_trainable_block_in_a_feature_map_must_be_aligned():
     text = (
         "import ansatz.real_amplitudes\n"
-        "kernel k(x: float[2]) on q[2] {\n    real_amplitudes(q, reps = 1)\n}\n"
+        "data d = builtin.havlicek(samples = 40, seed = 1)\n"
+        "kernel k(x: float[2]) on q[2] {\n    real_amplitudes(q, reps = 1)\n"
+        "    rz(x[0]) q[0]\n    rz(x[1]) q[1]\n}\n"
+        "train k on d.train { classifier svm }\n"
     )
-    assert ("E0331", "k") in _errors(text)
+    assert ("E0942", "train k on d.train { classifier svm }") in _errors(text)
 
 
 def test_a_kernel_takes_one_feature_vector():
@@ -76,8 +78,8 @@ def test_a_kernel_takes_one_feature_vector():
 @pytest.mark.parametrize(
     ("statement", "code", "where"),
     [
-        ("train k on d.train { classifier svm; align target_alignment }", "E0335", "align"),
-        ("train k on d.train { classifier svm; optimizer adam(lr = 0.1) }", "E0336", "optimizer"),
+        ("train k on d.train { classifier svm; optimizer adam(lr = 0.1) }", "E0941", "optimizer"),
+        ("train k on d.train { classifier svm; loss mse }", "E0336", "loss"),
         ("train k on d.train { classifier forest }", "E0502", "forest"),
         ("train k on d.train { classifier svm(C = 0) }", "E0502", "svm(C = 0)"),
         ("train k on d.train { classifier svm; shots 0 }", "E0502", "0"),
