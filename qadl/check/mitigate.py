@@ -1,8 +1,10 @@
 """The ``mitigate`` option of ``evaluate``: readout-error mitigation and zero-noise extrapolation.
 
 ``mitigate readout``, ``mitigate zne(scales = [1, 3, 5], extrapolation = richardson)`` or
-both, ``mitigate [readout, zne(...)]``. Values are validated here; whether the model's
-device has the noise to mitigate is known only after lowering (``qadl.run.mitigation``).
+both, ``mitigate [readout, zne(...)]``; ``zne(scaling = channel)`` scales the simulator's
+noise channels instead of folding the circuit (any scales ≥ 1). Values are validated
+here; whether the model's device has the noise to mitigate is known only after lowering
+(``qadl.run.mitigation``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from typing import Any
 from qadl.check.schema import Check, check_call, integer, one_of
 from qadl.check.values import CallValue
 
-__all__ = ["MAX_SCALE", "MITIGATIONS", "mitigate_rule", "mitigation_methods"]
+__all__ = [
+    "MAX_SCALE",
+    "MITIGATIONS",
+    "mitigate_rule",
+    "mitigation_methods",
+    "noise_scale_rule",
+    "noise_scales",
+]
 
 MAX_SCALE = 99
 """Largest folding scale: the folded circuit has ``scale`` times the gates."""
@@ -21,14 +30,24 @@ MAX_CALIBRATION_SHOTS = 10**9
 
 def _odd_scale(v: Any) -> str | None:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1 or v % 2 == 0 or v > MAX_SCALE:
-        return f"folding scales are odd integers 1, 3, 5, … up to {MAX_SCALE}"
+        return (
+            f"folding scales are odd integers 1, 3, 5, … up to {MAX_SCALE} "
+            "(any scale ≥ 1 with `scaling = channel`)"
+        )
+    return None
+
+
+def _channel_scale(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 1 <= v <= MAX_SCALE:
+        return f"channel scales are numbers in [1, {MAX_SCALE}] (1: the device's own noise)"
     return None
 
 
 def _scales(v: Any) -> str | None:
+    """Numbers ≥ 1, at least two, distinct; whether they must be odd depends on ``scaling``."""
     items = v if isinstance(v, tuple) else (v,)
     for item in items:
-        problem = _odd_scale(item)
+        problem = _channel_scale(item)
         if problem:
             return f"scale {item!r}: {problem}"
     if len(items) < 2:
@@ -48,15 +67,25 @@ MITIGATIONS: dict[str, dict[str, Check]] = {
         "extrapolation": one_of("richardson", "linear", "polynomial", "exponential"),
         "order": integer(1, 10),
         "folding": one_of("global", "local"),
+        "scaling": one_of("fold", "channel"),
     },
 }
 """Mitigation -> its keyword arguments."""
 
 
 def _zne_rule(kw: dict[str, Any]) -> str | None:
-    """The fit must be determined by the scales; ``order`` belongs to ``polynomial``."""
+    """The fit must be determined by the scales; ``order`` belongs to ``polynomial``;
+    folding needs odd integer scales and channel scaling folds nothing."""
     scales = kw.get("scales", (1, 3, 5))
     count = len(scales) if isinstance(scales, tuple) else 1
+    if kw.get("scaling", "fold") == "channel":
+        if "folding" in kw:
+            return "`folding` chooses how to fold; `scaling = channel` folds nothing: drop one"
+    else:
+        for item in scales if isinstance(scales, tuple) else (scales,):
+            problem = _odd_scale(item)
+            if problem:
+                return f"scale {item!r}: {problem}"
     method = kw.get("extrapolation", "richardson")
     if method == "polynomial":
         if "order" not in kw:
@@ -106,4 +135,28 @@ def mitigate_rule(options: dict[str, Any]) -> str | None:
         )
     if "certify" in options:
         return "`certify` bounds the unmitigated classifier: certify in another `evaluate`"
+    return None
+
+
+MAX_NOISE_SCALE = 100
+"""Largest factor of ``noise_scale`` (``qadl.ir.noise_scaling.MAX_NOISE_SCALE``)."""
+
+
+def noise_scales(v: Any) -> str | None:
+    """``noise_scale [0, 1, 2, 3]``: distinct factors in [0, 100] (0: noiseless)."""
+    items = v if isinstance(v, tuple) else (v,)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            return f"noise scale {item!r}: expected a number, like `noise_scale [0, 1, 2]`"
+        if not 0 <= item <= MAX_NOISE_SCALE:
+            return f"noise scale {item!r}: expected a factor in [0, {MAX_NOISE_SCALE}]"
+    if len(set(items)) != len(items):
+        return f"the noise scales must differ, got {list(items)}"
+    return None
+
+
+def noise_scale_rule(options: dict[str, Any]) -> str | None:
+    """A sweep evaluates a family of devices; certificates bound one noiseless classifier."""
+    if "certify" in options:
+        return "`certify` bounds one classifier, not a noise sweep: certify in another `evaluate`"
     return None

@@ -718,3 +718,5 @@ SCHEMAS: dict[str, Schema] = {
     "readout": Schema({"classes": integer(1), "scale": number(0, open_lo=True)}),
 }
 """Statement kind -> schema."""
+            "noise_scale": lambda v: _mitigation().noise_scales(v),
+            ("noise_scale", lambda options: _mitigation().noise_scale_rule(options)),

@@ -36,11 +36,14 @@ class MitigationSpec:
     readout: str | None = None
     """``tensored`` or ``full``; None: no readout mitigation."""
     calibration_shots: int | None = None
-    scales: tuple[int, ...] | None = None
-    """Folding scales of ZNE; None: no extrapolation."""
+    scales: tuple[float, ...] | None = None
+    """Noise scales of ZNE; None: no extrapolation."""
     extrapolation: str = "richardson"
     order: int | None = None
     folding: str = "global"
+    scaling: str = "fold"
+    """``fold`` (unitary folding, odd integer scales) or ``channel`` (the simulator's gate
+    noise scaled, ``qadl.ir.noise_scaling``)."""
 
     @property
     def label(self) -> str:
@@ -49,7 +52,8 @@ class MitigationSpec:
         if self.readout is not None:
             parts.append("readout" if self.readout == "tensored" else "readout(full)")
         if self.scales is not None:
-            parts.append(f"zne({self.extrapolation})")
+            how = ", channel" if self.scaling == "channel" else ""
+            parts.append(f"zne({self.extrapolation}{how})")
         return "+".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -62,7 +66,8 @@ class MitigationSpec:
                 "scales": list(self.scales),
                 "extrapolation": self.extrapolation,
                 "order": self.order,
-                "folding": self.folding,
+                "folding": self.folding if self.scaling == "fold" else None,
+                "scaling": self.scaling,
             }
         return out
 
@@ -82,6 +87,7 @@ def parse_mitigation(value: Any) -> MitigationSpec:
             fields["extrapolation"] = kw.get("extrapolation", "richardson")
             fields["order"] = kw.get("order")
             fields["folding"] = kw.get("folding", "global")
+            fields["scaling"] = kw.get("scaling", "fold")
     return MitigationSpec(**fields)
 
 
@@ -163,15 +169,34 @@ def problems(program: Program, model: Model, options: dict[str, Any]) -> list[tu
         noise.t1 is not None or noise.t2 is not None
     )
     if spec.scales is not None and not gate_noise:
+        how = "scaling its gate noise" if spec.scaling == "channel" else "folding the circuit"
         found.append(
             (
                 "E0623",
                 f"`mitigate zne`: device `{target.name}` has no gate noise (only readout "
-                "error), so folding the circuit changes nothing to extrapolate",
+                f"error), so {how} changes nothing to extrapolate",
                 "use `mitigate readout` for readout error",
             )
         )
+    elif spec.scales is not None and spec.scaling == "channel":
+        found += _channel_problems(spec.scales, target)
     return found
+
+
+def _channel_problems(scales, target: Target) -> list[tuple[str, str, str]]:
+    """Channel scaling multiplies depolarising probabilities: they must stay ≤ 1."""
+    from qadl.ir.noise_scaling import scaling_problem
+
+    problem = scaling_problem(target.noise, max(scales), readout=False)
+    if problem is None:
+        return []
+    return [
+        (
+            "E0970",
+            f"`mitigate zne(scaling = channel)` on device `{target.name}`: {problem}",
+            "use smaller scales, or fold the circuit (`scaling = fold`)",
+        )
+    ]
 
 
 def _readout_problems(spec, model, target_name, error, readout) -> list[tuple[str, str, str]]:
@@ -228,14 +253,19 @@ def mitigated_classifier(model: Model, target: Target, spec: MitigationSpec, see
     """A ``Classifier`` whose outputs are mitigated (see ``MitigatedSimulator``)."""
     from qadl.backends.sim.extrapolation import Extrapolation
     from qadl.backends.sim.mitigated import MitigatedSimulator, Mitigation
+    from qadl.ir.noise_scaling import scaled_noise
     from qadl.learn.classifier import Classifier
     from qadl.passes.fold import fold_global, fold_local
 
-    extrapolation, circuits = None, [model.circuit]
+    extrapolation, circuits, noises = None, [model.circuit], None
     if spec.scales is not None:
         extrapolation = Extrapolation(spec.extrapolation, spec.scales, spec.order)
-        fold = fold_global if spec.folding == "global" else fold_local
-        circuits = [fold(model.circuit, scale=s) for s in spec.scales]
+        if spec.scaling == "channel":
+            circuits = [model.circuit] * len(spec.scales)
+            noises = [scaled_noise(target.noise, s, readout=False) for s in spec.scales]
+        else:
+            fold = fold_global if spec.folding == "global" else fold_local
+            circuits = [fold(model.circuit, scale=int(s)) for s in spec.scales]
     mitigation = Mitigation(spec.readout, spec.calibration_shots, extrapolation, seed)
-    sim = MitigatedSimulator(circuits, target.noise, mitigation, method="density")
+    sim = MitigatedSimulator(circuits, target.noise, mitigation, method="density", noises=noises)
     return Classifier(sim, model.circuit.readout, scale=model.readout_scale)

@@ -386,9 +386,12 @@ class _Preflight:
     def on_device(self, name: str, options: dict[str, Any], span: Span, under: Any) -> None:
         """``evaluate { device T; mitigate ... }``: a target that fits, with noise to mitigate."""
         from qadl.run.mitigation import problems
+        from qadl.run.noise_sweep import sweep_problems
 
         model = self.model(name)
-        asked = " and ".join(f"`{k}`" for k in ("device", "mitigate") if k in options)
+        asked = " and ".join(
+            f"`{k}`" for k in ("device", "mitigate", "noise_scale") if k in options
+        )
         noiseless = hint = None
         if model is None and name in self.program.kernels:
             noiseless = f"kernel `{name}` is evaluated from its noiseless Gram matrix"
@@ -400,6 +403,9 @@ class _Preflight:
             self.error("E0629", f"{asked}: {noiseless}", span, help=hint)
         for code, message, help in problems(self.program, model, options) if model else ():
             self.error(code, message, span, help=help)
+        if model is not None and "noise_scale" in options:
+            for code, message, help in sweep_problems(self.program, model, options):
+                self.error(code, message, span, help=help)
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """Report a problem once (an attack used by several statements is checked for each)."""
@@ -570,7 +576,7 @@ class _Preflight:
                 self.fits(name, spec.data.dataset, spec.span)
                 if spec.options.get("fidelity", False):
                     self.has_encoded_state(name, spec.span)
-                if "mitigate" in spec.options or "device" in spec.options:
+                if {"mitigate", "device", "noise_scale"} & spec.options.keys():
                     self.on_device(name, spec.options, spec.span, spec.under)
                 self.certifies(name, spec.options, spec.span)
                 for item in spec.under:

@@ -83,6 +83,9 @@ def test_zne_evaluation_attacks_the_mitigated_classifier(program_dir: Path) -> N
     by_model = {e["model"]: e for e in results["evaluations"]}
     assert set(by_model) == {"m", label}
     zne = results["mitigation"][label]["zne"]
-    assert zne == {"scales": [1, 3], "extrapolation": "linear", "order": None, "folding": "local"}
+    assert zne == {
+        "scales": [1, 3], "extrapolation": "linear", "order": None, "folding": "local",
+        "scaling": "fold",
+    }
     point = by_model[label]["points"][0]
     assert point["attack"] == "fgsm" and 0.0 < point["mean_linf"] <= 0.3 + 1e-9

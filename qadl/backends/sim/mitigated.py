@@ -3,7 +3,8 @@
 It has the ``Simulator`` interface (docs/api.md), so a ``Classifier`` built on it
 decides, trains and is attacked on the mitigated outputs. Per noise scale λ it runs one
 noisy simulator of the circuit folded to λ (folding is an IR pass: the caller passes
-the folded circuits); then
+the folded circuits), or of the base circuit under the noise scaled by λ (channel
+scaling: the caller passes one noise model per scale, ``qadl.ir.noise_scaling``); then
 
 1. readout mitigation (``probs`` readouts): ``C⁻¹`` on the full outcome distribution
    of the measured qubits, at every scale;
@@ -74,10 +75,13 @@ class MitigatedSimulator:
         noise: The device noise.
         mitigation: What to mitigate.
         method: Noisy simulation method (``NoisySimulator``).
+        noises: Channel scaling: one noise model per scale (``noise`` scaled by it), each
+            run on ``circuits[i]``; None runs every circuit under ``noise``. Readout
+            mitigation inverts ``noise``'s readout error.
 
     Raises:
         ValueError: For readout mitigation of an ``expval`` readout, a mismatch between
-            circuits and scales, or circuits that read out differently.
+            circuits, noise models and scales, or circuits that read out differently.
     """
 
     def __init__(
@@ -86,11 +90,15 @@ class MitigatedSimulator:
         noise: NoiseModel,
         mitigation: Mitigation,
         method: str = "auto",
+        noises: Sequence[NoiseModel] | None = None,
     ):
         circuits = tuple(circuits)
         scales = mitigation.extrapolation.scales if mitigation.extrapolation else (1,)
         if len(circuits) != len(scales):
             raise ValueError(f"{len(circuits)} circuits for {len(scales)} noise scales")
+        noises = (noise,) * len(circuits) if noises is None else tuple(noises)
+        if len(noises) != len(scales):
+            raise ValueError(f"{len(noises)} noise models for {len(scales)} noise scales")
         readout = circuits[0].readout
         if readout is None or any(c.readout != readout for c in circuits):
             raise ValueError("every folded circuit must have the base circuit's readout")
@@ -102,7 +110,8 @@ class MitigatedSimulator:
         self.mitigation = mitigation
         full = _full_readout(readout)
         self.engines = tuple(
-            NoisySimulator(replace(c, readout=full), noise, method, shots=0) for c in circuits
+            NoisySimulator(replace(c, readout=full), n, method, shots=0)
+            for c, n in zip(circuits, noises, strict=True)
         )
         self.mitigator = self._mitigator(readout, mitigation, noise)
         self._asymptote = self._mixed_value(full)

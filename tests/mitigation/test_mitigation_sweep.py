@@ -1,0 +1,140 @@
+"""`evaluate { device T; noise_scale [...] }` end to end: one row per scale, attack and ε,
+transfers from the noiseless model, the sweep's CSV, JSON and plot."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qadl.api import load
+from qadl.backends.sim import NoisySimulator, Simulator
+from qadl.cli import main
+from qadl.ir.noise_scaling import scaled_noise
+from qadl.learn.classifier import Classifier
+from qadl.run.configs import load_data
+from qadl.run.noise_sweep import SweepRow, plot_sweep
+
+PROGRAM = """
+data d = file("d.csv", test = 0.5, seed = 1)
+model m(x: float[2]) on q[2] {
+    param θ[4]
+    ry(x[0]) q[0]
+    ry(x[1]) q[1]
+    ry(θ[0]) q[0]
+    ry(θ[1]) q[1]
+    cx q[0], q[1]
+    ry(θ[2]) q[0]
+    ry(θ[3]) q[1]
+    readout probs(q[1]) -> classes 2
+}
+noise lab { depolarizing(1q = 0.05, 2q = 0.2); readout_error(p01 = 0.05, p10 = 0.2) }
+target lab2 { qubits 2; basis [ry, cx]; coupling chain; noise lab }
+train m on d.train { loss mse; optimizer adam(lr = 0.1); epochs 3; batch 10; seed 3 }
+evaluate m on d.test under [clean, fgsm(epsilon = [0.2, 0.5])] {
+    device lab2
+    noise_scale [0, 1, 2.5]
+    SWEEP_EXTRA
+}
+"""
+
+
+def _write(root: Path, name: str, extra: str = "") -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, np.pi, (40, 2))
+    y = (np.cos(x[:, 0]) * np.cos(x[:, 1]) > 0).astype(int)
+    rows = "\n".join(f"{a:.6f},{b:.6f},{c}" for (a, b), c in zip(x, y, strict=True))
+    (root / "d.csv").write_text("x1,x2,label\n" + rows + "\n")
+    path = root / name
+    path.write_text(PROGRAM.replace("SWEEP_EXTRA", extra))
+    return path
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("sweep")
+    path = _write(root, "s.qadl")
+    out = root / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-plots"]) == 0
+    return path, out
+
+
+def _accuracy(clf: Classifier, theta, data) -> float:
+    return float(np.mean(clf.predict(theta, x=data.x) == data.y))
+
+
+def test_each_scale_is_the_device_with_its_noise_scaled(swept) -> None:
+    path, out = swept
+    results = json.loads((out / "results.json").read_text())
+    by_model = {e["model"]: e for e in results["evaluations"]}
+    assert list(by_model) == ["m @ lab2 ×0", "m @ lab2 ×1", "m @ lab2 ×2.5"]
+    program = load(path)
+    model, theta = program.models["m"], np.load(out / "m.params.npz")["theta"]
+    test = load_data(program.datasets["d"])[1]
+    noise = program.targets["lab2"].noise
+    noiseless = Classifier(Simulator(model.circuit), model.circuit.readout)
+    assert by_model["m @ lab2 ×0"]["clean_accuracy"] == pytest.approx(
+        _accuracy(noiseless, theta, test), abs=1e-12
+    )
+    accuracies = []
+    for scale in (1.0, 2.5):
+        sim = NoisySimulator(model.circuit, scaled_noise(noise, scale), shots=0)
+        want = _accuracy(Classifier(sim, model.circuit.readout), theta, test)
+        accuracies.append(want)
+        assert by_model[f"m @ lab2 ×{scale:g}"]["clean_accuracy"] == pytest.approx(want, abs=1e-12)
+    # at ×2.5 the 2q depolarising is 0.5 and the readout flips half the 1s: it must show
+    assert accuracies[1] != pytest.approx(by_model["m @ lab2 ×0"]["clean_accuracy"])
+
+
+def test_transfers_from_the_noiseless_model_are_replayed_at_every_scale(swept) -> None:
+    _, out = swept
+    results = json.loads((out / "results.json").read_text())
+    rows = results["noise_sweeps"][0]["rows"]
+    attacks = {(r["scale"], r["attack"], r["epsilon"]): r["accuracy"] for r in rows}
+    for scale in (0.0, 1.0, 2.5):
+        assert (scale, "clean", None) in attacks
+        for eps in (0.2, 0.5):
+            assert (scale, "fgsm", eps) in attacks
+            assert (scale, "fgsm (from noiseless)", eps) in attacks
+    # on the noiseless device the transfer is the white-box attack itself
+    for eps in (0.2, 0.5):
+        assert attacks[(0.0, "fgsm (from noiseless)", eps)] == attacks[(0.0, "fgsm", eps)]
+    with open(out / "noise_sweep.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(rows) == 3 * (1 + 2 + 2)
+    assert {r["noise_scale"] for r in table} == {"0", "1", "2.5"}
+
+
+def test_the_sweep_plot_has_one_line_per_model_attack_and_epsilon(tmp_path: Path) -> None:
+    rows = [
+        SweepRow("m", s, a, e, acc)
+        for s, acc in ((0.0, 0.9), (1.0, 0.8), (2.0, 0.6))
+        for a, e in (("clean", None), ("bim", 0.1), ("bim (from noiseless)", 0.1))
+    ]
+    path = plot_sweep(rows, tmp_path / "p.png")
+    assert path.stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_a_mitigated_sweep_restores_the_noiseless_decisions(tmp_path: Path) -> None:
+    """Readout inversion + channel ZNE over a depolarising chain: close to noiseless at every
+    scale (the expectations are polynomials of degree ≤ 4 in λ, Richardson uses 3 points)."""
+    path = _write(
+        tmp_path, "m.qadl", "mitigate [readout, zne(scales = [1, 1.5, 2], scaling = channel)]"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    by_model = {e["model"]: e for e in results["evaluations"]}
+    label = "m @ lab2 ×2.5 (readout+zne(richardson, channel))"
+    assert label in by_model and "m @ lab2 ×0 (readout+zne(richardson, channel))" not in by_model
+    noiseless = by_model["m @ lab2 ×0"]["clean_accuracy"]
+    assert abs(by_model[label]["clean_accuracy"] - noiseless) <= 0.1
+    assert (out / "plots" / "accuracy_vs_noise_scale.png").exists()
+    program = load(path)
+    target = program.targets["lab2"]
+    assert replace(target, noise=scaled_noise(target.noise, 2.5)).noise.depolarizing_2q == 0.5
