@@ -579,6 +579,33 @@ def _federated(v: Any) -> str | None:
     if v.args:
         return "`federated` takes keyword options only, like `federated(clients = 8)`"
     return _FEDERATED_KWARGS(v)
+_DP_KWARGS = _kwargs_of(
+    {
+        "clip": number(0, open_lo=True),
+        "noise": number(0),
+        "delta": number(0, 1, open_lo=True, open_hi=True),
+    }
+)
+
+
+def _dp(v: Any) -> str | None:
+    """``dp(clip = C, noise = σ, delta = δ)``: DP-SGD, keyword options only."""
+    if not isinstance(v, CallValue):
+        return "expected `dp(clip = 1.0, noise = 1.0, delta = 1e-5)`"
+    if v.args:
+        return "`dp` takes keyword options only, like `dp(clip = 1.0, noise = 1.0)`"
+    return _DP_KWARGS(v)
+
+
+def _dp_needs_gradients(options: dict[str, Any]) -> str | None:
+    """DP-SGD clips per-sample gradients: gradient-free optimizers have none."""
+    opt = options.get("optimizer")
+    name = opt.name if isinstance(opt, CallValue) else opt
+    if name in ("spsa", "cobyla"):
+        return f"`dp` clips per-sample gradients; `{name}` does not use gradients"
+    return None
+
+
 _ROUNDS_NOT_EPOCHS = ("epochs", "checkpoint", "early_stop", "validation")
 
 
@@ -668,8 +695,12 @@ def _mitigation():
 
 SCHEMAS: dict[str, Schema] = {
     "train": Schema(
-        {**_TRAIN, "federated": _federated},
-        rules=(*_TRAIN_RULES, ("federated", _federated_excludes)),
+        {**_TRAIN, "federated": _federated, "dp": _dp},
+        rules=(
+            *_TRAIN_RULES,
+            ("federated", _federated_excludes),
+            ("dp", _dp_needs_gradients),
+        ),
     ),
     "attack": Schema(
         {

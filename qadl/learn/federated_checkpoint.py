@@ -29,7 +29,7 @@ def fingerprint(config: TrainConfig, federated: Any, train: Dataset, num_params:
             config.batch,
             config.seed,
             config.method,
-            config.shots,
+            config.shots if config.dp is None else (config.shots, config.dp),
             federated.clients,
             federated.local_steps,
             federated.split,

@@ -22,6 +22,7 @@ from qadl.ir.expr import THETA
 from qadl.learn.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
+from qadl.learn.dp import DPConfig, clip_and_noise, per_sample_gradients
 from qadl.learn.losses import LOSSES, loss_and_grad
 from qadl.learn.optimizers import Adam, Optimizer, OptState
 from qadl.learn.progress import TrainProgress
@@ -107,6 +108,8 @@ class TrainConfig:
     """Early stopping counts an epoch as an improvement only if it beats the best by more."""
     penalty: Any = None
     """``θ -> (value, gradient)`` added to every batch's mean loss (a regulariser); None: none."""
+    dp: DPConfig | None = None
+    """DP-SGD: per-sample clipping and Gaussian noise on every step (``qadl.learn.dp``)."""
 
     def __post_init__(self) -> None:
         if not callable(self.loss) and self.loss not in LOSSES:
@@ -121,6 +124,8 @@ class TrainConfig:
             raise ValueError("block-coordinate training needs a gradient-based optimizer")
         if self.shots is not None and self.shots < 1:
             raise ValueError("shots must be >= 1 (None: exact)")
+        if self.dp is not None and not getattr(self.optimizer, "needs_gradient", False):
+            raise ValueError("DP-SGD clips gradients: it needs a gradient-based optimizer")
         if not 0.0 <= self.validation < 1.0:
             raise ValueError("validation must be a fraction in [0, 1)")
         if not (math.isfinite(self.min_delta) and self.min_delta >= 0.0):
@@ -248,6 +253,8 @@ def _step(clf, config, run, batch, masks) -> float:
                 method=config.method,
             )
         gradient, value = grads.theta, float(per_sample.mean())
+        if config.dp is not None:  # DP-SGD: the clipped, noised release replaces the mean
+            gradient = _dp_gradient(clf, config, run, batch, grads)
         if config.penalty is not None:
             extra, extra_grad = config.penalty(run.theta)
             gradient, value = gradient + extra_grad, value + extra
@@ -270,6 +277,27 @@ def _step(clf, config, run, batch, masks) -> float:
         run.theta, run.opt_state = opt.step(run.opt_state, run.theta, objective)
     run.step += 1
     return value
+
+
+def _dp_gradient(clf, config, run, batch, grads) -> np.ndarray:
+    """The DP-SGD release of ``batch`` (``qadl.learn.dp``): per-sample gradients from the
+    batch's pass where the simulator kept them, else one sample at a time."""
+
+    def one(b: int) -> np.ndarray:
+        part = batch.take(np.array([b]))
+        if config.shots is None:
+            _, g = clf.loss_and_grads(
+                run.theta, part.y, **_inputs(part), loss=config.loss, method=config.method
+            )
+        else:
+            _, g = clf.shot_loss_and_grads(
+                run.theta, part.y, config.shots, run.rng, **_inputs(part),
+                loss=config.loss, method=config.method,
+            )
+        return g.theta
+
+    per_sample = per_sample_gradients(grads, len(batch), one)
+    return clip_and_noise(per_sample, config.dp, run.rng)
 
 
 def _monitored(config: TrainConfig, row: dict[str, float]) -> float:
@@ -307,7 +335,7 @@ def _fingerprint(config: TrainConfig, train: Dataset, num_params: int) -> str:
             config.seed,
             config.method,
             config.blocks,
-            config.shots,
+            config.shots if config.dp is None else (config.shots, config.dp),
             config.validation,
             len(train),
             train.num_features,

@@ -14,6 +14,7 @@ from typing import Any
 from qadl.adversary.config import AdversarialTrainingConfig, AttackConfig, QuantumAttackConfig
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
+from qadl.learn.dp import DPConfig
 from qadl.learn.optimizers import Optimizer, make_optimizer
 from qadl.learn.train import TrainConfig
 from qadl.program import AttackSpec, CallValue, Condition, DataSpec, DefenceSpec
@@ -120,6 +121,19 @@ def train_config(
         min_delta=min_delta,
         shots=None if shots is None else int(shots),
         validation=float(options.get("validation", 0.0)),
+        dp=dp_config(options.get("dp")),
+    )
+
+
+def dp_config(call: Any) -> DPConfig | None:
+    """``dp(clip = C, noise = σ, delta = δ)`` with its defaults (1, 1, 1e-5); None without."""
+    if call is None:
+        return None
+    kw = call.as_dict()
+    return DPConfig(
+        clip=float(kw.get("clip", 1.0)),
+        noise=float(kw.get("noise", 1.0)),
+        delta=float(kw.get("delta", 1e-5)),
     )
 
 

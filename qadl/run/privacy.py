@@ -106,8 +106,24 @@ def _reads_x(tape: Any, entry: int) -> bool:
     return bool(np.any(tape.sym_kind[lo:hi] == 1))
 
 
-def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
+def _release_options(spec: AttackSpec, training: TrainSpec) -> dict[str, Any]:
+    """The DP options of the release the client shares: the attack's own ``clip_norm``,
+    ``noise`` and ``delta``, else those of the model's DP-SGD training (``dp(…)``): a
+    client trained so shares exactly such releases, one per step."""
     kw = spec.method.as_dict()
+    dp = training.options.get("dp")
+    if "clip_norm" in kw or dp is None or spec.model != training.model:
+        return kw
+    own = dp.as_dict()
+    inherited = {
+        "clip_norm": own.get("clip", 1.0),
+        "noise": own.get("noise", 1.0),
+        "delta": own.get("delta", 1e-5),
+    }
+    return {**kw, **inherited, "dp_source": "training"}
+
+
+def _config(spec: AttackSpec, x: np.ndarray, kw: dict[str, Any]) -> InversionConfig:
     clip = spec.options.get("clip")
     box = (float(clip[0]), float(clip[1])) if clip else (float(x.min()), float(x.max()))
     return InversionConfig(
@@ -127,14 +143,17 @@ def _config(spec: AttackSpec, x: np.ndarray) -> InversionConfig:
     )
 
 
-def _dp_record(spec: AttackSpec) -> dict[str, Any]:
-    """The client's DP-SGD release: clipping, noise and the (ε, δ) of one release."""
-    kw = spec.method.as_dict()
+def _dp_record(session: Any, spec: AttackSpec, kw: dict[str, Any]) -> dict[str, Any]:
+    """The client's DP-SGD release: clipping, noise and the (ε, δ) of one release; for
+    a release inherited from DP-SGD training, also that run's (ε, δ) over all its steps."""
     if "clip_norm" not in kw:
         return {}
     noise, delta = float(kw.get("noise", 0.0)), float(kw.get("delta", 1e-5))
     eps = gaussian_epsilon(1.0, noise, 1, delta) if noise > 0 else None
     dp = {"clip_norm": float(kw["clip_norm"]), "noise": noise, "delta": delta, "epsilon": eps}
+    if kw.get("dp_source") == "training":
+        run = session.results["models"][spec.model]["dp"]
+        dp.update(source="training", training_epsilon=run["epsilon"], training_steps=run["steps"])
     return {"dp": dp}
 
 
@@ -183,7 +202,8 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
     """Gradient inversion of shared gradients of the model's training samples."""
     training = _training_of(session, spec)
     data = session.split(training.data, spec.span)
-    config = _config(spec, data.x)
+    release = _release_options(spec, training)
+    config = _config(spec, data.x, release)
     need = config.samples * config.batch
     if need > len(data):
         raise QadlError.at(
@@ -220,7 +240,7 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
         "box": list(config.box),
         "shots": config.shots,
         "labels": "inferred" if config.infer_labels else "known",
-        **_dp_record(spec),
+        **_dp_record(session, spec, release),
         **result.to_json(),
     }
 
@@ -233,6 +253,14 @@ def _dp_text(record: dict[str, Any]) -> str:
     return "∞" if dp["epsilon"] is None else f"{dp['epsilon']:.3g}"
 
 
+def _run_dp_text(record: dict[str, Any]) -> str:
+    """The ε of the DP-SGD training run whose release is attacked (``-``: not inherited)."""
+    dp = record.get("dp") or {}
+    if dp.get("source") != "training":
+        return "-"
+    return "∞" if dp["training_epsilon"] is None else f"{dp['training_epsilon']:.3g}"
+
+
 def privacy_table(records: dict[str, dict[str, Any]]) -> str:
     """The privacy attacks' numbers: one table for inversions, one for membership inference."""
     inversions = {n: r for n, r in records.items() if r["method"] == "gradient_inversion"}
@@ -240,14 +268,14 @@ def privacy_table(records: dict[str, dict[str, Any]]) -> str:
     parts = []
     if inversions:
         head = (
-            f"{'attack':<18} {'model':<12} {'batch':>5} {'optimizer':<11} {'DP ε':>8} "
+            f"{'attack':<18} {'model':<12} {'batch':>5} {'optimizer':<11} {'DP ε':>8} {'run ε':>7} "
             f"{'recovered':>9} {'restarts':>8} {'median err':>10} {'rel err':>9}"
         )
         rows = [head, "-" * len(head)]
         for name, r in inversions.items():
             rows.append(
                 f"{name:<18} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
-                f"{_dp_text(r):>8} {r['recovered_fraction']:>9.3f} "
+                f"{_dp_text(r):>8} {_run_dp_text(r):>7} {r['recovered_fraction']:>9.3f} "
                 f"{r['restart_recovered_fraction']:>8.3f} {r['median_error']:>10.2e} "
                 f"{r['mean_relative_error']:>9.2e}"
             )

@@ -23,6 +23,7 @@ from qadl.run.context import (
     say,
     test_split,
 )
+from qadl.run.dp_training import dp_text, training_dp_record
 from qadl.run.federated import run_federated
 from qadl.run.outputs import write_params
 from qadl.source import Span
@@ -230,11 +231,18 @@ def run_trainings(session: Session) -> None:
         write_params(out / f"{spec.model}.params.npz", result.theta)
         record = _train_record(session, spec.model, result, train, test)
         session.results.setdefault("models", {})[spec.model] = record
+        if config.dp is not None:
+            fed = session.results["federated"][spec.model] if "federated" in spec.options else None
+            record["dp"] = training_dp_record(config, train, result, fed)
+            if fed is not None:  # the updates it recorded are DP-SGD releases
+                fed["dp"] = record["dp"]
         say(
             f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
             + (f", test accuracy {record['clean_test_accuracy']:.3f}" if test is not None else "")
             + f" ({record['seconds']:.1f} s)"
         )
+        if config.dp is not None:
+            say(dp_text(record["dp"]))
         _plot_training(session, spec.model, result)
 
 

@@ -210,6 +210,8 @@ def test_every_train_and_optimizer_option_is_audited() -> None:
     for key in SCHEMAS["train"].options:
         if key == "federated":  # its own loop, audited in tests/privacy/test_privacy_federated.py
             continue
+        if key == "dp":  # DP-SGD, audited in tests/privacy/test_privacy_dp_training.py
+            continue
         assert re.search(rf"\b{key}\b", audited), f"train option `{key}` has no audit row"
     for name, params in OPTIMIZERS.items():
         calls = " ".join(s for s, _, _ in TRAIN_AUDIT if f"{name}(" in s)
@@ -220,10 +222,12 @@ def test_every_train_and_optimizer_option_is_audited() -> None:
 
 
 def test_defend_takes_the_train_options() -> None:
-    # all but `federated`: adversarial training is centralized
-    train = {k: v for k, v in SCHEMAS["train"].options.items() if k != "federated"}
+    # all but `federated` (adversarial training is centralized) and `dp` (DP-SGD is
+    # accounted for `train` runs only)
+    only_train = ("federated", "dp")
+    train = {k: v for k, v in SCHEMAS["train"].options.items() if k not in only_train}
     assert SCHEMAS["defend"].options == train
-    rules = tuple(r for r in SCHEMAS["train"].rules if r[0] != "federated")
+    rules = tuple(r for r in SCHEMAS["train"].rules if r[0] not in only_train)
     assert SCHEMAS["defend"].rules == rules
 
 
