@@ -726,10 +726,12 @@ SCHEMAS: dict[str, Schema] = {
             "certify": certify_methods,
             "mitigate": lambda v: _mitigation().mitigation_methods(v),
             "device": name,
+            "noise_scale": lambda v: _mitigation().noise_scales(v),
         },
         rules=(
             ("certify", _certify_needs_exact),
             ("mitigate", lambda options: _mitigation().mitigate_rule(options)),
+            ("noise_scale", lambda options: _mitigation().noise_scale_rule(options)),
         ),
     ),
     "target": Schema(
@@ -749,5 +751,3 @@ SCHEMAS: dict[str, Schema] = {
     "readout": Schema({"classes": integer(1), "scale": number(0, open_lo=True)}),
 }
 """Statement kind -> schema."""
-            "noise_scale": lambda v: _mitigation().noise_scales(v),
-            ("noise_scale", lambda options: _mitigation().noise_scale_rule(options)),
