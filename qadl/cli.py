@@ -168,6 +168,19 @@ def compile_configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--emit", choices=("qasm", "ir"), default="qasm", help="output format")
     _add_compile_flags(parser)
+    parser.add_argument(
+        "--zne-scales", metavar="1,3,5",
+        help="emit one circuit per odd folding scale (<model>.zne<S>.qasm), folded after "
+        "routing and translation; needs -o",
+    )
+    parser.add_argument(
+        "--zne-folding", choices=("global", "local"), default="global",
+        help="fold the whole circuit (global) or every gate (local)",
+    )
+    parser.add_argument(
+        "--calibration", choices=("tensored", "full"), default=None,
+        help="also emit the readout calibration circuits (<model>.cal_<bits>.qasm); needs -o",
+    )
 
 
 def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
@@ -368,7 +381,8 @@ def compile_main(args: argparse.Namespace) -> int:
                 help="drop --bind, or emit OpenQASM (--emit qasm)",
             )
         models = _compiled_models(program, args.model)
-        outputs = [(m, _emit(m, program, args)) for m in models]
+        _check_mitigation_flags(args)
+        outputs = [out for m in models for out in _emit_all(m, program, args)]
     except QadlError as err:
         _report(err, sources)
         return EXIT_USER
@@ -406,16 +420,44 @@ def _command_span(command: str):
     return Span(command, 0, 0)
 
 
-def _emit(model, program, args: argparse.Namespace) -> str:
+def _emit_all(model, program, args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(file stem, text)`` of the model, or of its folded and calibration circuits."""
     circuit, extra = _compile_pipeline(model, program, args)
+    if not (args.zne_scales or args.calibration):
+        return [(model.name, _emit(circuit, model, args, extra))]
+    from qadl.cli_mitigation import mitigation_variants
+
+    basis = None
+    if args.target:
+        basis = tuple(g.value for g in _find_target(args.target, model, program, args.file).basis)
+    out = []
+    for variant in mitigation_variants(circuit, args, basis, _command_span("qadl compile")):
+        notes = (*extra.get("header_comments", ()), variant.note)
+        text = _emit(
+            variant.circuit, model, args, {**extra, "header_comments": notes},
+            bind=not variant.calibration,
+        )
+        out.append((f"{model.name}.{variant.suffix}", text))
+    return out
+
+
+def _check_mitigation_flags(args: argparse.Namespace) -> None:
+    from qadl.cli_mitigation import check_flags
+
+    check_flags(args, _command_span("qadl compile"))
+
+
+def _emit(circuit, model, args: argparse.Namespace, extra: dict, bind: bool = True) -> str:
+    """The text of ``circuit``; ``bind`` False: a calibration circuit (nothing to bind)."""
     if args.emit == "ir":
         from qadl.ir.printer import format_circuit
 
         return format_circuit(circuit)
     from qadl.backends.qasm3 import emit
 
-    theta = _bound_params(args.bind, model) if args.bind else None
-    x = _bound_features(args.bind, model) if args.bind else None
+    path = args.bind if bind else None
+    theta = _bound_params(path, model) if path else None
+    x = _bound_features(path, model) if path else None
     return emit(circuit, theta=theta, x=x, **extra)
 
 
@@ -439,15 +481,15 @@ def _bound_features(path: str, model) -> object:
     return x
 
 
-def _write(outputs: list[tuple[object, str]], args: argparse.Namespace) -> None:
+def _write(outputs: list[tuple[str, str]], args: argparse.Namespace) -> None:
     suffix = ".qasm" if args.emit == "qasm" else ".ir"
     if args.output is None:
         for _, text in outputs:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     out = Path(args.output)
-    for model, text in outputs:
-        path = out / f"{model.name}{suffix}"
+    for stem, text in outputs:
+        path = out / f"{stem}{suffix}"
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as err:  # e.g. a directory of that name
