@@ -48,15 +48,18 @@ def loads(
     *,
     sources: SourceMap | None = None,
     real_path: str | Path | None = None,
+    bindings: dict[str, Any] | None = None,
 ) -> Program:
     """Check and lower program text (imports resolve relative to ``real_path`` or ``path``).
 
-    ``text`` may be ``bytes``, decoded as UTF-8.
+    ``text`` may be ``bytes``, decoded as UTF-8. ``bindings`` gives constants of the file
+    other values (``{"SEED": 3}``): the program of one point of its ``sweep``.
 
     Raises:
         QadlError: with every diagnostic found; render them with ``qadl.diagnostics.render_all``
             and the ``sources`` map you passed in.
         TypeError: ``text`` is neither ``str`` nor ``bytes``.
+        KeyError: a binding names no constant of the file.
     """
     from qadl.check.check import check_source
     from qadl.ir.lower import lower_program
@@ -70,6 +73,7 @@ def loads(
         SourceFile(path, text),
         sources,
         real_path=Path(real_path) if real_path is not None else None,
+        bindings=bindings,
     )
     return lower_program(checked)
 
@@ -124,9 +128,12 @@ def diagnose(
     (Named ``diagnose`` because ``qadl.check`` is the checker subpackage.)
     """
     from qadl.run.preflight import preflight
+    from qadl.run.sweep_check import check_points
 
     try:
-        preflight(load(path, sources=sources), data_policy)
+        program = load(path, sources=sources)
+        preflight(program, data_policy)
+        check_points(program, data_policy)  # every point of a sweep
     except QadlError as err:
         return err.diagnostics
     return ()

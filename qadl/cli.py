@@ -117,6 +117,7 @@ def check_main(args: argparse.Namespace) -> int:
     diagnostics to stderr; exit 1 if any file has errors."""
     from qadl.api import load
     from qadl.run.preflight import policy_from, preflight
+    from qadl.run.sweep_check import check_points
     from qadl.source import SourceMap
 
     status = EXIT_OK
@@ -126,6 +127,7 @@ def check_main(args: argparse.Namespace) -> int:
         try:
             program = load(path, sources=sources)
             preflight(program, policy)
+            check_points(program, policy)  # every point of a sweep, checked as its own program
         except QadlError as err:
             _report(err, sources)
             status = EXIT_USER
@@ -143,6 +145,10 @@ def check_main(args: argparse.Namespace) -> int:
             )
             or "no models"
         )
+        if program.sweep is not None:
+            from qadl.run.sweep_run import describe
+
+            models += f"; {describe(program)}"
         print(f"{path}: ok: {models}")
     return status
 

@@ -22,6 +22,7 @@ from qadl.check.specs import (
     TargetSpec,
     TrainSpec,
 )
+from qadl.check.sweep import SweepSpec
 from qadl.check.values import CallValue, Condition, DataRef
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel, Target
@@ -43,6 +44,7 @@ __all__ = [
     "NoiseSpec",
     "ParamInit",
     "Program",
+    "SweepSpec",
     "TargetSpec",
     "TrainSpec",
 ]
@@ -153,6 +155,8 @@ class Program:
     sources: SourceMap = field(default_factory=SourceMap, compare=False, repr=False)
     kernels: dict[str, KernelModel] = field(default_factory=dict)
     kernel_trainings: tuple[KernelTrainSpec, ...] = ()
+    sweep: SweepSpec | None = None
+    """The file's ``sweep`` (``qadl run`` runs one program per point); None without one."""
 
     def model(self, name: str | None = None) -> Model:
         """The model ``name``, or the only/first model when ``name`` is None."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from qadl.check.specs import (
     TargetSpec,
     TrainSpec,
 )
+from qadl.check.sweep import SweepSpec, bind_constants, check_sweep
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
 from qadl.frontend import ast as A
@@ -68,6 +69,8 @@ class CheckedProgram:
     devices: tuple[DeviceSpec, ...]
     kernels: dict[str, KernelSpec] = field(default_factory=dict)
     kernel_trainings: tuple[KernelTrainSpec, ...] = ()
+    sweep: SweepSpec | None = None
+    """The root file's ``sweep`` (None without one, and for one point of a sweep)."""
 
 
 # ---- scopes -------------------------------------------------------------------------------------
@@ -562,22 +565,34 @@ def _collect(
 
 
 def check_source(
-    source: SourceFile, sources: SourceMap | None = None, *, real_path: Path | None = None
+    source: SourceFile,
+    sources: SourceMap | None = None,
+    *,
+    real_path: Path | None = None,
+    bindings: dict[str, Any] | None = None,
 ) -> CheckedProgram:
     """Check one root file (already read) and everything it imports.
 
+    ``bindings`` gives root-file constants other values: the program is then one point of
+    the file's sweep, checked as a plain program (its ``sweep`` is None).
+
     Raises:
         QadlError: every problem found (up to ``MAX_ERRORS``), each with its location.
+        KeyError: a binding names no constant of the root file.
     """
     sources = sources if sources is not None else SourceMap()
     graph = load_modules(source, sources, real_path=real_path)
+    if bindings is not None:  # the file as if its constants were written with these values
+        graph = bind_constants(graph, bindings)
     bag = DiagnosticBag()
     scopes = _build_scopes(graph, bag)
     _resolve_consts(scopes, graph, bag)
     root_dir = (real_path or Path(source.path)).resolve().parent
     program = _collect(graph, scopes, bag, sources, root_dir)
+    # a point of a sweep is a plain program (its sweep was checked with the file)
+    sweep = check_sweep(graph, scopes, bag) if bindings is None else None
     bag.raise_if_errors()
-    return program
+    return replace(program, sweep=sweep)
 
 
 def check_file(path: str | Path, sources: SourceMap | None = None) -> CheckedProgram:

@@ -57,6 +57,8 @@ __all__ = [
     "Slice",
     "Stmt",
     "String",
+    "SweepAxis",
+    "SweepDecl",
     "TargetDecl",
     "TrainDecl",
     "TupleExpr",
@@ -548,6 +550,29 @@ class DeviceDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class SweepAxis:
+    """``sweep_axis: NAME "in" expr [".." expr ["step" expr]]`` — ``LR in [0.01, 0.05]`` or
+    ``SEED in 1..11`` (``values`` is the list, or the range start with ``stop``/``step``)."""
+
+    name: Name
+    values: Expr
+    stop: Expr | None
+    step: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SweepDecl:
+    """``sweep_decl: "sweep" sweep_axis ("," sweep_axis)* [sweep_body]`` —
+    ``sweep SEED in 1..11, LR in [0.01, 0.05] { aggregate over SEED }``."""
+
+    axes: tuple[SweepAxis, ...]
+    aggregate: tuple[Name, ...]
+    span: Span = _span()
+    aggregate_span: Span = _span()
+
+
 Decl = (
     Import
     | ConstDecl
@@ -562,6 +587,7 @@ Decl = (
     | TargetDecl
     | NoiseDecl
     | DeviceDecl
+    | SweepDecl
 )
 """Any top-level declaration."""
 

@@ -224,6 +224,27 @@ class AstBuilder(Transformer):
         model, target = children
         return A.DeviceDecl(self._name(model), self._name(target), span=self._span(meta))
 
+    def sweep_decl(self, meta, children):
+        """``sweep_decl`` -> ``ast.SweepDecl`` (several ``aggregate`` lines add up)."""
+        *axes, body = children
+        aggregate = tuple(name for line in body or () for name in line[1])
+        body_span = body[0][0] if body else NO_SPAN
+        return A.SweepDecl(tuple(axes), aggregate, span=self._span(meta), aggregate_span=body_span)
+
+    def sweep_axis(self, meta, children):
+        """``sweep_axis`` -> ``ast.SweepAxis``."""
+        name, values, stop, step = children
+        return A.SweepAxis(self._name(name), values, stop, step, span=self._span(meta))
+
+    def sweep_body(self, meta, children):
+        """``sweep_body`` -> a tuple of its ``aggregate`` lines."""
+        return tuple(children)
+
+    def sweep_aggregate(self, meta, children):
+        """``sweep_aggregate`` -> (its span, its names)."""
+        (names,) = children
+        return (self._span(meta), names)
+
     def options(self, meta, children):
         """``options`` -> a tuple of its children."""
         return tuple(children)

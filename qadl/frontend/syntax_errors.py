@@ -45,6 +45,7 @@ TOP_LEVEL_KEYWORDS = (
     "target",
     "noise",
     "device",
+    "sweep",
 )
 STATEMENT_KEYWORDS = ("for", "if", "let", "param", "readout")
 MAX_LISTED = 10

@@ -318,4 +318,5 @@ def lower_program(program: CheckedProgram) -> Program:
         program.sources,
         kernels,
         program.kernel_trainings,
+        program.sweep,
     )
