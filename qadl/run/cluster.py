@@ -33,6 +33,8 @@ __all__ = [
 INSTALL_HINT = "install the Dask extra: pip install 'qadl[dask]'"
 _ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 _CLI = Span("<command line>", 0, 0)
+CONNECT_TIMEOUT = "10s"
+"""How long ``--scheduler`` waits for the scheduler to answer."""
 
 
 def check_cluster_options(
@@ -113,7 +115,7 @@ def _client(
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as err:
             raise QadlError.at(
                 "E0922", f"cannot reach the Dask scheduler at `{scheduler}`: {err}", where,
