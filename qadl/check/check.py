@@ -10,6 +10,7 @@ from qadl.check.imports import ModuleGraph, load_modules
 from qadl.check.kernels import (
     KernelSpec,
     KernelTrainSpec,
+    check_kernel_attack,
     check_kernel_decl,
     check_kernel_evaluation,
     check_kernel_train,
@@ -341,16 +342,18 @@ class _TopLevel:
 
     def attack(self, decl: A.AttackDecl) -> AttackSpec | None:
         """Check an ``attack`` statement; its ``method`` option is required."""
-        if refuse_kernel(self.scope, decl.model, "attacks", self.bag):
-            return None
-        model = self.ref(decl.model, ("model", "robust"), "model")
+        model = self.ref(decl.model, ("model", "robust", "kernel"), "model")
         options = self.options("attack", decl.options, decl.name_span)
         method = options.pop("method", None)
         if model is None or method is None:
             return None
         method = method if isinstance(method, CallValue) else CallValue(str(method))
+        kernel = getattr(self.scope.lookup(decl.model.id), "kind", None) == "kernel"
+        if kernel and not check_kernel_attack(model, method, decl.options, self.bag):
+            return None
         if method.name == "transfer" and method.get("from") is not None:
-            self.ref(A.Name(method.get("from"), span=method.span), ("model", "robust"), "model")
+            self.ref(A.Name(method.get("from"), span=method.span), ("model", "robust", "kernel"),
+                     "model")
         inner = method.get("attack")
         if method.name == "transfer" and isinstance(inner, str) and inner not in ATTACK_METHODS:
             self.ref(A.Name(inner, span=method.span), ("attack",), "attack")

@@ -23,6 +23,7 @@ __all__ = [
     "KERNEL_TRAIN_OPTIONS",
     "KernelSpec",
     "KernelTrainSpec",
+    "check_kernel_attack",
     "check_kernel_decl",
     "check_kernel_evaluation",
     "check_kernel_train",
@@ -182,7 +183,8 @@ def refuse_kernel(scope: ModuleScope, name: A.Name, statement: str, bag: Diagnos
         f"`{name.id}` is a quantum kernel: qadl has no {statement} for kernel classifiers",
         name.span,
         label="a kernel",
-        help="kernels are trained and evaluated on clean data (`evaluate k on DATA.test`)",
+        help="kernels are trained, attacked on their features and evaluated "
+        "(`evaluate k on DATA.test under [clean, pgd(epsilon = 0.1)]`)",
     )
     return True
 
@@ -338,21 +340,68 @@ def _option_problem(key: str, value: Any) -> str | None:
     return None if ok else "expected a number of MiB in [1, 1048576]"
 
 
+KERNEL_ATTACK_HELP = (
+    "attack a kernel classifier's features: fgsm, bim, pgd, mim, gradient_steps or transfer"
+)
+
+STATE_METHODS = ("local_rotations", "closest_flip")
+"""Attack methods that perturb input states (a kernel reads features)."""
+
+PRIVACY_ATTACKS = ("gradient_inversion", "membership_inference")
+"""Privacy attacks: they query a variational model's training gradients and losses."""
+
+
+def check_kernel_attack(
+    kernel: str, method: CallValue, options: tuple[A.Option, ...], bag: DiagnosticBag
+) -> bool:
+    """``attack NAME on KERNEL``: only attacks on features apply (E0930, E0931)."""
+    where = next((o.value.span for o in options if o.key == "method" and o.value), NO_SPAN)
+    inner = method.get("attack") if method.name == "transfer" else method
+    name = inner.name if isinstance(inner, CallValue) else inner
+    if name in STATE_METHODS:
+        bag.error(
+            "E0930",
+            f"`{name}` perturbs input states, but kernel `{kernel}` reads features",
+            where,
+            label="an attack on states",
+            help=KERNEL_ATTACK_HELP,
+        )
+        return False
+    if name in PRIVACY_ATTACKS:
+        bag.error(
+            "E0931",
+            f"`{name}` attacks a variational model's training; kernel `{kernel}` has none "
+            "(its classifier is fitted in closed form)",
+            where,
+            label="not for kernels",
+            help=KERNEL_ATTACK_HELP,
+        )
+        return False
+    return True
+
+
 def check_kernel_evaluation(
     decl: A.EvaluateDecl, kernels: list[str], under: tuple[Any, ...], bag: DiagnosticBag
 ) -> None:
-    """Kernels are evaluated on clean data only, without `fidelity` or evaluation `shots`."""
+    """Kernels are attacked on their features; no `fidelity` or evaluation `shots`."""
     if not kernels:
         return
     names = ", ".join(f"`{k}`" for k in kernels)
-    if decl.under is not None and any(item != "clean" for item in under):
-        bag.error(
-            "E0338",
-            f"{names}: qadl has no attacks on kernel classifiers",
-            decl.under.span,
-            label="attacks listed for a kernel",
-            help="evaluate kernels in their own `evaluate ... under [clean]` statement",
-        )
+    for item in under:
+        if not isinstance(item, CallValue):
+            continue  # `clean` or a declared attack (the preflight checks those)
+        method = item.get("attack") if item.name == "transfer" else item
+        name = method.name if isinstance(method, CallValue) else None
+        if name in STATE_METHODS:
+            bag.error(
+                "E0930",
+                f"`{name}` perturbs input states, but "
+                + (f"kernel {names} reads" if len(kernels) == 1 else f"kernels {names} read")
+                + " features",
+                item.span,
+                label="an attack on states",
+                help=KERNEL_ATTACK_HELP,
+            )
     for opt in decl.options:
         if opt.key in ("fidelity", "shots"):
             bag.error(

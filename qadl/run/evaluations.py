@@ -35,7 +35,7 @@ from qadl.run.context import (
     named_plan,
     say,
 )
-from qadl.run.kernels import evaluate_kernel
+from qadl.run.kernel_attacks import evaluate_kernel_under, scorer, training_data_of
 from qadl.source import Span
 
 __all__ = ["check_evaluations", "run_evaluations"]
@@ -93,9 +93,7 @@ def _transfer_results(
             help="transfer from another qadl model instead: `transfer(from = MODEL, attack = ...)`",
         )
     if plan.surrogate is not None:
-        train_ref = next(
-            t.data for t in session.program.trainings if t.model == session.base.get(target, target)
-        )
+        train_ref = training_data_of(session, target)
         kind = "logistic" if plan.surrogate == "logistic_regression" else "mlp"
         source = fit_surrogate(session.split(train_ref, span), kind, seed=plan.attack.seed)
     elif isinstance(plan.attack, QuantumAttackConfig):
@@ -109,14 +107,9 @@ def _transfer_results(
             plan.attack,
         )
         return tuple(results)
-    else:
-        source_name = plan.source_model or target
-        source = ClassifierOracle(session.classifier(source_name), session.theta(source_name, span))
-    return tuple(
-        transfer_attack(
-            source, session.classifier(target), session.theta(target, span), data, plan.attack
-        )
-    )
+    else:  # either side may be a kernel classifier
+        source = ClassifierOracle(*scorer(session, plan.source_model or target, span))
+    return tuple(transfer_attack(source, *scorer(session, target, span), data, plan.attack))
 
 
 def _evaluate_model(
@@ -241,10 +234,14 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 f"evaluate {name} on {data.name} ({len(data)} samples) under "
                 + ", ".join(i if isinstance(i, str) else i.name for i in spec.under)
             )
-            if name in session.program.kernels:  # clean accuracy only (checked)
-                seed = int(spec.options.get("seed", 0))
-                evaluations.append(evaluate_kernel(session, name, data, spec.span, seed))
-                say(f"  -> {name}: clean accuracy {evaluations[-1].clean_accuracy:.3f}")
+            if name in session.program.kernels:
+                started = time.perf_counter()
+                evaluations.append(evaluate_kernel_under(session, name, data, spec, {}))
+                say(
+                    f"  -> {name}: clean accuracy {evaluations[-1].clean_accuracy:.3f} on "
+                    f"{evaluations[-1].n} samples, {len(evaluations[-1].points)} attack points "
+                    f"({time.perf_counter() - started:.1f} s)"
+                )
                 continue
             attacked = any(item != "clean" for item in spec.under)
             guard_memory(

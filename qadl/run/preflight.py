@@ -46,6 +46,7 @@ from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
+from qadl.run.kernel_preflight import kernel_attack_on, kernel_source
 from qadl.run.tabular_checks import (
     digits_pca_problem,
     file_steps_problem,
@@ -491,6 +492,9 @@ class _Preflight:
     def attack_on(self, item: Any, name: str, span: Span, in_defence: bool) -> None:
         """An ``under`` item or a defence's attack applied to model ``name``."""
         model = self.model(name)
+        if model is None and name in self.program.kernels:
+            kernel_attack_on(self, item, name, span, in_defence)
+            return
         if model is None or item == "clean":
             return
         method, options, declared = self.resolve(item)
@@ -527,6 +531,9 @@ class _Preflight:
             return
         source_name = method.get("from") or name
         source = self.model(source_name)
+        if source is None and source_name in self.program.kernels:
+            kernel_source(self, method, source_name, name, span)
+            return
         if source is None:
             return
         self.needs_params(source_name, span, "the source of a transfer attack")

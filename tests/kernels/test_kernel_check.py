@@ -85,7 +85,11 @@ def test_a_kernel_takes_one_feature_vector():
         ("train k on d.train { classifier svm; shots 0 }", "E0502", "0"),
         ("train k on d.train { seed 1 }", "E0508", "train k on d.train { seed 1 }"),
         ("train k on d.train { classifier svm; seed 3 }", "E0336", "seed"),
-        ("attack a on k { method fgsm(epsilon = 0.1) }", "E0337", "k"),
+        ("attack a on k { method local_rotations(epsilon = 0.1) }", "E0930",
+         "local_rotations(epsilon = 0.1)"),
+        ("attack a on k { method membership_inference }", "E0931", "membership_inference"),
+        ("attack a on k { method transfer(surrogate = mlp, attack = local_rotations) }",
+         "E0930", "transfer(surrogate = mlp, attack = local_rotations)"),
         ("defend k with adversarial_training(attack = fgsm(epsilon = 0.1)) as r", "E0337", "k"),
         ("target t { qubits 2 }\ndevice k on t", "E0337", "k"),
     ],
@@ -100,9 +104,13 @@ def test_shots_are_refused_for_a_projected_kernel():
     assert ("E0336", "shots") in _errors(text)
 
 
-def test_kernels_are_evaluated_clean_only():
-    text = HEAD + KERNEL + TRAIN + "evaluate k on d.test under [clean, fgsm(epsilon = 0.1)]\n"
-    assert ("E0338", "[clean, fgsm(epsilon = 0.1)]") in _errors(text)
+def test_kernels_are_attacked_on_their_features_only():
+    attacked = "evaluate k on d.test under [clean, fgsm(epsilon = 0.1), a]\n"
+    declared = "attack a on k { method pgd(epsilon = [0.1, 0.2]) }\n"
+    program = loads(HEAD + KERNEL + TRAIN + declared + attacked, "k.qadl")
+    assert program.attacks["a"].model == "k"
+    text = HEAD + KERNEL + TRAIN + "evaluate k on d.test under [local_rotations(epsilon = 0.1)]\n"
+    assert ("E0930", "local_rotations(epsilon = 0.1)") in _errors(text)
     text = HEAD + KERNEL + TRAIN + "evaluate k on d.test { shots 100 }\n"
     assert ("E0339", "shots") in _errors(text)
 
