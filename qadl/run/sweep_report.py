@@ -231,6 +231,9 @@ def _plot_axis(plt, out_dir, groups, axis, replicate):
                     marker="o", capsize=3, label=model + (f" ({others})" if others else ""))
     acc_ax.set(xlabel=axis.name, ylabel="clean accuracy", ylim=(-0.02, 1.02))
     loss_ax.set(xlabel=axis.name, ylabel="final training loss")
+    if min(axis.values) > 0 and max(axis.values) >= 10 * min(axis.values):
+        for ax in (acc_ax, loss_ax):  # learning rates, shots: values spread over decades
+            ax.set_xscale("log")
     for ax in (acc_ax, loss_ax):
         if ax.has_data():
             ax.legend(fontsize="small")
