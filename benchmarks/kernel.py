@@ -1,31 +1,41 @@
-"""Kernel benchmark: the fidelity Gram matrix of a ZZ feature map, qadl vs Qiskit.
+"""Kernel benchmark: the fidelity Gram matrix of a ZZ feature map, qadl vs Qiskit and PennyLane.
 
 For N random samples on n qubits (Qiskit's ``zz_feature_map``, reps 2, full
-entanglement; qadl's stdlib ``zz_feature_map``, the same circuit), time the N x N Gram
-matrix K = |<φ(x_a)|φ(x_b)>|²:
+entanglement; qadl's stdlib ``zz_feature_map`` and a PennyLane template, the same
+circuit), time the N x N Gram matrix K = |<φ(x_a)|φ(x_b)>|²:
 
 - qadl: one batched simulation per sample, then tiled ZGEMM (``qadl.learn.kernels``);
 - Qiskit ``Statevector``: one ``Statevector`` per sample, then a NumPy product (the
   fastest way to use Qiskit's own simulator for this);
 - Qiskit Machine Learning ``FidelityStatevectorKernel`` (if installed);
 - Qiskit Machine Learning ``FidelityQuantumKernel`` (compute-uncompute circuits with the
-  reference ``StatevectorSampler``, N(N-1)/2 circuits) at a small N only, because it
-  grows as N² (``--fqk-n``).
+  reference ``StatevectorSampler``, N(N-1)/2 circuits): it grows as N², so it runs on
+  the first ``--fqk-n`` samples and its time is extrapolated by the number of pairs;
+- PennyLane ``lightning.qubit`` states: one QNode returning ``qml.state()``, called once
+  on the whole batch (parameter broadcasting), then the same NumPy product (the fastest
+  PennyLane way measured);
+- PennyLane ``qml.kernels.square_kernel_matrix`` with the compute-uncompute QNode
+  (the feature map, then ``qml.adjoint`` of it, ``qml.probs``; PennyLane's kernel
+  tutorial), on ``lightning.qubit``: N(N-1)/2 circuits, on the first ``--pl-kernel-n``
+  samples, extrapolated like ``FidelityQuantumKernel``.
 
 Every peer's matrix is compared with qadl's (max abs difference) before it is reported.
-The qadl column also gives the peak of Python-tracked memory (NumPy arrays) during the
-Gram computation, with the tile budget ``--memory-mb``.
+The qadl row also gives the peak of Python-tracked memory (NumPy arrays) during the Gram
+computation, with the tile budget ``--memory-mb``, and the peak resident size of the
+process so far (meaningful for the first size measured, or with ``--qadl-only``).
 
-Usage: ``python benchmarks/kernel.py [--n 500] [--qubits 8] [--fqk-n 40] [--memory-mb 256]
-[--qadl-only] [--random-states]``
+Usage: ``python benchmarks/kernel.py [--n 500 2000] [--qubits 8 12] [--fqk-n 40]
+[--pl-kernel-n 40] [--memory-mb 256] [--qadl-only] [--random-states]``
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +49,14 @@ PROGRAM = """import encodings.zz_feature_map
 kernel k(x: float[{n}]) on q[{n}] {{ zz_feature_map(q, x, reps = 2) }}
 """
 
+Peer = Callable[[np.ndarray], "tuple[np.ndarray, float] | None"]
+
 
 def qadl_gram(
     x: np.ndarray, memory_mb: float, random_states: bool = False
-) -> tuple[np.ndarray, float, float]:
-    """(K, seconds, peak MiB tracked) for qadl, simulator compiled beforehand.
+) -> tuple[np.ndarray, float, float, float]:
+    """(K, seconds, simulation seconds, peak MiB tracked) for qadl, simulator compiled
+    beforehand.
 
     ``random_states``: random unit vectors instead of simulated feature states (the
     products and the memory alone, for sizes where the peers are out of reach).
@@ -59,11 +72,12 @@ def qadl_gram(
         states /= np.linalg.norm(states, axis=1)[:, None]
     else:
         states = feature_states(fm, x)
+    simulated = time.perf_counter() - started
     gram = fidelity_gram(states, memory_bytes=int(memory_mb * (1 << 20)))
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
     tracemalloc.stop()
-    return gram, seconds, peak
+    return gram, seconds, simulated, peak
 
 
 def qiskit_statevector_gram(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -101,40 +115,130 @@ def qml_fidelity_gram(x: np.ndarray) -> tuple[np.ndarray, float] | None:
     return gram, time.perf_counter() - started
 
 
+def _pennylane_zz(x, n: int) -> None:
+    """Qiskit's ``zz_feature_map(n, reps = 2)`` (full entanglement) as PennyLane operations."""
+    import pennylane as qml
+
+    for _ in range(2):
+        for i in range(n):
+            qml.Hadamard(i)
+            qml.PhaseShift(2 * x[i], i)
+        for i in range(n):
+            for j in range(i + 1, n):
+                qml.CNOT([i, j])
+                qml.PhaseShift(2 * (np.pi - x[i]) * (np.pi - x[j]), j)
+                qml.CNOT([i, j])
+
+
+def pennylane_state_gram(x: np.ndarray) -> tuple[np.ndarray, float] | None:
+    try:
+        import pennylane as qml
+    except ImportError:
+        return None
+    n = x.shape[1]
+    dev = qml.device("lightning.qubit", wires=n)
+
+    @qml.qnode(dev)
+    def state(features):
+        _pennylane_zz(features, n)
+        return qml.state()
+
+    state(x[0])  # build the device and QNode outside the timing
+    started = time.perf_counter()
+    states = np.asarray(state(x.T))  # broadcast over the samples
+    gram = np.abs(states.conj() @ states.T) ** 2
+    return gram, time.perf_counter() - started
+
+
+def pennylane_kernel_gram(x: np.ndarray) -> tuple[np.ndarray, float] | None:
+    try:
+        import pennylane as qml
+    except ImportError:
+        return None
+    n = x.shape[1]
+    dev = qml.device("lightning.qubit", wires=n)
+
+    @qml.qnode(dev)
+    def overlap(a, b):
+        _pennylane_zz(a, n)
+        qml.adjoint(_pennylane_zz)(b, n)
+        return qml.probs(wires=range(n))
+
+    overlap(x[0], x[0])  # build the device and QNode outside the timing
+    started = time.perf_counter()
+    gram = qml.kernels.square_kernel_matrix(
+        x, lambda a, b: overlap(a, b)[0], assume_normalized_kernel=True
+    )
+    return np.asarray(gram), time.perf_counter() - started
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def bench(x: np.ndarray, args: argparse.Namespace) -> list[tuple]:
+    """Rows (implementation, N measured, seconds measured, seconds at N, diff, note)."""
+    n = len(x)
+    ours, seconds, simulated, peak = qadl_gram(x, args.memory_mb, args.random_states)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = [(
+        "qadl", n, seconds, seconds, 0.0,
+        f"{simulated:.2f} s simulation; {peak:.0f} MiB peak tracked, {rss:.0f} MiB peak RSS",
+    )]
+    peers: tuple[tuple[str, Peer, int], ...] = (
+        ("Qiskit Statevector + NumPy", qiskit_statevector_gram, n),
+        ("Qiskit ML FidelityStatevectorKernel", qml_statevector_gram, n),
+        ("PennyLane lightning.qubit states (broadcast) + NumPy", pennylane_state_gram, n),
+        ("Qiskit ML FidelityQuantumKernel", qml_fidelity_gram, min(n, args.fqk_n)),
+        (
+            "PennyLane qml.kernels.square_kernel_matrix (lightning.qubit)",
+            pennylane_kernel_gram,
+            min(n, args.pl_kernel_n),
+        ),
+    )
+    for name, fn, m in () if args.qadl_only or args.random_states else peers:
+        result = fn(x[:m])
+        if result is None:
+            rows.append((name, m, float("nan"), float("nan"), float("nan"), "not installed"))
+            continue
+        gram, secs = result
+        diff = float(np.max(np.abs(gram - ours[:m, :m])))
+        at_n = secs * _pairs(n) / _pairs(m) if m < n else secs
+        note = f"measured at N = {m}, extrapolated by N(N-1)/2 pairs" if m < n else ""
+        rows.append((name, m, secs, at_n, diff, note))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--qubits", type=int, default=8)
+    parser.add_argument("--n", type=int, nargs="+", default=[500])
+    parser.add_argument("--qubits", type=int, nargs="+", default=[8])
     parser.add_argument("--fqk-n", type=int, default=40)
+    parser.add_argument("--pl-kernel-n", type=int, default=40)
     parser.add_argument("--memory-mb", type=float, default=256.0)
     parser.add_argument("--qadl-only", action="store_true", help="skip the peers")
     parser.add_argument(
         "--random-states", action="store_true", help="qadl only, on random states (memory)"
     )
     args = parser.parse_args()
-    x = np.random.default_rng(0).uniform(0, 2 * np.pi, size=(args.n, args.qubits))
-
-    ours, seconds, peak = qadl_gram(x, args.memory_mb, args.random_states)
-    rows = [("qadl", args.n, seconds, 0.0, f"{peak:.0f} MiB peak tracked")]
-    peers = (
-        ("Qiskit Statevector + NumPy", qiskit_statevector_gram, x),
-        ("Qiskit ML FidelityStatevectorKernel", qml_statevector_gram, x),
-        ("Qiskit ML FidelityQuantumKernel", qml_fidelity_gram, x[: args.fqk_n]),
-    )
-    for name, fn, data in () if args.qadl_only or args.random_states else peers:
-        result = fn(data)
-        if result is None:
-            rows.append((name, len(data), float("nan"), float("nan"), "not installed"))
-            continue
-        gram, secs = result
-        diff = float(np.max(np.abs(gram - ours[: len(data), : len(data)])))
-        rows.append((name, len(data), secs, diff, ""))
-
-    print(f"Gram matrix, ZZ feature map (reps 2, full), {args.qubits} qubits")
-    print("| implementation | N | seconds | max abs diff to qadl | note |")
-    print("|---|---|---|---|---|")
-    for name, n, secs, diff, note in rows:
-        print(f"| {name} | {n} | {secs:.3f} | {diff:.1e} | {note} |")
+    print("Gram matrix, ZZ feature map (reps 2, full entanglement)")
+    print("| qubits | N | implementation | seconds at N | qadl faster by | measured "
+          "(N, s) | max abs diff to qadl | note |")
+    print("|---|---|---|---|---|---|---|---|")
+    for qubits in args.qubits:
+        for n in args.n:
+            x = np.random.default_rng(0).uniform(0, 2 * np.pi, size=(n, qubits))
+            rows = bench(x, args)
+            ours = rows[0][3]
+            for name, m, secs, at_n, diff, note in rows:
+                ratio = "" if name == "qadl" else f"{at_n / ours:.1f}×"
+                print(f"| {qubits} | {n} | {name} | {at_n:.3g} | {ratio} | ({m}, {secs:.3g}) "
+                      f"| {diff:.1e} | {note} |", flush=True)
+            timed = [r for r in rows[1:] if np.isfinite(r[3])]
+            if timed:
+                best = min(timed, key=lambda r: r[3])
+                print(f"| {qubits} | {n} | fastest peer: {best[0]} | {best[3]:.3g} | "
+                      f"{best[3] / ours:.1f}× | | | |", flush=True)
 
 
 if __name__ == "__main__":
