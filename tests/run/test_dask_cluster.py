@@ -19,6 +19,7 @@ distributed = pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402  (after the skip: a Dask dependency)
 
 from qadl.api import loads  # noqa: E402
+from qadl.cli import main  # noqa: E402
 from qadl.run import grid  # noqa: E402
 from qadl.run.cluster import cluster, numba_threads_per_worker  # noqa: E402
 from qadl.run.executor import ResultStore, Shared, Task, execute, pool  # noqa: E402
@@ -53,13 +54,67 @@ def _results(tmp_path: Path, seed: int, workers: int | None) -> dict:
     return json.loads((out / "results.json").read_text(encoding="utf-8"))
 
 
+def test_grid_cells_on_two_workers_equal_the_serial_cells(local2, tmp_path) -> None:
+    """The evaluation grid itself (2 attacks x 2 ε, shot-sampled scoring): the cells run on
+    the workers give the serial ``Evaluation`` and the same adversarial arrays, bit for bit."""
+    import numpy as np
+
+    from qadl.adversary.evaluate import Scoring
+    from qadl.program import DataRef
+    from qadl.run.context import Session, named_plan
+
+    session = Session(loads(GRID.replace("SEED", "1"), "grid.qadl"),
+                      RunOptions(out_dir=tmp_path, progress=False))
+    data = session.split(DataRef("digits", "test"), None).take(np.arange(10))
+    classifier = session.classifier("tiny")
+    theta = np.random.default_rng(7).uniform(0, 6, classifier.num_params)
+    attacks = dict(named_plan(session, a) for a in ("fgsm_sweep", "pgd_random"))
+    found = []
+    for workers in (None, local2):
+        runner = grid.CellRunner(ResultStore(tmp_path / str(workers)), workers=workers)
+        keep: dict = {}
+        evaluation = grid.evaluate(classifier, theta, data, attacks, runner=runner, keep=keep,
+                                   scoring=Scoring(shots=64, seed=5), model="tiny")
+        found.append((evaluation.to_json(), keep))
+    (serial, serial_keep), (dask, dask_keep) = found
+    assert len(serial["points"]) == 4 and dask == serial
+    for label, results in serial_keep.items():
+        for mine, theirs in zip(results, dask_keep[label], strict=True):
+            assert np.array_equal(mine.x_adv, theirs.x_adv)
+            assert np.array_equal(mine.probs_adv, theirs.probs_adv)
+
+
+@pytest.mark.slow
 def test_two_workers_give_the_serial_results_bit_for_bit(local2, tmp_path) -> None:
-    """2 seeds x 2 attacks (one with random starts), each at 2 ε: results.json equal."""
+    """Whole runs, 2 seeds x 2 attacks (one with random starts), each at 2 ε: results.json
+    equal (the evaluation cells run on the workers)."""
     serial = {seed: _without_clock(_results(tmp_path, seed, None)) for seed in (1, 2)}
     assert serial[1] != serial[2]  # the seed matters: the comparison below can fail
     for seed in (1, 2):
         assert len(serial[seed]["evaluations"][0]["points"]) == 4
         assert _without_clock(_results(tmp_path, seed, local2)) == serial[seed]
+
+
+def test_a_sweep_on_two_workers_equals_the_serial_sweep(local2, tmp_path) -> None:
+    """``sweep SEED in [1, 2]`` over a grid of 2 attacks: the sweep's results.json and
+    every point's results.json equal the serial run's, bit for bit."""
+    sweep = Path(__file__).parent / "dask" / "sweep.qadl"
+    outs = {}
+    for label, flags in (("serial", []), ("dask", ["--workers", str(local2)])):
+        outs[label] = tmp_path / label
+        argv = ["run", str(sweep), "--out", str(outs[label]), "--no-plots", "--no-progress"]
+        assert main(argv + flags) == 0
+
+    def read(path: Path) -> dict:
+        return _without_clock(json.loads(path.read_text(encoding="utf-8")))
+
+    assert read(outs["dask"] / "results.json") == read(outs["serial"] / "results.json")
+    points = sorted(p.name for p in (outs["serial"] / "points").iterdir())
+    assert len(points) == 2
+    for key in points:
+        serial = read(outs["serial"] / "points" / key / "results.json")
+        assert len(serial["evaluations"][0]["points"]) == 4
+        assert read(outs["dask"] / "points" / key / "results.json") == serial
 
 
 def _square(x: float, shift: float = 0.0) -> dict:
