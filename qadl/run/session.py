@@ -35,7 +35,14 @@ def run_program(
     The output directory is created and proven writable before any work, and locked for
     the whole run (a second run into it is refused with E0802). ``preread`` holds data
     files already read (``qadl.run.preflight``), by data-set name.
+
+    A program with a ``sweep`` runs one plain program per point (``qadl.run.sweep_run``;
+    data files from the program's directory only) and returns the sweep's results.
     """
+    if program.sweep is not None:
+        from qadl.run.sweep_run import run_sweep
+
+        return run_sweep(program, options)
     prepare_output_dir(options.out_dir, subdirs=("plots", "checkpoints"))
     with OutputLock(options.out_dir), pool(options.workers, options.scheduler):
         clean_orphans(options.out_dir)
