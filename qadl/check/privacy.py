@@ -3,7 +3,8 @@
 A ``gradient_inversion`` attack reconstructs training inputs from a shared gradient and a
 ``membership_inference`` attack tells training samples from others; neither crafts
 adversarial examples, so ``evaluate … under``, ``adversarial_training(attack =)``
-and ``transfer(attack =)`` cannot use it (E0560).
+and ``transfer(attack =)`` cannot use it (E0560). A ``privacy_utility`` curve reruns
+gradient inversions and membership inferences of its own model (E0960).
 """
 
 from __future__ import annotations
@@ -44,6 +45,39 @@ def check_privacy_uses(
             found.append((spec.span, inner, "a transfer attack"))
     for span, name, where in sorted(found, key=lambda f: f[0].start):
         _error(bag, name, where, span)
+    check_curves(attacks, bag)
+
+
+CURVE_ATTACKS = ("gradient_inversion", "membership_inference")
+"""Methods a ``privacy_utility`` curve can run at every noise level."""
+
+
+def check_curves(attacks: dict[str, AttackSpec], bag: DiagnosticBag) -> None:
+    """E0960: every attack a ``privacy_utility`` curve names is a declared gradient
+    inversion or membership inference of the curve's own model."""
+    for spec in attacks.values():
+        if spec.method.name != "privacy_utility":
+            continue
+        names = spec.method.get("attacks")
+        for item in names if isinstance(names, tuple) else (names,):
+            other = attacks.get(item) if isinstance(item, str) else None
+            if other is not None and other.method.name in CURVE_ATTACKS:
+                if other.model == spec.model:
+                    continue
+                why = f"`{item}` attacks `{other.model}`, not `{spec.model}`"
+            elif other is not None:
+                why = f"`{item}` is a `{other.method.name}` attack"
+            else:
+                why = f"no attack `{item}` is declared"
+            bag.error(
+                "E0960",
+                f"`{spec.name}`: the privacy-utility curve runs its attacks at every noise "
+                f"level; {why}",
+                spec.span,
+                label="names an attack it cannot run",
+                help="name `gradient_inversion` or `membership_inference` attacks on "
+                f"`{spec.model}`",
+            )
 
 
 def _names_private(value: Any, private: set[str]) -> bool:

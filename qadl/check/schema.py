@@ -295,6 +295,12 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "score": one_of("loss", "confidence"),
         "samples": integer(1),
     },
+    "privacy_utility": {
+        "noise": list_of(number(0)),
+        "attacks": list_of(name),
+        "clip_norm": number(0, open_lo=True),
+        "delta": number(0, 1, open_lo=True, open_hi=True),
+    },
 }
 """Privacy attacks: methods of a named `attack` statement that `qadl run` applies on its own
 (not in `evaluate … under`, adversarial training or transfer attacks)."""
@@ -449,11 +455,22 @@ def _transfer_source_rule(kw: dict[str, Any]) -> str | None:
     return "a transfer attack needs its source: `from = MODEL` or `surrogate = ...`"
 
 
+def _curve_rule(kw: dict[str, Any]) -> str | None:
+    """A privacy-utility curve needs its noise levels (distinct) and the attacks it runs."""
+    if "noise" not in kw or "attacks" not in kw:
+        return "give the noise levels and the attacks: `noise = [0, 0.5, 1], attacks = [inv]`"
+    noise = kw["noise"] if isinstance(kw["noise"], tuple) else (kw["noise"],)
+    if len(set(noise)) != len(noise):
+        return "a noise level is listed twice"
+    return None
+
+
 CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
     "transfer": _transfer_source_rule,
     "gradient_steps": _input_steps_rule,
     "gradient_inversion": _inversion_dp_rule,
+    "privacy_utility": _curve_rule,
     "adversarial_training": _defence_schedule_rule,
 }
 """Rules that relate several keyword arguments of one call (each key is checked alone above)."""
@@ -473,6 +490,9 @@ def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
         return {k: why for k in keys if k in ("targeted", "mask", "until")}
     if method.name == "membership_inference":
         why = "`membership_inference` scores unperturbed samples: nothing to target, mask or clip"
+        return {k: why for k in keys if k in ("targeted", "mask", "until", "clip")}
+    if method.name == "privacy_utility":
+        why = "`privacy_utility` runs the attacks it names, each with its own block options"
         return {k: why for k in keys if k in ("targeted", "mask", "until", "clip")}
     crafted: Any = method.get("attack", "bim") if method.name == "transfer" else method
     if isinstance(crafted, str) and crafted not in ATTACK_METHODS:

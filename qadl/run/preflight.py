@@ -548,12 +548,23 @@ class _Preflight:
             )
 
     # -- statements -------------------------------------------------------------------------------
+    def privacy(self) -> None:
+        """What ``qadl run`` checks of privacy attacks before any work (E0561–E0565,
+        E0961, E0962)."""
+        from qadl.check.schema import PRIVACY_METHODS
+        from qadl.run.privacy import check_privacy_attack  # lazy: attacks import SciPy
+
+        for attack in self.program.attacks.values():
+            if attack.method.name in PRIVACY_METHODS:
+                self.guard(check_privacy_attack, self.program, attack)
+
     def statements(self) -> None:
         program = self.program
         for attack in program.attacks.values():  # wrong for its own model even if unused
             model = self.model(attack.model)
             if model is not None and attack.method.name != "transfer":
                 self.applies(attack.method, attack.options, model, attack.span)
+        self.privacy()
         for spec in program.trainings:
             self.fits(spec.model, spec.data.dataset, spec.span)
             batch = int(spec.options.get("batch", 20))

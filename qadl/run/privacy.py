@@ -20,24 +20,24 @@ from qadl.adversary.privacy.matching import GradientOracle
 from qadl.adversary.privacy.membership import membership_inference, membership_scores
 from qadl.check.schema import PRIVACY_METHODS
 from qadl.errors import QadlError
-from qadl.program import AttackSpec, DataRef, TrainSpec
+from qadl.program import AttackSpec, CallValue, DataRef, TrainSpec
 
-__all__ = ["check_privacy", "privacy_table", "run_privacy"]
+__all__ = ["attack_record", "check_privacy", "privacy_table", "run_privacy"]
 
 
 def _privacy_attacks(session: Any) -> list[AttackSpec]:
     return [a for a in session.program.attacks.values() if a.method.name in PRIVACY_METHODS]
 
 
-def _base_name(session: Any, name: str) -> str:
+def _base_name(program: Any, name: str) -> str:
     """The ``model`` behind a trained or defended name (also before any defence ran)."""
-    defended = {d.result: d.model for d in session.program.defences}
+    defended = {d.result: d.model for d in program.defences}
     return defended.get(name, name)
 
 
-def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
-    base = _base_name(session, spec.model)
-    found = next((t for t in session.program.trainings if t.model == base), None)
+def _training_of(program: Any, spec: AttackSpec) -> TrainSpec:
+    base = _base_name(program, spec.model)
+    found = next((t for t in program.trainings if t.model == base), None)
     if found is None:
         raise QadlError.at(
             "E0561",
@@ -50,42 +50,74 @@ def _training_of(session: Any, spec: AttackSpec) -> TrainSpec:
 
 
 def check_privacy(session: Any) -> None:
-    """Before any work: each privacy attack's model is trained (E0561), an inverted model has
-    exact second derivatives (E0562, E0563), a membership attack has held-out data (E0565)."""
+    """Before any work: every privacy attack passes ``check_privacy_attack``."""
     for spec in _privacy_attacks(session):
-        training = _training_of(session, spec)
-        if spec.method.name == "membership_inference":
-            _check_held_out(spec, training)
-            continue
-        model = session.program.models[_base_name(session, spec.model)]
-        if model.input_kind == "state":
-            raise QadlError.at(
-                "E0562",
-                f"`{spec.name}`: gradient inversion recovers classical features; model "
-                f"`{spec.model}` reads quantum states",
-                spec.span,
-                help="attack a model with feature inputs",
-            )
-        target = session.program.target_of(model.name)
-        if target is not None and not target.noise.is_noiseless:
-            raise QadlError.at(
-                "E0563",
-                f"`{spec.name}`: model `{spec.model}` runs on a noisy device; gradient "
-                "inversion needs the noiseless simulator's exact second derivatives",
-                spec.span,
-                help="attack the model without `device … on` a noisy target",
-            )
-        from qadl.backends.sim.program import SHIFT_NONE, build_program
+        check_privacy_attack(session.program, spec)
 
-        tape = build_program(model.circuit).tape
-        if any(_reads_x(tape, a) for a in np.flatnonzero(tape.shift_rule == SHIFT_NONE)):
-            raise QadlError.at(
-                "E0563",
-                f"`{spec.name}`: model `{spec.model}` amplitude-encodes its features, which "
-                "have no exact second derivative here (only rotation angles do)",
-                spec.span,
-                help="attack a model whose features enter rotation angles",
-            )
+
+def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
+    """A privacy attack's model is trained (E0561), an inverted model has exact second
+    derivatives (E0562, E0563), a membership attack has held-out data (E0565), a curve
+    retrains a ``train``-ed model with gradients (E0961, E0962). ``qadl check`` runs it too."""
+    training = _training_of(program, spec)
+    if spec.method.name == "membership_inference":
+        _check_held_out(spec, training)
+        return
+    if spec.method.name == "privacy_utility":
+        _check_curve(spec, training)
+        return
+    model = program.models[_base_name(program, spec.model)]
+    if model.input_kind == "state":
+        raise QadlError.at(
+            "E0562",
+            f"`{spec.name}`: gradient inversion recovers classical features; model "
+            f"`{spec.model}` reads quantum states",
+            spec.span,
+            help="attack a model with feature inputs",
+        )
+    target = program.target_of(model.name)
+    if target is not None and not target.noise.is_noiseless:
+        raise QadlError.at(
+            "E0563",
+            f"`{spec.name}`: model `{spec.model}` runs on a noisy device; gradient "
+            "inversion needs the noiseless simulator's exact second derivatives",
+            spec.span,
+            help="attack the model without `device … on` a noisy target",
+        )
+    from qadl.backends.sim.program import SHIFT_NONE, build_program
+
+    tape = build_program(model.circuit).tape
+    if any(_reads_x(tape, a) for a in np.flatnonzero(tape.shift_rule == SHIFT_NONE)):
+        raise QadlError.at(
+            "E0563",
+            f"`{spec.name}`: model `{spec.model}` amplitude-encodes its features, which "
+            "have no exact second derivative here (only rotation angles do)",
+            spec.span,
+            help="attack a model whose features enter rotation angles",
+        )
+
+
+def _check_curve(spec: AttackSpec, training: TrainSpec) -> None:
+    """A privacy-utility curve retrains the model of a ``train`` statement with DP-SGD:
+    not a defended copy (E0961), and with a gradient-based optimizer (E0962)."""
+    if spec.model != training.model:
+        raise QadlError.at(
+            "E0961",
+            f"`{spec.name}` retrains `{spec.model}` with DP-SGD at every noise level, but "
+            f"`{spec.model}` is made by a `defend` statement, not by `train`",
+            spec.span,
+            help=f"draw the curve of `{training.model}`",
+        )
+    opt = training.options.get("optimizer")
+    name = opt.name if isinstance(opt, CallValue) else opt
+    if name in ("spsa", "cobyla"):
+        raise QadlError.at(
+            "E0962",
+            f"`{spec.name}` retrains `{spec.model}` with DP-SGD, which clips per-sample "
+            f"gradients; its training uses `{name}`, which has none",
+            spec.span,
+            help="train the model with a gradient-based optimizer (adam, sgd)",
+        )
 
 
 def _check_held_out(spec: AttackSpec, training: TrainSpec) -> None:
@@ -162,19 +194,35 @@ def run_privacy(session: Any) -> None:
     specs = _privacy_attacks(session)
     for spec in specs:
         started = time.perf_counter()
-        if spec.method.name == "membership_inference":
-            record = _membership(session, spec)
+        if spec.method.name == "privacy_utility":
+            from qadl.run.privacy_curve import run_curve
+
+            record = run_curve(session, spec)
         else:
-            record = _inversion(session, spec)
+            record = attack_record(session, spec)
         record["seconds"] = time.perf_counter() - started
         session.results.setdefault("privacy", {})[spec.name] = record
     if specs:
         print(privacy_table(session.results["privacy"]), flush=True)
 
 
-def _membership(session: Any, spec: AttackSpec) -> dict[str, Any]:
+def attack_record(
+    session: Any,
+    spec: AttackSpec,
+    *,
+    theta: np.ndarray | None = None,
+    release: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record of one gradient inversion or membership inference; ``theta`` replaces
+    the model's trained θ and ``release`` the inversion's DP options (a curve's point)."""
+    if spec.method.name == "membership_inference":
+        return _membership(session, spec, theta)
+    return _inversion(session, spec, theta, release)
+
+
+def _membership(session: Any, spec: AttackSpec, theta: np.ndarray | None) -> dict[str, Any]:
     """Threshold attack on equally many training (member) and test (non-member) samples."""
-    training = _training_of(session, spec)
+    training = _training_of(session.program, spec)
     members = session.split(training.data, spec.span)
     others = session.split(DataRef(training.data.dataset, "test"), spec.span)
     score = str(spec.method.get("score", "loss"))
@@ -185,7 +233,8 @@ def _membership(session: Any, spec: AttackSpec) -> dict[str, Any]:
         f"{n} members and {n} non-members",
         flush=True,
     )
-    clf, theta = session.classifier(spec.model), session.theta(spec.model, spec.span)
+    clf = session.classifier(spec.model)
+    theta = session.theta(spec.model, spec.span) if theta is None else theta
     loss = str(training.options.get("loss", "cross_entropy"))
 
     def scores(data: Any) -> np.ndarray:
@@ -198,11 +247,13 @@ def _membership(session: Any, spec: AttackSpec) -> dict[str, Any]:
     return {"model": spec.model, "method": spec.method.name, "score": score, **result.to_json()}
 
 
-def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
+def _inversion(
+    session: Any, spec: AttackSpec, theta: np.ndarray | None, release: dict[str, Any] | None
+) -> dict[str, Any]:
     """Gradient inversion of shared gradients of the model's training samples."""
-    training = _training_of(session, spec)
+    training = _training_of(session.program, spec)
     data = session.split(training.data, spec.span)
-    release = _release_options(spec, training)
+    release = _release_options(spec, training) if release is None else release
     config = _config(spec, data.x, release)
     need = config.samples * config.batch
     if need > len(data):
@@ -215,7 +266,7 @@ def _inversion(session: Any, spec: AttackSpec) -> dict[str, Any]:
         )
     at = str(spec.method.get("at", "trained"))
     if at == "trained":
-        theta = session.theta(spec.model, spec.span)
+        theta = session.theta(spec.model, spec.span) if theta is None else theta
     else:
         theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
     loss = str(training.options.get("loss", "cross_entropy"))
@@ -292,4 +343,9 @@ def privacy_table(records: dict[str, dict[str, Any]]) -> str:
                 f"{r['auc']:>6.3f} {r['advantage']:>9.3f} {r['attack_accuracy']:>8.3f}"
             )
         parts.append("\n".join(rows))
+    curves = {n: r for n, r in records.items() if r["method"] == "privacy_utility"}
+    if curves:
+        from qadl.run.privacy_curve import curve_table
+
+        parts.extend(curve_table(n, r) for n, r in curves.items())
     return "\n\n".join(parts)
