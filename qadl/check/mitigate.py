@@ -21,6 +21,7 @@ __all__ = [
     "mitigation_methods",
     "noise_scale_rule",
     "noise_scales",
+    "train_mitigate_rule",
 ]
 
 MAX_SCALE = 99
@@ -159,4 +160,15 @@ def noise_scale_rule(options: dict[str, Any]) -> str | None:
     """A sweep evaluates a family of devices; certificates bound one noiseless classifier."""
     if "certify" in options:
         return "`certify` bounds one classifier, not a noise sweep: certify in another `evaluate`"
+    return None
+
+
+def train_mitigate_rule(options: dict[str, Any]) -> str | None:
+    """``train { mitigate ... }`` fits one classifier on the mitigated outputs of its device."""
+    for clash, why in (
+        ("federated", "federated clients train on their own copies of the device"),
+        ("dp", "DP-SGD clips per-sample gradients of the unmitigated simulator"),
+    ):
+        if clash in options:
+            return f"`mitigate` cannot be combined with `{clash}` ({why}): drop one"
     return None

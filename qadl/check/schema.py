@@ -715,11 +715,17 @@ def _mitigation():
 
 SCHEMAS: dict[str, Schema] = {
     "train": Schema(
-        {**_TRAIN, "federated": _federated, "dp": _dp},
+        {
+            **_TRAIN,
+            "federated": _federated,
+            "dp": _dp,
+            "mitigate": lambda v: _mitigation().mitigation_methods(v),
+        },
         rules=(
             *_TRAIN_RULES,
             ("federated", _federated_excludes),
             ("dp", _dp_needs_gradients),
+            ("mitigate", lambda options: _mitigation().train_mitigate_rule(options)),
         ),
     ),
     "attack": Schema(

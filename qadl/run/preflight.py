@@ -408,6 +408,16 @@ class _Preflight:
             for code, message, help in sweep_problems(self.program, model, options):
                 self.error(code, message, span, help=help)
 
+    def trains_mitigated(self, name: str, options: dict[str, Any], span: Span) -> None:
+        """``train { mitigate ... }``: the model's bound device has the noise to mitigate."""
+        from qadl.run.mitigation import problems
+
+        model = self.model(name)
+        for code, message, help in problems(self.program, model, options) if model else ():
+            if code == "E0620":  # a training has no `device` option: only the binding
+                help = f"bind it to a noisy target: `device {name} on TARGET`"
+            self.error(code, message, span, help=help)
+
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         """Report a problem once (an attack used by several statements is checked for each)."""
         key = (code, message, span)
@@ -567,6 +577,8 @@ class _Preflight:
         self.privacy()
         for spec in program.trainings:
             self.fits(spec.model, spec.data.dataset, spec.span)
+            if "mitigate" in spec.options:
+                self.trains_mitigated(spec.model, spec.options, spec.span)
             batch = int(spec.options.get("batch", 20))
             self.memory(spec.model, batch, True, spec.span, f"training `{spec.model}`")
         for spec in program.defences:

@@ -25,6 +25,7 @@ from qadl.run.context import (
 )
 from qadl.run.dp_training import dp_text, training_dp_record
 from qadl.run.federated import run_federated
+from qadl.run.mitigated_training import mitigation_record, training_classifier
 from qadl.run.outputs import write_params
 from qadl.source import Span
 
@@ -231,6 +232,8 @@ def run_trainings(session: Session) -> None:
         write_params(out / f"{spec.model}.params.npz", result.theta)
         record = _train_record(session, spec.model, result, train, test)
         session.results.setdefault("models", {})[spec.model] = record
+        if "mitigate" in spec.options:  # the accuracies above: θ on the unmitigated device
+            record["mitigation"] = mitigation_record(spec)
         if config.dp is not None:
             fed = session.results["federated"][spec.model] if "federated" in spec.options else None
             record["dp"] = training_dp_record(config, train, result, fed)
@@ -257,7 +260,7 @@ def _fit(
     )
     with _training(spec.span, config, session.options.out_dir):
         return fit(
-            session.classifier(spec.model),
+            training_classifier(session, spec),  # `mitigate`: through the mitigation
             model.initial_params(config.seed),
             train,
             config,

@@ -212,6 +212,8 @@ def test_every_train_and_optimizer_option_is_audited() -> None:
             continue
         if key == "dp":  # DP-SGD, audited in tests/privacy/test_privacy_dp_training.py
             continue
+        if key == "mitigate":  # audited in tests/mitigation/test_mitigation_training.py
+            continue
         assert re.search(rf"\b{key}\b", audited), f"train option `{key}` has no audit row"
     for name, params in OPTIMIZERS.items():
         calls = " ".join(s for s, _, _ in TRAIN_AUDIT if f"{name}(" in s)
@@ -222,9 +224,9 @@ def test_every_train_and_optimizer_option_is_audited() -> None:
 
 
 def test_defend_takes_the_train_options() -> None:
-    # all but `federated` (adversarial training is centralized) and `dp` (DP-SGD is
-    # accounted for `train` runs only)
-    only_train = ("federated", "dp")
+    # all but `federated` (adversarial training is centralized), `dp` (DP-SGD is
+    # accounted for `train` runs only) and `mitigate` (defences run on the declared noise)
+    only_train = ("federated", "dp", "mitigate")
     train = {k: v for k, v in SCHEMAS["train"].options.items() if k not in only_train}
     assert SCHEMAS["defend"].options == train
     rules = tuple(r for r in SCHEMAS["train"].rules if r[0] not in only_train)
