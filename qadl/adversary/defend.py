@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.attacks import adversarial_dataset, attack
+from qadl.adversary.closest_flip import ClosestFlipConfig, closest_flip_attack
 from qadl.adversary.config import AdversarialTrainingConfig, AttackConfig, QuantumAttackConfig
 from qadl.adversary.quantum import LocalRotationAdversary, quantum_attack
 
@@ -61,7 +62,9 @@ def craft_dataset(
     Returns:
         ``(adversarial Dataset, AttackResult)``.
     """
-    if isinstance(attack_config, QuantumAttackConfig):
+    if isinstance(attack_config, ClosestFlipConfig):
+        result = closest_flip_attack(classifier, theta, data, attack_config, epsilon=epsilon)
+    elif isinstance(attack_config, QuantumAttackConfig):
         if adversary is None:
             raise ValueError("adversarial training on quantum data needs a LocalRotationAdversary")
         result = quantum_attack(adversary, theta, data, attack_config, epsilon=epsilon)
@@ -106,7 +109,9 @@ class OnlineAdversarialHook:
         self.calls += 1
         m = min(len(batch), num_adversarial(len(batch), self.config.ratio))
         sub = batch.take(np.sort(rng.choice(len(batch), size=m, replace=False)))
-        cfg = replace(self.config.attack, seed=int(rng.integers(2**31)))
+        cfg = self.config.attack
+        if not isinstance(cfg, ClosestFlipConfig):  # deterministic: no seed to draw
+            cfg = replace(cfg, seed=int(rng.integers(2**31)))
         adv, result = craft_dataset(
             self.classifier, theta, sub, cfg, adversary=self.adversary, epsilon=eps
         )

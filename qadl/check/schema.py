@@ -258,6 +258,9 @@ ATTACK_METHODS: dict[str, dict[str, Check]] = {
         "axes": list_of(one_of("x", "y", "z")),
         "fidelity": number(0, 1),
     },
+    "closest_flip": {
+        "fidelity": number(0, 1, open_lo=True, open_hi=True),
+    },
     "transfer": {
         "from": name,
         "surrogate": one_of("logistic_regression", "mlp"),
@@ -465,8 +468,14 @@ def _curve_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+def _closest_flip_rule(kw: dict[str, Any]) -> str | None:
+    """The exact attack's only budget is its fidelity floor: no default is a natural one."""
+    return None if "fidelity" in kw else "give the fidelity floor: `closest_flip(fidelity = 0.95)`"
+
+
 CALL_RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "local_rotations": _rotation_step_rule,
+    "closest_flip": _closest_flip_rule,
     "transfer": _transfer_source_rule,
     "gradient_steps": _input_steps_rule,
     "gradient_inversion": _inversion_dp_rule,
@@ -502,6 +511,12 @@ def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
     if name == "local_rotations":
         why = "`local_rotations` perturbs input states, which have no features to mask or clip"
         return {k: why for k in keys if k in ("mask", "clip")}
+    if name == "closest_flip":
+        why = (
+            "`closest_flip` is computed exactly from the model: no search, no randomness, "
+            "no features, no class to aim at"
+        )
+        return {k: why for k in keys if k in _BLOCK_OPTIONS}
     return {}
 
 

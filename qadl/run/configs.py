@@ -216,6 +216,10 @@ def _quantum(method: CallValue, options: dict[str, Any]) -> QuantumAttackConfig:
 
 def plan_of(method: CallValue, options: dict[str, Any]) -> AttackConfig | QuantumAttackConfig:
     """A white-box attack method: local rotations on states, or an attack on features."""
+    if method.name == "closest_flip":
+        from qadl.adversary.closest_flip import ClosestFlipConfig
+
+        return ClosestFlipConfig(fidelity=float(method.as_dict()["fidelity"]))  # type: ignore[return-value]
     if method.name in QUANTUM_METHODS:
         return _quantum(method, options)
     return _classical(method, options)

@@ -60,7 +60,7 @@ from qadl.source import Span
 
 __all__ = ["DataPolicy", "DataShape", "Preflight", "add_data_flags", "policy_from", "preflight"]
 
-QUANTUM_METHODS = ("local_rotations",)
+QUANTUM_METHODS = ("local_rotations", "closest_flip")
 """Attacks on input states; every other method perturbs features."""
 
 _QUANTUM_QUBITS = {"builtin.aubry_andre": 10, "builtin.ising": 8, "builtin.cluster_ising": 8}
@@ -511,6 +511,8 @@ class _Preflight:
         where = declared or span
         if method.name != "transfer":
             self.applies(method, options, model, where)
+            if method.name == "closest_flip":
+                self.closest_flip(model, span, in_defence)
             return
         if in_defence:
             self.error(
@@ -522,11 +524,44 @@ class _Preflight:
             return
         self.transfer(method, options, model, name, where)
 
+    def closest_flip(self, model: Model, span: Span, in_defence: bool) -> None:
+        """``closest_flip``: adversarial training of a model exact verification applies to."""
+        from qadl.adversary.certify_exact import exact_problem
+
+        if not in_defence:
+            self.error(
+                "E0950",
+                "`closest_flip` makes training examples for `adversarial_training`; in an "
+                "evaluation its robust accuracy is the certified accuracy of `certify [exact]`",
+                span,
+                help="evaluate with `under [clean, ATTACK] { certify [exact] }` instead",
+            )
+            return
+        if model.input_kind != "state":
+            return  # E0716 above
+        problem = exact_problem(model.circuit)
+        target = self.program.target_of(model.name)
+        if problem is None and target is not None and not target.noise.is_noiseless:
+            problem = (
+                f"it runs on the noisy device `{target.name}`, and mixed states have no "
+                "closed-form closest flip"
+            )
+        if problem is not None:
+            self.error(
+                "E0951",
+                f"`closest_flip` cannot attack model `{model.name}`: {problem}",
+                span,
+                help="use `local_rotations(epsilon = …, fidelity = …)` for this model",
+            )
+
     def transfer(
         self, method: CallValue, options: dict[str, Any], model: Model, name: str, span: Span
     ) -> None:
         inner_item = method.get("attack", CallValue("bim"))
         inner, inner_options, declared = self.resolve(inner_item)
+        if inner.name == "closest_flip":
+            self.closest_flip(model, span, in_defence=False)
+            return
         if declared is None:  # an inline method takes the attack block's options
             inner_options = options
         if method.get("surrogate") is not None:

@@ -279,6 +279,23 @@ def _(_tmp):
     assert bound.fidelity.min() >= 0.95 - 1e-9 > free.fidelity.min()
 
 
+@case("closest_flip.fidelity")
+def _(_tmp):
+    from qadl.adversary.closest_flip import closest_flip_attack
+    from qadl.backends.sim import Simulator
+    from qadl.learn.classifier import Classifier
+
+    _, theta, data = QUANTUM
+    circuit = state_circuit(3, layers=2)  # the model of QUANTUM, without the adversary
+    clf = Classifier(Simulator(circuit), circuit.readout)
+    near, far = (
+        closest_flip_attack(clf, theta, data, _attack_plan(f"method closest_flip(fidelity = {f})"))
+        for f in (0.99, 0.9)
+    )
+    assert near.fidelity.min() >= 0.99 - 1e-9 and far.fidelity.min() >= 0.9 - 1e-9
+    assert far.fidelity.min() < 0.99 and far.success_rate > near.success_rate
+
+
 # ---- §13: transfer (through `qadl run`'s evaluation) -----------------------------------------
 
 TRANSFER = (
