@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from qadl.check.imports import ModuleGraph, load_modules
+from qadl.check.kernel_defence import (
+    KernelDefenceSpec,
+    check_kernel_defence,
+    resolve_kernel_defences,
+)
 from qadl.check.kernels import (
     KernelSpec,
     KernelTrainSpec,
@@ -368,10 +373,13 @@ class _TopLevel:
                 )
         return AttackSpec(decl.name, model, method, options, span=decl.span)
 
-    def defend(self, decl: A.DefendDecl) -> DefenceSpec | None:
+    def defend(self, decl: A.DefendDecl) -> DefenceSpec | KernelDefenceSpec | None:
         """Check a ``defend`` statement and the attack it names."""
-        if refuse_kernel(self.scope, decl.model, "defences", self.bag):
-            return None
+        if getattr(self.scope.lookup(decl.model.id), "kind", None) == "kernel":
+            spec = check_kernel_defence(decl, self.scope, self.bag)
+            if spec is not None and isinstance(spec.attack, str):
+                self.ref(A.Name(spec.attack, span=decl.method.span), ("attack",), "attack")
+            return spec
         model = self.ref(decl.model, ("model",), "model")
         method = resolve_value(decl.method, self.scope.consts, self.bag)
         if isinstance(method, str):
@@ -557,13 +565,17 @@ def _collect(
         datasets,
         tuple(t for t in trainings if isinstance(t, TrainSpec)),
         attacks,
-        tuple(d for d in defences if d),
+        tuple(d for d in defences if isinstance(d, DefenceSpec)),
         tuple(e for e in evaluations if e),
         targets,
         noise_models,
         tuple(d for d in devices if d),
         kernels,
-        tuple(t for t in trainings if isinstance(t, KernelTrainSpec)),
+        tuple(t for t in trainings if isinstance(t, KernelTrainSpec))
+        + tuple(resolve_kernel_defences(  # refitted after every kernel's own training
+            [d for d in defences if isinstance(d, KernelDefenceSpec)],
+            [t for t in trainings if isinstance(t, KernelTrainSpec)], bag,
+        )),
     )
 
 

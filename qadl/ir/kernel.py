@@ -49,6 +49,10 @@ def lower_kernels(program: CheckedProgram, lowerer: Lowerer, bag: DiagnosticBag)
             out[name] = kernel
     data_problems(program, out, bag)
     alignment_problems(program, out, bag)
+    for t in program.kernel_trainings:  # `defend k … as r`: r refits k's classifier
+        source = getattr(t, "source", None)
+        if source in out:
+            out[t.kernel] = replace(out[source], name=t.kernel)
     return out
 
 

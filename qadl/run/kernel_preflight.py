@@ -12,7 +12,7 @@ from typing import Any
 from qadl.program import CallValue
 from qadl.source import Span
 
-__all__ = ["kernel_attack_on", "kernel_source", "reads"]
+__all__ = ["kernel_attack_on", "kernel_defences", "kernel_source", "reads"]
 
 STATE_METHODS = ("local_rotations", "closest_flip")
 HELP = "attack a kernel classifier's features: fgsm, bim, pgd, mim, gradient_steps or transfer"
@@ -85,3 +85,12 @@ def same_input(pf: Any, source: str, target: str, span: Span) -> None:
             span,
             help="craft on a model or kernel with the same input (features or state size)",
         )
+
+
+def kernel_defences(pf: Any) -> None:
+    """``defend KERNEL with adversarial_training(attack = …)``: a white-box feature attack
+    whose ``clip`` contains the training data."""
+    for spec in pf.program.kernel_trainings:
+        if hasattr(spec, "source"):
+            kernel_attack_on(pf, spec.attack, spec.source, spec.span, in_defence=True)
+            pf.clip_fits(spec.attack, spec.data.dataset, spec.span)

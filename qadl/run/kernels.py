@@ -221,8 +221,11 @@ def _plot_alignment(path: Any, name: str, history: tuple[float, ...]) -> None:
 
 def run_kernel_trainings(session: Any) -> None:
     """Every ``train KERNEL`` statement, in order."""
+    from qadl.run.kernel_defence import defend_kernel
+
     for spec in session.program.kernel_trainings:
-        record = train_kernel(session, spec)
+        defended = hasattr(spec, "source")  # `defend k with adversarial_training … as r`
+        record = defend_kernel(session, spec) if defended else train_kernel(session, spec)
         session.results.setdefault("models", {})[spec.kernel] = record
         say(
             f"  -> train accuracy {record['clean_train_accuracy']:.3f}"
@@ -231,7 +234,7 @@ def run_kernel_trainings(session: Any) -> None:
                 if "clean_test_accuracy" in record
                 else ""
             )
-            + f" (Gram matrix {record['gram_seconds']:.2f} s)"
+            + ("" if defended else f" (Gram matrix {record['gram_seconds']:.2f} s)")
         )
 
 

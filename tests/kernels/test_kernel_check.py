@@ -90,7 +90,8 @@ def test_a_kernel_takes_one_feature_vector():
         ("attack a on k { method membership_inference }", "E0931", "membership_inference"),
         ("attack a on k { method transfer(surrogate = mlp, attack = local_rotations) }",
          "E0930", "transfer(surrogate = mlp, attack = local_rotations)"),
-        ("defend k with adversarial_training(attack = fgsm(epsilon = 0.1)) as r", "E0337", "k"),
+        ("defend k with margin_training(lambda = 1, certify = fidelity, margin = 0.1) as r",
+         "E0932", "margin_training(lambda = 1, certify = fidelity, margin = 0.1)"),
         ("target t { qubits 2 }\ndevice k on t", "E0337", "k"),
     ],
 )
