@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from qadl.backends.sim.openmp import default_wait_policy
 from qadl.errors import QadlError
 from qadl.source import Span
 
@@ -73,7 +74,9 @@ def configure_numba_cache() -> str | None:
     """Set ``NUMBA_CACHE_DIR`` if the package directory is not writable.
 
     Must run before ``import numba``; if Numba is already imported its configuration is
-    reloaded so the setting still applies to kernels compiled afterwards.
+    reloaded so the setting still applies to kernels compiled afterwards. Every kernel
+    module calls this first, so it also gives OpenMP its default wait policy
+    (``openmp.default_wait_policy``), the other setting that must precede the runtime.
 
     Returns:
         The cache directory now in force, or None when Numba's default (next to the
@@ -82,6 +85,7 @@ def configure_numba_cache() -> str | None:
     Raises:
         QadlError: E0806 when no directory at all can hold the cache.
     """
+    default_wait_policy()
     chosen = os.environ.get("NUMBA_CACHE_DIR")
     if chosen:
         if _writable(Path(chosen)) is None and not _package_dir_writable():
