@@ -183,7 +183,8 @@ def cluster(
     announce: Callable[[str], None] = print,
     where: Span = _CLI,
 ) -> Iterator[Any]:
-    """A Dask client: the ``deferred`` block's cluster if there is one, else a new one."""
+    """A Dask client: that of an enclosing ``deferred`` or ``cluster`` block with the same
+    options, else a new cluster, open for the block (and shared by blocks inside it)."""
     for slot in reversed(_SLOTS):
         if slot.options == (workers, scheduler):
             if slot.client is None:
@@ -193,7 +194,12 @@ def cluster(
             yield slot.client
             return
     with _opened(workers, scheduler, announce, where) as client:
-        yield client
+        slot = _Slot((workers, scheduler), announce, client)
+        _SLOTS.append(slot)
+        try:
+            yield client
+        finally:
+            _SLOTS.remove(slot)
 
 
 @contextmanager
