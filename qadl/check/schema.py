@@ -293,6 +293,7 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "delta": number(0, 1, open_lo=True, open_hi=True),
         "shots": integer(1, 10**9),
         "labels": one_of("known", "inferred"),
+        "clients": integer(1, MAX_INVERSION_BATCH),
     },
     "membership_inference": {
         "score": one_of("loss", "confidence"),
@@ -438,6 +439,10 @@ def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
         return "`delta` is the δ of the noise's (ε, δ) guarantee: give `noise` > 0 too"
     if kw.get("labels") == "inferred" and kw.get("batch", 1) != 1:
         return "`labels = inferred` tries every class of one sample: it needs `batch = 1`"
+    if kw.get("labels") == "inferred" and kw.get("clients", 1) != 1:
+        return "`labels = inferred` tries every class of one sample: it needs `clients = 1`"
+    if kw.get("batch", 1) * kw.get("clients", 1) > MAX_INVERSION_BATCH:
+        return f"`clients × batch` inputs per gradient must be at most {MAX_INVERSION_BATCH}"
     return None
 
 

@@ -163,6 +163,7 @@ def _config(spec: AttackSpec, x: np.ndarray, kw: dict[str, Any]) -> InversionCon
         restarts=int(kw.get("restarts", 8)),
         steps=int(kw.get("steps", 200)),
         batch=int(kw.get("batch", 1)),
+        clients=int(kw.get("clients", 1)),
         samples=int(kw.get("samples", 5)),
         optimizer=str(kw.get("optimizer", "lbfgs")),
         tolerance=float(kw.get("tolerance", 1e-4)),
@@ -255,14 +256,15 @@ def _inversion(
     data = session.split(training.data, spec.span)
     release = _release_options(spec, training) if release is None else release
     config = _config(spec, data.x, release)
-    need = config.samples * config.batch
+    need = config.samples * config.clients * config.batch
     if need > len(data):
+        clients = f"{config.clients} clients' " if config.clients > 1 else ""
         raise QadlError.at(
             "E0564",
             f"`{spec.name}` needs {need} training samples ({config.samples} gradients of "
-            f"{config.batch}); `{data.name}` has {len(data)}",
+            f"{clients}{config.batch}); `{data.name}` has {len(data)}",
             spec.span,
-            help="lower `samples` or `batch`",
+            help="lower `samples`, `batch` or `clients`",
         )
     at = str(spec.method.get("at", "trained"))
     if at == "trained":
@@ -274,7 +276,9 @@ def _inversion(
     order = np.random.default_rng(config.seed).permutation(len(data))[:need]
     print(
         f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
-        f"gradient(s) of {config.batch} sample(s), {config.restarts} restarts, "
+        f"gradient(s) of {config.batch} sample(s)"
+        + (f", each the mean of {config.clients} clients'" if config.clients > 1 else "")
+        + f", {config.restarts} restarts, "
         f"{config.optimizer}",
         flush=True,
     )
@@ -286,6 +290,7 @@ def _inversion(
         "loss": config.loss,
         "optimizer": config.optimizer,
         "batch": config.batch,
+        "clients": config.clients,
         "restarts": config.restarts,
         "steps": config.steps,
         "box": list(config.box),
@@ -324,8 +329,9 @@ def privacy_table(records: dict[str, dict[str, Any]]) -> str:
         )
         rows = [head, "-" * len(head)]
         for name, r in inversions.items():
+            batch = f"{r['clients']}×{r['batch']}" if r.get("clients", 1) > 1 else r["batch"]
             rows.append(
-                f"{name:<18} {r['model']:<12} {r['batch']:>5} {r['optimizer']:<11} "
+                f"{name:<18} {r['model']:<12} {batch:>5} {r['optimizer']:<11} "
                 f"{_dp_text(r):>8} {_run_dp_text(r):>7} {r['recovered_fraction']:>9.3f} "
                 f"{r['restart_recovered_fraction']:>8.3f} {r['median_error']:>10.2e} "
                 f"{r['mean_relative_error']:>9.2e}"

@@ -24,6 +24,7 @@ __all__ = [
     "INVERSION_OPTIMIZERS",
     "InversionConfig",
     "InversionResult",
+    "aggregated_gradient",
     "invert_gradients",
     "released_gradient",
 ]
@@ -41,7 +42,10 @@ class InversionConfig:
     steps: int = 200
     """Iterations of the optimizer per restart."""
     batch: int = 1
-    """Training samples averaged into one shared gradient."""
+    """Training samples averaged into one client's shared gradient."""
+    clients: int = 1
+    """Clients whose shared gradients the server sees only as their mean (secure
+    aggregation): each attacked gradient averages ``clients`` releases of ``batch``."""
     samples: int = 5
     """Shared gradients attacked."""
     optimizer: str = "lbfgs"
@@ -118,8 +122,9 @@ def invert_gradients(
 ) -> InversionResult:
     """Attack ``config.samples`` shared gradients of the inputs ``x`` (in order) with labels ``y``.
 
-    ``x`` needs at least ``samples · batch`` rows; gradient ``s`` averages rows
-    ``s·batch … (s+1)·batch − 1``.
+    ``x`` needs at least ``samples · clients · batch`` rows; with ``n = clients · batch``,
+    gradient ``s`` is the mean of the releases of rows ``s·n … (s+1)·n − 1``, client by
+    client (``batch`` consecutive rows each), and all ``n`` inputs are reconstructed.
     """
     from threadpoolctl import threadpool_limits  # lazy: only attacks need it
 
@@ -134,13 +139,14 @@ def _invert(
     rng = np.random.default_rng(config.seed)
     noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
     classes = oracle.classifier.num_classes if config.infer_labels else 1
-    shape = (config.samples, config.restarts * classes, config.batch)
+    per_gradient = config.clients * config.batch
+    shape = (config.samples, config.restarts * classes, per_gradient)
     errors, relative = np.zeros(shape), np.zeros(shape)
     matching, hits = np.zeros(shape[:2]), np.zeros(shape[:2], dtype=bool)
     for s in range(config.samples):
-        rows = slice(s * config.batch, (s + 1) * config.batch)
+        rows = slice(s * per_gradient, (s + 1) * per_gradient)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
-        g = released_gradient(oracle, xs, ys, config, noise_rng)
+        g = aggregated_gradient(oracle, xs, ys, config, noise_rng)
         # known labels: the true ones; inferred: every class in turn (batch 1)
         guesses = [ys] if not config.infer_labels else [np.array([c]) for c in range(classes)]
         for n, labels in enumerate(guesses):
@@ -153,6 +159,26 @@ def _invert(
     return InversionResult(
         errors, matching, relative, config.tolerance, hits if config.infer_labels else None
     )
+
+
+def aggregated_gradient(
+    oracle: GradientOracle,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: InversionConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """What the server sees: the mean of ``config.clients`` clients' releases, client ``c``
+    sharing its ``released_gradient`` of rows ``c·batch … (c+1)·batch − 1``. Equal batches
+    make it the mean gradient of all rows, which is what the attacker matches."""
+    if config.clients == 1:
+        return released_gradient(oracle, x, y, config, rng)
+    b = config.batch
+    parts = [
+        released_gradient(oracle, x[c * b : (c + 1) * b], y[c * b : (c + 1) * b], config, rng)
+        for c in range(config.clients)
+    ]
+    return np.mean(parts, axis=0)
 
 
 def released_gradient(
