@@ -123,3 +123,24 @@ def test_resume_reruns_no_point(sweep_run: Path, capsys) -> None:
     assert (sweep_run / "results.json").read_bytes() == before
     assert stamps == {k: (sweep_run / "points" / k / "results.json").stat().st_mtime_ns
                       for k in KEYS}
+
+
+def test_seed_7_of_ren2022_seeds_is_the_flagship() -> None:
+    """examples/ren2022_seeds.qadl at SEED = 7 declares exactly examples/ren2022_images.qadl."""
+    import qadl
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    seeds = examples / "ren2022_seeds.qadl"
+    program = qadl.load(seeds)
+    assert program.sweep is not None and program.sweep.replicate == ("SEED",)
+    assert program.sweep.axes[0].values == tuple(range(1, 11))
+    point = qadl.loads(seeds.read_text(encoding="utf-8"), str(seeds), bindings={"SEED": 7})
+    flagship = qadl.load(examples / "ren2022_images.qadl")
+    for part in ("models", "datasets", "trainings", "attacks", "defences"):
+        assert getattr(point, part) == getattr(flagship, part), part
+    # the same evaluations (certificates, where the flagship asks for them, are not swept)
+    assert [(e.models, e.data, e.under, e.options.get("plots")) for e in point.evaluations] == [
+        (e.models, e.data, e.under, e.options.get("plots")) for e in flagship.evaluations]
+    other = qadl.loads(seeds.read_text(encoding="utf-8"), str(seeds), bindings={"SEED": 3})
+    assert other.trainings[0].options["seed"] == 3 and other.defences[0].options["seed"] == 3
+    assert other.attacks["pgd_sweep"].options["seed"] == 3
