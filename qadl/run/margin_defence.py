@@ -47,7 +47,8 @@ def margin_problem(circuit: Circuit, certify: str) -> str | None:
     if problem is None and certify == "lipschitz" and trained_feature_weight(circuit):
         problem = (
             "its feature weights depend on θ, so the Lipschitz constant changes during "
-            "training and a fixed-L margin would not be its certified radius"
+            "training and a fixed-L margin would not be its certified radius "
+            "(`lipschitz_regularisation(lambda = …)` penalises that constant itself)"
         )
     return problem
 

@@ -141,3 +141,14 @@ def test_penalty_refuses_models_without_a_lipschitz_bound():
     )
     with pytest.raises(ValueError, match="no Lipschitz bound"):
         LipschitzPenalty(_circuit(source, "m"), 1.0)
+
+
+def test_margin_training_of_trained_feature_weights_points_to_the_regulariser():
+    source = REUPLOAD + (
+        "defend clf with margin_training(lambda = 1, certify = lipschitz, margin = 0.1) "
+        "as robust\n"
+    )
+    with pytest.raises(QadlError) as err:
+        preflight(load_source(source))
+    (diag,) = err.value.diagnostics
+    assert diag.code == "E0540" and "lipschitz_regularisation(lambda" in diag.message
