@@ -21,7 +21,7 @@ from qadl.adversary.evaluate import (
     with_fidelity,
 )
 from qadl.adversary.fidelity import encoding_problem
-from qadl.adversary.transfer import fit_surrogate, quantum_transfer_attack, transfer_attack
+from qadl.adversary.transfer import fit_surrogate
 from qadl.errors import QadlError
 from qadl.learn.classifier import Classifier
 from qadl.learn.data import Dataset
@@ -98,18 +98,17 @@ def _transfer_results(
         source = fit_surrogate(session.split(train_ref, span), kind, seed=plan.attack.seed)
     elif isinstance(plan.attack, QuantumAttackConfig):
         source_name = plan.source_model or target
-        results = quantum_transfer_attack(
-            session.adversary(source_name),
+        return grid.transfer(  # a task (run on a cluster with --workers)
+            grid.runner_of(session.options), target, session.adversary(source_name),
+            session.classifier(target), session.theta(target, span), data, plan.attack,
             session.theta(source_name, span),
-            session.classifier(target),
-            session.theta(target, span),
-            data,
-            plan.attack,
         )
-        return tuple(results)
     else:  # either side may be a kernel classifier
         source = ClassifierOracle(*scorer(session, plan.source_model or target, span))
-    return tuple(transfer_attack(source, *scorer(session, target, span), data, plan.attack))
+    return grid.transfer(
+        grid.runner_of(session.options), target, source, *scorer(session, target, span), data,
+        plan.attack,
+    )
 
 
 def _evaluate_model(

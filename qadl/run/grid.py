@@ -1,4 +1,5 @@
-"""An ``evaluate`` statement's white-box attacks as independent tasks, one per attack and ε.
+"""An ``evaluate`` statement's attacks as independent tasks: one per white-box attack and ε,
+one per transfer attack.
 
 ``evaluate`` here gives the same ``Evaluation`` as ``qadl.adversary.evaluate.evaluate``,
 number for number: each cell runs exactly the call the serial sweep makes for that ε
@@ -39,9 +40,19 @@ from qadl.adversary.evaluate import (
 )
 from qadl.adversary.quantum import quantum_attack
 from qadl.adversary.result import AttackResult
+from qadl.adversary.transfer import quantum_transfer_attack, transfer_attack
 from qadl.run.executor import ResultStore, Shared, Task, execute
 
-__all__ = ["CellRunner", "attack_cell", "decode_result", "encode_result", "evaluate", "runner_of"]
+__all__ = [
+    "CellRunner",
+    "attack_cell",
+    "decode_result",
+    "encode_result",
+    "evaluate",
+    "runner_of",
+    "transfer",
+    "transfer_cell",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,47 @@ def evaluate(
         model=model, dataset=getattr(data, "name", "data"), n=len(data.y),
         clean_accuracy=metrics.accuracy, points=tuple(points), metrics=metrics,
     )
+
+
+def transfer_cell(
+    source: Any, target_classifier: Any, target_theta: np.ndarray, data: Any, config: Any,
+    source_theta: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """One transfer attack (every ε): crafted on ``source``, scored on the target."""
+    started = time.perf_counter()
+    if isinstance(config, QuantumAttackConfig):
+        results = quantum_transfer_attack(
+            source, source_theta, target_classifier, target_theta, data, config
+        )
+    else:
+        results = transfer_attack(source, target_classifier, target_theta, data, config)
+    return {"results": [encode_result(r) for r in results],
+            "seconds": time.perf_counter() - started}
+
+
+def transfer(
+    runner: Callable[[list[Task], Mapping[str, Any]], dict[str, Any]],
+    model: str,
+    source: Any,
+    target_classifier: Any,
+    target_theta: np.ndarray,
+    data: Any,
+    config: Any,
+    source_theta: np.ndarray | None = None,
+) -> tuple[AttackResult, ...]:
+    """``transfer_attack``/``quantum_transfer_attack`` run as one task by ``runner``.
+
+    A source that cannot be pickled (so neither digested nor shipped) runs here instead.
+    """
+    inputs = (source, target_classifier, np.asarray(target_theta), data, config, source_theta)
+    try:
+        key = f"transfer/{model}/{_digest(*inputs)[:16]}"
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return tuple(decode_result(r) for r in transfer_cell(*inputs)["results"])
+    task = Task(key, transfer_cell, (Shared("source"), Shared("target"), Shared("theta"),
+                                     Shared("data"), config, source_theta))
+    shared = {"source": source, "target": target_classifier, "theta": target_theta, "data": data}
+    return tuple(decode_result(r) for r in runner([task], shared)[key]["results"])
 
 
 def _digest(*parts: Any) -> str:
