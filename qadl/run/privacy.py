@@ -56,9 +56,10 @@ def check_privacy(session: Any) -> None:
 
 
 def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
-    """A privacy attack's model is trained (E0561), an inverted model has exact second
-    derivatives (E0562, E0563), a membership attack has held-out data (E0565), a curve
-    retrains a ``train``-ed model with gradients (E0961, E0962). ``qadl check`` runs it too."""
+    """A privacy attack's model is trained (E0561), an inverted model reads features that
+    have exact second derivatives (E0562, E0563), a membership attack has held-out data
+    (E0565), a curve retrains a ``train``-ed model with gradients (E0961, E0962).
+    ``qadl check`` runs it too (the preflight)."""
     training = _training_of(program, spec)
     if spec.method.name == "membership_inference":
         _check_held_out(spec, training)
@@ -74,15 +75,6 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
             f"`{spec.model}` reads quantum states",
             spec.span,
             help="attack a model with feature inputs",
-        )
-    target = program.target_of(model.name)
-    if target is not None and not target.noise.is_noiseless:
-        raise QadlError.at(
-            "E0563",
-            f"`{spec.name}`: model `{spec.model}` runs on a noisy device; gradient "
-            "inversion needs the noiseless simulator's exact second derivatives",
-            spec.span,
-            help="attack the model without `device … on` a noisy target",
         )
     from qadl.backends.sim.program import SHIFT_NONE, build_program
 
@@ -272,7 +264,7 @@ def _inversion(
     else:
         theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
     loss = str(training.options.get("loss", "cross_entropy"))
-    oracle = GradientOracle(session.classifier(spec.model), theta, loss)
+    oracle, client, device = _oracles(session, spec.model, theta, loss)
     order = np.random.default_rng(config.seed).permutation(len(data))[:need]
     print(
         f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
@@ -282,7 +274,7 @@ def _inversion(
         f"{config.optimizer}",
         flush=True,
     )
-    result = invert_gradients(oracle, data.x[order], data.y[order], config)
+    result = invert_gradients(oracle, data.x[order], data.y[order], config, client=client)
     return {
         "model": spec.model,
         "method": spec.method.name,
@@ -296,9 +288,27 @@ def _inversion(
         "box": list(config.box),
         "shots": config.shots,
         "labels": "inferred" if config.infer_labels else "known",
+        "device": device,
         **_dp_record(session, spec, release),
         **result.to_json(),
     }
+
+
+def _oracles(session: Any, name: str, theta: np.ndarray, loss: str):
+    """``(attacker's oracle, client's oracle or None, device name or None)``. A model bound
+    to a noisy device shares gradients computed under the device's noise (density
+    matrices, exact); the attacker matches them with the noiseless model, whose exact
+    second derivatives it has."""
+    from qadl.backends.sim import Simulator
+    from qadl.learn.classifier import Classifier
+
+    clf = session.classifier(name)
+    model = session.model(name)
+    target = session.program.target_of(model.name)
+    if target is None or target.noise.is_noiseless:
+        return GradientOracle(clf, theta, loss), None, None
+    ideal = Classifier(Simulator(model.circuit), model.circuit.readout, scale=model.readout_scale)
+    return GradientOracle(ideal, theta, loss), GradientOracle(clf, theta, loss), target.name
 
 
 def _dp_text(record: dict[str, Any]) -> str:

@@ -57,7 +57,7 @@ def test_aggregation_over_clients_defeats_the_inversion(victim):
     oracle, x, y = victim
 
     def result(clients: int):
-        config = InversionConfig(restarts=2, samples=2, steps=100, seed=0, clients=clients)
+        config = InversionConfig(restarts=2, samples=2, steps=50, seed=0, clients=clients)
         return invert_gradients(oracle, x, y, config)
 
     single, four = result(1), result(4)

@@ -118,23 +118,34 @@ class InversionResult:
 
 
 def invert_gradients(
-    oracle: GradientOracle, x: np.ndarray, y: np.ndarray, config: InversionConfig
+    oracle: GradientOracle,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: InversionConfig,
+    *,
+    client: GradientOracle | None = None,
 ) -> InversionResult:
     """Attack ``config.samples`` shared gradients of the inputs ``x`` (in order) with labels ``y``.
 
     ``x`` needs at least ``samples · clients · batch`` rows; with ``n = clients · batch``,
     gradient ``s`` is the mean of the releases of rows ``s·n … (s+1)·n − 1``, client by
     client (``batch`` consecutive rows each), and all ``n`` inputs are reconstructed.
+    ``client`` computes the shared gradients where the client's model is not the one the
+    attacker matches with (a noisy device: the attacker uses the noiseless ``oracle``).
     """
     from threadpoolctl import threadpool_limits  # lazy: only attacks need it
 
     # tiny problems: threads (kernels' and BLAS's, inside L-BFGS-B) cost more than they save
     with serial(), threadpool_limits(1):
-        return _invert(oracle, x, y, config)
+        return _invert(oracle, client or oracle, x, y, config)
 
 
 def _invert(
-    oracle: GradientOracle, x: np.ndarray, y: np.ndarray, config: InversionConfig
+    oracle: GradientOracle,
+    client: GradientOracle,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: InversionConfig,
 ) -> InversionResult:
     rng = np.random.default_rng(config.seed)
     noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
@@ -146,7 +157,7 @@ def _invert(
     for s in range(config.samples):
         rows = slice(s * per_gradient, (s + 1) * per_gradient)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
-        g = aggregated_gradient(oracle, xs, ys, config, noise_rng)
+        g = aggregated_gradient(client, xs, ys, config, noise_rng)
         # known labels: the true ones; inferred: every class in turn (batch 1)
         guesses = [ys] if not config.infer_labels else [np.array([c]) for c in range(classes)]
         for n, labels in enumerate(guesses):
