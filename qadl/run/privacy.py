@@ -98,6 +98,7 @@ def _check_curve(spec: AttackSpec, training: TrainSpec) -> None:
             f"`{spec.name}` retrains `{spec.model}` with DP-SGD at every noise level, but "
             f"`{spec.model}` is made by a `defend` statement, not by `train`",
             spec.span,
+            label="a defended copy",
             help=f"draw the curve of `{training.model}`",
         )
     opt = training.options.get("optimizer")
@@ -108,6 +109,7 @@ def _check_curve(spec: AttackSpec, training: TrainSpec) -> None:
             f"`{spec.name}` retrains `{spec.model}` with DP-SGD, which clips per-sample "
             f"gradients; its training uses `{name}`, which has none",
             spec.span,
+            label="its training has no gradients",
             help="train the model with a gradient-based optimizer (adam, sgd)",
         )
 
