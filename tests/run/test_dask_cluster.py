@@ -157,6 +157,22 @@ def test_a_killed_worker_loses_and_duplicates_nothing(local2, tmp_path) -> None:
     assert sorted(store.keys()) == [f"p{i}" for i in range(6)]
 
 
+def _always_die() -> dict:
+    os._exit(1)
+
+
+@pytest.mark.slow
+def test_a_task_that_keeps_killing_workers_is_e0924(local2, tmp_path) -> None:
+    from qadl.errors import QadlError
+
+    store = CountingStore(tmp_path)
+    tasks = [Task("ok", _square, (2.0,)), Task("deadly", _always_die)]
+    with pytest.raises(QadlError) as err:
+        execute(tasks, store, workers=local2, progress=False)
+    assert err.value.diagnostics[0].code == "E0924" and "deadly" in str(err.value)
+    assert "deadly" not in store.writes
+
+
 def test_resume_on_the_cluster_runs_only_missing_keys(local2, tmp_path) -> None:
     store = CountingStore(tmp_path)
     tasks = [Task(f"x{i}", _square, (float(i),), {"shift": Shared("s")}) for i in range(4)]
