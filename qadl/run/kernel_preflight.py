@@ -12,7 +12,7 @@ from typing import Any
 from qadl.program import CallValue
 from qadl.source import Span
 
-__all__ = ["kernel_attack_on", "kernel_defences", "kernel_source", "reads"]
+__all__ = ["kernel_attack_on", "kernel_source", "kernel_statements", "reads"]
 
 STATE_METHODS = ("local_rotations", "closest_flip")
 HELP = "attack a kernel classifier's features: fgsm, bim, pgd, mim, gradient_steps or transfer"
@@ -31,7 +31,15 @@ def reads(pf: Any, name: str) -> tuple[str, int] | None:
     return model.input_kind, model.num_features if model.input_kind == "features" else 0
 
 
-def _feature_method(pf: Any, method: CallValue, kernel: str, span: Span) -> None:
+def _classes(pf: Any, kernel: str) -> int | None:
+    """Classes of the data a kernel is trained on, where known without generating it."""
+    training = next((t for t in pf.program.kernel_trainings if t.kernel == kernel), None)
+    shape = None if training is None else pf.shapes.get(training.data.dataset)
+    return None if shape is None else shape.classes
+
+
+def _feature_method(pf: Any, method: CallValue, kernel: str, span: Span,
+                    options: dict[str, Any] | None = None) -> None:
     if method.name in STATE_METHODS:
         pf.error(
             "E0930",
@@ -39,16 +47,24 @@ def _feature_method(pf: Any, method: CallValue, kernel: str, span: Span) -> None
             span,
             help=HELP,
         )
+    target, classes = (options or {}).get("targeted"), _classes(pf, kernel)
+    if target is not None and classes is not None and not 0 <= int(target) < classes:
+        pf.error(
+            "E0530",
+            f"`targeted {target}`: kernel `{kernel}` has classes 0..{classes - 1}",
+            span,
+            help=f"target a class below {classes}",
+        )
 
 
 def kernel_attack_on(pf: Any, item: Any, name: str, span: Span, in_defence: bool) -> None:
     """An ``under`` item applied to kernel ``name``."""
     if item == "clean":
         return
-    method, _, declared = pf.resolve(item)
+    method, options, declared = pf.resolve(item)
     where = declared or span
     if method.name != "transfer":
-        _feature_method(pf, method, name, where)
+        _feature_method(pf, method, name, where, options)
         return
     if in_defence:
         pf.error(
@@ -87,9 +103,13 @@ def same_input(pf: Any, source: str, target: str, span: Span) -> None:
         )
 
 
-def kernel_defences(pf: Any) -> None:
-    """``defend KERNEL with adversarial_training(attack = …)``: a white-box feature attack
-    whose ``clip`` contains the training data."""
+def kernel_statements(pf: Any) -> None:
+    """Attacks declared on kernels (checked even if unused), and ``defend KERNEL with
+    adversarial_training(attack = …)``: a white-box feature attack whose ``clip`` contains
+    the training data."""
+    for attack in pf.program.attacks.values():
+        if attack.model in pf.program.kernels and attack.method.name != "transfer":
+            _feature_method(pf, attack.method, attack.model, attack.span, attack.options)
     for spec in pf.program.kernel_trainings:
         if hasattr(spec, "source"):
             kernel_attack_on(pf, spec.attack, spec.source, spec.span, in_defence=True)

@@ -46,7 +46,7 @@ from qadl.learn.files import MAX_DATA_BYTES, check_split, read_file
 from qadl.program import CallValue, DataRef, DataSpec, Model, Program
 from qadl.run.argtypes import int_at_least
 from qadl.run.certification import certify_problems
-from qadl.run.kernel_preflight import kernel_attack_on, kernel_defences, kernel_source
+from qadl.run.kernel_preflight import kernel_attack_on, kernel_source, kernel_statements
 from qadl.run.tabular_checks import (
     digits_pca_problem,
     file_steps_problem,
@@ -179,6 +179,8 @@ def _builtin_shape(spec: DataSpec) -> DataShape | None:
         return DataShape(features, None, classes, steps.feature_range(pixels))
     if spec.source in _QUANTUM_QUBITS:
         return DataShape(None, int(spec.options.get("qubits", _QUANTUM_QUBITS[spec.source])), 2)
+    if spec.source == "builtin.havlicek":  # points of [0, 2π)², two classes
+        return DataShape(2, None, 2, (0.0, 2 * math.pi))
     return None
 
 
@@ -635,7 +637,7 @@ class _Preflight:
                         self.clip_fits(attack, training.data.dataset, spec.span)
             batch = int(spec.options.get("batch", 20))
             self.memory(spec.model, batch, True, spec.span, f"defending `{spec.model}`")
-        kernel_defences(self)
+        kernel_statements(self)
         for spec in program.evaluations:
             for name in spec.models:
                 self.needs_params(name, spec.span, "evaluated")

@@ -66,8 +66,13 @@ def test_kernel_and_vqc_share_one_table_under_the_same_attacks(tmp_path):
                for p in (tmp_path / "out" / "plots").iterdir())
 
 
-def test_a_targeted_class_the_kernel_does_not_have_is_refused(tmp_path):
-    text = PROGRAM.replace("    seed 2\n", "    seed 2\n    targeted 5\n")
+def test_a_targeted_class_the_kernel_does_not_have_is_refused_by_check():
+    from qadl.run.preflight import preflight
+
+    text = PROGRAM.replace("    seed 2\n", "    seed 2\n    targeted 5\n").replace(
+        "evaluate vqc, k on", "evaluate k on")
     with pytest.raises(QadlError) as info:
-        _run(tmp_path, text)
-    assert info.value.diagnostics[0].code == "E0530"
+        preflight(loads(text, "k.qadl"))
+    (diag,) = info.value.diagnostics
+    assert diag.code == "E0530" and "kernel `k` has classes 0..1" in diag.message
+    assert text[diag.primary.span.start:].startswith("attack pgd_sweep on k")
