@@ -101,10 +101,12 @@ def projected_cotangents(
     return out
 
 
-def _gram(states: np.ndarray, kind: str, num_qubits: int, gamma: float) -> np.ndarray:
+def _gram(
+    states: np.ndarray, kind: str, num_qubits: int, gamma: float, memory: int = 256 << 20
+) -> np.ndarray:
     if kind == "projected":
-        return projected_gram(bloch_vectors(states, num_qubits), gamma=gamma)
-    return fidelity_gram(states)
+        return projected_gram(bloch_vectors(states, num_qubits), gamma=gamma, memory_bytes=memory)
+    return fidelity_gram(states, memory_bytes=memory)
 
 
 def alignment_gradient(
@@ -132,13 +134,15 @@ def alignment_gradient(
 
 @dataclass(frozen=True)
 class AlignConfig:
-    """Mini-batch alignment: optimizer (name, keyword arguments), epochs, batch, seed."""
+    """Mini-batch alignment: optimizer (name, keyword arguments), epochs, batch, seed, and
+    the tile budget (bytes) of the whole-set kernel matrix recorded after every epoch."""
 
     optimizer: str = "adam"
     optimizer_options: tuple[tuple[str, float], ...] = ()
     epochs: int = 10
     batch: int = 32
     seed: int = 0
+    memory_bytes: int = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,8 @@ def align_feature_map(
 
     def whole() -> float:
         states = feature_states(sim.circuit, x, theta)
-        return alignment(_gram(states, kind, sim.num_qubits, gamma), full_target)
+        gram = _gram(states, kind, sim.num_qubits, gamma, config.memory_bytes)
+        return alignment(gram, full_target)
 
     history = [whole()]
     size = min(config.batch, len(x))

@@ -164,7 +164,10 @@ def _align(
     epochs = spec.epochs
     if session.options.max_epochs is not None:
         epochs = min(epochs, session.options.max_epochs)
-    config = AlignConfig(spec.optimizer, spec.optimizer_options, epochs, spec.batch, spec.seed)
+    config = AlignConfig(
+        spec.optimizer, spec.optimizer_options, epochs, spec.batch, spec.seed,
+        int(spec.memory_mb * (1 << 20)),
+    )
     if np.unique(train.y).size < 2:
         raise QadlError.at(
             "E0551",
