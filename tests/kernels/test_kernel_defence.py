@@ -79,3 +79,38 @@ def test_the_defended_kernel_is_refitted_on_adversarial_copies(tmp_path):
     assert set(evaluated) == {"k", "k_robust"}
     assert evaluated["k_robust"]["clean_accuracy"] >= 0.8
     assert [p["attack"] for p in evaluated["k_robust"]["points"]] == ["p"]
+
+
+def test_an_aligned_projected_kernel_ridge_is_attacked_and_defended(tmp_path):
+    """The aligned θ is used by the attack gradients and by the refit (not the initial θ)."""
+    text = """data rings = builtin.circles(samples = 60, noise = 0.05, factor = 0.5, test = 0.5,
+                               seed = 2)
+kernel k(x: float[2]) on q[2] {
+    param w[2] init uniform(0.05, 0.1)
+    for i in 0..2 { ry(w[i] * x[i]) q[i] }
+    for i in 0..2 { rz(w[i] * x[1 - i]) q[i] }
+    type projected(gamma = 2)
+}
+train k on rings.train {
+    align target_alignment
+    optimizer adam(lr = 0.2)
+    epochs 5
+    batch 10
+    seed 1
+    classifier kernel_ridge(alpha = 0.1)
+}
+attack p on k { method pgd(norm = l2, epsilon = [0.1, 0.3], steps = 10, restarts = 2)
+  seed 1 }
+defend k with adversarial_training(attack = p, ratio = 0.3) as kr
+evaluate k, kr on rings.test under [clean, p]
+"""
+    run_program(loads(text, "k.qadl"),
+                RunOptions(out_dir=tmp_path / "out", progress=False, plots=False))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["models"]["kr"]["adversarial_examples"] == 9
+    evaluated = {e["model"]: e for e in results["evaluations"]}
+    k = evaluated["k"]
+    assert k["clean_accuracy"] >= 0.9  # the aligned kernel separates the rings
+    robust = [p["robust_accuracy"] for p in k["points"]]
+    assert robust[1] < robust[0] < k["clean_accuracy"] + 1e-12
+    assert all(abs(p["mean_l2"] - p["epsilon"]) < 1e-6 for p in k["points"])
