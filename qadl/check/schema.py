@@ -604,7 +604,15 @@ _FEDERATED_KWARGS = _kwargs_of(
         "clients": integer(1, MAX_CLIENTS),
         "rounds": integer(1),
         "local_steps": integer(1),
-        "aggregate": one_of("fedavg"),
+        "aggregate": lambda v: check_call(
+            v,
+            {
+                "fedavg": {},
+                "median": {},
+                "trimmed_mean": {"beta": number(0, 0.5, open_hi=True)},
+            },
+            "aggregation rule",
+        ),
         "split": lambda v: check_call(
             v, {"iid": {}, "dirichlet": {"alpha": number(0, open_lo=True)}}, "split"
         ),

@@ -5,7 +5,8 @@
 from the global θ, takes ``local_steps`` mini-batch steps on its own data with its own
 optimizer state and generator (both kept between rounds), and sends back its parameters;
 the server sets θ to their average weighted by the clients' sample counts (FedAvg,
-McMahan et al. 2017). The update each client shares, ``θ_k − θ``, is recorded per round.
+McMahan et al. 2017), or to their coordinate-wise median or trimmed mean
+(``aggregate``). The update each client shares, ``θ_k − θ``, is recorded per round.
 
 Client ``k`` draws its shuffles (and shots) from ``default_rng(seed + k)`` and walks its
 data in epochs: a fresh permutation whenever it runs out, consecutive mini-batches of
@@ -37,7 +38,14 @@ from qadl.learn.train import (
     _step,
 )
 
-__all__ = ["FederatedConfig", "FederatedResult", "federated_fit", "split_clients"]
+__all__ = [
+    "AGGREGATORS",
+    "FederatedConfig",
+    "FederatedResult",
+    "aggregate",
+    "federated_fit",
+    "split_clients",
+]
 
 
 @dataclass(frozen=True)
@@ -51,12 +59,42 @@ class FederatedConfig:
     """``iid`` (equal random parts) or ``dirichlet`` (per-class Dirichlet proportions)."""
     alpha: float = 0.5
     """Concentration of the Dirichlet split (smaller: more skewed clients)."""
+    aggregate: str = "fedavg"
+    """``fedavg`` (size-weighted mean), or the robust ``median`` / ``trimmed_mean`` of the
+    clients' θ, coordinate by coordinate."""
+    beta: float = 0.1
+    """``trimmed_mean``: the fraction of clients dropped at each end of every coordinate."""
 
     def __post_init__(self) -> None:
         if min(self.clients, self.rounds, self.local_steps) < 1:
             raise ValueError("clients, rounds and local_steps must be >= 1")
         if self.split not in ("iid", "dirichlet") or not self.alpha > 0:
             raise ValueError("split must be iid or dirichlet with alpha > 0")
+        if self.aggregate not in AGGREGATORS or not 0.0 <= self.beta < 0.5:
+            raise ValueError(f"aggregate must be one of {AGGREGATORS}, beta in [0, 0.5)")
+
+
+AGGREGATORS = ("fedavg", "median", "trimmed_mean")
+"""How the server combines the clients' θ."""
+
+
+def aggregate(thetas: np.ndarray, weights: np.ndarray, config: FederatedConfig) -> np.ndarray:
+    """The server's new θ from the clients' ``thetas`` (K, P).
+
+    ``fedavg`` is the mean weighted by the clients' sample counts (McMahan et al. 2017);
+    ``median`` and ``trimmed_mean`` (Yin et al. 2018) are coordinate-wise and unweighted:
+    the median, or the mean after dropping the ``floor(beta·K)`` smallest and largest
+    values, so that a few outlying (or malicious) clients move θ little.
+    """
+    if config.aggregate == "fedavg":
+        # a weighted mean of the clients' θ (not θ + mean update): with one client the new
+        # θ is that client's θ exactly
+        return np.einsum("k,kp->p", weights, thetas)
+    if config.aggregate == "median":
+        return np.median(thetas, axis=0)
+    cut = int(np.floor(config.beta * thetas.shape[0]))
+    ordered = np.sort(thetas, axis=0)
+    return ordered[cut : thetas.shape[0] - cut].mean(axis=0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,9 +245,7 @@ def _round(clf, config, federated, server, clients, walks, weights, bar):
             _check_finite(client, losses[-1])
             bar.batch(server.epoch, losses[-1])
         updates[k] = client.theta - server.theta
-    # FedAvg as a weighted mean of the clients' θ (not θ + mean update): with one client
-    # the new θ is that client's θ exactly
-    server.theta = np.einsum("k,kp->p", weights, np.stack([c.theta for c in clients]))
+    server.theta = aggregate(np.stack([c.theta for c in clients]), weights, federated)
     return updates, losses
 
 

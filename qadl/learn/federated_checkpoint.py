@@ -34,6 +34,7 @@ def fingerprint(config: TrainConfig, federated: Any, train: Dataset, num_params:
             federated.local_steps,
             federated.split,
             federated.alpha,
+            *(() if federated.aggregate == "fedavg" else (federated.aggregate, federated.beta)),
             len(train),
             train.num_features,
             train.num_qubits,

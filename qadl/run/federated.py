@@ -28,12 +28,16 @@ def federated_config(call: CallValue, max_rounds: int | None = None) -> Federate
     split = kw.get("split", "iid")
     split = split if isinstance(split, CallValue) else CallValue(str(split))
     rounds = int(kw.get("rounds", 20))
+    rule = kw.get("aggregate", "fedavg")
+    rule = rule if isinstance(rule, CallValue) else CallValue(str(rule))
     return FederatedConfig(
         clients=int(kw.get("clients", 8)),
         rounds=rounds if max_rounds is None else min(rounds, max_rounds),
         local_steps=int(kw.get("local_steps", 2)),
         split=split.name,
         alpha=float(split.get("alpha", 0.5)),
+        aggregate=rule.name,
+        beta=float(rule.get("beta", 0.1)),
     )
 
 
@@ -73,7 +77,8 @@ def run_federated(
         "clients": fed.clients,
         "rounds": fed.rounds,
         "local_steps": fed.local_steps,
-        "aggregate": "fedavg",
+        "aggregate": fed.aggregate,
+        **({"beta": fed.beta} if fed.aggregate == "trimmed_mean" else {}),
         "split": fed.split,
         **({"alpha": fed.alpha} if fed.split == "dirichlet" else {}),
         "client_sizes": result.sizes.tolist(),
