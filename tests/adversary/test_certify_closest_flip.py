@@ -78,7 +78,8 @@ def test_adversarial_training_on_closest_flips_raises_the_exact_radius(tmp_path)
         radius = closest_flips(clf.sim, clf.readout, theta, test.states, test.y).radius
         return np.mean(radius > budget), np.median(radius)
 
-    clean, robust, fine_tuned = exact(PHASE_THETA), exact(session.thetas["robust"]), exact(plain.theta)
+    clean, fine_tuned = exact(PHASE_THETA), exact(plain.theta)
+    robust = exact(session.thetas["robust"])
     assert robust[0] >= clean[0] and robust[0] >= fine_tuned[0]  # certified accuracy at F
     assert robust[1] > clean[1] + 0.005 and robust[1] > fine_tuned[1] + 0.005  # median radius
     assert np.mean(clf.predict(session.thetas["robust"], state=test.states) == test.y) == 1.0
@@ -143,3 +144,23 @@ def test_bad_closest_flip_blocks_are_refused_by_check(block, words):
     with pytest.raises(QadlError) as err:
         load_source(PHASE + f"attack flip on phase {{ {block} }}\n")
     assert any(words in d.message or words in (d.help or "") for d in err.value.diagnostics)
+
+
+def test_a_linear_schedule_ramps_the_fidelity_budget():
+    from qadl.adversary.config import AdversarialTrainingConfig
+    from qadl.adversary.defend import OnlineAdversarialHook
+
+    circuit, theta, rng = _state_model(3, 2, 2)
+    clf = Classifier(Simulator(circuit), circuit.readout)
+    psi = _states(rng, 12, 4)
+    batch = Dataset(states=psi, y=clf.predict(theta, state=psi), num_classes=2)
+    config = AdversarialTrainingConfig(ClosestFlipConfig(0.9), ratio=1.0, schedule="linear")
+    hook = OnlineAdversarialHook(clf, config, total_steps=4)
+    moved = []
+    for _ in range(4):
+        adv = hook(theta, batch, np.random.default_rng(0))
+        moved.append(np.max(1 - np.abs(np.sum(psi.conj() * adv.states, axis=1)) ** 2))
+    budgets = [eps for eps, _ in hook.log]
+    np.testing.assert_allclose(budgets, [0.0, 0.5 * np.sqrt(0.1), np.sqrt(0.1), np.sqrt(0.1)])
+    assert all(m <= b**2 + 1e-9 for m, b in zip(moved, budgets, strict=True))
+    assert moved[-1] > moved[1] > 0.0
