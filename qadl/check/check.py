@@ -10,6 +10,7 @@ from qadl.check.imports import ModuleGraph, load_modules
 from qadl.check.kernel_defence import (
     KernelDefenceSpec,
     check_kernel_defence,
+    is_kernel,
     resolve_kernel_defences,
 )
 from qadl.check.kernels import (
@@ -353,7 +354,7 @@ class _TopLevel:
         if model is None or method is None:
             return None
         method = method if isinstance(method, CallValue) else CallValue(str(method))
-        kernel = getattr(self.scope.lookup(decl.model.id), "kind", None) == "kernel"
+        kernel = is_kernel(self.scope, decl.model.id)
         if kernel and not check_kernel_attack(model, method, decl.options, self.bag):
             return None
         if method.name == "transfer" and method.get("from") is not None:
@@ -439,8 +440,7 @@ class _TopLevel:
         under: tuple[Any, ...] = ("clean",)
         if decl.under is not None:
             under = self.under(decl.under)
-        kinds = [getattr(self.scope.lookup(m.id), "kind", None) for m in decl.models]
-        kernels = [m.id for m, kind in zip(decl.models, kinds, strict=True) if kind == "kernel"]
+        kernels = [m.id for m in decl.models if is_kernel(self.scope, m.id)]
         check_kernel_evaluation(decl, kernels, under, self.bag)
         options = self.options("evaluate", decl.options, decl.span)
         if None in models or data is None:

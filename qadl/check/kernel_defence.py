@@ -19,7 +19,12 @@ from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import DiagnosticBag
 from qadl.frontend import ast as A
 
-__all__ = ["KernelDefenceSpec", "check_kernel_defence", "resolve_kernel_defences"]
+__all__ = [
+    "KernelDefenceSpec",
+    "check_kernel_defence",
+    "is_kernel",
+    "resolve_kernel_defences",
+]
 
 HELP = (
     "a kernel is defended by `adversarial_training(attack = …, ratio = …)`: its classifier "
@@ -47,6 +52,14 @@ class KernelDefenceSpec(KernelTrainSpec):
     """A declared attack's name or an inline method (``CallValue``)."""
     ratio: float = 0.5
     """Fraction of the training samples that get an adversarial copy."""
+
+
+def is_kernel(scope: ModuleScope, name: str) -> bool:
+    """``name`` is a kernel, or the result of ``defend KERNEL … as name``."""
+    d = scope.lookup(name)
+    if d is not None and d.kind == "robust" and isinstance(d.node, A.DefendDecl):
+        d = scope.lookup(d.node.model.id)
+    return d is not None and d.kind == "kernel"
 
 
 def _kwarg_span(method: CallValue, key: str, default: Any) -> Any:

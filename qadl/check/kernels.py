@@ -176,6 +176,8 @@ def _kernel_type(node: A.KernelType, scope: ModuleScope, bag: DiagnosticBag) -> 
 def refuse_kernel(scope: ModuleScope, name: A.Name, statement: str, bag: DiagnosticBag) -> bool:
     """Report (E0337) a kernel named where ``statement`` needs a variational model."""
     d = scope.lookup(name.id)
+    if d is not None and d.kind == "robust" and isinstance(d.node, A.DefendDecl):
+        d = scope.lookup(d.node.model.id)  # `defend KERNEL … as name` is a kernel too
     if d is None or d.kind != "kernel":
         return False
     bag.error(

@@ -114,3 +114,16 @@ evaluate k, kr on rings.test under [clean, p]
     robust = [p["robust_accuracy"] for p in k["points"]]
     assert robust[1] < robust[0] < k["clean_accuracy"] + 1e-12
     assert all(abs(p["mean_l2"] - p["epsilon"]) < 1e-6 for p in k["points"])
+
+
+def test_the_defended_kernel_is_a_kernel_to_the_checker():
+    text = HEAD + (
+        "defend k with adversarial_training(attack = pgd(epsilon = 0.1)) as kr\n"
+        "attack lr on kr { method local_rotations(epsilon = 0.1) }\n"
+        "evaluate kr on d.test { shots 100 }\n"
+        "target t { qubits 2 }\ndevice kr on t\n"
+    )
+    errors = _errors(text)
+    assert ("E0930", "local_rotations(epsilon = 0.1)") in errors
+    assert ("E0339", "shots") in errors
+    assert ("E0337", "kr") in errors
