@@ -172,7 +172,7 @@ def plot_curve(record: dict[str, Any], path: Path, *, title: str) -> Path:
         if name != record["attacks"][0]:  # a point's σ and ε once, on the first attack's line
             continue
         for p, x, y in zip(record["points"], success, accuracy, strict=True):
-            eps = "∞" if p["epsilon"] is None else f"{p['epsilon']:.2g}"
+            eps = "∞" if p["epsilon"] is None else f"{p['epsilon']:.3g}"
             ax.annotate(
                 f"σ={p['noise']:g}, ε={eps}",
                 (x, y),
