@@ -1,5 +1,6 @@
-"""Running quantum kernels: ``train KERNEL`` fits a classifier on its Gram matrix,
-``evaluate KERNEL`` scores it on the kernel of new samples against the training set.
+"""Running quantum kernels: ``train KERNEL`` fits a classifier on its Gram matrix (or
+refits a defended one, ``kernel_defence.py``); ``evaluate KERNEL`` scores it on the kernel
+of new samples against the training set, clean and under attack (``kernel_attacks.py``).
 
 Training states are kept (one per training sample) so that an evaluation simulates only
 its own samples. Results go to the same ``results.json`` sections as variational models.
@@ -13,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from qadl.adversary.evaluate import Evaluation
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.kernel_classifiers import FittedKernelClassifier, fit_kernel_classifier
@@ -28,7 +28,7 @@ from qadl.program import KernelModel, KernelTrainSpec
 from qadl.run.context import say
 from qadl.source import Span
 
-__all__ = ["TrainedKernel", "evaluate_kernel", "kernel_matrix", "run_kernel_trainings"]
+__all__ = ["TrainedKernel", "kernel_matrix", "run_kernel_trainings"]
 
 
 @dataclass(frozen=True)
@@ -240,16 +240,3 @@ def run_kernel_trainings(session: Any) -> None:
             + ("" if defended else f" (Gram matrix {record['gram_seconds']:.2f} s)")
         )
 
-
-def evaluate_kernel(session: Any, name: str, data: Dataset, span: Span, seed: int) -> Evaluation:
-    """Clean accuracy of a trained kernel classifier on ``data`` (no attack points)."""
-    trained = session.kernels.get(name)
-    if trained is None:
-        raise QadlError.at(
-            "E0723",
-            f"kernel `{name}` has no trained classifier at this point",
-            span,
-            help=f"add `train {name} on DATA.train {{ classifier svm(C = 1.0) }}`",
-        )
-    rng = np.random.default_rng([trained.spec.seed, seed, 1])
-    return Evaluation(name, data.name, len(data), _accuracy(trained, data, span, rng))
