@@ -12,6 +12,9 @@ an untimed warm-up run first):
 - **seeds**: ``qadl run benchmarks/sweep_small.qadl`` (a sweep of 10 seeds of a 4-qubit
   model, each point a training and a 2-attack × 3-ε grid) serially, ``--workers 1`` and
   ``--workers 2``: wall time and the points' own seconds (``timings.json``).
+- **grid**: the flagship's first grid (trained ``classifier`` under ren, bim_sweep and
+  pgd_sweep: 10 cells) timed in one process, serially and on an open, warmed-up cluster
+  of 1 and 2 workers: the cost of running cells as tasks, without the cluster's start.
 - **startup**: opening and closing a ``LocalCluster`` of 1 and 2 workers (workers warm
   their kernels on start).
 - **shipping**: per-task cost on a 1-worker cluster of a task that does nothing with the
@@ -23,7 +26,8 @@ The 64-core estimate: a grid of n cells that compute C seconds in all, the longe
 c_max, on N workers takes about T(N) = s + n·o + max(c_max, C/N) (s: cluster start, o:
 per-task overhead, paid by the one client); the speed-up over the serial grid is C / T(N).
 
-Run: ``python benchmarks/sweep.py [--parts flagship,seeds,startup,shipping] [--tasks 40]``.
+Run: ``python benchmarks/sweep.py [--parts flagship,grid,seeds,startup,shipping]
+[--tasks 40] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -117,6 +121,44 @@ def startup() -> dict:
     return rows
 
 
+def grid_in_process(tmp: Path) -> dict:
+    """The flagship's first ``evaluate`` grid (trained ``classifier``), timed in one process:
+    serially, then on an open cluster of 1 and of 2 workers, each after an untimed
+    warm-up grid (workers load their kernels), so neither start nor warm-up is counted."""
+    import numpy as np
+
+    from qadl.api import load as load_program
+    from qadl.program import DataRef
+    from qadl.run import grid
+    from qadl.run.cluster import cluster
+    from qadl.run.context import RunOptions, Session, named_plan
+    from qadl.run.executor import ResultStore
+
+    out = tmp / "grid-train"
+    qadl_run(FLAGSHIP, out, [])
+    theta = np.load(out / "classifier.params.npz")["theta"]
+    session = Session(load_program(FLAGSHIP), RunOptions(out_dir=tmp / "grid"))
+    data = session.split(DataRef("digits", "test"), None)
+    classifier = session.classifier("classifier")
+    attacks = dict(named_plan(session, a) for a in ("ren", "bim_sweep", "pgd_sweep"))
+
+    def timed(workers: int | None, label: str) -> float:
+        runner = grid.CellRunner(ResultStore(tmp / "grid" / label), workers=workers)
+        started = time.perf_counter()
+        grid.evaluate(classifier, theta, data, attacks, runner=runner, model="classifier")
+        return time.perf_counter() - started
+
+    rows = {"serial": timed(None, "serial")}
+    print(f"grid serial: {rows['serial']:.1f} s ({load()})", flush=True)
+    for workers in (1, 2):
+        with cluster(workers, None, announce=lambda _: None):
+            timed(workers, f"warm{workers}")
+            rows[f"{workers} workers"] = timed(workers, f"w{workers}")
+        print(f"grid {workers} workers: {rows[f'{workers} workers']:.1f} s ({load()})",
+              flush=True)
+    return rows
+
+
 def _touch(*args) -> dict:
     return {"n": len(args)}
 
@@ -161,7 +203,7 @@ def shipping(n: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="flagship,seeds,startup,shipping")
+    parser.add_argument("--parts", default="flagship,grid,seeds,startup,shipping")
     parser.add_argument("--tasks", type=int, default=40, help="tasks per shipping variant")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers here")
     args = parser.parse_args()
@@ -173,6 +215,8 @@ def main() -> None:
             found["flagship"] = flagship(Path(tmp))
         if "seeds" in parts:
             found["seeds"] = seeds(Path(tmp))
+        if "grid" in parts:
+            found["grid"] = grid_in_process(Path(tmp))
     if "startup" in parts:
         found["startup"] = startup()
     if "shipping" in parts:

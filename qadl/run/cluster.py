@@ -210,8 +210,17 @@ def _opened(
     with _client(workers, scheduler, where) as client:
         client.register_plugin(_worker_setup_class()())
         count = len(client.scheduler_info().get("workers", {}))
-        announce(f"dask: {count} workers, dashboard {client.dashboard_link}")
+        announce(f"dask: {count} workers, {_dashboard(client)}")
         yield client
+
+
+def _dashboard(client: Any) -> str:
+    """Where the dashboard is; Dask serves it only when bokeh is installed."""
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return "no dashboard (pip install bokeh to get one)"
+    return f"dashboard {client.dashboard_link}"
 
 
 def run_on_dask(

@@ -24,7 +24,8 @@ model warm(p: float[2]) on q[2] {
 
 @cache
 def warm_kernels() -> None:
-    """Run a 2-qubit classifier forward once (loads the statevector kernels)."""
+    """Run a 2-qubit classifier forward and through its adjoint gradient once: the kernels
+    every white-box attack and training step calls."""
     import numpy as np
 
     from qadl.api import loads
@@ -35,3 +36,4 @@ def warm_kernels() -> None:
     theta = np.zeros(classifier.num_params)
     x = np.zeros((1, 2))
     classifier.predict_proba(theta, x=x)
+    classifier.loss_and_grads(theta, np.zeros(1, dtype=np.int64), x=x)
