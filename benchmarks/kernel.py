@@ -11,9 +11,10 @@ circuit), time the N x N Gram matrix K = |<φ(x_a)|φ(x_b)>|²:
 - Qiskit Machine Learning ``FidelityQuantumKernel`` (compute-uncompute circuits with the
   reference ``StatevectorSampler``, N(N-1)/2 circuits): it grows as N², so it runs on
   the first ``--fqk-n`` samples and its time is extrapolated by the number of pairs;
-- PennyLane ``lightning.qubit`` states: one QNode returning ``qml.state()``, called once
-  on the whole batch (parameter broadcasting), then the same NumPy product (the fastest
-  PennyLane way measured);
+- PennyLane states: one QNode returning ``qml.state()``, called once on the whole
+  batch (parameter broadcasting), then the same NumPy product, on ``lightning.qubit``
+  and on ``default.qubit`` (which vectorises the broadcast batch: faster at 8 qubits,
+  slower at 12, so both are timed; the faster is PennyLane's best here);
 - PennyLane ``qml.kernels.square_kernel_matrix`` with the compute-uncompute QNode
   (the feature map, then ``qml.adjoint`` of it, ``qml.probs``; PennyLane's kernel
   tutorial), on ``lightning.qubit``: N(N-1)/2 circuits, on the first ``--pl-kernel-n``
@@ -130,13 +131,15 @@ def _pennylane_zz(x, n: int) -> None:
                 qml.CNOT([i, j])
 
 
-def pennylane_state_gram(x: np.ndarray) -> tuple[np.ndarray, float] | None:
+def pennylane_state_gram(
+    x: np.ndarray, device: str = "lightning.qubit"
+) -> tuple[np.ndarray, float] | None:
     try:
         import pennylane as qml
     except ImportError:
         return None
     n = x.shape[1]
-    dev = qml.device("lightning.qubit", wires=n)
+    dev = qml.device(device, wires=n)
 
     @qml.qnode(dev)
     def state(features):
@@ -189,6 +192,11 @@ def bench(x: np.ndarray, args: argparse.Namespace) -> list[tuple]:
         ("Qiskit Statevector + NumPy", qiskit_statevector_gram, n),
         ("Qiskit ML FidelityStatevectorKernel", qml_statevector_gram, n),
         ("PennyLane lightning.qubit states (broadcast) + NumPy", pennylane_state_gram, n),
+        (
+            "PennyLane default.qubit states (broadcast) + NumPy",
+            lambda data: pennylane_state_gram(data, "default.qubit"),
+            n,
+        ),
         ("Qiskit ML FidelityQuantumKernel", qml_fidelity_gram, min(n, args.fqk_n)),
         (
             "PennyLane qml.kernels.square_kernel_matrix (lightning.qubit)",
