@@ -431,16 +431,12 @@ def _input_steps_rule(kw: dict[str, Any]) -> str | None:
 
 
 def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
-    """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ);
-    labels are inferred for single-sample gradients only."""
+    """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ); a
+    gradient holds at most ``MAX_INVERSION_BATCH`` inputs."""
     if "noise" in kw and "clip_norm" not in kw:
         return "`noise` is a multiple of the clipping norm: give `clip_norm` too"
     if "delta" in kw and not kw.get("noise"):
         return "`delta` is the δ of the noise's (ε, δ) guarantee: give `noise` > 0 too"
-    if kw.get("labels") == "inferred" and kw.get("batch", 1) != 1:
-        return "`labels = inferred` tries every class of one sample: it needs `batch = 1`"
-    if kw.get("labels") == "inferred" and kw.get("clients", 1) != 1:
-        return "`labels = inferred` tries every class of one sample: it needs `clients = 1`"
     if kw.get("batch", 1) * kw.get("clients", 1) > MAX_INVERSION_BATCH:
         return f"`clients × batch` inputs per gradient must be at most {MAX_INVERSION_BATCH}"
     return None

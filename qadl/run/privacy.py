@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.privacy.accountant import gaussian_epsilon
-from qadl.adversary.privacy.inversion import InversionConfig, invert_gradients
+from qadl.adversary.privacy.inversion import (
+    MAX_LABEL_MULTISETS,
+    InversionConfig,
+    invert_gradients,
+    label_multiset_count,
+)
 from qadl.adversary.privacy.matching import GradientOracle
 from qadl.adversary.privacy.membership import membership_inference, membership_scores
 from qadl.check.schema import PRIVACY_METHODS
@@ -68,6 +73,7 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
         _check_curve(spec, training)
         return
     model = program.models[_base_name(program, spec.model)]
+    _check_label_search(spec, model.num_classes)
     if model.input_kind == "state":
         raise QadlError.at(
             "E0562",
@@ -86,6 +92,23 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
             "have no exact second derivative here (only rotation angles do)",
             spec.span,
             help="attack a model whose features enter rotation angles",
+        )
+
+
+def _check_label_search(spec: AttackSpec, classes: int) -> None:
+    """``labels = inferred`` tries every label multiset of a gradient's inputs (E0963)."""
+    if spec.method.get("labels", "known") != "inferred":
+        return
+    inputs = int(spec.method.get("batch", 1)) * int(spec.method.get("clients", 1))
+    count = label_multiset_count(classes, inputs)
+    if count > MAX_LABEL_MULTISETS:
+        raise QadlError.at(
+            "E0963",
+            f"`{spec.name}`: `labels = inferred` tries every multiset of {inputs} labels among "
+            f"{classes} classes, {count} of them (at most {MAX_LABEL_MULTISETS})",
+            spec.span,
+            label="too many label guesses",
+            help="lower `batch` or `clients`, or give the labels (`labels = known`)",
         )
 
 

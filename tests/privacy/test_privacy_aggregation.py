@@ -88,7 +88,6 @@ def test_run_records_the_clients(tmp_path, capsys):
     [
         ("clients = 0", "must be in [1, 64]"),
         ("clients = 8, batch = 16", "at most 64"),
-        ("clients = 2, labels = inferred", "needs `clients = 1`"),
     ],
 )
 def test_clients_refused_at_check(args, words):

@@ -43,7 +43,6 @@ def _codes(text: str) -> list[tuple[str, str]]:
         (INV.format(args="restarts = 0", opts=""), "E0502", "restarts"),
         (INV.format(args="optimizer = adam", opts=""), "E0502", "lbfgs, nelder_mead"),
         (INV.format(args="stpes = 3", opts=""), "E0502", "did you mean `steps`"),
-        (INV.format(args="labels = inferred, batch = 8", opts=""), "E0502", "needs `batch = 1`"),
         (
             INV.format(args="", opts="") + "evaluate clf on circle.test under [clean, inv]",
             "E0560",

@@ -22,10 +22,13 @@ from qadl.backends.sim.hessian import serial
 
 __all__ = [
     "INVERSION_OPTIMIZERS",
+    "MAX_LABEL_MULTISETS",
     "InversionConfig",
     "InversionResult",
     "aggregated_gradient",
     "invert_gradients",
+    "label_multiset_count",
+    "label_multisets",
     "released_gradient",
 ]
 
@@ -61,8 +64,8 @@ class InversionConfig:
     shots: int | None = None
     """The client estimates its gradient from this many shots per sample (None: exact)."""
     infer_labels: bool = False
-    """The attacker does not know the label: every class is tried (``restarts`` each) and
-    the label of the best match is its guess (single-sample gradients only)."""
+    """The attacker does not know the labels: every multiset of labels of the gradient's
+    inputs is tried (``restarts`` each) and that of the best match is its guess."""
 
 
 @dataclass(frozen=True)
@@ -149,27 +152,55 @@ def _invert(
 ) -> InversionResult:
     rng = np.random.default_rng(config.seed)
     noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
-    classes = oracle.classifier.num_classes if config.infer_labels else 1
     per_gradient = config.clients * config.batch
-    shape = (config.samples, config.restarts * classes, per_gradient)
+    candidates = (
+        label_multisets(oracle.classifier.num_classes, per_gradient)
+        if config.infer_labels
+        else None
+    )
+    tries = 1 if candidates is None else len(candidates)
+    shape = (config.samples, config.restarts * tries, per_gradient)
     errors, relative = np.zeros(shape), np.zeros(shape)
     matching, hits = np.zeros(shape[:2]), np.zeros(shape[:2], dtype=bool)
     for s in range(config.samples):
         rows = slice(s * per_gradient, (s + 1) * per_gradient)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
         g = aggregated_gradient(client, xs, ys, config, noise_rng)
-        # known labels: the true ones; inferred: every class in turn (batch 1)
-        guesses = [ys] if not config.infer_labels else [np.array([c]) for c in range(classes)]
+        # known labels: the true ones; inferred: every multiset of labels in turn (a
+        # gradient does not order its samples, so a multiset is all it can tell)
+        guesses = [ys] if candidates is None else candidates
         for n, labels in enumerate(guesses):
             fun = objective(oracle, g, labels, config.loss, gradient=config.optimizer == "lbfgs")
             for r in range(n * config.restarts, (n + 1) * config.restarts):
                 start = rng.uniform(*config.box, size=xs.shape)
                 guess, value = _minimise(fun, start, config)
-                matching[s, r], hits[s, r] = value, bool(np.all(labels == ys))
+                matching[s, r] = value
+                hits[s, r] = bool(np.array_equal(np.sort(labels), np.sort(ys)))
                 errors[s, r], relative[s, r] = _paired_errors(guess, xs, labels)
     return InversionResult(
         errors, matching, relative, config.tolerance, hits if config.infer_labels else None
     )
+
+
+MAX_LABEL_MULTISETS = 64
+"""``labels = inferred`` tries every label multiset of a gradient's inputs: at most this many."""
+
+
+def label_multisets(classes: int, inputs: int) -> list[np.ndarray]:
+    """Every multiset of ``inputs`` labels among ``classes`` (sorted label arrays):
+    ``C(inputs + classes − 1, inputs)`` of them."""
+    from itertools import combinations_with_replacement
+
+    return [
+        np.array(c, dtype=np.int64) for c in combinations_with_replacement(range(classes), inputs)
+    ]
+
+
+def label_multiset_count(classes: int, inputs: int) -> int:
+    """``len(label_multisets(classes, inputs))`` without listing them."""
+    from math import comb
+
+    return comb(inputs + classes - 1, inputs)
 
 
 def aggregated_gradient(
