@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from qadl.backends.sim import Simulator
+from qadl.learn.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qadl.learn.kernels import bloch_vectors, feature_states, fidelity_gram, projected_gram
 from qadl.learn.optimizers import make_optimizer
 
@@ -134,8 +136,9 @@ def alignment_gradient(
 
 @dataclass(frozen=True)
 class AlignConfig:
-    """Mini-batch alignment: optimizer (name, keyword arguments), epochs, batch, seed, and
-    the tile budget (bytes) of the whole-set kernel matrix recorded after every epoch."""
+    """Mini-batch alignment: optimizer (name, keyword arguments), epochs, batch, seed, the
+    tile budget (bytes) of the whole-set kernel matrix recorded after every epoch, and
+    where to checkpoint after every epoch (None: nowhere) and whether to resume there."""
 
     optimizer: str = "adam"
     optimizer_options: tuple[tuple[str, float], ...] = ()
@@ -143,6 +146,8 @@ class AlignConfig:
     batch: int = 32
     seed: int = 0
     memory_bytes: int = 256 << 20
+    checkpoint_dir: Path | None = None
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,22 +176,41 @@ def align_feature_map(
     Every epoch visits the samples in an order drawn from ``seed``, in batches of
     ``config.batch`` (a last batch of one sample joins the one before it: the alignment
     of a single sample is constant). The alignment on the whole set is recorded after
-    every epoch (``on_epoch(epoch, alignment)``).
+    every epoch (``on_epoch(epoch, alignment)``). With ``config.checkpoint_dir`` θ, the
+    optimizer and generator states and the history are saved after every epoch, and a
+    resumed run continues bit for bit.
+
+    Raises:
+        CheckpointError: ``resume`` found a checkpoint that is unreadable, corrupt or of
+            another alignment (other data, optimizer, batch, seed or kernel).
     """
     opt = make_optimizer(config.optimizer, **dict(config.optimizer_options))
     state = opt.init(theta)
     theta = np.array(theta, dtype=np.float64)
     rng = np.random.default_rng(config.seed)
     full_target = target_matrix(y, num_classes)
+    fingerprint = repr((
+        "kernel_alignment", config.optimizer, config.optimizer_options, config.batch,
+        config.seed, kind, gamma, x.shape, theta.size,
+    ))
 
     def whole() -> float:
         states = feature_states(sim.circuit, x, theta)
         gram = _gram(states, kind, sim.num_qubits, gamma, config.memory_bytes)
         return alignment(gram, full_target)
 
-    history = [whole()]
+    done, history = 0, None
+    if config.resume and config.checkpoint_dir is not None:
+        ckpt = load_checkpoint(config.checkpoint_dir)
+        if ckpt is not None:
+            _check_resumable(ckpt, fingerprint, theta, state)
+            done, theta, rng.bit_generator.state = ckpt.epoch, ckpt.theta, ckpt.rng_state
+            state = {k: np.array(v) for k, v in ckpt.opt_state.items()}
+            history = [float(a) for a in ckpt.history["alignment"]]
+    if history is None:
+        history = [whole()]
     size = min(config.batch, len(x))
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(done + 1, config.epochs + 1):
         order = rng.permutation(len(x))
         starts = list(range(0, len(x), size))
         if len(starts) > 1 and len(x) - starts[-1] < 2:
@@ -198,6 +222,31 @@ def align_feature_map(
             _, grad = alignment_gradient(sim, theta, x[idx], target, kind=kind, gamma=gamma)
             theta, state = opt.step(state, theta, -grad)
         history.append(whole())
+        if config.checkpoint_dir is not None:
+            save_checkpoint(config.checkpoint_dir, Checkpoint(
+                epoch, theta, state, rng.bit_generator.state,
+                {"alignment": np.array(history)}, {"fingerprint": fingerprint},
+            ))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
     return AlignResult(theta, tuple(history))
+
+
+def _check_resumable(ckpt: Checkpoint, fingerprint: str, theta: np.ndarray, state) -> None:
+    """Refuse a checkpoint of another alignment, or one whose arrays do not fit."""
+    if ckpt.extra.get("fingerprint") != fingerprint:
+        raise CheckpointError(
+            "the checkpoint was written by another alignment (other data, optimizer, batch, "
+            "seed or kernel)"
+        )
+    history = ckpt.history.get("alignment")
+    fits = (
+        ckpt.theta.shape == theta.shape
+        and np.all(np.isfinite(ckpt.theta))
+        and set(ckpt.opt_state) == set(state)
+        and all(np.shape(ckpt.opt_state[k]) == np.shape(v) for k, v in state.items())
+        and history is not None
+        and history.shape == (ckpt.epoch + 1,)
+    )
+    if not fits:
+        raise CheckpointError("the checkpoint is corrupt: its arrays do not fit this alignment")

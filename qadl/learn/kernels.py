@@ -1,7 +1,8 @@
 """Quantum kernel matrices from feature states: one simulation per sample, BLAS overlaps.
 
 The feature states of N samples are simulated once (N simulations, not N² overlap
-circuits). The fidelity kernel K[a, b] = |<φ(x_a)|φ(x_b)>|² is then a complex matrix
+circuits; feature maps made of CNOT networks and diagonal gates, like the ZZ map, as
+phase polynomials, ``qadl.learn.phase_states``). The fidelity kernel K[a, b] = |<φ(x_a)|φ(x_b)>|² is then a complex matrix
 product, computed in tiles so that the complex intermediate never exceeds a memory cap.
 The projected kernel (Huang et al., Nat. Commun. 12, 2631 (2021)) compares one-qubit
 reduced states: K = exp(-γ Σ_q ‖ρ_q(x) − ρ_q(x')‖²_F), with ‖ρ − σ‖²_F = ½ |r − s|² for

@@ -159,14 +159,18 @@ def _align(
     """
     from qadl.backends.sim import Simulator
     from qadl.learn.alignment import AlignConfig, align_feature_map
+    from qadl.learn.checkpoint import CheckpointError
     from qadl.run.outputs import write_params
 
     epochs = spec.epochs
     if session.options.max_epochs is not None:
         epochs = min(epochs, session.options.max_epochs)
+    out = session.options.out_dir
+    checkpoints = out / "checkpoints" / spec.kernel
+    checkpoints.mkdir(parents=True, exist_ok=True)
     config = AlignConfig(
         spec.optimizer, spec.optimizer_options, epochs, spec.batch, spec.seed,
-        int(spec.memory_mb * (1 << 20)),
+        int(spec.memory_mb * (1 << 20)), checkpoints, bool(session.options.resume),
     )
     if np.unique(train.y).size < 2:
         raise QadlError.at(
@@ -180,18 +184,25 @@ def _align(
         f"batch {min(spec.batch, len(train))}, {spec.optimizer}"
     )
     started = time.perf_counter()
-    result = align_feature_map(
-        Simulator(kernel.feature_map),
-        kernel.initial_params(spec.seed),
-        train.x,
-        train.y,
-        train.num_classes,
-        config,
-        kind=kernel.kind,
-        gamma=kernel.gamma,
-        on_epoch=lambda e, a: say(f"  epoch {e}: alignment {a:.4f}"),
-    )
-    out = session.options.out_dir
+    try:
+        result = align_feature_map(
+            Simulator(kernel.feature_map),
+            kernel.initial_params(spec.seed),
+            train.x,
+            train.y,
+            train.num_classes,
+            config,
+            kind=kernel.kind,
+            gamma=kernel.gamma,
+            on_epoch=lambda e, a: say(f"  epoch {e}: alignment {a:.4f}"),
+        )
+    except CheckpointError as err:
+        raise QadlError.at(
+            "E0724",
+            f"cannot resume from `{checkpoints}`: {err}",
+            spec.span,
+            help="delete that directory, pick another --out, or run without --resume",
+        ) from None
     write_params(out / f"{spec.kernel}.params.npz", result.theta)
     if session.options.plots:
         _plot_alignment(out / "plots" / f"{spec.kernel}_alignment.png", spec.kernel, result.history)

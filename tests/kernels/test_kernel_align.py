@@ -183,13 +183,25 @@ def _svm_accuracy(kernel, theta, train, test) -> float:
     return float(np.mean(fitted.predict(fidelity_gram(b, a)) == test.y))
 
 
-def test_max_epochs_caps_the_alignment(tmp_path):
-    out = tmp_path / "out"
-    run_program(
-        loads(PROGRAM, "k.qadl"),
-        RunOptions(out_dir=out, progress=False, plots=False, max_epochs=2),
-    )
-    assert len(json.loads((out / "results.json").read_text())["models"]["k"]["alignment"]) == 3
+def _record(out) -> dict:
+    return json.loads((out / "results.json").read_text())["models"]["k"]
+
+
+def test_a_capped_alignment_resumes_bit_for_bit(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    program = loads(PROGRAM, "k.qadl")
+    run_program(program, RunOptions(out_dir=straight, progress=False, plots=False))
+    run_program(program, RunOptions(out_dir=resumed, progress=False, plots=False, max_epochs=3))
+    assert len(_record(resumed)["alignment"]) == 4  # --max-epochs caps the alignment
+    run_program(program, RunOptions(out_dir=resumed, progress=False, plots=False, resume=True))
+    assert _record(resumed)["alignment"] == _record(straight)["alignment"]
+    theta = [np.load(d / "k.params.npz")["theta"] for d in (straight, resumed)]
+    assert np.array_equal(theta[0], theta[1])
+
+    other = loads(PROGRAM.replace("seed 1", "seed 2"), "k.qadl")
+    with pytest.raises(QadlError) as info:
+        run_program(other, RunOptions(out_dir=resumed, progress=False, plots=False, resume=True))
+    assert info.value.diagnostics[0].code == "E0724"
 
 
 # ---- refusals ------------------------------------------------------------------------------------
