@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qadl.adversary.closest_flip import ClosestFlipConfig, closest_flip_attack, closest_flip_problem
 from qadl.adversary.config import QuantumAttackConfig
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
@@ -24,7 +25,13 @@ if TYPE_CHECKING:
     from qadl.api_model import QadlClassifier
     from qadl.program import Program
 
-__all__ = ["DeclaredAttack", "DeclaredDefence", "DeclaredEvaluation", "as_dataset"]
+__all__ = [
+    "DeclaredAttack",
+    "DeclaredCertifiedTraining",
+    "DeclaredDefence",
+    "DeclaredEvaluation",
+    "as_dataset",
+]
 
 
 def as_dataset(
@@ -63,11 +70,20 @@ def _check_target(plan: Any, label: str, clf: QadlClassifier) -> None:
                          f"0..{clf.num_classes - 1}")
 
 
+def _check_closest_flip(clf: QadlClassifier, label: str) -> None:
+    problem = closest_flip_problem(clf.core)
+    if problem is not None:
+        raise ValueError(f"`{label}` cannot attack `{clf.name}`: {problem}")
+
+
 def _run_plan(clf: QadlClassifier, data: Dataset, plan: Any, label: str) -> tuple[Any, ...]:
     from qadl.adversary.attacks import attack_sweep
     from qadl.adversary.quantum import local_rotation_adversary, quantum_attack_sweep
 
     _check_target(plan, label, clf)
+    if isinstance(plan, ClosestFlipConfig):
+        _check_closest_flip(clf, label)
+        return (closest_flip_attack(clf.core, clf.params, data, plan),)
     if isinstance(plan, QuantumAttackConfig):
         if data.states is None:
             raise ValueError(f"`{label}` rotates input states; `{clf.name}` takes features")
@@ -242,6 +258,8 @@ class DeclaredDefence:
 
         data = as_dataset(clf, inputs, y, feature_range)
         _check_target(self.config.attack, self.attack, clf)
+        if isinstance(self.config.attack, ClosestFlipConfig):
+            _check_closest_flip(clf, self.attack)
         kw = self.spec.method.as_dict()
         config = train_config(
             self.spec.options, checkpoint_dir=None, resume=False,
@@ -266,7 +284,58 @@ class DeclaredDefence:
         return replace(clf, name=self.spec.result, params=result.theta)
 
 
-def declared_defence(program: Program, name: str) -> DeclaredDefence:
+@dataclass(frozen=True)
+class DeclaredCertifiedTraining:
+    """``defend MODEL with margin_training(...)`` or ``lipschitz_regularisation(...)``:
+    ``defence(clf, x, y)`` -> the certifiably trained ``QadlClassifier``."""
+
+    spec: DefenceSpec
+
+    def __call__(
+        self,
+        clf: QadlClassifier,
+        inputs: Any,
+        y: Any = None,
+        *,
+        feature_range: Any = None,
+        test: Dataset | None = None,
+        progress: bool = False,
+    ) -> QadlClassifier:
+        """Fine-tune a copy of ``clf`` (from its parameters) with the statement's loss or
+        penalty and options, as ``qadl run`` does.
+
+        Raises:
+            QadlError: the certificate does not apply to ``clf``'s model (E0540), or the
+                training diverged (E0516).
+        """
+        from dataclasses import replace
+
+        from qadl.learn.train import DivergedError, ValidationSplitError, fit
+        from qadl.run.configs import train_config
+        from qadl.run.margin_defence import lipschitz_penalty, margin_loss
+
+        data = as_dataset(clf, inputs, y, feature_range)
+        config = train_config(
+            self.spec.options, checkpoint_dir=None, resume=False,
+            epochs=int(self.spec.method.as_dict().get("epochs", 20)), device_shots=clf.shots,
+        )
+        circuit = clf.model.circuit
+        if self.spec.method.name == "margin_training":
+            config = replace(config, loss=margin_loss(self.spec, circuit, clf.params, config.loss))
+        else:
+            config = replace(config, penalty=lipschitz_penalty(self.spec, circuit))
+        try:
+            result = fit(clf.core, clf.params, data, config, test=test, progress=progress)
+        except DivergedError as err:
+            raise QadlError.at("E0516", str(err), self.spec.span,
+                               help="lower the learning rate (`optimizer adam(lr = …)`)") from None
+        except ValidationSplitError as err:
+            raise QadlError.at("E0517", str(err), self.spec.span,
+                               help="use a larger fraction or more data") from None
+        return replace(clf, name=self.spec.result, params=result.theta)
+
+
+def declared_defence(program: Program, name: str) -> DeclaredDefence | DeclaredCertifiedTraining:
     """See ``Program.defence``."""
     from qadl.run.configs import TransferPlan, defence_config
 
@@ -274,6 +343,8 @@ def declared_defence(program: Program, name: str) -> DeclaredDefence:
     if spec is None:
         known = ", ".join(sorted(d.result for d in program.defences)) or "none"
         raise KeyError(f"no defence `... as {name}` in {program.path}; known: {known}")
+    if spec.method.name in ("margin_training", "lipschitz_regularisation"):
+        return DeclaredCertifiedTraining(spec)
     label, plan = _item_plan(program, spec.method.as_dict().get("attack", "pgd"), {})
     if isinstance(plan, TransferPlan):
         raise _transfer_refused(f"the attack of `{name}`", spec.span)

@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from qadl.adversary.certify_exact import closest_flips
+from qadl.adversary.certify_exact import closest_flips, exact_problem
 from qadl.adversary.result import AttackResult
 
-__all__ = ["ClosestFlipConfig", "closest_flip_attack", "toward"]
+__all__ = ["ClosestFlipConfig", "closest_flip_attack", "closest_flip_problem", "toward"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,22 @@ class ClosestFlipConfig:
 
     def describe(self) -> str:
         return f"closest_flip(fidelity={self.fidelity:g})"
+
+
+def closest_flip_problem(classifier: Any) -> str | None:
+    """Why ``closest_flip`` cannot attack the model of ``classifier``, or None."""
+    from qadl.backends.sim import Simulator
+
+    circuit = classifier.sim.circuit
+    if not circuit.state_input:
+        return "it perturbs input states, and the model takes features"
+    problem = exact_problem(circuit)
+    if problem is None and not isinstance(classifier.sim, Simulator):
+        problem = (
+            "the model runs on a noisy device, and mixed states have no closed-form "
+            "closest flip"
+        )
+    return problem
 
 
 def toward(psi: np.ndarray, phi: np.ndarray, distance: np.ndarray) -> np.ndarray:

@@ -164,3 +164,34 @@ def test_a_linear_schedule_ramps_the_fidelity_budget():
     np.testing.assert_allclose(budgets, [0.0, 0.5 * np.sqrt(0.1), np.sqrt(0.1), np.sqrt(0.1)])
     assert all(m <= b**2 + 1e-9 for m, b in zip(moved, budgets, strict=True))
     assert moved[-1] > moved[1] > 0.0
+
+
+def test_the_python_api_runs_the_attack_and_the_defence(tmp_path):
+    from qadl.api_model import data_splits
+
+    source = PHASE + (
+        "attack flip on phase { method closest_flip(fidelity = 0.98) }\n"
+        "defend phase with adversarial_training(attack = flip, ratio = 0.5, epochs = 1) "
+        "as robust { batch 10; seed 1 }\n"
+    )
+    program = load_source(source)
+    train, test = data_splits(program, "chain")
+    clf = program.classifier("phase", PHASE_THETA)
+    (result,) = program.attack("flip")(clf, test)
+    radius = closest_flips(clf.core.sim, clf.core.readout, PHASE_THETA, test.states, test.y).radius
+    np.testing.assert_array_equal(result.success, radius <= np.sqrt(1 - 0.98))
+    robust = program.defence("robust")(clf, train)
+    session = defend_program(source, {"phase": PHASE_THETA}, tmp_path)
+    np.testing.assert_allclose(robust.params, session.thetas["robust"], atol=1e-10)
+
+
+def test_the_python_api_refuses_the_attack_on_features():
+    program = load_source(
+        CIRCLE + "attack flip on clf { method closest_flip(fidelity = 0.9) }\n"
+    )
+    from qadl.api_model import data_splits
+    from tests.adversary.sessions import CIRCLE_THETA
+
+    _, test = data_splits(program, "circle")
+    with pytest.raises(ValueError, match="takes features"):
+        program.attack("flip")(program.classifier("clf", CIRCLE_THETA), test)

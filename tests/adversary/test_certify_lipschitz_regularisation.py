@@ -152,3 +152,44 @@ def test_margin_training_of_trained_feature_weights_points_to_the_regulariser():
         preflight(load_source(source))
     (diag,) = err.value.diagnostics
     assert diag.code == "E0540" and "lipschitz_regularisation(lambda" in diag.message
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "lipschitz_regularisation(lambda = 0.5, epochs = 1)",
+        "margin_training(lambda = 1.0, certify = fidelity, margin = 0.2, epochs = 1)",
+    ],
+)
+def test_the_python_api_trains_as_qadl_run_does(tmp_path, method):
+    from qadl.api_model import data_splits
+
+    if method.startswith("margin"):  # fidelity needs states: the quantum-data model
+        from tests.adversary.test_certify_closest_flip import PHASE as base
+        from tests.adversary.test_certify_closest_flip import PHASE_THETA as theta
+
+        name, data = "phase", "chain"
+    else:
+        base, theta, name, data = REUPLOAD, _reupload_theta(), "clf", "circle"
+    source = base + f"defend {name} with {method} as robust {{ batch 10; seed 1 }}\n"
+    session = defend_program(source, {name: theta}, tmp_path)
+    program = load_source(source)
+    train, _ = data_splits(program, data)
+    robust = program.defence("robust")(program.classifier(name, theta), train)
+    assert robust.name == "robust"
+    np.testing.assert_allclose(robust.params, session.thetas["robust"], atol=1e-10)
+    assert not np.allclose(robust.params, theta)
+
+
+def test_the_python_api_refuses_what_qadl_check_refuses():
+    source = CIRCLE + (
+        "train clf on circle.train { epochs 1 }\n"
+        "defend clf with lipschitz_regularisation(lambda = 0.1) as robust\n"
+    )
+    program = load_source(source)
+    from qadl.api_model import data_splits
+
+    train, _ = data_splits(program, "circle")
+    with pytest.raises(QadlError) as err:
+        program.defence("robust")(program.classifier("clf", CIRCLE_THETA), train)
+    assert err.value.diagnostics[0].code == "E0540"
