@@ -2,10 +2,12 @@
 table and plots.
 
 A point's numbers are read from its own ``results.json`` as flat rows, one per measured
-quantity: ``{"metric", "model", "dataset", "attack", "epsilon", "method", "value"}``
-(absent fields are left out). Rows are aggregated over the points that differ only in the
-replicate axes (``aggregate over SEED``): mean, sample standard deviation, count and the
-95% Student-t confidence interval of the mean. Nothing here depends on wall-clock time, so
+quantity: ``{"metric", "model", "evaluation", "dataset", "attack", "epsilon", "method",
+"value"}`` (absent fields are left out; ``evaluation`` is the index of the ``evaluate``
+statement, so a model evaluated twice on the same data is not counted twice). Rows are
+aggregated over the points that differ only in the replicate axes (``aggregate over
+SEED``): mean, sample standard deviation, count and the 95% Student-t confidence interval
+of the mean. Nothing here depends on wall-clock time, so
 a sweep's ``results.json`` is the same bit for bit however its points were run.
 """
 
@@ -19,7 +21,7 @@ from qadl.run.sweep_plan import SweepPoint, group_key, value_text
 
 __all__ = ["aggregate", "confidence_interval", "plot_sweep", "point_metrics", "sweep_table"]
 
-ID_FIELDS = ("metric", "model", "dataset", "attack", "epsilon", "method")
+ID_FIELDS = ("metric", "model", "evaluation", "dataset", "attack", "epsilon", "method")
 """The fields that name one measured quantity (all but ``value``)."""
 
 
@@ -40,8 +42,8 @@ def point_metrics(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             rows.append(_row(metric, model.get(metric), model=name))
         losses = model.get("history", {}).get("loss") or [None]
         rows.append(_row("final_loss", losses[-1], model=name))
-    for ev in results.get("evaluations", []):
-        where = {"model": ev.get("model"), "dataset": ev.get("dataset")}
+    for index, ev in enumerate(results.get("evaluations", [])):
+        where = {"model": ev.get("model"), "evaluation": index, "dataset": ev.get("dataset")}
         rows.append(_row("clean_accuracy", ev.get("clean_accuracy"), **where))
         for p in ev.get("points", []):
             at = {**where, "attack": p.get("attack"), "epsilon": p.get("epsilon")}
@@ -127,9 +129,14 @@ def sweep_table(groups: Sequence[Mapping[str, Any]], replicate: tuple[str, ...])
     for col in ("point", "model", "attack", "eps", "measure", "mean ± std", "95% CI", "n"):
         table.add_column(col, justify="right" if col in ("eps", "n") else "left")
     for g in groups:
+        shown = set()
         for m in g["metrics"]:
-            if m["metric"] not in _SHOWN:
+            # a model's clean accuracy on the same data, from a second `evaluate`, once
+            same = (m["metric"], m.get("model"), m.get("dataset"), m.get("attack"),
+                    m.get("epsilon"), m.get("method"), m["mean"], m["std"])
+            if m["metric"] not in _SHOWN or same in shown:
                 continue
+            shown.add(same)
             ci = m["ci95"]
             attack = m.get("attack", "clean" if m["metric"] == "clean_accuracy" else "-")
             table.add_row(
@@ -167,15 +174,15 @@ def plot_sweep(out_dir, groups: Sequence[Mapping[str, Any]], axes: Sequence[Any]
 
 
 def _curves(groups: Sequence[Mapping[str, Any]]) -> dict[tuple, list[tuple]]:
-    """(group key, model, dataset, attack) -> [(ε, mean, std)] with ε = 0 the clean accuracy."""
+    """(group key, model, evaluation, attack) -> [(ε, mean, std)], ε = 0 the clean accuracy."""
     curves: dict[tuple, list[tuple]] = {}
     for g in groups:
-        clean = {(m["model"], m.get("dataset")): m for m in g["metrics"]
+        clean = {(m["model"], m.get("evaluation")): m for m in g["metrics"]
                  if m["metric"] == "clean_accuracy"}
         for m in g["metrics"]:
             if m["metric"] != "robust_accuracy" or m.get("epsilon") is None:
                 continue
-            base = (m["model"], m.get("dataset"))
+            base = (m["model"], m.get("evaluation"))
             line = curves.setdefault((g["key"], *base, m["attack"]), [])
             if not line and base in clean:
                 line.append((0.0, clean[base]["mean"], clean[base]["std"]))
@@ -190,7 +197,7 @@ def _plot_epsilon(plt, out_dir, groups, replicate):
     models = list(dict.fromkeys(k[1] for k in curves))
     fig, axs = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
     for ax, model in zip(axs[0], models, strict=True):
-        for (gkey, m, _data, attack), line in curves.items():
+        for (gkey, m, _evaluation, attack), line in curves.items():
             if m != model:
                 continue
             line = sorted(line)
@@ -220,8 +227,12 @@ def _plot_axis(plt, out_dir, groups, axis, replicate):
         x = g["bindings"][axis.name]
         others = ",".join(f"{n}={value_text(v)}" for n, v in g["bindings"].items()
                           if n != axis.name)
+        seen = set()
         for m in g["metrics"]:
-            if m["metric"] in ("clean_accuracy", "final_loss"):
+            # one clean accuracy per model (a second `evaluate` on other data is skipped)
+            if m["metric"] in ("clean_accuracy", "final_loss") and (
+                    m["metric"], m["model"]) not in seen:
+                seen.add((m["metric"], m["model"]))
                 lines.setdefault((m["metric"], m["model"], others), []).append(
                     (x, m["mean"], m["std"] or 0.0))
     for (metric, model, others), pts in lines.items():

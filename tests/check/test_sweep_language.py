@@ -183,3 +183,14 @@ def test_point_metrics_reads_trainings_evaluations_and_certificates() -> None:
     }
     nan = {"models": {"m": {"clean_test_accuracy": float("nan"), "history": {"loss": []}}}}
     assert point_metrics(nan) == []
+
+
+def test_a_model_evaluated_twice_is_not_counted_twice() -> None:
+    """Two `evaluate` statements of one model on one data set stay two quantities."""
+    ev = {"model": "robust", "dataset": "d.test", "clean_accuracy": 0.9, "points": []}
+    results = {"evaluations": [ev, dict(ev, clean_accuracy=0.9)]}
+    sweep = SweepSpec((SweepAxisSpec("SEED", (1, 2)),), ("SEED",))
+    points = plan_points(sweep)
+    metrics = {p.key: point_metrics(results) for p in points}
+    entries = aggregate(points, metrics, ("SEED",))[0]["metrics"]
+    assert [(m["evaluation"], m["n"]) for m in entries] == [(0, 2), (1, 2)]
