@@ -1,11 +1,13 @@
 """End to end: the flagship ``qadl run`` phase by phase, and W1 against peers from batch 1 up.
 
-Two measurements, both in one invocation:
+Three measurements, in one invocation:
 
 - **flagship**: ``qadl run examples/ren2022_images.qadl`` in fresh processes (the first
   one, not reported, fills the on-disk Numba cache), each into a new output directory.
   Reported per run: the process's wall time and the phases ``results.json`` records
   under ``timing`` (train, defend, evaluate and the attacks inside it, total).
+- **first gradient**: the flagship classifier's first training step (batch 10) in a
+  fresh process, on an empty Numba cache (as after a fresh install) and then warm.
 - **W1** (forward + gradient of a layered classifier, as in ``benchmarks/sim_w1.py``) at
   every batch size of ``--batch``, for qadl's ``Simulator.vjp``, qadl's training step
   (``Classifier.loss_and_grads``: readout, cross-entropy and gradient), Qulacs
@@ -70,6 +72,50 @@ def flagship(runs: int, plots: bool) -> list[dict[str, float]]:
                 rows.append(row)
                 print(f"flagship run {k}: " + ", ".join(f"{n} {v:.2f} s" for n, v in row.items())
                       + f"  (load {os.getloadavg()[0]:.1f})", flush=True)
+    return rows
+
+
+# -- time to first gradient ---------------------------------------------------------------
+_FIRST = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from benchmarks.compile import ren2022_classifier
+from qadl.backends.sim import Simulator
+from qadl.learn.classifier import Classifier
+c = ren2022_classifier()
+clf = Classifier(Simulator(c), c.readout)
+rng = np.random.default_rng(0)
+theta, x = rng.uniform(0, 6, c.num_params), rng.uniform(0, 0.1, (10, c.num_features))
+t1 = time.perf_counter()
+clf.loss_and_grads(theta, np.arange(10) % 2, x=x)
+t2 = time.perf_counter()
+clf.loss_and_grads(theta, np.arange(10) % 2, x=x)
+t3 = time.perf_counter()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.4f}")
+"""
+
+
+def first_gradient(warm_runs: int) -> list[tuple[str, float, float, float, float]]:
+    """Fresh processes: the flagship classifier's first training step (batch 10).
+
+    The first process gets an empty ``NUMBA_CACHE_DIR`` (as after a fresh install: every
+    kernel the step needs is compiled); the next ``warm_runs`` reuse that cache. Rows:
+    (cache, process wall s, import + build s, first step s, second step s).
+    """
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="qadl-e2e-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for k in range(warm_runs + 1):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _FIRST], cwd=ROOT, env=env, check=True,
+                                  capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            build, first, second = (float(v) for v in done.stdout.split()[-3:])
+            rows.append(("empty" if k == 0 else "warm", wall, build, first, second))
+            print(f"first gradient ({rows[-1][0]} cache): process {wall:.2f} s, import + build "
+                  f"{build:.2f} s, first step {first:.2f} s, second step {1e3 * second:.1f} ms "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return rows
 
 
@@ -193,8 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flagship-runs", type=int, default=2,
                         help="timed flagship runs after one warm-up (0: skip the flagship)")
     parser.add_argument("--plots", action="store_true", help="let the flagship draw its plots")
-    parser.add_argument("--batch", default="1,10,20,64,256",
-                        type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--first-gradient", type=int, default=2, metavar="N",
+                        help="fresh processes to the first gradient: one on an empty Numba "
+                             "cache, then N on the warm one (-1: skip)")
+    parser.add_argument("--batch", default="1,10,20,64,256", help="W1 batch sizes ('': skip W1)",
+                        type=lambda s: [int(v) for v in s.split(",") if v])
     parser.add_argument("--qubits", type=int, default=10)
     parser.add_argument("--engines", default=",".join(ENGINES),
                         help="comma-separated subset of: " + ", ".join(ENGINES))
@@ -226,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         for k, row in enumerate(rows, 1):
             print(f"| {k} | {row['wall']:.2f} | " + " | ".join(f"{row[p]:.2f}" for p in PHASES)
                   + " |")
+    if args.first_gradient >= 0:
+        first_gradient(args.first_gradient)
     if args.batch and engines:
         sim_w1._set_qubits(args.qubits)
         table = w1(args.batch, engines, args)
