@@ -91,10 +91,13 @@ def _errors(source: str) -> list[tuple[str, str]]:
     return [(d.code, d.message) for d in err.value.diagnostics]
 
 
-def test_closest_flip_in_an_evaluation_is_refused_with_a_pointer_to_certify_exact():
+@pytest.mark.parametrize(
+    "item", ["flip", "transfer(from = phase, attack = flip)", "closest_flip(fidelity = 0.9)"]
+)
+def test_closest_flip_in_an_evaluation_is_refused_with_a_pointer_to_certify_exact(item):
     source = PHASE + (
         "attack flip on phase { method closest_flip(fidelity = 0.95) }\n"
-        "evaluate phase on chain.test under [clean, flip]\n"
+        f"evaluate phase on chain.test under [clean, {item}]\n"
     )
     ((code, message),) = _errors(source)
     assert code == "E0950" and "certify [exact]" in message
