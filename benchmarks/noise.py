@@ -1,4 +1,4 @@
-"""Benchmark: noisy density-matrix forward + gradient of the 10-qubit Ren et al. image model vs Qiskit Aer.
+"""Benchmark: noisy density-matrix forward + gradient of Ren et al.'s 10-qubit image model vs Aer.
 
 Run from the repository root::
 
@@ -169,23 +169,25 @@ def main(argv: list[str] | None = None) -> None:
     t_aer_grad = (time.perf_counter() - t0) * args.batch / m
     ours_m = sim.vjp(theta, xs[:m], cotangent=cot[:m]).theta
 
+    threads = os.environ.get("NUMBA_NUM_THREADS", os.cpu_count())
     print(
-        f"threads: numba={os.environ.get('NUMBA_NUM_THREADS', os.cpu_count())}, cpus={os.cpu_count()}; batch {args.batch}; "
+        f"threads: numba={threads}, cpus={os.cpu_count()}; batch {args.batch}; "
         f"{len(circuit.ops)} ops ({circuit.num_params} angles), noise {noise}"
     )
     print(f"qadl first call (Numba load/compile + 1 sample fwd+grad): {t_warm:.2f} s")
     print("| engine | forward (s) | gradient dL/dθ, dL/dx (s) |")
     print("|---|---|---|")
     print(
-        f"| qadl density matrix (adjoint) | {t_fwd:.2f} | {t_grad:.2f} (outputs + all 260 θ and 256·B x) |"
+        f"| qadl density matrix (adjoint) | {t_fwd:.2f} | {t_grad:.2f} "
+        "(outputs + all 260 θ and 256·B x) |"
     )
     print(
-        f"| Qiskit Aer density_matrix | {t_aer:.2f} | {t_aer_grad:.1f} (parameter shift, θ only; timed on {m} samples, scaled ×{args.batch / m:g}) |"
+        f"| Qiskit Aer density_matrix | {t_aer:.2f} | {t_aer_grad:.1f} (parameter shift, θ only; "
+        f"timed on {m} samples, scaled ×{args.batch / m:g}) |"
     )
     print(f"max |p_qadl − p_aer| over the batch: {np.max(np.abs(ours - theirs)):.2e}")
-    print(
-        f"max |dL/dθ qadl adjoint − Aer shift| ({m} samples): {np.max(np.abs(ours_m - aer_grad)):.2e}"
-    )
+    gap = np.max(np.abs(ours_m - aer_grad))
+    print(f"max |dL/dθ qadl adjoint − Aer shift| ({m} samples): {gap:.2e}")
     print(f"|dL/dθ| scale: {np.max(np.abs(grads.theta)):.2e}")
 
 
