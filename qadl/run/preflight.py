@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.fidelity import encoding_problem
+from qadl.check.schema import PRIVACY_METHODS
 from qadl.diagnostics import DiagnosticBag
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
@@ -598,7 +599,6 @@ class _Preflight:
     def privacy(self) -> None:
         """What ``qadl run`` checks of privacy attacks before any work (E0561–E0565,
         E0961, E0962)."""
-        from qadl.check.schema import PRIVACY_METHODS
         from qadl.run.privacy import check_privacy_attack  # lazy: attacks import SciPy
 
         for attack in self.program.attacks.values():
@@ -609,7 +609,8 @@ class _Preflight:
         program = self.program
         for attack in program.attacks.values():  # wrong for its own model even if unused
             model = self.model(attack.model)
-            if model is not None and attack.method.name != "transfer":
+            crafts = attack.method.name not in ("transfer", *PRIVACY_METHODS)
+            if model is not None and crafts:  # privacy attacks: `privacy` below
                 self.applies(attack.method, attack.options, model, attack.span)
         self.privacy()
         for spec in program.trainings:

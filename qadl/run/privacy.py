@@ -61,8 +61,9 @@ def check_privacy(session: Any) -> None:
 
 
 def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
-    """A privacy attack's model is trained (E0561), an inverted model reads features that
-    have exact second derivatives (E0562, E0563), a membership attack has held-out data
+    """A privacy attack's model is trained (E0561), an inverted model's features have exact
+    second derivatives (E0563) and an inverted state model gets options for states (E0964),
+    the label search is small (E0963), a membership attack has held-out data
     (E0565), a curve retrains a ``train``-ed model with gradients (E0961, E0962).
     ``qadl check`` runs it too (the preflight)."""
     training = _training_of(program, spec)
@@ -75,13 +76,8 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
     model = program.models[_base_name(program, spec.model)]
     _check_label_search(spec, model.num_classes)
     if model.input_kind == "state":
-        raise QadlError.at(
-            "E0562",
-            f"`{spec.name}`: gradient inversion recovers classical features; model "
-            f"`{spec.model}` reads quantum states",
-            spec.span,
-            help="attack a model with feature inputs",
-        )
+        _check_state_inversion(spec)
+        return
     from qadl.backends.sim.program import SHIFT_NONE, build_program
 
     tape = build_program(model.circuit).tape
@@ -93,6 +89,27 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
             spec.span,
             help="attack a model whose features enter rotation angles",
         )
+
+
+def _check_state_inversion(spec: AttackSpec) -> None:
+    """Input states are recovered by L-BFGS-B over their amplitudes with known labels; a
+    feature box, label search or gradient-free optimizer has no meaning there (E0964)."""
+    kw = spec.method.as_dict()
+    problems = [
+        ("`clip [lo, hi]`", "clip" in spec.options),
+        ("`labels = inferred`", kw.get("labels") == "inferred"),
+        ("`optimizer = nelder_mead`", kw.get("optimizer") == "nelder_mead"),
+    ]
+    for what, given in problems:
+        if given:
+            raise QadlError.at(
+                "E0964",
+                f"`{spec.name}` recovers the input states of `{spec.model}`, which reads "
+                f"quantum states; {what} applies to feature inputs only",
+                spec.span,
+                label="not for states",
+                help="leave it out: states are searched over their amplitudes, labels known",
+            )
 
 
 def _check_label_search(spec: AttackSpec, classes: int) -> None:
@@ -172,9 +189,12 @@ def _release_options(spec: AttackSpec, training: TrainSpec) -> dict[str, Any]:
     return {**kw, **inherited, "dp_source": "training"}
 
 
-def _config(spec: AttackSpec, x: np.ndarray, kw: dict[str, Any]) -> InversionConfig:
+def _config(spec: AttackSpec, x: np.ndarray | None, kw: dict[str, Any]) -> InversionConfig:
     clip = spec.options.get("clip")
-    box = (float(clip[0]), float(clip[1])) if clip else (float(x.min()), float(x.max()))
+    if clip:
+        box = (float(clip[0]), float(clip[1]))
+    else:  # states have no feature box: the search is over unconstrained amplitudes
+        box = (0.0, 1.0) if x is None else (float(x.min()), float(x.max()))
     return InversionConfig(
         loss=str(kw.get("loss", "l2")),
         restarts=int(kw.get("restarts", 8)),
@@ -272,7 +292,8 @@ def _inversion(
     training = _training_of(session.program, spec)
     data = session.split(training.data, spec.span)
     release = _release_options(spec, training) if release is None else release
-    config = _config(spec, data.x, release)
+    reads_states = session.model(spec.model).input_kind == "state"
+    config = _config(spec, data.x if not reads_states else None, release)
     need = config.samples * config.clients * config.batch
     if need > len(data):
         clients = f"{config.clients} clients' " if config.clients > 1 else ""
@@ -289,7 +310,7 @@ def _inversion(
     else:
         theta = session.model(spec.model).initial_params(int(training.options.get("seed", 7)))
     loss = str(training.options.get("loss", "cross_entropy"))
-    oracle, client, device = _oracles(session, spec.model, theta, loss)
+    oracle, client, device = _oracles(session, spec.model, theta, loss, states=reads_states)
     order = np.random.default_rng(config.seed).permutation(len(data))[:need]
     print(
         f"attack {spec.name} on {spec.model}: gradient inversion of {config.samples} shared "
@@ -299,7 +320,12 @@ def _inversion(
         f"{config.optimizer}",
         flush=True,
     )
-    result = invert_gradients(oracle, data.x[order], data.y[order], config, client=client)
+    if reads_states:
+        from qadl.adversary.privacy.states import invert_states
+
+        result = invert_states(oracle, data.states[order], data.y[order], config, client=client)
+    else:
+        result = invert_gradients(oracle, data.x[order], data.y[order], config, client=client)
     return {
         "model": spec.model,
         "method": spec.method.name,
@@ -310,30 +336,39 @@ def _inversion(
         "clients": config.clients,
         "restarts": config.restarts,
         "steps": config.steps,
-        "box": list(config.box),
+        "input": "state" if reads_states else "features",
+        **({} if reads_states else {"box": list(config.box)}),
         "shots": config.shots,
         "labels": "inferred" if config.infer_labels else "known",
         "device": device,
         **_dp_record(session, spec, release),
         **result.to_json(),
+        **({"mean_fidelity": _mean_fidelity(result)} if reads_states else {}),
     }
 
 
-def _oracles(session: Any, name: str, theta: np.ndarray, loss: str):
+def _mean_fidelity(result: Any) -> float:
+    """Mean fidelity of the kept reconstructions (their errors are infidelities)."""
+    return 1.0 - float(np.mean(result.to_json()["errors"]))
+
+
+def _oracles(session: Any, name: str, theta: np.ndarray, loss: str, *, states: bool = False):
     """``(attacker's oracle, client's oracle or None, device name or None)``. A model bound
     to a noisy device shares gradients computed under the device's noise (density
     matrices, exact); the attacker matches them with the noiseless model, whose exact
     second derivatives it has."""
+    from qadl.adversary.privacy.states import StateOracle
     from qadl.backends.sim import Simulator
     from qadl.learn.classifier import Classifier
 
+    make = StateOracle if states else GradientOracle
     clf = session.classifier(name)
     model = session.model(name)
     target = session.program.target_of(model.name)
     if target is None or target.noise.is_noiseless:
-        return GradientOracle(clf, theta, loss), None, None
+        return make(clf, theta, loss), None, None
     ideal = Classifier(Simulator(model.circuit), model.circuit.readout, scale=model.readout_scale)
-    return GradientOracle(ideal, theta, loss), GradientOracle(clf, theta, loss), target.name
+    return make(ideal, theta, loss), make(clf, theta, loss), target.name
 
 
 def _dp_text(record: dict[str, Any]) -> str:

@@ -136,7 +136,7 @@ model phase(psi: state) on q[2] {
     readout probs(q[0])
 }
 train phase on chain.train { epochs 1 }
-attack inv on phase { method gradient_inversion() }
+attack inv on phase { method gradient_inversion(labels = inferred) }
 """
 AMPLITUDE = """
 import encodings.amplitude
@@ -152,7 +152,7 @@ attack inv on amp { method gradient_inversion() }
 """
 
 
-@pytest.mark.parametrize(("text", "code"), [(STATES, "E0562"), (AMPLITUDE, "E0563")])
+@pytest.mark.parametrize(("text", "code"), [(STATES, "E0964"), (AMPLITUDE, "E0563")])
 def test_refused_before_training(text, code, tmp_path, capsys):
     with pytest.raises(QadlError) as info:
         _run(text, tmp_path)
