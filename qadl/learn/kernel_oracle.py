@@ -23,7 +23,7 @@ gradients are exact.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -147,6 +147,20 @@ class KernelClassifier:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     """Stream of the sampled kernel rows (``shots``)."""
 
+    @staticmethod
+    def of(circuit: Any, kind: str, gamma: float, train: np.ndarray,
+           fitted: FittedKernelClassifier, *, shots: int | None = None,
+           rng: np.random.Generator | None = None, memory_bytes: int = 256 << 20,
+           theta: np.ndarray | None = None) -> KernelClassifier:
+        """The classifier of a learner fitted on the kernel of ``train`` (states or Bloch
+        vectors), keeping only the training samples its decision reads (an SVM's support
+        vectors), so that no attack step copies the others."""
+        head = decision_head(fitted, len(train))
+        kmap = KernelMap(circuit, kind, gamma, np.ascontiguousarray(train[head.columns]),
+                         memory_bytes, theta)
+        head = replace(head, columns=np.arange(len(head.columns)))
+        return KernelClassifier(kmap, head, shots, rng or np.random.default_rng(0))
+
     @property
     def num_classes(self) -> int:
         """C."""
@@ -160,7 +174,13 @@ class KernelClassifier:
     def _rows(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         if x is None:
             raise ValueError("a kernel classifier reads features x")
-        return self.kernel.rows(np.asarray(x, dtype=np.float64), self.head.columns)
+        return self.kernel.rows(np.asarray(x, dtype=np.float64), self._columns())
+
+    def _columns(self) -> np.ndarray | None:
+        """None when the kernel's training side is exactly the decision's columns."""
+        cols = self.head.columns
+        whole = len(cols) == len(self.kernel.train) and np.array_equal(cols, np.arange(len(cols)))
+        return None if whole else cols
 
     def predict_proba(self, theta: Any = None, x: Any = None, state: Any = None,
                       delta: Any = None) -> np.ndarray:
@@ -192,5 +212,5 @@ class KernelClassifier:
         dprobs = dprobs / len(per_sample)
         g_logits = probs * (dprobs - (probs * dprobs).sum(axis=1, keepdims=True))
         weights = self.head.logits_vjp(dec, g_logits) @ self.head.coef
-        g_x = self.kernel.row_vjp(x, psi, weights, rows, self.head.columns)
+        g_x = self.kernel.row_vjp(x, psi, weights, rows, self._columns())
         return per_sample, Gradients(outputs=probs, theta=np.zeros(0), x=g_x)

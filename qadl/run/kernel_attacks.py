@@ -18,8 +18,7 @@ import numpy as np
 from qadl.adversary.evaluate import Evaluation, RobustPoint, evaluate
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
-from qadl.learn.kernel_grads import KernelMap
-from qadl.learn.kernel_oracle import KernelClassifier, decision_head
+from qadl.learn.kernel_oracle import KernelClassifier
 from qadl.run import configs
 from qadl.run.context import attack_span, named_plan, say
 from qadl.source import Span
@@ -45,14 +44,12 @@ def kernel_classifier(session: Any, name: str, span: Span, seed: int = 0) -> Ker
             help=f"add `train {name} on DATA.train {{ classifier svm(C = 1.0) }}`",
         )
     kernel = trained.kernel
-    kmap = KernelMap(
-        kernel.feature_map, kernel.kind, kernel.gamma, trained.features,
+    return KernelClassifier.of(
+        kernel.feature_map, kernel.kind, kernel.gamma, trained.features, trained.classifier,
+        shots=trained.spec.shots, rng=np.random.default_rng([trained.spec.seed, seed, 1]),
         memory_bytes=int(trained.spec.memory_mb * (1 << 20)),
         theta=getattr(trained, "theta", None),
     )
-    head = decision_head(trained.classifier, len(trained.features))
-    rng = np.random.default_rng([trained.spec.seed, seed, 1])
-    return KernelClassifier(kmap, head, trained.spec.shots, rng)
 
 
 def scorer(session: Any, name: str, span: Span, seed: int = 0) -> tuple[Any, np.ndarray]:

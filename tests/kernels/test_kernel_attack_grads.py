@@ -128,3 +128,22 @@ def test_pgd_on_the_kernel_svm_beats_random_noise_of_the_same_norm():
     assert result.clean_accuracy >= 0.9
     assert by["pgd"] < by["noise"] - 0.2, by
     assert isinstance(test, Dataset)
+
+
+@pytest.mark.parametrize("kind", ["fidelity", "projected"])
+def test_keeping_only_the_support_vectors_changes_nothing(kind):
+    data, _ = havlicek(samples=60, gap=0.3, test=0.5, seed=3)
+    fm = _feature_map(2)
+    states = feature_states(fm, data.x)
+    train = states if kind == "fidelity" else bloch_vectors(states, 2)
+    gram = fidelity_gram(train) if kind == "fidelity" else projected_gram(train, gamma=0.7)
+    fitted = fit_kernel_classifier("svm", 1.0, gram, data.y, 2)
+    full = KernelClassifier(KernelMap(fm, kind, 0.7, train), decision_head(fitted, len(train)))
+    small = KernelClassifier.of(fm, kind, 0.7, train, fitted)
+    assert len(small.kernel.train) == fitted.support_size() < len(train)
+    x = np.random.default_rng(2).uniform(0, 2 * np.pi, size=(5, 2))
+    y = np.arange(5) % 2
+    np.testing.assert_allclose(small.predict_proba(None, x=x), full.predict_proba(None, x=x),
+                               atol=1e-12)
+    np.testing.assert_allclose(small.loss_and_grads(None, y, x=x)[1].x,
+                               full.loss_and_grads(None, y, x=x)[1].x, atol=1e-12)
