@@ -194,3 +194,18 @@ def test_a_model_evaluated_twice_is_not_counted_twice() -> None:
     metrics = {p.key: point_metrics(results) for p in points}
     entries = aggregate(points, metrics, ("SEED",))[0]["metrics"]
     assert [(m["evaluation"], m["n"]) for m in entries] == [(0, 2), (1, 2)]
+
+
+def test_list_and_boolean_axes_bind_where_their_constants_are_used() -> None:
+    text = PROGRAM.replace("const LR = 0.05", "const LR = 0.05\nconst EPS = [0.1]\n"
+                           "const PLOTS = true") + (
+        "attack fgsm on m { method fgsm(norm = linf, epsilon = EPS) }\n"
+        "evaluate m on d.test under [clean, fgsm] { plots PLOTS }\n"
+        "sweep EPS in [[0.1], [0.2, 0.3]], PLOTS in [true, false]\n")
+    program = qadl.loads(text, "t.qadl")
+    assert [p.key for p in plan_points(program.sweep)] == [
+        "EPS=0.1,PLOTS=true", "EPS=0.1,PLOTS=false", "EPS=0.2_0.3,PLOTS=true",
+        "EPS=0.2_0.3,PLOTS=false"]
+    point = qadl.loads(text, "t.qadl", bindings=dict(plan_points(program.sweep)[3].bindings))
+    assert point.attacks["fgsm"].method.get("epsilon") == (0.2, 0.3)
+    assert point.evaluations[0].options["plots"] is False
