@@ -15,6 +15,10 @@ class QadlError(Exception):
         self.diagnostics = tuple(diagnostics)
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[QadlError], tuple[tuple[Diagnostic, ...]]]:
+        # pickled by its diagnostics (not its message): a task's error crosses to the client
+        return (type(self), (self.diagnostics,))
+
     @classmethod
     def at(
         cls, code: str, message: str, span: Span, *, label: str = "", help: str | None = None

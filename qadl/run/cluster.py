@@ -256,8 +256,8 @@ def run_on_dask(
         for number, task in enumerate(tasks):
             args, kwargs = resolve(task, futures_of)
             future = client.submit(
-                task.fn, *args, **kwargs, key=f"qadl-task-{number}-{os.urandom(6).hex()}",
-                pure=False, retries=retries,
+                _guarded, task.fn, *args, **kwargs,
+                key=f"qadl-task-{number}-{os.urandom(6).hex()}", pure=False, retries=retries,
             )
             keys[future.key] = task.key
             futures.append(future)
@@ -268,15 +268,27 @@ def run_on_dask(
             client.cancel(futures + list(futures_of.values()))
 
 
+def _guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    """Runs on a worker: a diagnostic is returned, not raised, so Dask does not retry it
+    (the program is wrong; running it again gives the same error)."""
+    try:
+        return "ok", fn(*args, **kwargs)
+    except QadlError as err:
+        return "error", err
+
+
 def _result(future: Any, key: str, where: Span) -> Any:
-    """The future's value; a task's own QadlError passes through, a lost worker is E0924."""
+    """The future's value; a task's own QadlError is raised here, a lost worker is E0924."""
     from distributed import KilledWorker
 
     try:
-        return future.result()
+        status, value = future.result()
     except KilledWorker as err:
         raise QadlError.at(
             "E0924", f"task `{key}` killed its worker too often and was given up: {err}", where,
             help="it may run out of memory on a worker: use fewer --workers (more memory each) "
             "or fewer samples",
         ) from None
+    if status == "error":
+        raise value
+    return value

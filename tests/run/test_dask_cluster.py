@@ -173,6 +173,27 @@ def test_a_task_that_keeps_killing_workers_is_e0924(local2, tmp_path) -> None:
     assert "deadly" not in store.writes
 
 
+def _refuse(code: str, log: str) -> dict:
+    from qadl.errors import QadlError
+    from qadl.source import Span
+
+    with open(log, "a") as handle:
+        handle.write("attempt\n")
+    raise QadlError.at(code, "refused on a worker", Span("prog.qadl", 3, 7), help="a hint")
+
+
+def test_a_task_s_qadl_error_reaches_the_client_whole(local2, tmp_path) -> None:
+    """A diagnostic raised on a worker keeps its code, span and hint (not retried)."""
+    from qadl.errors import QadlError
+
+    with pytest.raises(QadlError) as err:
+        execute([Task("bad", _refuse, ("E0702", str(tmp_path / "log")))],
+                ResultStore(tmp_path / "store"), workers=local2, progress=False)
+    found = err.value.diagnostics[0]
+    assert (found.code, found.primary.span.start, found.help) == ("E0702", 3, "a hint")
+    assert (tmp_path / "log").read_text() == "attempt\n"  # once: Dask did not retry it
+
+
 def test_resume_on_the_cluster_runs_only_missing_keys(local2, tmp_path) -> None:
     store = CountingStore(tmp_path)
     tasks = [Task(f"x{i}", _square, (float(i),), {"shift": Shared("s")}) for i in range(4)]
