@@ -192,14 +192,19 @@ class KernelClassifier:
             rows = self.rng.binomial(self.shots, np.clip(rows, 0.0, 1.0)) / self.shots
         return _softmax(self.head.logits(self.head.decisions(rows)))
 
-    def predict(self, theta: Any = None, x: Any = None, **_: Any) -> np.ndarray:
-        """Predicted labels (B,)."""
-        return np.argmax(self.predict_proba(theta, x=x), axis=1)
+    def predict(self, theta: Any = None, x: Any = None, state: Any = None,
+                delta: Any = None) -> np.ndarray:
+        """Predicted labels (B,) (ties: the lowest class)."""
+        return np.argmax(self.predict_proba(theta, x=x, state=state, delta=delta), axis=1)
 
     def loss_and_grads(self, theta: Any, y: np.ndarray, x: Any = None, state: Any = None,
                        delta: Any = None, *, loss: str = "cross_entropy",
                        method: str = "adjoint") -> tuple[np.ndarray, Gradients]:
-        """Per-sample losses (exact kernel) and the gradient of their mean w.r.t. x."""
+        """Per-sample losses (exact kernel) and the gradient of their mean w.r.t. x.
+
+        The ``Gradients`` hold the class probabilities as ``outputs``, an empty θ and
+        d(mean loss)/dx (B, F).
+        """
         if method != "adjoint":
             raise ValueError("kernel input gradients are computed with the adjoint only")
         if state is not None or delta is not None:
