@@ -8,32 +8,43 @@ one-qubit Bloch vectors b_k = ⟨ψ|P_k|ψ⟩ (P_k = X_q, Y_q, Z_q), so c = 2 Σ
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from qadl.backends.sim import Simulator
+from qadl.ir.circuit import Circuit
 from qadl.learn.kernels import bloch_vectors, fidelity_gram, projected_gram
 
 __all__ = ["KernelMap"]
 
 
+@dataclass(frozen=True, eq=False)
 class KernelMap:
-    """A kernel's feature map compared against fixed training features.
+    """A kernel's feature map compared against fixed training features (equality is
+    identity: the fields hold arrays).
 
     ``train`` holds the training side: feature states (N, 2**n) for ``fidelity``,
     Bloch vectors (N, 3n) for ``projected``; ``theta`` the feature map's parameters
     (after alignment; None: a fixed feature map).
     """
 
-    def __init__(self, circuit, kind: str, gamma: float, train: np.ndarray,
-                 memory_bytes: int = 256 << 20, theta: np.ndarray | None = None) -> None:
-        if kind not in ("fidelity", "projected"):
-            raise ValueError(f"unknown kernel type {kind!r}")
-        self.sim = Simulator(circuit)
-        self.kind = kind
-        self.gamma = float(gamma)
-        self.train = train
-        self.memory_bytes = memory_bytes
-        self._theta = np.zeros(self.sim.num_params) if theta is None else np.asarray(theta)
+    circuit: Circuit
+    kind: str
+    gamma: float
+    train: np.ndarray
+    memory_bytes: int = 256 << 20
+    """Cap on a kernel-row tile's working set."""
+    theta: np.ndarray | None = None
+    sim: Simulator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("fidelity", "projected"):
+            raise ValueError(f"unknown kernel type {self.kind!r}")
+        sim = Simulator(self.circuit)
+        object.__setattr__(self, "sim", sim)
+        theta = np.zeros(sim.num_params) if self.theta is None else np.asarray(self.theta)
+        object.__setattr__(self, "theta", theta)
 
     @property
     def num_qubits(self) -> int:
@@ -42,7 +53,7 @@ class KernelMap:
 
     def states(self, x: np.ndarray) -> np.ndarray:
         """Feature states (B, 2**n) of the rows of ``x``."""
-        return self.sim.states(self._theta, x=np.asarray(x, dtype=np.float64))
+        return self.sim.states(self.theta, x=np.asarray(x, dtype=np.float64))
 
     def rows(
         self, x: np.ndarray, columns: np.ndarray | None = None
@@ -72,7 +83,7 @@ class KernelMap:
             # ∂/∂b Σ_n W_n exp(-γ/2 ‖b − b_n‖²) = -γ Σ_n W_n K_n (b − b_n)
             g_bloch = -self.gamma * (wk.sum(axis=1, keepdims=True) * own - wk @ train)
             cot = _pauli_cotangent(psi, g_bloch, self.num_qubits)
-        return self.sim.state_vjp(self._theta, x=np.asarray(x, dtype=np.float64),
+        return self.sim.state_vjp(self.theta, x=np.asarray(x, dtype=np.float64),
                                   cotangent_state=cot).x
 
 

@@ -136,7 +136,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KernelClassifier:
     """A fitted kernel classifier with the ``Classifier`` interface (θ is empty)."""
 
