@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qadl.adversary.certify_lipschitz import lipschitz_constants
 from qadl.adversary.lipschitz_penalty import LipschitzPenalty, weight_rows
@@ -193,3 +195,29 @@ def test_the_python_api_refuses_what_qadl_check_refuses():
     with pytest.raises(QadlError) as err:
         program.defence("robust")(program.classifier("clf", CIRCLE_THETA), train)
     assert err.value.diagnostics[0].code == "E0540"
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), shape=st.sampled_from([(1, 2), (2, 2), (3, 2), (2, 4)]))
+def test_penalty_gradient_on_random_trained_weight_models(seed, shape):
+    from qadl.ir import expr as E
+    from qadl.ir.circuit import Circuit, Op, Readout
+    from qadl.ir.gates import Gate
+
+    rng = np.random.default_rng(seed)
+    n, features = shape
+    ops, k = [], 0
+    for layer in range(2):  # RY/RX(θ_k·θ_{k+1}·x_i + θ_{k+2}·x_j + θ_{k+3}), then CZ
+        for q in range(n):
+            i, j = rng.integers(0, features, 2)
+            angle = E.theta(k) * E.theta(k + 1) * E.x(i) + E.theta(k + 2) * E.x(j) + E.theta(k + 3)
+            ops.append(Op(Gate.RY if layer == 0 else Gate.RX, (q,), (angle,)))
+            k += 4
+        ops += [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)]
+    readout = Readout(kind="probs", qubits=(0,), num_classes=2)
+    circuit = Circuit(n, tuple(ops), num_params=k, num_features=features, readout=readout)
+    theta = rng.uniform(-2, 2, k)
+    penalty = LipschitzPenalty(circuit, 1.0)
+    value, grad = penalty(theta)
+    assert value == pytest.approx(lipschitz_constants(circuit, theta)["l2"], rel=1e-12)
+    np.testing.assert_allclose(grad, _fd(lambda t: penalty(t)[0], theta), atol=1e-5)
