@@ -207,19 +207,32 @@ def write_sweep(out_dir: Path, index: int, rows: list[SweepRow], plots: bool) ->
 
 
 def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
-    """Accuracy against noise scale: one line per model, attack and ε (transfers dashed)."""
+    """Accuracy against noise scale: one line per model, attack and ε.
+
+    The colour is the attack and ε (clean included); the style says how: solid for the
+    white-box attack on the noisy model, dashed for the transfer from the noiseless one,
+    dotted with square markers for the mitigated model.
+    """
     from matplotlib.figure import Figure
 
     lines: dict[tuple[str, str, float | None], list[tuple[float, float]]] = {}
     for r in rows:
         lines.setdefault((r.model, r.attack, r.epsilon), []).append((r.scale, r.accuracy))
+    colours: dict[tuple[str, float | None], str] = {}
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.add_subplot(1, 1, 1)
     for (model, attack, eps), points in lines.items():
         points.sort()
+        transfer = attack.endswith(TRANSFER_SUFFIX)
+        key = (attack.removesuffix(TRANSFER_SUFFIX), eps)
+        colour = colours.setdefault(key, f"C{len(colours) % 10}")
+        mitigated = "(" in model
+        style = ":" if mitigated else ("--" if transfer else "-")
         name = f"{model}: {attack}" + ("" if eps is None else f" ε={eps:g}")
-        style = "--" if attack.endswith(TRANSFER_SUFFIX) else ("-" if attack == "clean" else "-.")
-        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name)
+        ax.plot(
+            [p[0] for p in points], [p[1] for p in points], style, color=colour,
+            marker="s" if mitigated else "o", label=name,
+        )
     ax.set_xlabel("noise scale λ (0: noiseless, 1: the declared device)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.02)
