@@ -26,7 +26,7 @@ from typing import Any
 
 from qadl.run.store import ResultStore
 
-__all__ = ["ResultStore", "Shared", "Task", "TaskProgress", "execute", "pool"]
+__all__ = ["ResultStore", "Shared", "Task", "TaskProgress", "execute", "pool", "resolve"]
 
 
 @dataclass(frozen=True)

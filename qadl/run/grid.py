@@ -41,7 +41,7 @@ from qadl.adversary.evaluate import (
 from qadl.adversary.quantum import quantum_attack
 from qadl.adversary.result import AttackResult
 from qadl.adversary.transfer import quantum_transfer_attack, transfer_attack
-from qadl.run.executor import ResultStore, Shared, Task, execute
+from qadl.run.executor import ResultStore, Shared, Task, execute, resolve
 
 __all__ = [
     "CellRunner",
@@ -116,7 +116,10 @@ def evaluate(
     for name, config in attacks.items():
         if isinstance(config, QuantumAttackConfig) and adversary is None:
             raise ValueError(f"attack {name!r} on quantum data needs a LocalRotationAdversary")
-    inputs = _digest(classifier, np.asarray(theta), data, adversary)
+    try:
+        inputs = _digest(classifier, np.asarray(theta), data, adversary)
+    except _UNPICKLABLE:  # cannot be shipped nor keyed: the cells run here, unstored
+        inputs, runner = "local", _in_process
     cells: dict[str, list[str]] = {}
     tasks: list[Task] = []
     for name, config in attacks.items():
@@ -189,12 +192,25 @@ def transfer(
     inputs = (source, target_classifier, np.asarray(target_theta), data, config, source_theta)
     try:
         key = f"transfer/{model}/{_digest(*inputs)[:16]}"
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except _UNPICKLABLE:
         return tuple(decode_result(r) for r in transfer_cell(*inputs)["results"])
     task = Task(key, transfer_cell, (Shared("source"), Shared("target"), Shared("theta"),
                                      Shared("data"), config, source_theta))
     shared = {"source": source, "target": target_classifier, "theta": target_theta, "data": data}
     return tuple(decode_result(r) for r in runner([task], shared)[key]["results"])
+
+
+_UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError)
+"""What ``pickle.dumps`` raises for a lambda, a local class or an open handle inside."""
+
+
+def _in_process(tasks: list[Task], shared: Mapping[str, Any]) -> dict[str, Any]:
+    """Run tasks here, in order, storing nothing (inputs that cannot be pickled)."""
+    done = {}
+    for task in tasks:
+        args, kwargs = resolve(task, shared)
+        done[task.key] = task.fn(*args, **kwargs)
+    return done
 
 
 def _digest(*parts: Any) -> str:
