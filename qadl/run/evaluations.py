@@ -349,9 +349,6 @@ def _sweep(session: Session, spec: Any, how: _EvalOptions, name: str, data: Data
             session, n, data, under, spec.span, {}, how
         ),
         swapped=partial(_swapped, session),
-        evaluate_mitigated=lambda n, target, label: _evaluate_mitigated(
-            session, n, data, spec, how, target, label
-        ),
     )
     return run_sweep(run, name, data)
 
@@ -366,36 +363,26 @@ def _write_sweep(session: Session, index: int, rows: list[Any], plots_on: bool) 
 
 
 def _evaluate_mitigated(
-    session: Session,
-    name: str,
-    data: Dataset,
-    spec: Any,
-    how: _EvalOptions,
-    target: Any = None,
-    where: str | None = None,
+    session: Session, name: str, data: Dataset, spec: Any, how: _EvalOptions
 ) -> Evaluation:
     """The same evaluation of ``name`` on its mitigated classifier, as model ``name (how)``.
 
     White-box attacks differentiate the mitigated outputs; a transfer replays its examples
     on them. The classifier is swapped in the cache for this one evaluation only.
-    ``target`` (default: the statement's device) and ``where`` (the label before the
-    mitigation) serve noise sweeps, which mitigate each scaled device.
     """
     from qadl.run.mitigation import evaluation_target, mitigated_classifier, parse_mitigation
 
     mitigation = parse_mitigation(spec.options["mitigate"])
     model = session.model(name)
-    if target is None:
-        target = evaluation_target(session.program, model, spec.options)
+    target = evaluation_target(session.program, model, spec.options)
     if target is None:  # the preflight refuses this (E0620) before any work
         raise ValueError(f"model {name!r} has no device to mitigate")
     started = time.perf_counter()
     mitigated = mitigated_classifier(model, target, mitigation, how.scoring.seed)
     with _swapped(session, name, mitigated):
         evaluation = _evaluate_model(session, name, data, spec.under, spec.span, {}, how)
-    if where is None:
-        where = name + (f" @ {target.name}" if "device" in spec.options else "")
-    label = f"{where} ({mitigation.label})"  # parentheses: tables read [..] as markup
+    where = f" @ {target.name}" if "device" in spec.options else ""
+    label = f"{name}{where} ({mitigation.label})"  # parentheses: tables read [..] as markup
     session.results.setdefault("mitigation", {})[label] = mitigation.to_json()
     say(
         f"  -> {label}: clean accuracy {evaluation.clean_accuracy:.3f}, "

@@ -4,9 +4,11 @@ its device's noise scaled by each factor (``qadl.ir.noise_scaling`` defines the 
 At each scale the model is evaluated on the scaled device exactly as ``evaluate { device T }``
 does (white-box attacks differentiate the noisy model), and every white-box attack is also
 crafted on the noiseless model and replayed on the noisy one (``ATTACK (from noiseless)``).
-With ``mitigate``, the mitigated classifier is evaluated at every scale too. Every row goes
-to the statement's one robustness table; ``noise_sweep[_N].csv``, ``results.json``
-(``noise_sweeps``) and ``plots/accuracy_vs_noise_scale[_N].png`` hold accuracy against scale.
+With ``mitigate``, the mitigated classifier of every noisy scale is evaluated the same way
+(white-box through the mitigation, and the noiseless model's examples replayed on it).
+Every row goes to the statement's one robustness table; ``noise_sweep[_N].csv``,
+``results.json`` (``noise_sweeps``) and ``plots/accuracy_vs_noise_scale[_N].png`` hold
+accuracy against scale.
 """
 
 from __future__ import annotations
@@ -132,8 +134,6 @@ class SweepRun:
     """``(name, under) -> Evaluation`` on whatever classifier stands for ``name``."""
     swapped: Any
     """``(name, classifier)`` context manager standing ``classifier`` for ``name``."""
-    evaluate_mitigated: Any
-    """``(name, target, label) -> Evaluation`` of the mitigated classifier on ``target``."""
 
     @property
     def span(self):
@@ -146,7 +146,12 @@ def run_sweep(run: SweepRun, name: str, data: Any) -> tuple[list[Evaluation], li
     from qadl.adversary.config import AttackConfig
     from qadl.run.configs import TransferPlan
     from qadl.run.context import named_plan, say
-    from qadl.run.mitigation import device_classifier, evaluation_target
+    from qadl.run.mitigation import (
+        device_classifier,
+        evaluation_target,
+        mitigated_classifier,
+        parse_mitigation,
+    )
 
     session, spec = run.session, run.spec
     model = session.model(name)
@@ -154,6 +159,9 @@ def run_sweep(run: SweepRun, name: str, data: Any) -> tuple[list[Evaluation], li
     if target is None:  # the preflight refuses this (E0971) before any work
         raise ValueError(f"model {name!r} has no device to scale")
     noiseless = device_classifier(model, replace(target, noise=NoiseModel()))
+    mitigation = (
+        parse_mitigation(spec.options["mitigate"]) if "mitigate" in spec.options else None
+    )
     plans = {}
     for item in spec.under:
         if item != "clean":
@@ -165,23 +173,32 @@ def run_sweep(run: SweepRun, name: str, data: Any) -> tuple[list[Evaluation], li
     for factor in noise_scales_of(spec.options):
         scaled = _scaled_target(target, factor)
         label = _label(name, target, factor)
-        with run.swapped(name, device_classifier(model, scaled)):
-            evaluation = run.evaluate_model(name, spec.under)
-            if plans:
-                extra = _transfer_points(
-                    run, noiseless, name, data, plans, len(evaluation.points)
-                )
-                evaluation = replace(evaluation, points=evaluation.points + extra)
-        evaluation = replace(evaluation, model=label)
-        say(f"  -> {label}: clean accuracy {evaluation.clean_accuracy:.3f}")
-        evaluations.append(evaluation)
+        evaluation = _at_scale(run, name, data, device_classifier(model, scaled), noiseless, plans)
+        evaluations.append(replace(evaluation, model=label))
         rows += _rows(name, factor, evaluation)
-        if "mitigate" in spec.options and not scaled.noise.is_noiseless:
-            mitigated = run.evaluate_mitigated(name, scaled, label)
-            evaluations.append(mitigated)
-            how = mitigated.model[len(label):].strip()
-            rows += _rows(f"{name} {how}", factor, mitigated)
+        say(f"  -> {label}: clean accuracy {evaluation.clean_accuracy:.3f}")
+        if mitigation is None or scaled.noise.is_noiseless:
+            continue
+        clf = mitigated_classifier(model, scaled, mitigation, run.how.scoring.seed)
+        evaluation = _at_scale(run, name, data, clf, noiseless, plans)
+        mitigated = f"{label} ({mitigation.label})"  # parentheses: tables read [..] as markup
+        session.results.setdefault("mitigation", {})[mitigated] = mitigation.to_json()
+        evaluations.append(replace(evaluation, model=mitigated))
+        rows += _rows(f"{name} ({mitigation.label})", factor, evaluation)
+        say(f"  -> {mitigated}: clean accuracy {evaluation.clean_accuracy:.3f}")
     return evaluations, rows
+
+
+def _at_scale(
+    run: SweepRun, name: str, data: Any, clf: Any, noiseless: Any, plans: dict[str, Any]
+) -> Evaluation:
+    """``name`` evaluated as ``clf``: the statement's attacks, then the noiseless transfers."""
+    with run.swapped(name, clf):
+        evaluation = run.evaluate_model(name, run.spec.under)
+        if plans:
+            extra = _transfer_points(run, noiseless, name, data, plans, len(evaluation.points))
+            evaluation = replace(evaluation, points=evaluation.points + extra)
+    return evaluation
 
 
 def _rows(model: str, factor: float, evaluation: Evaluation) -> list[SweepRow]:
@@ -210,8 +227,8 @@ def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
     """Accuracy against noise scale: one line per model, attack and ε.
 
     The colour is the attack and ε (clean included); the style says how: solid for the
-    white-box attack on the noisy model, dashed for the transfer from the noiseless one,
-    dotted with square markers for the mitigated model.
+    white-box attack on the noisy model, dashed for the transfer from the noiseless one;
+    the mitigated model has square markers, dotted (white-box) or dash-dotted (transfer).
     """
     from matplotlib.figure import Figure
 
@@ -227,7 +244,7 @@ def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
         key = (attack.removesuffix(TRANSFER_SUFFIX), eps)
         colour = colours.setdefault(key, f"C{len(colours) % 10}")
         mitigated = "(" in model
-        style = ":" if mitigated else ("--" if transfer else "-")
+        style = ("-." if transfer else ":") if mitigated else ("--" if transfer else "-")
         name = f"{model}: {attack}" + ("" if eps is None else f" ε={eps:g}")
         ax.plot(
             [p[0] for p in points], [p[1] for p in points], style, color=colour,

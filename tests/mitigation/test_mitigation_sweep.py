@@ -134,6 +134,8 @@ def test_a_mitigated_sweep_restores_the_noiseless_decisions(tmp_path: Path) -> N
     assert label in by_model and "m @ lab2 ×0 (readout+zne(richardson, channel))" not in by_model
     noiseless = by_model["m @ lab2 ×0"]["clean_accuracy"]
     assert abs(by_model[label]["clean_accuracy"] - noiseless) <= 0.1
+    attacks = {p["attack"] for p in by_model[label]["points"]}
+    assert attacks == {"fgsm", "fgsm (from noiseless)"}  # both replayed through the mitigation
     assert (out / "plots" / "accuracy_vs_noise_scale.png").exists()
     program = load(path)
     target = program.targets["lab2"]
