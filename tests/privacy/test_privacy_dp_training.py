@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,8 +77,6 @@ def test_loose_clip_without_noise_is_ordinary_training(problem):
 
 
 def _with_dp(config: TrainConfig, **dp) -> TrainConfig:
-    from dataclasses import replace
-
     return replace(config, dp=DPConfig(**dp))
 
 
@@ -191,3 +190,16 @@ def test_dp_option_refused_at_check(dp, words):
     with pytest.raises(QadlError) as info:
         load_source(PROGRAM + DP_TRAIN.format(dp=dp))
     assert any(words in d.message for d in info.value.diagnostics), info.value.diagnostics
+
+
+def test_dp_run_resumed_from_its_checkpoint_is_the_uninterrupted_run(problem, tmp_path):
+    """The noise comes from the run's generator, which the checkpoint keeps."""
+    clf, data, theta0 = problem
+    base = _with_dp(TrainConfig(optimizer=Adam(lr=0.1), batch=8, seed=5), noise=1.0)
+    straight = fit(clf, theta0, data, replace(base, epochs=3), progress=False)
+    first = replace(base, epochs=2, checkpoint_dir=str(tmp_path / "ck"))
+    fit(clf, theta0, data, first, progress=False)
+    resumed = fit(clf, theta0, data, replace(first, epochs=3, resume=True), progress=False)
+    np.testing.assert_array_equal(resumed.theta, straight.theta)  # same process
+    other = fit(clf, theta0, data, replace(base, epochs=3, seed=6), progress=False)
+    assert not np.array_equal(other.theta, straight.theta)
