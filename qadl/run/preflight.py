@@ -598,12 +598,12 @@ class _Preflight:
     # -- statements -------------------------------------------------------------------------------
     def privacy(self) -> None:
         """What ``qadl run`` checks of privacy attacks before any work (E0561–E0565,
-        E0961, E0962)."""
+        E0961–E0964), and an inversion's sample count where the data size is known."""
         from qadl.run.privacy import check_privacy_attack  # lazy: attacks import SciPy
 
         for attack in self.program.attacks.values():
             if attack.method.name in PRIVACY_METHODS:
-                self.guard(check_privacy_attack, self.program, attack)
+                self.guard(check_privacy_attack, self.program, attack, self.split_size)
 
     def statements(self) -> None:
         program = self.program

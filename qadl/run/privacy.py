@@ -60,12 +60,13 @@ def check_privacy(session: Any) -> None:
         check_privacy_attack(session.program, spec)
 
 
-def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
+def check_privacy_attack(program: Any, spec: AttackSpec, split_size: Any = None) -> None:
     """A privacy attack's model is trained (E0561), an inverted model's features have exact
     second derivatives (E0563) and an inverted state model gets options for states (E0964),
     the label search is small (E0963), a membership attack has held-out data
     (E0565), a curve retrains a ``train``-ed model with gradients (E0961, E0962).
-    ``qadl check`` runs it too (the preflight)."""
+    ``qadl check`` runs it too (the preflight), with ``split_size(DataRef) -> int | None``
+    to find an inversion that needs more samples than its data has (E0564)."""
     training = _training_of(program, spec)
     if spec.method.name == "membership_inference":
         _check_held_out(spec, training)
@@ -75,6 +76,11 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
         return
     model = program.models[_base_name(program, spec.model)]
     _check_label_search(spec, model.num_classes)
+    size = None if split_size is None else split_size(training.data)
+    if size is not None:
+        ref = training.data
+        name = ref.dataset + (f".{ref.split}" if ref.split else "")
+        _check_samples(spec, _needed(spec.method.as_dict()), size, name)
     if model.input_kind == "state":
         _check_state_inversion(spec)
         return
@@ -89,6 +95,27 @@ def check_privacy_attack(program: Any, spec: AttackSpec) -> None:
             spec.span,
             help="attack a model whose features enter rotation angles",
         )
+
+
+def _needed(kw: dict[str, Any]) -> int:
+    """Training samples an inversion attacks: ``samples × clients × batch``."""
+    return int(kw.get("samples", 5)) * int(kw.get("clients", 1)) * int(kw.get("batch", 1))
+
+
+def _check_samples(spec: AttackSpec, need: int, have: int, data: str) -> None:
+    """E0564: the attacked gradients need more training samples than the data has."""
+    if need <= have:
+        return
+    kw = spec.method.as_dict()
+    clients = int(kw.get("clients", 1))
+    of = f"{clients} clients' " if clients > 1 else ""
+    raise QadlError.at(
+        "E0564",
+        f"`{spec.name}` needs {need} training samples ({int(kw.get('samples', 5))} gradients "
+        f"of {of}{int(kw.get('batch', 1))}); `{data}` has {have}",
+        spec.span,
+        help="lower `samples`, `batch` or `clients`",
+    )
 
 
 def _check_state_inversion(spec: AttackSpec) -> None:
@@ -295,15 +322,7 @@ def _inversion(
     reads_states = session.model(spec.model).input_kind == "state"
     config = _config(spec, data.x if not reads_states else None, release)
     need = config.samples * config.clients * config.batch
-    if need > len(data):
-        clients = f"{config.clients} clients' " if config.clients > 1 else ""
-        raise QadlError.at(
-            "E0564",
-            f"`{spec.name}` needs {need} training samples ({config.samples} gradients of "
-            f"{clients}{config.batch}); `{data.name}` has {len(data)}",
-            spec.span,
-            help="lower `samples`, `batch` or `clients`",
-        )
+    _check_samples(spec, need, len(data), data.name)
     at = str(spec.method.get("at", "trained"))
     if at == "trained":
         theta = session.theta(spec.model, spec.span) if theta is None else theta

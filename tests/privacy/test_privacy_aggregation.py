@@ -102,3 +102,13 @@ def test_too_few_samples_for_the_clients(tmp_path):
         run_program(load_source(text), RunOptions(tmp_path / "o", plots=False, progress=False))
     assert info.value.diagnostics[0].code == "E0564"
     assert "4 clients'" in info.value.diagnostics[0].message
+
+
+def test_too_few_samples_found_by_qadl_check():
+    from qadl.run.preflight import preflight
+
+    text = PROGRAM + TRAIN + INV.format(args="samples = 100, clients = 4", opts="")
+    with pytest.raises(QadlError) as info:
+        preflight(load_source(text))  # circle.csv: 300 training samples, known without running
+    (diag,) = info.value.diagnostics
+    assert diag.code == "E0564" and "needs 400" in diag.message and "has 300" in diag.message
