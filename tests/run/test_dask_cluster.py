@@ -237,3 +237,17 @@ def test_run_level_resume_skips_finished_cells(tmp_path, monkeypatch) -> None:
                                             resume=True))
     assert len(calls) == 4  # every cell came from the store
     assert _without_clock(again["evaluations"]) == _without_clock(first["evaluations"])
+
+
+def test_scheduler_joins_a_running_cluster(tmp_path) -> None:
+    """``--scheduler tcp://…``: tasks run on a cluster someone else started (here: a
+    threaded one in this process, listening on TCP like ``dask scheduler``)."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp", dashboard_address=":0") as running:
+        address = running.scheduler_address
+        assert address.startswith("tcp://")
+        store = CountingStore(tmp_path)
+        tasks = [Task(f"x{i}", _square, (float(i),), {"shift": Shared("s")}) for i in range(3)]
+        results = execute(tasks, store, scheduler=address, shared={"s": 1.0}, progress=False)
+    assert [results[f"x{i}"]["value"] for i in range(3)] == [1.0, 2.0, 5.0]
+    assert store.writes == {"x0": 1, "x1": 1, "x2": 1}
