@@ -26,7 +26,9 @@ The 64-core estimate: a grid of n cells that compute C seconds in all, the longe
 c_max, on N workers takes about T(N) = s + n·o + max(c_max, C/N) (s: cluster start, o:
 per-task overhead, paid by the one client); the speed-up over the serial grid is C / T(N).
 
-Run: ``python benchmarks/sweep.py [--parts flagship,grid,seeds,startup,shipping]
+- **codec**: encoding a flagship-sized cell result, storing it and decoding it (no Dask).
+
+Run: ``python benchmarks/sweep.py [--parts flagship,grid,seeds,startup,shipping,codec]
 [--tasks 40] [--json PATH]``.
 """
 
@@ -162,6 +164,34 @@ def grid_in_process(tmp: Path) -> dict:
     return rows
 
 
+def codec(n: int = 20) -> float:
+    """Seconds per grid cell to encode a flagship-sized result (73 images of 256 pixels,
+    100 steps of objective trace), store it atomically and decode it again."""
+    import numpy as np
+
+    from qadl.adversary.result import AttackResult
+    from qadl.run import grid
+    from qadl.run.store import ResultStore
+
+    rng, size = np.random.default_rng(0), 73
+    result = AttackResult(
+        method="bim", epsilon=0.1, y=np.zeros(size, int), pred_clean=np.zeros(size, int),
+        pred_adv=np.zeros(size, int), probs_adv=rng.random((size, 2)),
+        success=np.zeros(size, bool), linf=rng.random(size), l2=rng.random(size),
+        steps=np.zeros(size, int), x_adv=rng.random((size, 256)),
+        objective_trace=rng.random((100, size)),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ResultStore(tmp)
+        started = time.perf_counter()
+        for k in range(n):
+            value = store.put(f"k{k}", {"result": grid.encode_result(result), "seconds": 1.0})
+            grid.decode_result(value["result"])
+        per = (time.perf_counter() - started) / n
+    print(f"result codec and store: {1000 * per:.1f} ms per cell ({load()})", flush=True)
+    return per
+
+
 def _touch(*args) -> dict:
     return {"n": len(args)}
 
@@ -206,7 +236,7 @@ def shipping(n: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="flagship,grid,seeds,startup,shipping")
+    parser.add_argument("--parts", default="flagship,grid,seeds,startup,shipping,codec")
     parser.add_argument("--tasks", type=int, default=40, help="tasks per shipping variant")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers here")
     args = parser.parse_args()
@@ -224,6 +254,8 @@ def main() -> None:
         found["startup"] = startup()
     if "shipping" in parts:
         found["shipping"] = shipping(args.tasks)
+    if "codec" in parts:
+        found["codec"] = codec()
     if "flagship" in found and "startup" in found and "shipping" in found:
         grid = found["flagship"]["cells"]
         over = found["shipping"]["scattered once"]
