@@ -209,3 +209,17 @@ def test_list_and_boolean_axes_bind_where_their_constants_are_used() -> None:
     point = qadl.loads(text, "t.qadl", bindings=dict(plan_points(program.sweep)[3].bindings))
     assert point.attacks["fgsm"].method.get("epsilon") == (0.2, 0.3)
     assert point.evaluations[0].options["plots"] is False
+
+
+def test_diagnose_reports_a_failing_point_at_its_sweep_value() -> None:
+    """``qadl.diagnose`` (the API of ``qadl check``) checks every point, as the CLI does."""
+    from pathlib import Path
+
+    case = Path(__file__).resolve().parents[1] / "ui" / "sweep" / "point_invalid_lr.qadl"
+    (diag,) = qadl.diagnose(case)
+    assert diag.code == "E0502"
+    text = case.read_text(encoding="utf-8")
+    (label,) = diag.secondary
+    assert text[label.span.start:label.span.end] == "-0.1"
+    assert label.message == "at the point LR = -0.1"
+    assert "fails (and 2 other points)" in diag.help
