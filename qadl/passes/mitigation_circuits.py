@@ -103,7 +103,10 @@ def calibration_circuits(
         out.append(
             Variant(
                 f"cal_{label}",
-                Circuit(circuit.num_qubits, tuple(ops), readout=readout),
+                Circuit(
+                    circuit.num_qubits, tuple(ops), readout=readout,
+                    name=f"{circuit.name}_calibration_{label}",
+                ),
                 f"readout calibration ({method}): prepares bit c[i] = {label}[i] on the "
                 "measured qubits, then measures them",
                 calibration=True,
