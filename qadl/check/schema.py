@@ -294,6 +294,8 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "shots": integer(1, 10**9),
         "labels": one_of("known", "inferred"),
         "clients": integer(1, MAX_INVERSION_BATCH),
+        "source": one_of("gradient", "updates"),
+        "round": integer(1),
     },
     "membership_inference": {
         "score": one_of("loss", "confidence"),
@@ -430,6 +432,10 @@ def _input_steps_rule(kw: dict[str, Any]) -> str | None:
     return None
 
 
+_RECORDED = ("batch", "clients", "clip_norm", "noise", "delta", "shots", "at")
+"""`gradient_inversion` options that `source = updates` takes from the recorded training."""
+
+
 def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
     """DP noise is calibrated to the clipping norm; δ belongs to the noise's (ε, δ); a
     gradient holds at most ``MAX_INVERSION_BATCH`` inputs."""
@@ -437,6 +443,14 @@ def _inversion_dp_rule(kw: dict[str, Any]) -> str | None:
         return "`noise` is a multiple of the clipping norm: give `clip_norm` too"
     if "delta" in kw and not kw.get("noise"):
         return "`delta` is the δ of the noise's (ε, δ) guarantee: give `noise` > 0 too"
+    if "round" in kw and kw.get("source") != "updates":
+        return "`round` picks a round of the recorded updates: give `source = updates` too"
+    recorded = [k for k in _RECORDED if k in kw] if kw.get("source") == "updates" else []
+    if recorded:
+        return (
+            f"`{recorded[0]}` does not apply to `source = updates`: the attack inverts what "
+            "the clients shared in training (their batch, their DP noise, at that round's θ)"
+        )
     if kw.get("batch", 1) * kw.get("clients", 1) > MAX_INVERSION_BATCH:
         return f"`clients × batch` inputs per gradient must be at most {MAX_INVERSION_BATCH}"
     return None

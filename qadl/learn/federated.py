@@ -19,7 +19,7 @@ training equals centralized training bit for bit.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +109,10 @@ class FederatedResult:
     """(rounds, P) the server's update ``θ_new − θ`` in each round."""
     sizes: np.ndarray
     """(clients,) samples each client holds."""
+    batches: np.ndarray | None = None
+    """(rounds, clients, local_steps, batch) training-set indices of every local
+    mini-batch (-1 pads a short one, and marks steps of rounds resumed from a checkpoint
+    that did not keep them)."""
 
 
 class EmptyClientError(ValueError):
@@ -200,12 +204,13 @@ def federated_fit(
     server = _RunState(train=train, theta=theta, opt_state={}, rng=np.random.default_rng(0))
     updates = np.zeros((federated.rounds, len(clients), theta.size))
     aggregated = np.zeros((federated.rounds, theta.size))
+    batches = np.full((federated.rounds, len(clients), federated.local_steps, config.batch), -1)
     eval_config = replace(config, patience=None)
     stamp = fingerprint(config, federated, train, theta.size)
     if config.resume and config.checkpoint_dir is not None:
         ckpt = load_checkpoint(config.checkpoint_dir)
         if ckpt is not None:
-            restore(ckpt, server, clients, walks, updates, aggregated, stamp)
+            restore(ckpt, server, clients, walks, updates, aggregated, stamp, batches)
     per_round = federated.local_steps * len(clients)
     with TrainProgress(
         per_round * federated.rounds,
@@ -219,16 +224,19 @@ def federated_fit(
             updates[r], losses = _round(
                 clf, config, federated, server, clients, walks, weights, bar
             )
+            for k, walk in enumerate(walks):  # which samples each local step used
+                for step, picked in enumerate(walk.picked):
+                    batches[r, k, step, : len(picked)] = parts[k][picked]
             aggregated[r] = server.theta - start
             row = _end_epoch(clf, eval_config, server, test, None, losses, started)
             server.elapsed = row["seconds"]
             bar.epoch(server.epoch, {k: v for k, v in row.items() if k not in ("epoch", "seconds")})
             due = server.epoch % config.checkpoint_every == 0 or server.epoch == federated.rounds
             if config.checkpoint_dir is not None and due:
-                ckpt = to_checkpoint(server, clients, walks, updates, aggregated, stamp)
+                ckpt = to_checkpoint(server, clients, walks, updates, aggregated, stamp, batches)
                 save_checkpoint(Path(config.checkpoint_dir), ckpt)
     result = TrainResult(server.theta, server.history, best_epoch=federated.rounds)
-    return FederatedResult(result, updates, aggregated, sizes.astype(int))
+    return FederatedResult(result, updates, aggregated, sizes.astype(int), batches)
 
 
 def _round(clf, config, federated, server, clients, walks, weights, bar):
@@ -240,6 +248,7 @@ def _round(clf, config, federated, server, clients, walks, weights, bar):
     updates = np.zeros((len(clients), server.theta.size))
     for k, (client, walk) in enumerate(zip(clients, walks, strict=True)):
         client.theta = server.theta.copy()
+        walk.picked = []
         for _ in range(federated.local_steps):
             losses.append(_step(clf, config, client, walk.next(client, config.batch), None))
             _check_finite(client, losses[-1])
@@ -255,6 +264,9 @@ class _Walk:
 
     order: np.ndarray | None = None
     start: int = 0
+    picked: list = field(default_factory=list)
+    """The client's indices of each mini-batch of the current round (not checkpointed:
+    the round's batches are kept in ``FederatedResult.batches``)."""
 
     def next(self, client: _RunState, batch: int) -> Dataset:
         """The next mini-batch; a new permutation from the client's generator when a pass ends."""
@@ -263,4 +275,5 @@ class _Walk:
             self.order, self.start = client.rng.permutation(n), 0
         picked = self.order[self.start : self.start + batch]
         self.start += batch
+        self.picked.append(picked)
         return client.train.take(picked)

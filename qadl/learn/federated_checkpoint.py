@@ -43,12 +43,16 @@ def fingerprint(config: TrainConfig, federated: Any, train: Dataset, num_params:
     )
 
 
-def to_checkpoint(server, clients, walks, updates, aggregated, stamp: str) -> Checkpoint:
+def to_checkpoint(
+    server, clients, walks, updates, aggregated, stamp: str, batches=None
+) -> Checkpoint:
     """The state after ``server.epoch`` rounds."""
     arrays: dict[str, np.ndarray] = {
         "updates": updates[: server.epoch],
         "aggregated": aggregated[: server.epoch],
     }
+    if batches is not None:
+        arrays["batches"] = batches[: server.epoch]
     for k, (client, walk) in enumerate(zip(clients, walks, strict=True)):
         arrays[f"client{k}/theta"] = client.theta
         arrays.update({f"client{k}/opt/{n}": v for n, v in client.opt_state.items()})
@@ -71,8 +75,11 @@ def to_checkpoint(server, clients, walks, updates, aggregated, stamp: str) -> Ch
     )
 
 
-def restore(ckpt: Checkpoint, server, clients, walks, updates, aggregated, stamp: str) -> None:
-    """Put the state of ``ckpt`` into fresh run states (in place).
+def restore(
+    ckpt: Checkpoint, server, clients, walks, updates, aggregated, stamp: str, batches=None
+) -> None:
+    """Put the state of ``ckpt`` into fresh run states (in place); the batches of its
+    rounds too, where it kept them (else they stay -1: unknown).
 
     Raises:
         CheckpointMismatchError: the checkpoint is of another run.
@@ -90,6 +97,8 @@ def restore(ckpt: Checkpoint, server, clients, walks, updates, aggregated, stamp
         done = ckpt.epoch
         updates[:done] = ckpt.arrays["updates"]
         aggregated[:done] = ckpt.arrays["aggregated"]
+        if batches is not None and "batches" in ckpt.arrays:
+            batches[:done] = ckpt.arrays["batches"]
         server.theta = np.array(ckpt.theta, dtype=float)
         server.history = History.from_arrays(ckpt.history)
         server.epoch, server.elapsed = done, float(ckpt.extra["elapsed"])

@@ -1,8 +1,10 @@
 """Run a ``train … { federated(...) }`` statement and record what the clients shared.
 
 The shared updates go to ``<model>.updates.npz`` (``updates`` (rounds, clients, P),
-``aggregated`` (rounds, P), ``sizes`` (clients,)); ``results.json["federated"][model]``
-summarises the split and the size of the updates round by round.
+``aggregated`` (rounds, P), ``sizes`` (clients,), ``batches`` (rounds, clients,
+local_steps, batch): the training-set rows of every local mini-batch, -1 padded);
+``results.json["federated"][model]`` summarises the split and the size of the updates
+round by round.
 """
 
 from __future__ import annotations
@@ -72,7 +74,13 @@ def run_federated(
         ) from None
     out: Path = session.options.out_dir
     name = f"{spec.model}.updates.npz"
-    np.savez(out / name, updates=result.updates, aggregated=result.aggregated, sizes=result.sizes)
+    np.savez(
+        out / name,
+        updates=result.updates,
+        aggregated=result.aggregated,
+        sizes=result.sizes,
+        batches=result.batches,
+    )
     session.results.setdefault("federated", {})[spec.model] = {
         "clients": fed.clients,
         "rounds": fed.rounds,

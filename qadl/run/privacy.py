@@ -76,6 +76,8 @@ def check_privacy_attack(program: Any, spec: AttackSpec, split_size: Any = None)
         return
     model = program.models[_base_name(program, spec.model)]
     _check_label_search(spec, model.num_classes)
+    if spec.method.get("source") == "updates" and model.input_kind != "state":
+        _check_recorded(spec, training)
     size = None if split_size is None else split_size(training.data)
     if size is not None:
         ref = training.data
@@ -118,11 +120,41 @@ def _check_samples(spec: AttackSpec, need: int, have: int, data: str) -> None:
     )
 
 
+def _check_recorded(spec: AttackSpec, training: TrainSpec) -> None:
+    """``source = updates`` inverts a recorded round update ``θ_k − θ = −lr·g̃_k``: the
+    model's federated training must take one plain SGD step per round (E0965)."""
+    fed = training.options.get("federated")
+    opt = training.options.get("optimizer")
+    kw = opt.as_dict() if isinstance(opt, CallValue) else {}
+    name = opt.name if isinstance(opt, CallValue) else opt
+    rounds = int(fed.as_dict().get("rounds", 20)) if fed is not None else 0
+    problem = None
+    if spec.model != training.model or fed is None:
+        problem = f"`{spec.model}` is not trained by `federated(...)`: no updates are recorded"
+    elif int(fed.as_dict().get("local_steps", 2)) != 1:
+        problem = "its clients take several local steps per round (`local_steps = 1` needed)"
+    elif name != "sgd" or float(kw.get("momentum", 0.0)) != 0.0:
+        problem = "its optimizer is not plain `sgd` (momentum 0): an update is no gradient"
+    elif int(spec.method.get("round", 1)) > rounds:
+        problem = f"the training has {rounds} rounds, not {spec.method.get('round')}"
+    if problem is not None:
+        raise QadlError.at(
+            "E0965",
+            f"`{spec.name}` inverts a recorded update of `{spec.model}` (`source = updates`), "
+            f"but {problem}",
+            spec.span,
+            label="no gradient recorded",
+            help="train with `federated(local_steps = 1, ...)` and `optimizer sgd(lr = ...)`, "
+            "or attack simulated releases (`source = gradient`)",
+        )
+
+
 def _check_state_inversion(spec: AttackSpec) -> None:
     """Input states are recovered by L-BFGS-B over their amplitudes with known labels; a
     feature box, label search or gradient-free optimizer has no meaning there (E0964)."""
     kw = spec.method.as_dict()
     problems = [
+        ("`source = updates`", kw.get("source") == "updates"),
         ("`clip [lo, hi]`", "clip" in spec.options),
         ("`labels = inferred`", kw.get("labels") == "inferred"),
         ("`optimizer = nelder_mead`", kw.get("optimizer") == "nelder_mead"),
@@ -317,6 +349,10 @@ def _inversion(
 ) -> dict[str, Any]:
     """Gradient inversion of shared gradients of the model's training samples."""
     training = _training_of(session.program, spec)
+    if spec.method.get("source") == "updates":
+        from qadl.run.privacy_updates import invert_recorded
+
+        return invert_recorded(session, spec, training)
     data = session.split(training.data, spec.span)
     release = _release_options(spec, training) if release is None else release
     reads_states = session.model(spec.model).input_kind == "state"

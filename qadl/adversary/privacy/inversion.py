@@ -127,6 +127,7 @@ def invert_gradients(
     config: InversionConfig,
     *,
     client: GradientOracle | None = None,
+    shared: np.ndarray | None = None,
 ) -> InversionResult:
     """Attack ``config.samples`` shared gradients of the inputs ``x`` (in order) with labels ``y``.
 
@@ -135,12 +136,14 @@ def invert_gradients(
     client (``batch`` consecutive rows each), and all ``n`` inputs are reconstructed.
     ``client`` computes the shared gradients where the client's model is not the one the
     attacker matches with (a noisy device: the attacker uses the noiseless ``oracle``).
+    ``shared`` (samples, P) are gradients the clients really shared (recorded in
+    training), used instead of simulating the clients.
     """
     from threadpoolctl import threadpool_limits  # lazy: only attacks need it
 
     # tiny problems: threads (kernels' and BLAS's, inside L-BFGS-B) cost more than they save
     with serial(), threadpool_limits(1):
-        return _invert(oracle, client or oracle, x, y, config)
+        return _invert(oracle, client or oracle, x, y, config, shared)
 
 
 def _invert(
@@ -149,6 +152,7 @@ def _invert(
     x: np.ndarray,
     y: np.ndarray,
     config: InversionConfig,
+    shared: np.ndarray | None = None,
 ) -> InversionResult:
     rng = np.random.default_rng(config.seed)
     noise_rng = np.random.default_rng([config.seed, 1])  # the client's, apart from the attacker's
@@ -165,7 +169,10 @@ def _invert(
     for s in range(config.samples):
         rows = slice(s * per_gradient, (s + 1) * per_gradient)
         xs, ys = np.asarray(x[rows], dtype=np.float64), np.asarray(y[rows], dtype=np.int64)
-        g = aggregated_gradient(client, xs, ys, config, noise_rng)
+        if shared is None:
+            g = aggregated_gradient(client, xs, ys, config, noise_rng)
+        else:
+            g = np.asarray(shared[s], dtype=np.float64)
         # known labels: the true ones; inferred: every multiset of labels in turn (a
         # gradient does not order its samples, so a multiset is all it can tell)
         guesses = [ys] if candidates is None else candidates
