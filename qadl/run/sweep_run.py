@@ -17,12 +17,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from qadl.errors import QadlError
 from qadl.program import Program
 from qadl.run.context import RunOptions, say
 from qadl.run.outdir import OutputLock, prepare_output_dir
 from qadl.run.outputs import write_json
 from qadl.run.preflight import DataPolicy, preflight
-from qadl.run.sweep_plan import SweepPoint, plan_points
+from qadl.run.sweep_plan import SweepPoint, plan_points, point_key
 from qadl.run.sweep_report import aggregate, plot_sweep, point_metrics, sweep_table
 
 __all__ = ["describe", "point_tasks", "run_point", "run_sweep", "sweep_results"]
@@ -33,15 +34,26 @@ def run_point(
     policy: DataPolicy | None = None,
 ) -> dict[str, Any]:
     """Run one point: the file ``path`` (its ``text``) with ``bindings`` for its constants,
-    into ``out_dir``. Returns ``{"metrics": [...], "seconds": s}`` (``point_metrics``)."""
+    into ``out_dir``. Returns ``{"metrics": [...], "seconds": s}`` (``point_metrics``).
+
+    Raises:
+        QadlError: the point's program fails; each diagnostic's hint names the point.
+    """
     from qadl.api import loads
     from qadl.run.session import run_program
 
     started = time.perf_counter()
-    program = loads(text, path, real_path=Path(path).resolve(), bindings=bindings)
-    checked = preflight(program, policy, max_samples=options.get("max_samples"))
-    run_options = RunOptions(out_dir=Path(out_dir), **options)
-    results = run_program(program, run_options, preread=checked.files)
+    try:
+        program = loads(text, path, real_path=Path(path).resolve(), bindings=bindings)
+        checked = preflight(program, policy, max_samples=options.get("max_samples"))
+        run_options = RunOptions(out_dir=Path(out_dir), **options)
+        results = run_program(program, run_options, preread=checked.files)
+    except QadlError as err:
+        where = f"in the sweep point {point_key(tuple(bindings.items()))}"
+        raise QadlError(tuple(
+            replace(d, help=f"{d.help}; {where}" if d.help else where)
+            for d in err.diagnostics
+        )) from None
     return {"metrics": point_metrics(results), "seconds": time.perf_counter() - started}
 
 

@@ -223,3 +223,11 @@ def test_diagnose_reports_a_failing_point_at_its_sweep_value() -> None:
     assert text[label.span.start:label.span.end] == "-0.1"
     assert label.message == "at the point LR = -0.1"
     assert "fails (and 2 other points)" in diag.help
+
+
+def test_a_point_that_fails_when_run_names_the_point(tmp_path) -> None:
+    from qadl.run.sweep_run import run_point
+
+    with pytest.raises(qadl.QadlError) as err:
+        run_point("t.qadl", PROGRAM, {"LR": -0.1, "SEED": 2}, str(tmp_path), {})
+    assert err.value.diagnostics[0].help.endswith("in the sweep point LR=-0.1,SEED=2")
