@@ -570,7 +570,6 @@ class SweepDecl:
     axes: tuple[SweepAxis, ...]
     aggregate: tuple[Name, ...]
     span: Span = _span()
-    aggregate_span: Span = _span()
 
 
 Decl = (

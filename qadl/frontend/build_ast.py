@@ -227,9 +227,8 @@ class AstBuilder(Transformer):
     def sweep_decl(self, meta, children):
         """``sweep_decl`` -> ``ast.SweepDecl`` (several ``aggregate`` lines add up)."""
         *axes, body = children
-        aggregate = tuple(name for line in body or () for name in line[1])
-        body_span = body[0][0] if body else NO_SPAN
-        return A.SweepDecl(tuple(axes), aggregate, span=self._span(meta), aggregate_span=body_span)
+        aggregate = tuple(name for names in body or () for name in names)
+        return A.SweepDecl(tuple(axes), aggregate, span=self._span(meta))
 
     def sweep_axis(self, meta, children):
         """``sweep_axis`` -> ``ast.SweepAxis``."""
@@ -241,9 +240,9 @@ class AstBuilder(Transformer):
         return tuple(children)
 
     def sweep_aggregate(self, meta, children):
-        """``sweep_aggregate`` -> (its span, its names)."""
+        """``sweep_aggregate`` -> its names."""
         (names,) = children
-        return (self._span(meta), names)
+        return names
 
     def options(self, meta, children):
         """``options`` -> a tuple of its children."""
