@@ -547,6 +547,20 @@ def _(tmp):
     assert fixed.clean_accuracy == pytest.approx(ideal.clean_accuracy)  # inversion is exact
 
 
+@case("evaluate.noise_scale")
+def _(tmp):
+    source = CIRCLE + MISREAD + "evaluate clf on circle.test under [clean] "
+    theta = {"clf": CIRCLE_THETA}
+    (ideal,) = evaluate_program(source + "\n", theta, tmp)
+    (device,) = evaluate_program(source + "{ device reader }\n", theta, tmp)
+    rows = evaluate_program(source + "{ device reader; noise_scale [0, 1] }\n", theta, tmp)
+    assert [r.model for r in rows] == ["clf @ reader ×0", "clf @ reader ×1"]
+    # λ = 0 is the noiseless model, λ = 1 the declared device
+    assert rows[0].clean_accuracy == pytest.approx(ideal.clean_accuracy)
+    assert rows[1].clean_accuracy == pytest.approx(device.clean_accuracy)
+    assert rows[0].clean_accuracy != rows[1].clean_accuracy
+
+
 @pytest.mark.parametrize("option", sorted(CASES))
 def test_option_changes_the_result_as_documented(option, tmp_path):
     CASES[option](tmp_path)
