@@ -15,7 +15,6 @@ import numpy as np
 
 from qadl.adversary.defend import craft_dataset
 from qadl.errors import QadlError
-from qadl.learn.kernel_classifiers import fit_kernel_classifier
 from qadl.run import configs
 from qadl.run.context import attack_span, named_plan, say
 from qadl.run.kernel_attacks import NO_PARAMS, kernel_classifier
@@ -49,7 +48,13 @@ def _adversarial_copies(session: Any, spec: Any, train: Any) -> tuple[Any, Any, 
 
 def defend_kernel(session: Any, spec: Any) -> dict[str, Any]:
     """Refit ``spec.source``'s classifier on the augmented set; returns the result's record."""
-    from qadl.run.kernels import TrainedKernel, _accuracy, kernel_features, kernel_matrix
+    from qadl.run.kernels import (
+        _accuracy,
+        finish_record,
+        keep_fitted,
+        kernel_features,
+        kernel_matrix,
+    )
 
     source = session.kernels[spec.source]
     kernel = session.program.kernels[spec.kernel]
@@ -67,14 +72,9 @@ def defend_kernel(session: Any, spec: Any) -> dict[str, Any]:
     rng = np.random.default_rng(spec.seed)
     gram = kernel_matrix(kernel, features, None, memory_mb=spec.memory_mb, shots=spec.shots,
                          rng=rng)
-    try:
-        fitted = fit_kernel_classifier(spec.classifier, spec.strength, gram, y, train.num_classes)
-    except ValueError as err:
-        raise QadlError.at(
-            "E0551", f"cannot refit kernel `{spec.kernel}`: {err}", spec.span
-        ) from None
-    trained = TrainedKernel(spec, kernel, features, fitted, theta)
-    session.kernels[spec.kernel] = trained
+    trained = keep_fitted(
+        session, spec, kernel, features, gram, y, train.num_classes, theta, verb="refit"
+    )
     record: dict[str, Any] = {
         "data": train.name,
         "kernel": kernel.kind,
@@ -89,12 +89,4 @@ def defend_kernel(session: Any, spec: Any) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "clean_train_accuracy": _accuracy(trained, train, spec.span, rng),
     }
-    if fitted.support_size() is not None:
-        record["support_vectors"] = fitted.support_size()
-    if spec.data.split == "train":
-        from qadl.program import DataRef
-
-        test = session.split(DataRef(spec.data.dataset, "test"), spec.span)
-        if len(test):
-            record["clean_test_accuracy"] = _accuracy(trained, test, spec.span, rng)
-    return record
+    return finish_record(session, spec, trained, record, rng)

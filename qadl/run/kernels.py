@@ -101,16 +101,9 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
     gram = kernel_matrix(kernel, features, None, memory_mb=spec.memory_mb, shots=spec.shots,
                          rng=rng)
     gram_seconds = time.perf_counter() - gram_started
-    try:
-        fitted = fit_kernel_classifier(
-            spec.classifier, spec.strength, gram, train.y, train.num_classes
-        )
-    except ValueError as err:
-        raise QadlError.at(
-            "E0551", f"cannot train kernel `{spec.kernel}`: {err}", spec.span
-        ) from None
-    trained = TrainedKernel(spec, kernel, features, fitted, theta)
-    session.kernels[spec.kernel] = trained
+    trained = keep_fitted(
+        session, spec, kernel, features, gram, train.y, train.num_classes, theta, verb="train"
+    )
     record: dict[str, Any] = {
         "data": train.name,
         "kernel": kernel.kind,
@@ -118,13 +111,50 @@ def train_kernel(session: Any, spec: KernelTrainSpec) -> dict[str, Any]:
         "shots": spec.shots,
         "gram_seconds": gram_seconds,
         "seconds": time.perf_counter() - started,
-        "clean_train_accuracy": float(np.mean(fitted.predict(gram) == train.y)),
+        "clean_train_accuracy": float(np.mean(trained.classifier.predict(gram) == train.y)),
         **aligned,
     }
     if kernel.kind == "projected":
         record["gamma"] = kernel.gamma
-    if fitted.support_size() is not None:
-        record["support_vectors"] = fitted.support_size()
+    return finish_record(session, spec, trained, record, rng)
+
+
+def keep_fitted(
+    session: Any,
+    spec: Any,
+    kernel: KernelModel,
+    features: np.ndarray,
+    gram: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    theta: np.ndarray | None,
+    *,
+    verb: str,
+) -> TrainedKernel:
+    """Fit ``spec``'s classifier on the Gram matrix of the training ``features`` and keep it
+    as kernel ``spec.kernel`` of the session; one that cannot be fitted is E0551
+    ("cannot {verb} kernel ...")."""
+    try:
+        fitted = fit_kernel_classifier(spec.classifier, spec.strength, gram, y, num_classes)
+    except ValueError as err:
+        raise QadlError.at(
+            "E0551", f"cannot {verb} kernel `{spec.kernel}`: {err}", spec.span
+        ) from None
+    trained = TrainedKernel(spec, kernel, features, fitted, theta)
+    session.kernels[spec.kernel] = trained
+    return trained
+
+
+def finish_record(
+    session: Any,
+    spec: Any,
+    trained: TrainedKernel,
+    record: dict[str, Any],
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Add the support size and, trained on a train split, the test split's accuracy."""
+    if trained.classifier.support_size() is not None:
+        record["support_vectors"] = trained.classifier.support_size()
     if spec.data.split == "train":
         from qadl.program import DataRef
 
