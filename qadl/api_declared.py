@@ -253,8 +253,8 @@ class DeclaredDefence:
         from dataclasses import replace
 
         from qadl.adversary.defend import adversarial_training
-        from qadl.learn.train import DivergedError, ValidationSplitError
         from qadl.run.configs import train_config
+        from qadl.run.training import training_errors
 
         data = as_dataset(clf, inputs, y, feature_range)
         _check_target(self.config.attack, self.attack, clf)
@@ -270,17 +270,11 @@ class DeclaredDefence:
             from qadl.adversary.quantum import local_rotation_adversary
 
             adversary = local_rotation_adversary(clf.model.circuit, scale=clf.model.readout_scale)
-        try:
+        with training_errors(self.spec.span):
             result = adversarial_training(
                 clf.core, clf.params, data, config, self.config, theta_clean=clf.params,
                 adversary=adversary, test=test, progress=progress,
             )
-        except DivergedError as err:
-            raise QadlError.at("E0516", str(err), self.spec.span,
-                               help="lower the learning rate (`optimizer adam(lr = …)`)") from None
-        except ValidationSplitError as err:
-            raise QadlError.at("E0517", str(err), self.spec.span,
-                               help="use a larger fraction or more data") from None
         return replace(clf, name=self.spec.result, params=result.theta)
 
 
@@ -310,9 +304,10 @@ class DeclaredCertifiedTraining:
         """
         from dataclasses import replace
 
-        from qadl.learn.train import DivergedError, ValidationSplitError, fit
+        from qadl.learn.train import fit
         from qadl.run.configs import train_config
         from qadl.run.margin_defence import lipschitz_penalty, margin_loss
+        from qadl.run.training import training_errors
 
         data = as_dataset(clf, inputs, y, feature_range)
         config = train_config(
@@ -324,14 +319,8 @@ class DeclaredCertifiedTraining:
             config = replace(config, loss=margin_loss(self.spec, circuit, clf.params, config.loss))
         else:
             config = replace(config, penalty=lipschitz_penalty(self.spec, circuit))
-        try:
+        with training_errors(self.spec.span):
             result = fit(clf.core, clf.params, data, config, test=test, progress=progress)
-        except DivergedError as err:
-            raise QadlError.at("E0516", str(err), self.spec.span,
-                               help="lower the learning rate (`optimizer adam(lr = …)`)") from None
-        except ValidationSplitError as err:
-            raise QadlError.at("E0517", str(err), self.spec.span,
-                               help="use a larger fraction or more data") from None
         return replace(clf, name=self.spec.result, params=result.theta)
 
 

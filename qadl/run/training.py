@@ -91,11 +91,7 @@ def _margin_training(session: Session, spec: Any, clean_theta: Any) -> None:
         f"defend {spec.model} as {spec.result}: margin training ({loss.certify} radius, "
         f"λ = {loss.weight}, κ = {loss.margin}), {config.epochs} epochs"
     )
-    with _training(spec.span, config, session.options.out_dir):
-        result = fit(
-            session.classifier(spec.model), clean_theta, train, config,
-            test=test, progress=session.options.progress,
-        )
+    result = _fine_tune(session, spec, clean_theta, train, test, config)
     _record_defence(
         session, spec, result, train, test, method="margin_training", certify=loss.certify,
         weight=loss.weight, margin=loss.margin, lipschitz=loss.lipschitz,
@@ -117,16 +113,24 @@ def _lipschitz_regularisation(session: Session, spec: Any, clean_theta: Any) -> 
         f"defend {spec.model} as {spec.result}: Lipschitz regularisation (λ = {penalty.weight}, "
         f"L₂ = {start:.3g} at the start), {config.epochs} epochs"
     )
-    with _training(spec.span, config, session.options.out_dir):
-        result = fit(
-            session.classifier(spec.model), clean_theta, train, config,
-            test=test, progress=session.options.progress,
-        )
+    result = _fine_tune(session, spec, clean_theta, train, test, config)
     _record_defence(
         session, spec, result, train, test, method="lipschitz_regularisation",
         weight=penalty.weight, lipschitz_start=start,
         lipschitz=penalty.constant(result.theta)[0],
     )
+
+
+def _fine_tune(
+    session: Session, spec: Any, clean_theta: Any, train: Dataset, test: Dataset | None,
+    config: Any,
+) -> TrainResult:
+    """Fit ``spec.model``'s classifier from its clean θ with a certified defence's config."""
+    with _training(spec.span, config, session.options.out_dir):
+        return fit(
+            session.classifier(spec.model), clean_theta, train, config,
+            test=test, progress=session.options.progress,
+        )
 
 
 @contextmanager
@@ -163,9 +167,15 @@ def _training(span: Span, config: Any, out: Path):
                 span,
                 help="give `checkpoint(path = …)` a fresh directory below --out",
             )
+    with training_errors(span), _resumable(span, Path(config.checkpoint_dir or out)):
+        yield
+
+
+@contextmanager
+def training_errors(span: Span):
+    """A diverged or unsplittable training is a located user error (E0516, E0517)."""
     try:
-        with _resumable(span, Path(config.checkpoint_dir or out)):
-            yield
+        yield
     except DivergedError as err:
         raise QadlError.at(
             "E0516", str(err), span, help="lower the learning rate (`optimizer adam(lr = …)`)"
