@@ -97,6 +97,20 @@ def evaluation_target(program: Program, model: Model, options: dict[str, Any]) -
     return program.target_of(model.name) if name is None else program.targets.get(name)
 
 
+def noiseless_problem(
+    code: str, model: Model, target: Target | None, *, option: str, verb: str, example: str
+) -> tuple[str, str, str]:
+    """``(code, message, help)``: ``option`` has noise to ``verb``, but ``model`` runs on
+    ``target``, no device or a noiseless one; ``example`` is the option as the help shows it."""
+    where = "no device" if target is None else f"noiseless device `{target.name}`"
+    return (
+        code,
+        f"`{option}`: model `{model.name}` runs on {where}: there is no noise to {verb}",
+        f"bind it to a noisy target (`device {model.name} on TARGET`), or evaluate "
+        f"it on one: `evaluate ... {{ device TARGET; {example} }}`",
+    )
+
+
 def device_problems(
     program: Program, model: Model, options: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
@@ -134,13 +148,9 @@ def problems(program: Program, model: Model, options: dict[str, Any]) -> list[tu
     spec = parse_mitigation(options["mitigate"])
     target = evaluation_target(program, model, options)
     if target is None or target.noise.is_noiseless:
-        where = "no device" if target is None else f"noiseless device `{target.name}`"
         return [
-            (
-                "E0620",
-                f"`mitigate`: model `{model.name}` runs on {where}: there is no noise to mitigate",
-                f"bind it to a noisy target (`device {model.name} on TARGET`), or evaluate "
-                "it on one: `evaluate ... { device TARGET; mitigate ... }`",
+            noiseless_problem(
+                "E0620", model, target, option="mitigate", verb="mitigate", example="mitigate ..."
             )
         ]
     noise, found = target.noise, []

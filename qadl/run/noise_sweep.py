@@ -58,17 +58,14 @@ def sweep_problems(
     program: Program, model: Model, options: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
     """``(code, message, help)`` for every reason the sweep of ``model`` cannot run."""
-    from qadl.run.mitigation import evaluation_target, parse_mitigation
+    from qadl.run.mitigation import evaluation_target, noiseless_problem, parse_mitigation
 
     target = evaluation_target(program, model, options)
     if target is None or target.noise.is_noiseless:
-        where = "no device" if target is None else f"noiseless device `{target.name}`"
         return [
-            (
-                "E0971",
-                f"`noise_scale`: model `{model.name}` runs on {where}: there is no noise to scale",
-                f"bind it to a noisy target (`device {model.name} on TARGET`), or evaluate "
-                "it on one: `evaluate ... { device TARGET; noise_scale [...] }`",
+            noiseless_problem(
+                "E0971", model, target, option="noise_scale", verb="scale",
+                example="noise_scale [...]",
             )
         ]
     spec = parse_mitigation(options["mitigate"]) if "mitigate" in options else None
