@@ -187,6 +187,11 @@ def compile_configure(parser: argparse.ArgumentParser) -> None:
         "--calibration", choices=("tensored", "full"), default=None,
         help="also emit the readout calibration circuits (<model>.cal_<bits>.qasm); needs -o",
     )
+    parser.add_argument(
+        "--no-mitigation", action="store_true",
+        help="emit the plain circuit only, not the circuits of the file's `mitigate` "
+        "(by default, with --target T and -o, they are emitted for T)",
+    )
 
 
 def _add_compile_flags(parser: argparse.ArgumentParser) -> None:
@@ -427,23 +432,41 @@ def _command_span(command: str):
 
 
 def _emit_all(model, program, args: argparse.Namespace) -> list[tuple[str, str]]:
-    """``(file stem, text)`` of the model, or of its folded and calibration circuits."""
-    circuit, extra = _compile_pipeline(model, program, args)
-    if not (args.zne_scales or args.calibration):
-        return [(model.name, _emit(circuit, model, args, extra))]
-    from qadl.cli_mitigation import mitigation_variants
+    """``(file name, text)`` of the model, and of its folded and calibration circuits and
+    mitigation manifest when the flags or the file ask for them (``qadl.cli_mitigation``)."""
+    from qadl.cli_mitigation import mitigation_plan
 
-    basis = None
-    if args.target:
-        basis = tuple(g.value for g in _find_target(args.target, model, program, args.file).basis)
-    out = []
-    for variant in mitigation_variants(circuit, args, basis, _command_span("qadl compile")):
+    suffix = ".qasm" if args.emit == "qasm" else ".ir"
+    circuit, extra = _compile_pipeline(model, program, args)
+    target = _find_target(args.target, model, program, args.file) if args.target else None
+    plan = mitigation_plan(model.name, program, target and target.name, args)
+    plain = (f"{model.name}{suffix}", _emit(circuit, model, args, extra))
+    if plan is None:
+        return [plain]
+    if args.output is None:  # only the file's declarations reach here: flags need -o
+        print(
+            f"note: model `{model.name}` declares mitigation on `{target.name}`: add -o DIR to "
+            "emit its circuits and manifest (or --no-mitigation to emit the plain circuit only)",
+            file=sys.stderr,
+        )
+        return [plain]
+    import json
+
+    from qadl.cli_mitigation import manifest, mitigation_variants
+
+    basis = tuple(g.value for g in target.basis) if target is not None else None
+    span = plan.declared[0].span if plan.declared else _command_span("qadl compile")
+    out, files = [plain], {"": plain[0]}
+    for variant in mitigation_variants(circuit, plan, basis, span):
         notes = (*extra.get("header_comments", ()), variant.note)
         text = _emit(
             variant.circuit, model, args, {**extra, "header_comments": notes},
             bind=not variant.calibration,
         )
-        out.append((f"{model.name}.{variant.suffix}", text))
+        files[variant.suffix] = f"{model.name}.{variant.suffix}{suffix}"
+        out.append((files[variant.suffix], text))
+    record = manifest(model.name, target and target.name, plan, files, program.sources)
+    out.append((f"{model.name}.mitigation.json", json.dumps(record, indent=2) + "\n"))
     return out
 
 
@@ -488,14 +511,14 @@ def _bound_features(path: str, model) -> object:
 
 
 def _write(outputs: list[tuple[str, str]], args: argparse.Namespace) -> None:
-    suffix = ".qasm" if args.emit == "qasm" else ".ir"
+    """Each ``(file name, text)`` into ``-o DIR``, or every text to stdout."""
     if args.output is None:
         for _, text in outputs:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     out = Path(args.output)
-    for stem, text in outputs:
-        path = out / f"{stem}{suffix}"
+    for name, text in outputs:
+        path = out / name
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as err:  # e.g. a directory of that name
