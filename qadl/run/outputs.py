@@ -26,7 +26,7 @@ def _atomic(path: Path, write) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise _unwritable(path, err) from None
+        raise unwritable(path, err) from None
     if hasattr(os, "fchmod"):  # mkstemp makes 0600; results are ordinary files (umask applies)
         os.fchmod(fd, 0o666 & ~_umask())
     try:
@@ -36,7 +36,7 @@ def _atomic(path: Path, write) -> Path:
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):  # disk full, a directory of that name, ...
-            raise _unwritable(path, err) from None
+            raise unwritable(path, err) from None
         raise
     return path
 
@@ -47,10 +47,12 @@ def _umask() -> int:
     return mask
 
 
-def _unwritable(path: Path, err: OSError) -> QadlError:
+def unwritable(path: Path, err: OSError, what: str = "") -> QadlError:
+    """E0801 for an ``OSError`` writing ``path`` (``what``: what was written there, if named)."""
+    where = f"{what} to `{path}`" if what else f"`{path}`"
     return QadlError.at(
         "E0801",
-        f"cannot write `{path}`: {err.strerror or type(err).__name__}",
+        f"cannot write {where}: {err.strerror or type(err).__name__}",
         Span(str(path), 0, 0),
         help="free some space or choose another --out DIR",
     )

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from qadl.errors import QadlError
-from qadl.source import Span
+from qadl.run.outputs import unwritable
 
 __all__ = ["ResultStore", "file_name"]
 
@@ -60,7 +59,7 @@ class ResultStore:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise _unwritable(self.directory, err) from None
+            raise unwritable(self.directory, err, "task results") from None
         for orphan in self.directory.iterdir():  # left by a run killed mid-write
             if _TMP.fullmatch(orphan.name):
                 orphan.unlink(missing_ok=True)
@@ -89,7 +88,7 @@ class ResultStore:
         try:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{target.name}.", suffix=".tmp")
         except OSError as err:
-            raise _unwritable(self.directory, err) from None
+            raise unwritable(self.directory, err, "task results") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode("utf-8"))
@@ -99,7 +98,7 @@ class ResultStore:
         except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(err, OSError):
-                raise _unwritable(self.directory, err) from None
+                raise unwritable(self.directory, err, "task results") from None
             raise
         return json.loads(text)["value"]
 
@@ -110,12 +109,3 @@ class ResultStore:
                 yield json.loads(path.read_text(encoding="utf-8"))["key"]
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # not one of ours
-
-
-def _unwritable(path: Path, err: OSError) -> QadlError:
-    return QadlError.at(
-        "E0801",
-        f"cannot write task results to `{path}`: {err.strerror or type(err).__name__}",
-        Span(str(path), 0, 0),
-        help="free some space or choose another --out DIR",
-    )
