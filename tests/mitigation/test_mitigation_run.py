@@ -13,21 +13,12 @@ from qadl.backends.sim import Simulator
 from qadl.cli import main
 from qadl.learn.classifier import Classifier
 from qadl.run.configs import load_data
+from tests.mitigation.helpers import model, write_data
 
-PROGRAM = """
-data d = file("d.csv", test = 0.5, seed = 1)
-model m(x: float[2]) on q[2] {
-    param θ[4]
-    ry(x[0]) q[0]
-    ry(x[1]) q[1]
-    ry(θ[0]) q[0]
-    ry(θ[1]) q[1]
-    cx q[0], q[1]
-    ry(θ[2]) q[0]
-    ry(θ[3]) q[1]
-    readout probs(q[1]) -> classes 2
-}
-noise misread { readout_error(p01 = 0.1, p10 = 0.3) }
+PROGRAM = (
+    'data d = file("d.csv", test = 0.5, seed = 1)\n'
+    + model("m")
+    + """noise misread { readout_error(p01 = 0.1, p10 = 0.3) }
 noise lab { depolarizing(1q = 0.01, 2q = 0.05); readout_error(p01 = 0.02, p10 = 0.05) }
 target reader { qubits 2; basis [ry, cx]; coupling chain; noise misread }
 target lab2 { qubits 2; basis [ry, cx]; coupling chain; noise lab }
@@ -35,16 +26,13 @@ device m on reader
 train m on d.train { loss mse; optimizer adam(lr = 0.1); epochs 3; batch 10; seed 3 }
 evaluate m on d.test under [clean] { mitigate readout }
 """
+)
 
 
 @pytest.fixture(scope="module")
 def program_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mitigate")
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, np.pi, (40, 2))
-    y = (np.cos(x[:, 0]) * np.cos(x[:, 1]) > 0).astype(int)
-    rows = "\n".join(f"{a:.6f},{b:.6f},{c}" for (a, b), c in zip(x, y, strict=True))
-    (root / "d.csv").write_text("x1,x2,label\n" + rows + "\n")
+    write_data(root)
     (root / "m.qadl").write_text(PROGRAM)
     zne = (
         PROGRAM.replace("device m on reader", "device m on lab2")

@@ -18,21 +18,12 @@ from qadl.ir.noise_scaling import scaled_noise
 from qadl.learn.classifier import Classifier
 from qadl.run.configs import load_data
 from qadl.run.noise_sweep import SweepRow, plot_sweep
+from tests.mitigation.helpers import model, write_data
 
-PROGRAM = """
-data d = file("d.csv", test = 0.5, seed = 1)
-model m(x: float[2]) on q[2] {
-    param θ[4]
-    ry(x[0]) q[0]
-    ry(x[1]) q[1]
-    ry(θ[0]) q[0]
-    ry(θ[1]) q[1]
-    cx q[0], q[1]
-    ry(θ[2]) q[0]
-    ry(θ[3]) q[1]
-    readout probs(q[1]) -> classes 2
-}
-noise lab { depolarizing(1q = 0.05, 2q = 0.2); readout_error(p01 = 0.05, p10 = 0.2) }
+PROGRAM = (
+    'data d = file("d.csv", test = 0.5, seed = 1)\n'
+    + model("m")
+    + """noise lab { depolarizing(1q = 0.05, 2q = 0.2); readout_error(p01 = 0.05, p10 = 0.2) }
 target lab2 { qubits 2; basis [ry, cx]; coupling chain; noise lab }
 train m on d.train { loss mse; optimizer adam(lr = 0.1); epochs 3; batch 10; seed 3 }
 evaluate m on d.test under [clean, fgsm(epsilon = [0.2, 0.5])] {
@@ -41,14 +32,11 @@ evaluate m on d.test under [clean, fgsm(epsilon = [0.2, 0.5])] {
     SWEEP_EXTRA
 }
 """
+)
 
 
 def _write(root: Path, name: str, extra: str = "") -> Path:
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, np.pi, (40, 2))
-    y = (np.cos(x[:, 0]) * np.cos(x[:, 1]) > 0).astype(int)
-    rows = "\n".join(f"{a:.6f},{b:.6f},{c}" for (a, b), c in zip(x, y, strict=True))
-    (root / "d.csv").write_text("x1,x2,label\n" + rows + "\n")
+    write_data(root)
     path = root / name
     path.write_text(PROGRAM.replace("SWEEP_EXTRA", extra))
     return path

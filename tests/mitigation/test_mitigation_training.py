@@ -9,28 +9,16 @@ import numpy as np
 import pytest
 
 from qadl.cli import main
-
-MODEL = """
-model NAME(x: float[2]) on q[2] {
-    param θ[4]
-    ry(x[0]) q[0]
-    ry(x[1]) q[1]
-    ry(θ[0]) q[0]
-    ry(θ[1]) q[1]
-    cx q[0], q[1]
-    ry(θ[2]) q[0]
-    ry(θ[3]) q[1]
-    readout probs(q[1]) -> classes 2
-}
-device NAME on lab2
-"""
+from tests.mitigation.helpers import model, write_data
 
 PROGRAM = (
     'data d = file("d.csv", test = 0.5, seed = 1)\n'
     "noise lab { depolarizing(1q = 0.02, 2q = 0.1); readout_error(p01 = 0.05, p10 = 0.45) }\n"
     "target lab2 { qubits 2; basis [ry, cx]; coupling chain; noise lab }\n"
-    + MODEL.replace("NAME", "plain")
-    + MODEL.replace("NAME", "mitigated")
+    + model("plain")
+    + "device plain on lab2\n"
+    + model("mitigated")
+    + "device mitigated on lab2\n"
     + "train plain on d.train { loss mse; optimizer adam(lr = 0.1); epochs EPOCHS; batch 10; "
     "seed 3 }\n"
     "train mitigated on d.train { loss mse; optimizer adam(lr = 0.1); epochs EPOCHS; batch 10; "
@@ -43,11 +31,7 @@ EVALUATE = (
 
 
 def _run(root: Path, epochs: int, evaluate: bool) -> dict:
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, np.pi, (40, 2))
-    y = (np.cos(x[:, 0]) * np.cos(x[:, 1]) > 0).astype(int)
-    rows = "\n".join(f"{a:.6f},{b:.6f},{c}" for (a, b), c in zip(x, y, strict=True))
-    (root / "d.csv").write_text("x1,x2,label\n" + rows + "\n")
+    write_data(root)
     (root / "t.qadl").write_text(
         PROGRAM.replace("EPOCHS", str(epochs)) + (EVALUATE if evaluate else "")
     )
