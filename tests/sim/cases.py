@@ -1,4 +1,5 @@
-"""Random simulator test cases (hypothesis strategies) and a Qiskit oracle built from op lists."""
+"""Random simulator test cases (hypothesis strategies), a Qiskit oracle built from op lists
+and central finite differences."""
 
 from __future__ import annotations
 
@@ -96,3 +97,13 @@ def qiskit_state(circuit: Circuit, theta, x, delta, state=None) -> np.ndarray:
     if state is None:
         return Statevector(qc).data
     return Statevector(np.asarray(state)).evolve(qc).data
+
+
+def central_differences(f, value: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central differences of scalar ``f`` at every entry of ``value`` (real array)."""
+    grad = np.zeros_like(value)
+    for idx in np.ndindex(value.shape):
+        shift = np.zeros_like(value)
+        shift[idx] = step
+        grad[idx] = (f(value + shift) - f(value - shift)) / (2 * step)
+    return grad

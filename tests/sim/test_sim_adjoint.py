@@ -14,7 +14,14 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
 from qadl.testing import reference_outputs, reference_state
-from tests.sim.cases import bindings, circuits, make_case, random_readout, random_states
+from tests.sim.cases import (
+    bindings,
+    central_differences,
+    circuits,
+    make_case,
+    random_readout,
+    random_states,
+)
 
 EPS = 1e-6
 TOL = 1e-6
@@ -25,13 +32,7 @@ def _loss(sim, cot, theta, x, delta, state=None):
 
 
 def _fd(f, value):
-    """Central differences of scalar ``f`` at every entry of ``value`` (real array)."""
-    grad = np.zeros_like(value)
-    for idx in np.ndindex(value.shape):
-        step = np.zeros_like(value)
-        step[idx] = EPS
-        grad[idx] = (f(value + step) - f(value - step)) / (2 * EPS)
-    return grad
+    return central_differences(f, value, EPS)
 
 
 def _check_all(sim, theta, x, delta, cot, grads: Gradients, state=None):

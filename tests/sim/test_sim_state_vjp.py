@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qadl.backends.sim import Simulator
 from qadl.testing import reference_state
-from tests.sim.cases import make_case, random_states
+from tests.sim.cases import central_differences, make_case, random_states
 
 STEP = 1e-6
 TOL = 20 * STEP
@@ -37,12 +37,7 @@ def _dense_loss(circuit, cot, theta, x, delta, state=None) -> float:
 
 
 def _fd(f, value):
-    grad = np.zeros_like(value)
-    for idx in np.ndindex(value.shape):
-        step = np.zeros_like(value)
-        step[idx] = STEP
-        grad[idx] = (f(value + step) - f(value - step)) / (2 * STEP)
-    return grad
+    return central_differences(f, value, STEP)
 
 
 @settings(max_examples=30, deadline=None)
