@@ -233,7 +233,7 @@ def test_resynth_2q_four_cx_block_to_one():
     ==>  h q0; u q0; u q1; cx q0,q1; u q0; u q1  (the block's invariants say 1 CX suffices).
     """
     from qadl.passes import resynth_2q
-    from qadl.passes.resynth_2q import block_unitary, min_cx_count
+    from qadl.passes.kak import block_unitary, min_cx_count
 
     c = circ(
         2,
@@ -248,7 +248,7 @@ def test_resynth_2q_four_cx_block_to_one():
 
 def test_resynth_2q_cx_counts_of_known_gates():
     """SWAP needs 3, CZ 1, RZZ(0.3) 2, CX·CX 0, H⊗S 0 (Shende–Bullock–Markov invariants)."""
-    from qadl.passes.resynth_2q import block_unitary, min_cx_count
+    from qadl.passes.kak import block_unitary, min_cx_count
 
     cases = [
         ([op(Gate.SWAP, 0, 1)], 3),

@@ -220,7 +220,7 @@ def test_phase_distance_is_linear_in_the_angle(eps):
 @pytest.mark.parametrize("eps", [1e-3, 1e-6, 1e-8])
 def test_min_cx_count_sees_small_entangling_angles(eps):
     """``exp(iε·ZZ)`` needs 2 CX however small ε is (``|tr γ| = 4`` was a quadratic test)."""
-    from qadl.passes.resynth_2q import min_cx_count
+    from qadl.passes.kak import min_cx_count
 
     zz = np.diag(np.exp(1j * eps * np.array([1, -1, -1, 1])))
     assert min_cx_count(zz) == 2

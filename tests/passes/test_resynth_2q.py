@@ -16,14 +16,14 @@ from qadl.ir.gates import GATES, Gate
 from qadl.passes import compile_for_target, optimize, resynth_2q
 from qadl.passes.analysis import circuit_stats, non_native_ops, uncoupled_ops
 from qadl.passes.base import PassContext
-from qadl.passes.resynth_2q import (
+from qadl.passes.kak import (
     block_unitary,
     kak_coordinates,
     min_cx_count,
     state_preparation,
-    synthesize_2q,
     two_qubit_synthesis,
 )
+from qadl.passes.two_qubit_ops import synthesize_2q
 from qadl.testing import assert_equivalent, random_circuit
 
 from .helpers import PROPERTY, PROPERTY_SMALL, assert_same_outputs, line_target, op, seeds

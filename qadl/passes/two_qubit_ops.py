@@ -1,0 +1,124 @@
+"""Two-qubit syntheses as ops: single-qubit layers written in a given gate set.
+
+A ``TwoQubitSynthesis`` (``qadl.passes.kak``) holds its single-qubit layers as 2×2
+matrices; here each layer becomes the shortest sequence of allowed gates equal to it up
+to phase (the forms of ``resynth-1q``), and each CX stays a CX or becomes ``H·CZ·H``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from qadl.ir.circuit import Op
+from qadl.ir.gates import GATES, Gate
+from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
+from qadl.passes.resynth_1q import FORMS, zyz_angles
+from qadl.passes.rules import phase_distance
+
+__all__ = ["proportional_to_identity", "synthesize_2q", "to_ops", "with_entangler"]
+
+_H = GATES[Gate.H].matrix()
+_I2 = np.eye(2, dtype=complex)
+_LAYER_TOL = 1e-12
+"""Frobenius error (up to global phase) of one single-qubit layer written as gates."""
+
+
+def proportional_to_identity(m: np.ndarray) -> bool:
+    """A phase times I within ``_LAYER_TOL`` (linear: ``rz(ε)`` is not, for ``ε > ~1.4e-12``)."""
+    return phase_distance(m, _I2) <= _LAYER_TOL
+
+
+def _ops_matrix(ops: list[Op]) -> np.ndarray:
+    mat = np.eye(2, dtype=complex)
+    for op in ops:
+        mat = GATES[op.gate].matrix([a.constant_value for a in op.angles]) @ mat
+    return mat
+
+
+def _with_phase_gates(ops: list[Op]) -> list[Op]:
+    """``ops`` with RZ written as P (equal up to phase), for gate sets that have P only."""
+    return [Op(Gate.P, o.qubits, o.angles) if o.gate is Gate.RZ else o for o in ops]
+
+
+_FORM_NEEDS = {
+    "zyz": frozenset({Gate.RZ, Gate.RY}),
+    "xyz": frozenset({Gate.RZ, Gate.RX}),  # its Z-X-Z candidate; Z-Y-Z is the zyz form's
+    "zsx": frozenset({Gate.RZ, Gate.SX}),
+}
+"""Gates a ``resynth_1q.FORMS`` form needs to write every single-qubit unitary."""
+
+
+@functools.lru_cache(maxsize=64)
+def _usable_forms(allowed: frozenset[Gate]) -> tuple[tuple[str, bool], ...]:
+    """``(form, with P for RZ)`` pairs whose general sequence ``allowed`` can write."""
+    z_gates = [(False, Gate.RZ), (True, Gate.P)]
+    return tuple(
+        (form, use_p)
+        for form, needs in _FORM_NEEDS.items()
+        for use_p, z in z_gates
+        if (needs - {Gate.RZ}) | {z} <= allowed and not (use_p and Gate.RZ in allowed)
+    )
+
+
+def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> list[Op] | None:
+    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None."""
+    if proportional_to_identity(m):
+        return []
+    t, p, lam = zyz_angles(m)
+    if Gate.U in allowed:  # one gate, always exact: no search
+        return FORMS["u"](qubit, t, p, lam, _LAYER_TOL)[0]
+    candidates: list[list[Op]] = []
+    for form, use_p in _usable_forms(allowed):
+        for ops in FORMS[form](qubit, t, p, lam, _LAYER_TOL):
+            candidates.append(_with_phase_gates(ops) if use_p else ops)
+    fitting = [c for c in candidates if all(o.gate in allowed for o in c)]
+    for ops in sorted(fitting, key=len):
+        if phase_distance(_ops_matrix(ops), m) <= _LAYER_TOL:
+            return ops
+    return None
+
+
+def with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
+    """``synth`` with each CX written as ``H_t·CZ·H_t`` when ``gate`` is CZ (H folded in)."""
+    if gate is Gate.CX:
+        return synth
+    layers = [list(layer) for layer in synth.layers]
+    for j, (_, target) in enumerate(synth.cx):
+        layers[j][target] = _H @ layers[j][target]
+        layers[j + 1][target] = layers[j + 1][target] @ _H
+    return TwoQubitSynthesis(tuple((lo, hi) for lo, hi in layers), synth.cx)
+
+
+def to_ops(
+    synth: TwoQubitSynthesis, pair: tuple[int, int], entangler: Gate, allowed: frozenset[Gate]
+) -> list[Op] | None:
+    """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be.
+
+    ``synth``'s layers must already suit ``entangler`` (see ``with_entangler``).
+    """
+    ops: list[Op] = []
+    for j, layer in enumerate(synth.layers):
+        if j:
+            control, target = synth.cx[j - 1]
+            qubits = (pair[control], pair[target])
+            ops.append(Op(entangler, qubits if entangler is Gate.CX else tuple(sorted(qubits))))
+        for local, m in enumerate(layer):
+            one = _single_qubit_ops(m, pair[local], allowed)
+            if one is None:
+                return None
+            ops += one
+    return ops
+
+
+def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int | None = None) -> list[Op]:
+    """Ops equal to ``u`` on ``pair`` up to global phase: ``k`` CX (default: the fewest) and U.
+
+    Single-qubit layers are one ``U(θ, φ, λ)`` gate each (none where the layer is a phase);
+    ``translate-basis`` and ``resynth-1q`` turn them into native gates.
+    """
+    synth = two_qubit_synthesis(u, k)
+    ops = to_ops(synth, pair, Gate.CX, frozenset({Gate.U}))
+    assert ops is not None  # the U form expresses every 2×2 unitary
+    return ops
