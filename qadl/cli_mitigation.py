@@ -145,7 +145,7 @@ def declared_mitigations(program, model_name: str, target_name: str) -> list[Dec
     return found
 
 
-def _from_declarations(declared: list[Declared], model_name: str, target_name: str):
+def _from_declarations(declared: list[Declared], model_name: str, target_name: str, sources):
     """Merge the declarations into one plan.
 
     Raises:
@@ -171,8 +171,9 @@ def _from_declarations(declared: list[Declared], model_name: str, target_name: s
                 raise QadlError.at(
                     "E0976",
                     f"model `{model_name}` on `{target_name}`: this `mitigate zne` folds "
-                    f"`{spec.folding}`, another one `{folding[0]}`; their folded circuits "
-                    "would share the files MODEL.zneS.qasm",
+                    f"`{spec.folding}`, the one at {_where(folding[1].span, sources)} "
+                    f"`{folding[0]}`; their folded circuits would share the files "
+                    f"{model_name}.zneS.qasm",
                     item.span,
                     help="use the same `folding` in both, or choose with --zne-folding "
                     "and --zne-scales (the flags override the file)",
@@ -205,7 +206,9 @@ def mitigation_plan(
     if target_name is None:
         return None
     declared = declared_mitigations(program, model_name, target_name)
-    return _from_declarations(declared, model_name, target_name) if declared else None
+    if not declared:
+        return None
+    return _from_declarations(declared, model_name, target_name, program.sources)
 
 
 def mitigation_variants(circuit, plan: MitigationPlan, basis, span: Span) -> list:

@@ -141,6 +141,8 @@ evaluate m on circle.test under [clean] {{
     err = capsys.readouterr().err
     assert f"{src}:21:1: error[{code}]" in err
     assert "^^^" in err and hint in err
+    if code == "E0976":  # points at the other declaration too
+        assert f"the one at {src}:16:1 `global`" in err
     assert not list((tmp_path / "out").glob("*.qasm"))  # nothing half-written
     assert main(["compile", src, "--target", "lab2", "-o", str(tmp_path / "flags"),
                  "--zne-scales", "1,3"]) == 0  # the flags override the file
