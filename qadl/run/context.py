@@ -25,6 +25,7 @@ __all__ = [
     "RunOptions",
     "Session",
     "attack_span",
+    "check_class_target",
     "check_fits",
     "check_target",
     "guard_memory",
@@ -199,14 +200,19 @@ def guard_memory(
 
 def check_target(plan: configs.AttackPlan, model: Model, span: Span) -> None:
     """A targeted attack's class must be one the model reads out."""
+    check_class_target(plan, f"model `{model.name}`", model.num_classes, span)
+
+
+def check_class_target(plan: configs.AttackPlan, what: str, classes: int, span: Span) -> None:
+    """A targeted attack's class must be one of the ``classes`` that ``what`` (a model or a
+    kernel, named as the message shows it) tells apart (E0530)."""
     config = plan.attack if isinstance(plan, configs.TransferPlan) else plan
-    if config.targeted and not 0 <= int(config.target) < model.num_classes:
+    if config.targeted and not 0 <= int(config.target) < classes:
         raise QadlError.at(
             "E0530",
-            f"`targeted {config.target}`: model `{model.name}` has classes "
-            f"0..{model.num_classes - 1}",
+            f"`targeted {config.target}`: {what} has classes 0..{classes - 1}",
             span,
-            help=f"target a class below {model.num_classes}",
+            help=f"target a class below {classes}",
         )
 
 

@@ -20,7 +20,7 @@ from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from qadl.learn.kernel_oracle import KernelClassifier
 from qadl.run import configs
-from qadl.run.context import attack_span, named_plan, say
+from qadl.run.context import attack_span, check_class_target, named_plan, say
 from qadl.source import Span
 
 __all__ = ["evaluate_kernel_under", "kernel_classifier", "scorer", "training_data_of"]
@@ -67,17 +67,6 @@ def training_data_of(session: Any, name: str) -> Any:
     return next(t.data for t in session.program.trainings if t.model == base)
 
 
-def _check_target(plan: Any, name: str, data: Dataset, span: Span) -> None:
-    config = plan.attack if isinstance(plan, configs.TransferPlan) else plan
-    if config.targeted and not 0 <= int(config.target) < data.num_classes:
-        raise QadlError.at(
-            "E0530",
-            f"`targeted {config.target}`: kernel `{name}` has classes 0..{data.num_classes - 1}",
-            span,
-            help=f"target a class below {data.num_classes}",
-        )
-
-
 def evaluate_kernel_under(
     session: Any, name: str, data: Dataset, spec: Any, keep: dict[str, Any]
 ) -> Evaluation:
@@ -94,7 +83,9 @@ def evaluate_kernel_under(
         if item == "clean":
             continue
         label, plan = named_plan(session, item, seed)
-        _check_target(plan, name, data, attack_span(session, item, spec.span))
+        check_class_target(
+            plan, f"kernel `{name}`", data.num_classes, attack_span(session, item, spec.span)
+        )
         if isinstance(plan, configs.TransferPlan):
             transfers.append((label, plan))
         else:

@@ -16,7 +16,7 @@ import numpy as np
 from qadl.adversary.defend import craft_dataset
 from qadl.errors import QadlError
 from qadl.run import configs
-from qadl.run.context import attack_span, named_plan, say
+from qadl.run.context import attack_span, check_class_target, named_plan, say
 from qadl.run.kernel_attacks import NO_PARAMS, kernel_classifier
 
 __all__ = ["defend_kernel"]
@@ -30,13 +30,7 @@ def _adversarial_copies(session: Any, spec: Any, train: Any) -> tuple[Any, Any, 
         raise QadlError.at(
             "E0721", "adversarial training needs a white-box attack, not a transfer attack", span
         )
-    if plan.targeted and not 0 <= int(plan.target) < train.num_classes:
-        raise QadlError.at(
-            "E0530",
-            f"`targeted {plan.target}`: kernel `{spec.source}` has classes "
-            f"0..{train.num_classes - 1}",
-            span,
-        )
+    check_class_target(plan, f"kernel `{spec.source}`", train.num_classes, span)
     count = max(1, round(spec.ratio * len(train)))
     rng = np.random.default_rng(spec.seed)
     chosen = np.sort(rng.choice(len(train), size=count, replace=False))
