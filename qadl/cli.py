@@ -450,24 +450,15 @@ def _emit_all(model, program, args: argparse.Namespace) -> list[tuple[str, str]]
             file=sys.stderr,
         )
         return [plain]
-    import json
+    from qadl.cli_mitigation import mitigation_outputs
 
-    from qadl.cli_mitigation import manifest, mitigation_variants
+    def emit(variant, note: str, bind: bool) -> str:
+        notes = (*extra.get("header_comments", ()), note)
+        return _emit(variant, model, args, {**extra, "header_comments": notes}, bind=bind)
 
-    basis = tuple(g.value for g in target.basis) if target is not None else None
     span = plan.declared[0].span if plan.declared else _command_span("qadl compile")
-    out, files = [plain], {"": plain[0]}
-    for variant in mitigation_variants(circuit, plan, basis, span):
-        notes = (*extra.get("header_comments", ()), variant.note)
-        text = _emit(
-            variant.circuit, model, args, {**extra, "header_comments": notes},
-            bind=not variant.calibration,
-        )
-        files[variant.suffix] = f"{model.name}.{variant.suffix}{suffix}"
-        out.append((files[variant.suffix], text))
-    record = manifest(model.name, target and target.name, plan, files, program.sources)
-    out.append((f"{model.name}.mitigation.json", json.dumps(record, indent=2) + "\n"))
-    return out
+    return [plain, *mitigation_outputs(model.name, plan, circuit, target, plain[0], emit, span,
+                                       program.sources)]
 
 
 def _check_mitigation_flags(args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "MitigationPlan",
     "check_flags",
     "manifest",
+    "mitigation_outputs",
     "mitigation_plan",
     "mitigation_variants",
     "parse_scales",
@@ -237,6 +238,30 @@ def mitigation_variants(circuit, plan: MitigationPlan, basis, span: Span) -> lis
         raise QadlError.at(
             "E0974", f"cannot emit the mitigation circuits: {err}", span, help=fix
         ) from None
+    return out
+
+
+def mitigation_outputs(
+    model_name: str, plan: MitigationPlan, circuit, target, plain: str, emit, span: Span,
+    sources=None,
+) -> list[tuple[str, str]]:
+    """``(file name, text)`` of the folded and calibration circuits, then of the manifest.
+
+    ``target``: the compile target or None; ``plain``: the plain circuit's file name (its
+    suffix, ``.qasm`` or ``.ir``, is the variants'); ``emit(circuit, note, bind)``: the text
+    of a circuit with a header note (``bind`` False for calibration circuits).
+    """
+    import json
+
+    suffix = plain[len(model_name):]
+    basis = tuple(g.value for g in target.basis) if target is not None else None
+    out, files = [], {"": plain}
+    for variant in mitigation_variants(circuit, plan, basis, span):
+        files[variant.suffix] = f"{model_name}.{variant.suffix}{suffix}"
+        out.append((files[variant.suffix], emit(variant.circuit, variant.note,
+                                                not variant.calibration)))
+    record = manifest(model_name, target and target.name, plan, files, sources)
+    out.append((f"{model_name}.mitigation.json", json.dumps(record, indent=2) + "\n"))
     return out
 
 
