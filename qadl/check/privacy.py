@@ -54,13 +54,17 @@ CURVE_ATTACKS = ("gradient_inversion", "membership_inference")
 
 def check_curves(attacks: dict[str, AttackSpec], bag: DiagnosticBag) -> None:
     """E0960: every attack a ``privacy_utility`` curve names is a declared gradient
-    inversion or membership inference of the curve's own model."""
+    inversion or threshold membership inference of the curve's own model (E0969: not a
+    shadow-model one)."""
     for spec in attacks.values():
         if spec.method.name != "privacy_utility":
             continue
         names = spec.method.get("attacks")
         for item in names if isinstance(names, tuple) else (names,):
             other = attacks.get(item) if isinstance(item, str) else None
+            if other is not None and other.method.get("score") == "shadow":
+                _shadow_in_curve(spec, str(item), bag)
+                continue
             if other is not None and other.method.name in CURVE_ATTACKS:
                 if other.model == spec.model:
                     continue
@@ -78,6 +82,19 @@ def check_curves(attacks: dict[str, AttackSpec], bag: DiagnosticBag) -> None:
                 help="name `gradient_inversion` or `membership_inference` attacks on "
                 f"`{spec.model}`",
             )
+
+
+def _shadow_in_curve(spec: AttackSpec, item: str, bag: DiagnosticBag) -> None:
+    """E0969: a curve scores each DP-SGD retraining of its model; shadows trained like
+    the plain ``train`` statement would model another training (and cost K trainings a point)."""
+    bag.error(
+        "E0969",
+        f"`{spec.name}`: the privacy-utility curve cannot run `{item}`, a shadow-model "
+        "membership inference (its shadows copy the model's training without DP-SGD)",
+        spec.span,
+        label="names a shadow-model attack",
+        help="name a threshold membership attack (`score = loss` or `confidence`) in the curve",
+    )
 
 
 def _names_private(value: Any, private: set[str]) -> bool:

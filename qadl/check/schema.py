@@ -298,8 +298,11 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "round": integer(1),
     },
     "membership_inference": {
-        "score": one_of("loss", "confidence"),
+        "score": one_of("loss", "confidence", "shadow"),
         "samples": integer(1),
+        "shadows": integer(1, 64),
+        "shadow_size": integer(1),
+        "shadow_epochs": integer(1),
     },
     "privacy_utility": {
         "noise": list_of(number(0)),

@@ -64,12 +64,14 @@ def check_privacy_attack(program: Any, spec: AttackSpec, split_size: Any = None)
     """A privacy attack's model is trained (E0561), an inverted model's features have exact
     second derivatives (E0563) and an inverted state model gets options for states (E0964),
     the label search is small (E0963), a membership attack has held-out data
-    (E0565), a curve retrains a ``train``-ed model with gradients (E0961, E0962).
+    (E0565) and a shadow-model one its options and data (E0966–E0968), a curve
+    retrains a ``train``-ed model with gradients (E0961, E0962).
     ``qadl check`` runs it too (the preflight), with ``split_size(DataRef) -> int | None``
     to find an inversion that needs more samples than its data has (E0564)."""
     training = _training_of(program, spec)
     if spec.method.name == "membership_inference":
         _check_held_out(spec, training)
+        _check_shadow(spec, training, split_size)
         return
     if spec.method.name == "privacy_utility":
         _check_curve(spec, training)
@@ -225,6 +227,52 @@ def _check_held_out(spec: AttackSpec, training: TrainSpec) -> None:
         )
 
 
+_SHADOW_OPTIONS = ("shadows", "shadow_size", "shadow_epochs")
+
+
+def _check_shadow(spec: AttackSpec, training: TrainSpec, split_size: Any) -> None:
+    """Shadow options need ``score = shadow`` (E0967); shadows copy the ``train``
+    statement of a model trained by it, centralized when ``shadow_epochs`` is given
+    (E0967, E0968); the held-out split holds every shadow's data (E0966, sizes known)."""
+    kw = spec.method.as_dict()
+    shadow = kw.get("score") == "shadow"
+    given = [k for k in _SHADOW_OPTIONS if k in kw]
+    problem = None
+    if given and not shadow:
+        problem = f"`{given[0]}` applies to `score = shadow` only, not to a threshold attack"
+        help_ = "add `score = shadow`, or leave the shadow options out"
+    elif shadow and "shadow_epochs" in kw and "federated" in training.options:
+        problem = "`shadow_epochs` sets epochs, but the shadows train `federated` (rounds)"
+        help_ = "leave `shadow_epochs` out: the shadows train the target's rounds"
+    if problem is not None:
+        raise QadlError.at(
+            "E0967",
+            f"`{spec.name}`: {problem}",
+            spec.span,
+            label="option does not apply",
+            help=help_,
+        )
+    if not shadow:
+        return
+    if spec.model != training.model:
+        raise QadlError.at(
+            "E0968",
+            f"`{spec.name}` trains shadow copies of `{spec.model}` by its `train` statement, "
+            f"but `{spec.model}` is made by a `defend` statement",
+            spec.span,
+            label="a defended copy",
+            help=f"attack `{training.model}`, or use a threshold score (`loss`, `confidence`)",
+        )
+    if split_size is None:
+        return
+    members = split_size(training.data)
+    held_out = split_size(DataRef(training.data.dataset, "test"))
+    if members is not None and held_out is not None:
+        from qadl.run.privacy_shadow import check_shadow_data
+
+        check_shadow_data(spec, training.data.dataset, members, held_out)
+
+
 def _reads_x(tape: Any, entry: int) -> bool:
     """Whether tape entry ``entry`` depends on a feature."""
     lo, hi = tape.sym_ptr[tape.term_ptr[entry]], tape.sym_ptr[tape.term_ptr[entry + 1]]
@@ -318,8 +366,13 @@ def attack_record(
 
 
 def _membership(session: Any, spec: AttackSpec, theta: np.ndarray | None) -> dict[str, Any]:
-    """Threshold attack on equally many training (member) and test (non-member) samples."""
+    """Threshold attack on equally many training (member) and test (non-member) samples;
+    ``score = shadow`` is the shadow-model attack (``qadl.run.privacy_shadow``)."""
     training = _training_of(session.program, spec)
+    if spec.method.get("score") == "shadow":
+        from qadl.run.privacy_shadow import run_shadow
+
+        return run_shadow(session, spec, training)
     members = session.split(training.data, spec.span)
     others = session.split(DataRef(training.data.dataset, "test"), spec.span)
     score = str(spec.method.get("score", "loss"))
