@@ -18,7 +18,7 @@ from qadl.check.limits import MAX_OPS, MAX_SIM_QUBITS
 from qadl.check.specs import DataSpec, NoiseSpec, TargetSpec
 from qadl.check.values import CallValue
 from qadl.diagnostics import DiagnosticBag
-from qadl.ir.evaluate import BlockRef, GateRef, QReg, SymVec
+from qadl.ir.evaluate.values import BlockRef, GateRef, QReg, SymVec
 from qadl.ir.gates import Gate, gate_by_name
 from qadl.ir.kernel import lower_kernels
 from qadl.ir.target import FALCON_27_EDGES, NoiseModel, Target

@@ -22,13 +22,13 @@ from qadl.check.limits import (
 from qadl.frontend import ast as A
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
-from qadl.ir.evaluate import (
+from qadl.ir.evaluate.evaluator import Evaluator
+from qadl.ir.evaluate.values import (
     POISONED,
     Abort,
     BlockRef,
     Builder,
     Env,
-    Evaluator,
     GateRef,
     QReg,
     Skip,
