@@ -221,37 +221,49 @@ def write_sweep(out_dir: Path, index: int, rows: list[SweepRow], plots: bool) ->
 
 
 def plot_sweep(rows: list[SweepRow], path: Path) -> Path:
-    """Accuracy against noise scale: one line per model, attack and ε.
-
-    The colour is the attack and ε (clean included); the style says how: solid for the
-    white-box attack on the noisy model, dashed for the transfer from the noiseless one;
-    the mitigated model has square markers, dotted (white-box) or dash-dotted (transfer).
-    """
-    from matplotlib.figure import Figure
-
-    lines: dict[tuple[str, str, float | None], list[tuple[float, float]]] = {}
-    for r in rows:
-        lines.setdefault((r.model, r.attack, r.epsilon), []).append((r.scale, r.accuracy))
-    colours: dict[tuple[str, float | None], str] = {}
-    fig = Figure(figsize=(7.5, 4.5))
-    ax = fig.add_subplot(1, 1, 1)
-    for (model, attack, eps), points in lines.items():
-        points.sort()
-        transfer = attack.endswith(TRANSFER_SUFFIX)
-        key = (attack.removesuffix(TRANSFER_SUFFIX), eps)
-        colour = colours.setdefault(key, f"C{len(colours) % 10}")
-        mitigated = "(" in model
-        style = ("-." if transfer else ":") if mitigated else ("--" if transfer else "-")
-        name = f"{model}: {attack}" + ("" if eps is None else f" ε={eps:g}")
-        ax.plot(
-            [p[0] for p in points], [p[1] for p in points], style, color=colour,
-            marker="s" if mitigated else "o", label=name,
-        )
-    ax.set_xlabel("noise scale λ (0: noiseless, 1: the declared device)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("accuracy vs noise scale")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    """Draw ``sweep_figure(rows)`` to ``path`` (PNG)."""
+    fig = sweep_figure(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return path
+
+
+def sweep_figure(rows: list[SweepRow]):
+    """Accuracy against noise scale: one panel per model, one line per attack and ε.
+
+    A model's mitigated rows (``MODEL (mitigation)``) share its panel. The colour is the
+    attack and ε (clean included), the same in every panel; the style says how: solid for
+    the white-box attack on the noisy model, dashed for the transfer from the noiseless
+    one; the mitigated model has square markers, dotted (white-box) or dash-dotted
+    (transfer).
+    """
+    from matplotlib.figure import Figure
+
+    panels: dict[str, dict[tuple[str, str, float | None], list[tuple[float, float]]]] = {}
+    for r in rows:
+        lines = panels.setdefault(r.model.split(" (", 1)[0], {})
+        lines.setdefault((r.model, r.attack, r.epsilon), []).append((r.scale, r.accuracy))
+    colours: dict[tuple[str, float | None], str] = {}
+    fig = Figure(figsize=(4.2 * len(panels) + 3.0, 4.5))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, (base, lines) in zip(axes, panels.items(), strict=True):
+        for (model, attack, eps), points in lines.items():
+            points.sort()
+            transfer = attack.endswith(TRANSFER_SUFFIX)
+            colour = colours.setdefault((attack.removesuffix(TRANSFER_SUFFIX), eps),
+                                        f"C{len(colours) % 10}")
+            mitigated = model != base
+            style = ("-." if transfer else ":") if mitigated else ("--" if transfer else "-")
+            how = model[len(base):].strip() or "noisy"
+            name = f"{how}: {attack}" + ("" if eps is None else f" ε={eps:g}")
+            ax.plot(
+                [p[0] for p in points], [p[1] for p in points], style, color=colour,
+                marker="s" if mitigated else "o", label=name,
+            )
+        ax.set_title(base)
+        ax.set_xlabel("noise scale λ (0: noiseless, 1: the device)")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0].set_ylabel("accuracy")
+    fig.suptitle("accuracy vs noise scale")
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig

@@ -17,7 +17,7 @@ from qadl.cli import main
 from qadl.ir.noise_scaling import scaled_noise
 from qadl.learn.classifier import Classifier
 from qadl.run.configs import load_data
-from qadl.run.noise_sweep import SweepRow, plot_sweep
+from qadl.run.noise_sweep import SweepRow, plot_sweep, sweep_figure
 from tests.mitigation.helpers import model, write_data
 
 PROGRAM = (
@@ -103,8 +103,26 @@ def test_the_sweep_plot_has_one_line_per_model_attack_and_epsilon(tmp_path: Path
         for s, acc in ((0.0, 0.9), (1.0, 0.8), (2.0, 0.6))
         for a, e in (("clean", None), ("bim", 0.1), ("bim (from noiseless)", 0.1))
     ]
+    rows += [SweepRow("m (readout)", s, "clean", None, 0.9) for s in (1.0, 2.0)]
+    rows += [SweepRow("h", s, "bim", 0.1, 0.5) for s in (0.0, 1.0)]
     path = plot_sweep(rows, tmp_path / "p.png")
     assert path.stat().st_size > 5000
+    fig = sweep_figure(rows)
+    m, h = (ax for ax in fig.axes if ax.get_title())
+    assert (m.get_title(), h.get_title()) == ("m", "h")
+    assert [line.get_label() for line in m.get_lines()] == [
+        "noisy: clean", "noisy: bim ε=0.1", "noisy: bim (from noiseless) ε=0.1",
+        "(readout): clean",
+    ]
+    by_label = {line.get_label(): line for line in m.get_lines()}
+    assert by_label["noisy: bim ε=0.1"].get_linestyle() == "-"
+    assert by_label["noisy: bim (from noiseless) ε=0.1"].get_linestyle() == "--"
+    assert by_label["(readout): clean"].get_marker() == "s"
+    # one colour per attack and ε, the same in both panels
+    assert by_label["noisy: bim ε=0.1"].get_color() == h.get_lines()[0].get_color()
+    assert by_label["noisy: bim ε=0.1"].get_color() == by_label[
+        "noisy: bim (from noiseless) ε=0.1"].get_color()
+    assert list(h.get_lines()[0].get_xdata()) == [0.0, 1.0]
 
 
 @pytest.mark.slow
