@@ -71,10 +71,11 @@ def run_shadow(session: Any, spec: AttackSpec, training: TrainSpec) -> dict[str,
     root, *children = np.random.SeedSequence(int(spec.options.get("seed", 0))).spawn(shadows + 1)
     rng = np.random.default_rng(root)
     split = shadow_partition(len(held), shadows, size, n, rng)
-    epochs = _shadow_config(session, spec, training, 0).epochs
+    length = _length(session, spec, training)
+    unit = length[0].removeprefix("shadow_")
     say(
         f"attack {spec.name} on {spec.model}: membership inference with {shadows} shadow "
-        f"model(s) of {size} training samples, {epochs} epochs each; {n} members and "
+        f"model(s) of {size} training samples, {length[1]} {unit} each; {n} members and "
         f"{n} non-members"
     )
     clf = session.classifier(spec.model)
@@ -109,7 +110,7 @@ def run_shadow(session: Any, spec: AttackSpec, training: TrainSpec) -> dict[str,
         "score": "shadow",
         "shadows": shadows,
         "shadow_size": size,
-        "shadow_epochs": epochs,
+        length[0]: length[1],
         "attack_model": "logistic regression per class",
         "attack_classes": sorted(attack.per_class),
         "shadow_train_accuracy": float(np.mean([a for f, a in accuracy if f == 1])),
@@ -117,6 +118,15 @@ def run_shadow(session: Any, spec: AttackSpec, training: TrainSpec) -> dict[str,
         "shadow_auc": float(roc_auc_score(flags, attack.scores(feats, ys))),
         **result.to_json(),
     }
+
+
+def _length(session: Any, spec: AttackSpec, training: TrainSpec) -> tuple[str, int]:
+    """How long every shadow trains: ``("shadow_epochs", E)``, or ``("shadow_rounds", R)``
+    for federated training."""
+    if "federated" in training.options:
+        fed = federated_config(training.options["federated"], session.options.max_epochs)
+        return "shadow_rounds", fed.rounds
+    return "shadow_epochs", _shadow_config(session, spec, training, 0).epochs
 
 
 def _shadow_config(session: Any, spec: AttackSpec, training: TrainSpec, seed: int) -> Any:

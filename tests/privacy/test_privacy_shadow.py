@@ -190,3 +190,27 @@ def test_federated_shadows_take_no_epochs():
         "shadows = 1, shadow_epochs = 2) }\n"
     )
     assert [c for c, _ in found] == ["E0967"] and "rounds" in found[0][1], found
+
+
+def test_run_refuses_too_little_held_out_data_before_training(program, tmp_path, capsys):
+    text = program + SHADOW.format(args=", shadows = 6", seed=1)  # 192 > 184 held out
+    with pytest.raises(QadlError) as info:
+        run_program(load_source(text), RunOptions(tmp_path / "o", plots=False, progress=False))
+    assert [d.code for d in info.value.diagnostics] == ["E0966"]
+    assert "train clf" not in capsys.readouterr().out
+
+
+def test_shadows_of_a_federated_state_model_train_its_rounds(tmp_path, monkeypatch):
+    """Quantum-data input and federated training: the shadows copy the target's rounds."""
+    from tests.privacy.test_privacy_states import MODEL
+
+    text = MODEL.replace("samples = 40, test = 0.25", "samples = 80, test = 0.75") + (
+        "train m on chain.train { federated(clients = 2, rounds = 3); batch 5; seed 2 }\n"
+        "attack mia on m { method membership_inference(score = shadow, shadows = 2, "
+        "shadow_size = 10); seed 1 }\n"
+    )
+    seen: list = []
+    record = _run(text, tmp_path, monkeypatch, seen)
+    assert record["shadow_rounds"] == 3 and "shadow_epochs" not in record
+    assert record["members"] == record["non_members"] == 20
+    assert 0.0 <= record["auc"] <= 1.0 and len(seen) == 1
