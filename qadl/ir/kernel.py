@@ -16,7 +16,7 @@ from qadl.errors import QadlError
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.inverse import inverse_ops
-from qadl.ir.unroll import Lowerer
+from qadl.ir.unroll.model import Lowerer
 from qadl.ir.verify import verify
 from qadl.program import KernelModel, Model
 

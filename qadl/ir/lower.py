@@ -22,7 +22,7 @@ from qadl.ir.evaluate.values import BlockRef, GateRef, QReg, SymVec
 from qadl.ir.gates import Gate, gate_by_name
 from qadl.ir.kernel import lower_kernels
 from qadl.ir.target import FALCON_27_EDGES, NoiseModel, Target
-from qadl.ir.unroll import Lowerer
+from qadl.ir.unroll.model import Lowerer
 from qadl.program import Model, Program
 
 __all__ = [
