@@ -349,7 +349,7 @@ KERNEL_ATTACK_HELP = (
 STATE_METHODS = ("local_rotations", "closest_flip")
 """Attack methods that perturb input states (a kernel reads features)."""
 
-PRIVACY_ATTACKS = ("gradient_inversion", "membership_inference")
+PRIVACY_ATTACKS = ("gradient_inversion", "membership_inference", "label_inference")
 """Privacy attacks: they query a variational model's training gradients and losses."""
 
 

@@ -54,8 +54,8 @@ CURVE_ATTACKS = ("gradient_inversion", "membership_inference")
 
 def check_curves(attacks: dict[str, AttackSpec], bag: DiagnosticBag) -> None:
     """E0960: every attack a ``privacy_utility`` curve names is a declared gradient
-    inversion or threshold membership inference of the curve's own model (E0969: not a
-    shadow-model one)."""
+    inversion or threshold membership inference (not a shadow-model one) of the curve's
+    own model."""
     for spec in attacks.values():
         if spec.method.name != "privacy_utility":
             continue
@@ -85,10 +85,10 @@ def check_curves(attacks: dict[str, AttackSpec], bag: DiagnosticBag) -> None:
 
 
 def _shadow_in_curve(spec: AttackSpec, item: str, bag: DiagnosticBag) -> None:
-    """E0969: a curve scores each DP-SGD retraining of its model; shadows trained like
+    """E0960: a curve scores each DP-SGD retraining of its model; shadows trained like
     the plain ``train`` statement would model another training (and cost K trainings a point)."""
     bag.error(
-        "E0969",
+        "E0960",
         f"`{spec.name}`: the privacy-utility curve cannot run `{item}`, a shadow-model "
         "membership inference (its shadows copy the model's training without DP-SGD)",
         spec.span,

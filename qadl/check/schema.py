@@ -304,6 +304,10 @@ PRIVACY_METHODS: dict[str, dict[str, Check]] = {
         "shadow_size": integer(1),
         "shadow_epochs": integer(1),
     },
+    "label_inference": {
+        "batch": integer(1, MAX_INVERSION_BATCH),
+        "samples": integer(1, 1000),
+    },
     "privacy_utility": {
         "noise": list_of(number(0)),
         "attacks": list_of(name),
@@ -517,6 +521,9 @@ def ignored_attack_options(method: CallValue, keys: Any) -> dict[str, str]:
         return {k: why for k in keys if k in ("targeted", "mask", "until")}
     if method.name == "membership_inference":
         why = "`membership_inference` scores unperturbed samples: nothing to target, mask or clip"
+        return {k: why for k in keys if k in ("targeted", "mask", "until", "clip")}
+    if method.name == "label_inference":
+        why = "`label_inference` reads labels off shared gradients: nothing to target, mask or clip"
         return {k: why for k in keys if k in ("targeted", "mask", "until", "clip")}
     if method.name == "privacy_utility":
         why = "`privacy_utility` runs the attacks it names, each with its own block options"

@@ -73,10 +73,16 @@ def check_privacy_attack(program: Any, spec: AttackSpec, split_size: Any = None)
     second derivatives (E0563) and an inverted state model gets options for states (E0964),
     the label search is small (E0963), a membership attack has held-out data
     (E0565) and a shadow-model one its options and data (E0966–E0968), a curve
-    retrains a ``train``-ed model with gradients (E0961, E0962).
+    retrains a ``train``-ed model with gradients (E0961, E0962), a label inference's
+    labels are identifiable (E0969).
     ``qadl check`` runs it too (the preflight), with ``split_size(DataRef) -> int | None``
     to find an inversion that needs more samples than its data has (E0564)."""
     training = _training_of(program, spec)
+    if spec.method.name == "label_inference":
+        from qadl.run.privacy_labels import check_label_inference
+
+        check_label_inference(program, spec, training, split_size)
+        return
     if spec.method.name == "membership_inference":
         _check_held_out(spec, training)
         _check_shadow(spec, training, split_size)
@@ -366,10 +372,15 @@ def attack_record(
     theta: np.ndarray | None = None,
     release: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record of one gradient inversion or membership inference; ``theta`` replaces
-    the model's trained θ and ``release`` the inversion's DP options (a curve's point)."""
+    """The record of one gradient inversion, membership or label inference; ``theta``
+    replaces the model's trained θ and ``release`` the inversion's DP options (a curve's
+    point)."""
     if spec.method.name == "membership_inference":
         return _membership(session, spec, theta)
+    if spec.method.name == "label_inference":
+        from qadl.run.privacy_labels import run_labels
+
+        return run_labels(session, spec, _training_of(session.program, spec))
     return _inversion(session, spec, theta, release)
 
 
@@ -504,7 +515,7 @@ def _run_dp_text(record: dict[str, Any]) -> str:
 
 
 def privacy_table(records: dict[str, dict[str, Any]]) -> str:
-    """The privacy attacks' numbers: one table for inversions, one for membership inference."""
+    """The privacy attacks' numbers: a table for inversions, membership and label inference."""
     inversions = {n: r for n, r in records.items() if r["method"] == "gradient_inversion"}
     memberships = {n: r for n, r in records.items() if r["method"] == "membership_inference"}
     parts = []
@@ -535,6 +546,11 @@ def privacy_table(records: dict[str, dict[str, Any]]) -> str:
                 f"{r['auc']:>6.3f} {r['advantage']:>9.3f} {r['attack_accuracy']:>8.3f}"
             )
         parts.append("\n".join(rows))
+    labels = {n: r for n, r in records.items() if r["method"] == "label_inference"}
+    if labels:
+        from qadl.run.privacy_labels import label_table
+
+        parts.append(label_table(labels))
     curves = {n: r for n, r in records.items() if r["method"] == "privacy_utility"}
     if curves:
         from qadl.run.privacy_curve import curve_table
