@@ -102,7 +102,8 @@ def check_privacy_attack(program: Any, spec: AttackSpec, split_size: Any = None)
     if model.input_kind == "state":
         _check_state_inversion(spec)
         return
-    from qadl.backends.sim.program import SHIFT_NONE, build_program
+    from qadl.backends.sim.build import build_program
+    from qadl.backends.sim.program import SHIFT_NONE
 
     tape = build_program(model.circuit).tape
     if any(_reads_x(tape, a) for a in np.flatnonzero(tape.shift_rule == SHIFT_NONE)):

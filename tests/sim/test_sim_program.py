@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qadl.backends.sim.build import build_program
 from qadl.backends.sim.program import (
     K_CM1,
     K_D1,
@@ -17,7 +18,6 @@ from qadl.backends.sim.program import (
     SHIFT_FOUR,
     SHIFT_NONE,
     SHIFT_TWO,
-    build_program,
 )
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op

@@ -134,7 +134,8 @@ def test_cache_blocked_forward_matches_reference(block_qubits):
 
 def test_large_diagonal_groups_use_distance_masks():
     """Above the table size, cz groups become one parity per qubit distance."""
-    from qadl.backends.sim.program import F_CZMASK, TABLE_MAX_QUBITS, build_program
+    from qadl.backends.sim.build import TABLE_MAX_QUBITS, build_program
+    from qadl.backends.sim.program import F_CZMASK
 
     n = TABLE_MAX_QUBITS + 1
     ops = [Op(Gate.CZ, (q, q + 1)) for q in range(n - 1)] + [Op(Gate.CZ, (0, 5)),

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, chain
+from qadl.backends.sim.build import build_program
 from qadl.backends.sim.gradients import Gradients
-from qadl.backends.sim.program import SimProgram, build_program
+from qadl.backends.sim.program import SimProgram
 from qadl.backends.sim.shift import shift_tape_grads
 from qadl.backends.sim.sizes import CircuitSizes
 from qadl.backends.sim.soa_plan import soa_large_supported, soa_supported, split_tables
