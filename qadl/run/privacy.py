@@ -155,15 +155,24 @@ def _check_recorded(spec: AttackSpec, training: TrainSpec) -> None:
     elif int(spec.method.get("round", 1)) > rounds:
         problem = f"the training has {rounds} rounds, not {spec.method.get('round')}"
     if problem is not None:
-        raise QadlError.at(
-            "E0965",
-            f"`{spec.name}` inverts a recorded update of `{spec.model}` (`source = updates`), "
-            f"but {problem}",
-            spec.span,
-            label="no gradient recorded",
-            help="train with `federated(local_steps = 1, ...)` and `optimizer sgd(lr = ...)`, "
+        raise updates_refused(
+            spec,
+            problem,
+            "train with `federated(local_steps = 1, ...)` and `optimizer sgd(lr = ...)`, "
             "or attack simulated releases (`source = gradient`)",
         )
+
+
+def updates_refused(spec: AttackSpec, problem: str, help: str) -> QadlError:
+    """E0965: ``spec`` (``source = updates``) cannot invert a recorded update: ``problem``."""
+    return QadlError.at(
+        "E0965",
+        f"`{spec.name}` inverts a recorded update of `{spec.model}` (`source = updates`), "
+        f"but {problem}",
+        spec.span,
+        label="no gradient recorded",
+        help=help,
+    )
 
 
 def _check_state_inversion(spec: AttackSpec) -> None:

@@ -17,10 +17,9 @@ import numpy as np
 
 from qadl.adversary.privacy.accountant import gaussian_epsilon
 from qadl.adversary.privacy.inversion import invert_gradients
-from qadl.errors import QadlError
 from qadl.program import AttackSpec, TrainSpec
 from qadl.run import configs
-from qadl.run.privacy import _config, _oracles
+from qadl.run.privacy import _config, _oracles, updates_refused
 
 __all__ = ["invert_recorded"]
 
@@ -99,11 +98,7 @@ def _training_dp(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refuse(spec: AttackSpec, problem: str) -> None:
-    raise QadlError.at(
-        "E0965",
-        f"`{spec.name}` inverts a recorded update of `{spec.model}` (`source = updates`), "
-        f"but {problem}",
-        spec.span,
-        label="no gradient recorded",
-        help="pick a `round` the run recorded, with clients holding at least `batch` samples",
+    raise updates_refused(
+        spec, problem,
+        "pick a `round` the run recorded, with clients holding at least `batch` samples",
     )
