@@ -553,6 +553,21 @@ def _kwargs_of(table: dict[str, Check]) -> Check:
     )
 
 
+def _keyword_call(name: str, table: dict[str, Check], full: str, short: str) -> Check:
+    """``name(k = v, …)`` with keyword options only, checked by ``table``; ``full`` and
+    ``short`` are the examples the messages give."""
+    kwargs = _kwargs_of(table)
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, CallValue):
+            return f"expected `{full}`"
+        if v.args:
+            return f"`{name}` takes keyword options only, like `{short}`"
+        return kwargs(v)
+
+    return check
+
+
 # ---- per-statement schemas ------------------------------------------------------------------
 
 
@@ -619,7 +634,8 @@ _TRAIN_RULES = (("gradient", _gradient_needs_gradients),)
 MAX_CLIENTS = 1000
 """Upper bound on `federated(clients = …)`."""
 
-_FEDERATED_KWARGS = _kwargs_of(
+_federated = _keyword_call(
+    "federated",
     {
         "clients": integer(1, MAX_CLIENTS),
         "rounds": integer(1),
@@ -636,33 +652,20 @@ _FEDERATED_KWARGS = _kwargs_of(
         "split": lambda v: check_call(
             v, {"iid": {}, "dirichlet": {"alpha": number(0, open_lo=True)}}, "split"
         ),
-    }
+    },
+    "federated(clients = 8, rounds = 20, …)",
+    "federated(clients = 8)",
 )
-
-
-def _federated(v: Any) -> str | None:
-    """``federated(clients = …, rounds = …, …)``: keyword options only."""
-    if not isinstance(v, CallValue):
-        return "expected `federated(clients = 8, rounds = 20, …)`"
-    if v.args:
-        return "`federated` takes keyword options only, like `federated(clients = 8)`"
-    return _FEDERATED_KWARGS(v)
-_DP_KWARGS = _kwargs_of(
+_dp = _keyword_call(  # DP-SGD: dp(clip = C, noise = σ, delta = δ)
+    "dp",
     {
         "clip": number(0, open_lo=True),
         "noise": number(0),
         "delta": number(0, 1, open_lo=True, open_hi=True),
-    }
+    },
+    "dp(clip = 1.0, noise = 1.0, delta = 1e-5)",
+    "dp(clip = 1.0, noise = 1.0)",
 )
-
-
-def _dp(v: Any) -> str | None:
-    """``dp(clip = C, noise = σ, delta = δ)``: DP-SGD, keyword options only."""
-    if not isinstance(v, CallValue):
-        return "expected `dp(clip = 1.0, noise = 1.0, delta = 1e-5)`"
-    if v.args:
-        return "`dp` takes keyword options only, like `dp(clip = 1.0, noise = 1.0)`"
-    return _DP_KWARGS(v)
 
 
 def _dp_needs_gradients(options: dict[str, Any]) -> str | None:
