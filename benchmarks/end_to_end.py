@@ -19,7 +19,8 @@ Three measurements, in one invocation:
 
 Run: ``python benchmarks/end_to_end.py [--flagship-runs 2] [--batch 1,10,20,64,256]
 [--qubits 10] [--plot docs/figures/end_to_end_w1.png]``. ``OMP_WAIT_POLICY`` is left as
-the caller set it (``sim_w1.py`` forces PASSIVE; this benchmark measures what users get).
+the caller set it, to measure what users get (``sim_w1.py`` forces PASSIVE); unset, qadl's
+kernels start OpenMP with PASSIVE and the peers with their runtime's default.
 """
 
 from __future__ import annotations
