@@ -28,6 +28,7 @@ __all__ = [
     "Schema",
     "check_call",
     "close_match",
+    "gradient_free_optimizer",
     "ignored_attack_options",
 ]
 
@@ -620,11 +621,18 @@ _TRAIN = {
 }
 
 
-def _gradient_needs_gradients(options: dict[str, Any]) -> str | None:
-    """``gradient`` picks how gradients are computed: pointless for SPSA and COBYLA."""
+def gradient_free_optimizer(options: dict[str, Any]) -> str | None:
+    """The name of the ``optimizer`` of training ``options`` if it uses no gradients
+    (SPSA, COBYLA), else None."""
     opt = options.get("optimizer")
     name = opt.name if isinstance(opt, CallValue) else opt
-    if name in ("spsa", "cobyla"):
+    return name if name in ("spsa", "cobyla") else None
+
+
+def _gradient_needs_gradients(options: dict[str, Any]) -> str | None:
+    """``gradient`` picks how gradients are computed: pointless for SPSA and COBYLA."""
+    name = gradient_free_optimizer(options)
+    if name is not None:
         return f"`gradient` has no effect: `{name}` does not use gradients"
     return None
 
@@ -670,9 +678,8 @@ _dp = _keyword_call(  # DP-SGD: dp(clip = C, noise = σ, delta = δ)
 
 def _dp_needs_gradients(options: dict[str, Any]) -> str | None:
     """DP-SGD clips per-sample gradients: gradient-free optimizers have none."""
-    opt = options.get("optimizer")
-    name = opt.name if isinstance(opt, CallValue) else opt
-    if name in ("spsa", "cobyla"):
+    name = gradient_free_optimizer(options)
+    if name is not None:
         return f"`dp` clips per-sample gradients; `{name}` does not use gradients"
     return None
 

@@ -23,7 +23,7 @@ from qadl.adversary.privacy.inversion import (
 )
 from qadl.adversary.privacy.matching import GradientOracle
 from qadl.adversary.privacy.membership import membership_inference, membership_scores
-from qadl.check.schema import PRIVACY_METHODS
+from qadl.check.schema import PRIVACY_METHODS, gradient_free_optimizer
 from qadl.errors import QadlError
 from qadl.program import AttackSpec, CallValue, DataRef, TrainSpec
 
@@ -226,9 +226,8 @@ def _check_curve(spec: AttackSpec, training: TrainSpec) -> None:
             label="a defended copy",
             help=f"draw the curve of `{training.model}`",
         )
-    opt = training.options.get("optimizer")
-    name = opt.name if isinstance(opt, CallValue) else opt
-    if name in ("spsa", "cobyla"):
+    name = gradient_free_optimizer(training.options)
+    if name is not None:
         raise QadlError.at(
             "E0962",
             f"`{spec.name}` retrains `{spec.model}` with DP-SGD, which clips per-sample "
