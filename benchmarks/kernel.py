@@ -25,8 +25,12 @@ The qadl row also gives the peak of Python-tracked memory (NumPy arrays) during 
 computation, with the tile budget ``--memory-mb``, and the peak resident size of the
 process so far (meaningful for the first size measured, or with ``--qadl-only``).
 
+``--profile`` times qadl's two parts instead, each old way against new in one process:
+the states by the simulator's blocks against the phase-polynomial plan, and the
+self-Gram products in one square tile against the row tiles that skip the lower half.
+
 Usage: ``python benchmarks/kernel.py [--n 500 2000] [--qubits 8 12] [--fqk-n 40]
-[--pl-kernel-n 40] [--memory-mb 256] [--qadl-only] [--random-states]``
+[--pl-kernel-n 40] [--memory-mb 256] [--qadl-only] [--random-states] [--profile]``
 """
 
 from __future__ import annotations
@@ -217,6 +221,41 @@ def bench(x: np.ndarray, args: argparse.Namespace) -> list[tuple]:
     return rows
 
 
+def profile(x: np.ndarray, memory_mb: float, rounds: int = 2) -> None:
+    """qadl's Gram matrix in its two parts, each old way against new, in one process:
+    states by the simulator's blocks vs the phase-polynomial plan, and the self-Gram
+    products in one square tile vs at least ``SELF_TILES`` row tiles."""
+    import qadl.learn.kernels as kernels
+    from qadl.backends.sim import Simulator
+
+    fm = loads(PROGRAM.format(n=x.shape[1]), "k.qadl").kernels["k"].feature_map
+    sim, budget, chunk = Simulator(fm), int(memory_mb * (1 << 20)), 1000
+    kernels.feature_states(fm, x[:2])
+    sim.states([], x=x[:2])
+    tiles = kernels.SELF_TILES
+    for r in range(rounds):
+        started = time.perf_counter()
+        old = np.vstack([sim.states([], x=x[i : i + chunk]) for i in range(0, len(x), chunk)])
+        blocks = time.perf_counter() - started
+        started = time.perf_counter()
+        states = kernels.feature_states(fm, x)
+        plan = time.perf_counter() - started
+        try:
+            kernels.SELF_TILES = 1
+            started = time.perf_counter()
+            one = kernels.fidelity_gram(states, memory_bytes=budget)
+            square = time.perf_counter() - started
+        finally:
+            kernels.SELF_TILES = tiles
+        started = time.perf_counter()
+        split = kernels.fidelity_gram(states, memory_bytes=budget)
+        tiled = time.perf_counter() - started
+        diffs = np.max(np.abs(old - states)), np.max(np.abs(one - split))
+        print(f"round {r}: states {blocks:.2f} s (simulator blocks) -> {plan:.2f} s (phase plan), "
+              f"max diff {diffs[0]:.1e}; products {square:.2f} s (one tile) -> {tiled:.2f} s "
+              f"({tiles}+ tiles), max diff {diffs[1]:.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[500])
@@ -228,7 +267,17 @@ def main() -> None:
     parser.add_argument(
         "--random-states", action="store_true", help="qadl only, on random states (memory)"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="qadl's states and products, old vs new"
+    )
     args = parser.parse_args()
+    if args.profile:
+        for qubits in args.qubits:
+            for n in args.n:
+                print(f"{qubits} qubits, N = {n}:")
+                x = np.random.default_rng(0).uniform(0, 2 * np.pi, size=(n, qubits))
+                profile(x, args.memory_mb)
+        return
     print("Gram matrix, ZZ feature map (reps 2, full entanglement)")
     print("| qubits | N | implementation | seconds at N | qadl faster by | measured "
           "(N, s) | max abs diff to qadl | note |")
