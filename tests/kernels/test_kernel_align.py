@@ -187,13 +187,23 @@ def _record(out) -> dict:
     return json.loads((out / "results.json").read_text())["models"]["k"]
 
 
-def test_a_capped_alignment_resumes_bit_for_bit(tmp_path):
+def test_a_capped_alignment_resumes_bit_for_bit(tmp_path, monkeypatch):
+    import qadl.learn.alignment as alignment_module
+
+    steps = []
+    gradient = alignment_module.alignment_gradient
+    monkeypatch.setattr(
+        alignment_module, "alignment_gradient", lambda *a, **k: steps.append(1) or gradient(*a, **k)
+    )
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     program = loads(PROGRAM, "k.qadl")
     run_program(program, RunOptions(out_dir=straight, progress=False, plots=False))
+    per_epoch = len(steps) // 8
     run_program(program, RunOptions(out_dir=resumed, progress=False, plots=False, max_epochs=3))
     assert len(_record(resumed)["alignment"]) == 4  # --max-epochs caps the alignment
+    steps.clear()
     run_program(program, RunOptions(out_dir=resumed, progress=False, plots=False, resume=True))
+    assert len(steps) == 5 * per_epoch  # epochs 4 to 8 only
     assert _record(resumed)["alignment"] == _record(straight)["alignment"]
     theta = [np.load(d / "k.params.npz")["theta"] for d in (straight, resumed)]
     assert np.array_equal(theta[0], theta[1])
