@@ -89,3 +89,16 @@ def test_labels_inferred_by_trying_every_class(victim):
     assert result.recovered_fraction == 1.0
     wrong = ~result.label_hits
     assert np.min(result.matching[wrong]) > 1e3 * np.max(result.matching.min(axis=1))
+
+
+def test_psnr_is_the_image_measure_on_the_feature_box():
+    from qadl.adversary.privacy.inversion import _paired_errors, peak_snr
+
+    truth = np.array([[0.0, 0.5, 1.0, 0.25]])
+    guess = truth + np.array([[0.1, -0.1, 0.0, 0.0]])
+    _, _, mse = _paired_errors(guess, truth, np.array([0]))
+    np.testing.assert_allclose(mse, [0.005])
+    # range 1: 10·log10(1 / 0.005) ≈ 23.01 dB; range 2 adds 20·log10(2) ≈ 6.02 dB
+    np.testing.assert_allclose(peak_snr(mse, 1.0), [10 * np.log10(200)])
+    np.testing.assert_allclose(peak_snr(mse, 2.0) - peak_snr(mse, 1.0), [20 * np.log10(2)])
+    assert peak_snr(np.array([0.0]), 1.0)[0] == pytest.approx(300.0)  # exact: capped, finite

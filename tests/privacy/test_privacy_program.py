@@ -109,6 +109,8 @@ def test_run_writes_privacy_record(tmp_path, capsys):
     # this model sees both features through its parity: single samples are recovered
     assert record["recovered_fraction"] == 1.0
     assert record["median_error"] < 1e-4
+    # features in the box [-1, 1] (R = 2) within 1e-4 of the truth: PSNR above 20·log10(2e4)
+    assert record["median_psnr_db"] > 86.0
     out = capsys.readouterr().out
     assert "recovered" in out and "inv" in out.split("recovered")[-1]
 

@@ -29,6 +29,7 @@ __all__ = [
     "invert_gradients",
     "label_multiset_count",
     "label_multisets",
+    "peak_snr",
     "released_gradient",
 ]
 
@@ -81,6 +82,10 @@ class InversionResult:
     tolerance: float
     label_hits: np.ndarray | None = None
     """(samples, restarts) whether the restart's label was the true one (inferred labels)."""
+    psnr: np.ndarray | None = None
+    """(samples, restarts, batch) peak signal-to-noise ratio in dB, 10·log10(R² / MSE), with
+    R the width of the feature box (the image-reconstruction measure for pixel inputs);
+    None for state inputs. An exact reconstruction counts as MSE = 1e-30."""
 
     @property
     def chosen(self) -> np.ndarray:
@@ -116,6 +121,11 @@ class InversionResult:
                 {}
                 if self.label_hits is None
                 else {"label_accuracy": float(np.mean(self._kept(self.label_hits)))}
+            ),
+            **(
+                {}
+                if self.psnr is None
+                else {"median_psnr_db": float(np.median(self._kept(self.psnr)))}
             ),
         }
 
@@ -164,7 +174,7 @@ def _invert(
     )
     tries = 1 if candidates is None else len(candidates)
     shape = (config.samples, config.restarts * tries, per_gradient)
-    errors, relative = np.zeros(shape), np.zeros(shape)
+    errors, relative, psnr = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     matching, hits = np.zeros(shape[:2]), np.zeros(shape[:2], dtype=bool)
     for s in range(config.samples):
         rows = slice(s * per_gradient, (s + 1) * per_gradient)
@@ -183,10 +193,21 @@ def _invert(
                 guess, value = _minimise(fun, start, config)
                 matching[s, r] = value
                 hits[s, r] = bool(np.array_equal(np.sort(labels), np.sort(ys)))
-                errors[s, r], relative[s, r] = _paired_errors(guess, xs, labels)
+                errors[s, r], relative[s, r], mse = _paired_errors(guess, xs, labels)
+                psnr[s, r] = peak_snr(mse, config.box[1] - config.box[0])
     return InversionResult(
-        errors, matching, relative, config.tolerance, hits if config.infer_labels else None
+        errors,
+        matching,
+        relative,
+        config.tolerance,
+        hits if config.infer_labels else None,
+        psnr,
     )
+
+
+def peak_snr(mse: np.ndarray, peak: float) -> np.ndarray:
+    """PSNR in dB of reconstructions with mean squared errors ``mse`` on a range ``peak``."""
+    return 10.0 * np.log10(peak**2 / np.maximum(mse, 1e-30))
 
 
 MAX_LABEL_MULTISETS = 64
@@ -290,4 +311,5 @@ def _paired_errors(guess: np.ndarray, truth: np.ndarray, y: np.ndarray):
     err = dist[row, col]
     norm = np.maximum(np.linalg.norm(truth[col], axis=1), 1e-300)
     rel = np.linalg.norm(guess[row] - truth[col], axis=1) / norm
-    return err, rel
+    mse = np.mean((guess[row] - truth[col]) ** 2, axis=1)
+    return err, rel, mse
