@@ -1,4 +1,6 @@
-"""Noise as a defence (Du et al., Phys. Rev. Research 3, 023153 (2021)): accuracy vs depolarizing strength.
+"""Noise as a defence (Du et al., Phys. Rev. Research 3, 023153 (2021)).
+
+Accuracy vs depolarizing strength.
 
 Run from the repository root::
 
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     for p in STRENGTHS:
         rows.append(run_strength(p, train, test, args.seed, args.epochs))
     print(
-        f"train {len(train.y)} / test {len(test.y)}, seed {args.seed}, {args.epochs} epochs; {time.perf_counter() - t0:.1f} s"
+        f"train {len(train.y)} / test {len(test.y)}, seed {args.seed}, {args.epochs} epochs; "
+        f"{time.perf_counter() - t0:.1f} s"
     )
     print(
         "| p (1q; 2q = min(4p, 1)) | clean | "
