@@ -22,17 +22,16 @@ from qadl.check.kernels import (
     check_kernel_train,
     refuse_kernel,
 )
-from qadl.check.names import check_body_names, did_you_mean
-from qadl.check.privacy import check_privacy_uses
-from qadl.check.schema import (
+from qadl.check.methods import (
     ATTACK_METHODS,
     DATA_SOURCES,
     DEFENCE_METHODS,
-    SCHEMAS,
     check_call,
-    close_match,
     ignored_attack_options,
 )
+from qadl.check.names import check_body_names, did_you_mean
+from qadl.check.privacy import check_privacy_uses
+from qadl.check.schema import SCHEMAS
 from qadl.check.scope import KIND_WORDS, Definition, ModuleScope, definitions_of
 from qadl.check.specs import (
     AttackSpec,
@@ -45,6 +44,7 @@ from qadl.check.specs import (
     TrainSpec,
 )
 from qadl.check.sweep import SweepSpec, bind_constants, check_sweep
+from qadl.check.validators import close_match
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import Diagnostic, DiagnosticBag, Label
 from qadl.frontend import ast as A
@@ -451,8 +451,6 @@ class _TopLevel:
         """The ``under [...]`` list: ``clean``, attack names or inline methods."""
         items = node.items if isinstance(node, A.ListExpr) else (node,)
         out: list[Any] = []
-        from qadl.check.schema import ATTACK_METHODS
-
         for item in items:
             if isinstance(item, A.Name):
                 if item.id == "clean" or self.ref(item, ("attack",), "attack") is not None:

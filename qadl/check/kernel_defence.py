@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qadl.check.kernels import KernelTrainSpec
-from qadl.check.schema import DEFENCE_METHODS, check_call
+from qadl.check.methods import DEFENCE_METHODS, check_call
 from qadl.check.scope import ModuleScope
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import DiagnosticBag

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qadl.check.schema import OPTIMIZERS, check_call
+from qadl.check.methods import OPTIMIZERS, check_call
 from qadl.check.scope import ModuleScope
 from qadl.check.values import CallValue, DataRef, resolve_value
 from qadl.diagnostics import DiagnosticBag

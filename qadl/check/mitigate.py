@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qadl.check.schema import Check, check_call, integer, one_of
+from qadl.check.methods import check_call
+from qadl.check.validators import Check, integer, one_of
 from qadl.check.values import CallValue
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qadl.check.schema import PRIVACY_METHODS
+from qadl.check.methods import PRIVACY_METHODS
 from qadl.check.specs import AttackSpec, DefenceSpec
 from qadl.diagnostics import DiagnosticBag
 from qadl.frontend import ast as A

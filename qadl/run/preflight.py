@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from qadl.adversary.fidelity import encoding_problem
-from qadl.check.schema import PRIVACY_METHODS
+from qadl.check.methods import PRIVACY_METHODS
 from qadl.diagnostics import DiagnosticBag
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset

@@ -23,7 +23,8 @@ from qadl.adversary.privacy.inversion import (
 )
 from qadl.adversary.privacy.matching import GradientOracle
 from qadl.adversary.privacy.membership import membership_inference, membership_scores
-from qadl.check.schema import PRIVACY_METHODS, gradient_free_optimizer
+from qadl.check.methods import PRIVACY_METHODS
+from qadl.check.schema import gradient_free_optimizer
 from qadl.errors import QadlError
 from qadl.program import AttackSpec, CallValue, DataRef, TrainSpec
 

@@ -17,7 +17,8 @@ import pytest
 
 from qadl.adversary.attacks import craft
 from qadl.adversary.quantum import local_rotation_adversary, quantum_attack_sweep
-from qadl.check.schema import ATTACK_METHODS, DEFENCE_METHODS, SCHEMAS
+from qadl.check.methods import ATTACK_METHODS, DEFENCE_METHODS
+from qadl.check.schema import SCHEMAS
 from qadl.learn.data import Dataset
 from qadl.run.configs import defence_config, plan_of, spec_plan
 from tests.adversary.models import softmax_problem, state_circuit

@@ -8,7 +8,7 @@ import pytest
 from qadl.adversary.attacks import craft
 from qadl.adversary.config import AttackConfig, QuantumAttackConfig
 from qadl.adversary.quantum import local_rotation_adversary, quantum_attack
-from qadl.check.schema import MAX_ATTACK_STEPS, MAX_RESTARTS
+from qadl.check.methods import MAX_ATTACK_STEPS, MAX_RESTARTS
 from qadl.errors import QadlError
 from qadl.learn.data import Dataset
 from tests.adversary.models import softmax_problem, state_circuit

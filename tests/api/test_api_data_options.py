@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import qadl
-from qadl.check.schema import DATA_SOURCES
+from qadl.check.methods import DATA_SOURCES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "language.md").read_text(encoding="utf-8")
 

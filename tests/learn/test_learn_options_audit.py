@@ -19,7 +19,8 @@ import pytest
 from qadl.api import loads
 from qadl.backends.sim import Simulator
 from qadl.backends.sim.noisy import NoisySimulator
-from qadl.check.schema import OPTIMIZERS, SCHEMAS
+from qadl.check.methods import OPTIMIZERS
+from qadl.check.schema import SCHEMAS
 from qadl.ir.target import NoiseModel
 from qadl.learn import checkpoint as checkpoint_module
 from qadl.learn import train as train_module
