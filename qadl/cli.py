@@ -68,7 +68,7 @@ def _resolve(
 
 def check_configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``qadl check``."""
-    from qadl.run.preflight import add_data_flags
+    from qadl.run.data_preflight import add_data_flags
 
     parser.add_argument("files", nargs="+", metavar="FILE", help=".qadl files to check")
     add_data_flags(parser)
@@ -116,7 +116,8 @@ def check_main(args: argparse.Namespace) -> int:
     """Check every file, data and preflight included (``qadl.run.preflight``); print
     diagnostics to stderr; exit 1 if any file has errors."""
     from qadl.api import load
-    from qadl.run.preflight import policy_from, preflight
+    from qadl.run.data_preflight import policy_from
+    from qadl.run.preflight import preflight
     from qadl.run.sweep_check import check_points
     from qadl.source import SourceMap
 

@@ -33,7 +33,7 @@ def run_configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run evaluation tasks on the Dask cluster whose scheduler listens "
                         "at ADDRESS (tcp://HOST:PORT)")
-    from qadl.run.preflight import add_data_flags
+    from qadl.run.data_preflight import add_data_flags
 
     add_data_flags(parser)
 
@@ -44,7 +44,8 @@ def run_main(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     from qadl.api import load
-    from qadl.run.preflight import policy_from, preflight
+    from qadl.run.data_preflight import policy_from
+    from qadl.run.preflight import preflight
     from qadl.run.session import RunOptions, run_program
 
     program = load(args.file)

@@ -20,9 +20,10 @@ from typing import Any
 from qadl.errors import QadlError
 from qadl.program import Program
 from qadl.run.context import RunOptions, say
+from qadl.run.data_preflight import DataPolicy
 from qadl.run.outdir import OutputLock, prepare_output_dir
 from qadl.run.outputs import write_json
-from qadl.run.preflight import DataPolicy, preflight
+from qadl.run.preflight import preflight
 from qadl.run.sweep_plan import SweepPoint, plan_points, point_key
 from qadl.run.sweep_report import aggregate, plot_sweep, point_metrics, sweep_table
 

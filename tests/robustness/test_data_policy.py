@@ -14,7 +14,8 @@ import pytest
 from qadl.api import load
 from qadl.cli import main
 from qadl.errors import QadlError
-from qadl.run.preflight import DataPolicy, preflight
+from qadl.run.data_preflight import DataPolicy
+from qadl.run.preflight import preflight
 
 MODEL = """
 model clf(x: float[2]) on q[{n}] {{
