@@ -124,7 +124,9 @@ def plot_image_grid(
         clean, adversarial, image_shape, y=y, pred_clean=pred_clean, probs_clean=probs_clean,
         pred_adv=pred_adv, probs_adv=probs_adv, max_images=max_images,
     )
-    return _save(fig, path)
+    # nothing is drawn outside the axes grid, which the constrained layout fits to the
+    # canvas: saving without "tight" draws the figure once instead of twice
+    return _save(fig, path, tight=False)
 
 
 def plot_training_curves(
@@ -162,9 +164,9 @@ def _series(history: Any) -> dict[str, list[float]]:
     return out
 
 
-def _save(fig: Any, path: str | Path) -> Path:
+def _save(fig: Any, path: str | Path, *, tight: bool = True) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # "tight" keeps the legends drawn outside the axes inside the image
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=100, bbox_inches="tight" if tight else None)
     return path
