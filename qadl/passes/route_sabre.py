@@ -235,17 +235,21 @@ def _meetings(front: list[int], ext: list[int], pairs) -> dict[int, tuple[list[i
     return meets
 
 
-def _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay) -> list[float]:
-    """SABRE's score of every candidate SWAP, from the summed distances and their changes.
+def _swap_scores(
+    candidates, sums, sizes, meets, l2p, p2l, dist, decay
+) -> tuple[list[float], list[tuple[int, int]]]:
+    """SABRE's score of every candidate SWAP, and the change it makes to the two sums.
 
     Trading the qubits at ``a`` and ``b`` changes only the distances of ops on them (ops
     between the two keep theirs), so each score costs a few lookups. The arithmetic is
-    the heuristic's own, ``max(decay) · (Σ_F / |F| + W · Σ_E / |E|)``, on exact integer sums.
+    the heuristic's own, ``max(decay) · (Σ_F / |F| + W · Σ_E / |E|)``, on exact integer sums;
+    the returned ``(ΔΣ_F, ΔΣ_E)`` let the caller keep the sums without summing afresh.
     """
     f_sum, e_sum = sums
     f_len, e_len = sizes
     no_meets = ((), ())
     scores = []
+    deltas = []
     for a, b in candidates:
         va, vb, da, db = p2l[a], p2l[b], dist[a], dist[b]
         (fa, ea), (fb, eb) = meets.get(va, no_meets), meets.get(vb, no_meets)
@@ -273,7 +277,8 @@ def _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay) -> list[
             h += EXTENDED_WEIGHT * (e_sum + de) / e_len
         da_, db_ = decay[a], decay[b]
         scores.append((da_ if da_ > db_ else db_) * h)
-    return scores
+        deltas.append((df, de))
+    return scores, deltas
 
 
 def _sweep(
@@ -310,6 +315,7 @@ def _sweep(
     swaps = since_progress = 0
     limit = 3 * n
     front_cache: tuple | None = None  # what scoring needs of the front, while it stands
+    sums: tuple[int, int] | None = None  # (Σ_F d, Σ_E d) under the current layout
 
     def swap(a: int, b: int) -> None:
         va, vb = p2l[a], p2l[b]
@@ -318,11 +324,13 @@ def _sweep(
         events.append(-1 - (a * n + b))
 
     while front:
-        progressed = True
         ran = False
-        while progressed:  # run ready ops, pass after pass over the sorted front
-            progressed = False
-            for i in sorted(front):
+        pending = sorted(front)
+        while pending:  # run ready ops, pass after pass over the sorted front
+            # The layout is fixed here, so an op found blocked stays blocked: a pass after
+            # the first need only look at the ops the previous pass added (same order).
+            added = []
+            for i in pending:
                 pair = pairs[i]
                 if pair is not None and l2p[pair[1]] not in adjacent[l2p[pair[0]]]:
                     continue
@@ -332,7 +340,9 @@ def _sweep(
                     preds[j] -= 1
                     if preds[j] == 0:
                         front.add(j)
-                progressed = ran = True
+                        added.append(j)
+                ran = True
+            pending = sorted(added)
         if ran:
             decay = [1.0] * n
             since_progress = 0
@@ -345,6 +355,7 @@ def _sweep(
             ext_pairs = [pairs[i] for i in ext]
             meets = _meetings(ordered, ext, pairs)
             front_cache = (front_pairs, ext_pairs, meets, (len(front_pairs), len(ext_pairs)))
+            sums = None
         front_pairs, ext_pairs, meets, sizes = front_cache
         if since_progress >= limit:
             a, b = front_pairs[0]
@@ -353,19 +364,24 @@ def _sweep(
                 swap(p, r)
                 swaps += 1
             since_progress = 0
+            sums = None
             if bound is not None and swaps >= bound:
                 return None
             continue
-        sums = (
-            sum(dist[l2p[a]][l2p[b]] for a, b in front_pairs),
-            sum(dist[l2p[a]][l2p[b]] for a, b in ext_pairs),
-        )
+        if sums is None:  # summed afresh only when the front or the layout jumped
+            sums = (
+                sum(dist[l2p[a]][l2p[b]] for a, b in front_pairs),
+                sum(dist[l2p[a]][l2p[b]] for a, b in ext_pairs),
+            )
         touched = {l2p[q] for pair in front_pairs for q in pair}
         candidates = sorted({e for p in touched for e in edges_at[p]})
-        scores = _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay)
+        scores, deltas = _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay)
         best = min(scores)
-        ties = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-12]
-        a, b = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
+        ties = [k for k, s in enumerate(scores) if s <= best + 1e-12]
+        k = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
+        a, b = candidates[k]
+        df, de = deltas[k]
+        sums = (sums[0] + df, sums[1] + de)
         swap(a, b)
         swaps += 1
         if bound is not None and swaps >= bound:

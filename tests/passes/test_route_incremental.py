@@ -92,9 +92,17 @@ def test_incremental_scores_equal_fresh_sums(seed, hex_graph):
     )
     meets = _meetings(front, ext, pairs)
     sizes = (len(front_pairs), len(ext_pairs))
-    got = _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay)
+    got, deltas = _swap_scores(candidates, sums, sizes, meets, l2p, p2l, dist, decay)
     want = [reference_score(c, l2p, front_pairs, ext_pairs, dist, decay) for c in candidates]
     assert got == want
+    # The returned changes keep the running sums exact: they equal the sums after the SWAP.
+    for (a, b), (df, de) in zip(candidates, deltas, strict=True):
+        moved = [b if p == a else a if p == b else p for p in l2p]
+        after = (
+            sum(dist[moved[u]][moved[v]] for u, v in front_pairs),
+            sum(dist[moved[u]][moved[v]] for u, v in ext_pairs),
+        )
+        assert (sums[0] + df, sums[1] + de) == after
 
 
 @PROPERTY_SMALL
