@@ -16,7 +16,7 @@ like-for-like comparison with Qiskit's unitary-preserving optimisation.
 Every qadl result is checked against the original circuit's readout values with the
 dense reference simulator (on the physical qubits it uses) before it is reported.
 
-Usage: ``python benchmarks/compile.py [--quick] [--examples]``
+Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N]``
 """
 
 from __future__ import annotations
@@ -185,10 +185,12 @@ class Row:
     seconds: float
 
 
-def qadl_compile(circuit: Circuit, target: Target, seed: int, check: Circuit | None = None) -> Row:
+def qadl_compile(
+    circuit: Circuit, target: Target, seed: int, check: Circuit | None = None, trials: int = 8
+) -> Row:
     """compile_for_target at O3; (stats, seconds). With ``check``, verify readout values."""
     start = time.perf_counter()
-    compiled = compile_for_target(circuit, target, 3, seed=seed, report=False)
+    compiled = compile_for_target(circuit, target, 3, seed=seed, report=False, trials=trials)
     seconds = time.perf_counter() - start
     if check is not None:
         verify_outputs(compiled, check, seed)
@@ -283,8 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         "--examples", action="store_true", help="also compile examples/*.qadl models"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--trials", type=int, default=8, help="qadl's SABRE layout trials (compile_for_target's)"
+    )
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 3
+    trials = args.trials
     circuits = dict(prepare(name, build(), args.seed) for name, build in CIRCUITS.items())
     if args.examples:
         circuits.update(prepare(n, c, args.seed) for n, c in example_circuits().items())
@@ -299,9 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         if circuit.num_qubits > target.num_qubits:
             continue
         bare = replace(circuit, readout=None)
-        q = best_of(lambda c=circuit, t=target: qadl_compile(c, t, args.seed), repeats)
-        qo = best_of(lambda c=bare, t=target, o=circuit: qadl_compile(c, t, args.seed, check=o), 1)
-        qadl_compile(circuit, target, args.seed, check=circuit)  # correctness, not timed
+        q = best_of(
+            lambda c=circuit, t=target: qadl_compile(c, t, args.seed, None, trials), repeats
+        )
+        qo = best_of(
+            lambda c=bare, t=target, o=circuit: qadl_compile(c, t, args.seed, o, trials), 1
+        )
+        qadl_compile(circuit, target, args.seed, circuit, trials)  # correctness, not timed
         k = best_of(lambda c=circuit, t=target: qiskit_compile(c, t, args.seed), repeats)
         s = circuit_stats(circuit)
         print(
