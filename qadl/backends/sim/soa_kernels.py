@@ -450,6 +450,7 @@ def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
 @njit(cache=True)
 def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
     kind = prog[0]
+    dagger = nq >= 0  # True, but not a literal: see _forward_sample
     fm = np.empty((8, 4), dtype=np.complex128)
     (
         kind,
@@ -480,14 +481,17 @@ def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
                 _back_d1(re, im, lre, lim, qubits[blk, 0], m00, m11, r)
             _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g)
         else:
-            _apply(re, im, blk, prog, ang, dtr, dti, True)
-            _apply(lre, lim, blk, prog, ang, dtr, dti, True)
+            _apply(re, im, blk, prog, ang, dtr, dti, dagger)
+            _apply(lre, lim, blk, prog, ang, dtr, dti, dagger)
 
 
 # ============================================================================ batch drivers
 @njit(cache=True)
 def _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init):
     """Forward pass of one sample; leaves the final state in (re, im) and in ``psi``."""
+    # A literal True/False would compile ``_apply`` once per value; one runtime flag
+    # serves the forward and the backward pass.
+    dagger = nq < 0
     if has_init:
         for i in range(re.shape[0]):
             re[i] = init[b, i].real
@@ -497,7 +501,7 @@ def _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init):
         im[:] = 0.0
         re[0] = 1.0
     for blk in range(prog[0].shape[0]):
-        _apply(re, im, blk, prog, ang, dtr, dti, False)
+        _apply(re, im, blk, prog, ang, dtr, dti, dagger)
     for i in range(re.shape[0]):
         psi[i] = complex(re[i], im[i])
 
@@ -514,7 +518,7 @@ def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs
         re = np.empty(n)
         im = np.empty(n)
         psi = np.empty(n, dtype=np.complex128)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init)
+        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
         K._readout(psi, ro, out[b])
     return out
 
@@ -539,7 +543,7 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
         im = np.empty(n)
         psi = np.empty(n, dtype=np.complex128)
         lam = np.empty(n, dtype=np.complex128)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init)
+        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
         K._readout(psi, ro, out[b])
         K._seed_lambda(psi, ro, cot[b], lam)
         lre = np.empty(n)
@@ -553,6 +557,20 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
             for i in range(n):
                 g_state[b, i] = 2.0 * complex(lre[i], lim[i])
     return out, g_th, g_x, g_d, g_state
+
+
+# The training step's parallel loop bodies are per-sample functions inlined into the
+# driver (no separately compiled level, whose LLVM module every caller re-optimises) and
+# called with an int64 index: Numba types a prange index as int64 when it types the loop
+# but as uint64 when it lowers it, so a callee taking the raw index compiled twice.
+@njit(cache=True, inline="always")
+def _keep_one(b, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
+              out, angs, fre, fim):
+    """One sample of ``forward_keep_soa``: writes row ``b`` of its four results."""
+    K._eval_row(tape, theta, x[b], delta[b], angs[b])
+    psi = np.empty(fre.shape[1], dtype=np.complex128)
+    _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
+    K._readout(psi, ro, out[b])
 
 
 @njit(cache=True, parallel=True)
@@ -569,11 +587,35 @@ def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_ou
     fre = np.empty((nb, n))
     fim = np.empty((nb, n))
     for b in prange(nb):
-        K._eval_row(tape, theta, x[b], delta[b], angs[b])
-        psi = np.empty(n, dtype=np.complex128)
-        _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
-        K._readout(psi, ro, out[b])
+        _keep_one(np.int64(b), nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
+                  out, angs, fre, fim)
     return out, angs, fre, fim
+
+
+@njit(cache=True, inline="always")
+def _back_one(b, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti,
+              g_th, g_x, g_d, g_state):
+    """One sample of ``backward_soa``: writes row ``b`` of its gradients."""
+    n = fre.shape[1]
+    g = np.zeros(angs.shape[1])
+    r = np.zeros(16, dtype=np.complex128)
+    re = fre[b]
+    im = fim[b]
+    psi = np.empty(n, dtype=np.complex128)
+    for i in range(n):
+        psi[i] = complex(re[i], im[i])
+    lam = np.empty(n, dtype=np.complex128)
+    K._seed_lambda(psi, ro, cot[b], lam)
+    lre = np.empty(n)
+    lim = np.empty(n)
+    for i in range(n):
+        lre[i] = lam[i].real
+        lim[i] = lam[i].imag
+    _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
+    K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+    if has_init:
+        for i in range(n):
+            g_state[b, i] = 2.0 * complex(lre[i], lim[i])
 
 
 @njit(cache=True, parallel=True)
@@ -585,31 +627,13 @@ def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, 
     """
     nb = x.shape[0]
     n = 1 << nq
-    na = tape[0].shape[0]
     g_th = np.zeros((nb, theta.shape[0]))
     g_x = np.zeros((nb, x.shape[1]))
     g_d = np.zeros((nb, delta.shape[1]))
     g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
     for b in prange(nb):
-        g = np.zeros(na)
-        r = np.zeros(16, dtype=np.complex128)
-        re = fre[b]
-        im = fim[b]
-        psi = np.empty(n, dtype=np.complex128)
-        for i in range(n):
-            psi[i] = complex(re[i], im[i])
-        lam = np.empty(n, dtype=np.complex128)
-        K._seed_lambda(psi, ro, cot[b], lam)
-        lre = np.empty(n)
-        lim = np.empty(n)
-        for i in range(n):
-            lre[i] = lam[i].real
-            lim[i] = lam[i].imag
-        _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
-        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+        _back_one(np.int64(b), nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
+                  dtr, dti, g_th, g_x, g_d, g_state)
     return g_th, g_x, g_d, g_state
 
 
