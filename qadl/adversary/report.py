@@ -140,7 +140,9 @@ def plot_training_curves(
     ``history`` maps series names to per-epoch values; names containing "loss" go left,
     the others (accuracies) right. An object with such attributes (or ``to_json()``) works too.
     """
-    return _save(training_figure(_series(history), title=title), path)
+    # legends sit inside the axes, which the constrained layout fits to the canvas: no
+    # second, "tight" draw needed
+    return _save(training_figure(_series(history), title=title), path, tight=False)
 
 
 def _series(history: Any) -> dict[str, list[float]]:
