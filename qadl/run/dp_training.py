@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from qadl.adversary.privacy.accountant import gaussian_epsilon
 from qadl.learn.data import Dataset
 from qadl.learn.dp import DPConfig
 from qadl.learn.train import TrainConfig, TrainResult, split_validation
@@ -30,6 +29,9 @@ def dp_epsilon(dp: DPConfig, samples: int, batch: int, steps: int) -> float | No
     None (no guarantee) without noise or without a step."""
     if dp.noise == 0.0 or steps == 0:
         return None
+    # imported here: the accountant imports SciPy (a fifth of a second), for DP runs only
+    from qadl.adversary.privacy.accountant import gaussian_epsilon
+
     return gaussian_epsilon(min(1.0, batch / samples), dp.noise, steps, dp.delta)
 
 

@@ -10,23 +10,20 @@ Each records its numbers under ``results.json["privacy"][NAME]``.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qadl.adversary.privacy.accountant import gaussian_epsilon
-from qadl.adversary.privacy.inversion import (
-    MAX_LABEL_MULTISETS,
-    InversionConfig,
-    invert_gradients,
-    label_multiset_count,
-)
-from qadl.adversary.privacy.matching import GradientOracle
-from qadl.adversary.privacy.membership import membership_inference, membership_scores
 from qadl.check.methods import PRIVACY_METHODS
 from qadl.check.schema import gradient_free_optimizer
 from qadl.errors import QadlError
 from qadl.program import AttackSpec, CallValue, DataRef, TrainSpec
+
+if TYPE_CHECKING:
+    from qadl.adversary.privacy.inversion import InversionConfig
+
+# the attacks (qadl.adversary.privacy) are imported where they run: they import SciPy's
+# optimize and special modules, a third of a second that a program without them never needs
 
 __all__ = ["attack_record", "check_privacy", "privacy_table", "run_privacy"]
 
@@ -202,6 +199,8 @@ def _check_label_search(spec: AttackSpec, classes: int) -> None:
     """``labels = inferred`` tries every label multiset of a gradient's inputs (E0963)."""
     if spec.method.get("labels", "known") != "inferred":
         return
+    from qadl.adversary.privacy.inversion import MAX_LABEL_MULTISETS, label_multiset_count
+
     inputs = int(spec.method.get("batch", 1)) * int(spec.method.get("clients", 1))
     count = label_multiset_count(classes, inputs)
     if count > MAX_LABEL_MULTISETS:
@@ -321,6 +320,8 @@ def _release_options(spec: AttackSpec, training: TrainSpec) -> dict[str, Any]:
 
 
 def _config(spec: AttackSpec, x: np.ndarray | None, kw: dict[str, Any]) -> InversionConfig:
+    from qadl.adversary.privacy.inversion import InversionConfig
+
     clip = spec.options.get("clip")
     if clip:
         box = (float(clip[0]), float(clip[1]))
@@ -349,6 +350,8 @@ def _dp_record(session: Any, spec: AttackSpec, kw: dict[str, Any]) -> dict[str, 
     a release inherited from DP-SGD training, also that run's (ε, δ) over all its steps."""
     if "clip_norm" not in kw:
         return {}
+    from qadl.adversary.privacy.accountant import gaussian_epsilon
+
     noise, delta = float(kw.get("noise", 0.0)), float(kw.get("delta", 1e-5))
     eps = gaussian_epsilon(1.0, noise, 1, delta) if noise > 0 else None
     dp = {"clip_norm": float(kw["clip_norm"]), "noise": noise, "delta": delta, "epsilon": eps}
@@ -412,6 +415,8 @@ def _membership(session: Any, spec: AttackSpec, theta: np.ndarray | None) -> dic
         f"{n} members and {n} non-members",
         flush=True,
     )
+    from qadl.adversary.privacy.membership import membership_inference, membership_scores
+
     clf = session.classifier(spec.model)
     theta = session.theta(spec.model, spec.span) if theta is None else theta
     loss = str(training.options.get("loss", "cross_entropy"))
@@ -462,6 +467,8 @@ def _inversion(
 
         result = invert_states(oracle, data.states[order], data.y[order], config, client=client)
     else:
+        from qadl.adversary.privacy.inversion import invert_gradients
+
         result = invert_gradients(oracle, data.x[order], data.y[order], config, client=client)
     return {
         "model": spec.model,
@@ -494,6 +501,7 @@ def _oracles(session: Any, name: str, theta: np.ndarray, loss: str, *, states: b
     to a noisy device shares gradients computed under the device's noise (density
     matrices, exact); the attacker matches them with the noiseless model, whose exact
     second derivatives it has."""
+    from qadl.adversary.privacy.matching import GradientOracle
     from qadl.adversary.privacy.states import StateOracle
     from qadl.backends.sim import Simulator
     from qadl.learn.classifier import Classifier
