@@ -12,6 +12,10 @@ to its probabilities). Aer has no noisy gradient: its gradient is the two-term
 parameter-shift rule over θ (exact here: every θ sits on one ry/rz gate and the channel
 after a gate does not depend on its angle), 2·P circuits per sample.
 Usage: ``python benchmarks/mitigation.py [--qubits 3 6 10] [--batch 16]``.
+
+``--forward B [B ...]`` times only the unmitigated forward, qadl and Aer side by side in
+one warm process (alternating, ``--rounds`` times, per sample), at each batch size B:
+``python benchmarks/mitigation.py --forward 4 64 --qubits 6 8 10``.
 """
 
 from __future__ import annotations
@@ -95,13 +99,9 @@ def qadl_engine(n: int, batch: int, mitigated: bool) -> dict:
     }
 
 
-def aer_engine(n: int, batch: int) -> dict:
-    """Aer density matrix, one circuit per sample; readout error applied to the probabilities.
-
-    Gradient: the parameter-shift rule over θ for the first ``grad_samples`` samples (all
-    shifted circuits of a sample in one Aer call), per sample.
-    """
-    start = time.perf_counter()
+def aer_runner(n: int, theta: np.ndarray):
+    """``run(xs, thetas=None)``: Aer's observed probabilities of the last qubit, one circuit
+    per sample (building and transpiling included)."""
     from qiskit import QuantumCircuit, transpile
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -111,8 +111,6 @@ def aer_engine(n: int, batch: int) -> dict:
     model.add_all_qubit_quantum_error(depolarizing_error(NOISE["p2"], 2), ["cx"])
     sim = AerSimulator(method="density_matrix", noise_model=model)
     c = circuit(n)
-    rng = np.random.default_rng(0)
-    theta, x = rng.uniform(-np.pi, np.pi, c.num_params), rng.uniform(0, np.pi, (batch, n))
 
     def build(xs, thetas):
         out = []
@@ -132,6 +130,21 @@ def aer_engine(n: int, batch: int) -> dict:
         probs = np.array([result.data(i)["probabilities"] for i in range(len(xs))])
         p10, p01 = NOISE["readout"]
         return probs @ np.array([[1 - p10, p10], [p01, 1 - p01]])
+
+    return run
+
+
+def aer_engine(n: int, batch: int) -> dict:
+    """Aer density matrix, one circuit per sample; readout error applied to the probabilities.
+
+    Gradient: the parameter-shift rule over θ for the first ``grad_samples`` samples (all
+    shifted circuits of a sample in one Aer call), per sample.
+    """
+    start = time.perf_counter()
+    c = circuit(n)
+    rng = np.random.default_rng(0)
+    theta, x = rng.uniform(-np.pi, np.pi, c.num_params), rng.uniform(0, np.pi, (batch, n))
+    run = aer_runner(n, theta)
 
     def shift_gradient(row):
         """d(p0 − p1)/dθ of one sample: 2·P shifted circuits in one Aer call."""
@@ -163,6 +176,34 @@ def aer_engine(n: int, batch: int) -> dict:
     }
 
 
+def forward_side_by_side(n: int, batches: list[int], rounds: int) -> None:
+    """Print per-sample forward times of qadl and Aer, alternating in one warm process."""
+    from qadl.backends.sim import NoisySimulator
+    from qadl.ir.target import NoiseModel
+
+    c = circuit(n)
+    sim = NoisySimulator(c, NoiseModel(NOISE["p1"], NOISE["p2"], NOISE["readout"]), "density")
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(-np.pi, np.pi, c.num_params)
+    aer = aer_runner(n, theta)
+    engines = {"qadl": lambda xs: sim.outputs(theta, xs), "aer": aer}
+    for batch in batches:
+        x = rng.uniform(0, np.pi, (batch, n))
+        for fn in engines.values():
+            fn(x[:1])  # warm
+        times: dict[str, list[float]] = {"qadl": [], "aer": []}
+        outs = {}
+        for _ in range(rounds):
+            for name, fn in engines.items():
+                start = time.perf_counter()
+                outs[name] = fn(x)
+                times[name].append((time.perf_counter() - start) / batch)
+        ratio = np.median(np.divide(times["qadl"], times["aer"]))
+        q, a = np.median(times["qadl"]) * 1e3, np.median(times["aer"]) * 1e3
+        gap = np.abs(outs["qadl"] - outs["aer"]).max()
+        print(f"| {n} | {batch} | {q:.3g} | {a:.3g} | {ratio:.2f} | {gap:.1e} |", flush=True)
+
+
 def one(n: int, batch: int, engine: str) -> dict:
     if engine == "aer":
         return aer_engine(n, batch)
@@ -190,13 +231,23 @@ def main() -> None:
     parser.add_argument("--qubits", type=int, nargs="+", default=[3, 6, 10])
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
+    parser.add_argument("--forward", type=int, nargs="+", metavar="B")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.forward:
+        print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+        print(
+            "| qubits | batch | qadl fwd / sample (ms) | Aer fwd / sample (ms) | qadl ÷ Aer "
+            "(median of rounds) | max |Δp| |"
+        )
+        print("|---|---|---|---|---|---|")
+        for n in args.qubits:
+            forward_side_by_side(n, args.forward, args.rounds)
+        return
     if args.engine:  # the child process: one engine, one size
         print(json.dumps(one(args.qubits[0], args.batch, args.engine)))
         return
-    print(
-        "| qubits | engine | first call (s) | forward / sample (ms) | gradient / sample (ms) |"
-    )
+    print("| qubits | engine | first call (s) | forward / sample (ms) | gradient / sample (ms) |")
     print("|---|---|---|---|---|")
     agreement = []
     for n in args.qubits:

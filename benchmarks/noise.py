@@ -3,6 +3,10 @@
 Run from the repository root::
 
     python benchmarks/noise.py --batch 64 --aer-grad-samples 2
+    python benchmarks/noise.py --forward-only --batch 4 --rounds 3
+
+``--forward-only`` times the forward alone, qadl and Aer alternating ``--rounds`` times in
+one warm process, and prints the per-sample medians and the median of the per-round ratios.
 
 The model (REFERENCE-ren2022.md §2) is built directly as IR: 26 layers of RX/RZ on 10
 qubits with angle ``θ_k + π + 2·x_k`` (``θ_k + π`` for the 4 padding angles), brick-wall
@@ -129,12 +133,38 @@ def aer_shift_gradient(sim, circuit, theta, xs, cot) -> np.ndarray:
     return grad
 
 
+def forward_side_by_side(sim, aer, circuit, theta, xs, rounds: int) -> None:
+    """Print per-sample forward medians of qadl and Aer, timed alternately."""
+    engines = {
+        "qadl": lambda: sim.outputs(theta, xs),
+        "aer": lambda: run_aer(aer, aer_circuits(circuit, theta, xs)),
+    }
+    times: dict[str, list[float]] = {"qadl": [], "aer": []}
+    outs = {}
+    for _ in range(rounds):
+        for name, fn in engines.items():
+            t0 = time.perf_counter()
+            outs[name] = fn()
+            times[name].append((time.perf_counter() - t0) / len(xs))
+    ratio = np.median(np.divide(times["qadl"], times["aer"]))
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, batch {len(xs)}")
+    print(
+        f"forward / sample: qadl {np.median(times['qadl']):.3f} s, "
+        f"Aer {np.median(times['aer']):.3f} s, qadl ÷ Aer {ratio:.2f} (median of {rounds}); "
+        f"rounds qadl {np.round(times['qadl'], 3).tolist()}, "
+        f"Aer {np.round(times['aer'], 3).tolist()}"
+    )
+    print(f"max |p_qadl − p_aer|: {np.max(np.abs(outs['qadl'] - outs['aer'])):.2e}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Time qadl and Aer on the same batch and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--aer-grad-samples", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--forward-only", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -145,6 +175,14 @@ def main(argv: list[str] | None = None) -> None:
     cot = rng.normal(size=(args.batch, 2))
 
     sim = DensityMatrixSimulator(circuit, noise)
+    if args.forward_only:
+        from qiskit_aer import AerSimulator
+
+        aer = AerSimulator(method="density_matrix", noise_model=aer_noise(noise))
+        sim.outputs(theta, xs[:1])
+        run_aer(aer, aer_circuits(circuit, theta, xs[:1]))
+        forward_side_by_side(sim, aer, circuit, theta, xs, args.rounds)
+        return
     t0 = time.perf_counter()
     sim.outputs(theta, xs[:1])
     sim.vjp(theta, xs[:1], cotangent=cot[:1])

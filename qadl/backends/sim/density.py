@@ -1,9 +1,10 @@
 """Batched density-matrix simulation of a noisy circuit, with adjoint and parameter-shift gradients.
 
 The circuit and its noise are flattened once (``noise_program``); every call evaluates
-the angles for the batch, builds one superoperator per op and sample, and runs the
-whole circuit in one Numba call (``noise_kernels``). Register size is limited by
-memory: one sample holds ``4^n`` complex numbers (16 MiB at n = 10, 256 MiB at n = 12).
+the angles for the batch, builds one superoperator per block of ops and sample, turns it
+into a real Pauli transfer matrix (``pauli_transfer``), and runs the whole circuit on real
+Pauli vectors in one Numba call (``noise_kernels``). Register size is limited by memory:
+one sample holds ``4^n`` reals (8 MiB at n = 10, 128 MiB at n = 12).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
+from qadl.backends.sim import pauli_transfer as pt
 from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.sizes import CircuitSizes
 from qadl.ir.circuit import Circuit
@@ -82,21 +84,20 @@ class DensityMatrixSimulator(CircuitSizes):
         batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
         angles = self.program.angle_values(theta, x, delta, batch)
         dim = 1 << self.num_qubits
-        return self._forward(angles, state, batch).reshape(batch, dim, dim)
+        rho = pt.from_pauli(self._forward(angles, state, batch), self.num_qubits)
+        return rho.reshape(batch, dim, dim)
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)``, with readout error, sampled from ``shots`` when set."""
-        rho = self.states(theta, x, delta, state)
-        return self._finite_shots(rho)
+        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
+        angles = self.program.angle_values(theta, x, delta, batch)
+        return self._finite_shots(self._forward(angles, state, batch))
 
     def exact_outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)`` with readout error but without shot noise."""
-        return nro.density_outputs(
-            self.states(theta, x, delta, state),
-            self._readout(),
-            self.num_qubits,
-            self.noise.readout_error,
-        )
+        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
+        angles = self.program.angle_values(theta, x, delta, batch)
+        return self._exact(self._forward(angles, state, batch))
 
     def outputs_from_density(self, theta, rho, x=None, delta=None) -> np.ndarray:
         """Exact readout values ``(B, K)`` of the circuit run on initial density matrices.
@@ -108,15 +109,12 @@ class DensityMatrixSimulator(CircuitSizes):
         dim, batch = 1 << self.num_qubits, rho.shape[0]
         _, theta, x, delta, _ = batch_inputs(theta, x, delta, None, self.circuit)
         angles = self.program.angle_values(theta, x, delta, batch)
-        flat = np.ascontiguousarray(rho.reshape(batch, dim * dim))
-        from qadl.backends.sim.noise_kernels import apply_ops
+        from qadl.backends.sim.noise_kernels import apply_transfer
 
+        c = pt.to_pauli(rho.reshape(batch, dim * dim), self.num_qubits)
         mats, _, _ = self._superops(angles, batch)
-        apply_ops(flat, mats, self._moffs, self._pos, self._poffs, self._nbits)
-        return nro.density_outputs(
-            flat.reshape(batch, dim, dim), self._readout(), self.num_qubits,
-            self.noise.readout_error,
-        )
+        apply_transfer(c, mats, self._moffs, self._pos, self._poffs, self._nbits)
+        return self._exact(c)
 
     def vjp(
         self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
@@ -147,6 +145,7 @@ class DensityMatrixSimulator(CircuitSizes):
                 raise ValueError(
                     "amplitude encodings are differentiated with method='adjoint' only"
                 )
+            lam0 = self._operator(lam0)
             psi0 = npg.initial_state(self.program, angles)
             g0 = 2.0 * np.einsum("bij,bj->bi", lam0, psi0)
             slot_grads = slot_grads + npg.amplitude_slot_grads(self.program, angles, g0)
@@ -156,7 +155,7 @@ class DensityMatrixSimulator(CircuitSizes):
             if lam0 is None:
                 raise ValueError("input-state gradients need method='adjoint'")
             # L = ψ†Λ₀ψ  =>  dL/dRe ψ + i·dL/dIm ψ = 2Λ₀ψ
-            g_state = 2.0 * np.einsum("bij,bj->bi", lam0, state)
+            g_state = 2.0 * np.einsum("bij,bj->bi", self._operator(lam0), state)
         return Gradients(outputs, g_theta, g_x, g_delta, g_state)
 
     # -- internals --------------------------------------------------------------------------
@@ -165,14 +164,23 @@ class DensityMatrixSimulator(CircuitSizes):
             raise ValueError("circuit has no readout")
         return self.circuit.readout
 
-    def _finite_shots(self, rho: np.ndarray) -> np.ndarray:
+    def _exact(self, c: np.ndarray) -> np.ndarray:
+        """Exact readout values of Pauli vectors ``(B, 4^n)``."""
+        return nro.pauli_outputs(c, self._readout(), self.num_qubits, self.noise.readout_error)
+
+    def _operator(self, lam: np.ndarray) -> np.ndarray:
+        """The ``(B, 2^n, 2^n)`` operators of Pauli vectors ``(B, 4^n)``."""
+        dim = 1 << self.num_qubits
+        return pt.from_pauli(lam, self.num_qubits).reshape(-1, dim, dim)
+
+    def _finite_shots(self, c: np.ndarray) -> np.ndarray:
         readout, err, n = self._readout(), self.noise.readout_error, self.num_qubits
         if not self.shots:
-            return nro.density_outputs(rho, readout, n, err)
+            return self._exact(c)
         if readout.kind == "probs":
-            marg = nro.marginal_probs(rho, readout, n, err)
+            marg = nro.pauli_marginal(c, readout, n, err)
             return ch.sample_counts(marg, self.shots, self._rng)[:, : readout.num_classes]
-        return ch.sample_expvals(nro.density_outputs(rho, readout, n, err), self.shots, self._rng)
+        return ch.sample_expvals(self._exact(c), self.shots, self._rng)
 
     def _layout(self) -> None:
         """Fuse ops into blocks and fix every block's superoperator offset and virtual positions.
@@ -258,64 +266,65 @@ class DensityMatrixSimulator(CircuitSizes):
         return prefix[-1], out
 
     def _superops(self, angles: np.ndarray, batch: int, derivatives: bool = False):
-        """Flat block superoperators ``(B, T)``.
+        """Flat block transfer matrices ``(B, T)`` (real, Pauli basis).
 
-        Also their conjugate transposes and the derivative layout.
+        Also their transposes (the adjoint channels) and the derivative layout.
         """
-        mats = np.empty((batch, self._total), dtype=complex)
-        hmats = np.empty((batch, self._total), dtype=complex) if derivatives else None
+        mats = np.empty((batch, self._total))
+        tmats = np.empty((batch, self._total)) if derivatives else None
         blocks, dslot, dmoffs, dstart = [], [], [], [0]
         dtotal = 0
-        for k in range(len(self._blocks)):
+        for k, (qs, _) in enumerate(self._blocks):
             s, derivs = self._block(k, angles, derivatives)
+            r = pt.transfer_matrices(s, len(qs))
             lo, hi = self._moffs[k], self._moffs[k] + self._dims[k] ** 2
-            mats[:, lo:hi] = s.reshape(batch, -1)
-            if hmats is not None:
-                hmats[:, lo:hi] = s.conj().transpose(0, 2, 1).reshape(batch, -1)
+            mats[:, lo:hi] = r.reshape(batch, -1)
+            if tmats is not None:
+                tmats[:, lo:hi] = r.transpose(0, 2, 1).reshape(batch, -1)
             for slot, d in derivs:
-                blocks.append(d.reshape(batch, -1))
+                blocks.append(pt.transfer_matrices(d, len(qs)).reshape(batch, -1))
                 dslot.append(slot)
                 dmoffs.append(dtotal)
                 dtotal += blocks[-1].shape[1]
             dstart.append(len(dslot))
-        dmats = np.concatenate(blocks, axis=1) if blocks else np.zeros((batch, 1), dtype=complex)
+        dmats = np.concatenate(blocks, axis=1) if blocks else np.zeros((batch, 1))
         as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-        return mats, hmats, (dmats, as_int(dslot), as_int(dmoffs), as_int(dstart))
+        return mats, tmats, (dmats, as_int(dslot), as_int(dmoffs), as_int(dstart))
 
     def _initial(self, state: np.ndarray | None, angles: np.ndarray) -> np.ndarray:
-        dim, batch = 1 << self.num_qubits, angles.shape[0]
+        """Initial Pauli vectors ``(B, 4^n)``."""
+        n, batch = self.num_qubits, angles.shape[0]
         if state is None and self.program.amplitude_ops:
             state = npg.initial_state(self.program, angles)
         if state is None:
-            rho = np.zeros((batch, dim * dim), dtype=complex)
-            rho[:, 0] = 1.0
-            return rho
-        return np.einsum("bi,bj->bij", state, state.conj()).reshape(batch, -1)
+            return pt.zero_state(batch, n)
+        return pt.to_pauli(np.einsum("bi,bj->bij", state, state.conj()).reshape(batch, -1), n)
 
     def _forward(self, angles: np.ndarray, state: np.ndarray | None, batch: int) -> np.ndarray:
-        from qadl.backends.sim.noise_kernels import apply_ops
+        """Final Pauli vectors ``(B, 4^n)``."""
+        from qadl.backends.sim.noise_kernels import apply_transfer
 
-        rho = self._initial(state, angles)
+        c = self._initial(state, angles)
         mats, _, _ = self._superops(angles, batch)
-        apply_ops(rho, mats, self._moffs, self._pos, self._poffs, self._nbits)
-        return rho
+        apply_transfer(c, mats, self._moffs, self._pos, self._poffs, self._nbits)
+        return c
 
     def _adjoint(self, angles, state, cot, batch):
-        from qadl.backends.sim.noise_kernels import density_adjoint
+        """Outputs, slot gradients and the Pauli vectors ``λ₀`` of ``∂L/∂ρ₀``."""
+        from qadl.backends.sim.noise_kernels import transfer_adjoint
 
         n, dim = self.num_qubits, 1 << self.num_qubits
-        readout = self._readout()
-        lam = nro.cotangent_operator(cot, readout, n, self.noise.readout_error).reshape(batch, -1)
-        mats, hmats, (dmats, dslot, dmoffs, dstart) = self._superops(
+        lam = nro.pauli_cotangent(cot, self._readout(), n, self.noise.readout_error)
+        mats, tmats, (dmats, dslot, dmoffs, dstart) = self._superops(
             angles, batch, derivatives=True
         )
         grads = np.zeros((batch, max(self.program.num_slots, 1)))
-        final = np.empty((batch, dim * dim), dtype=complex)
-        density_adjoint(
+        final = np.empty((batch, dim * dim))
+        transfer_adjoint(
             self._initial(state, angles),
             lam,
             mats,
-            hmats,
+            tmats,
             dmats,
             self._moffs,
             self._pos,
@@ -328,15 +337,10 @@ class DensityMatrixSimulator(CircuitSizes):
             final,
             self._every,
         )
-        outputs = nro.density_outputs(
-            final.reshape(batch, dim, dim), readout, n, self.noise.readout_error
-        )
-        return outputs, grads[:, : self.program.num_slots], lam.reshape(batch, dim, dim)
+        return self._exact(final), grads[:, : self.program.num_slots], lam
 
     def _exact_from_angles(self, angles, state, batch):
-        dim = 1 << self.num_qubits
-        rho = self._forward(angles, state, batch).reshape(batch, dim, dim)
-        return nro.density_outputs(rho, self._readout(), self.num_qubits, self.noise.readout_error)
+        return self._exact(self._forward(angles, state, batch))
 
     def _parameter_shift(self, angles, state, cot, batch):
         outputs = self._exact_from_angles(angles, state, batch)

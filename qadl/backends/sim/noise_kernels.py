@@ -6,6 +6,10 @@ a vector whose index bits ``pos`` vary (little-endian: matrix bit ``i`` is vecto
 matrix (``2n`` virtual qubits, see ``noise_program``) it applies a superoperator, i.e.
 the gate as a left and a right action together with its noise channels.
 
+The density-matrix simulator runs in the Pauli basis (``pauli_transfer``): real vectors
+and real transfer matrices, applied by ``_apply_real`` eight index groups at a time so the
+multiply-adds vectorise across groups. Statevectors (trajectories) stay complex.
+
 A whole circuit runs in one compiled call, parallel over the batch. The adjoint sweep
 keeps checkpoints every ``K`` ops (``K ≈ √L``) and recomputes each segment, so memory
 is ``O((L/K + K)·4^n)`` per sample instead of ``O(L·4^n)``.
@@ -16,7 +20,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["apply_ops", "density_adjoint", "trajectory_forward"]
+__all__ = [
+    "apply_ops",
+    "apply_transfer",
+    "change_basis",
+    "density_adjoint",
+    "trajectory_forward",
+    "transfer_adjoint",
+]
+
+_TILE = 8
+"""Index groups per step of the real kernels (the unrolled accumulators below)."""
 
 
 @njit(cache=True)
@@ -61,6 +75,77 @@ def _apply(
             for c in range(dim):
                 acc += mats[row + c] * buf[c]
             vec[base + off[r]] = acc
+
+
+@njit(cache=True)
+def _gather_tile(vec, off, srt, g0, cnt, bases, buf) -> None:
+    """``buf[c, t] = vec[base(g0 + t) + off[c]]`` for the ``cnt ≤ _TILE`` groups from ``g0``."""
+    for t in range(cnt):
+        bases[t] = _base(g0 + t, srt)
+    for c in range(off.size):
+        oc = off[c]
+        for t in range(cnt):
+            buf[c, t] = vec[bases[t] + oc]
+
+
+@njit(cache=True)
+def _apply_real(
+    vec: np.ndarray, mats: np.ndarray, moff: int, pos: np.ndarray, poff: int, m: int
+) -> None:
+    """``_apply`` for real vectors and matrices, ``_TILE`` index groups per step.
+
+    Eight scalar accumulators (not an array) keep the row sums in registers; a tile's
+    reads all precede its writes, and tiles touch disjoint indices, so it works in place.
+    """
+    dim = 1 << m
+    off, srt = _offsets(pos, poff, m)
+    groups = vec.size >> m
+    buf = np.zeros((dim, _TILE))
+    bases = np.zeros(_TILE, dtype=np.int64)
+    for g0 in range(0, groups, _TILE):
+        cnt = min(_TILE, groups - g0)
+        _gather_tile(vec, off, srt, g0, cnt, bases, buf)
+        for r in range(dim):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+            row = moff + r * dim
+            for c in range(dim):
+                w = mats[row + c]
+                a0 += w * buf[c, 0]
+                a1 += w * buf[c, 1]
+                a2 += w * buf[c, 2]
+                a3 += w * buf[c, 3]
+                a4 += w * buf[c, 4]
+                a5 += w * buf[c, 5]
+                a6 += w * buf[c, 6]
+                a7 += w * buf[c, 7]
+            sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+            o = off[r]
+            for t in range(cnt):
+                vec[bases[t] + o] = sums[t]
+
+
+@njit(cache=True)
+def _reduced_real(
+    lam: np.ndarray, vec: np.ndarray, pos: np.ndarray, poff: int, m: int, out: np.ndarray
+) -> None:
+    """``_reduced`` for real vectors: ``out[r, c] = Σ_g lam[g ⊕ r]·vec[g ⊕ c]``."""
+    dim = 1 << m
+    off, srt = _offsets(pos, poff, m)
+    lb = np.zeros((dim, _TILE))
+    vb = np.zeros((dim, _TILE))
+    bases = np.zeros(_TILE, dtype=np.int64)
+    out[:, :] = 0.0
+    groups = vec.size >> m
+    for g0 in range(0, groups, _TILE):
+        cnt = min(_TILE, groups - g0)
+        _gather_tile(vec, off, srt, g0, cnt, bases, vb)
+        _gather_tile(lam, off, srt, g0, cnt, bases, lb)
+        for r in range(dim):
+            for c in range(dim):
+                acc = 0.0
+                for t in range(cnt):
+                    acc += lb[r, t] * vb[c, t]
+                out[r, c] += acc
 
 
 @njit(cache=True)
@@ -199,6 +284,100 @@ def density_adjoint(
                                 acc += z.real
                         grads[b, dslot[d]] += acc
                 _apply(lb, hmats[b], moffs[j], pos, poffs[j], nbits[j])
+
+
+@njit(cache=True)
+def _run_real(vec, mats, moffs, pos, poffs, nbits, lo: int, hi: int) -> None:
+    for j in range(lo, hi):
+        _apply_real(vec, mats, moffs[j], pos, poffs[j], nbits[j])
+
+
+@njit(parallel=True, cache=True)
+def apply_transfer(
+    vecs: np.ndarray,
+    mats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+) -> None:
+    """``apply_ops`` for real Pauli vectors ``(B, N)`` and real transfer matrices ``(B, T)``."""
+    for b in prange(vecs.shape[0]):
+        _run_real(vecs[b], mats[b], moffs, pos, poffs, nbits, 0, moffs.size)
+
+
+@njit(parallel=True, cache=True)
+def transfer_adjoint(
+    rho0: np.ndarray,
+    lam: np.ndarray,
+    mats: np.ndarray,
+    tmats: np.ndarray,
+    dmats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+    dslot: np.ndarray,
+    dmoffs: np.ndarray,
+    dstart: np.ndarray,
+    grads: np.ndarray,
+    final: np.ndarray,
+    every: int,
+) -> None:
+    """``density_adjoint`` in the Pauli basis: real vectors and transfer matrices.
+
+    The adjoint channel of a real transfer matrix ``R`` is ``Rᵀ`` (``tmats``, in place of
+    ``hmats``), and ``∂L/∂a = ⟨λ_j, (∂R_j/∂a) c_{j−1}⟩`` is real. Other arguments as in
+    ``density_adjoint``, all real.
+    """
+    num_ops = moffs.size
+    n_vec = rho0.shape[1]
+    nck = (num_ops + every - 1) // every
+    for b in prange(rho0.shape[0]):
+        ck = np.empty((max(nck, 1), n_vec))
+        cur = rho0[b].copy()
+        for c in range(nck):
+            ck[c] = cur
+            _run_real(
+                cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every)
+            )
+        final[b] = cur
+        seg = np.empty((every, n_vec))
+        lb = lam[b]
+        for c in range(nck - 1, -1, -1):
+            lo = c * every
+            hi = min(num_ops, lo + every)
+            seg[0] = ck[c]
+            for t in range(1, hi - lo):
+                seg[t] = seg[t - 1]
+                j = lo + t - 1
+                _apply_real(seg[t], mats[b], moffs[j], pos, poffs[j], nbits[j])
+            for j in range(hi - 1, lo - 1, -1):
+                dim = 1 << nbits[j]
+                if dstart[j + 1] > dstart[j]:
+                    red = np.empty((dim, dim))
+                    _reduced_real(lb, seg[j - lo], pos, poffs[j], nbits[j], red)
+                    for d in range(dstart[j], dstart[j + 1]):
+                        grads[b, dslot[d]] += np.sum(
+                            dmats[b, dmoffs[d] : dmoffs[d] + dim * dim] * red.ravel()
+                        )
+                _apply_real(lb, tmats[b], moffs[j], pos, poffs[j], nbits[j])
+
+
+@njit(parallel=True, cache=True)
+def change_basis(vecs: np.ndarray, mat: np.ndarray, num_qubits: int) -> None:
+    """In place: the 4 × 4 matrix ``mat`` (flat) on bits ``(q, q + n)`` of every row, every ``q``.
+
+    With ``W†`` it takes flattened density matrices to Pauli components (``pauli_transfer``),
+    with ``W`` back.
+    """
+    pos = np.empty(2 * num_qubits, dtype=np.int64)
+    for q in range(num_qubits):
+        pos[2 * q] = q
+        pos[2 * q + 1] = q + num_qubits
+    for b in prange(vecs.shape[0]):
+        for q in range(num_qubits):
+            _apply(vecs[b], mat, 0, pos, 2 * q, 2)
 
 
 @njit(cache=True)

@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from qadl.backends.sim import channels as ch
+from qadl.backends.sim import pauli_transfer as pt
 from qadl.ir.circuit import Readout
 
 __all__ = [
@@ -22,6 +23,9 @@ __all__ = [
     "density_outputs",
     "marginal_probs",
     "pauli_action",
+    "pauli_cotangent",
+    "pauli_marginal",
+    "pauli_outputs",
     "pure_cotangent",
     "pure_outputs",
     "readout_terms",
@@ -114,10 +118,16 @@ def marginal_probs(
     rho: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
 ) -> np.ndarray:
     """``(B, 2^m)`` observed outcome distribution of the readout qubits."""
-    diag = np.einsum("bii->bi", rho).real
+    return _marginal(np.einsum("bii->bi", rho).real, readout, num_qubits, readout_error)
+
+
+def _marginal(
+    diag: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
+    """``marginal_probs`` from the diagonals ``(B, 2^n)``."""
     outcome = _outcomes(num_qubits, readout.qubits)
     m = len(readout.qubits)
-    marg = np.zeros((rho.shape[0], 1 << m))
+    marg = np.zeros((diag.shape[0], 1 << m))
     for o in range(1 << m):
         marg[:, o] = diag[:, outcome == o].sum(axis=1)
     if readout_error != (0.0, 0.0):
@@ -218,3 +228,41 @@ def pure_cotangent(
             flip, phase = pauli_action(sub, num_qubits)
             out[:, flip] += 2.0 * weight * cotangent[:, col : col + 1] * phase * psi
     return out
+
+
+def pauli_marginal(
+    c: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
+    """``marginal_probs`` of Pauli vectors ``(B, 4^n)`` (``pauli_transfer``)."""
+    diag = pt.walsh(c[:, : 1 << num_qubits])
+    return _marginal(diag, readout, num_qubits, readout_error)
+
+
+def pauli_outputs(
+    c: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
+    """``density_outputs`` of Pauli vectors ``(B, 4^n)``: ``Tr(P ρ) = √(2^n)·c_P``."""
+    if readout.kind == "probs":
+        marg = pauli_marginal(c, readout, num_qubits, readout_error)
+        return marg[:, : readout.num_classes]
+    scale = np.sqrt(1 << num_qubits)
+    cols = []
+    for terms in readout_terms(readout, readout_error):
+        cols.append(sum(w * scale * c[:, pt.pauli_index(sub, num_qubits)] for w, sub in terms))
+    return np.stack(cols, axis=1)
+
+
+def pauli_cotangent(
+    cotangent: np.ndarray, readout: Readout, num_qubits: int, readout_error: tuple[float, float]
+) -> np.ndarray:
+    """``cotangent_operator`` in the Pauli basis: ``λ`` (B, 4^n) with ``L = ⟨λ, c⟩``."""
+    dim = 1 << num_qubits
+    lam = np.zeros((cotangent.shape[0], dim * dim))
+    if readout.kind == "probs":
+        lam[:, :dim] = pt.walsh(_probs_diagonal(cotangent, readout, num_qubits, readout_error))
+        return lam
+    scale = np.sqrt(dim)
+    for col, terms in enumerate(readout_terms(readout, readout_error)):
+        for weight, sub in terms:
+            lam[:, pt.pauli_index(sub, num_qubits)] += weight * scale * cotangent[:, col]
+    return lam
