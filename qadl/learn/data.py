@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import math
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -182,68 +179,15 @@ def split_problem(y: np.ndarray, test: float) -> str | None:
 def stratified_split(y: np.ndarray, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a stratified ``(train, test)`` split with ``test`` as a fraction in (0, 1).
 
-    A fraction of 0 gives an empty test part. The same split as scikit-learn's
-    ``train_test_split(..., test_size=test, random_state=seed, stratify=y)`` (its
-    ``StratifiedShuffleSplit`` draws, from a ``RandomState(seed)``), without importing
-    scikit-learn: half a second of a run's start. Both parts come sorted.
+    A fraction of 0 gives an empty test part. Uses scikit-learn's ``train_test_split``.
     """
     idx = np.arange(len(y))
     if test <= 0.0:
         return idx, idx[:0]
-    if test >= 1.0:
-        raise ValueError(f"test must be a fraction in [0, 1), got {test}")
-    problem = split_problem(y, test)
-    if problem is not None:
-        raise ValueError(problem)
-    n_test = math.ceil(test * len(y))
-    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
-    rng = np.random.RandomState(seed)
-    n_train = _approximate_mode(counts, len(y) - n_test, rng)
-    n_tests = _approximate_mode(counts - n_train, n_test, rng)
-    train, held = [], []
-    for own, k_train, k_test in zip(members, n_train, n_tests, strict=True):
-        shuffled = own[rng.permutation(len(own))]
-        train.append(shuffled[:k_train])
-        held.append(shuffled[k_train : k_train + k_test])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
+    from sklearn.model_selection import train_test_split
 
-
-def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
-    """Samples per class among ``draws`` drawn from classes of ``counts`` samples:
-    scikit-learn's ``_approximate_mode`` (floors, then the largest remainders, ties broken
-    by ``rng``), draw for draw."""
-    continuous = counts / counts.sum() * draws
-    floored = np.floor(continuous)
-    missing = int(draws - floored.sum())
-    remainder = continuous - floored
-    for value in np.sort(np.unique(remainder))[::-1]:
-        if missing <= 0:
-            break
-        (tied,) = np.where(remainder == value)
-        add = min(len(tied), missing)
-        floored[rng.choice(tied, size=add, replace=False)] += 1
-        missing -= add
-    return floored.astype(int)
-
-
-def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8×8 digits ``(images (1797, 8, 8), target (1797,))``.
-
-    Read from the CSV scikit-learn bundles, as its ``load_digits`` reads it, but without
-    importing scikit-learn (half a second); through ``load_digits`` where that file is not.
-    """
-    spec = importlib.util.find_spec("sklearn")
-    roots = spec.submodule_search_locations if spec is not None else None
-    path = Path(roots[0]) / "datasets" / "data" / "digits.csv.gz" if roots else None
-    if path is None or not path.is_file():
-        from sklearn.datasets import load_digits
-
-        bunch = load_digits()
-        return bunch.images, bunch.target
-    with gzip.open(path, mode="rt", encoding="utf-8") as fh:
-        table = np.loadtxt(fh, delimiter=",")
-    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(int)
+    train_idx, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=y)
+    return np.sort(train_idx), np.sort(test_idx)
 
 
 def digits(
@@ -270,7 +214,10 @@ def digits(
         ``(train, test)`` datasets with ``image_shape = size``. ``feature_range`` is
         (0, 1) for ``l2`` and ``range`` (pixels of a unit-norm image lie in [0, 1]).
     """
-    images, target = _bundled_digits()
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images, target = bunch.images, bunch.target
     keep = np.isin(target, classes)
     images, target = images[keep], target[keep]
     label_of = {int(c): i for i, c in enumerate(classes)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qadl.learn.data import Dataset, digits, split_problem, stratified_split
+from qadl.learn.data import Dataset, digits, split_problem
 
 
 def test_digits_shapes_and_l2_normalisation() -> None:
@@ -95,44 +95,3 @@ def test_split_problem_agrees_with_scikit_learn() -> None:
         assert (split_problem(y, test) is None) == splits, (counts, test)
         refused += not splits
     assert 30 < refused < 270  # both outcomes were exercised
-
-
-def test_stratified_split_is_scikit_learns() -> None:
-    """`stratified_split` (no scikit-learn import) picks exactly the samples that
-    scikit-learn's `train_test_split(..., stratify=y)` picks, ties and shuffled labels
-    included, and refuses what it refuses."""
-    from sklearn.model_selection import train_test_split
-
-    rng = np.random.default_rng(11)
-    compared = 0
-    for case in range(400):
-        size = rng.integers(1, 6)
-        # every other case draws from few counts: classes of equal size tie in the rounding
-        counts = rng.integers(1, 40, size=size) if case % 2 else rng.choice([3, 7, 12], size=size)
-        y = rng.permutation(np.repeat(np.arange(counts.size), counts))
-        test, seed = float(rng.choice([0.1, 0.2, 0.25, 1 / 3, 0.5, 0.8])), int(rng.integers(100))
-        try:
-            want = train_test_split(
-                np.arange(y.size), test_size=test, random_state=seed, stratify=y
-            )
-        except ValueError:
-            with pytest.raises(ValueError):
-                stratified_split(y, test, seed)
-            continue
-        got = stratified_split(y, test, seed)
-        for part, expected in zip(got, want, strict=True):
-            np.testing.assert_array_equal(part, np.sort(expected), err_msg=f"{counts} {test}")
-        compared += 1
-    assert compared > 300
-
-
-def test_digits_are_scikit_learns() -> None:
-    """The digits read from scikit-learn's bundled file are `load_digits()`'s."""
-    from sklearn.datasets import load_digits
-
-    from qadl.learn.data import _bundled_digits
-
-    images, target = _bundled_digits()
-    bunch = load_digits()
-    np.testing.assert_array_equal(images, bunch.images)
-    np.testing.assert_array_equal(target, bunch.target)
