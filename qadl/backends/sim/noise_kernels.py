@@ -78,14 +78,35 @@ def _apply(
 
 
 @njit(cache=True)
-def _gather_tile(vec, off, srt, g0, cnt, bases, buf) -> None:
-    """``buf[c, t] = vec[base(g0 + t) + off[c]]`` for the ``cnt ≤ _TILE`` groups from ``g0``."""
-    for t in range(cnt):
-        bases[t] = _base(g0 + t, srt)
+def _gather_tile(vec, off, b0, toff, contiguous, buf) -> None:
+    """``buf[c, t] = vec[b0 + toff[t] + off[c]]``: the ``_TILE`` index groups of one tile.
+
+    A tile is groups ``g0 … g0 + 7`` (``g0`` a multiple of 8): their bases are
+    ``base(g0) + base(t)``, with ``toff[t] = base(t)`` the same for every tile, and
+    ``toff[t] = t`` (``contiguous``) when no matrix bit is below bit 3.
+    """
     for c in range(off.size):
-        oc = off[c]
-        for t in range(cnt):
-            buf[c, t] = vec[bases[t] + oc]
+        s0 = b0 + off[c]
+        if contiguous:
+            for t in range(_TILE):
+                buf[c, t] = vec[s0 + t]
+        else:
+            for t in range(_TILE):
+                buf[c, t] = vec[s0 + toff[t]]
+
+
+@njit(cache=True)
+def _tiles(vec: np.ndarray, pos: np.ndarray, poff: int, m: int):
+    """Offsets of one op's matrix indices and of a tile's groups, and whether tiles are dense.
+
+    With fewer than ``_TILE`` groups in all, the one tile repeats them (``t mod groups``):
+    a repeated group reads the same inputs and writes the same outputs.
+    """
+    off, srt = _offsets(pos, poff, m)
+    toff = np.empty(_TILE, dtype=np.int64)
+    for t in range(_TILE):
+        toff[t] = _base(t % (vec.size >> m), srt)
+    return off, srt, toff, srt[0] >= 3
 
 
 @njit(cache=True)
@@ -98,13 +119,11 @@ def _apply_real(
     reads all precede its writes, and tiles touch disjoint indices, so it works in place.
     """
     dim = 1 << m
-    off, srt = _offsets(pos, poff, m)
-    groups = vec.size >> m
-    buf = np.zeros((dim, _TILE))
-    bases = np.zeros(_TILE, dtype=np.int64)
-    for g0 in range(0, groups, _TILE):
-        cnt = min(_TILE, groups - g0)
-        _gather_tile(vec, off, srt, g0, cnt, bases, buf)
+    off, srt, toff, contiguous = _tiles(vec, pos, poff, m)
+    buf = np.empty((dim, _TILE))
+    for g0 in range(0, vec.size >> m, _TILE):
+        b0 = _base(g0, srt)
+        _gather_tile(vec, off, b0, toff, contiguous, buf)
         for r in range(dim):
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
             row = moff + r * dim
@@ -118,10 +137,25 @@ def _apply_real(
                 a5 += w * buf[c, 5]
                 a6 += w * buf[c, 6]
                 a7 += w * buf[c, 7]
-            sums = (a0, a1, a2, a3, a4, a5, a6, a7)
-            o = off[r]
-            for t in range(cnt):
-                vec[bases[t] + o] = sums[t]
+            s0 = b0 + off[r]
+            if contiguous:
+                vec[s0] = a0
+                vec[s0 + 1] = a1
+                vec[s0 + 2] = a2
+                vec[s0 + 3] = a3
+                vec[s0 + 4] = a4
+                vec[s0 + 5] = a5
+                vec[s0 + 6] = a6
+                vec[s0 + 7] = a7
+            else:
+                vec[s0 + toff[0]] = a0
+                vec[s0 + toff[1]] = a1
+                vec[s0 + toff[2]] = a2
+                vec[s0 + toff[3]] = a3
+                vec[s0 + toff[4]] = a4
+                vec[s0 + toff[5]] = a5
+                vec[s0 + toff[6]] = a6
+                vec[s0 + toff[7]] = a7
 
 
 @njit(cache=True)
@@ -130,20 +164,19 @@ def _reduced_real(
 ) -> None:
     """``_reduced`` for real vectors: ``out[r, c] = Σ_g lam[g ⊕ r]·vec[g ⊕ c]``."""
     dim = 1 << m
-    off, srt = _offsets(pos, poff, m)
-    lb = np.zeros((dim, _TILE))
-    vb = np.zeros((dim, _TILE))
-    bases = np.zeros(_TILE, dtype=np.int64)
+    off, srt, toff, contiguous = _tiles(vec, pos, poff, m)
+    distinct = min(_TILE, vec.size >> m)  # a lone short tile repeats its groups
+    lb = np.empty((dim, _TILE))
+    vb = np.empty((dim, _TILE))
     out[:, :] = 0.0
-    groups = vec.size >> m
-    for g0 in range(0, groups, _TILE):
-        cnt = min(_TILE, groups - g0)
-        _gather_tile(vec, off, srt, g0, cnt, bases, vb)
-        _gather_tile(lam, off, srt, g0, cnt, bases, lb)
+    for g0 in range(0, vec.size >> m, _TILE):
+        b0 = _base(g0, srt)
+        _gather_tile(vec, off, b0, toff, contiguous, vb)
+        _gather_tile(lam, off, b0, toff, contiguous, lb)
         for r in range(dim):
             for c in range(dim):
                 acc = 0.0
-                for t in range(cnt):
+                for t in range(distinct):
                     acc += lb[r, t] * vb[c, t]
                 out[r, c] += acc
 
