@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -31,6 +33,16 @@ DECAY_STEP = 0.001
 """Decay added to a qubit each time it is swapped (discourages serial swaps)."""
 DECAY_RESET = 5
 """Decay is reset every this many swaps."""
+KERNEL_MIN_TWO_QUBIT = 40
+"""Routing-heavy circuits (no perfect layout, at least this many two-qubit ops) may run
+the compiled sweep (``sabre_kernels``); smaller ones always stay in Python."""
+KERNEL_AFTER_SECONDS = 0.5
+"""Routing-heavy circuits switch to the compiled sweep once Python sweeps of such circuits
+took this long in the process (Numba's import and first call cost about 1 s, so a one-off
+``qadl compile`` stays in Python), or at once when ``sabre_kernels`` is already imported
+(import it to opt in)."""
+_PYTHON_SWEEP_SECONDS = [0.0]
+"""Seconds spent so far in Python sweeps of routing-heavy circuits (this process)."""
 
 
 class RoutingError(ValueError):
@@ -151,6 +163,19 @@ class _Problem:
         pairs = tuple(op.qubits if len(op.qubits) == 2 else None for op in ops)
         return _Problem(pairs, tuple(preds), tuple(tuple(s) for s in succs))  # type: ignore[arg-type]
 
+    @functools.cached_property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``(pair_a, pair_b, preds, succ_ptr, succ_idx)`` as int64 arrays for the kernel.
+
+        ``pair_a[i] = pair_b[i] = -1`` for a one-qubit op; successors in CSR form.
+        """
+        pair_a = np.array([-1 if p is None else p[0] for p in self.pairs], np.int64)
+        pair_b = np.array([-1 if p is None else p[1] for p in self.pairs], np.int64)
+        succ_ptr = np.zeros(len(self.succs) + 1, np.int64)
+        np.cumsum([len(s) for s in self.succs], out=succ_ptr[1:])
+        succ_idx = np.array([j for s in self.succs for j in s], np.int64)
+        return pair_a, pair_b, np.array(self.preds, np.int64), succ_ptr, succ_idx
+
 
 @dataclass(frozen=True)
 class _Device:
@@ -175,6 +200,19 @@ class _Device:
         adjacent = tuple(frozenset(graph.neighbors(p)) for p in range(n))
         edges_at = tuple(tuple((min(p, r), max(p, r)) for r in adjacent[p]) for p in range(n))
         return _Device(graph, tuple(map(tuple, dist)), adjacent, edges_at)
+
+    @functools.cached_property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``(dist, adj, edge_ptr, edge_idx)`` for the kernel: ``n × n`` distances and
+        coupling, and the pairs ``a·n + b`` touching each qubit (CSR)."""
+        n = len(self.dist)
+        adj = np.zeros((n, n), np.bool_)
+        for p, neighbours in enumerate(self.adjacent):
+            adj[p, sorted(neighbours)] = True
+        edge_ptr = np.zeros(n + 1, np.int64)
+        np.cumsum([len(e) for e in self.edges_at], out=edge_ptr[1:])
+        edge_idx = np.array([a * n + b for e in self.edges_at for a, b in e], np.int64)
+        return np.array(self.dist, np.int64), adj, edge_ptr, edge_idx
 
 
 @functools.lru_cache(maxsize=16)
@@ -394,14 +432,51 @@ def _sweep(
     return _Sweep(l2p, events, swaps)
 
 
+@functools.cache
+def _kernels():
+    """``sabre_kernels`` (imports Numba), or None where it cannot load (no Numba, no cache)."""
+    try:
+        from qadl.passes import sabre_kernels
+    except (ImportError, RuntimeError, OSError):
+        return None
+    return sabre_kernels
+
+
+def _compiled_sweep(
+    problem: _Problem, layout, device: _Device, rng: np.random.Generator, bound=None
+) -> _Sweep | None:
+    """``_sweep`` run by the Numba kernel: the same decisions, events and layout."""
+    out = _kernels().sweep(problem.arrays, layout, device.arrays, device.graph, rng, bound)
+    return None if out is None else _Sweep(*out)
+
+
+def _timed_sweep(*args) -> _Sweep | None:
+    """``_sweep``, adding its time to ``_PYTHON_SWEEP_SECONDS``."""
+    start = time.perf_counter()
+    try:
+        return _sweep(*args)
+    finally:
+        _PYTHON_SWEEP_SECONDS[0] += time.perf_counter() - start
+
+
+def _sweep_for(two_qubit_ops: int):
+    """The sweep for a circuit with this many two-qubit ops (``KERNEL_AFTER_SECONDS``)."""
+    if two_qubit_ops < KERNEL_MIN_TWO_QUBIT:
+        return _sweep
+    warm = "qadl.passes.sabre_kernels" in sys.modules
+    if (warm or _PYTHON_SWEEP_SECONDS[0] >= KERNEL_AFTER_SECONDS) and _kernels() is not None:
+        return _compiled_sweep
+    return _timed_sweep
+
+
 def _sabre_layout(
-    forward: _Problem, backward: _Problem, start, device, rng, iterations
+    forward: _Problem, backward: _Problem, start, device, rng, iterations, sweep=_sweep
 ) -> list[int]:
     """Forward-backward SABRE passes refine ``start`` (only two-qubit ops matter here)."""
     layout = list(start)
     for _ in range(iterations):
-        layout = _sweep(forward, layout, device, rng).l2p  # type: ignore[union-attr]
-        layout = _sweep(backward, layout, device, rng).l2p  # type: ignore[union-attr]
+        layout = sweep(forward, layout, device, rng).l2p
+        layout = sweep(backward, layout, device, rng).l2p
     return layout
 
 
@@ -492,6 +567,7 @@ def route(
     _check(circuit, graph, num_physical)
     problem = _Problem.of(circuit.ops)
     perfect = perfect_layout(circuit, graph)
+    sweep = _sweep
     if perfect is not None:
         starts = iter([_complete_layout(perfect, num_physical)])
     else:
@@ -499,10 +575,11 @@ def route(
         random_starts = [[int(p) for p in rng.permutation(num_physical)] for _ in range(trials - 1)]
         two = [op for op in circuit.ops if len(op.qubits) == 2]
         forward, backward = _Problem.of(two), _Problem.of(two[::-1])
+        sweep = _sweep_for(len(two))
         # Refined lazily, in trial order: the shared generator is drawn from in the same
         # order as refining every start first, and trials after a SWAP-free one are skipped.
         starts = (
-            _sabre_layout(forward, backward, s, device, rng, layout_iterations)
+            _sabre_layout(forward, backward, s, device, rng, layout_iterations, sweep)
             for s in [list(range(num_physical)), *random_starts]
         )
     best: tuple[list[int], _Sweep] | None = None
@@ -510,20 +587,20 @@ def route(
         # Trials are compared by SWAP count (every one emits all ops, so fewer SWAPs is
         # also fewer ops); the first best wins, so a later trial stops once it ties.
         bound = None if best is None else best[1].swaps
-        sweep = _sweep(problem, start, device, np.random.default_rng(seed), bound)
-        if sweep is not None:
-            best = (start, sweep)
-            if sweep.swaps == 0:
+        result = sweep(problem, start, device, np.random.default_rng(seed), bound)
+        if result is not None:
+            best = (start, result)
+            if result.swaps == 0:
                 break
     assert best is not None
-    start, sweep = best
+    start, won = best
     routed = replace(
         circuit,
         num_qubits=num_physical,
-        ops=tuple(_replay(circuit.ops, start, sweep.events)),
-        readout=_remap_readout(circuit.readout, sweep.l2p),
+        ops=tuple(_replay(circuit.ops, start, won.events)),
+        readout=_remap_readout(circuit.readout, won.l2p),
     )
-    return RoutedCircuit(routed, tuple(int(p) for p in start), tuple(sweep.l2p), sweep.swaps)
+    return RoutedCircuit(routed, tuple(int(p) for p in start), tuple(won.l2p), won.swaps)
 
 
 @circuit_pass("route-sabre")
