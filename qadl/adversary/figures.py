@@ -172,6 +172,7 @@ def image_figure(
     pred_adv: np.ndarray | None = None,
     probs_adv: np.ndarray | None = None,
     max_images: int = 6,
+    reuse: Any = None,
 ) -> Any:
     """Columns of clean / adversarial / difference images for the first ``max_images`` samples.
 
@@ -179,6 +180,10 @@ def image_figure(
     predicted and the true class. Clean and adversarial images share one grey scale (one
     colour bar), so the eye sees the real change; the difference uses a diverging map
     symmetric about 0 (its own colour bar).
+
+    ``reuse``: a figure this function returned for as many images of the same shape; its
+    images, colour scales and titles are replaced and it is returned (building the axes is
+    a third of a grid's cost). Any other figure is left alone and a new one built.
     """
     k = min(max_images, len(clean))
     clean, adversarial = np.asarray(clean[:k], float), np.asarray(adversarial[:k], float)
@@ -187,6 +192,23 @@ def image_figure(
     bound = bound or 1.0
     lo = float(min(clean.min(), adversarial.min()))
     hi = float(max(clean.max(), adversarial.max()))
+    rows = (
+        ("clean", clean, "gray", lo, hi, pred_clean, probs_clean),
+        ("adversarial", adversarial, "gray", lo, hi, pred_adv, probs_adv),
+        ("difference", diff, "RdBu_r", -bound, bound, None, None),
+    )
+    layout = (k, tuple(image_shape))
+    if reuse is not None and getattr(reuse, "_qadl_grid", None) == layout:
+        _refill(reuse, rows, layout, y)
+        return reuse
+    fig = _grid_figure(rows, layout, y)
+    fig._qadl_grid = layout  # what ``reuse`` may refill
+    return fig
+
+
+def _grid_figure(rows: tuple, layout: tuple[int, tuple[int, int]], y: np.ndarray | None) -> Any:
+    """A new figure of the image grid: 3 rows of ``k`` images, two colour bars."""
+    k, image_shape = layout
     width, height = 2.1 * k + 1.2, 7.0
     fig = _new_figure((width, height))
     # a fixed layout in inches, not the constrained engine: the texts have fixed sizes, so
@@ -197,30 +219,44 @@ def image_figure(
         "bottom": bottom / height, "top": 1.0 - top / height,
         "wspace": 0.08, "hspace": gap / ((height - top - bottom - 2 * gap) / 3),
     })
-    rows = (
-        ("clean", clean, "gray", lo, hi, pred_clean, probs_clean),
-        ("adversarial", adversarial, "gray", lo, hi, pred_adv, probs_adv),
-        ("difference", diff, "RdBu_r", -bound, bound, None, None),
-    )
     images = []
     for r, (name, imgs, cmap, vmin, vmax, pred, probs) in enumerate(rows):
         for j in range(k):
             ax = axes[r, j]
             im = ax.imshow(imgs[j].reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax)
-            ax.set_xticks([])
+            # no ticks: the axis objects draw nothing but the first column's row name, and a
+            # title at a fixed height skips the search for tick labels above the image
+            ax.xaxis.set_visible(False)
+            ax.yaxis.set_visible(j == 0)
             ax.set_yticks([])
             if r < 2:
-                ax.set_title(_caption(name, j, y, pred, probs), fontsize=7)
+                ax.set_title(_caption(name, j, y, pred, probs), fontsize=7, y=1.0)
         axes[r, 0].set_ylabel(name)
         images.append(im)
     x0 = 1.0 - right / width + 0.15 / width
-    for rows, im, label in (((0, 1), images[0], "pixel value"), ((2,), images[2], "adversarial − clean")):
-        y1 = axes[rows[0], 0].get_position().y1
-        y0 = axes[rows[-1], 0].get_position().y0
+    for rows_, im, label in (
+        ((0, 1), images[0], "pixel value"), ((2,), images[2], "adversarial − clean")
+    ):
+        y1 = axes[rows_[0], 0].get_position().y1
+        y0 = axes[rows_[-1], 0].get_position().y0
         pad = 0.1 * (y1 - y0)  # the 0.8 shrink of a default colour bar
         cax = fig.add_axes((x0, y0 + pad, 0.15 / width, y1 - y0 - 2 * pad))
         fig.colorbar(im, cax=cax, label=label)
     return fig
+
+
+def _refill(fig: Any, rows: tuple, layout: tuple[int, tuple[int, int]], y: np.ndarray | None):
+    """Put ``rows`` into a figure of ``_grid_figure`` with the same layout: image data,
+    colour limits (the colour bars follow their images) and titles."""
+    k, image_shape = layout
+    for r, (name, imgs, _, vmin, vmax, pred, probs) in enumerate(rows):
+        for j in range(k):
+            ax = fig.axes[r * k + j]
+            im = ax.images[0]
+            im.set_data(imgs[j].reshape(image_shape))
+            im.set_clim(vmin, vmax)
+            if r < 2:
+                ax.title.set_text(_caption(name, j, y, pred, probs))
 
 
 def training_figure(series: Mapping[str, Sequence[float]], *, title: str = "") -> Any:

@@ -44,16 +44,14 @@ def metrics_table(evaluations: Sequence[Evaluation], *, width: int = 120) -> str
 
 def plot_confusion(metrics: ClassMetrics, path: str | Path, *, title: str) -> Path:
     """A confusion-matrix heat map with the count (and row fraction) in every cell."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure, no backend switch
 
     counts = np.array(metrics.confusion, dtype=float)
     rows = counts.sum(axis=1, keepdims=True)
     fractions = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     size = max(3.5, 0.6 * len(counts) + 2.5)
-    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    fig = Figure(figsize=(size + 1.0, size))
+    ax = fig.subplots()
     image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, label="fraction of the true class")
     for i, j in np.ndindex(counts.shape):
@@ -69,7 +67,6 @@ def plot_confusion(metrics: ClassMetrics, path: str | Path, *, title: str) -> Pa
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return Path(path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,24 @@ from qadl.adversary.evaluate import Evaluation
 from qadl.adversary.figures import accuracy_figure, image_figure, training_figure
 
 __all__ = [
+    "FigureSlot",
     "certified_table",
     "plot_accuracy_vs_epsilon",
     "plot_image_grid",
     "plot_training_curves",
     "robustness_table",
 ]
+
+
+@dataclass
+class FigureSlot:
+    """The figure of one ``plot_image_grid`` call, kept for the next to refill.
+
+    Grids of as many images of the same shape then share one figure (its axes are built
+    once: a third of a grid's cost); a grid of another layout replaces the figure.
+    """
+
+    figure: Any = None
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -117,13 +130,17 @@ def plot_image_grid(
     pred_adv: np.ndarray | None = None,
     probs_adv: np.ndarray | None = None,
     max_images: int = 6,
+    slot: FigureSlot | None = None,
 ) -> Path:
     """Clean / adversarial / difference images with labels and probabilities
-    (``figures.image_figure``), as PNG."""
+    (``figures.image_figure``), as PNG; drawn in ``slot``'s figure where it fits."""
     fig = image_figure(
         clean, adversarial, image_shape, y=y, pred_clean=pred_clean, probs_clean=probs_clean,
         pred_adv=pred_adv, probs_adv=probs_adv, max_images=max_images,
+        reuse=None if slot is None else slot.figure,
     )
+    if slot is not None:
+        slot.figure = fig
     # nothing is drawn outside the axes grid, which the constrained layout fits to the
     # canvas: saving without "tight" draws the figure once instead of twice
     return _save(fig, path, tight=False)

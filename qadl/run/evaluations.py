@@ -217,10 +217,11 @@ def check_evaluations(session: Session) -> None:
 def run_evaluations(session: Session) -> list[Evaluation]:
     """Every ``evaluate`` statement: clean and robust accuracy of each listed model."""
     from qadl.adversary.metrics_report import metrics_table, plot_confusions
-    from qadl.adversary.report import certified_table, robustness_table
+    from qadl.adversary.report import FigureSlot, certified_table, robustness_table
 
     everything: list[Evaluation] = []
     plotted: list[plots.PlottedStatement] = []
+    grids = FigureSlot()  # every model's image grids are drawn in one figure
     for index, spec in enumerate(session.program.evaluations):
         samples = spec.options.get("samples", session.options.max_samples)
         if session.options.max_samples is not None and samples is not None:
@@ -274,7 +275,9 @@ def run_evaluations(session: Session) -> list[Evaluation]:
                 f"({time.perf_counter() - started:.1f} s)"
             )
             if session.options.plots and spec.options.get("plots", True):
-                plots.plot_examples(session.options.out_dir, name, data, keep, clean_proba)
+                plots.plot_examples(
+                    session.options.out_dir, name, data, keep, clean_proba, slot=grids
+                )
             if "mitigate" in spec.options:
                 evaluations.append(_evaluate_mitigated(session, name, data, spec, how))
         print(robustness_table(evaluations), flush=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from qadl.adversary.evaluate import Evaluation
 from qadl.adversary.figures import attack_norm
-from qadl.adversary.report import plot_accuracy_vs_epsilon, plot_image_grid
+from qadl.adversary.report import FigureSlot, plot_accuracy_vs_epsilon, plot_image_grid
 
 __all__ = ["PlottedStatement", "curve_norms", "plot_combined", "plot_curves", "plot_examples"]
 
@@ -100,12 +100,15 @@ def plot_examples(
     keep: Mapping[str, Any],
     clean_proba: Callable[[np.ndarray], np.ndarray],
     count: int = 6,
+    slot: FigureSlot | None = None,
 ) -> None:
     """``MODEL_ATTACK_images.png``: clean / adversarial / difference images of each image
     attack's last ε, titled with true and predicted labels and class probabilities.
 
-    ``clean_proba`` gives the model's class probabilities ``(B, C)`` of clean inputs.
+    ``clean_proba`` gives the model's class probabilities ``(B, C)`` of clean inputs;
+    ``slot`` a figure to draw in, shared with other calls (default: one for this call).
     """
+    slot = FigureSlot() if slot is None else slot
     if data.image_shape is None or data.x is None:
         return
     count = min(count, len(data))
@@ -127,4 +130,5 @@ def plot_examples(
             pred_adv=np.asarray(result.pred_adv[:count]),
             probs_adv=np.asarray(result.probs_adv[:count]),
             max_images=count,
+            slot=slot,
         )
