@@ -203,8 +203,8 @@ class _Device:
 
     @functools.cached_property
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """``(dist, adj, edge_ptr, edge_idx)`` for the kernel: ``n × n`` distances and
-        coupling, and the pairs ``a·n + b`` touching each qubit (CSR)."""
+        """For the kernel: ``n × n`` distances and coupling, the pairs ``a·n + b`` touching
+        each qubit (CSR), and the release valve's paths (``sabre_kernels.valve_paths``)."""
         n = len(self.dist)
         adj = np.zeros((n, n), np.bool_)
         for p, neighbours in enumerate(self.adjacent):
@@ -212,7 +212,8 @@ class _Device:
         edge_ptr = np.zeros(n + 1, np.int64)
         np.cumsum([len(e) for e in self.edges_at], out=edge_ptr[1:])
         edge_idx = np.array([a * n + b for e in self.edges_at for a, b in e], np.int64)
-        return np.array(self.dist, np.int64), adj, edge_ptr, edge_idx
+        paths, lengths = _kernels().valve_paths(self.graph, n)
+        return np.array(self.dist, np.int64), adj, edge_ptr, edge_idx, paths, lengths
 
 
 @functools.lru_cache(maxsize=16)
@@ -446,7 +447,7 @@ def _compiled_sweep(
     problem: _Problem, layout, device: _Device, rng: np.random.Generator, bound=None
 ) -> _Sweep | None:
     """``_sweep`` run by the Numba kernel: the same decisions, events and layout."""
-    out = _kernels().sweep(problem.arrays, layout, device.arrays, device.graph, rng, bound)
+    out = _kernels().sweep(problem.arrays, layout, device.arrays, rng, bound)
     return None if out is None else _Sweep(*out)
 
 
@@ -473,6 +474,9 @@ def _sabre_layout(
     forward: _Problem, backward: _Problem, start, device, rng, iterations, sweep=_sweep
 ) -> list[int]:
     """Forward-backward SABRE passes refine ``start`` (only two-qubit ops matter here)."""
+    if sweep is _compiled_sweep:  # every sweep in one compiled call
+        arrays = (forward.arrays, backward.arrays)
+        return _kernels().refine(*arrays, start, device.arrays, rng, iterations)
     layout = list(start)
     for _ in range(iterations):
         layout = sweep(forward, layout, device, rng).l2p

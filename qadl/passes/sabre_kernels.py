@@ -6,33 +6,29 @@ of the Python sweep: the same ready-op order (passes over the sorted front), the
 look-ahead set (breadth first, first ``EXTENDED_SET_SIZE`` two-qubit ops), the same scores
 (integer distance sums, then the same floating-point operations in the same order), and
 the same tie-breaks (Numba's ``Generator.integers`` draws NumPy's numbers from the shared
-bit generator). The shortest-path release valve is left to the caller (networkx's path
-choice), so the kernel returns to Python when it is due and is called again to resume.
+bit generator), and the same release valve (networkx's shortest paths, looked up in a
+table of them built once per coupling map).
 fastmath is off: scores must round as Python's do.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import networkx as nx
 import numpy as np
 from numba import njit
 
-__all__ = ["BOUND", "DONE", "VALVE", "sweep", "sweep_kernel"]
+__all__ = ["BOUND", "DONE", "refine", "refine_kernel", "sweep", "sweep_kernel", "valve_paths"]
 
 DONE = 0
 """Status: every op was emitted."""
 BOUND = 1
 """Status: the SWAP bound was reached (the trial cannot beat the best one)."""
-VALVE = 2
-"""Status: the release valve is due for virtual qubits ``scalars[4], scalars[5]``."""
 
 EXTENDED_SET_SIZE, EXTENDED_WEIGHT, DECAY_STEP, DECAY_RESET = 20, 0.5, 0.001, 5
 """SABRE's constants, as ``route_sabre`` defines them (a test checks they agree)."""
 
-# scalars[]: emitted events, SWAPs, SWAPs since progress, front size, valve pair (2)
-_EVENTS, _SWAPS, _SINCE, _FRONT, _VA, _VB = range(6)
+# scalars[]: emitted events, SWAPs, SWAPs since progress, front size
+_EVENTS, _SWAPS, _SINCE, _FRONT = range(4)
 
 
 @njit(cache=True)
@@ -76,22 +72,33 @@ def _extended_set(front, succ_ptr, succ_idx, pair_a, seen, stamp, size, queue, n
 
 
 @njit(cache=True)
-def _distance_sum(ops, count, pair_a, pair_b, l2p, dist, a, b):
-    """Σ distance of ``ops[:count]`` with the qubits at physical ``a`` and ``b`` traded."""
+def _endpoints(ops, count, pair_a, pair_b, l2p, dist):
+    """Physical operands of ``ops[:count]`` and the sum of their distances."""
+    ps, rs = np.empty(count, np.int64), np.empty(count, np.int64)
     total = 0
     for k in range(count):
-        i = ops[k]
-        p = l2p[pair_a[i]]
-        r = l2p[pair_b[i]]
+        ps[k], rs[k] = l2p[pair_a[ops[k]]], l2p[pair_b[ops[k]]]
+        total += dist[ps[k], rs[k]]
+    return ps, rs, total
+
+
+@njit(cache=True)
+def _delta(ps, rs, dist, a, b):
+    """The change of Σ ``dist[ps[k], rs[k]]`` when the qubits at ``a`` and ``b`` trade
+    places (an op between ``a`` and ``b`` keeps its distance)."""
+    total = 0
+    for k in range(ps.shape[0]):
+        p, r = ps[k], rs[k]
         if p == a:
-            p = b
+            if r != b:
+                total += dist[b, r] - dist[a, r]
         elif p == b:
-            p = a
-        if r == a:
-            r = b
+            if r != a:
+                total += dist[a, r] - dist[b, r]
+        elif r == a:
+            total += dist[p, b] - dist[p, a]
         elif r == b:
-            r = a
-        total += dist[p, r]
+            total += dist[p, a] - dist[p, b]
     return total
 
 
@@ -129,14 +136,17 @@ def _candidates(front, f_len, pair_a, pair_b, l2p, edge_ptr, edge_idx, mark, sta
 def _choose(front, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, weight, rng):
     """The index into ``cands`` of the best SWAP (ties drawn from ``rng``)."""
     pair_a, pair_b = pairs
+    fp, fr, f_sum = _endpoints(front, f_len, pair_a, pair_b, l2p, dist)
+    ep, er, e_sum = _endpoints(ext, n_ext, pair_a, pair_b, l2p, dist)
     best = np.inf
     n_ties = 0
     scores = np.empty(n_cands)
     for c in range(n_cands):
         a, b = cands[c] // n, cands[c] % n
-        h = _distance_sum(front, f_len, pair_a, pair_b, l2p, dist, a, b) / f_len
+        # Integer sums (as the Python sweep's), then its floating-point steps in its order.
+        h = (f_sum + _delta(fp, fr, dist, a, b)) / f_len
         if n_ext:
-            h += weight * _distance_sum(ext, n_ext, pair_a, pair_b, l2p, dist, a, b) / n_ext
+            h += weight * (e_sum + _delta(ep, er, dist, a, b)) / n_ext
         scores[c] = max(decay[a], decay[b]) * h
         best = min(best, scores[c])
     first = -1
@@ -194,23 +204,59 @@ def _run_ready(front, fpos, scalars, preds, succs, pairs, l2p, adj, events, pend
 
 
 @njit(cache=True)
-def sweep_kernel(
-    pair_a, pair_b, succ_ptr, succ_idx, dist, adj, edge_ptr, edge_idx,
-    l2p, p2l, preds, front, fpos, decay, events, scalars,
-    bound, ext_size, weight, decay_step, decay_reset, rng,
-):  # fmt: skip
-    """Run (or resume) one sweep in place; (status, events buffer).
+def _start(layout, preds0):
+    """The state of a sweep from ``layout``: l2p, p2l, preds, front, fpos, decay, scalars."""
+    n, m = layout.shape[0], preds0.shape[0]
+    l2p, p2l = layout.copy(), np.empty(n, np.int64)
+    for v in range(n):
+        p2l[l2p[v]] = v
+    preds = preds0.copy()
+    front, fpos = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    count = 0
+    for i in range(m):
+        if preds[i] == 0:
+            front[count] = i
+            fpos[i] = count
+            count += 1
+    scalars = np.zeros(4, np.int64)
+    scalars[_FRONT] = count
+    return l2p, p2l, preds, front, fpos, np.ones(n), scalars
 
-    ``pair_a/pair_b[i]``: virtual operands of op ``i`` (``-1``: a one-qubit op);
-    ``succ_ptr/succ_idx``: successors (CSR); ``dist``/``adj``: hop distances and coupling
-    (``n × n``); ``edge_ptr/edge_idx``: coupled pairs ``a·n + b`` touching each physical
-    qubit (CSR). ``l2p``, ``p2l``, ``preds``, the unordered ``front`` (``fpos``: positions),
-    ``decay`` and ``scalars`` are the sweep's state, updated in place; ``events`` follow
-    ``route_sabre._Sweep``. ``bound < 0``: no bound.
+
+@njit(cache=True)
+def _release(path, l2p, p2l, events, scalars):
+    """SWAPs along ``path`` (networkx's shortest path, as the Python sweep takes) but its
+    last qubit, so the valve pair ends up adjacent; the events buffer."""
+    n = l2p.shape[0]
+    for k in range(path.shape[0] - 2):
+        p, r = path[k], path[k + 1]
+        vp, vr = p2l[p], p2l[r]
+        p2l[p], p2l[r] = vr, vp
+        l2p[vp], l2p[vr] = r, p
+        events = _emit(events, scalars[_EVENTS], -1 - (p * n + r))
+        scalars[_EVENTS] += 1
+        scalars[_SWAPS] += 1
+    scalars[_SINCE] = 0
+    return events
+
+
+@njit(cache=True)
+def sweep_kernel(problem, device, layout, bound, rng):
+    """One sweep from ``layout``: (status, final l2p, events, SWAPs); ``bound < 0``: none.
+
+    ``problem`` is ``route_sabre._Problem.arrays`` (``pair_a/pair_b[i]``: virtual operands
+    of op ``i``, ``-1`` for a one-qubit op; predecessor counts; successors in CSR form);
+    ``device`` is ``route_sabre._Device.arrays`` (hop distances, coupling, the pairs
+    ``a·n + b`` touching each qubit in CSR form, and the release valve's paths);
+    ``events`` follow ``route_sabre._Sweep``.
     """
+    pair_a, pair_b, preds0, succ_ptr, succ_idx = problem
+    dist, adj, edge_ptr, edge_idx, paths, path_len = device
+    l2p, p2l, preds, front, fpos, decay, scalars = _start(layout, preds0)
     n, m = l2p.shape[0], pair_a.shape[0]
     pairs, succs = (pair_a, pair_b), (succ_ptr, succ_idx)
     limit = 3 * n
+    events = np.empty(m + 4 * n, np.int64)
     seen = np.zeros(m, np.int64)
     mark = np.zeros(n * n, np.int64)
     work = np.empty((5, m), np.int64)
@@ -218,7 +264,7 @@ def sweep_kernel(
     cands = np.empty(edge_idx.shape[0], np.int64)
     stamp = 0
     cached = False  # the sorted front and its look-ahead set, while the front stands
-    ext = np.empty(ext_size, np.int64)
+    ext = np.empty(EXTENDED_SET_SIZE, np.int64)
     n_ext = f_len = 0
     while scalars[_FRONT]:
         events, ran = _run_ready(
@@ -235,19 +281,23 @@ def sweep_kernel(
             ordered[:f_len] = front[:f_len]
             _insertion_sort(ordered, f_len)
             ext, n_ext = _extended_set(
-                ordered[:f_len], succ_ptr, succ_idx, pair_a, seen, stamp, ext_size, queue, nxt
-            )
+                ordered[:f_len], succ_ptr, succ_idx, pair_a, seen, stamp, EXTENDED_SET_SIZE,
+                queue, nxt,
+            )  # fmt: skip
             cached = True
         if scalars[_SINCE] >= limit:
-            scalars[_VA] = pair_a[ordered[0]]
-            scalars[_VB] = pair_b[ordered[0]]
-            return VALVE, events
+            s, t = l2p[pair_a[ordered[0]]], l2p[pair_b[ordered[0]]]
+            events = _release(paths[s, t, : path_len[s, t]], l2p, p2l, events, scalars)
+            if bound >= 0 and scalars[_SWAPS] >= bound:
+                return BOUND, l2p, events[:0], scalars[_SWAPS]
+            continue
         n_cands = _candidates(
             ordered, f_len, pair_a, pair_b, l2p, edge_ptr, edge_idx, mark, stamp, cands
         )
         c = _choose(
-            ordered, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, weight, rng
-        )
+            ordered, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n,
+            EXTENDED_WEIGHT, rng,
+        )  # fmt: skip
         a, b = cands[c] // n, cands[c] % n
         va, vb = p2l[a], p2l[b]
         p2l[a], p2l[b] = vb, va
@@ -256,75 +306,69 @@ def sweep_kernel(
         scalars[_EVENTS] += 1
         scalars[_SWAPS] += 1
         if bound >= 0 and scalars[_SWAPS] >= bound:
-            return BOUND, events
-        decay[a] += decay_step
-        decay[b] += decay_step
+            return BOUND, l2p, events[:0], scalars[_SWAPS]
+        decay[a] += DECAY_STEP
+        decay[b] += DECAY_STEP
         scalars[_SINCE] += 1
-        if scalars[_SWAPS] % decay_reset == 0:
+        if scalars[_SWAPS] % DECAY_RESET == 0:
             decay[:] = 1.0
-    return DONE, events
+    return DONE, l2p, events[: scalars[_EVENTS]], scalars[_SWAPS]
 
 
-def _start(problem_arrays, layout):
-    """The kernel's state arrays at the start of a sweep from ``layout``."""
-    pair_a, _, preds, _, _ = problem_arrays
-    m, n = pair_a.shape[0], len(layout)
-    l2p = np.array(layout, np.int64)
-    p2l = np.empty(n, np.int64)
-    p2l[l2p] = np.arange(n)
-    ready = np.flatnonzero(preds == 0)
-    front = np.zeros(m, np.int64)
-    front[: ready.shape[0]] = ready
-    fpos = np.zeros(m, np.int64)
-    fpos[ready] = np.arange(ready.shape[0])
-    scalars = np.array([0, 0, 0, ready.shape[0], 0, 0], np.int64)
-    events = np.empty(m + 4 * n, np.int64)
-    return l2p, p2l, preds.copy(), front, fpos, np.ones(n), events, scalars
+@njit(cache=True)
+def refine_kernel(forward, backward, device, start, iterations, rng):
+    """``route_sabre._sabre_layout`` in one call: forward-backward sweeps from ``start``."""
+    layout = start
+    for _ in range(iterations):
+        layout = sweep_kernel(forward, device, layout, -1, rng)[1]
+        layout = sweep_kernel(backward, device, layout, -1, rng)[1]
+    return layout
 
 
-def _release(graph, l2p, p2l, events, scalars):
-    """SWAPs along networkx's shortest path between the valve pair (as the Python sweep)."""
-    n = l2p.shape[0]
-    path = nx.shortest_path(graph, int(l2p[scalars[_VA]]), int(l2p[scalars[_VB]]))
-    for p, r in itertools.pairwise(path[:-1]):
-        vp, vr = p2l[p], p2l[r]
-        p2l[p], p2l[r] = vr, vp
-        l2p[vp], l2p[vr] = r, p
-        events = _emit(events, scalars[_EVENTS], -1 - (p * n + r))
-        scalars[_EVENTS] += 1
-        scalars[_SWAPS] += 1
-    scalars[_SINCE] = 0
-    return events
+def valve_paths(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """networkx's shortest path for every ordered pair (``-1`` padded) and its length.
+
+    The Python sweep's release valve asks ``nx.shortest_path`` at the moment; the kernel
+    looks the same paths up (a pair in different components gets length 0, never used).
+    """
+    paths = np.full((n, n, n), -1, np.int64)
+    length = np.zeros((n, n), np.int64)
+    for s in range(n):
+        for t in range(n):
+            try:
+                path = nx.shortest_path(graph, s, t)
+            except nx.NetworkXNoPath:
+                continue
+            paths[s, t, : len(path)] = path
+            length[s, t] = len(path)
+    return paths, length
 
 
-def sweep(problem_arrays, layout, device_arrays, graph, rng, bound=None):
+def sweep(problem_arrays, layout, device_arrays, rng, bound=None):
     """One SABRE sweep, compiled: ``(l2p, events, swaps)`` as ``route_sabre._sweep``'s.
 
     Args:
         problem_arrays: ``route_sabre._Problem.arrays``.
         layout: the starting layout (virtual -> physical).
         device_arrays: ``route_sabre._Device.arrays``.
-        graph: the coupling graph (for the release valve's shortest paths).
         rng: tie-breaks, drawn as the Python sweep draws them.
         bound: give up (return None) once this many SWAPs are reached.
 
     Returns:
         The final layout, the emitted events and the SWAP count, or None at the bound.
     """
-    pair_a, pair_b, _, succ_ptr, succ_idx = problem_arrays
-    dist, adj, edge_ptr, edge_idx = device_arrays
-    l2p, p2l, preds, front, fpos, decay, events, scalars = _start(problem_arrays, layout)
-    while True:
-        status, events = sweep_kernel(
-            pair_a, pair_b, succ_ptr, succ_idx, dist, adj, edge_ptr, edge_idx,
-            l2p, p2l, preds, front, fpos, decay, events, scalars,
-            -1 if bound is None else bound,
-            EXTENDED_SET_SIZE, EXTENDED_WEIGHT, DECAY_STEP, DECAY_RESET, rng,
-        )  # fmt: skip
-        if status == DONE:
-            return l2p.tolist(), events[: scalars[_EVENTS]].tolist(), int(scalars[_SWAPS])
-        if status == BOUND:
-            return None
-        events = _release(graph, l2p, p2l, events, scalars)
-        if bound is not None and scalars[_SWAPS] >= bound:
-            return None
+    start = np.asarray(layout, np.int64)
+    status, l2p, events, swaps = sweep_kernel(
+        problem_arrays, device_arrays, start, -1 if bound is None else bound, rng
+    )
+    if status == BOUND:
+        return None
+    return l2p.tolist(), events.tolist(), int(swaps)
+
+
+def refine(forward_arrays, backward_arrays, start, device_arrays, rng, iterations) -> list[int]:
+    """``route_sabre._sabre_layout``, compiled: the refined layout."""
+    layout = np.asarray(start, np.int64)
+    return refine_kernel(
+        forward_arrays, backward_arrays, device_arrays, layout, iterations, rng
+    ).tolist()

@@ -104,21 +104,23 @@ release valve (found by searching seeds 0-2160; rare, SABRE's look-ahead usually
 
 @pytest.mark.parametrize(("seed", "graph"), VALVE_CASES)
 def test_release_valve_cases_agree(seed, graph, monkeypatch):
-    """The kernel hands the release valve back to Python, resumes, and still agrees."""
-    opened = []
-    release = sabre_kernels._release
-
-    def counting(*args):
-        opened.append(1)
-        return release(*args)
-
-    monkeypatch.setattr(sabre_kernels, "_release", counting)
+    """Sweeps through the release valve (the kernel looks networkx's paths up): the same."""
     n, coupling = random_graph(seed) if graph == "random" else GRAPHS[graph]
     device = rs._Device.of(rs._coupling_graph(coupling, n), n)
     problem = rs._Problem.of(random_ops(seed, n, 20))
     layout = [int(p) for p in np.random.default_rng(seed).permutation(n)]
-    full = assert_same_sweep(problem, layout, device, seed)
+    opened = []
+    shortest_path = nx.shortest_path
+
+    def counting(*args):
+        opened.append(args)
+        return shortest_path(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(nx, "shortest_path", counting)
+        full = rs._sweep(problem, layout, device, np.random.default_rng(seed))
     assert opened, "this case no longer reaches the release valve"
+    assert assert_same_sweep(problem, layout, device, seed) == full
     for bound in range(1, full.swaps + 2):  # bounds hit inside and after the valve's SWAPs
         assert_same_sweep(problem, layout, device, seed, bound)
 
