@@ -38,7 +38,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
 )
 
-__all__ = ["backward_soa", "forward_keep_soa", "outputs_soa", "vjp_soa"]
+__all__ = ["outputs_soa", "vjp_soa"]
 
 _FWD = {"contract"}
 _BWD = {"contract", "reassoc"}
@@ -557,84 +557,6 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
             for i in range(n):
                 g_state[b, i] = 2.0 * complex(lre[i], lim[i])
     return out, g_th, g_x, g_d, g_state
-
-
-# The training step's parallel loop bodies are per-sample functions inlined into the
-# driver (no separately compiled level, whose LLVM module every caller re-optimises) and
-# called with an int64 index: Numba types a prange index as int64 when it types the loop
-# but as uint64 when it lowers it, so a callee taking the raw index compiled twice.
-@njit(cache=True, inline="always")
-def _keep_one(b, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
-              out, angs, fre, fim):
-    """One sample of ``forward_keep_soa``: writes row ``b`` of its four results."""
-    K._eval_row(tape, theta, x[b], delta[b], angs[b])
-    psi = np.empty(fre.shape[1], dtype=np.complex128)
-    _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
-    K._readout(psi, ro, out[b])
-
-
-@njit(cache=True, parallel=True)
-def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
-    """``outputs_soa`` that also keeps what ``backward_soa`` needs.
-
-    Returns outputs (B, K), the tape values (B, A) and the final states split into
-    real and imaginary parts (B, 2**nq) each.
-    """
-    nb = x.shape[0]
-    n = 1 << nq
-    out = np.empty((nb, num_outputs))
-    angs = np.empty((nb, tape[0].shape[0]))
-    fre = np.empty((nb, n))
-    fim = np.empty((nb, n))
-    for b in prange(nb):
-        _keep_one(np.int64(b), nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
-                  out, angs, fre, fim)
-    return out, angs, fre, fim
-
-
-@njit(cache=True, inline="always")
-def _back_one(b, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti,
-              g_th, g_x, g_d, g_state):
-    """One sample of ``backward_soa``: writes row ``b`` of its gradients."""
-    n = fre.shape[1]
-    g = np.zeros(angs.shape[1])
-    r = np.zeros(16, dtype=np.complex128)
-    re = fre[b]
-    im = fim[b]
-    psi = np.empty(n, dtype=np.complex128)
-    for i in range(n):
-        psi[i] = complex(re[i], im[i])
-    lam = np.empty(n, dtype=np.complex128)
-    K._seed_lambda(psi, ro, cot[b], lam)
-    lre = np.empty(n)
-    lim = np.empty(n)
-    for i in range(n):
-        lre[i] = lam[i].real
-        lim[i] = lam[i].imag
-    _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
-    K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-    if has_init:
-        for i in range(n):
-            g_state[b, i] = 2.0 * complex(lre[i], lim[i])
-
-
-@njit(cache=True, parallel=True)
-def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti):
-    """The backward half of ``vjp_soa``, from ``forward_keep_soa``'s results.
-
-    Overwrites ``fre`` and ``fim``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
-    dL/d(input state) as ``vjp_soa`` does.
-    """
-    nb = x.shape[0]
-    n = 1 << nq
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        _back_one(np.int64(b), nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
-                  dtr, dti, g_th, g_x, g_d, g_state)
-    return g_th, g_x, g_d, g_state
 
 
 # ============================================================================ large single states

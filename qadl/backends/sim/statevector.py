@@ -378,18 +378,16 @@ class Simulator(CircuitSizes):
         head = (self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
                 batch.theta, batch.x, batch.delta)
         if self._soa is not None:
-            from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+            from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
-            with _threads_for(batch.size):
-                out, angs, fre, fim = soa_kernels.forward_keep_soa(
-                    *head, init, has_init, ro.num_outputs, *self._soa
-                )
+            out, angs, fre, fim = soa_step.forward_keep_soa(
+                *head, init, has_init, ro.num_outputs, *self._soa
+            )
             cot, aux = seed(out)
             cot = self._cotangent(cot, batch.size)
-            with _threads_for(batch.size):
-                g_th, g_x, g_d, g_state = soa_kernels.backward_soa(
-                    *head, has_init, cot, angs, fre, fim, *self._soa
-                )
+            g_th, g_x, g_d, g_state = soa_step.backward_soa(
+                *head, has_init, cot, angs, fre, fim, *self._soa
+            )
         else:
             with _threads_for(batch.size):
                 out, angs, states = kernels.forward_keep(*head, init, has_init, ro.num_outputs)

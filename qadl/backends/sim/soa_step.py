@@ -1,0 +1,95 @@
+"""The training step on split-array states: a forward pass that keeps, then the backward.
+
+``Simulator.vjp_after`` runs ``forward_keep_soa``, computes the cotangent from its
+outputs, and runs ``backward_soa`` from the kept final states: one forward pass per
+step. Each is a serial ``nogil`` kernel over a range of samples, run one range per
+thread by ``threads.run_rows`` (no ``parallel=True``: see that module for what its
+parfor lowering cost at the first call). Per sample the arithmetic is the one
+``soa_kernels.vjp_soa`` does.
+"""
+
+from __future__ import annotations
+
+from qadl.backends.sim.cache import configure_numba_cache
+
+configure_numba_cache()
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+from qadl.backends.sim import kernels as K  # noqa: E402
+from qadl.backends.sim.soa_kernels import _backward, _forward_sample  # noqa: E402
+from qadl.backends.sim.threads import run_rows  # noqa: E402
+
+__all__ = ["backward_soa", "forward_keep_soa"]
+
+
+@njit(cache=True, nogil=True)
+def _keep_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
+               out, angs, fre, fim):
+    """Rows ``lo:hi`` of ``forward_keep_soa``'s four results."""
+    psi = np.empty(fre.shape[1], dtype=np.complex128)
+    for b in range(lo, hi):
+        K._eval_row(tape, theta, x[b], delta[b], angs[b])
+        _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
+        K._readout(psi, ro, out[b])
+
+
+def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
+    """``soa_kernels.outputs_soa`` that also keeps what ``backward_soa`` needs.
+
+    Returns outputs (B, K), the tape values (B, A) and the final states split into
+    real and imaginary parts (B, 2**nq) each.
+    """
+    nb = x.shape[0]
+    out = np.empty((nb, num_outputs))
+    angs = np.empty((nb, tape[0].shape[0]))
+    fre = np.empty((nb, 1 << nq))
+    fim = np.empty((nb, 1 << nq))
+    run_rows(_keep_rows, nb, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
+             out, angs, fre, fim)
+    return out, angs, fre, fim
+
+
+@njit(cache=True, nogil=True)
+def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
+               dtr, dti, g_th, g_x, g_d, g_state):
+    """Rows ``lo:hi`` of ``backward_soa``'s gradients."""
+    n = fre.shape[1]
+    psi = np.empty(n, dtype=np.complex128)
+    lam = np.empty(n, dtype=np.complex128)
+    lre = np.empty(n)
+    lim = np.empty(n)
+    g = np.empty(angs.shape[1])
+    r = np.zeros(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        re = fre[b]
+        im = fim[b]
+        for i in range(n):
+            psi[i] = complex(re[i], im[i])
+        K._seed_lambda(psi, ro, cot[b], lam)
+        for i in range(n):
+            lre[i] = lam[i].real
+            lim[i] = lam[i].imag
+        g[:] = 0.0
+        _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
+        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+
+
+def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti):
+    """The backward half of ``soa_kernels.vjp_soa``, from ``forward_keep_soa``'s results.
+
+    Overwrites ``fre`` and ``fim``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
+    dL/d(input state) as ``vjp_soa`` does.
+    """
+    nb = x.shape[0]
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    run_rows(_back_rows, nb, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
+             dtr, dti, g_th, g_x, g_d, g_state)
+    return g_th, g_x, g_d, g_state

@@ -1,0 +1,57 @@
+"""Run a per-sample kernel over the rows of a batch on Python threads.
+
+The training step's kernels (``soa_kernels.forward_keep_soa``, ``backward_soa``) are
+serial ``nogil`` loops over a range of samples; this module splits the batch into one
+contiguous range per thread and runs them at once, the first range in the calling
+thread. Numba's ``parallel=True`` would do the same split with OpenMP, but its parfor
+lowering compiles the loop body a second time and re-optimises every kernel it calls
+in two more LLVM modules: with an empty cache it cost 8 of the 20 CPU seconds before
+the flagship's first gradient (docs/benchmarks.md). The thread count is Numba's
+(``numba.get_num_threads``, which ``numba.set_num_threads`` and ``NUMBA_NUM_THREADS``
+set), never more than there are samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+__all__ = ["row_ranges", "run_rows"]
+
+
+def row_ranges(size: int, threads: int) -> list[tuple[int, int]]:
+    """``size`` rows split into ``min(threads, size)`` contiguous near-equal ranges."""
+    parts = max(1, min(threads, size))
+    bounds = [size * k // parts for k in range(parts + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+@functools.cache
+def _pool(pid: int, workers: int) -> ThreadPoolExecutor:
+    """One pool per process (``pid``: a forked child starts its own, without threads)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qadl-rows")
+
+
+def run_rows(kernel: Callable[..., None], size: int, *args) -> None:
+    """``kernel(lo, hi, *args)`` for each range of ``row_ranges(size, threads)``.
+
+    ``kernel`` must release the GIL (``nogil=True``) and write only rows ``lo:hi`` of
+    its outputs. An exception in any range is raised here, after all ranges finished.
+    """
+    from numba import config, get_num_threads  # lazy: numba is off the import path
+
+    ranges = row_ranges(size, get_num_threads())
+    if len(ranges) == 1:
+        kernel(0, size, *args)
+        return
+    pool = _pool(os.getpid(), max(1, config.NUMBA_NUM_THREADS - 1))
+    futures = [pool.submit(kernel, lo, hi, *args) for lo, hi in ranges[1:]]
+    try:
+        kernel(*ranges[0], *args)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
