@@ -22,6 +22,7 @@ from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import WIRE_BASES
+from qadl.passes.vf2_layout import perfect_layout
 
 __all__ = ["RoutedCircuit", "RoutingError", "perfect_layout", "route", "route_sabre"]
 
@@ -71,42 +72,6 @@ def _coupling_graph(coupling: Sequence[tuple[int, int]], num_physical: int) -> n
     graph.add_nodes_from(range(num_physical))
     graph.add_edges_from((int(a), int(b)) for a, b in coupling)
     return graph
-
-
-def _interaction_graph(circuit: Circuit) -> nx.Graph:
-    graph = nx.Graph()
-    for op in circuit.ops:
-        if len(op.qubits) == 2:
-            graph.add_edge(*op.qubits)
-    return graph
-
-
-def _could_embed(small: nx.Graph, big: nx.Graph) -> bool:
-    """Cheap necessary conditions, so VF2 is only run when an embedding may exist."""
-    if (
-        small.number_of_nodes() > big.number_of_nodes()
-        or small.number_of_edges() > big.number_of_edges()
-    ):
-        return False
-    small_deg = sorted((d for _, d in small.degree()), reverse=True)
-    big_deg = sorted((d for _, d in big.degree()), reverse=True)
-    if any(s > b for s, b in zip(small_deg, big_deg, strict=False)):
-        return False
-    return not (sum(nx.triangles(small).values()) and not sum(nx.triangles(big).values()))
-
-
-def perfect_layout(circuit: Circuit, coupling_graph: nx.Graph) -> dict[int, int] | None:
-    """A virtual -> physical map under which every two-qubit op is on a coupled pair, or None.
-
-    VF2 subgraph monomorphism (networkx) of the interaction graph into the coupling
-    graph, as Qiskit's VF2Layout; the first match in networkx's deterministic order.
-    """
-    interaction = _interaction_graph(circuit)
-    if interaction.number_of_edges() == 0 or not _could_embed(interaction, coupling_graph):
-        return None
-    matcher = nx.algorithms.isomorphism.GraphMatcher(coupling_graph, interaction)
-    match = next(iter(matcher.subgraph_monomorphisms_iter()), None)
-    return None if match is None else {v: p for p, v in match.items()}
 
 
 def _complete_layout(partial: dict[int, int], num_physical: int) -> list[int]:
@@ -165,16 +130,8 @@ class _Problem:
 
     @functools.cached_property
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """``(pair_a, pair_b, preds, succ_ptr, succ_idx)`` as int64 arrays for the kernel.
-
-        ``pair_a[i] = pair_b[i] = -1`` for a one-qubit op; successors in CSR form.
-        """
-        pair_a = np.array([-1 if p is None else p[0] for p in self.pairs], np.int64)
-        pair_b = np.array([-1 if p is None else p[1] for p in self.pairs], np.int64)
-        succ_ptr = np.zeros(len(self.succs) + 1, np.int64)
-        np.cumsum([len(s) for s in self.succs], out=succ_ptr[1:])
-        succ_idx = np.array([j for s in self.succs for j in s], np.int64)
-        return pair_a, pair_b, np.array(self.preds, np.int64), succ_ptr, succ_idx
+        """The kernel's integer arrays (``sabre_kernels.problem_arrays``)."""
+        return _kernels().problem_arrays(self.pairs, self.preds, self.succs)
 
 
 @dataclass(frozen=True)
@@ -203,17 +160,8 @@ class _Device:
 
     @functools.cached_property
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """For the kernel: ``n × n`` distances and coupling, the pairs ``a·n + b`` touching
-        each qubit (CSR), and the release valve's paths (``sabre_kernels.valve_paths``)."""
-        n = len(self.dist)
-        adj = np.zeros((n, n), np.bool_)
-        for p, neighbours in enumerate(self.adjacent):
-            adj[p, sorted(neighbours)] = True
-        edge_ptr = np.zeros(n + 1, np.int64)
-        np.cumsum([len(e) for e in self.edges_at], out=edge_ptr[1:])
-        edge_idx = np.array([a * n + b for e in self.edges_at for a, b in e], np.int64)
-        paths, lengths = _kernels().valve_paths(self.graph, n)
-        return np.array(self.dist, np.int64), adj, edge_ptr, edge_idx, paths, lengths
+        """The kernel's integer arrays (``sabre_kernels.device_arrays``)."""
+        return _kernels().device_arrays(self.dist, self.adjacent, self.edges_at, self.graph)
 
 
 @functools.lru_cache(maxsize=16)

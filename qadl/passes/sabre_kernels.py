@@ -17,7 +17,17 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-__all__ = ["BOUND", "DONE", "refine", "refine_kernel", "sweep", "sweep_kernel", "valve_paths"]
+__all__ = [
+    "BOUND",
+    "DONE",
+    "device_arrays",
+    "problem_arrays",
+    "refine",
+    "refine_kernel",
+    "sweep",
+    "sweep_kernel",
+    "valve_paths",
+]
 
 DONE = 0
 """Status: every op was emitted."""
@@ -323,6 +333,33 @@ def refine_kernel(forward, backward, device, start, iterations, rng):
         layout = sweep_kernel(forward, device, layout, -1, rng)[1]
         layout = sweep_kernel(backward, device, layout, -1, rng)[1]
     return layout
+
+
+def problem_arrays(pairs, preds, succs) -> tuple[np.ndarray, ...]:
+    """``(pair_a, pair_b, preds, succ_ptr, succ_idx)`` of a ``route_sabre._Problem``.
+
+    ``pair_a[i] = pair_b[i] = -1`` for a one-qubit op; successors in CSR form.
+    """
+    pair_a = np.array([-1 if p is None else p[0] for p in pairs], np.int64)
+    pair_b = np.array([-1 if p is None else p[1] for p in pairs], np.int64)
+    succ_ptr = np.zeros(len(succs) + 1, np.int64)
+    np.cumsum([len(s) for s in succs], out=succ_ptr[1:])
+    succ_idx = np.array([j for s in succs for j in s], np.int64)
+    return pair_a, pair_b, np.array(preds, np.int64), succ_ptr, succ_idx
+
+
+def device_arrays(dist, adjacent, edges_at, graph: nx.Graph) -> tuple[np.ndarray, ...]:
+    """A ``route_sabre._Device`` for the kernel: ``n × n`` distances and coupling, the pairs
+    ``a·n + b`` touching each qubit (CSR), and the release valve's paths and lengths."""
+    n = len(dist)
+    adj = np.zeros((n, n), np.bool_)
+    for p, neighbours in enumerate(adjacent):
+        adj[p, sorted(neighbours)] = True
+    edge_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum([len(e) for e in edges_at], out=edge_ptr[1:])
+    edge_idx = np.array([a * n + b for e in edges_at for a, b in e], np.int64)
+    paths, lengths = valve_paths(graph, n)
+    return np.array(dist, np.int64), adj, edge_ptr, edge_idx, paths, lengths
 
 
 def valve_paths(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray]:
