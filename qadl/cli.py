@@ -577,8 +577,22 @@ def _internal_error(err: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``qadl`` console script; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``qadl`` console script; returns the exit code.
+
+    Without ``argv`` (the process's own command line: the process exits next), the objects
+    left are frozen out of the garbage collector: the interpreter's shutdown would trace
+    them all, a run's quarter million in 0.3–0.9 s, to free memory the exit frees anyway.
+    """
+    code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:
+        import gc
+
+        gc.freeze()
+    return code
+
+
+def _dispatch(argv: list[str]) -> int:
+    """Parse ``argv`` and run its command; the exit code."""
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -151,11 +151,11 @@ class History:
 
     def append(self, **row: float) -> History:
         """A history with one more epoch."""
-        return History(**{k: (*getattr(self, k), row[k]) for k in asdict(self)})
+        return History(**{k: (*getattr(self, k), row[k]) for k in _COLUMNS})
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Columns as arrays (for checkpoints)."""
-        return {k: np.asarray(v, dtype=float) for k, v in asdict(self).items()}
+        return {k: np.asarray(getattr(self, k), dtype=float) for k in _COLUMNS}
 
     @staticmethod
     def from_arrays(arrays: dict[str, np.ndarray]) -> History:
@@ -164,9 +164,13 @@ class History:
         # A column missing from an older checkpoint was not measured: NaN, epoch by epoch.
         cols = {
             k: tuple(float(v) for v in arrays.get(k, np.full(epochs, math.nan)))
-            for k in asdict(History())
+            for k in _COLUMNS
         }
         return History(**{**cols, "epoch": tuple(int(e) for e in cols["epoch"])})
+
+
+# the column names, read once: ``asdict`` would deep-copy every column on every epoch
+_COLUMNS = tuple(f.name for f in fields(History))
 
 
 @dataclass(frozen=True, eq=False)
