@@ -4,10 +4,10 @@ Imported lazily by ``route_sabre`` and only for routing-heavy circuits, so ``imp
 ``qadl check`` and small compiles never load Numba. The kernel makes exactly the decisions
 of the Python sweep: the same ready-op order (passes over the sorted front), the same
 look-ahead set (breadth first, first ``EXTENDED_SET_SIZE`` two-qubit ops), the same scores
-(integer distance sums, then the same floating-point operations in the same order), and
-the same tie-breaks (Numba's ``Generator.integers`` draws NumPy's numbers from the shared
-bit generator), and the same release valve (networkx's shortest paths, looked up in a
-table of them built once per coupling map).
+(integer distance sums, then the same floating-point operations in the same order), the
+same tie-breaks (Numba's ``Generator.integers`` draws NumPy's numbers from the shared bit
+generator) and the same release valve (networkx's shortest paths, looked up in a table of
+them built once per coupling map).
 fastmath is off: scores must round as Python's do.
 """
 
@@ -82,34 +82,47 @@ def _extended_set(front, succ_ptr, succ_idx, pair_a, seen, stamp, size, queue, n
 
 
 @njit(cache=True)
-def _endpoints(ops, count, pair_a, pair_b, l2p, dist):
-    """Physical operands of ``ops[:count]`` and the sum of their distances."""
-    ps, rs = np.empty(count, np.int64), np.empty(count, np.int64)
+def _endpoints(ops, count, pair_a, pair_b, l2p, dist, ps, rs):
+    """Physical operands of ``ops[:count]`` into ``ps``, ``rs``; the sum of their distances."""
     total = 0
     for k in range(count):
         ps[k], rs[k] = l2p[pair_a[ops[k]]], l2p[pair_b[ops[k]]]
         total += dist[ps[k], rs[k]]
-    return ps, rs, total
+    return total
 
 
 @njit(cache=True)
-def _delta(ps, rs, dist, a, b):
-    """The change of Σ ``dist[ps[k], rs[k]]`` when the qubits at ``a`` and ``b`` trade
-    places (an op between ``a`` and ``b`` keeps its distance)."""
-    total = 0
-    for k in range(ps.shape[0]):
-        p, r = ps[k], rs[k]
-        if p == a:
-            if r != b:
-                total += dist[b, r] - dist[a, r]
-        elif p == b:
-            if r != a:
-                total += dist[a, r] - dist[b, r]
-        elif r == a:
-            total += dist[p, b] - dist[p, a]
-        elif r == b:
-            total += dist[p, a] - dist[p, b]
-    return total
+def _meetings(ps, rs, count, side, n, ptr, other, sides):
+    """Who meets whom: for each physical qubit ``p``, ``other[ptr[p]:ptr[p + 1]]`` are the
+    partners of its ops among ``ps[:count]``/``rs[:count]`` pairs (``sides``: their
+    ``side[k]``, 0 front, 1 look-ahead); the CSR form of ``route_sabre._meetings``."""
+    ptr[:] = 0
+    for k in range(count):
+        ptr[ps[k] + 1] += 1
+        ptr[rs[k] + 1] += 1
+    for p in range(n):
+        ptr[p + 1] += ptr[p]
+    fill = ptr[:n].copy()
+    for k in range(count):
+        for p, r in ((ps[k], rs[k]), (rs[k], ps[k])):
+            other[fill[p]] = r
+            sides[fill[p]] = side[k]
+            fill[p] += 1
+
+
+@njit(cache=True)
+def _moved(here, there, ptr, other, sides, dist):
+    """How the front and look-ahead sums change when the qubit at ``here`` moves to
+    ``there`` (its ops with the qubit at ``there`` keep their distance)."""
+    front = ahead = 0
+    for s in range(ptr[here], ptr[here + 1]):
+        r = other[s]
+        if r != there:
+            if sides[s]:
+                ahead += dist[there, r] - dist[here, r]
+            else:
+                front += dist[there, r] - dist[here, r]
+    return front, ahead
 
 
 @njit(cache=True)
@@ -143,20 +156,29 @@ def _candidates(front, f_len, pair_a, pair_b, l2p, edge_ptr, edge_idx, mark, sta
 
 
 @njit(cache=True)
-def _choose(front, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, weight, rng):
-    """The index into ``cands`` of the best SWAP (ties drawn from ``rng``)."""
+def _choose(
+    front, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, work, scores, rng
+):
+    """The index into ``cands`` of the best SWAP (ties drawn from ``rng``); ``work`` (six
+    rows of at least ``2·(f_len + n_ext)`` and ``n + 1``) and ``scores`` are scratch space."""
     pair_a, pair_b = pairs
-    fp, fr, f_sum = _endpoints(front, f_len, pair_a, pair_b, l2p, dist)
-    ep, er, e_sum = _endpoints(ext, n_ext, pair_a, pair_b, l2p, dist)
+    ps, rs, side, ptr, other, sides = work[0], work[1], work[2], work[3], work[4], work[5]
+    f_sum = _endpoints(front, f_len, pair_a, pair_b, l2p, dist, ps, rs)
+    e_sum = _endpoints(ext, n_ext, pair_a, pair_b, l2p, dist, ps[f_len:], rs[f_len:])
+    side[:f_len] = 0
+    side[f_len : f_len + n_ext] = 1
+    _meetings(ps, rs, f_len + n_ext, side, n, ptr, other, sides)
     best = np.inf
     n_ties = 0
-    scores = np.empty(n_cands)
     for c in range(n_cands):
         a, b = cands[c] // n, cands[c] % n
+        fa, ea = _moved(a, b, ptr, other, sides, dist)
+        fb, eb = _moved(b, a, ptr, other, sides, dist)
+        df, de = fa + fb, ea + eb
         # Integer sums (as the Python sweep's), then its floating-point steps in its order.
-        h = (f_sum + _delta(fp, fr, dist, a, b)) / f_len
+        h = (f_sum + df) / f_len
         if n_ext:
-            h += weight * (e_sum + _delta(ep, er, dist, a, b)) / n_ext
+            h += EXTENDED_WEIGHT * (e_sum + de) / n_ext
         scores[c] = max(decay[a], decay[b]) * h
         best = min(best, scores[c])
     first = -1
@@ -269,9 +291,10 @@ def sweep_kernel(problem, device, layout, bound, rng):
     events = np.empty(m + 4 * n, np.int64)
     seen = np.zeros(m, np.int64)
     mark = np.zeros(n * n, np.int64)
-    work = np.empty((5, m), np.int64)
+    work = np.empty((11, 2 * (m + EXTENDED_SET_SIZE) + n + 1), np.int64)
     queue, nxt, ordered, pending, added = work[0], work[1], work[2], work[3], work[4]
     cands = np.empty(edge_idx.shape[0], np.int64)
+    scores = np.empty(edge_idx.shape[0])
     stamp = 0
     cached = False  # the sorted front and its look-ahead set, while the front stands
     ext = np.empty(EXTENDED_SET_SIZE, np.int64)
@@ -306,7 +329,7 @@ def sweep_kernel(problem, device, layout, bound, rng):
         )
         c = _choose(
             ordered, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n,
-            EXTENDED_WEIGHT, rng,
+            work[5:], scores, rng,
         )  # fmt: skip
         a, b = cands[c] // n, cands[c] % n
         va, vb = p2l[a], p2l[b]
