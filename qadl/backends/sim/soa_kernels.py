@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
+from qadl.backends.sim.kernels import inner  # noqa: E402
 from qadl.backends.sim.program import (  # noqa: E402
     F_CONST1,
     F_RX,
@@ -58,7 +59,7 @@ def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
     im[i1] = cr * xi + ci * xr + dr * yi + di * yr
 
 
-@njit(cache=True, fastmath=_FWD)
+@inner(fastmath=_FWD)
 def _m1(re, im, q, m00, m01, m10, m11):
     """Single-qubit 2×2. Qubits 0–2 get constant-stride loops (LLVM vectorises those as
     interleaved accesses); higher qubits walk two non-overlapping contiguous slices."""
@@ -100,7 +101,7 @@ def _m1(re, im, q, m00, m01, m10, m11):
             i1[j] = cr * xi + ci * xr + dr * yi + di * yr
 
 
-@njit(cache=True, fastmath=_FWD)
+@inner(fastmath=_FWD)
 def _scale(r, i, d):
     dr, di = d.real, d.imag
     for j in range(r.shape[0]):
@@ -110,7 +111,7 @@ def _scale(r, i, d):
         i[j] = dr * xi + di * xr
 
 
-@njit(cache=True, fastmath=_FWD)
+@inner(fastmath=_FWD)
 def _d1(re, im, q, d0, d1):
     bit = 1 << q
     for hi in range(0, re.shape[0], 2 * bit):
@@ -118,7 +119,7 @@ def _d1(re, im, q, d0, d1):
         _scale(re[hi + bit : hi + 2 * bit], im[hi + bit : hi + 2 * bit], d1)
 
 
-@njit(cache=True, fastmath=_FWD)
+@inner(fastmath=_FWD)
 def _table(re, im, tr, ti, sign):
     """Multiply by the diagonal ``tr + i·sign·ti`` (sign −1 for the inverse)."""
     for j in range(re.shape[0]):
@@ -130,7 +131,7 @@ def _table(re, im, tr, ti, sign):
         im[j] = a * xi + b * xr
 
 
-@njit(cache=True)
+@inner()
 def _cx(re, im, c, t):
     cb = 1 << c
     tb = 1 << t
@@ -145,7 +146,7 @@ def _cx(re, im, c, t):
         im[i1] = v
 
 
-@njit(cache=True)
+@inner()
 def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
     (
         kind,
@@ -181,7 +182,7 @@ def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
 
 
 # ============================================================================ backward kernels
-@njit(cache=True, fastmath=_BWD)
+@inner(fastmath=_BWD)
 def _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     """Qubits ≥ 3: un-apply to ψ and λ; R_jk += Σ conj(λ_j) ψ_k (ψ after un-applying)."""
     # M^† entries
@@ -263,7 +264,7 @@ def _bupd(re, im, lre, lim, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
             yr * ur + yi * ui, yr * ui - yi * ur, yr * vr + yi * vi, yr * vi - yi * vr)
 
 
-@njit(cache=True, fastmath=_BWD)
+@inner(fastmath=_BWD)
 def _back_m1_small(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     """Qubits 0–2: explicit constant-stride pair loops (LLVM vectorises these)."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -340,7 +341,7 @@ def _back_m1_small(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     return a0, a1, a2, a3, a4, a5, a6, a7
 
 
-@njit(cache=True)
+@inner()
 def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     """Un-apply a 2×2 to ψ and λ; R_jk += Σ conj(λ_out_j) ψ_in_k."""
     if q >= 3:
@@ -354,7 +355,7 @@ def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     r_out[3] += complex(t[6], t[7])
 
 
-@njit(cache=True, fastmath=_BWD)
+@inner(fastmath=_BWD)
 def _back_scale(pr, pi, lr, li, d):
     """ψ ← conj(d)ψ, λ ← conj(d)λ on one slice; returns Σ conj(λ)ψ (after)."""
     dr, di = d.real, -d.imag
@@ -376,7 +377,7 @@ def _back_scale(pr, pi, lr, li, d):
     return complex(sr, si)
 
 
-@njit(cache=True)
+@inner()
 def _back_d1(re, im, lre, lim, q, d0, d1, r_out):
     bit = 1 << q
     for hi in range(0, re.shape[0], 2 * bit):
@@ -392,7 +393,7 @@ def _back_d1(re, im, lre, lim, q, d0, d1, r_out):
         )
 
 
-@njit(cache=True)
+@inner()
 def _factor_mats(f0, f1, fac_code, fac_arg, ang, const1, fm):
     """Each factor's 2×2 into ``fm`` (one sin/cos each) and their product."""
     m00, m01, m10, m11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
@@ -419,7 +420,7 @@ def _generator_times(code, n00, n01, n10, n11):
     return 0j, 0j, 1j * n10, 1j * n11  # F_P: d/da diag(1, e^{ia}) = diag(0, i)·P
 
 
-@njit(cache=True)
+@inner()
 def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
     """dL/d(angle) of a fused single-qubit block: 2 Re Σ (M·N⁻¹·G·N)∘R, N = F_j⋯F_1."""
     p00, p01, p10, p11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
@@ -447,7 +448,7 @@ def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
         p00, p01, p10, p11 = n00, n01, n10, n11
 
 
-@njit(cache=True)
+@inner()
 def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
     kind = prog[0]
     dagger = nq >= 0  # True, but not a literal: see _forward_sample
@@ -486,7 +487,7 @@ def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
 
 
 # ============================================================================ batch drivers
-@njit(cache=True)
+@inner()
 def _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init):
     """Forward pass of one sample; leaves the final state in (re, im) and in ``psi``."""
     # A literal True/False would compile ``_apply`` once per value; one runtime flag
@@ -560,7 +561,7 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
 
 
 # ============================================================================ large single states
-@njit(cache=True, fastmath=_FWD)
+@inner(fastmath=_FWD)
 def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
     """Apply a 2×2 to matching entries of two non-overlapping slice pairs."""
     for j in range(r0.shape[0]):
@@ -574,7 +575,7 @@ def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
         i1[j] = cr * xi + ci * xr + dr * yi + di * yr
 
 
-@njit(cache=True)
+@inner()
 def _cz_signs(re, im, offset, f0, f1, fac_q):
     """Flip the sign where the cz parity of the global index ``offset + j`` is odd."""
     for j in range(re.shape[0]):
@@ -587,7 +588,7 @@ def _cz_signs(re, im, offset, f0, f1, fac_q):
             im[j] = -im[j]
 
 
-@njit(cache=True)
+@inner()
 def _apply_chunk(re, im, offset, m, blk, prog, ang, dtr, dti):
     """Apply a chunk-local block to the chunk ``[offset, offset + 2**m)`` given as slices."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
@@ -611,7 +612,7 @@ def _apply_chunk(re, im, offset, m, blk, prog, ang, dtr, dti):
         _cz_signs(re, im, offset, fac_ptr[blk], fac_ptr[blk + 1], fac_q)
 
 
-@njit(cache=True)
+@inner()
 def _is_local(blk, prog, m):
     kind = prog[0]
     return kind[blk] != K_M1 or prog[1][blk, 0] < m
