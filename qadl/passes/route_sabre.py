@@ -498,7 +498,8 @@ def route(
     Speed without changing the result: candidate SWAPs are scored from running integer
     sums plus the few distances a SWAP changes; a trial's routing stops as soon as it
     cannot beat the best one so far, and no trial runs after a SWAP-free one; the
-    physical ops are built once, for the winner.
+    physical ops are built once, for the winner. Routing-heavy circuits may run the
+    sweeps as a Numba kernel with the same decisions (``KERNEL_AFTER_SECONDS``).
 
     Args:
         circuit: ops on at most two qubits each, ``circuit.num_qubits <= num_physical``.
