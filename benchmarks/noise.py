@@ -7,6 +7,7 @@ Run from the repository root::
 
 ``--forward-only`` times the forward alone, qadl and Aer alternating ``--rounds`` times in
 one warm process, and prints the per-sample medians and the median of the per-round ratios.
+``--qadl-only`` times qadl's forward and adjoint gradient per sample, without Aer.
 
 The model (REFERENCE-ren2022.md §2) is built directly as IR: 26 layers of RX/RZ on 10
 qubits with angle ``θ_k + π + 2·x_k`` (``θ_k + π`` for the 4 padding angles), brick-wall
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--forward-only", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--qadl-only", action="store_true")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -193,6 +195,13 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     grads = sim.vjp(theta, xs, cotangent=cot)
     t_grad = time.perf_counter() - t0
+    if args.qadl_only:
+        print(
+            f"batch {args.batch}: qadl forward {t_fwd / args.batch:.3f} s/sample, adjoint "
+            f"gradient {t_grad / args.batch:.3f} s/sample ({t_grad / t_fwd:.2f} forwards); "
+            f"outputs[0] {ours[0]}, dL/dθ[:2] {grads.theta[:2]}"
+        )
+        return
 
     from qiskit_aer import AerSimulator
 
