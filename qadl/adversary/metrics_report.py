@@ -11,6 +11,7 @@ import numpy as np
 
 from qadl.adversary.evaluate import Evaluation
 from qadl.adversary.metrics import ClassMetrics
+from qadl.adversary.report import PNG_OPTIONS
 
 __all__ = ["metrics_table", "plot_confusion", "plot_confusions"]
 
@@ -66,7 +67,7 @@ def plot_confusion(metrics: ClassMetrics, path: str | Path, *, title: str) -> Pa
     ax.set_title(title)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, pil_kwargs=PNG_OPTIONS)
     return Path(path)
 
 
