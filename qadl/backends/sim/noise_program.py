@@ -325,19 +325,22 @@ def gate_derivatives(gate: Gate, angle_rows: np.ndarray, which: int) -> np.ndarr
     return total  # type: ignore[return-value]
 
 
+def _batched_kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a_b ⊗ b_b`` (B, d², d²); broadcasting, several times faster than ``einsum`` here."""
+    batch, d, _ = a.shape
+    return (a[:, :, None, :, None] * b[:, None, :, None, :]).reshape(batch, d * d, d * d)
+
+
 def batched_superops(u: np.ndarray, noise: np.ndarray | None) -> np.ndarray:
     """``N · (U_b ⊗ Ū_b)`` for a batch of unitaries ``u`` (B, d, d) -> (B, d², d²)."""
-    batch, d, _ = u.shape
-    kron = np.einsum("bij,bkl->bikjl", u, u.conj()).reshape(batch, d * d, d * d)
-    return kron if noise is None else np.einsum("ij,bjk->bik", noise, kron)
+    kron = _batched_kron(u, u.conj())
+    return kron if noise is None else noise @ kron
 
 
 def batched_dsuperops(u: np.ndarray, du: np.ndarray, noise: np.ndarray | None) -> np.ndarray:
     """``N · (dU ⊗ Ū + U ⊗ dŪ)``: derivative of ``batched_superops`` along one angle."""
-    batch, d, _ = u.shape
-    kron = np.einsum("bij,bkl->bikjl", du, u.conj()) + np.einsum("bij,bkl->bikjl", u, du.conj())
-    kron = kron.reshape(batch, d * d, d * d)
-    return kron if noise is None else np.einsum("ij,bjk->bik", noise, kron)
+    kron = _batched_kron(du, u.conj()) + _batched_kron(u, du.conj())
+    return kron if noise is None else noise @ kron
 
 
 def embed_superop(
