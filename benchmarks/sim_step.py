@@ -151,7 +151,7 @@ def _overhead(args) -> None:
     """Public ``vjp`` against its compiled kernel called directly, on one thread."""
     from numba import get_num_threads, set_num_threads
 
-    from qadl.backends.sim import soa_step
+    from qadl.backends.sim import soa_kernels
 
     sim = Simulator(layered(args.qubits, args.layers, encode=True))
     total = get_num_threads()
@@ -168,7 +168,7 @@ def _overhead(args) -> None:
         def kernel(kernel_args=kernel_args, batch=batch):
             set_num_threads(min(batch, total))
             try:
-                soa_step.vjp_soa(*kernel_args)
+                soa_kernels.vjp_soa(*kernel_args)
             finally:
                 set_num_threads(total)
 

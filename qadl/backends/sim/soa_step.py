@@ -1,11 +1,11 @@
-"""Batch drivers of the split-array kernels: outputs, vjp, and the training step's halves.
+"""The training step on split-array states: a forward pass that keeps, then the backward.
 
 ``Simulator.vjp_after`` runs ``forward_keep_soa``, computes the cotangent from its
 outputs, and runs ``backward_soa`` from the kept final states: one forward pass per
-step; ``outputs_soa`` and ``vjp_soa`` serve ``outputs`` and ``vjp``. Each is a serial
-``nogil`` kernel over a range of samples, run one range per thread by
-``threads.run_rows`` (no ``parallel=True``: see that module for what its parfor
-lowering cost at the first call). Per sample they run the same arithmetic.
+step. Each is a serial ``nogil`` kernel over a range of samples, run one range per
+thread by ``threads.run_rows`` (no ``parallel=True``: see that module for what its
+parfor lowering cost at the first call). Per sample the arithmetic is the one
+``soa_kernels.vjp_soa`` does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim.soa_kernels import _backward, _forward_sample  # noqa: E402
 from qadl.backends.sim.threads import run_rows  # noqa: E402
 
-__all__ = ["backward_soa", "forward_keep_soa", "outputs_soa", "vjp_soa"]
+__all__ = ["backward_soa", "forward_keep_soa"]
 
 
 @njit(cache=True, nogil=True)
@@ -36,7 +36,7 @@ def _keep_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr,
 
 
 def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
-    """``outputs_soa`` that also keeps what ``backward_soa`` needs.
+    """``soa_kernels.outputs_soa`` that also keeps what ``backward_soa`` needs.
 
     Returns outputs (B, K), the tape values (B, A) and the final states split into
     real and imaginary parts (B, 2**nq) each.
@@ -51,27 +51,6 @@ def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_ou
     return out, angs, fre, fim
 
 
-# Inlined by Numba: as a kernel of its own it would be one more LLVM module that
-# re-optimises the whole backward sweep (about 0.4 CPU s more at the first gradient).
-@njit(cache=True, inline="always")
-def _back_sample(b, nq, prog, ro, tape, theta, x, delta, has_init, cot, ang, re, im, dtr, dti,
-                 psi, lam, lre, lim, g, r, g_th, g_x, g_d, g_state):
-    """Sample ``b``'s gradients from its final state (re, im), which it un-applies."""
-    n = re.shape[0]
-    for i in range(n):
-        psi[i] = complex(re[i], im[i])
-    K._seed_lambda(psi, ro, cot[b], lam)
-    for i in range(n):
-        lre[i] = lam[i].real
-        lim[i] = lam[i].imag
-    g[:] = 0.0
-    _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
-    K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-    if has_init:
-        for i in range(n):
-            g_state[b, i] = 2.0 * complex(lre[i], lim[i])
-
-
 @njit(cache=True, nogil=True)
 def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
                dtr, dti, g_th, g_x, g_d, g_state):
@@ -84,12 +63,24 @@ def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
     g = np.empty(angs.shape[1])
     r = np.zeros(16, dtype=np.complex128)
     for b in range(lo, hi):
-        _back_sample(b, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs[b], fre[b],
-                     fim[b], dtr, dti, psi, lam, lre, lim, g, r, g_th, g_x, g_d, g_state)
+        re = fre[b]
+        im = fim[b]
+        for i in range(n):
+            psi[i] = complex(re[i], im[i])
+        K._seed_lambda(psi, ro, cot[b], lam)
+        for i in range(n):
+            lre[i] = lam[i].real
+            lim[i] = lam[i].imag
+        g[:] = 0.0
+        _backward(re, im, lre, lim, nq, prog, angs[b], dtr, dti, g, r)
+        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
 
 
 def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim, dtr, dti):
-    """The backward half of ``vjp_soa``, from ``forward_keep_soa``'s results.
+    """The backward half of ``soa_kernels.vjp_soa``, from ``forward_keep_soa``'s results.
 
     Overwrites ``fre`` and ``fim``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
     dL/d(input state) as ``vjp_soa`` does.
@@ -102,60 +93,3 @@ def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, 
     run_rows(_back_rows, nb, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
              dtr, dti, g_th, g_x, g_d, g_state)
     return g_th, g_x, g_d, g_state
-
-
-@njit(cache=True, nogil=True)
-def _outputs_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti, out):
-    """Rows ``lo:hi`` of ``outputs_soa``."""
-    n = 1 << nq
-    ang = np.empty(tape[0].shape[0])
-    re = np.empty(n)
-    im = np.empty(n)
-    psi = np.empty(n, dtype=np.complex128)
-    for b in range(lo, hi):
-        K._eval_row(tape, theta, x[b], delta[b], ang)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init)
-        K._readout(psi, ro, out[b])
-
-
-def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
-    """Like ``kernels.outputs_fused`` with split-array state kernels: outputs (B, K)."""
-    out = np.empty((x.shape[0], num_outputs))
-    run_rows(_outputs_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init,
-             dtr, dti, out)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti,
-              out, g_th, g_x, g_d, g_state):
-    """Rows ``lo:hi`` of ``vjp_soa``'s results, one state per thread (none kept)."""
-    n = 1 << nq
-    ang = np.empty(tape[0].shape[0])
-    re = np.empty(n)
-    im = np.empty(n)
-    psi = np.empty(n, dtype=np.complex128)
-    lam = np.empty(n, dtype=np.complex128)
-    lre = np.empty(n)
-    lim = np.empty(n)
-    g = np.empty(tape[0].shape[0])
-    r = np.zeros(16, dtype=np.complex128)
-    for b in range(lo, hi):
-        K._eval_row(tape, theta, x[b], delta[b], ang)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init)
-        K._readout(psi, ro, out[b])
-        _back_sample(b, nq, prog, ro, tape, theta, x, delta, has_init, cot, ang, re, im, dtr,
-                     dti, psi, lam, lre, lim, g, r, g_th, g_x, g_d, g_state)
-
-
-def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
-    """Like ``kernels.vjp_fused`` with split-array state kernels (same return values)."""
-    nb = x.shape[0]
-    out = np.empty((nb, cot.shape[1]))
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
-    run_rows(_vjp_rows, nb, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti,
-             out, g_th, g_x, g_d, g_state)
-    return out, g_th, g_x, g_d, g_state

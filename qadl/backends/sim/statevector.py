@@ -240,11 +240,11 @@ class Simulator(CircuitSizes):
             args = (self.num_qubits, self.program.arrays(), ro.arrays(),
                     self.program.tape.arrays(), batch.theta, batch.x, batch.delta, init,
                     has_init, ro.num_outputs)
-            if self._soa is not None:
-                from qadl.backends.sim import soa_step  # lazy: compiles on first use
-
-                return soa_step.outputs_soa(*args, *self._soa)
             with _threads_for(batch.size):
+                if self._soa is not None:
+                    from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+
+                    return soa_kernels.outputs_soa(*args, *self._soa)
                 return kernels.outputs_fused(*args)
         psi = self.states(theta, x, delta, state)
         return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
@@ -432,9 +432,10 @@ class Simulator(CircuitSizes):
             cot,
         )
         if self._soa is not None:
-            from qadl.backends.sim import soa_step  # lazy: compiles on first use
+            from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
 
-            out, g_th, g_x, g_d, g_state = soa_step.vjp_soa(*args, *self._soa)
+            with _threads_for(batch.size):
+                out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
         else:
             with _threads_for(batch.size):
                 out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
