@@ -213,7 +213,7 @@ def _grid_figure(rows: tuple, layout: tuple[int, tuple[int, int]], y: np.ndarray
     fig = _new_figure((width, height))
     # a fixed layout in inches, not the constrained engine: the texts have fixed sizes, so
     # the margins are known in advance, and the engine's solve was half of each save
-    left, right, bottom, top, gap = 0.45, 1.05, 0.1, 0.4, 0.45
+    left, right, bottom, top, gap = 0.45, 1.3, 0.1, 0.4, 0.45
     axes = fig.subplots(3, k, squeeze=False, gridspec_kw={
         "left": left / width, "right": 1.0 - right / width,
         "bottom": bottom / height, "top": 1.0 - top / height,
