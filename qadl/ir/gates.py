@@ -55,6 +55,11 @@ class Gate(enum.Enum):
     CCX = "ccx"
     AMPLITUDE = "amplitude"
 
+    # members are singletons compared by identity, so identity hashing is consistent with
+    # equality; it is the C slot, where Enum's own hash is a Python call (hash(self._name_))
+    # made for every gate looked up in a dict or set by the passes
+    __hash__ = object.__hash__
+
 
 _I2 = np.eye(2, dtype=complex)
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
