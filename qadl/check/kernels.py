@@ -93,6 +93,8 @@ class KernelTrainSpec:
     epochs: int = ALIGN_DEFAULTS["epochs"]
     batch: int = ALIGN_DEFAULTS["batch"]
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+    align_span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+    """Where ``align`` is written (the statement's span without it)."""
 
 
 # ---- declarations -------------------------------------------------------------------------------
@@ -291,6 +293,7 @@ def check_kernel_train(
         epochs=int(values.get("epochs", ALIGN_DEFAULTS["epochs"])),
         batch=int(values.get("batch", ALIGN_DEFAULTS["batch"])),
         span=span,
+        align_span=next((o.span for o in options if o.key == "align"), span),
     )
 
 

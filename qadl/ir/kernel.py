@@ -77,7 +77,7 @@ def alignment_problems(program: CheckedProgram, kernels: dict, bag: DiagnosticBa
             bag.error(
                 "E0943",
                 f"kernel `{t.kernel}` has no trainable parameters: there is nothing to align",
-                t.span,
+                t.align_span,
                 label="`align` with a fixed feature map",
                 help="add a `param` to the feature map, or drop `align` and its options",
             )

@@ -251,7 +251,7 @@ def test_bad_alignment_options_are_located(options, code, where):
 
 def test_align_needs_parameters_and_parameters_need_align():
     statement = "train fixed on d.train { classifier svm; align target_alignment }"
-    assert ("E0943", statement) in _errors(HEAD + statement + "\n")
+    assert ("E0943", "align target_alignment") in _errors(HEAD + statement + "\n")
     statement = "train k on d.train { classifier svm }"
     text = KERNEL.replace("TYPE", "fidelity") + HEAD + statement + "\n"
     assert ("E0942", statement) in _errors(text)
