@@ -146,8 +146,8 @@ def plot_image_grid(
     )
     if slot is not None:
         slot.figure = fig
-    # nothing is drawn outside the axes grid, which the constrained layout fits to the
-    # canvas: saving without "tight" draws the figure once instead of twice
+    # the grid's fixed layout keeps every text inside the canvas: saving without "tight"
+    # draws the figure once instead of twice
     return _save(fig, path, tight=False)
 
 

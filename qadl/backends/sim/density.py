@@ -81,23 +81,17 @@ class DensityMatrixSimulator(CircuitSizes):
     # -- public interface -------------------------------------------------------------------
     def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Final density matrices ``(B, 2^n, 2^n)``."""
-        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        angles = self.program.angle_values(theta, x, delta, batch)
         dim = 1 << self.num_qubits
-        rho = pt.from_pauli(self._forward(angles, state, batch), self.num_qubits)
-        return rho.reshape(batch, dim, dim)
+        rho = pt.from_pauli(self._final(theta, x, delta, state), self.num_qubits)
+        return rho.reshape(-1, dim, dim)
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)``, with readout error, sampled from ``shots`` when set."""
-        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        angles = self.program.angle_values(theta, x, delta, batch)
-        return self._finite_shots(self._forward(angles, state, batch))
+        return self._finite_shots(self._final(theta, x, delta, state))
 
     def exact_outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)`` with readout error but without shot noise."""
-        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        angles = self.program.angle_values(theta, x, delta, batch)
-        return self._exact(self._forward(angles, state, batch))
+        return self._exact(self._final(theta, x, delta, state))
 
     def outputs_from_density(self, theta, rho, x=None, delta=None) -> np.ndarray:
         """Exact readout values ``(B, K)`` of the circuit run on initial density matrices.
@@ -163,6 +157,11 @@ class DensityMatrixSimulator(CircuitSizes):
         if self.circuit.readout is None:
             raise ValueError("circuit has no readout")
         return self.circuit.readout
+
+    def _final(self, theta, x, delta, state) -> np.ndarray:
+        """Final Pauli vectors ``(B, 4^n)`` of the public inputs."""
+        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
+        return self._forward(self.program.angle_values(theta, x, delta, batch), state, batch)
 
     def _exact(self, c: np.ndarray) -> np.ndarray:
         """Exact readout values of Pauli vectors ``(B, 4^n)``."""

@@ -21,7 +21,6 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "apply_ops",
     "apply_transfer",
     "change_basis",
     "density_adjoint",
@@ -224,29 +223,6 @@ def _run(
 
 
 @njit(parallel=True, cache=True)
-def apply_ops(
-    vecs: np.ndarray,
-    mats: np.ndarray,
-    moffs: np.ndarray,
-    pos: np.ndarray,
-    poffs: np.ndarray,
-    nbits: np.ndarray,
-) -> None:
-    """In place, for every row ``b``: apply all ops in order, op ``j``'s matrix from ``mats[b]``.
-
-    Args:
-        vecs: ``(B, N)`` complex vectors (statevectors or flattened density matrices).
-        mats: ``(B, T)`` flat row-major matrices; op ``j``'s starts at ``moffs[j]``.
-        moffs: ``(L,)`` matrix offsets.
-        pos: flat bit positions; op ``j``'s are ``pos[poffs[j] : poffs[j] + nbits[j]]``.
-        poffs: ``(L,)`` position offsets.
-        nbits: ``(L,)`` number of bits ``m`` of each op (matrix size ``2^m``).
-    """
-    for b in prange(vecs.shape[0]):
-        _run(vecs[b], mats[b], moffs, pos, poffs, nbits, 0, moffs.size)
-
-
-@njit(parallel=True, cache=True)
 def density_adjoint(
     rho0: np.ndarray,
     lam: np.ndarray,
@@ -275,7 +251,7 @@ def density_adjoint(
         mats: ``(B, T)`` superoperators ``S_j``.
         hmats: ``(B, T)`` their conjugate transposes, same offsets.
         dmats: ``(B, TD)`` derivative superoperators, one per angle slot of each op.
-        moffs, pos, poffs, nbits: op layout as in ``apply_ops``.
+        moffs, pos, poffs, nbits: op layout as in ``apply_transfer``.
         dslot: ``(D,)`` angle slot of each derivative matrix.
         dmoffs: ``(D,)`` offset of each derivative matrix in ``dmats``.
         dstart: ``(L + 1,)`` op ``j`` owns derivative matrices ``dstart[j] … dstart[j+1]−1``.
@@ -334,7 +310,17 @@ def apply_transfer(
     poffs: np.ndarray,
     nbits: np.ndarray,
 ) -> None:
-    """``apply_ops`` for real Pauli vectors ``(B, N)`` and real transfer matrices ``(B, T)``."""
+    """In place, for every row ``b``: apply all ops in order, op ``j``'s matrix from ``mats[b]``.
+
+    Args:
+        vecs: ``(B, N)`` real Pauli vectors (``pauli_transfer``).
+        mats: ``(B, T)`` flat row-major real transfer matrices; op ``j``'s starts at
+            ``moffs[j]``.
+        moffs: ``(L,)`` matrix offsets.
+        pos: flat bit positions; op ``j``'s are ``pos[poffs[j] : poffs[j] + nbits[j]]``.
+        poffs: ``(L,)`` position offsets.
+        nbits: ``(L,)`` number of bits ``m`` of each op (matrix size ``2^m``).
+    """
     for b in prange(vecs.shape[0]):
         _run_real(vecs[b], mats[b], moffs, pos, poffs, nbits, 0, moffs.size)
 
@@ -480,7 +466,7 @@ def trajectory_forward(
         psi: ``(R, 2^n)`` initial states, evolved in place.
         umats: ``(S, T)`` flat gate matrices of each batch sample.
         row_sample: ``(R,)`` batch sample of each trajectory.
-        moffs, pos, poffs, nbits: gate layout as in ``apply_ops``.
+        moffs, pos, poffs, nbits: gate layout as in ``apply_transfer``.
         cstart: ``(L+1,)`` channel applications of each gate.
         kstart: ``(C+1,)`` Kraus operators of each channel application (into ``koffs``).
         kraus: flat Kraus matrices; ``koffs[r]`` is operator ``r``'s offset.
