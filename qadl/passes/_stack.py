@@ -65,13 +65,13 @@ def rebuild_adjacent(
 
 def _adjacent_index(op: Op, out: list[Op | None], stacks: dict[int, list[int]]) -> int | None:
     qubits = op.qubits
-    if len(qubits) == 1:  # the common case, without building sets
-        stack = stacks.get(qubits[0])
-        if not stack:
+    if len(qubits) == 2:  # the common case, without building sets
+        below, other = stacks.get(qubits[0]), stacks.get(qubits[1])
+        if not below or not other or below[-1] != other[-1]:
             return None
-        j = stack[-1]
-        earlier = out[j]
-        return j if earlier is not None and len(earlier.qubits) == 1 else None
+        j = below[-1]
+        earlier = out[j]  # on top of both wires: its qubits include both of op's
+        return j if earlier is not None and len(earlier.qubits) == 2 else None
     tops = {stacks[q][-1] if stacks.get(q) else None for q in qubits}
     if len(tops) != 1:
         return None

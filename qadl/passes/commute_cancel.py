@@ -111,6 +111,21 @@ def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]
         previous = i
 
 
+def _earlier_on_pair(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
+    """``_earlier_on_wires`` for a two-qubit ``op``: its two stacks merged by two cursors."""
+    a, b = (stacks.get(q, ()) for q in op.qubits)
+    i, j = len(a) - 1, len(b) - 1
+    while i >= 0 or j >= 0:
+        if j < 0 or (i >= 0 and a[i] > b[j]):
+            k, i = a[i], i - 1
+        elif i < 0 or b[j] > a[i]:
+            k, j = b[j], j - 1
+        else:  # an op on both wires
+            k, i, j = a[i], i - 1, j - 1
+        if out[k] is not None:
+            yield k
+
+
 def _find_partner(
     op: Op,
     out: list[Op | None],
@@ -122,7 +137,8 @@ def _find_partner(
     kinds: list[Kind],
 ) -> tuple[int, tuple[Op, ...]] | None:
     ko = _KIND[op.gate]
-    for steps, i in enumerate(_earlier_on_wires(op, stacks, out)):
+    walk = _earlier_on_pair if len(op.qubits) == 2 else _earlier_on_wires
+    for steps, i in enumerate(walk(op, stacks, out)):
         earlier = out[i]
         assert earlier is not None
         if steps >= window:

@@ -204,11 +204,11 @@ def _flush(
     Only candidates strictly shorter than the run are built and checked; the verdict for
     a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit).
     """
-    ops = [op for _, op in run]
     atol = ctx.atol
-    if len(ops) <= _SHORTEST[form] or (len(ops) == 1 and _far_from_identity(ops[0], atol)):
+    if len(run) <= _SHORTEST[form] or (len(run) == 1 and _far_from_identity(run[0][1], atol)):
         out += [(pos, 0, op) for pos, op in run]
         return
+    ops = [op for _, op in run]
     key = tuple([(op.gate, tuple([a.terms for a in op.angles])) for op in ops])
     if key in seen:
         spec = seen[key]
@@ -256,5 +256,5 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     for q in sorted(runs):
         _flush(runs[q], form, out, ctx, seen)
     out.sort(key=itemgetter(0, 1))
-    ops = tuple(op for _, _, op in out)
+    ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
@@ -37,12 +38,13 @@ class _Block:
 
 
 def _constant(op: Op, ctx: PassContext) -> bool:
-    return (
-        op.gate is not Gate.AMPLITUDE
-        and len(op.qubits) <= 2
-        and all(a.is_constant for a in op.angles)
-        and not is_protected(op, ctx)
-    )
+    if len(op.qubits) > 2 or op.gate is Gate.AMPLITUDE:
+        return False
+    for angle in op.angles:  # Expr.is_constant, without the property and generator
+        for mono, _ in angle.terms:
+            if mono:
+                return False
+    return not is_protected(op, ctx)
 
 
 def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
@@ -115,10 +117,8 @@ def _replacement(
 
     Candidates: the operator's synthesis, and for a block that starts from ``|00⟩`` the
     preparation of its output state. Cached: the levels run to a fixed point and meet
-    the same blocks round after round.
+    the same blocks round after round. ``ops`` has two or more ops (a lone gate is kept).
     """
-    if len(ops) < 2:
-        return None  # a lone gate: nothing shorter unless it is the identity
     candidates = [_operator_replacement(ops, pair, gate_set)]
     if from_zero:
         candidates.append(_state_replacement(ops, pair, gate_set))
@@ -133,13 +133,16 @@ def _replacement(
 
 def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
     """Append the block's ops, or its better resynthesis at the block's last position."""
-    ops = tuple(op for _, op in block.items)
-    new = None if gate_set is None else _replacement(ops, block.pair, gate_set, block.from_zero)
+    items = block.items
+    new = None
+    if gate_set is not None and len(items) > 1:  # a lone gate is kept: no cache look-up
+        ops = tuple([op for _, op in items])
+        new = _replacement(ops, block.pair, gate_set, block.from_zero)
     if new is not None:
-        last = block.items[-1][0]
+        last = items[-1][0]
         out.extend((last, j, op) for j, op in enumerate(new))
     else:
-        out.extend((pos, 0, op) for pos, op in block.items)
+        out.extend((pos, 0, op) for pos, op in items)
 
 
 @dataclass
@@ -260,6 +263,6 @@ def resynth_2q(
     emitted: list[tuple[int, int, Op]] = []
     out = _blocks(circuit, ctx, lambda block: _emit(block, gate_set, emitted), fresh)
     out += emitted
-    out.sort(key=lambda item: (item[0], item[1]))
-    ops = tuple(op for _, _, op in out)
+    out.sort(key=itemgetter(0, 1))
+    ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
