@@ -180,8 +180,11 @@ def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
         else:
             _d1(re, im, q0, m00, m11)
     elif k == K_DGRP:
-        row = aux[blk, 0]
-        _table(re, im, dtr[row], dti[row], -1.0 if dagger else 1.0)
+        if aux[blk, 1]:
+            row = aux[blk, 0]
+            _table(re, im, dtr[row], dti[row], -1.0 if dagger else 1.0)
+        else:  # cz distance masks (registers too large for tables): their own inverse
+            _cz_signs(re, im, 0, fac_ptr[blk], fac_ptr[blk + 1], fac_q)
     else:  # K_CX
         _cx(re, im, q0, qubits[blk, 1])
 

@@ -1,4 +1,5 @@
-"""Whether a program can run on the split-array kernels (``soa_kernels``); NumPy only."""
+"""Whether a program can run on the split-array kernels (``soa_kernels``, ``soa_single``),
+and how the single-state kernels group its blocks; NumPy only."""
 
 from __future__ import annotations
 
@@ -6,18 +7,35 @@ import numpy as np
 
 from qadl.backends.sim.program import F_CZMASK, K_CX, K_D1, K_DGRP, K_M1, SimProgram
 
-__all__ = ["SOA_KINDS", "soa_large_supported", "soa_supported", "split_tables"]
+__all__ = [
+    "SOA_KINDS",
+    "single_state_runs",
+    "soa_large_supported",
+    "soa_supported",
+    "split_tables",
+]
 
 SOA_KINDS = (K_M1, K_D1, K_DGRP, K_CX)
-"""Block kinds with split-array kernels (diagonal groups only when tabled)."""
+"""Block kinds with split-array kernels (diagonal groups: see ``_diagonals_supported``)."""
+
+
+def _diagonals_supported(program: SimProgram) -> bool:
+    """True when every diagonal group is tabled or made only of cz distance masks."""
+    kinds = program.kind
+    for b in np.flatnonzero((kinds == K_DGRP) & (program.aux[:, 1] == 0)):
+        codes = program.fac_code[program.fac_ptr[b] : program.fac_ptr[b + 1]]
+        if np.any(codes != F_CZMASK):
+            return False
+    return True
 
 
 def soa_supported(program: SimProgram) -> bool:
     """True when every block has a split-array kernel and the circuit has a readout."""
-    kinds = program.kind
-    ok = np.isin(kinds, SOA_KINDS)
-    tabled = (kinds != K_DGRP) | (program.aux[:, 1] == 1)
-    return bool(np.all(ok & tabled)) and program.readout is not None
+    return (
+        bool(np.all(np.isin(program.kind, SOA_KINDS)))
+        and _diagonals_supported(program)
+        and program.readout is not None
+    )
 
 
 def split_tables(program: SimProgram) -> tuple[np.ndarray, np.ndarray]:
@@ -26,15 +44,37 @@ def split_tables(program: SimProgram) -> tuple[np.ndarray, np.ndarray]:
 
 
 def soa_large_supported(program: SimProgram) -> bool:
-    """True when ``soa_kernels.forward_single_soa`` can run the program on one large state.
+    """True when the single-state kernels (``soa_single``) can run the program.
 
     Single-qubit blocks and diagonal groups (tabled, or made only of cz distance masks).
     """
-    kinds = program.kind
-    if not np.all(np.isin(kinds, (K_M1, K_D1, K_DGRP))):
-        return False
-    for b in np.flatnonzero((kinds == K_DGRP) & (program.aux[:, 1] == 0)):
-        codes = program.fac_code[program.fac_ptr[b] : program.fac_ptr[b + 1]]
-        if np.any(codes != F_CZMASK):
-            return False
-    return True
+    return bool(np.all(np.isin(program.kind, (K_M1, K_D1, K_DGRP)))) and _diagonals_supported(
+        program
+    )
+
+
+def single_state_runs(program: SimProgram, m: int, h_max: int) -> np.ndarray:
+    """The blocks of a large single-state program grouped into cache-sized runs.
+
+    Returns rows ``(high, b0, b1, mask)``: blocks ``b0:b1`` run together, one chunk of
+    ``2**m`` amplitudes at a time. A low run (``high == 0``) holds blocks that keep
+    every contiguous chunk to itself (blocks on qubits < m, and every diagonal); a high
+    run (``high == 1``) holds consecutive single-qubit blocks on qubits ≥ m, at most
+    ``h_max`` distinct ones, whose set is ``mask``: its chunks are gathered from
+    ``2**popcount(mask)`` strided segments of ``2**(m - popcount(mask))`` amplitudes.
+    """
+    if not 1 <= h_max <= m < program.num_qubits:
+        raise ValueError(f"need 1 <= h_max <= m < n qubits, got h_max={h_max}, m={m}")
+    rows: list[list[int]] = []
+    for blk, (kind, q) in enumerate(zip(program.kind, program.qubits[:, 0], strict=True)):
+        high = kind == K_M1 and q >= m
+        bit = 1 << int(q) if high else 0
+        last = rows[-1] if rows else None
+        if last is not None and last[0] == high and (
+            not high or (last[3] | bit).bit_count() <= h_max
+        ):
+            last[2] = blk + 1
+            last[3] |= bit
+        else:
+            rows.append([int(high), blk, blk + 1, bit])
+    return np.array(rows, dtype=np.int64).reshape(-1, 4)

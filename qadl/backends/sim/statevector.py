@@ -19,7 +19,12 @@ from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.program import SimProgram
 from qadl.backends.sim.shift import shift_tape_grads
 from qadl.backends.sim.sizes import CircuitSizes
-from qadl.backends.sim.soa_plan import soa_large_supported, soa_supported, split_tables
+from qadl.backends.sim.soa_plan import (
+    single_state_runs,
+    soa_large_supported,
+    soa_supported,
+    split_tables,
+)
 from qadl.ir.circuit import Circuit
 
 __all__ = ["METHODS", "Simulator"]
@@ -27,16 +32,24 @@ __all__ = ["METHODS", "Simulator"]
 METHODS = ("adjoint", "parameter-shift")
 """Gradient methods ``Simulator.vjp`` accepts."""
 
-BATCH_MAX_QUBITS = 16
-"""Up to this many qubits, circuits the split-array kernels support run a batch one
-sample per thread, each sample sequential (unless the batch is too small to occupy the
-threads, see ``SAMPLE_SPEEDUP``); from 14 qubits, other circuits and larger registers
-split each state's amplitudes over the threads instead."""
+BATCH_MAX_QUBITS = 20
+"""Up to this many qubits, circuits the split-array kernels support run a batch of at
+least as many samples as threads one sample per thread, each sample sequential (at 20
+qubits a thread holds 48 MiB of work arrays). Smaller batches and larger registers split
+each state's amplitudes over the threads instead: with the split-array single-state
+kernels (``soa_single``) where the program allows, else with the complex ones."""
 
 SAMPLE_SPEEDUP = 3
-"""On one thread the sequential per-sample kernels ran an adjoint step 2.9-4.5× faster
-than the amplitude-parallel ones at 14 and 16 qubits (docs/benchmarks.md), so they are
+"""For programs without split-array single-state kernels (two-qubit blocks), the
+sequential per-sample kernels ran an adjoint step 2.9-4.5× faster on one thread than the
+complex amplitude-parallel ones at 14 and 16 qubits (docs/benchmarks.md), so they are
 used while ``SAMPLE_SPEEDUP × batch ≥ threads``."""
+
+SINGLE_BLOCK_QUBITS = 14
+"""Chunk size (2**m amplitudes, 4 arrays of 128 KiB at m = 14) of ``soa_single``."""
+
+SINGLE_HIGH_QUBITS = 5
+"""At most this many qubits ≥ m per high run of ``soa_single`` (segments ≥ 2**(m-5))."""
 
 KEEP_MAX_AMPLITUDES = 1 << 23
 """``vjp_after`` keeps the batch's final states (16 bytes per amplitude) up to this many
@@ -115,6 +128,13 @@ class Simulator(CircuitSizes):
             self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
         )
         """Large registers whose blocks all have split-array single-state kernels."""
+        self._single_m = min(SINGLE_BLOCK_QUBITS, self.program.num_qubits - 2)
+        self._single_runs = (
+            single_state_runs(self.program, self._single_m, SINGLE_HIGH_QUBITS)
+            if self._soa_large
+            else None
+        )
+        """The blocks of ``soa_single``'s sweeps, grouped into cache-sized runs."""
 
     # -- inputs -----------------------------------------------------------------------
     def _batch(self, theta, x, delta, state) -> _Batch:
@@ -154,11 +174,10 @@ class Simulator(CircuitSizes):
             return True
         from numba import get_num_threads  # lazy: numba is off the import path
 
-        return (
-            self._soa is not None
-            and nq <= BATCH_MAX_QUBITS
-            and SAMPLE_SPEEDUP * size >= get_num_threads()
-        )
+        if self._soa is None:
+            return False
+        speedup = 1 if self._soa_large else SAMPLE_SPEEDUP
+        return speedup * size >= get_num_threads()
 
     def _angles(self, kernels, batch: _Batch) -> np.ndarray:
         return kernels.eval_angles(self.program.tape.arrays(), batch.theta, batch.x, batch.delta)
@@ -280,6 +299,8 @@ class Simulator(CircuitSizes):
         if method == "adjoint" and self._per_sample(batch.size):
             return self._vjp_fused(kernels, batch, cot)
         ang = self._angles(kernels, batch)
+        if method == "adjoint" and self._soa_large:
+            return self._vjp_single(batch, ang, cot)
         run = adjoint_tape_grads if method == "adjoint" else shift_tape_grads
         out, g_ang, g_state = run(self.program, ang, batch.state, cot)
         g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
@@ -440,3 +461,44 @@ class Simulator(CircuitSizes):
             with _threads_for(batch.size):
                 out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)
+
+    def _vjp_single(self, batch: _Batch, ang: np.ndarray, cot: np.ndarray) -> Gradients:
+        """Large registers: each sample's forward pass and adjoint sweep on the split-array
+        single-state kernels (``soa_single``), its amplitudes split over the threads."""
+        from qadl.backends.sim import soa_single  # lazy: compiles on first use
+
+        nq, m, runs = self.num_qubits, self._single_m, self._single_runs
+        prog, ro = self.program.arrays(), self.program.readout.arrays()
+        tables = split_tables(self.program)
+        out = np.empty(cot.shape)
+        g_ang = np.zeros_like(ang)
+        g_state = None if batch.state is None else np.empty((batch.size, 1 << nq), complex)
+        for b in range(batch.size):
+            re, im = self._initial_split(batch, b)
+            soa_single.forward_blocked(nq, prog, ang[b], re, im, m, runs, *tables)
+            soa_single.readout_split(re, im, ro, out[b])
+            lre = np.empty_like(re)
+            lim = np.empty_like(re)
+            soa_single.seed_split(re, im, ro, cot[b], lre, lim)
+            soa_single.backward_blocked(nq, prog, ang[b], re, im, lre, lim, m, runs, *tables,
+                                        g_ang[b])
+            if g_state is not None:
+                g_state[b].real = 2.0 * lre
+                g_state[b].imag = 2.0 * lim
+        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
+        return Gradients(
+            outputs=out,
+            theta=g_th,
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state,
+        )
+
+    def _initial_split(self, batch: _Batch, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample ``b``'s input state as fresh real and imaginary arrays."""
+        if batch.state is None:
+            re = np.zeros(1 << self.num_qubits)
+            re[0] = 1.0
+            return re, np.zeros_like(re)
+        return (np.ascontiguousarray(batch.state[b].real),
+                np.ascontiguousarray(batch.state[b].imag))
