@@ -103,3 +103,74 @@ def test_an_unwritable_user_setting_is_named(no_home: Path, monkeypatch) -> None
         cache.configure_numba_cache()
     assert err.value.diagnostics[0].code == "E0806"
     assert "NUMBA_CACHE_DIR=" in err.value.diagnostics[0].message
+
+
+def _two_modules(tmp_path: Path) -> tuple[Path, Path]:
+    """``caller.f`` (cached) compiles in ``callee.inc`` (cached, another file)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    callee = src / "callee.py"
+    callee.write_text("from numba import njit\n\n@njit(cache=True)\ndef inc():\n    return 1\n")
+    caller = src / "caller.py"
+    caller.write_text(
+        "from numba import njit\nfrom callee import inc\n\n"
+        "@njit(cache=True)\ndef f():\n    return inc() + 10\n"
+    )
+    return caller, callee
+
+
+def _run_caller(tmp_path: Path, sources: tuple[Path, ...]) -> str:
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(sources[0].parent)!r})\n"
+        "from pathlib import Path\n"
+        "from qadl.backends.sim.cache import purge_stale_kernels\n"
+        f"sources = tuple(map(Path, {[str(s) for s in sources]!r}))\n"
+        f"purge_stale_kernels({str(tmp_path / 'cache')!r}, sources)\n"
+        "from caller import f\n"
+        "print(f())\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_kernel_is_recompiled_when_a_kernel_it_calls_changes(tmp_path: Path) -> None:
+    """Numba checks a cached kernel against its own file only (numba/numba#1833): without
+    the purge the second run printed the old 11 from ``caller``'s cache."""
+    caller, callee = _two_modules(tmp_path)
+    sources = (caller, callee)
+    assert _run_caller(tmp_path, sources) == "11"
+    assert list((tmp_path / "cache").rglob("caller.f-*.nbi"))
+    callee.write_text(callee.read_text().replace("return 1", "return 2"))
+    later = callee.stat().st_mtime + 5
+    os.utime(callee, (later, later))
+    assert _run_caller(tmp_path, sources) == "12"
+
+
+def test_unchanged_sources_keep_their_cache(tmp_path: Path) -> None:
+    """Same fingerprint: nothing deleted; a change deletes only the sources' own kernels."""
+    caller, callee = (Path(p) for p in _two_modules(tmp_path))
+    sources = (caller, callee)
+    cache_dir = str(tmp_path / "cache")
+    assert cache.purge_stale_kernels.__wrapped__(cache_dir, sources)
+    where = cache._kernel_cache_dir(callee, cache_dir)
+    where.mkdir(parents=True)
+    kept = [where / "callee.inc-4.py311.nbi", where / "other.g-1.py311.nbi"]
+    for path in kept:
+        path.write_text("")
+    assert not cache.purge_stale_kernels.__wrapped__(cache_dir, sources)
+    assert all(path.exists() for path in kept)
+    os.utime(caller, (caller.stat().st_mtime + 5,) * 2)
+    assert cache.purge_stale_kernels.__wrapped__(cache_dir, sources)
+    assert not kept[0].exists() and kept[1].exists()
+    assert (tmp_path / "cache" / cache.STAMP_NAME).read_text()
+
+
+def test_kernel_sources_cover_every_kernel_module() -> None:
+    """Every qadl module that compiles Numba kernels is fingerprinted."""
+    package = Path(cache.__file__).resolve().parents[2]
+    compiled = {p for p in package.rglob("*.py") if "numba import" in p.read_text()}
+    assert compiled and compiled <= set(cache.kernel_sources())

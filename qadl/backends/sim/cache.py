@@ -9,21 +9,40 @@ directory of this user in the system temp directory (created 0700 and checked to
 and private, because Numba's cache files are pickles: a planted one would run code). A
 value the user already set is never overridden. With no writable directory at all,
 Numba would fail with "no locator available"; qadl reports E0806 instead.
+
+Numba checks a cached kernel only against its own source file, yet the kernels it calls
+from other files are compiled into it (numba/numba#1833): after an upgrade that changed
+``soa_kernels.py`` but not ``soa_step.py``, the training step would still run the old
+code. ``purge_stale_kernels`` therefore fingerprints every kernel source (size and
+modification time, as Numba does for one file) and deletes all of qadl's cached kernels
+when the fingerprint differs from the one recorded beside them.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from qadl.backends.sim.openmp import default_wait_policy
 from qadl.errors import QadlError
 from qadl.source import Span
 
-__all__ = ["configure_numba_cache", "private_temp_cache_dir", "user_cache_dir"]
+__all__ = [
+    "configure_numba_cache",
+    "kernel_sources",
+    "private_temp_cache_dir",
+    "purge_stale_kernels",
+    "user_cache_dir",
+]
+
+STAMP_NAME = "qadl-kernels.stamp"
+"""The file, beside the cached kernels, that records the fingerprint of their sources."""
 
 
 def user_cache_dir() -> Path:
@@ -76,7 +95,8 @@ def configure_numba_cache() -> str | None:
     Must run before ``import numba``; if Numba is already imported its configuration is
     reloaded so the setting still applies to kernels compiled afterwards. Every kernel
     module calls this first, so it also gives OpenMP its default wait policy
-    (``openmp.default_wait_policy``), the other setting that must precede the runtime.
+    (``openmp.default_wait_policy``), the other setting that must precede the runtime,
+    and deletes cached kernels compiled from other sources (``purge_stale_kernels``).
 
     Returns:
         The cache directory now in force, or None when Numba's default (next to the
@@ -86,6 +106,12 @@ def configure_numba_cache() -> str | None:
         QadlError: E0806 when no directory at all can hold the cache.
     """
     default_wait_policy()
+    chosen = _choose_cache_dir()
+    purge_stale_kernels(chosen, kernel_sources())
+    return chosen
+
+
+def _choose_cache_dir() -> str | None:
     chosen = os.environ.get("NUMBA_CACHE_DIR")
     if chosen:
         if _writable(Path(chosen)) is None and not _package_dir_writable():
@@ -115,3 +141,58 @@ def configure_numba_cache() -> str | None:
 
         config.reload_config()
     return str(path)
+
+
+@functools.cache
+def kernel_sources() -> tuple[Path, ...]:
+    """Every source a cached kernel may have compiled in: the simulator package (kernels,
+    and the constants they read) and each ``*_kernels.py`` module of qadl."""
+    here = Path(__file__).resolve().parent
+    found = set(here.glob("*.py")) | set(here.parents[1].rglob("*_kernels.py"))
+    return tuple(sorted(found))
+
+
+def _fingerprint(sources: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sources:
+        info = path.stat()
+        digest.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _kernel_cache_dir(source: Path, cache_dir: str | None) -> Path:
+    """Where Numba caches the kernels of ``source`` (in-tree, or below ``NUMBA_CACHE_DIR``)."""
+    if cache_dir is None:
+        return source.parent / "__pycache__"
+    from numba.core.caching import UserProvidedCacheLocator  # lazy: only on a purge
+
+    return Path(cache_dir) / UserProvidedCacheLocator.get_suitable_cache_subpath(str(source))
+
+
+@functools.cache
+def purge_stale_kernels(cache_dir: str | None, sources: tuple[Path, ...]) -> bool:
+    """Delete the cached kernels of ``sources`` unless their fingerprint is the recorded one.
+
+    Once per process; returns True when the fingerprint was new. The stamp lives in
+    ``cache_dir``, or in-tree beside the first source's kernels; it is written atomically,
+    and processes racing here at worst recompile a kernel.
+    """
+    stamp = _kernel_cache_dir(sources[0], None) if cache_dir is None else Path(cache_dir)
+    stamp = stamp / STAMP_NAME
+    want = _fingerprint(sources)
+    try:
+        if stamp.read_text() == want:
+            return False
+    except OSError:
+        pass
+    for source in sources:
+        for cached in _kernel_cache_dir(source, cache_dir).glob(f"{source.stem}.*.nb[ci]"):
+            cached.unlink(missing_ok=True)
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        partial = stamp.with_name(f"{STAMP_NAME}.{os.getpid()}")
+        partial.write_text(want)
+        os.replace(partial, stamp)
+    except OSError:
+        pass  # an unwritable cache: Numba will not write kernels there either
+    return True
