@@ -168,12 +168,20 @@ def test_small_batches_of_large_registers_use_the_single_state_kernels(monkeypat
     monkeypatch.setattr(sim, "_per_sample", lambda size: calls.append(size) or False)
     single = sim.vjp(theta, x=x, delta=delta, state=psi0, cotangent=cot)
     assert calls == [3]
+    forwards = []
+    final = sim._single_final
+    monkeypatch.setattr(sim, "_single_final", lambda *a: forwards.append(a[2]) or final(*a))
+    seen = []
+    after, aux = sim.vjp_after(theta, x=x, delta=delta, state=psi0,
+                               seed=lambda o: (seen.append(o.copy()) or cot, "aux"))
+    assert forwards == [0, 1, 2] and aux == "aux"
     monkeypatch.undo()
     fused = sim._vjp_fused(_kernels(), sim._batch(theta, x, delta, psi0), cot)
     ang = sim.angles(theta, x=x, delta=delta)
     ref_out, ref_g, ref_state = adjoint_tape_grads(sim.program, ang, psi0, cot)
     ref_th, ref_x, ref_d = chain(sim.program, theta, x, delta, ref_g)
-    for got in (single, fused):
+    np.testing.assert_allclose(seen[0], ref_out, rtol=0, atol=1e-12)
+    for got in (single, fused, after):
         np.testing.assert_allclose(got.outputs, ref_out, rtol=0, atol=1e-12)
         np.testing.assert_allclose(got.theta, ref_th, rtol=0, atol=1e-10)
         np.testing.assert_allclose(got.x, ref_x, rtol=0, atol=1e-10)

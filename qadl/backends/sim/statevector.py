@@ -391,7 +391,10 @@ class Simulator(CircuitSizes):
         ro = self._readout()
         batch = self._batch(theta, x, delta, state)
         keep = batch.size << self.num_qubits <= KEEP_MAX_AMPLITUDES
-        if method != "adjoint" or not keep or not self._per_sample(batch.size):
+        per_sample = self._per_sample(batch.size)
+        if method == "adjoint" and keep and not per_sample and self._soa_large:
+            return self._vjp_after_single(kernels, batch, seed)
+        if method != "adjoint" or not keep or not per_sample:
             cot, aux = seed(self.outputs(theta, x=x, delta=delta, state=state))
             grads = self.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
             return grads, aux
@@ -462,21 +465,30 @@ class Simulator(CircuitSizes):
                 out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)
 
-    def _vjp_single(self, batch: _Batch, ang: np.ndarray, cot: np.ndarray) -> Gradients:
-        """Large registers: each sample's forward pass and adjoint sweep on the split-array
-        single-state kernels (``soa_single``), its amplitudes split over the threads."""
+    def _vjp_single(self, batch: _Batch, ang: np.ndarray, cot: np.ndarray,
+                    finals: list | None = None, out: np.ndarray | None = None) -> Gradients:
+        """Large registers: each sample's adjoint sweep on the split-array single-state
+        kernels (``soa_single``), its amplitudes split over the threads.
+
+        ``finals`` holds the final states (re, im) and ``out`` their outputs when a forward
+        pass kept them (``_vjp_after_single``); otherwise each sample's forward pass runs
+        here, just before its sweep.
+        """
         from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
         nq, m, runs = self.num_qubits, self._single_m, self._single_runs
         prog, ro = self.program.arrays(), self.program.readout.arrays()
         tables = split_tables(self.program)
-        out = np.empty(cot.shape)
+        if out is None:
+            out = np.empty(cot.shape)
         g_ang = np.zeros_like(ang)
         g_state = None if batch.state is None else np.empty((batch.size, 1 << nq), complex)
         for b in range(batch.size):
-            re, im = self._initial_split(batch, b)
-            soa_single.forward_blocked(nq, prog, ang[b], re, im, m, runs, *tables)
-            soa_single.readout_split(re, im, ro, out[b])
+            if finals is None:
+                re, im = self._single_final(batch, ang, b)
+                soa_single.readout_split(re, im, ro, out[b])
+            else:
+                re, im = finals[b]
             lre = np.empty_like(re)
             lim = np.empty_like(re)
             soa_single.seed_split(re, im, ro, cot[b], lre, lim)
@@ -493,6 +505,30 @@ class Simulator(CircuitSizes):
             delta=g_d if self.num_deltas else None,
             state=g_state,
         )
+
+    def _vjp_after_single(self, kernels, batch: _Batch, seed) -> tuple[Gradients, object]:
+        """``vjp_after`` on the single-state kernels: every forward pass once, kept."""
+        from qadl.backends.sim import soa_single  # lazy: compiles on first use
+
+        ang = self._angles(kernels, batch)
+        ro = self._readout()
+        finals = [self._single_final(batch, ang, b) for b in range(batch.size)]
+        out = np.empty((batch.size, ro.num_outputs))
+        for b, (re, im) in enumerate(finals):
+            soa_single.readout_split(re, im, ro.arrays(), out[b])
+        cot, aux = seed(out)
+        cot = self._cotangent(cot, batch.size)
+        return self._vjp_single(batch, ang, cot, finals, out), aux
+
+    def _single_final(self, batch: _Batch, ang: np.ndarray, b: int) -> tuple[np.ndarray, ...]:
+        """Sample ``b``'s final state (re, im) from the single-state forward pass."""
+        from qadl.backends.sim import soa_single  # lazy: compiles on first use
+
+        re, im = self._initial_split(batch, b)
+        soa_single.forward_blocked(self.num_qubits, self.program.arrays(), ang[b], re, im,
+                                   self._single_m, self._single_runs,
+                                   *split_tables(self.program))
+        return re, im
 
     def _initial_split(self, batch: _Batch, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample ``b``'s input state as fresh real and imaginary arrays."""
