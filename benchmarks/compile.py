@@ -21,7 +21,8 @@ benchmark imports it up front, as a long-running process opts in, and reports th
 Numba load on stderr; ``--python-routing`` keeps every sweep in Python (what a one-off
 ``qadl compile`` does). Times are medians of ``--repeats`` runs (default 5).
 
-Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]``
+Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]
+[--repeats N] [--only TEXT]``
 """
 
 from __future__ import annotations
@@ -308,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         "--python-routing", action="store_true", help="no compiled SABRE sweep (pure Python)"
     )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per row (median)")
+    parser.add_argument(
+        "--only", default="", metavar="TEXT", help="only circuits whose name contains TEXT"
+    )
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     if args.python_routing:  # never switch to the kernel, however long routing takes
@@ -318,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     circuits = dict(prepare(name, build(), args.seed) for name, build in CIRCUITS.items())
     if args.examples:
         circuits.update(prepare(n, c, args.seed) for n, c in example_circuits().items())
+    circuits = {name: c for name, c in circuits.items() if args.only in name}
     targets = [chain_target(), heavy_hex_27()]
     print(
         "| circuit | target | input 2q / depth | qadl 2q | qadl-op 2q | qiskit 2q "

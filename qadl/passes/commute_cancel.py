@@ -113,7 +113,8 @@ def _earlier_on_wires(op: Op, stacks: dict[int, list[int]], out: list[Op | None]
 
 def _earlier_on_pair(op: Op, stacks: dict[int, list[int]], out: list[Op | None]) -> Iterator[int]:
     """``_earlier_on_wires`` for a two-qubit ``op``: its two stacks merged by two cursors."""
-    a, b = (stacks.get(q, ()) for q in op.qubits)
+    qa, qb = op.qubits
+    a, b = stacks.get(qa, ()), stacks.get(qb, ())
     i, j = len(a) - 1, len(b) - 1
     while i >= 0 or j >= 0:
         if j < 0 or (i >= 0 and a[i] > b[j]):

@@ -13,7 +13,7 @@ from operator import itemgetter
 
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
-from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.kak import (
     SYNTH_TOL,
     block_unitary,
@@ -44,7 +44,7 @@ def _constant(op: Op, ctx: PassContext) -> bool:
         for mono, _ in angle.terms:
             if mono:
                 return False
-    return not is_protected(op, ctx)
+    return not op.tags & ctx.protected  # is_protected(op, ctx), inline
 
 
 def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:

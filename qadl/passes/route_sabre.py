@@ -104,8 +104,8 @@ def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
                 wires[q] = (basis, current, previous)
             preds[i].update(previous)
     succs: list[list[int]] = [[] for _ in ops]
-    for i, ps in enumerate(preds):
-        for j in sorted(ps):
+    for i, ps in enumerate(preds):  # each succs[j] gets its i in increasing order
+        for j in ps:
             succs[j].append(i)
     return [len(ps) for ps in preds], succs
 
