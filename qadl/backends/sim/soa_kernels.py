@@ -66,8 +66,10 @@ def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
 
 @inner(fastmath=_FWD)
 def _m1(re, im, q, m00, m01, m10, m11):
-    """Single-qubit 2×2. Qubits 0–2 get constant-stride loops (LLVM vectorises those as
-    interleaved accesses); higher qubits walk two non-overlapping contiguous slices."""
+    """Single-qubit 2×2. Qubits 0–1 get constant-stride loops (LLVM vectorises those as
+    interleaved accesses); higher qubits walk two non-overlapping contiguous slices. At
+    qubit 2 the constant-stride loop became gathers and scatters: 3.3 ns per pair, against
+    2.2 ns for the slices (10 qubits, one thread)."""
     ar, ai, br, bi = m00.real, m00.imag, m01.real, m01.imag
     cr, ci, dr, di = m10.real, m10.imag, m11.real, m11.imag
     n = re.shape[0]
@@ -80,14 +82,6 @@ def _m1(re, im, q, m00, m01, m10, m11):
             b = 4 * k
             _upd(re, im, b, b + 2, ar, ai, br, bi, cr, ci, dr, di)
             _upd(re, im, b + 1, b + 3, ar, ai, br, bi, cr, ci, dr, di)
-        return
-    if q == 2:
-        for k in range(n >> 3):
-            b = 8 * k
-            _upd(re, im, b, b + 4, ar, ai, br, bi, cr, ci, dr, di)
-            _upd(re, im, b + 1, b + 5, ar, ai, br, bi, cr, ci, dr, di)
-            _upd(re, im, b + 2, b + 6, ar, ai, br, bi, cr, ci, dr, di)
-            _upd(re, im, b + 3, b + 7, ar, ai, br, bi, cr, ci, dr, di)
         return
     bit = 1 << q
     for hi in range(0, n, 2 * bit):
