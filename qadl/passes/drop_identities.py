@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from qadl.ir.circuit import Circuit, Op
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import is_identity
 
@@ -30,11 +31,18 @@ def _surely_not_identity(op: Op, atol: float) -> bool:
     return abs(math.sin(a / 2)) > atol
 
 
+@functools.cache
+def _fixed_identity(gate: Gate, atol: float) -> bool:
+    """``is_identity`` of an op of the angle-free ``gate``: a fact of the gate table, once each."""
+    return is_identity(Op(gate, tuple(range(GATES[gate].num_qubits))), atol)
+
+
 def _identity_test(atol: float):
     """``is_identity(op, atol)`` with its verdicts remembered by gate and exact angle terms.
 
     Symbolic angles are rejected before any matrix is built; a constant op's verdict
-    depends only on its gate and angle values, so each distinct one is computed once.
+    depends only on its gate and angle values, so each distinct one is computed once
+    (once per process for gates without angles).
     """
     seen: dict[tuple, bool] = {}
 
@@ -49,6 +57,8 @@ def _identity_test(atol: float):
                 return False
         elif op.gate is Gate.AMPLITUDE:
             return False
+        else:
+            return _fixed_identity(op.gate, atol)
         key = (op.gate, len(op.qubits), tuple([a.terms for a in angles]))
         verdict = seen.get(key)
         if verdict is None:

@@ -91,18 +91,20 @@ def _dependencies(ops: Sequence[Op]) -> tuple[list[int], list[list[int]]]:
     one control in a full-entanglement layer) may be routed in any order.
     """
     preds: list[set[int]] = [set() for _ in ops]
-    wires: dict[int, tuple[str | None, list[int], list[int]]] = {}
+    wires: dict[int, tuple[str | None, list[int], list[int]]] = {}  # (basis, run, run before)
     for i, op in enumerate(ops):
+        mine = preds[i]
         for q, basis in zip(
             op.qubits, WIRE_BASES.get(op.gate, (None,) * len(op.qubits)), strict=True
         ):
-            run_basis, current, previous = wires.get(q, (None, [], []))
-            if current and basis is not None and basis == run_basis:
-                current.append(i)
+            wire = wires.get(q)
+            if wire is not None and basis is not None and basis == wire[0]:
+                wire[1].append(i)
+                mine.update(wire[2])
             else:
-                previous, current = current, [i]
-                wires[q] = (basis, current, previous)
-            preds[i].update(previous)
+                previous = [] if wire is None else wire[1]
+                wires[q] = (basis, [i], previous)
+                mine.update(previous)
     succs: list[list[int]] = [[] for _ in ops]
     for i, ps in enumerate(preds):  # each succs[j] gets its i in increasing order
         for j in ps:
