@@ -217,3 +217,25 @@ def test_registers_above_the_tables_run_one_sample_per_thread():
     states = sim.states(theta, x=x, delta=delta)
     np.testing.assert_allclose(states[0], reference_state(circuit, theta, x[0], delta[0]),
                                rtol=0, atol=1e-12)
+
+
+def test_state_vjp_of_large_registers_runs_the_single_state_kernels(monkeypatch):
+    """n = 14: ``state_vjp`` (λ seeded by c/2) = the complex single-state sweep, input
+    states included."""
+    circuit = _circuit(14, 11, 60, with_state=True)
+    sim = Simulator(circuit)
+    assert sim._soa_large
+    theta, x, delta = bindings(circuit, 2, 3)
+    rng = np.random.default_rng(3)
+    psi0 = random_states(rng, 2, 14)
+    cot = random_states(rng, 2, 14) * 3.0
+    sweeps = []
+    backward = sim._single_backward
+    monkeypatch.setattr(sim, "_single_backward", lambda *a: sweeps.append(1) or backward(*a))
+    got = sim.state_vjp(theta, x=x, delta=delta, state=psi0, cotangent_state=cot)
+    assert len(sweeps) == 2
+    complex_only = Simulator(circuit)
+    complex_only._soa_large = False
+    ref = complex_only.state_vjp(theta, x=x, delta=delta, state=psi0, cotangent_state=cot)
+    for field in ("outputs", "theta", "x", "delta", "state"):
+        np.testing.assert_allclose(getattr(got, field), getattr(ref, field), rtol=0, atol=1e-10)

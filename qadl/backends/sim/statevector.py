@@ -354,6 +354,16 @@ class Simulator(CircuitSizes):
         g_ang = np.empty_like(ang)
         g_state = np.empty((batch.size, 1 << self.num_qubits), dtype=np.complex128)
         for b in range(batch.size):
+            if self._soa_large:  # λ = c/2: then dL/dt = 2 Re⟨λ|∂ψ⟩
+                re, im = self._single_final(batch, ang, b)
+                value[b] = re @ cot[b].real + im @ cot[b].imag
+                lre = 0.5 * cot[b].real
+                lim = 0.5 * cot[b].imag
+                g_ang[b] = 0.0
+                self._single_backward(ang[b], re, im, lre, lim, g_ang[b])
+                g_state[b].real = 2.0 * lre
+                g_state[b].imag = 2.0 * lim
+                continue
             psi = np.zeros(1 << self.num_qubits, dtype=np.complex128)
             if batch.state is None:
                 psi[0] = 1.0
@@ -476,13 +486,13 @@ class Simulator(CircuitSizes):
         """
         from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
-        nq, m, runs = self.num_qubits, self._single_m, self._single_runs
-        prog, ro = self.program.arrays(), self.program.readout.arrays()
-        tables = split_tables(self.program)
+        ro = self.program.readout.arrays()
         if out is None:
             out = np.empty(cot.shape)
         g_ang = np.zeros_like(ang)
-        g_state = None if batch.state is None else np.empty((batch.size, 1 << nq), complex)
+        g_state = None
+        if batch.state is not None:
+            g_state = np.empty((batch.size, 1 << self.num_qubits), complex)
         for b in range(batch.size):
             if finals is None:
                 re, im = self._single_final(batch, ang, b)
@@ -492,8 +502,7 @@ class Simulator(CircuitSizes):
             lre = np.empty_like(re)
             lim = np.empty_like(re)
             soa_single.seed_split(re, im, ro, cot[b], lre, lim)
-            soa_single.backward_blocked(nq, prog, ang[b], re, im, lre, lim, m, runs, *tables,
-                                        g_ang[b])
+            self._single_backward(ang[b], re, im, lre, lim, g_ang[b])
             if g_state is not None:
                 g_state[b].real = 2.0 * lre
                 g_state[b].imag = 2.0 * lim
@@ -529,6 +538,14 @@ class Simulator(CircuitSizes):
                                    self._single_m, self._single_runs,
                                    *split_tables(self.program))
         return re, im
+
+    def _single_backward(self, ang, re, im, lre, lim, g) -> None:
+        """One sample's adjoint sweep on the single-state kernels; adds dL/d(tape) into g."""
+        from qadl.backends.sim import soa_single  # lazy: compiles on first use
+
+        soa_single.backward_blocked(self.num_qubits, self.program.arrays(), ang, re, im, lre,
+                                    lim, self._single_m, self._single_runs,
+                                    *split_tables(self.program), g)
 
     def _initial_split(self, batch: _Batch, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample ``b``'s input state as fresh real and imaginary arrays."""
