@@ -170,7 +170,21 @@ def test_unchanged_sources_keep_their_cache(tmp_path: Path) -> None:
 
 
 def test_kernel_sources_cover_every_kernel_module() -> None:
-    """Every qadl module that compiles Numba kernels is fingerprinted."""
+    """Every module that defines cached kernels is fingerprinted, and so is every qadl
+    module they import, but for those whose globals no kernel reads."""
+    import ast
+
     package = Path(cache.__file__).resolve().parents[2]
-    compiled = {p for p in package.rglob("*.py") if "numba import" in p.read_text()}
-    assert compiled and compiled <= set(cache.kernel_sources())
+    listed = set(cache.kernel_sources())
+    assert all(path.is_file() for path in listed)
+    defines = {p for p in package.rglob("*.py") if any(
+        line.startswith(("@njit", "@inner")) for line in p.read_text().splitlines())}
+    assert defines and defines <= listed
+    no_kernel_globals = {"cache", "openmp", "errors", "diagnostics", "source", "threads"}
+    for path in defines:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qadl"):
+                for name in (node.module, *(f"{node.module}.{a.name}" for a in node.names)):
+                    module = package.parent / (name.replace(".", "/") + ".py")
+                    if module.is_file() and module.stem not in no_kernel_globals:
+                        assert module in listed, f"{path.name} imports {module.name}"

@@ -13,9 +13,10 @@ Numba would fail with "no locator available"; qadl reports E0806 instead.
 Numba checks a cached kernel only against its own source file, yet the kernels it calls
 from other files are compiled into it (numba/numba#1833): after an upgrade that changed
 ``soa_kernels.py`` but not ``soa_step.py``, the training step would still run the old
-code. ``purge_stale_kernels`` therefore fingerprints every kernel source (size and
-modification time, as Numba does for one file) and deletes all of qadl's cached kernels
-when the fingerprint differs from the one recorded beside them.
+code. ``purge_stale_kernels`` therefore fingerprints every kernel source
+(``KERNEL_SOURCES``: size and modification time, as Numba does for one file) and deletes
+all of qadl's cached kernels when the fingerprint differs from the one recorded beside
+them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from qadl.errors import QadlError
 from qadl.source import Span
 
 __all__ = [
+    "KERNEL_SOURCES",
     "configure_numba_cache",
     "kernel_sources",
     "private_temp_cache_dir",
@@ -143,13 +145,26 @@ def _choose_cache_dir() -> str | None:
     return str(path)
 
 
-@functools.cache
+KERNEL_SOURCES = (
+    "backends/sim/kernels.py",
+    "backends/sim/noise_kernels.py",
+    "backends/sim/program.py",
+    "backends/sim/soa_kernels.py",
+    "backends/sim/soa_single.py",
+    "backends/sim/soa_step.py",
+    "backends/sim/state_adjoint.py",
+    "learn/phase_kernels.py",
+    "passes/sabre_kernels.py",
+)
+"""Paths below the package of the modules that define cached kernels, and of those whose
+globals the kernels read (``program.py``'s block and factor codes): what a cached kernel
+may have compiled in."""
+
+
 def kernel_sources() -> tuple[Path, ...]:
-    """Every source a cached kernel may have compiled in: the simulator package (kernels,
-    and the constants they read) and each ``*_kernels.py`` module of qadl."""
-    here = Path(__file__).resolve().parent
-    found = set(here.glob("*.py")) | set(here.parents[1].rglob("*_kernels.py"))
-    return tuple(sorted(found))
+    """``KERNEL_SOURCES`` as absolute paths."""
+    package = Path(__file__).resolve().parents[2]
+    return tuple(package / path for path in KERNEL_SOURCES)
 
 
 def _fingerprint(sources: Sequence[Path]) -> str:

@@ -303,14 +303,7 @@ class Simulator(CircuitSizes):
             return self._vjp_single(batch, ang, cot)
         run = adjoint_tape_grads if method == "adjoint" else shift_tape_grads
         out, g_ang, g_state = run(self.program, ang, batch.state, cot)
-        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
-        return Gradients(
-            outputs=out,
-            theta=g_th,
-            x=g_x if self.num_features else None,
-            delta=g_d if self.num_deltas else None,
-            state=g_state,
-        )
+        return self._tape_gradients(batch, out, g_ang, g_state)
 
     def state_vjp(self, theta, x=None, delta=None, state=None, *, cotangent_state) -> Gradients:
         """Gradient of ``L = Σ_b Re⟨c_b|ψ_b⟩`` for cotangent states ``c`` (one adjoint sweep).
@@ -374,14 +367,8 @@ class Simulator(CircuitSizes):
                 kernels.default_chunks(),
             )
             g_state[b] = 2.0 * lam
-        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
-        return Gradients(
-            outputs=value[:, None],
-            theta=g_th,
-            x=g_x if self.num_features else None,
-            delta=g_d if self.num_deltas else None,
-            state=g_state if has_init else None,
-        )
+        return self._tape_gradients(batch, value[:, None], g_ang,
+                                    g_state if has_init else None)
 
     def vjp_after(
         self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
@@ -439,6 +426,17 @@ class Simulator(CircuitSizes):
         if cot.shape != (size, k):
             raise ValueError(f"cotangent must have shape ({size}, {k})")
         return cot
+
+    def _tape_gradients(self, batch: _Batch, out, g_ang, g_state) -> Gradients:
+        """``Gradients`` from per-sample tape derivatives, chained to θ, x and δ."""
+        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
+        return Gradients(
+            outputs=out,
+            theta=g_th,
+            x=g_x if self.num_features else None,
+            delta=g_d if self.num_deltas else None,
+            state=g_state,
+        )
 
     def _fused_gradients(self, out, g_th, g_x, g_d, g_state, has_init: bool) -> Gradients:
         return Gradients(
@@ -506,14 +504,7 @@ class Simulator(CircuitSizes):
             if g_state is not None:
                 g_state[b].real = 2.0 * lre
                 g_state[b].imag = 2.0 * lim
-        g_th, g_x, g_d = chain(self.program, batch.theta, batch.x, batch.delta, g_ang)
-        return Gradients(
-            outputs=out,
-            theta=g_th,
-            x=g_x if self.num_features else None,
-            delta=g_d if self.num_deltas else None,
-            state=g_state,
-        )
+        return self._tape_gradients(batch, out, g_ang, g_state)
 
     def _vjp_after_single(self, kernels, batch: _Batch, seed) -> tuple[Gradients, object]:
         """``vjp_after`` on the single-state kernels: every forward pass once, kept."""
