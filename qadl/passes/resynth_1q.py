@@ -12,7 +12,7 @@ import numpy as np
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_protected
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import phase_distance
 
 __all__ = ["FORMS", "resynth_1q", "synthesize", "zyz_angles"]
@@ -170,7 +170,7 @@ def _resynthesizable(op: Op, ctx: PassContext) -> bool:
         for mono, _ in angle.terms:
             if mono:
                 return False
-    return not is_protected(op, ctx)
+    return not op.tags & ctx.protected  # is_protected(op, ctx), inline
 
 
 RunKey = tuple[tuple[Gate, tuple], ...]
@@ -247,7 +247,11 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     seen: dict[RunKey, Spec | None] = {}
     for pos, op in enumerate(circuit.ops):
         if _resynthesizable(op, ctx):
-            runs.setdefault(op.qubits[0], []).append((pos, op))
+            run = runs.get(op.qubits[0])
+            if run is None:
+                runs[op.qubits[0]] = [(pos, op)]
+            else:
+                run.append((pos, op))
             continue
         for q in op.qubits:
             if runs.get(q):
