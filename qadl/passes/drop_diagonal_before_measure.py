@@ -43,13 +43,9 @@ def drop_diagonal_before_measure(circuit: Circuit, /, *, ctx: PassContext = DEFA
     keep = [True] * len(circuit.ops)
     for index in range(len(circuit.ops) - 1, -1, -1):
         op = circuit.ops[index]
-        if (
-            GATES[op.gate].diagonal
-            and not blocked.intersection(op.qubits)
-            and not is_protected(op, ctx)
-        ):
-            keep[index] = False
-        elif not GATES[op.gate].diagonal:
+        if not GATES[op.gate].diagonal:
             blocked.update(op.qubits)
+        elif blocked.isdisjoint(op.qubits) and not is_protected(op, ctx):
+            keep[index] = False
     ops = [op for op, k in zip(circuit.ops, keep, strict=True) if k]
     return circuit if len(ops) == len(circuit.ops) else circuit.with_ops(ops)

@@ -187,22 +187,26 @@ class _Scan:
 def _blocks(circuit: Circuit, ctx: PassContext, emit: Callable[[_Block], None], fresh: set[int]):
     """Group ``circuit`` into blocks; ``emit`` each closed one; return the ops outside blocks."""
     scan = _Scan(emit, fresh)
+    open_blocks = scan.open_blocks
     for pos, op in enumerate(circuit.ops):
+        qubits = op.qubits
         if not _constant(op, ctx):
-            for q in op.qubits:
+            for q in qubits:
                 scan.close(q)
                 scan.spoil(q)
             scan.out.append((pos, 0, op))
-        elif len(op.qubits) == 1 and op.qubits[0] in scan.open_blocks:
-            scan.open_blocks[op.qubits[0]].items.append((pos, op))
-        elif len(op.qubits) == 1 and op.qubits[0] in scan.fresh:
-            scan.leading.setdefault(op.qubits[0], []).append((pos, op))
-        elif len(op.qubits) == 1:
-            scan.out.append((pos, 0, op))
+        elif len(qubits) == 1:
+            block = open_blocks.get(qubits[0])
+            if block is not None:
+                block.items.append((pos, op))
+            elif qubits[0] in fresh:
+                scan.leading.setdefault(qubits[0], []).append((pos, op))
+            else:
+                scan.out.append((pos, 0, op))
         else:
-            a, b = op.qubits
-            block = scan.open_blocks.get(a)
-            if block is None or block is not scan.open_blocks.get(b):
+            a, b = qubits
+            block = open_blocks.get(a)
+            if block is None or block is not open_blocks.get(b):
                 scan.close(a)
                 scan.close(b)
                 block = scan.open(a, b)

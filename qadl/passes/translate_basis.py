@@ -37,9 +37,10 @@ def _fixed_op(gate: Gate, qubits: tuple[int, ...], angles: tuple[float, ...]) ->
 
 
 def _op(gate: Gate, qubits: tuple[int, ...], *angles: E.Expr | float) -> Op:
-    if any(isinstance(a, E.Expr) for a in angles):
-        exprs = [x if isinstance(x, E.Expr) else _const(x) for x in angles]
-        return Op(gate, qubits, tuple(exprs))
+    for a in angles:  # any(...) without a generator: most rule ops have literal angles only
+        if isinstance(a, E.Expr):
+            exprs = [x if isinstance(x, E.Expr) else _const(x) for x in angles]
+            return Op(gate, qubits, tuple(exprs))
     return _fixed_op(gate, qubits, angles)
 
 
