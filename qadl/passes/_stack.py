@@ -32,24 +32,25 @@ def rebuild_adjacent(
         qubits = op.qubits
         if len(qubits) == 1:  # _adjacent_index's common case, inline
             stack = stacks.get(qubits[0])
+            if stack is None:
+                stack = stacks[qubits[0]] = []
             j = stack[-1] if stack else None
             if j is not None:
                 earlier = out[j]
                 if earlier is None or len(earlier.qubits) != 1:
                     j = None
         else:
+            stack = None
             j = _adjacent_index(op, out, stacks)
         replaced = None
         if j is not None and (skip is None or not (skip(op) or skip(out[j]))):  # type: ignore[arg-type]
             replaced = combine(out[j], op)  # type: ignore[arg-type]
         if replaced is None:
-            out.append(op)
-            for q in op.qubits:
-                stack = stacks.get(q)
-                if stack is None:
-                    stacks[q] = [len(out) - 1]
-                else:
-                    stack.append(len(out) - 1)
+            if stack is not None:  # a one-qubit op: its wire's stack is at hand
+                stack.append(len(out))
+                out.append(op)
+            else:
+                _push(op, out, stacks)
             continue
         if len(replaced) == 1 and not drop(replaced[0]):
             out[j] = replaced[0]  # type: ignore[index]

@@ -245,15 +245,16 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
         else:
             found = _find_partner(op, out, bases, stacks, ctx, window, mine, kinds)
         if found is None:
+            index = len(out)
             out.append(op)
             bases.append(mine)
             kinds.append(kind)
             for q in op.qubits:
                 stack = stacks.get(q)
                 if stack is None:
-                    stacks[q] = [len(out) - 1]
+                    stacks[q] = [index]
                 else:
-                    stack.append(len(out) - 1)
+                    stack.append(index)
             continue
         i, merged = found
         if merged and not _is_zero(merged[0]):
@@ -261,5 +262,5 @@ def commute_cancel(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, window: i
             bases[i], kinds[i] = facts(merged[0])
         else:
             out[i] = None
-    ops = tuple(op for op in out if op is not None)
+    ops = tuple([op for op in out if op is not None])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
