@@ -460,30 +460,30 @@ def _generator_times(code, n00, n01, n10, n11):
 
 @inner()
 def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
-    """dL/d(angle) of a fused single-qubit block: 2 Re Σ (M·N⁻¹·G·N)∘R, N = F_j⋯F_1."""
-    p00, p01, p10, p11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
+    """dL/d(angle) of a fused single-qubit block M = F_k⋯F_1 from its overlap R.
+
+    dL/da = 2 Re Σ (P_j·dF_j·N_{j-1})∘R with N_j = F_j⋯F_1 and P_j = F_k⋯F_{j+1}, i.e.
+    2 Re tr(dF_j·X_j) with X_j = N_{j-1}·Rᵀ·P_j. Carrying Q_j = N_j·Rᵀ·P_j from
+    Q_0 = Rᵀ·M, X_j = Q_{j-1}·F_j^† and Q_j = F_j·X_j: two 2×2 products per factor; for a
+    one-angle factor (dF = G·F) the derivative is tr(G·Q_j).
+    """
+    q00, q01, q10, q11 = K._mm(r[0], r[2], r[1], r[3], m00, m01, m10, m11)
     for f in range(f0, f1):
         j = f - f0
+        a00, a01, a10, a11 = fm[j, 0], fm[j, 1], fm[j, 2], fm[j, 3]
+        x00, x01, x10, x11 = K._mm(q00, q01, q10, q11, a00.conjugate(), a10.conjugate(),
+                                   a01.conjugate(), a11.conjugate())
         code = fac_code[f]
-        n00, n01, n10, n11 = K._mm(fm[j, 0], fm[j, 1], fm[j, 2], fm[j, 3], p00, p01, p10, p11)
-        if code != F_CONST1:
-            # S = M·N^† so that M = S·N
-            s00, s01, s10, s11 = K._mm(m00, m01, m10, m11, n00.conjugate(), n10.conjugate(),
-                                       n01.conjugate(), n11.conjugate())
-            arg = fac_arg[f]
-            if code == F_U:
-                for a in range(3):
-                    b00, b01, b10, b11 = K._dmat1(code, arg, ang, a)
-                    c00, c01, c10, c11 = K._mm(b00, b01, b10, b11, p00, p01, p10, p11)
-                    d00, d01, d10, d11 = K._mm(s00, s01, s10, s11, c00, c01, c10, c11)
-                    tot = d00 * r[0] + d01 * r[1] + d10 * r[2] + d11 * r[3]
-                    g[arg + a] += 2.0 * tot.real
-            else:
-                c00, c01, c10, c11 = _generator_times(code, n00, n01, n10, n11)
-                d00, d01, d10, d11 = K._mm(s00, s01, s10, s11, c00, c01, c10, c11)
-                tot = d00 * r[0] + d01 * r[1] + d10 * r[2] + d11 * r[3]
-                g[arg] += 2.0 * tot.real
-        p00, p01, p10, p11 = n00, n01, n10, n11
+        arg = fac_arg[f]
+        if code == F_U:
+            for a in range(3):
+                b00, b01, b10, b11 = K._dmat1(code, arg, ang, a)
+                tot = b00 * x00 + b01 * x10 + b10 * x01 + b11 * x11
+                g[arg + a] += 2.0 * tot.real
+        q00, q01, q10, q11 = K._mm(a00, a01, a10, a11, x00, x01, x10, x11)
+        if code != F_CONST1 and code != F_U:
+            c00, c01, c10, c11 = _generator_times(code, q00, q01, q10, q11)
+            g[arg] += 2.0 * (c00 + c11).real
 
 
 @inner()
