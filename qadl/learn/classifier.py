@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from qadl.backends.sim.gradients import outputs_then_vjp
 from qadl.ir.circuit import Readout
 from qadl.learn.losses import loss_and_grad
 from qadl.learn.readout import class_probs, class_probs_vjp
@@ -114,14 +115,13 @@ class Classifier:
         """``(Gradients, aux)`` of ``seed(outputs) = (cotangent, aux)``.
 
         One forward pass where the simulator offers ``vjp_after`` (the statevector
-        ``Simulator``); otherwise ``outputs`` then ``vjp``.
+        ``Simulator``, the density-matrix ``NoisySimulator``); otherwise ``outputs`` then
+        ``vjp``.
         """
         vjp_after = getattr(self.sim, "vjp_after", None)
         if vjp_after is not None:
             return vjp_after(theta, x=x, delta=delta, state=state, seed=seed, method=method)
-        cot, aux = seed(self.sim.outputs(theta, x=x, delta=delta, state=state))
-        grads = self.sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
-        return grads, aux
+        return outputs_then_vjp(self.sim, theta, x, delta, state, seed, method)
 
     def sampled_proba(
         self,

@@ -93,3 +93,65 @@ def test_adjoint_equals_parameter_shift_on_longer_circuit():
     shift = sim.vjp(theta, x, cotangent=cot, method="parameter-shift")
     np.testing.assert_allclose(adj.theta, shift.theta, atol=1e-10)
     np.testing.assert_allclose(adj.x, shift.x, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["probs", "expval"])
+@pytest.mark.parametrize("state", [False, True])
+@pytest.mark.parametrize("shots", [None, 200])
+def test_vjp_after_runs_one_forward_pass(kind, state, shots, monkeypatch):
+    """``vjp_after``: the seed sees what ``outputs`` returns (shot noise included, from the
+    same generator), the gradients equal ``outputs`` then ``vjp`` bit for bit, and no
+    separate forward pass or second checkpointing runs."""
+    from qadl.backends.sim import density
+
+    sim, args, cot = _setup(11, kind, state=state)
+    twin, _, _ = _setup(11, kind, state=state)
+    if shots:
+        sim, twin = (DensityMatrixSimulator(s.circuit, NOISE, shots=shots, seed=3)
+                     for s in (sim, twin))
+    seen = []
+
+    def seed(outputs):
+        seen.append(outputs.copy())
+        return cot * (1.0 + outputs), "aux"
+
+    def no_forward(*_):
+        raise AssertionError("a separate forward pass ran")
+
+    checkpoints = []
+    run = sim._checkpoints
+    monkeypatch.setattr(sim, "_forward", no_forward)
+    monkeypatch.setattr(sim, "_checkpoints", lambda *a: checkpoints.append(1) or run(*a))
+    got, aux = sim.vjp_after(**args, seed=seed)
+    assert aux == "aux" and len(seen) == 1 and len(checkpoints) == 1
+    outputs = twin.outputs(**args)
+    np.testing.assert_array_equal(seen[0], outputs)
+    ref = twin.vjp(**args, cotangent=cot * (1.0 + outputs))
+    for field in ("outputs", "theta", "x", "delta", "state"):
+        a, b = getattr(got, field), getattr(ref, field)
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+    assert density.KEEP_MAX_BYTES > 0
+
+
+def test_checkpoints_run_in_chunks_of_rows(monkeypatch):
+    """Checkpoints larger than ``KEEP_MAX_BYTES``: ``vjp`` sweeps chunks of rows (same
+    result), and ``vjp_after`` falls back to ``outputs`` then ``vjp``."""
+    from qadl.backends.sim import density
+
+    sim, args, cot = _setup(5, "expval")
+    args = {**args, "x": np.tile(args["x"], (3, 1)), "delta": np.tile(args["delta"], (3, 1))}
+    cot = np.tile(cot, (3, 1))
+    whole = sim.vjp(**args, cotangent=cot)
+    monkeypatch.setattr(density, "KEEP_MAX_BYTES", 1)
+    monkeypatch.setattr("numba.get_num_threads", lambda: 2)
+    assert sim._rows_per_chunk() == 2
+    chunked = sim.vjp(**args, cotangent=cot)
+    np.testing.assert_allclose(chunked.theta, whole.theta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(chunked.x, whole.x, rtol=0, atol=1e-12)
+    calls = []
+    monkeypatch.setattr(sim, "_adjoint_after", lambda *a: calls.append(1))
+    after, _ = sim.vjp_after(**args, seed=lambda out: (cot, None))
+    assert not calls
+    np.testing.assert_allclose(after.theta, whole.theta, rtol=0, atol=1e-12)

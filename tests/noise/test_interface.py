@@ -52,3 +52,27 @@ def test_classifier_trains_through_noisy_simulator():
         plus = clf.loss_and_grads(theta + e, y, x=x)[0].mean()
         minus = clf.loss_and_grads(theta - e, y, x=x)[0].mean()
         assert abs(grads.theta[k] - (plus - minus) / (2 * h)) < 1e-7
+
+
+@pytest.mark.parametrize("method", ["density", "trajectories"])
+def test_vjp_after_matches_outputs_then_vjp(method, monkeypatch):
+    """``NoisySimulator.vjp_after``: the density engine's single forward pass, or (for
+    trajectories, which sample ``outputs`` and gradients independently) ``outputs`` then
+    ``vjp``; the same numbers as a twin simulator running the two calls."""
+    rng = np.random.default_rng(8)
+    circuit = with_readout(random_circuit(rng, 3, 12), Readout("probs", (0, 1), num_classes=4))
+    theta = rng.uniform(-np.pi, np.pi, circuit.num_params)
+    x = rng.uniform(-np.pi, np.pi, (3, circuit.num_features))
+    cot = rng.normal(size=(3, 4))
+    sim, twin = (NoisySimulator(circuit, NOISE, method=method, trajectories=4, seed=2)
+                 for _ in range(2))
+    engine_calls = []
+    if method == "density":
+        run = sim.engine.vjp_after
+        monkeypatch.setattr(sim.engine, "vjp_after", lambda *a, **k: engine_calls.append(1)
+                            or run(*a, **k))
+    got, aux = sim.vjp_after(theta, x, seed=lambda out: (cot * out, "aux"))
+    ref = twin.vjp(theta, x, cotangent=cot * twin.outputs(theta, x))
+    assert aux == "aux" and len(engine_calls) == (method == "density")
+    np.testing.assert_allclose(got.theta, ref.theta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.x, ref.x, rtol=0, atol=1e-12)

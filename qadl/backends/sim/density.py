@@ -17,7 +17,7 @@ from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
 from qadl.backends.sim import pauli_transfer as pt
-from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.gradients import Gradients, outputs_then_vjp
 from qadl.backends.sim.sizes import CircuitSizes
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
@@ -25,7 +25,11 @@ from qadl.ir.target import NoiseModel
 NOISELESS = NoiseModel()
 """The default: no channel, no readout error, exact outputs."""
 
-__all__ = ["NOISELESS", "DensityMatrixSimulator", "batch_inputs"]
+KEEP_MAX_BYTES = 1 << 29
+"""The adjoint sweep keeps checkpoints of at most this many bytes (512 MiB, beside one row
+per thread); ``vjp_after`` keeps the whole batch's, or runs ``outputs`` and ``vjp``."""
+
+__all__ = ["KEEP_MAX_BYTES", "NOISELESS", "DensityMatrixSimulator", "batch_inputs"]
 
 
 def batch_inputs(theta, x, delta, state, circuit: Circuit):
@@ -134,6 +138,29 @@ class DensityMatrixSimulator(CircuitSizes):
             outputs, slot_grads, lam0 = self._parameter_shift(angles, state, cot, batch)
         else:
             raise ValueError(f"unknown gradient method {method!r} (adjoint, parameter-shift)")
+        return self._gradients(angles, theta, x, delta, state, outputs, slot_grads, lam0)
+
+    def vjp_after(
+        self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
+    ) -> tuple[Gradients, object]:
+        """``vjp`` with a cotangent computed from the outputs, in one forward pass.
+
+        ``seed(outputs) = (cotangent, aux)`` gets what ``outputs`` would return (with
+        shot noise when ``shots`` is set) and the result is ``(Gradients, aux)``, as
+        ``vjp(..., cotangent=cotangent)`` gives. The adjoint method keeps the batch's
+        checkpoints from the forward pass when they fit ``KEEP_MAX_BYTES`` (and builds the
+        transfer matrices once); otherwise ``outputs`` and then ``vjp`` run.
+        """
+        batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
+        if method != "adjoint" or batch > self._rows_per_chunk():
+            return outputs_then_vjp(self, theta, x, delta, state, seed, method)
+        angles = self.program.angle_values(theta, x, delta, batch)
+        outputs, slot_grads, lam0, aux = self._adjoint_after(angles, state, batch, seed)
+        grads = self._gradients(angles, theta, x, delta, state, outputs, slot_grads, lam0)
+        return grads, aux
+
+    def _gradients(self, angles, theta, x, delta, state, outputs, slot_grads, lam0):
+        """``Gradients`` from slot gradients: amplitude preparations, chain rule, input state."""
         if self.program.amplitude_ops:
             if lam0 is None:
                 raise ValueError(
@@ -309,34 +336,67 @@ class DensityMatrixSimulator(CircuitSizes):
         return c
 
     def _adjoint(self, angles, state, cot, batch):
-        """Outputs, slot gradients and the Pauli vectors ``λ₀`` of ``∂L/∂ρ₀``."""
-        from qadl.backends.sim.noise_kernels import transfer_adjoint
+        """Outputs, slot gradients and the Pauli vectors ``λ₀`` of ``∂L/∂ρ₀``.
 
-        n, dim = self.num_qubits, 1 << self.num_qubits
-        lam = nro.pauli_cotangent(cot, self._readout(), n, self.noise.readout_error)
-        mats, tmats, (dmats, dslot, dmoffs, dstart) = self._superops(
-            angles, batch, derivatives=True
-        )
+        The checkpointed forward pass and the backward sweep run in chunks of rows whose
+        checkpoints fit ``KEEP_MAX_BYTES``.
+        """
+        mats, tmats, derivs = self._superops(angles, batch, derivatives=True)
+        rho0 = self._initial(state, angles)
+        lam = nro.pauli_cotangent(cot, self._readout(), self.num_qubits, self.noise.readout_error)
         grads = np.zeros((batch, max(self.program.num_slots, 1)))
-        final = np.empty((batch, dim * dim))
-        transfer_adjoint(
-            self._initial(state, angles),
-            lam,
-            mats,
-            tmats,
-            dmats,
-            self._moffs,
-            self._pos,
-            self._poffs,
-            self._nbits,
-            dslot,
-            dmoffs,
-            dstart,
-            grads,
-            final,
-            self._every,
-        )
+        final = np.empty_like(rho0)
+        chunk = self._rows_per_chunk()
+        for lo in range(0, batch, chunk):
+            rows = slice(lo, min(batch, lo + chunk))
+            ck, final[rows] = self._checkpoints(rho0[rows], mats[rows])
+            self._backward(ck, lam[rows], mats[rows], tmats[rows], derivs, rows, grads[rows])
         return self._exact(final), grads[:, : self.program.num_slots], lam
+
+    def _adjoint_after(self, angles, state, batch, seed):
+        """``_adjoint`` with ``seed(outputs) = (cotangent, aux)`` between the passes.
+
+        Returns outputs, slot gradients, λ₀ and ``aux``. The whole batch's checkpoints are
+        kept (the caller checks ``_rows_per_chunk``), so the forward pass runs once.
+        """
+        mats, tmats, derivs = self._superops(angles, batch, derivatives=True)
+        ck, final = self._checkpoints(self._initial(state, angles), mats)
+        cot, aux = seed(self._finite_shots(final))
+        cot = np.asarray(cot, dtype=float).reshape(batch, -1)
+        lam = nro.pauli_cotangent(cot, self._readout(), self.num_qubits, self.noise.readout_error)
+        grads = np.zeros((batch, max(self.program.num_slots, 1)))
+        self._backward(ck, lam, mats, tmats, derivs, slice(0, batch), grads)
+        return self._exact(final), grads[:, : self.program.num_slots], lam, aux
+
+    def _backward(self, ck, lam, mats, tmats, derivs, rows: slice, grads) -> None:
+        """``transfer_backward`` of the rows ``rows`` (``ck``, ``lam``, ``mats``, ``tmats``,
+        ``grads`` are those rows already; ``derivs`` is the whole batch's layout)."""
+        from qadl.backends.sim.noise_kernels import transfer_backward
+
+        dmats, dslot, dmoffs, dstart = derivs
+        transfer_backward(ck, lam, mats, tmats, dmats[rows], self._moffs, self._pos, self._poffs,
+                          self._nbits, dslot, dmoffs, dstart, grads, self._every)
+
+    def _rows_per_chunk(self) -> int:
+        """Rows whose checkpoints fit ``KEEP_MAX_BYTES`` (at least one per thread)."""
+        from numba import get_num_threads  # lazy: numba is off the import path
+
+        return max(get_num_threads(), KEEP_MAX_BYTES // self._checkpoint_bytes())
+
+    def _checkpoint_bytes(self) -> int:
+        """Bytes of one row's checkpoints: ``⌈blocks/every⌉`` Pauli vectors of ``4^n`` reals."""
+        return 8 * (4**self.num_qubits) * max(1, -(-len(self._blocks) // self._every))
+
+    def _checkpoints(self, rho0: np.ndarray, mats: np.ndarray):
+        """``transfer_checkpoints`` of rows ``rho0``: (checkpoints, final Pauli vectors)."""
+        from qadl.backends.sim.noise_kernels import transfer_checkpoints
+
+        ck = np.empty((rho0.shape[0], self._checkpoint_bytes() // (8 * rho0.shape[1]),
+                       rho0.shape[1]))
+        final = np.empty_like(rho0)
+        transfer_checkpoints(rho0, mats, self._moffs, self._pos, self._poffs, self._nbits,
+                             self._every, ck, final)
+        return ck, final
 
     def _exact_from_angles(self, angles, state, batch):
         return self._exact(self._forward(angles, state, batch))

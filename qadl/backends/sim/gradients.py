@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Gradients"]
+__all__ = ["Gradients", "outputs_then_vjp"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,13 @@ class Gradients:
     theta_per_sample: np.ndarray | None = None
     """(B, P) each sample's part of ``theta`` where the batch ran one sample per thread
     (DP-SGD clips these); None where the simulator summed over the batch directly."""
+
+
+def outputs_then_vjp(
+    sim: Any, theta, x, delta, state, seed: Callable, method: str
+) -> tuple[Gradients, Any]:
+    """``vjp_after`` for a simulator that cannot keep its forward pass: ``outputs``, then
+    ``vjp`` with ``seed(outputs) = (cotangent, aux)``; returns ``(Gradients, aux)``."""
+    cot, aux = seed(sim.outputs(theta, x=x, delta=delta, state=state))
+    grads = sim.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
+    return grads, aux

@@ -17,15 +17,20 @@ is ``O((L/K + K)·4^n)`` per sample instead of ``O(L·4^n)``.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from qadl.backends.sim.cache import configure_numba_cache
+
+configure_numba_cache()
+
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
 
 __all__ = [
     "apply_transfer",
     "change_basis",
     "density_adjoint",
     "trajectory_forward",
-    "transfer_adjoint",
+    "transfer_backward",
+    "transfer_checkpoints",
 ]
 
 _TILE = 8
@@ -326,8 +331,38 @@ def apply_transfer(
 
 
 @njit(parallel=True, cache=True)
-def transfer_adjoint(
+def transfer_checkpoints(
     rho0: np.ndarray,
+    mats: np.ndarray,
+    moffs: np.ndarray,
+    pos: np.ndarray,
+    poffs: np.ndarray,
+    nbits: np.ndarray,
+    every: int,
+    ck: np.ndarray,
+    final: np.ndarray,
+) -> None:
+    """The forward pass of the Pauli-basis adjoint, keeping what ``transfer_backward`` needs.
+
+    ``ck[b, c]`` becomes row ``b``'s vector before op ``c·every`` (``ck`` is
+    ``(B, max(1, ⌈L/every⌉), N)``) and ``final[b]`` its vector after the last op. Other
+    arguments as in ``apply_transfer``.
+    """
+    num_ops = moffs.size
+    nck = (num_ops + every - 1) // every
+    for b in prange(rho0.shape[0]):
+        cur = rho0[b].copy()
+        for c in range(nck):
+            ck[b, c] = cur
+            _run_real(
+                cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every)
+            )
+        final[b] = cur
+
+
+@njit(parallel=True, cache=True)
+def transfer_backward(
+    ck: np.ndarray,
     lam: np.ndarray,
     mats: np.ndarray,
     tmats: np.ndarray,
@@ -340,33 +375,25 @@ def transfer_adjoint(
     dmoffs: np.ndarray,
     dstart: np.ndarray,
     grads: np.ndarray,
-    final: np.ndarray,
     every: int,
 ) -> None:
-    """``density_adjoint`` in the Pauli basis: real vectors and transfer matrices.
+    """``density_adjoint``'s backward sweep in the Pauli basis, from ``transfer_checkpoints``.
 
-    The adjoint channel of a real transfer matrix ``R`` is ``Rᵀ`` (``tmats``, in place of
-    ``hmats``), and ``∂L/∂a = ⟨λ_j, (∂R_j/∂a) c_{j−1}⟩`` is real. Other arguments as in
-    ``density_adjoint``, all real.
+    Real vectors and transfer matrices: the adjoint channel of a real transfer matrix
+    ``R`` is ``Rᵀ`` (``tmats``, in place of ``hmats``), and ``∂L/∂a = ⟨λ_j, (∂R_j/∂a)
+    c_{j−1}⟩`` is real. ``lam`` (B, N) starts as ``∂L/∂c_final`` and ends as ``∂L/∂c₀``;
+    other arguments as in ``density_adjoint``, all real.
     """
     num_ops = moffs.size
-    n_vec = rho0.shape[1]
+    n_vec = lam.shape[1]
     nck = (num_ops + every - 1) // every
-    for b in prange(rho0.shape[0]):
-        ck = np.empty((max(nck, 1), n_vec))
-        cur = rho0[b].copy()
-        for c in range(nck):
-            ck[c] = cur
-            _run_real(
-                cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every)
-            )
-        final[b] = cur
+    for b in prange(lam.shape[0]):
         seg = np.empty((every, n_vec))
         lb = lam[b]
         for c in range(nck - 1, -1, -1):
             lo = c * every
             hi = min(num_ops, lo + every)
-            seg[0] = ck[c]
+            seg[0] = ck[b, c]
             for t in range(1, hi - lo):
                 seg[t] = seg[t - 1]
                 j = lo + t - 1

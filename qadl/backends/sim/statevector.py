@@ -15,7 +15,7 @@ import numpy as np
 
 from qadl.backends.sim.adjoint import SINGLE_STATE_QUBITS, adjoint_tape_grads, chain
 from qadl.backends.sim.build import build_program
-from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.gradients import Gradients, outputs_then_vjp
 from qadl.backends.sim.program import SimProgram
 from qadl.backends.sim.shift import shift_tape_grads
 from qadl.backends.sim.sizes import CircuitSizes
@@ -392,9 +392,7 @@ class Simulator(CircuitSizes):
         if method == "adjoint" and keep and not per_sample and self._soa_large:
             return self._vjp_after_single(kernels, batch, seed)
         if method != "adjoint" or not keep or not per_sample:
-            cot, aux = seed(self.outputs(theta, x=x, delta=delta, state=state))
-            grads = self.vjp(theta, x=x, delta=delta, state=state, cotangent=cot, method=method)
-            return grads, aux
+            return outputs_then_vjp(self, theta, x, delta, state, seed, method)
         has_init, init = _init(batch)
         head = (self.num_qubits, self.program.arrays(), ro.arrays(), self.program.tape.arrays(),
                 batch.theta, batch.x, batch.delta)
