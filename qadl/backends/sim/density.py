@@ -25,9 +25,10 @@ from qadl.ir.target import NoiseModel
 NOISELESS = NoiseModel()
 """The default: no channel, no readout error, exact outputs."""
 
-KEEP_MAX_BYTES = 1 << 29
-"""The adjoint sweep keeps checkpoints of at most this many bytes (512 MiB, beside one row
-per thread); ``vjp_after`` keeps the whole batch's, or runs ``outputs`` and ``vjp``."""
+KEEP_MAX_BYTES = 1 << 28
+"""The adjoint sweep keeps checkpoints of at most this many bytes (256 MiB), or one row's
+per thread when a row's are larger (at 10 qubits, about 150 MiB); ``vjp_after`` keeps
+the whole batch's within this bound, or runs ``outputs`` and then ``vjp``."""
 
 __all__ = ["KEEP_MAX_BYTES", "NOISELESS", "DensityMatrixSimulator", "batch_inputs"]
 
