@@ -33,10 +33,11 @@ from tests.sim.cases import bindings, random_readout, random_states
 _GATES = (Gate.RX, Gate.RY, Gate.RZ, Gate.U, Gate.H, Gate.T, Gate.S, Gate.P, Gate.CZ, Gate.X)
 
 
-def _circuit(n: int, seed: int, num_ops: int = 70, *, with_state: bool = False):
+def _circuit(n: int, seed: int, num_ops: int = 70, *, with_state: bool = False,
+             gates: tuple[Gate, ...] = _GATES):
     """Random single-qubit gates and cz (fused into M1, D1 and diagonal-group blocks)."""
     rng = np.random.default_rng(seed)
-    base = random_circuit(rng, n, num_ops, gates=_GATES, num_params=4, num_features=2,
+    base = random_circuit(rng, n, num_ops, gates=gates, num_params=4, num_features=2,
                           num_deltas=1)
     ops = (*[Op(Gate.H, (q,)) for q in range(n)], *base.ops)
     return dataclasses.replace(base, ops=ops, readout=random_readout(rng, n),
@@ -196,12 +197,13 @@ def _kernels():
 
 
 def test_registers_above_the_tables_run_one_sample_per_thread():
-    """n = 17 (cz groups as distance masks): the per-sample split-array kernels apply and
-    agree with the complex amplitude-parallel ones; vjp_after keeps one forward pass."""
+    """n = 17 (cz groups as distance masks, cx blocks): the per-sample split-array kernels
+    apply and agree with the complex amplitude-parallel ones; vjp_after too."""
     n = TABLE_MAX_QUBITS + 1
-    circuit = _circuit(n, 9, 60)
+    circuit = _circuit(n, 9, 60, gates=(*_GATES, Gate.CX))
     sim = Simulator(circuit)
     assert not sim.program.dtab.shape[0] and soa_supported(sim.program)
+    assert not sim._soa_large  # cx blocks: no single-state kernels, but per-sample ones
     assert sim._soa is not None and sv.BATCH_MAX_QUBITS >= n
     theta, x, delta = bindings(circuit, 2, n)
     cot = np.random.default_rng(n).normal(size=(2, circuit.readout.num_outputs))
