@@ -159,11 +159,11 @@ def test_probs_sum_to_one_with_all_classes():
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("n", "block_qubits"), [(9, 3), (9, 9), (17, 15)])
-def test_split_array_large_state_path(n, block_qubits):
-    """Large-state split-array kernels (blocked runs, high-qubit slice passes, cz masks)."""
-    from qadl.backends.sim import soa_kernels as S
-    from qadl.backends.sim.soa_plan import soa_large_supported, split_tables
+@pytest.mark.parametrize(("n", "m", "h_max"), [(9, 3, 2), (9, 8, 5), (17, 14, 2)])
+def test_split_array_large_state_path(n, m, h_max):
+    """Large-state split-array kernels (low and high runs, cz masks above the tables)."""
+    from qadl.backends.sim import soa_single
+    from qadl.backends.sim.soa_plan import single_state_runs, soa_large_supported, split_tables
 
     rng = np.random.default_rng(n)
     gates = (Gate.RX, Gate.RY, Gate.RZ, Gate.U, Gate.H, Gate.T, Gate.S, Gate.CZ, Gate.P)
@@ -176,8 +176,9 @@ def test_split_array_large_state_path(n, block_qubits):
     re = np.zeros(1 << n)
     im = np.zeros(1 << n)
     re[0] = 1.0
-    S.forward_single_soa(n, sim.program.arrays(), ang[0], re, im, block_qubits,
-                         *split_tables(sim.program))
+    runs = single_state_runs(sim.program, m, h_max)
+    soa_single.forward_blocked(n, sim.program.arrays(), ang[0], re, im, m, runs,
+                               *split_tables(sim.program))
     ref = reference_state(circuit, theta, x[0], delta[0])
     np.testing.assert_allclose(re + 1j * im, ref, rtol=0, atol=ATOL)
     if n >= 14:

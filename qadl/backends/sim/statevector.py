@@ -120,14 +120,16 @@ class Simulator(CircuitSizes):
         """Lower ``circuit``; compiles nothing."""
         self.circuit = circuit
         self.program: SimProgram = build_program(circuit)
-        self._soa = None
-        """Split diagonal tables when the split-array kernels (``soa_kernels``) apply."""
-        if self.program.num_qubits <= BATCH_MAX_QUBITS and soa_supported(self.program):
-            self._soa = split_tables(self.program)
+        per_sample = self.program.num_qubits <= BATCH_MAX_QUBITS and soa_supported(self.program)
         self._soa_large = (
             self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
         )
         """Large registers whose blocks all have split-array single-state kernels."""
+        self._tables = split_tables(self.program) if per_sample or self._soa_large else None
+        """The diagonal tables split into real and imaginary parts, for the split kernels."""
+        self._soa = self._tables if per_sample else None
+        """Split diagonal tables when the per-sample split-array kernels (``soa_kernels``)
+        apply."""
         self._single_m = min(SINGLE_BLOCK_QUBITS, self.program.num_qubits - 2)
         self._single_runs = (
             single_state_runs(self.program, self._single_m, SINGLE_HIGH_QUBITS)
@@ -228,14 +230,11 @@ class Simulator(CircuitSizes):
         return out
 
     def _states_soa(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
-        """Large registers on the split-array, cache-blocked kernels (one sample at a time).
-
-        The kernels write each sample's row of the (B, 2**n) output arrays in place.
-        """
-        from qadl.backends.sim import kernels, soa_kernels  # lazy: compiles on first use
+        """Large registers on the split-array single-state kernels, one sample at a time,
+        each written in place into its row of the (B, 2**n) output arrays."""
+        from qadl.backends.sim import kernels  # lazy: compiles on first use
 
         ang = self._angles(kernels, batch)
-        tables = split_tables(self.program)
         if batch.state is None:
             re = np.zeros((batch.size, 1 << self.num_qubits))
             im = np.zeros_like(re)
@@ -244,8 +243,7 @@ class Simulator(CircuitSizes):
             re = np.ascontiguousarray(batch.state.real)
             im = np.ascontiguousarray(batch.state.imag)
         for b in range(batch.size):
-            soa_kernels.forward_single_soa(self.num_qubits, self.program.arrays(), ang[b],
-                                           re[b], im[b], kernels.BLOCK_QUBITS, *tables)
+            self._single_forward(ang[b], re[b], im[b])
         return re, im
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
@@ -520,21 +518,23 @@ class Simulator(CircuitSizes):
 
     def _single_final(self, batch: _Batch, ang: np.ndarray, b: int) -> tuple[np.ndarray, ...]:
         """Sample ``b``'s final state (re, im) from the single-state forward pass."""
+        re, im = self._initial_split(batch, b)
+        self._single_forward(ang[b], re, im)
+        return re, im
+
+    def _single_forward(self, ang: np.ndarray, re: np.ndarray, im: np.ndarray) -> None:
+        """One state (``re``, ``im``) through the program, in place (``soa_single``)."""
         from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
-        re, im = self._initial_split(batch, b)
-        soa_single.forward_blocked(self.num_qubits, self.program.arrays(), ang[b], re, im,
-                                   self._single_m, self._single_runs,
-                                   *split_tables(self.program))
-        return re, im
+        soa_single.forward_blocked(self.num_qubits, self.program.arrays(), ang, re, im,
+                                   self._single_m, self._single_runs, *self._tables)
 
     def _single_backward(self, ang, re, im, lre, lim, g) -> None:
         """One sample's adjoint sweep on the single-state kernels; adds dL/d(tape) into g."""
         from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
         soa_single.backward_blocked(self.num_qubits, self.program.arrays(), ang, re, im, lre,
-                                    lim, self._single_m, self._single_runs,
-                                    *split_tables(self.program), g)
+                                    lim, self._single_m, self._single_runs, *self._tables, g)
 
     def _initial_split(self, batch: _Batch, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample ``b``'s input state as fresh real and imaginary arrays."""
