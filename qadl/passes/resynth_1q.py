@@ -15,7 +15,7 @@ from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import phase_distance
 
-__all__ = ["FORMS", "resynth_1q", "synthesize", "zyz_angles"]
+__all__ = ["FORMS", "Spec", "resynth_1q", "spec_matrix", "spec_ops", "synthesize", "zyz_angles"]
 
 
 def zyz_angles(mat: np.ndarray) -> tuple[float, float, float]:
@@ -96,32 +96,21 @@ def _zsx_spec(t: float, p: float, lam: float, atol: float) -> list[Spec]:
     ]
 
 
-_SPECS: dict[str, Callable[[float, float, float, float], list[Spec]]] = {
+FORMS: dict[str, Callable[[float, float, float, float], list[Spec]]] = {
     "u": _u_spec,
     "zyz": _zyz_spec,
     "xyz": _xyz_spec,
     "zsx": _zsx_spec,
 }
+"""Output form -> candidate sequences for ``U(θ, φ, λ)`` as specs: ``FORMS[form](θ, φ, λ,
+atol)`` (rotations by at most ``atol`` left out). ``spec_ops`` writes one as ops."""
 _SHORTEST = {"u": 1, "zyz": 0, "xyz": 0, "zsx": 0}
 """Fewest ops any candidate of the form can have (a run this short is never replaced)."""
 
 
-def _spec_ops(spec: Spec, q: int) -> list[Op]:
+def spec_ops(spec: Spec, q: int) -> list[Op]:
+    """The ops of a candidate ``spec`` on qubit ``q`` (angles as constant expressions)."""
     return [Op(gate, (q,), tuple(E.const(a) for a in angles)) for gate, angles in spec]
-
-
-def _form(name: str) -> Callable[[int, float, float, float, float], list[list[Op]]]:
-    def form(q: int, t: float, p: float, lam: float, atol: float) -> list[list[Op]]:
-        return [_spec_ops(spec, q) for spec in _SPECS[name](t, p, lam, atol)]
-
-    form.__name__ = f"_{name}_form"
-    return form
-
-
-FORMS: dict[str, Callable[[int, float, float, float, float], list[list[Op]]]] = {
-    name: _form(name) for name in _SPECS
-}
-"""Output form -> candidate sequences (shortest first) for ``U(θ, φ, λ)`` on one qubit."""
 
 
 def _ops_matrix(ops: list[Op]) -> np.ndarray:
@@ -131,8 +120,8 @@ def _ops_matrix(ops: list[Op]) -> np.ndarray:
     return mat
 
 
-def _spec_matrix(spec: Spec) -> np.ndarray:
-    """``_ops_matrix(_spec_ops(spec, q))`` without the ops (``E.const(a)`` holds ``a + 0.0``)."""
+def spec_matrix(spec: Spec) -> np.ndarray:
+    """``_ops_matrix(spec_ops(spec, q))`` without the ops (``E.const(a)`` holds ``a + 0.0``)."""
     mat = np.eye(2, dtype=complex)
     for gate, angles in spec:
         mat = GATES[gate].matrix([0.0 + a for a in angles]) @ mat
@@ -147,10 +136,10 @@ def _same_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
 def _first_match(mat: np.ndarray, form: str, atol: float, limit: float) -> Spec | None:
     """The shortest candidate of ``form`` equal to ``mat`` up to phase, if under ``limit`` ops."""
     t, p, lam = zyz_angles(mat)
-    for spec in sorted(_SPECS[form](t, p, lam, atol), key=len):
+    for spec in sorted(FORMS[form](t, p, lam, atol), key=len):
         if len(spec) >= limit:
             return None
-        if _same_up_to_phase(_spec_matrix(spec), mat, atol):
+        if _same_up_to_phase(spec_matrix(spec), mat, atol):
             return spec
     return None
 
@@ -160,7 +149,7 @@ def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-12) -> l
     spec = _first_match(mat, form, atol, math.inf)
     if spec is None:
         raise ArithmeticError(f"{form} synthesis failed for {mat!r}")  # pragma: no cover
-    return _spec_ops(spec, qubit)
+    return spec_ops(spec, qubit)
 
 
 def _resynthesizable(op: Op, ctx: PassContext) -> bool:
@@ -216,7 +205,7 @@ def _flush(
         spec = seen[key] = _first_match(_ops_matrix(ops), form, atol, len(ops))
     if spec is not None:
         last = run[-1][0]
-        out += [(last, k, op) for k, op in enumerate(_spec_ops(spec, ops[0].qubits[0]))]
+        out += [(last, k, op) for k, op in enumerate(spec_ops(spec, ops[0].qubits[0]))]
     else:
         out += [(pos, 0, op) for pos, op in run]
 

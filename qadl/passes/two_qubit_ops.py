@@ -14,7 +14,7 @@ import numpy as np
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
-from qadl.passes.resynth_1q import FORMS, zyz_angles
+from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 
 __all__ = ["proportional_to_identity", "synthesize_2q", "to_ops", "with_entangler"]
@@ -30,16 +30,9 @@ def proportional_to_identity(m: np.ndarray) -> bool:
     return phase_distance(m, _I2) <= _LAYER_TOL
 
 
-def _ops_matrix(ops: list[Op]) -> np.ndarray:
-    mat = np.eye(2, dtype=complex)
-    for op in ops:
-        mat = GATES[op.gate].matrix([a.constant_value for a in op.angles]) @ mat
-    return mat
-
-
-def _with_phase_gates(ops: list[Op]) -> list[Op]:
-    """``ops`` with RZ written as P (equal up to phase), for gate sets that have P only."""
-    return [Op(Gate.P, o.qubits, o.angles) if o.gate is Gate.RZ else o for o in ops]
+def _with_phase_gates(spec: Spec) -> Spec:
+    """``spec`` with RZ written as P (equal up to phase), for gate sets that have P only."""
+    return [(Gate.P, angles) if gate is Gate.RZ else (gate, angles) for gate, angles in spec]
 
 
 _FORM_NEEDS = {
@@ -68,15 +61,15 @@ def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> li
         return []
     t, p, lam = zyz_angles(m)
     if Gate.U in allowed:  # one gate, always exact: no search
-        return FORMS["u"](qubit, t, p, lam, _LAYER_TOL)[0]
-    candidates: list[list[Op]] = []
+        return spec_ops(FORMS["u"](t, p, lam, _LAYER_TOL)[0], qubit)
+    candidates: list[Spec] = []
     for form, use_p in _usable_forms(allowed):
-        for ops in FORMS[form](qubit, t, p, lam, _LAYER_TOL):
-            candidates.append(_with_phase_gates(ops) if use_p else ops)
-    fitting = [c for c in candidates if all(o.gate in allowed for o in c)]
-    for ops in sorted(fitting, key=len):
-        if phase_distance(_ops_matrix(ops), m) <= _LAYER_TOL:
-            return ops
+        for spec in FORMS[form](t, p, lam, _LAYER_TOL):
+            candidates.append(_with_phase_gates(spec) if use_p else spec)
+    fitting = [c for c in candidates if all(gate in allowed for gate, _ in c)]
+    for spec in sorted(fitting, key=len):  # only the winner is written as ops
+        if phase_distance(spec_matrix(spec), m) <= _LAYER_TOL:
+            return spec_ops(spec, qubit)
     return None
 
 
