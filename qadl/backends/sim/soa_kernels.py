@@ -3,9 +3,10 @@
 LLVM does not vectorise loops over interleaved complex128 pairs, but it does vectorise
 the same arithmetic over split real/imaginary arrays walked through non-overlapping
 slices (about 6× per gate on AVX-512 for qubits ≥ 3). This module runs the hot block
-kinds of small registers (fused single-qubit blocks, single-qubit diagonals, tabled
-diagonal groups, cx) that way; ``soa_plan.soa_supported`` says whether a program qualifies, and
-``Simulator`` falls back to ``kernels.py`` otherwise. The readout and the angle tape
+kinds (fused single-qubit blocks, single-qubit diagonals, diagonal groups as tables or
+cz distance masks, cx) that way, one sample per thread (``soa_single`` runs one large
+state over all threads with these primitives); ``soa_plan.soa_supported`` says whether a
+program qualifies, and ``Simulator`` falls back to ``kernels.py`` otherwise. The readout and the angle tape
 reuse ``kernels.py`` on one complex copy of the final state.
 
 Floating point: forward kernels allow only FMA contraction; backward kernels also allow
@@ -598,21 +599,7 @@ def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
     return out, g_th, g_x, g_d, g_state
 
 
-# ============================================================================ large single states
-@inner(fastmath=_FWD)
-def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
-    """Apply a 2×2 to matching entries of two non-overlapping slice pairs."""
-    for j in range(r0.shape[0]):
-        xr = r0[j]
-        xi = i0[j]
-        yr = r1[j]
-        yi = i1[j]
-        r0[j] = ar * xr - ai * xi + br * yr - bi * yi
-        i0[j] = ar * xi + ai * xr + br * yi + bi * yr
-        r1[j] = cr * xr - ci * xi + dr * yr - di * yi
-        i1[j] = cr * xi + ci * xr + dr * yi + di * yr
-
-
+# ============================================================================ cz distance masks
 @inner()
 def _cz_signs(re, im, offset, f0, f1, fac_q):
     """Flip the sign where the cz parity of the global index ``offset + j`` is odd."""
@@ -624,76 +611,3 @@ def _cz_signs(re, im, offset, f0, f1, fac_q):
         if par:
             re[j] = -re[j]
             im[j] = -im[j]
-
-
-@inner()
-def _apply_chunk(re, im, offset, m, blk, prog, ang, dtr, dti):
-    """Apply a chunk-local block to the chunk ``[offset, offset + 2**m)`` given as slices."""
-    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
-     const1, const4, constd4, amp_off, dtab) = prog
-    k = kind[blk]
-    q0 = qubits[blk, 0]
-    if k == K_M1 or k == K_D1:
-        m00, m01, m10, m11 = K._block_mat1(fac_ptr[blk], fac_ptr[blk + 1], fac_code, fac_arg,
-                                           ang, const1)
-        if k == K_M1:
-            _m1(re, im, q0, m00, m01, m10, m11)
-        elif q0 < m:
-            _d1(re, im, q0, m00, m11)
-        else:
-            _scale(re, im, m11 if (offset >> q0) & 1 else m00)
-    elif aux[blk, 1]:  # tabled diagonal group
-        n = re.shape[0]
-        row = aux[blk, 0]
-        _table(re, im, dtr[row, offset : offset + n], dti[row, offset : offset + n], 1.0)
-    else:  # cz distance masks
-        _cz_signs(re, im, offset, fac_ptr[blk], fac_ptr[blk + 1], fac_q)
-
-
-@inner()
-def _is_local(blk, prog, m):
-    kind = prog[0]
-    return kind[blk] != K_M1 or prog[1][blk, 0] < m
-
-
-@njit(cache=True, parallel=True)
-def forward_single_soa(nq, prog, ang, re, im, m, dtr, dti):
-    """One large state, split arrays, cache-blocked (see ``kernels.forward_single``).
-
-    Runs of chunk-local blocks (single-qubit blocks on qubits < m, every diagonal) are
-    applied chunk by chunk in parallel; a block on a qubit ≥ m is one parallel pass over
-    contiguous slice pairs of 2**m amplitudes.
-    """
-    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
-     const1, const4, constd4, amp_off, dtab) = prog
-    nblocks = kind.shape[0]
-    m = min(m, nq)
-    size = 1 << m
-    nloc = 1 << (nq - m)
-    blk = 0
-    while blk < nblocks:
-        if _is_local(blk, prog, m):
-            end = blk + 1
-            while end < nblocks and _is_local(end, prog, m):
-                end += 1
-            for c in prange(nloc):
-                lo = c * size
-                for b2 in range(blk, end):
-                    _apply_chunk(re[lo : lo + size], im[lo : lo + size], lo, m, b2, prog, ang,
-                                 dtr, dti)
-            blk = end
-        else:
-            q = qubits[blk, 0]
-            m00, m01, m10, m11 = K._block_mat1(fac_ptr[blk], fac_ptr[blk + 1], fac_code,
-                                               fac_arg, ang, const1)
-            bit = 1 << q
-            ntasks = (1 << (nq - 1)) // size
-            for t in prange(ntasks):
-                r0 = t * size
-                hi = (r0 >> q) << (q + 1)
-                j0 = hi + (r0 & (bit - 1))
-                _pair_slices(re[j0 : j0 + size], im[j0 : j0 + size],
-                             re[j0 + bit : j0 + bit + size], im[j0 + bit : j0 + bit + size],
-                             m00.real, m00.imag, m01.real, m01.imag,
-                             m10.real, m10.imag, m11.real, m11.imag)
-            blk += 1

@@ -16,7 +16,7 @@ kernels. Arithmetic per amplitude is that of ``soa_kernels``.
 """
 
 # Numba idioms (see kernels.py): chained == comparisons, full unpacking of the program.
-# ruff: noqa: RUF059
+# ruff: noqa: SIM109, RUF059
 
 from __future__ import annotations
 
@@ -87,6 +87,44 @@ def _high_bit(q, hq):
 
 
 # ============================================================================ forward
+@inner(fastmath={"contract"})
+def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
+    """Apply a 2×2 to matching entries of two non-overlapping slice pairs."""
+    for j in range(r0.shape[0]):
+        xr = r0[j]
+        xi = i0[j]
+        yr = r1[j]
+        yi = i1[j]
+        r0[j] = ar * xr - ai * xi + br * yr - bi * yi
+        i0[j] = ar * xi + ai * xr + br * yi + bi * yr
+        r1[j] = cr * xr - ci * xi + dr * yr - di * yi
+        i1[j] = cr * xi + ci * xr + dr * yi + di * yr
+
+
+@inner()
+def _apply_chunk(re, im, offset, m, blk, prog, ang, dtr, dti):
+    """Apply a chunk-local block to the chunk ``[offset, offset + 2**m)`` given as slices."""
+    (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
+     const1, const4, constd4, amp_off, dtab) = prog
+    k = kind[blk]
+    q0 = qubits[blk, 0]
+    if k == K_M1 or k == K_D1:
+        m00, m01, m10, m11 = K._block_mat1(fac_ptr[blk], fac_ptr[blk + 1], fac_code, fac_arg,
+                                           ang, const1)
+        if k == K_M1:
+            S._m1(re, im, q0, m00, m01, m10, m11)
+        elif q0 < m:
+            S._d1(re, im, q0, m00, m11)
+        else:
+            S._scale(re, im, m11 if (offset >> q0) & 1 else m00)
+    elif aux[blk, 1]:  # tabled diagonal group
+        n = re.shape[0]
+        row = aux[blk, 0]
+        S._table(re, im, dtr[row, offset : offset + n], dti[row, offset : offset + n], 1.0)
+    else:  # cz distance masks
+        S._cz_signs(re, im, offset, fac_ptr[blk], fac_ptr[blk + 1], fac_q)
+
+
 @njit(cache=True, parallel=True)
 def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
     """Apply the program to one state (``re``, ``im``, 2**nq each) in place.
@@ -103,7 +141,7 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
             for c in prange(1 << (nq - m)):
                 lo = c * size
                 for blk in range(b0, b1):
-                    S._apply_chunk(re[lo : lo + size], im[lo : lo + size], lo, m, blk, prog,
+                    _apply_chunk(re[lo : lo + size], im[lo : lo + size], lo, m, blk, prog,
                                    ang, dtr, dti)
         else:
             hq, free = _high_layout(nq, m, runs[r, 3])
@@ -120,7 +158,7 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
                             continue
                         o0 = offs[s]
                         o1 = offs[s | bit]
-                        S._pair_slices(re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg],
+                        _pair_slices(re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg],
                                        im[o1 : o1 + seg], m00.real, m00.imag, m01.real,
                                        m01.imag, m10.real, m10.imag, m11.real, m11.imag)
 
