@@ -6,8 +6,8 @@ slices (about 6× per gate on AVX-512 for qubits ≥ 3). This module runs the ho
 kinds (fused single-qubit blocks, single-qubit diagonals, diagonal groups as tables or
 cz distance masks, cx) that way, one sample per thread (``soa_single`` runs one large
 state over all threads with these primitives); ``soa_plan.soa_supported`` says whether a
-program qualifies, and ``Simulator`` falls back to ``kernels.py`` otherwise. The readout and the angle tape
-reuse ``kernels.py`` on one complex copy of the final state.
+program qualifies, and ``Simulator`` falls back to ``kernels.py`` otherwise. The readout
+and the angle tape reuse ``kernels.py`` on one complex copy of the final state.
 
 Floating point: forward kernels allow only FMA contraction; backward kernels also allow
 re-association of the overlap sums ``R`` (so they vectorise). Both change results at
