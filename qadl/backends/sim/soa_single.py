@@ -142,7 +142,7 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
                 lo = c * size
                 for blk in range(b0, b1):
                     _apply_chunk(re[lo : lo + size], im[lo : lo + size], lo, m, blk, prog,
-                                   ang, dtr, dti)
+                                 ang, dtr, dti)
         else:
             hq, free = _high_layout(nq, m, runs[r, 3])
             for t in prange(1 << (nq - m)):
@@ -159,8 +159,8 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
                         o0 = offs[s]
                         o1 = offs[s | bit]
                         _pair_slices(re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg],
-                                       im[o1 : o1 + seg], m00.real, m00.imag, m01.real,
-                                       m01.imag, m10.real, m10.imag, m11.real, m11.imag)
+                                     im[o1 : o1 + seg], m00.real, m00.imag, m01.real,
+                                     m01.imag, m10.real, m10.imag, m11.real, m11.imag)
 
 
 # ============================================================================ adjoint sweep
