@@ -223,8 +223,9 @@ def _lift(value: Expr | float) -> Expr:
 
 
 def const(value: float) -> Expr:
-    """A constant expression."""
-    return Expr.from_terms([((), float(value))])
+    """A constant expression (``Expr.from_terms([((), value)])``, built directly)."""
+    total = 0.0 + float(value)  # the sum from_terms forms; a zero coefficient is no term
+    return Expr((((), total),) if total != 0.0 else ())
 
 
 def theta(index: int) -> Expr:
