@@ -8,9 +8,13 @@ median of the per-round ratios is reported with the median times.
   ``Simulator.vjp_after``) against the same step as ``outputs`` then ``vjp`` (two
   forward passes), and against ``Simulator.vjp`` alone (the kernel's floor);
   ``--circuit ren`` times Ren et al.'s image classifier (``benchmarks/compile.py``).
-- ``--what dispatch``: the W1 gradient at n ≥ 14 run one sample per thread against the
-  amplitude-parallel kernels (the path used below ``BATCH_MAX_QUBITS`` for batches
-  smaller than the thread count, and always above it).
+- ``--what dispatch``: the W1 gradient at n ≥ 14 three ways: one sample per thread
+  (``soa_kernels``, used for batches of at least as many samples as threads), each
+  state's amplitudes split over the threads on split real/imaginary arrays
+  (``soa_single``, used for smaller batches and above ``BATCH_MAX_QUBITS``), and the
+  complex amplitude-parallel kernels (``kernels.adjoint_single``, used before
+  ``soa_single`` and still for programs with two-qubit blocks). "÷ split" columns are
+  the median per-round speed ratios against ``soa_single``.
 - ``--what overhead``: the public ``Simulator.vjp`` against its compiled kernel called
   directly (same thread count), i.e. the Python glue per call.
 - ``--what first-call``: fresh processes (``--rounds`` of them, warm on-disk cache):
@@ -109,31 +113,37 @@ def _classifier(args) -> None:
 
 
 def _dispatch(args) -> None:
-    circuit = layered(args.qubits, args.layers, encode=True)
-    per_sample = Simulator(circuit)
-    cap = sv.BATCH_MAX_QUBITS
-    sv.BATCH_MAX_QUBITS = args.qubits - 1  # built while the cap excludes n: amplitude-parallel
-    amplitude = Simulator(circuit)
-    sv.BATCH_MAX_QUBITS = cap
-    print("| batch | per sample: samples/s | amplitude-parallel: samples/s | speed-up |")
-    print("|---:|---:|---:|---:|")
+    from qadl.backends.sim import kernels
+    from qadl.backends.sim.adjoint import adjoint_tape_grads, chain
+
+    sim = Simulator(layered(args.qubits, args.layers, encode=True))
+    assert sim._soa is not None and sim._soa_large
+    print("| batch | per sample: samples/s | one state over the threads, split: samples/s "
+          "| complex: samples/s | per sample ÷ split | complex ÷ split |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for batch in args.batch:
         theta, x = _inputs(args.qubits, args.layers, batch)
         cot = np.ones((batch, 1))
+        data = sim._batch(theta, x, None, None)
 
-        def run_a(theta=theta, x=x, cot=cot):
-            sv.BATCH_MAX_QUBITS = cap
-            return per_sample.vjp(theta, x=x, cotangent=cot)
+        def per_sample(data=data, cot=cot, batch=batch):
+            with sv._threads_for(batch):
+                return sim._vjp_fused(kernels, data, cot)
 
-        def run_b(theta=theta, x=x, cot=cot):
-            sv.BATCH_MAX_QUBITS = args.qubits - 1  # the dispatch the engine was built for
-            return amplitude.vjp(theta, x=x, cotangent=cot)
+        def split(data=data, cot=cot):
+            return sim._vjp_single(data, sim._angles(kernels, data), cot)
 
-        ga, gb = run_a(), run_b()
-        assert np.allclose(ga.theta, gb.theta, atol=1e-9) and np.allclose(ga.x, gb.x, atol=1e-9)
-        ta, tb, ratio = _ab(run_a, run_b, args.rounds)
-        sv.BATCH_MAX_QUBITS = cap
-        print(f"| {batch} | {batch / ta:.1f} | {batch / tb:.1f} | {1 / ratio:.2f} |")
+        def complex_(data=data, cot=cot):
+            _, g_ang, _ = adjoint_tape_grads(sim.program, sim._angles(kernels, data), None, cot)
+            return chain(sim.program, data.theta, data.x, data.delta, g_ang)[0]
+
+        ref = split()
+        assert np.allclose(per_sample().theta, ref.theta, atol=1e-9)
+        assert np.allclose(complex_(), ref.theta, atol=1e-9)
+        ta, ts, r_as = _ab(per_sample, split, args.rounds)
+        tc, ts2, r_cs = _ab(complex_, split, args.rounds)
+        print(f"| {batch} | {batch / ta:.1f} | {batch / statistics.median([ts, ts2]):.1f} "
+              f"| {batch / tc:.1f} | {1 / r_as:.2f} | {1 / r_cs:.2f} |")
 
 
 def _states(args) -> None:
