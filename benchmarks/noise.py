@@ -4,10 +4,14 @@ Run from the repository root::
 
     python benchmarks/noise.py --batch 64 --aer-grad-samples 2
     python benchmarks/noise.py --forward-only --batch 4 --rounds 3
+    python benchmarks/noise.py --train-step --batch 4 --rounds 5
 
 ``--forward-only`` times the forward alone, qadl and Aer alternating ``--rounds`` times in
 one warm process, and prints the per-sample medians and the median of the per-round ratios.
 ``--qadl-only`` times qadl's forward and adjoint gradient per sample, without Aer.
+``--train-step`` times a training step's gradient (the cotangent computed from the
+outputs) as ``DensityMatrixSimulator.vjp_after`` runs it (one forward pass, transfer
+matrices built once) against ``outputs`` then ``vjp``, alternating ``--rounds`` times.
 
 The model (REFERENCE-ren2022.md §2) is built directly as IR: 26 layers of RX/RZ on 10
 qubits with angle ``θ_k + π + 2·x_k`` (``θ_k + π`` for the 4 padding angles), brick-wall
@@ -158,6 +162,34 @@ def forward_side_by_side(sim, aer, circuit, theta, xs, rounds: int) -> None:
     print(f"max |p_qadl − p_aer|: {np.max(np.abs(outs['qadl'] - outs['aer'])):.2e}")
 
 
+def train_step_side_by_side(sim, theta, xs, rounds: int) -> None:
+    """Print per-sample medians of ``vjp_after`` and ``outputs`` + ``vjp``, timed alternately."""
+    from qadl.backends.sim.gradients import outputs_then_vjp
+
+    def seed(outputs):
+        return np.log(np.clip(outputs, 1e-12, None)), None  # a cotangent that reads the outputs
+
+    engines = {
+        "vjp_after": lambda: sim.vjp_after(theta, xs, seed=seed)[0],
+        "outputs + vjp": lambda: outputs_then_vjp(sim, theta, xs, None, None, seed, "adjoint")[0],
+    }
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    grads = {}
+    for _ in range(rounds):
+        for name, fn in engines.items():
+            t0 = time.perf_counter()
+            grads[name] = fn()
+            times[name].append((time.perf_counter() - t0) / len(xs))
+    ratio = np.median(np.divide(times["outputs + vjp"], times["vjp_after"]))
+    gap = np.max(np.abs(grads["vjp_after"].theta - grads["outputs + vjp"].theta))
+    print(
+        f"batch {len(xs)}, load {os.getloadavg()[0]:.1f}: training-step gradient / sample: "
+        f"vjp_after {np.median(times['vjp_after']):.3f} s, outputs + vjp "
+        f"{np.median(times['outputs + vjp']):.3f} s, speed-up {ratio:.2f} (median of "
+        f"{rounds}); max |dL/dθ| difference {gap:.1e}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Time qadl and Aer on the same batch and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--forward-only", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--qadl-only", action="store_true")
+    parser.add_argument("--train-step", action="store_true")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -177,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     cot = rng.normal(size=(args.batch, 2))
 
     sim = DensityMatrixSimulator(circuit, noise)
+    if args.train_step:
+        train_step_side_by_side(sim, theta, xs, args.rounds)
+        return
     if args.forward_only:
         from qiskit_aer import AerSimulator
 
