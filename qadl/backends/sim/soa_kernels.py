@@ -349,24 +349,25 @@ def _back_m1_small(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
 
 
 @inner()
-def _swap_bits(a, lo, hi):
-    """Exchange index bits ``lo < hi`` of ``a`` in place (an involution)."""
-    bl = 1 << lo
-    bh = 1 << hi
-    for base in range(0, a.shape[0], 2 * bh):
-        for g in range(base + bl, base + bh, 2 * bl):
-            for i in range(g, g + bl):
-                v = a[i]
-                a[i] = a[i - bl + bh]
-                a[i - bl + bh] = v
-
-
-@inner()
 def _swap_bits4(re, im, lre, lim, lo, hi):
-    _swap_bits(re, lo, hi)
-    _swap_bits(im, lo, hi)
-    _swap_bits(lre, lo, hi)
-    _swap_bits(lim, lo, hi)
+    """Exchange index bits ``lo < hi`` of ψ and λ in place (an involution), in one pass."""
+    bl = 1 << lo
+    d = (1 << hi) - bl
+    for base in range(0, re.shape[0], 2 << hi):
+        for g in range(base + bl, base + (1 << hi), 2 * bl):
+            for i in range(g, g + bl):
+                v = re[i]
+                re[i] = re[i + d]
+                re[i + d] = v
+                v = im[i]
+                im[i] = im[i + d]
+                im[i + d] = v
+                v = lre[i]
+                lre[i] = lre[i + d]
+                lre[i + d] = v
+                v = lim[i]
+                lim[i] = lim[i + d]
+                lim[i + d] = v
 
 
 @inner()
