@@ -9,7 +9,7 @@ median of the per-round ratios is reported with the median times.
   forward passes), and against ``Simulator.vjp`` alone (the kernel's floor);
   ``--circuit ren`` times Ren et al.'s image classifier (``benchmarks/compile.py``).
 - ``--what dispatch``: the W1 gradient at n ≥ 14 three ways: one sample per thread
-  (``soa_kernels``, used for batches of at least as many samples as threads), each
+  (``soa_step.vjp_rows``, used for batches of at least as many samples as threads), each
   state's amplitudes split over the threads on split real/imaginary arrays
   (``soa_single``, used for smaller batches and above ``BATCH_MAX_QUBITS``), and the
   complex amplitude-parallel kernels (``kernels.adjoint_single``, used before
@@ -158,13 +158,10 @@ def _states(args) -> None:
 
 
 def _overhead(args) -> None:
-    """Public ``vjp`` against its compiled kernel called directly, on one thread."""
-    from numba import get_num_threads, set_num_threads
-
-    from qadl.backends.sim import soa_kernels
+    """Public ``vjp`` against its kernel driver (``soa_step.vjp_rows``) called directly."""
+    from qadl.backends.sim import soa_step
 
     sim = Simulator(layered(args.qubits, args.layers, encode=True))
-    total = get_num_threads()
     print("| batch | vjp (µs) | kernel alone (µs) | Python glue (µs) |")
     print("|---:|---:|---:|---:|")
     for batch in args.batch:
@@ -175,12 +172,8 @@ def _overhead(args) -> None:
                        sim.program.tape.arrays(), prep.theta, prep.x, prep.delta,
                        np.zeros((1, 1), dtype=np.complex128), False, cot, *sim._soa)
 
-        def kernel(kernel_args=kernel_args, batch=batch):
-            set_num_threads(min(batch, total))
-            try:
-                soa_kernels.vjp_soa(*kernel_args)
-            finally:
-                set_num_threads(total)
+        def kernel(kernel_args=kernel_args):
+            soa_step.vjp_rows(*kernel_args)
 
         tv, tk, _ = _ab(lambda: sim.vjp(theta, x=x, cotangent=cot), kernel,  # noqa: B023
                         args.rounds)

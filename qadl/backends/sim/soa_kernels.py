@@ -40,7 +40,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
 )
 
-__all__ = ["outputs_soa", "vjp_soa"]
+__all__ = ["outputs_soa"]
 
 _FWD = {"contract"}
 _BWD = {"contract", "reassoc"}
@@ -562,42 +562,6 @@ def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs
         _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
         K._readout(psi, ro, out[b])
     return out
-
-
-@njit(cache=True, parallel=True)
-def vjp_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
-    """Like ``kernels.vjp_fused`` with split-array state kernels (same return values)."""
-    nb = x.shape[0]
-    n = 1 << nq
-    na = tape[0].shape[0]
-    out = np.empty((nb, cot.shape[1]))
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        ang = np.empty(na)
-        g = np.zeros(na)
-        r = np.zeros(16, dtype=np.complex128)
-        K._eval_row(tape, theta, x[b], delta[b], ang)
-        re = np.empty(n)
-        im = np.empty(n)
-        psi = np.empty(n, dtype=np.complex128)
-        lam = np.empty(n, dtype=np.complex128)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
-        K._readout(psi, ro, out[b])
-        K._seed_lambda(psi, ro, cot[b], lam)
-        lre = np.empty(n)
-        lim = np.empty(n)
-        for i in range(n):
-            lre[i] = lam[i].real
-            lim[i] = lam[i].imag
-        _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
-        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
-    return out, g_th, g_x, g_d, g_state
 
 
 # ============================================================================ cz distance masks

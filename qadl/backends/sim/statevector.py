@@ -32,12 +32,14 @@ __all__ = ["METHODS", "Simulator"]
 METHODS = ("adjoint", "parameter-shift")
 """Gradient methods ``Simulator.vjp`` accepts."""
 
-BATCH_MAX_QUBITS = 20
+BATCH_MAX_QUBITS = 18
 """Up to this many qubits, circuits the split-array kernels support run a batch of at
-least as many samples as threads one sample per thread, each sample sequential (at 20
-qubits a thread holds 48 MiB of work arrays). Smaller batches and larger registers split
-each state's amplitudes over the threads instead: with the split-array single-state
-kernels (``soa_single``) where the program allows, else with the complex ones."""
+least as many samples as threads one sample per thread, each sample sequential (at 18
+qubits a thread works on 16 MiB; two such threads fill a 32 MiB L3 cache). Smaller
+batches and larger registers split each state's amplitudes over the threads instead:
+with the split-array single-state kernels (``soa_single``) where the program allows,
+else with the complex ones. At 20 qubits, one sample per thread ran W1 at 380-560 ms
+per sample on two threads, ``soa_single`` at 277 ms (docs/benchmarks.md)."""
 
 SAMPLE_SPEEDUP = 3
 """For programs without split-array single-state kernels (two-qubit blocks), the
@@ -460,10 +462,9 @@ class Simulator(CircuitSizes):
             cot,
         )
         if self._soa is not None:
-            from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+            from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
-            with _threads_for(batch.size):
-                out, g_th, g_x, g_d, g_state = soa_kernels.vjp_soa(*args, *self._soa)
+            out, g_th, g_x, g_d, g_state = soa_step.vjp_rows(*args, *self._soa)
         else:
             with _threads_for(batch.size):
                 out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
