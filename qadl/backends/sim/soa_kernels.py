@@ -186,41 +186,63 @@ def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
 
 # ============================================================================ backward kernels
 @inner(fastmath=_BWD)
-def _overlap(re, im, lre, lim, q):
-    """Qubits ≥ 3: T_jl = Σ conj(λ_j) ψ_l over the pairs, as 8 real sums (T00, T01, T10, T11).
+def _overlap_pairs(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
+    """T_jl = Σ conj(λ_j) ψ_l over matching entries of slice pairs, as 8 real sums.
 
     The loop only reads, so LLVM vectorises it without the runtime alias checks that a
     loop writing eight slices needs before every pair of slices (about 28 comparisons).
     """
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+    for j in range(pr0.shape[0]):
+        xr = pr0[j]
+        xi = pi0[j]
+        yr = pr1[j]
+        yi = pi1[j]
+        ar = lr0[j]
+        ai = li0[j]
+        br = lr1[j]
+        bi = li1[j]
+        t0 += ar * xr + ai * xi
+        t1 += ar * xi - ai * xr
+        t2 += ar * yr + ai * yi
+        t3 += ar * yi - ai * yr
+        t4 += br * xr + bi * xi
+        t5 += br * xi - bi * xr
+        t6 += br * yr + bi * yi
+        t7 += br * yi - bi * yr
+    return t0, t1, t2, t3, t4, t5, t6, t7
+
+
+@inner(fastmath=_BWD)
+def _overlap(re, im, lre, lim, q):
+    """Qubits ≥ 3: T_jl = Σ conj(λ_j) ψ_l over the pairs, as 8 real sums (T00, T01, T10, T11)."""
     bit = 1 << q
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
     for hi in range(0, re.shape[0], 2 * bit):
-        pr0 = re[hi : hi + bit]
-        pi0 = im[hi : hi + bit]
-        pr1 = re[hi + bit : hi + 2 * bit]
-        pi1 = im[hi + bit : hi + 2 * bit]
-        lr0 = lre[hi : hi + bit]
-        li0 = lim[hi : hi + bit]
-        lr1 = lre[hi + bit : hi + 2 * bit]
-        li1 = lim[hi + bit : hi + 2 * bit]
-        for j in range(bit):
-            xr = pr0[j]
-            xi = pi0[j]
-            yr = pr1[j]
-            yi = pi1[j]
-            ar = lr0[j]
-            ai = li0[j]
-            br = lr1[j]
-            bi = li1[j]
-            t0 += ar * xr + ai * xi
-            t1 += ar * xi - ai * xr
-            t2 += ar * yr + ai * yi
-            t3 += ar * yi - ai * yr
-            t4 += br * xr + bi * xi
-            t5 += br * xi - bi * xr
-            t6 += br * yr + bi * yi
-            t7 += br * yi - bi * yr
+        t = _overlap_pairs(re[hi : hi + bit], im[hi : hi + bit], re[hi + bit : hi + 2 * bit],
+                           im[hi + bit : hi + 2 * bit], lre[hi : hi + bit], lim[hi : hi + bit],
+                           lre[hi + bit : hi + 2 * bit], lim[hi + bit : hi + 2 * bit])
+        t0 += t[0]
+        t1 += t[1]
+        t2 += t[2]
+        t3 += t[3]
+        t4 += t[4]
+        t5 += t[5]
+        t6 += t[6]
+        t7 += t[7]
     return t0, t1, t2, t3, t4, t5, t6, t7
+
+
+@inner()
+def _add_r(t, a00, a01, a10, a11, r_out):
+    """``r_out += T·(M†)ᵀ``: R after un-applying M from the overlaps T before it (8 reals),
+    with M† given by its entries."""
+    t00, t01 = complex(t[0], t[1]), complex(t[2], t[3])
+    t10, t11 = complex(t[4], t[5]), complex(t[6], t[7])
+    r_out[0] += t00 * a00 + t01 * a01
+    r_out[1] += t00 * a10 + t01 * a11
+    r_out[2] += t10 * a00 + t11 * a01
+    r_out[3] += t10 * a10 + t11 * a11
 
 
 @inner()
@@ -236,12 +258,7 @@ def _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     a00, a01, a10, a11 = m00.conjugate(), m10.conjugate(), m01.conjugate(), m11.conjugate()
     _m1(re, im, q, a00, a01, a10, a11)
     _m1(lre, lim, q, a00, a01, a10, a11)
-    t00, t01 = complex(t[0], t[1]), complex(t[2], t[3])
-    t10, t11 = complex(t[4], t[5]), complex(t[6], t[7])
-    r_out[0] += t00 * a00 + t01 * a01
-    r_out[1] += t00 * a10 + t01 * a11
-    r_out[2] += t10 * a00 + t11 * a01
-    r_out[3] += t10 * a10 + t11 * a11
+    _add_r(t, a00, a01, a10, a11, r_out)
 
 
 @inner(fastmath=_BWD)

@@ -193,49 +193,6 @@ def _back_low(pr, pi, lr, li, lo, m, b0, b1, prog, mats, dtr, dti, racc):
             S._cz_signs(lr, li, lo, fac_ptr[blk], fac_ptr[blk + 1], fac_q)
 
 
-@inner(fastmath={"contract", "reassoc"})
-def _back_pairs(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, m00, m01, m10, m11, acc):
-    """Un-apply a 2×2 to matching slices of ψ and λ; ``acc`` += their R (see _back_m1)."""
-    ar, ai = m00.real, -m00.imag
-    br, bi = m10.real, -m10.imag
-    cr, ci = m01.real, -m01.imag
-    dr, di = m11.real, -m11.imag
-    s00r = s00i = s01r = s01i = s10r = s10i = s11r = s11i = 0.0
-    for j in range(pr0.shape[0]):
-        xr = pr0[j]
-        xi = pi0[j]
-        yr = pr1[j]
-        yi = pi1[j]
-        ur = ar * xr - ai * xi + br * yr - bi * yi
-        ui = ar * xi + ai * xr + br * yi + bi * yr
-        vr = cr * xr - ci * xi + dr * yr - di * yi
-        vi = cr * xi + ci * xr + dr * yi + di * yr
-        pr0[j] = ur
-        pi0[j] = ui
-        pr1[j] = vr
-        pi1[j] = vi
-        xr = lr0[j]
-        xi = li0[j]
-        yr = lr1[j]
-        yi = li1[j]
-        s00r += xr * ur + xi * ui
-        s00i += xr * ui - xi * ur
-        s01r += xr * vr + xi * vi
-        s01i += xr * vi - xi * vr
-        s10r += yr * ur + yi * ui
-        s10i += yr * ui - yi * ur
-        s11r += yr * vr + yi * vi
-        s11i += yr * vi - yi * vr
-        lr0[j] = ar * xr - ai * xi + br * yr - bi * yi
-        li0[j] = ar * xi + ai * xr + br * yi + bi * yr
-        lr1[j] = cr * xr - ci * xi + dr * yr - di * yi
-        li1[j] = cr * xi + ci * xr + dr * yi + di * yr
-    acc[0] += complex(s00r, s00i)
-    acc[1] += complex(s01r, s01i)
-    acc[2] += complex(s10r, s10i)
-    acc[3] += complex(s11r, s11i)
-
-
 @inner()
 def _back_high(re, im, lre, lim, task, hq, free, m, b0, b1, prog, mats, racc):
     """Un-apply blocks ``b1-1 … b0`` of a high run to one chunk of ψ and λ, in place."""
@@ -243,17 +200,31 @@ def _back_high(re, im, lre, lim, task, hq, free, m, b0, b1, prog, mats, racc):
     seg = (1 << m) >> hq.shape[0]
     offs = np.empty(1 << hq.shape[0], dtype=np.int64)
     _segment_offsets(task, hq, free, offs)
+    t = np.empty(8)
     for blk in range(b1 - 1, b0 - 1, -1):
         bit = _high_bit(qubits[blk, 0], hq)
+        t[:] = 0.0
+        for s in range(offs.shape[0]):  # overlaps first: R = T·(M†)ᵀ (soa_kernels._add_r)
+            if not s & bit:
+                o0 = offs[s]
+                o1 = offs[s | bit]
+                t += np.array(S._overlap_pairs(
+                    re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg], im[o1 : o1 + seg],
+                    lre[o0 : o0 + seg], lim[o0 : o0 + seg], lre[o1 : o1 + seg],
+                    lim[o1 : o1 + seg]))
+        a00, a01 = mats[blk, 0].conjugate(), mats[blk, 2].conjugate()
+        a10, a11 = mats[blk, 1].conjugate(), mats[blk, 3].conjugate()
         for s in range(offs.shape[0]):
-            if s & bit:
-                continue
-            o0 = offs[s]
-            o1 = offs[s | bit]
-            _back_pairs(re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg],
-                        im[o1 : o1 + seg], lre[o0 : o0 + seg], lim[o0 : o0 + seg],
-                        lre[o1 : o1 + seg], lim[o1 : o1 + seg], mats[blk, 0], mats[blk, 1],
-                        mats[blk, 2], mats[blk, 3], racc[blk - b0])
+            if not s & bit:
+                o0 = offs[s]
+                o1 = offs[s | bit]
+                _pair_slices(re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg],
+                             im[o1 : o1 + seg], a00.real, a00.imag, a01.real, a01.imag,
+                             a10.real, a10.imag, a11.real, a11.imag)
+                _pair_slices(lre[o0 : o0 + seg], lim[o0 : o0 + seg], lre[o1 : o1 + seg],
+                             lim[o1 : o1 + seg], a00.real, a00.imag, a01.real, a01.imag,
+                             a10.real, a10.imag, a11.real, a11.imag)
+        S._add_r(t, a00, a01, a10, a11, racc[blk - b0])
 
 
 @inner()
