@@ -204,7 +204,7 @@ def test_registers_above_the_tables_run_one_sample_per_thread():
     sim = Simulator(circuit)
     assert not sim.program.dtab.shape[0] and soa_supported(sim.program)
     assert not sim._soa_large  # cx blocks: no single-state kernels, but per-sample ones
-    assert sim._soa is not None and sv.BATCH_MAX_QUBITS >= n
+    assert sim._soa is not None and n <= sv.BATCH_MAX_QUBITS
     theta, x, delta = bindings(circuit, 2, n)
     cot = np.random.default_rng(n).normal(size=(2, circuit.readout.num_outputs))
     fused = sim._vjp_fused(_kernels(), sim._batch(theta, x, delta, None), cot)
