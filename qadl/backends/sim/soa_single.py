@@ -3,16 +3,17 @@
 A state of 2**n amplitudes is swept in chunks of 2**m, each chunk running a whole *run*
 of blocks (``soa_plan.single_state_runs``) while it stays in a core's L2 cache, the
 chunks split over the threads. A low run's chunks are contiguous (blocks on qubits < m,
-and diagonals); a high run's chunk is gathered from 2**h strided segments of 2**(m-h)
-amplitudes so that blocks on up to h qubits ≥ m find their qubits inside it, and is
-scattered back afterwards. One memory pass per run instead of one per block: a W1 layer
-(a rotation on every qubit, a CZ chain) is two passes for the forward pass and two for
-the adjoint sweep at any n.
+and diagonals); a high run's chunk is 2**h strided segments of 2**(m-h) amplitudes,
+worked on in place, in which a block on one of up to h qubits ≥ m pairs segment with
+segment. One memory pass per run instead of one per block: a W1 layer (a rotation on
+every qubit, a CZ chain) is two passes for the forward pass and two for the adjoint
+sweep at any n.
 
 The adjoint sweep un-applies each run to ψ and λ chunk by chunk and accumulates every
-block's overlap ``R = Σ conj(λ) ⊗ ψ`` per chunk (``soa_kernels._back_m1``); the sums over
-chunks give the block's angle derivatives (``soa_kernels._grads_1q``), as in the batch
-kernels. Arithmetic per amplitude is that of ``soa_kernels``.
+block's overlap ``R = Σ conj(λ) ⊗ ψ`` per chunk (``soa_kernels._back_m1``, or
+``_overlap_pairs`` and ``_add_r`` on segment pairs); the sums over chunks give the
+block's angle derivatives (``soa_kernels._grads_1q``), as in the batch kernels.
+Arithmetic per amplitude is that of ``soa_kernels``.
 """
 
 # Numba idioms (see kernels.py): chained == comparisons, full unpacking of the program.
