@@ -23,6 +23,7 @@ __all__ = [
     "TraceEntry",
     "circuit_pass",
     "fixed_point",
+    "is_fixed",
     "is_protected",
 ]
 
@@ -99,6 +100,17 @@ _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 def is_protected(op: Op, ctx: PassContext) -> bool:
     """True when ``op`` carries a tag the context protects."""
     return bool(op.tags & ctx.protected)
+
+
+def is_fixed(op: Op, ctx: PassContext) -> bool:
+    """True when every angle of ``op`` is constant and no protected tag is on it: what a
+    resynthesis may rewrite. Plain loops instead of ``Expr.is_constant``'s property and
+    generator, since the resynthesis passes ask it of every op."""
+    for angle in op.angles:
+        for mono, _ in angle.terms:
+            if mono:
+                return False
+    return not op.tags & ctx.protected
 
 
 def _run_traced(

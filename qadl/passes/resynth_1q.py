@@ -12,7 +12,7 @@ import numpy as np
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.base import DEFAULT, PassContext, circuit_pass
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.rules import phase_distance
 
 __all__ = ["FORMS", "Spec", "resynth_1q", "spec_matrix", "spec_ops", "synthesize", "zyz_angles"]
@@ -153,13 +153,7 @@ def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-12) -> l
 
 
 def _resynthesizable(op: Op, ctx: PassContext) -> bool:
-    if len(op.qubits) != 1 or op.gate is Gate.AMPLITUDE:
-        return False
-    for angle in op.angles:  # Expr.is_constant, without the property and generator
-        for mono, _ in angle.terms:
-            if mono:
-                return False
-    return not op.tags & ctx.protected  # is_protected(op, ctx), inline
+    return not (len(op.qubits) != 1 or op.gate is Gate.AMPLITUDE) and is_fixed(op, ctx)
 
 
 RunKey = tuple[tuple[Gate, tuple], ...]

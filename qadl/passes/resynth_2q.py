@@ -13,7 +13,7 @@ from operator import itemgetter
 
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
-from qadl.passes.base import DEFAULT, PassContext, circuit_pass
+from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import (
     SYNTH_TOL,
     block_unitary,
@@ -38,13 +38,7 @@ class _Block:
 
 
 def _constant(op: Op, ctx: PassContext) -> bool:
-    if len(op.qubits) > 2 or op.gate is Gate.AMPLITUDE:
-        return False
-    for angle in op.angles:  # Expr.is_constant, without the property and generator
-        for mono, _ in angle.terms:
-            if mono:
-                return False
-    return not op.tags & ctx.protected  # is_protected(op, ctx), inline
+    return not (len(op.qubits) > 2 or op.gate is Gate.AMPLITUDE) and is_fixed(op, ctx)
 
 
 def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
