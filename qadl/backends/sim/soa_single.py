@@ -209,10 +209,12 @@ def _back_high(re, im, lre, lim, task, hq, free, m, b0, b1, prog, mats, racc):
             if not s & bit:
                 o0 = offs[s]
                 o1 = offs[s | bit]
-                t += np.array(S._overlap_pairs(
+                pair = S._overlap_pairs(
                     re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg], im[o1 : o1 + seg],
                     lre[o0 : o0 + seg], lim[o0 : o0 + seg], lre[o1 : o1 + seg],
-                    lim[o1 : o1 + seg]))
+                    lim[o1 : o1 + seg])
+                for k in range(8):  # no temporary array per segment pair
+                    t[k] += pair[k]
         a00, a01 = mats[blk, 0].conjugate(), mats[blk, 2].conjugate()
         a10, a11 = mats[blk, 1].conjugate(), mats[blk, 3].conjugate()
         for s in range(offs.shape[0]):
