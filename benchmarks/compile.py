@@ -208,7 +208,7 @@ def qadl_compile(
     process), so the time is that of a circuit's first compile, not of a repeat.
     """
     if cold:
-        importlib.import_module("qadl.passes.resynth_2q")._replacement.cache_clear()
+        importlib.import_module("qadl.passes.resynth_2q").clear_caches()
     start = time.perf_counter()
     compiled = compile_for_target(circuit, target, 3, seed=seed, report=False, trials=trials)
     seconds = time.perf_counter() - start

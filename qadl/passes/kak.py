@@ -26,6 +26,7 @@ __all__ = [
     "kak_coordinates",
     "min_cx_count",
     "state_preparation",
+    "synthesis_cx_count",
     "two_qubit_synthesis",
 ]
 
@@ -288,6 +289,11 @@ def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
     layers[0] = (layers[0][0] @ r_low, layers[0][1] @ r_high)
     layers[-1] = (l_low @ layers[-1][0], l_high @ layers[-1][1])
     return TwoQubitSynthesis(tuple(layers), template.cx)
+
+
+def synthesis_cx_count(u: np.ndarray) -> int:
+    """The CX count ``two_qubit_synthesis(u)`` tries first (read from ``u`` scaled into SU(4))."""
+    return min_cx_count(_special(np.asarray(u, dtype=complex)))
 
 
 def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesis:

@@ -11,20 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import numpy as np
+
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import (
     SYNTH_TOL,
+    TwoQubitSynthesis,
     block_unitary,
     min_cx_count,
     state_preparation,
+    synthesis_cx_count,
     two_qubit_synthesis,
 )
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 
-__all__ = ["resynth_2q"]
+__all__ = ["clear_caches", "resynth_2q"]
 
 
 @dataclass
@@ -82,14 +86,49 @@ def _operator_replacement(
         return None  # no k-CX circuit is smaller (and a borderline k above two is kept out)
     if k == two and depth <= two + 1:
         return None  # only a bare CX product has depth k: such a block rarely equals one
-    try:
-        synth = with_entangler(two_qubit_synthesis(u), gate_set.entangler)
-    except ArithmeticError:  # pragma: no cover - block unitaries are unitary; keep the block
+    if _three_cz_too_deep(u, two, depth, gate_set.entangler):
         return None
-    busy = sum(not all(map(proportional_to_identity, layer)) for layer in synth.layers)
+    found = _synthesis(u.tobytes(), gate_set.entangler)
+    if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
+        return None
+    synth, busy = found
     if (len(synth.cx), len(synth.cx) + busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
     return to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+
+
+def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> bool:
+    """True when a 3-CX synthesis, written in CZ, cannot beat a block of 3 2q ops, depth ≤ 5.
+
+    Written in CZ, the 3-CX template's two middle layers hold ``H`` and ``RZ(·)·H`` on
+    the qubit the neighbouring CX targets, never a phase, so at least two layers are busy
+    and the depth is at least 5: the synthesis would be rejected below whatever its outer
+    layers are. Skipping it keeps every result; the count is the one
+    ``two_qubit_synthesis`` starts from (a larger one is rejected too).
+    """
+    return entangler is Gate.CZ and two == 3 and depth <= 5 and synthesis_cx_count(u) == 3
+
+
+@functools.lru_cache(maxsize=4096)
+def _synthesis(unitary: bytes, entangler: Gate) -> tuple[TwoQubitSynthesis, int] | None:
+    """A block unitary's synthesis with ``entangler`` and its busy layer count, or None.
+
+    Keyed by the 4×4 matrix's bytes: after routing, one pattern (a ZZ interaction, a
+    SWAP next to a CX) recurs on other pairs with the same matrix, bit for bit.
+    """
+    u = np.frombuffer(unitary, dtype=complex).reshape(4, 4).copy()
+    try:
+        synth = with_entangler(two_qubit_synthesis(u), entangler)
+    except ArithmeticError:  # pragma: no cover - block unitaries are unitary
+        return None
+    busy = sum(not all(map(proportional_to_identity, layer)) for layer in synth.layers)
+    return synth, busy
+
+
+def clear_caches() -> None:
+    """Forget every block rewrite and synthesis (benchmarks time a circuit's first compile)."""
+    _replacement.cache_clear()
+    _synthesis.cache_clear()
 
 
 def _state_replacement(

@@ -1,0 +1,75 @@
+"""resynth-2q's shortcuts give exactly what the plain per-block path gives, bit for bit."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+from hypothesis import given
+
+from qadl.ir import expr as E
+from qadl.ir.circuit import Op
+from qadl.ir.gates import Gate
+from qadl.passes.kak import block_unitary, synthesis_cx_count, two_qubit_synthesis
+from qadl.passes.two_qubit_ops import proportional_to_identity, with_entangler
+
+from .helpers import PROPERTY, seeds
+
+_resynth = importlib.import_module("qadl.passes.resynth_2q")  # the package exports the pass
+_ROTATIONS = (Gate.RX, Gate.RY, Gate.RZ)
+
+
+def _rotation(rng: np.random.Generator, qubit: int) -> Op:
+    gate = _ROTATIONS[rng.integers(3)]
+    return Op(gate, (qubit,), (E.const(float(rng.uniform(-np.pi, np.pi))),))
+
+
+def _u(rng: np.random.Generator, qubit: int) -> Op:
+    return Op(Gate.U, (qubit,), tuple(E.const(float(a)) for a in rng.uniform(-np.pi, np.pi, 3)))
+
+
+def _three_cz_depth_five(rng: np.random.Generator) -> list[Op]:
+    """``CZ · (U ⊗ U) · CZ · (U ⊗ U) · CZ``, some U left out: 3 two-qubit ops, depth 5."""
+    cz = Op(Gate.CZ, (0, 1))
+    ops = [cz]
+    for _ in range(2):
+        ops += [_u(rng, q) for q in (0, 1) if rng.random() < 0.8] or [_u(rng, 0)]
+        ops.append(cz)
+    return ops
+
+
+def _busy(layers) -> int:
+    return sum(not all(map(proportional_to_identity, layer)) for layer in layers)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_three_cz_shortcut_rejects_only_what_the_synthesis_rejects(seed):
+    """Every block the shortcut skips has a 3-CX CZ synthesis with ≥ 2 busy layers (depth ≥ 5)."""
+    rng = np.random.default_rng(seed)
+    u = block_unitary(_three_cz_depth_five(rng), (0, 1))
+    skipped = _resynth._three_cz_too_deep(u, 3, 5, Gate.CZ)
+    assert skipped == (synthesis_cx_count(u) == 3)
+    if skipped:
+        synth = with_entangler(two_qubit_synthesis(u), Gate.CZ)
+        assert len(synth.cx) == 3
+        assert _busy(synth.layers) >= 2
+    assert not _resynth._three_cz_too_deep(u, 3, 5, Gate.CX)
+    assert not _resynth._three_cz_too_deep(u, 3, 6, Gate.CZ)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_synthesis_cache_is_the_plain_synthesis(seed):
+    """The by-bytes cache gives the matrices and busy count of a fresh synthesis, bit for bit."""
+    rng = np.random.default_rng(seed)
+    ops = [_rotation(rng, int(rng.integers(2))) for _ in range(3)] + _three_cz_depth_five(rng)
+    u = block_unitary(ops, (0, 1))
+    for entangler in (Gate.CX, Gate.CZ):
+        want = with_entangler(two_qubit_synthesis(u), entangler)
+        synth, busy = _resynth._synthesis(u.tobytes(), entangler)
+        assert synth.cx == want.cx
+        assert busy == _busy(want.layers)
+        for got_layer, want_layer in zip(synth.layers, want.layers, strict=True):
+            for got, expected in zip(got_layer, want_layer, strict=True):
+                assert got.tobytes() == expected.tobytes()
