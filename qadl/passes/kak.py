@@ -10,10 +10,12 @@ ops; ``resynth-2q`` uses both on the constant blocks of a circuit.
 from __future__ import annotations
 
 import cmath
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.linalg import _umath_linalg
 
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
@@ -23,6 +25,7 @@ __all__ = [
     "SYNTH_TOL",
     "TwoQubitSynthesis",
     "block_unitary",
+    "clear_cache",
     "kak_coordinates",
     "min_cx_count",
     "state_preparation",
@@ -36,6 +39,8 @@ _SWAP = GATES[Gate.SWAP].matrix()
 _CX = GATES[Gate.CX].matrix()  # control = local qubit 0 (the low bit)
 _CX_REVERSED = _SWAP @ _CX @ _SWAP  # control = local qubit 1
 _I2 = np.eye(2, dtype=complex)
+_EYE4 = np.eye(4)
+_MINUS_EYE4 = -np.eye(4)
 
 # The magic basis (Kraus & Cirac, PRA 63, 062309 (2001)): in it SU(2)⊗SU(2) is SO(4) and
 # XX, YY, ZZ are diagonal with the sign patterns below, so exp(i(aXX + bYY + cZZ)) is
@@ -63,16 +68,53 @@ def _kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a[:, None, :, None] * b[None, :, None, :]).reshape(4, 4)
 
 
+def _det(m: np.ndarray) -> complex:
+    """``np.linalg.det(m)``: for complex128, its LAPACK ufunc called directly, bit for bit.
+
+    ``np.linalg.det`` checks and classifies its argument in Python before calling that
+    ufunc; on 4×4 blocks those checks cost more than the factorisation itself.
+    """
+    if m.dtype != np.complex128:
+        return np.linalg.det(m)
+    return _umath_linalg.det(m, signature="D->D")
+
+
+def _det_sign_negative(p: np.ndarray) -> bool:
+    """``np.linalg.det(p) < 0`` for a real square ``p`` (the same LAPACK call)."""
+    return _umath_linalg.det(p, signature="d->d") < 0
+
+
+def _eigh_vectors(m: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigh(m)[1]`` for a real symmetric ``m`` (the same LAPACK call, lower half)."""
+    return _umath_linalg.eigh_lo(m, signature="d->dd")[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _embedded(op: Op, low_first: bool) -> np.ndarray:
+    """``op``'s 4×4 matrix on a pair whose low bit is ``op.qubits[0]`` iff ``low_first``.
+
+    Cached (read-only): a block's ops recur in the blocks of later rounds and passes.
+    """
+    m = GATES[op.gate].matrix([a.constant_value for a in op.angles])
+    if len(op.qubits) == 1:
+        m = _kron(_I2, m) if low_first else _kron(m, _I2)
+    elif not low_first:
+        m = _SWAP @ m @ _SWAP
+    m.flags.writeable = False
+    return m
+
+
+def clear_cache() -> None:
+    """Forget the cached op matrices of ``block_unitary``."""
+    _embedded.cache_clear()
+
+
 def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
     """The 4×4 unitary of constant ops on ``pair`` (little-endian: ``pair[0]`` is the low bit)."""
     u = np.eye(4, dtype=complex)
+    low = pair[0]
     for op in ops:
-        m = GATES[op.gate].matrix([a.constant_value for a in op.angles])
-        if len(op.qubits) == 1:
-            m = _kron(_I2, m) if op.qubits[0] == pair[0] else _kron(m, _I2)
-        elif op.qubits != pair:
-            m = _SWAP @ m @ _SWAP
-        u = m @ u
+        u = _embedded(op, op.qubits[0] == low) @ u
     return u
 
 
@@ -85,13 +127,12 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
     the distance from the class (``γ = ±I`` is tested entrywise, not by ``|tr γ| = 4``,
     which moves only quadratically), with tolerance ``10·atol``.
     """
-    v = u / np.linalg.det(u) ** 0.25
+    v = u / _det(u) ** 0.25
     gamma = v @ _YY @ v.T @ _YY
-    trace = np.trace(gamma)
-    eye = np.eye(4)
-    if min(np.max(np.abs(gamma - eye)), np.max(np.abs(gamma + eye))) <= atol * 10:
+    trace = gamma.trace()
+    if min(abs(gamma - _EYE4).max(), abs(gamma + _EYE4).max()) <= atol * 10:
         return 0  # γ = ±I (SWAP has γ = ±iI: |tr γ| = 4 but 3 CX)
-    if abs(trace) <= atol * 10 and np.allclose(gamma @ gamma, -np.eye(4), atol=atol * 10):
+    if abs(trace) <= atol * 10 and np.allclose(gamma @ gamma, _MINUS_EYE4, atol=atol * 10):
         return 1
     if abs(trace.imag) <= atol * 10:
         return 2
@@ -101,7 +142,7 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
 # -- the Cartan (KAK) decomposition ------------------------------------------------------------
 def _special(u: np.ndarray) -> np.ndarray:
     """``u`` scaled into SU(4) (principal fourth root of the determinant)."""
-    return u / np.linalg.det(u) ** 0.25
+    return u / _det(u) ** 0.25
 
 
 def _magic_square(u: np.ndarray) -> np.ndarray:
@@ -120,11 +161,11 @@ def _real_eigh(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fixed ``c`` is used, so the result depends on nothing but ``m``.
     """
     for c in _MIX:
-        _, p = np.linalg.eigh(m.real + c * m.imag)
+        p = _eigh_vectors(m.real + c * m.imag)
         diag = p.T @ m @ p
-        d = np.diag(diag).copy()
-        if np.max(np.abs(diag - np.diag(d))) <= 1e-10:
-            if np.linalg.det(p) < 0:
+        d = diag.diagonal().copy()
+        if abs(diag - np.diag(d)).max() <= 1e-10:
+            if _det_sign_negative(p):
                 p[:, 0] = -p[:, 0]
             return d, p
     raise ArithmeticError("no real eigenbasis found for the magic-basis square")  # pragma: no cover
@@ -153,9 +194,10 @@ def _local_factors(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the overlaps of every block with it. No SVD, so nothing depends on LAPACK's choices.
     """
     blocks = k.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3)  # blocks[i, j] = high[i, j] * low
-    norms = np.linalg.norm(blocks, axis=(2, 3))
-    i, j = np.unravel_index(int(np.argmax(norms)), norms.shape)
-    low = blocks[i, j] / cmath.sqrt(np.linalg.det(blocks[i, j]))
+    # np.linalg.norm(blocks, axis=(2, 3)) computes exactly this, after its argument checks
+    norms = np.sqrt(np.add.reduce((blocks.conj() * blocks).real, axis=(2, 3)))
+    i, j = divmod(int(norms.argmax()), 2)
+    low = blocks[i, j] / cmath.sqrt(_det(blocks[i, j]))
     high = np.einsum("ab,ijab->ij", low.conj(), blocks) / 2.0
     return low, high
 
@@ -240,7 +282,7 @@ def _matched_eigenbasis(
             order.append(min(free, key=lambda i, v=value: abs(d[i] - v)))
         if np.max(np.abs(d[order] - d_target)) <= 1e-7:
             p = p[:, order]
-            if np.linalg.det(p) < 0:
+            if _det_sign_negative(p):
                 p[:, 0] = -p[:, 0]
             return scaled, p
     return None

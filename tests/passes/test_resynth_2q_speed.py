@@ -9,7 +9,8 @@ from hypothesis import given
 
 from qadl.ir import expr as E
 from qadl.ir.circuit import Op
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
+from qadl.passes import kak
 from qadl.passes.kak import block_unitary, synthesis_cx_count, two_qubit_synthesis
 from qadl.passes.two_qubit_ops import proportional_to_identity, with_entangler
 
@@ -73,3 +74,37 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
         for got_layer, want_layer in zip(synth.layers, want.layers, strict=True):
             for got, expected in zip(got_layer, want_layer, strict=True):
                 assert got.tobytes() == expected.tobytes()
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_direct_lapack_calls_are_numpy_linalg_bit_for_bit(seed):
+    """``kak``'s det and eigh shortcuts return exactly what ``np.linalg`` returns."""
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
+    sym = m.real + m.real.T
+    assert kak._det(m).tobytes() == np.linalg.det(m).tobytes()
+    assert kak._det(m[::2, ::2]).tobytes() == np.linalg.det(m[::2, ::2]).tobytes()  # a view
+    assert kak._det(m.real).tobytes() == np.linalg.det(m.real).tobytes()  # other dtypes
+    assert kak._det_sign_negative(sym) == (np.linalg.det(sym) < 0)
+    assert kak._eigh_vectors(sym).tobytes() == np.linalg.eigh(sym)[1].tobytes()
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_block_unitary_is_the_plain_product(seed):
+    """Cached op matrices give the product of freshly built Kronecker factors, bit for bit."""
+    rng = np.random.default_rng(seed)
+    ops = [_u(rng, int(rng.integers(2))) for _ in range(3)] + _three_cz_depth_five(rng)
+    ops.append(Op(Gate.CX, (1, 0)) if rng.random() < 0.5 else Op(Gate.CX, (0, 1)))
+    eye, swap = np.eye(2, dtype=complex), GATES[Gate.SWAP].matrix()
+    for pair in ((0, 1), (1, 0)):
+        want = np.eye(4, dtype=complex)
+        for op in ops:
+            m = GATES[op.gate].matrix([a.constant_value for a in op.angles])
+            if len(op.qubits) == 1:
+                m = np.kron(eye, m) if op.qubits[0] == pair[0] else np.kron(m, eye)
+            elif op.qubits != pair:
+                m = swap @ m @ swap
+            want = m @ want
+        assert block_unitary(ops, pair).tobytes() == want.tobytes()
