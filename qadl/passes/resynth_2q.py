@@ -49,10 +49,17 @@ def _constant(op: Op, ctx: PassContext) -> bool:
 def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
     """(two-qubit ops, depth) of ops on one pair."""
     level: dict[int, int] = {}
+    two = 0
     for op in ops:
-        top = 1 + max((level.get(q, 0) for q in op.qubits), default=0)
-        level.update(dict.fromkeys(op.qubits, top))
-    return sum(len(op.qubits) == 2 for op in ops), max(level.values(), default=0)
+        qubits = op.qubits
+        if len(qubits) == 1:
+            level[qubits[0]] = level.get(qubits[0], 0) + 1
+        else:
+            two += len(qubits) == 2
+            top = 1 + max([level.get(q, 0) for q in qubits], default=0)
+            for q in qubits:
+                level[q] = top
+    return two, max(level.values(), default=0)
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,13 @@ def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
 
 
 def _operator_replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, size: tuple[int, int]
 ) -> list[Op] | None:
-    """The block's operator in its fewest CX, or None when that cannot beat the block."""
-    two, depth = _size(ops)
+    """The block's operator in its fewest CX, or None when that cannot beat the block.
+
+    ``size`` is ``_size(ops)``; a rewrite with more ops than the block is not written.
+    """
+    two, depth = size
     u = block_unitary(list(ops), pair)
     k = min_cx_count(u)
     if (k, k) >= (two, depth):
@@ -95,7 +105,7 @@ def _operator_replacement(
     synth, busy = found
     if (len(synth.cx), len(synth.cx) + busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
-    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 
 def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> bool:
@@ -141,7 +151,7 @@ def _state_replacement(
     synth = with_entangler(state_preparation(psi), gate_set.entangler)
     if phase_distance(synth.matrix()[:, :1], psi[:, None]) > SYNTH_TOL:
         return None  # pragma: no cover - the SVD is exact to rounding
-    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
+    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -154,14 +164,18 @@ def _replacement(
     preparation of its output state. Cached: the levels run to a fixed point and meet
     the same blocks round after round. ``ops`` has two or more ops (a lone gate is kept).
     """
-    candidates = [_operator_replacement(ops, pair, gate_set)]
+    size = _size(ops)
+    candidates = [_operator_replacement(ops, pair, gate_set, size)]
     if from_zero:
         candidates.append(_state_replacement(ops, pair, gate_set))
-    best, best_key = None, (*_size(ops), len(ops))
+    best, best_key = None, (*size, len(ops))
     for new in candidates:
-        if new is not None and len(new) <= len(ops) and (*_size(new), len(new)) < best_key:
-            best, best_key = tuple(new), (*_size(new), len(new))
-    if best is not None and best_key[:2] == _size(ops):
+        if new is None or len(new) > len(ops):
+            continue
+        key = (*_size(new), len(new))
+        if key < best_key:
+            best, best_key = tuple(new), key
+    if best is not None and best_key[:2] == size:
         return None  # fewer ops alone is resynth-1q's job; a block must get cheaper in 2q/depth
     return best
 

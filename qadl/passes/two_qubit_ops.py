@@ -8,6 +8,7 @@ to phase (the forms of ``resynth-1q``), and each CX stays a CX or becomes ``H·C
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -55,8 +56,13 @@ def _usable_forms(allowed: frozenset[Gate]) -> tuple[tuple[str, bool], ...]:
     )
 
 
-def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> list[Op] | None:
-    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None."""
+def _single_qubit_ops(
+    m: np.ndarray, qubit: int, allowed: frozenset[Gate], budget: float = math.inf
+) -> list[Op] | None:
+    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None.
+
+    Also None once every candidate left is longer than ``budget`` (whether or not it fits).
+    """
     if proportional_to_identity(m):
         return []
     t, p, lam = zyz_angles(m)
@@ -68,6 +74,8 @@ def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> li
             candidates.append(_with_phase_gates(spec) if use_p else spec)
     fitting = [c for c in candidates if all(gate in allowed for gate, _ in c)]
     for spec in sorted(fitting, key=len):  # only the winner is written as ops
+        if len(spec) > budget:
+            return None
         if phase_distance(spec_matrix(spec), m) <= _LAYER_TOL:
             return spec_ops(spec, qubit)
     return None
@@ -85,11 +93,16 @@ def with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
 
 
 def to_ops(
-    synth: TwoQubitSynthesis, pair: tuple[int, int], entangler: Gate, allowed: frozenset[Gate]
+    synth: TwoQubitSynthesis,
+    pair: tuple[int, int],
+    entangler: Gate,
+    allowed: frozenset[Gate],
+    limit: float = math.inf,
 ) -> list[Op] | None:
     """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be.
 
-    ``synth``'s layers must already suit ``entangler`` (see ``with_entangler``).
+    ``synth``'s layers must already suit ``entangler`` (see ``with_entangler``). None
+    too when it would have more than ``limit`` ops: the layers are written only until then.
     """
     ops: list[Op] = []
     for j, layer in enumerate(synth.layers):
@@ -98,11 +111,11 @@ def to_ops(
             qubits = (pair[control], pair[target])
             ops.append(Op(entangler, qubits if entangler is Gate.CX else tuple(sorted(qubits))))
         for local, m in enumerate(layer):
-            one = _single_qubit_ops(m, pair[local], allowed)
+            one = _single_qubit_ops(m, pair[local], allowed, limit - len(ops))
             if one is None:
                 return None
             ops += one
-    return ops
+    return ops if len(ops) <= limit else None
 
 
 def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int | None = None) -> list[Op]:

@@ -12,7 +12,7 @@ from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes import kak
 from qadl.passes.kak import block_unitary, synthesis_cx_count, two_qubit_synthesis
-from qadl.passes.two_qubit_ops import proportional_to_identity, with_entangler
+from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 
 from .helpers import PROPERTY, seeds
 
@@ -108,3 +108,47 @@ def test_block_unitary_is_the_plain_product(seed):
                 m = swap @ m @ swap
             want = m @ want
         assert block_unitary(ops, pair).tobytes() == want.tobytes()
+
+
+def _plain_size(ops: list[Op]) -> tuple[int, int]:
+    """(two-qubit ops, depth) by the general per-op definition."""
+    level: dict[int, int] = {}
+    for op in ops:
+        top = 1 + max((level.get(q, 0) for q in op.qubits), default=0)
+        level.update(dict.fromkeys(op.qubits, top))
+    return sum(len(op.qubits) == 2 for op in ops), max(level.values(), default=0)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_block_size_is_the_general_definition(seed):
+    """``_size``'s per-arity loop gives the general depth and 2q count on one pair."""
+    rng = np.random.default_rng(seed)
+    pairs = (Op(Gate.CZ, (3, 4)), Op(Gate.CX, (4, 3)))
+    ops = [
+        pairs[rng.integers(2)] if rng.random() < 0.4 else _u(rng, 3 + int(rng.integers(2)))
+        for _ in range(int(rng.integers(0, 12)))
+    ]
+    assert _resynth._size(ops) == _plain_size(ops)
+
+
+_GATE_SETS = (
+    (Gate.CZ, frozenset({Gate.CZ, Gate.RX, Gate.RY, Gate.RZ})),
+    (Gate.CX, frozenset({Gate.CX, Gate.RZ, Gate.SX, Gate.X})),
+    (Gate.CX, frozenset({Gate.CX, Gate.U})),
+)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_op_limit_gives_the_full_rewrite_or_none(seed):
+    """``to_ops(..., limit)`` is ``to_ops(...)`` when that has at most ``limit`` ops, else None."""
+    rng = np.random.default_rng(seed)
+    u = block_unitary([_u(rng, 0), _u(rng, 1), *_three_cz_depth_five(rng)], (0, 1))
+    for entangler, allowed in _GATE_SETS:
+        synth = with_entangler(two_qubit_synthesis(u), entangler)
+        full = to_ops(synth, (2, 5), entangler, allowed)
+        assert full is not None
+        for limit in range(len(full) + 2):
+            want = full if len(full) <= limit else None
+            assert to_ops(synth, (2, 5), entangler, allowed, limit) == want
