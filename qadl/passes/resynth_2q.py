@@ -102,10 +102,12 @@ def _operator_replacement(
     found = _synthesis(u.tobytes(), gate_set.entangler)
     if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
         return None
-    synth, busy = found
-    if (len(synth.cx), len(synth.cx) + busy) >= (two, depth):
+    cx = len(found.circuit.cx)
+    if (cx, cx + found.busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
-    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed, len(ops))
+    if cx + found.rotations > len(ops):
+        return None  # each rotation is written as at least one op
+    return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 
 def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> bool:
@@ -120,9 +122,20 @@ def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> 
     return entangler is Gate.CZ and two == 3 and depth <= 5 and synthesis_cx_count(u) == 3
 
 
+@dataclass(frozen=True)
+class _Synthesis:
+    """A block unitary's synthesis for an entangler, and the counts its size follows from."""
+
+    circuit: TwoQubitSynthesis
+    busy: int
+    """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
+    rotations: int
+    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
+
+
 @functools.lru_cache(maxsize=4096)
-def _synthesis(unitary: bytes, entangler: Gate) -> tuple[TwoQubitSynthesis, int] | None:
-    """A block unitary's synthesis with ``entangler`` and its busy layer count, or None.
+def _synthesis(unitary: bytes, entangler: Gate) -> _Synthesis | None:
+    """A block unitary's synthesis with ``entangler``, or None when it fails.
 
     Keyed by the 4×4 matrix's bytes: after routing, one pattern (a ZZ interaction, a
     SWAP next to a CX) recurs on other pairs with the same matrix, bit for bit.
@@ -132,8 +145,8 @@ def _synthesis(unitary: bytes, entangler: Gate) -> tuple[TwoQubitSynthesis, int]
         synth = with_entangler(two_qubit_synthesis(u), entangler)
     except ArithmeticError:  # pragma: no cover - block unitaries are unitary
         return None
-    busy = sum(not all(map(proportional_to_identity, layer)) for layer in synth.layers)
-    return synth, busy
+    moving = [[not proportional_to_identity(m) for m in layer] for layer in synth.layers]
+    return _Synthesis(synth, sum(map(any, moving)), sum(map(sum, moving)))
 
 
 def clear_caches() -> None:

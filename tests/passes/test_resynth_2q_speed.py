@@ -68,9 +68,14 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
     u = block_unitary(ops, (0, 1))
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
-        synth, busy = _resynth._synthesis(u.tobytes(), entangler)
+        found = _resynth._synthesis(u.tobytes(), entangler)
+        synth = found.circuit
         assert synth.cx == want.cx
-        assert busy == _busy(want.layers)
+        assert found.busy == _busy(want.layers)
+        rotations = sum(not proportional_to_identity(m) for layer in want.layers for m in layer)
+        assert found.rotations == rotations
+        written = to_ops(synth, (0, 1), entangler, frozenset({Gate.U, entangler}))
+        assert len(written) >= len(synth.cx) + rotations
         for got_layer, want_layer in zip(synth.layers, want.layers, strict=True):
             for got, expected in zip(got_layer, want_layer, strict=True):
                 assert got.tobytes() == expected.tobytes()
