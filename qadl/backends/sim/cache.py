@@ -147,6 +147,7 @@ def _choose_cache_dir() -> str | None:
 
 KERNEL_SOURCES = (
     "backends/sim/kernels.py",
+    "backends/sim/lanes.py",
     "backends/sim/noise_kernels.py",
     "backends/sim/program.py",
     "backends/sim/soa_kernels.py",

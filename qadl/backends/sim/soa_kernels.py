@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
+from qadl.backends.sim import lanes  # noqa: E402
 from qadl.backends.sim.kernels import inner  # noqa: E402
+from qadl.backends.sim.lanes import LANES  # noqa: E402
 from qadl.backends.sim.program import (  # noqa: E402
     F_CONST1,
     F_RX,
@@ -67,38 +69,19 @@ def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
 
 @inner(fastmath=_FWD)
 def _m1(re, im, q, m00, m01, m10, m11):
-    """Single-qubit 2×2. Qubits 0–1 get constant-stride loops (LLVM vectorises those as
-    interleaved accesses); higher qubits walk two non-overlapping contiguous slices. At
-    qubit 2 the constant-stride loop became gathers and scatters: 3.3 ns per pair, against
-    2.2 ns for the slices (10 qubits, one thread)."""
+    """Single-qubit 2×2: ``lanes.m1`` on states (or chunks) of eight or more amplitudes,
+    constant-stride loops on states of one or two qubits."""
     ar, ai, br, bi = m00.real, m00.imag, m01.real, m01.imag
     cr, ci, dr, di = m10.real, m10.imag, m11.real, m11.imag
     n = re.shape[0]
-    if q == 0:
+    if n >= LANES:
+        lanes.m1(re, im, q, ar, ai, br, bi, cr, ci, dr, di)
+    elif q == 0:
         for k in range(n >> 1):
             _upd(re, im, 2 * k, 2 * k + 1, ar, ai, br, bi, cr, ci, dr, di)
-        return
-    if q == 1:
-        for k in range(n >> 2):
-            b = 4 * k
-            _upd(re, im, b, b + 2, ar, ai, br, bi, cr, ci, dr, di)
-            _upd(re, im, b + 1, b + 3, ar, ai, br, bi, cr, ci, dr, di)
-        return
-    bit = 1 << q
-    for hi in range(0, n, 2 * bit):
-        r0 = re[hi : hi + bit]
-        i0 = im[hi : hi + bit]
-        r1 = re[hi + bit : hi + 2 * bit]
-        i1 = im[hi + bit : hi + 2 * bit]
-        for j in range(bit):
-            xr = r0[j]
-            xi = i0[j]
-            yr = r1[j]
-            yi = i1[j]
-            r0[j] = ar * xr - ai * xi + br * yr - bi * yi
-            i0[j] = ar * xi + ai * xr + br * yi + bi * yr
-            r1[j] = cr * xr - ci * xi + dr * yr - di * yi
-            i1[j] = cr * xi + ci * xr + dr * yi + di * yr
+    else:
+        _upd(re, im, 0, 2, ar, ai, br, bi, cr, ci, dr, di)
+        _upd(re, im, 1, 3, ar, ai, br, bi, cr, ci, dr, di)
 
 
 @inner(fastmath=_FWD)
@@ -215,7 +198,8 @@ def _overlap_pairs(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
 
 @inner(fastmath=_BWD)
 def _overlap(re, im, lre, lim, q):
-    """Qubits ≥ 3: T_jl = Σ conj(λ_j) ψ_l over the pairs, as 8 real sums (T00, T01, T10, T11)."""
+    """T_jl = Σ conj(λ_j) ψ_l over the pairs of qubit ``q``, as 8 real sums (T00, T01, T10,
+    T11), slice pair by slice pair."""
     bit = 1 << q
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
     for hi in range(0, re.shape[0], 2 * bit):
@@ -246,170 +230,22 @@ def _add_r(t, a00, a01, a10, a11, r_out):
 
 
 @inner()
-def _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
-    """Qubits ≥ 3: un-apply to ψ and λ; R_jk += Σ conj(λ_j) ψ_k (ψ after un-applying).
-
-    R comes from the overlaps before un-applying, R = T·(M†)ᵀ, and the un-applying is
-    two forward passes with M†: three loops, each cheaper to enter than one loop that
-    writes ψ and λ and sums R (at qubit 3, 64 loops of 8 pairs: 4.7 -> 3.6 ns per pair;
-    qubits 3–7 together 15.2 -> 12.0 ns, one thread).
-    """
-    t = _overlap(re, im, lre, lim, q)
-    a00, a01, a10, a11 = m00.conjugate(), m10.conjugate(), m01.conjugate(), m11.conjugate()
-    _m1(re, im, q, a00, a01, a10, a11)
-    _m1(lre, lim, q, a00, a01, a10, a11)
-    _add_r(t, a00, a01, a10, a11, r_out)
-
-
-@inner(fastmath=_BWD)
-def _bupd(re, im, lre, lim, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
-    """Un-apply M (given as M† parts) to one pair of ψ and λ; return conj(λ_out) ⊗ ψ_in."""
-    xr = re[i0]
-    xi = im[i0]
-    yr = re[i1]
-    yi = im[i1]
-    ur = ar * xr - ai * xi + br * yr - bi * yi
-    ui = ar * xi + ai * xr + br * yi + bi * yr
-    vr = cr * xr - ci * xi + dr * yr - di * yi
-    vi = cr * xi + ci * xr + dr * yi + di * yr
-    re[i0] = ur
-    im[i0] = ui
-    re[i1] = vr
-    im[i1] = vi
-    xr = lre[i0]
-    xi = lim[i0]
-    yr = lre[i1]
-    yi = lim[i1]
-    lre[i0] = ar * xr - ai * xi + br * yr - bi * yi
-    lim[i0] = ar * xi + ai * xr + br * yi + bi * yr
-    lre[i1] = cr * xr - ci * xi + dr * yr - di * yi
-    lim[i1] = cr * xi + ci * xr + dr * yi + di * yr
-    return (xr * ur + xi * ui, xr * ui - xi * ur, xr * vr + xi * vi, xr * vi - xi * vr,
-            yr * ur + yi * ui, yr * ui - yi * ur, yr * vr + yi * vi, yr * vi - yi * vr)
-
-
-@inner(fastmath=_BWD)
-def _back_m1_small(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
-    """Qubits 0–2: explicit constant-stride pair loops (LLVM vectorises these)."""
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    n = re.shape[0]
-    if q == 0:
-        for k in range(n >> 1):
-            t = _bupd(re, im, lre, lim, 2 * k, 2 * k + 1, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-    elif q == 1:
-        for k in range(n >> 2):
-            t = _bupd(re, im, lre, lim, 4 * k, 4 * k + 2, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-            t = _bupd(re, im, lre, lim, 4 * k + 1, 4 * k + 3, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-    else:
-        for k in range(n >> 3):
-            t = _bupd(re, im, lre, lim, 8 * k + 0, 8 * k + 4, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-            t = _bupd(re, im, lre, lim, 8 * k + 1, 8 * k + 5, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-            t = _bupd(re, im, lre, lim, 8 * k + 2, 8 * k + 6, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-            t = _bupd(re, im, lre, lim, 8 * k + 3, 8 * k + 7, ar, ai, br, bi, cr, ci, dr, di)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-    return a0, a1, a2, a3, a4, a5, a6, a7
-
-
-@inner()
-def _swap_bits4(re, im, lre, lim, lo, hi):
-    """Exchange index bits ``lo < hi`` of ψ and λ in place (an involution), in one pass."""
-    bl = 1 << lo
-    d = (1 << hi) - bl
-    for base in range(0, re.shape[0], 2 << hi):
-        for g in range(base + bl, base + (1 << hi), 2 * bl):
-            for i in range(g, g + bl):
-                v = re[i]
-                re[i] = re[i + d]
-                re[i + d] = v
-                v = im[i]
-                im[i] = im[i + d]
-                im[i + d] = v
-                v = lre[i]
-                lre[i] = lre[i + d]
-                lre[i + d] = v
-                v = lim[i]
-                lim[i] = lim[i + d]
-                lim[i + d] = v
-
-
-@inner()
 def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
-    """Un-apply a 2×2 to ψ and λ; R_jk += Σ conj(λ_out_j) ψ_in_k."""
-    if q >= 3:
-        _back_m1_wide(re, im, lre, lim, q, m00, m01, m10, m11, r_out)
-        return
-    top = 0
-    while 2 << top < re.shape[0]:
-        top += 1
-    if q == 2 and top >= 3:
-        # No vectorised loop for pairs 4 apart (Numba leaves SLP off): exchanging bit 2
-        # with the top bit around the wide kernel costs less than the scalar pair loop
-        # (10 qubits: 6.9 -> 4.7-6.0 ns per pair, one thread).
-        _swap_bits4(re, im, lre, lim, 2, top)
-        _back_m1_wide(re, im, lre, lim, top, m00, m01, m10, m11, r_out)
-        _swap_bits4(re, im, lre, lim, 2, top)
-        return
-    t = _back_m1_small(re, im, lre, lim, q, m00.real, -m00.imag, m10.real, -m10.imag,
-                       m01.real, -m01.imag, m11.real, -m11.imag)
-    r_out[0] += complex(t[0], t[1])
-    r_out[1] += complex(t[2], t[3])
-    r_out[2] += complex(t[4], t[5])
-    r_out[3] += complex(t[6], t[7])
+    """Un-apply a 2×2 to ψ and λ; R_jk += Σ conj(λ_out_j) ψ_in_k.
+
+    R comes from the overlaps before un-applying, R = T·(M†)ᵀ: one pass of
+    ``lanes.back_m1`` on eight or more amplitudes; on states of one or two qubits the
+    overlap loop and two forward passes with M†.
+    """
+    a00, a01, a10, a11 = m00.conjugate(), m10.conjugate(), m01.conjugate(), m11.conjugate()
+    if re.shape[0] >= LANES:
+        t = lanes.back_m1(re, im, lre, lim, q, a00.real, a00.imag, a01.real, a01.imag,
+                          a10.real, a10.imag, a11.real, a11.imag)
+    else:
+        t = _overlap(re, im, lre, lim, q)
+        _m1(re, im, q, a00, a01, a10, a11)
+        _m1(lre, lim, q, a00, a01, a10, a11)
+    _add_r(t, a00, a01, a10, a11, r_out)
 
 
 @inner(fastmath=_BWD)

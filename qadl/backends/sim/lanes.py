@@ -1,0 +1,309 @@
+"""Single-qubit blocks on split real/imaginary arrays, written as explicit vector code.
+
+Numba leaves LLVM's SLP vectoriser off, and its loop vectoriser reaches a 2×2 block only
+through slices of contiguous pairs: on qubits 0–2 (pairs in the same eight-lane vector)
+as interleaved accesses or not at all, and on qubits 3–5 through slices so short that
+entering each one (alias checks, and in the backward pass a horizontal reduction of
+eight sums per slice) costs as much as the arithmetic. These kernels build the vector
+code themselves as LLVM IR, one ``<8 x double>`` per load:
+
+- qubits 0–2 (``in-lane``): a chunk of eight amplitudes per array; the pair partners are
+  one lane shuffle (lane i ↔ i xor 2^q), and the 2×2 a multiply-add with per-lane
+  coefficients (the block's diagonal entry where bit q of the lane is clear or set, and
+  its off-diagonal one);
+- qubits ≥ 3 (``pairs``): one flat loop over vectors of eight pairs, the partners 2^q
+  apart.
+
+The backward kernels sum the overlaps ``T_jk = Σ conj(λ_j) ψ_k`` in vector accumulators
+that live across the whole loop and are reduced once per block, then un-apply the block
+from ψ and λ in the same pass. LLVM lowers the generic vector type to the host's SIMD
+width (AVX-512, AVX2, NEON). Arithmetic allows FMA contraction only, as ``soa_kernels``'
+forward kernels do. Arrays must be C-contiguous float64 of at least eight amplitudes
+(whole states or chunks of 2^m, m > q); ``soa_kernels`` dispatches.
+"""
+
+from __future__ import annotations
+
+from qadl.backends.sim.cache import configure_numba_cache
+
+configure_numba_cache()
+
+import llvmlite.ir as ir  # noqa: E402
+from numba import types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+from qadl.backends.sim.kernels import inner  # noqa: E402
+
+__all__ = ["LANES", "back_m1", "m1"]
+
+LANES = 8
+"""Amplitudes per vector: qubits below log2(LANES) are in-lane."""
+
+_F64 = ir.DoubleType()
+_VEC = ir.VectorType(_F64, LANES)
+_I32 = ir.IntType(32)
+_CONTRACT = ("contract",)
+_PARTS = [types.float64] * 8
+
+
+# ============================================================================ IR helpers
+def _lanes(indices) -> ir.Constant:
+    return ir.Constant(ir.VectorType(_I32, LANES), [ir.Constant(_I32, i) for i in indices])
+
+
+def _splat(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    undef = ir.Constant(_VEC, ir.Undefined)
+    return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(_I32, 0)), undef,
+                            _lanes([0] * LANES))
+
+
+def _by_bit(b: ir.IRBuilder, clear: ir.Value, set_: ir.Value, s: int) -> ir.Value:
+    """Lane i holds ``clear`` where bit ``s`` of i is clear, else ``set_``."""
+    return b.shuffle_vector(_splat(b, clear), _splat(b, set_),
+                            _lanes([i + LANES if i & s else i for i in range(LANES)]))
+
+
+def _partner(b: ir.IRBuilder, v: ir.Value, s: int) -> ir.Value:
+    return b.shuffle_vector(v, ir.Constant(_VEC, ir.Undefined),
+                            _lanes([i ^ s for i in range(LANES)]))
+
+
+def _mul(b, x, y):
+    return b.fmul(x, y, flags=_CONTRACT)
+
+
+def _cmadd(b, a, x, c, y):
+    """a·x + c·y on split parts (pairs of real and imaginary vectors), in the order of
+    ``soa_kernels._upd``."""
+    (ar, ai), (xr, xi), (cr, ci), (yr, yi) = a, x, c, y
+    re = b.fsub(_mul(b, ar, xr), _mul(b, ai, xi), flags=_CONTRACT)
+    re = b.fadd(re, _mul(b, cr, yr), flags=_CONTRACT)
+    re = b.fsub(re, _mul(b, ci, yi), flags=_CONTRACT)
+    im = b.fadd(_mul(b, ar, xi), _mul(b, ai, xr), flags=_CONTRACT)
+    im = b.fadd(im, _mul(b, cr, yi), flags=_CONTRACT)
+    im = b.fadd(im, _mul(b, ci, yr), flags=_CONTRACT)
+    return re, im
+
+
+def _conj_times(b, lam, x):
+    """conj(λ)·x on split parts."""
+    (lr, li), (xr, xi) = lam, x
+    return (b.fadd(_mul(b, lr, xr), _mul(b, li, xi), flags=_CONTRACT),
+            b.fsub(_mul(b, lr, xi), _mul(b, li, xr), flags=_CONTRACT))
+
+
+def _is_vector(a) -> bool:
+    return (isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
+            and a.dtype == types.float64)
+
+
+def _arrays(context, builder, array_types, values):
+    return [context.make_array(t)(context, builder, v)
+            for t, v in zip(array_types, values, strict=True)]
+
+
+def _vector_at(b, array, index):
+    return b.bitcast(b.gep(array.data, [index]), _VEC.as_pointer())
+
+
+def _load(b, ptrs):
+    return [b.load(p, align=8) for p in ptrs]
+
+
+def _store(b, ptrs, values):
+    for p, v in zip(ptrs, values, strict=True):
+        b.store(v, p, align=8)
+
+
+def _accumulate(b, accumulators, values):
+    for a, v in zip(accumulators, values, strict=True):
+        b.store(b.fadd(b.load(a), v), a)
+
+
+def _lane_sum(b, v, keep=lambda lane: True):
+    """Sum of the lanes of ``v`` for which ``keep(lane)``."""
+    lanes = [b.extract_element(v, ir.Constant(_I32, i)) for i in range(LANES) if keep(i)]
+    total = lanes[0]
+    for x in lanes[1:]:
+        total = b.fadd(total, x)
+    return total
+
+
+def _zeros(b, count):
+    zero = ir.Constant(_VEC, [ir.Constant(_F64, 0.0)] * LANES)
+    return [cgutils.alloca_once_value(b, zero) for _ in range(count)]
+
+
+def _count(b, array, shift):
+    return b.lshr(array.nitems, ir.Constant(array.nitems.type, shift))
+
+
+# ============================================================================ qubits 0–2
+def _in_lane_coefficients(b, s, parts):
+    """Per-lane (own, partner) coefficients of M = [[a, c], [d, e]] given as 8 reals."""
+    ar, ai, cr, ci, dr, di, er, ei = parts
+    return ((_by_bit(b, ar, er, s), _by_bit(b, ai, ei, s)),
+            (_by_bit(b, cr, dr, s), _by_bit(b, ci, di, s)))
+
+
+def _in_lane_apply(b, v, s, coef):
+    """M on the pairs of one chunk; also returns the partners of ``v``."""
+    partner = (_partner(b, v[0], s), _partner(b, v[1], s))
+    return _cmadd(b, coef[0], v, coef[1], partner), partner
+
+
+def _in_lane_forward(s: int):
+    @intrinsic
+    def apply_in_lane(typingctx, re, im, ar, ai, br, bi, cr, ci, dr, di):
+        if not (_is_vector(re) and _is_vector(im)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            arrays = _arrays(context, builder, signature.args[:2], args[:2])
+            coef = _in_lane_coefficients(builder, s, args[2:])
+            with cgutils.for_range(builder, _count(builder, arrays[0], 3)) as loop:
+                off = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+                ptrs = [_vector_at(builder, a, off) for a in arrays]
+                new, _ = _in_lane_apply(builder, _load(builder, ptrs), s, coef)
+                _store(builder, ptrs, new)
+            return context.get_dummy_value()
+
+        return types.void(re, im, *_PARTS), codegen
+
+    return apply_in_lane
+
+
+def _in_lane_backward(s: int):
+    @intrinsic
+    def back_in_lane(typingctx, re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di):
+        if not all(_is_vector(a) for a in (re, im, lre, lim)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            arrays = _arrays(context, builder, signature.args[:4], args[:4])
+            coef = _in_lane_coefficients(builder, s, args[4:])
+            acc = _zeros(builder, 4)  # conj(λ)ψ and conj(λ)·partner(ψ), split
+            with cgutils.for_range(builder, _count(builder, arrays[0], 3)) as loop:
+                off = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+                ptrs = [_vector_at(builder, a, off) for a in arrays]
+                xr, xi, lr, li = _load(builder, ptrs)
+                psi, lam = (xr, xi), (lr, li)
+                new_psi, partner = _in_lane_apply(builder, psi, s, coef)
+                _accumulate(builder, acc, (*_conj_times(builder, lam, psi),
+                                           *_conj_times(builder, lam, partner)))
+                new_lam, _ = _in_lane_apply(builder, lam, s, coef)
+                _store(builder, ptrs, (*new_psi, *new_lam))
+            own_r, own_i, cross_r, cross_i = (builder.load(a) for a in acc)
+
+            def low(lane):
+                return not lane & s
+
+            def high(lane):
+                return bool(lane & s)
+
+            sums = [_lane_sum(builder, v, keep) for v, keep in
+                    ((own_r, low), (own_i, low), (cross_r, low), (cross_i, low),
+                     (cross_r, high), (cross_i, high), (own_r, high), (own_i, high))]
+            return context.make_tuple(builder, signature.return_type, sums)
+
+        return types.UniTuple(types.float64, 8)(re, im, lre, lim, *_PARTS), codegen
+
+    return back_in_lane
+
+
+# ============================================================================ qubits ≥ 3
+def _pair_offsets(b, k, q):
+    """Indices of the k-th vector of pairs of qubit ``q`` ≥ 3: i0 is 8k with a zero bit
+    inserted at q, i1 = i0 + 2^q."""
+    one = ir.Constant(k.type, 1)
+    e = b.shl(k, ir.Constant(k.type, 3))
+    bit = b.shl(one, q)
+    i0 = b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(bit, one)))
+    return i0, b.add(i0, bit)
+
+
+def _pairs_update(b, x, y, m):
+    """(x, y) ← M (x, y) on split vectors, M = [[a, c], [d, e]] as 8 splatted reals."""
+    a, c, d, e = (m[0], m[1]), (m[2], m[3]), (m[4], m[5]), (m[6], m[7])
+    return _cmadd(b, a, x, c, y), _cmadd(b, d, x, e, y)
+
+
+@intrinsic
+def _pairs_forward(typingctx, re, im, q, ar, ai, br, bi, cr, ci, dr, di):
+    if not (_is_vector(re) and _is_vector(im) and isinstance(q, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arrays = _arrays(context, builder, signature.args[:2], args[:2])
+        q = context.cast(builder, args[2], signature.args[2], types.intp)
+        m = [_splat(builder, x) for x in args[3:]]
+        with cgutils.for_range(builder, _count(builder, arrays[0], 4)) as loop:
+            ptrs = [_vector_at(builder, a, i)
+                    for i in _pair_offsets(builder, loop.index, q) for a in arrays]
+            xr, xi, yr, yi = _load(builder, ptrs)
+            x, y = _pairs_update(builder, (xr, xi), (yr, yi), m)
+            _store(builder, ptrs, (*x, *y))
+        return context.get_dummy_value()
+
+    return types.void(re, im, q, *_PARTS), codegen
+
+
+@intrinsic
+def _pairs_backward(typingctx, re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
+    if not (all(_is_vector(a) for a in (re, im, lre, lim)) and isinstance(q, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arrays = _arrays(context, builder, signature.args[:4], args[:4])
+        q = context.cast(builder, args[4], signature.args[4], types.intp)
+        m = [_splat(builder, x) for x in args[5:]]
+        acc = _zeros(builder, 8)  # T00, T01, T10, T11, split
+        with cgutils.for_range(builder, _count(builder, arrays[0], 4)) as loop:
+            ptrs = [_vector_at(builder, a, i)
+                    for i in _pair_offsets(builder, loop.index, q) for a in arrays]
+            x0r, x0i, l0r, l0i, x1r, x1i, l1r, l1i = _load(builder, ptrs)
+            psi0, psi1, lam0, lam1 = (x0r, x0i), (x1r, x1i), (l0r, l0i), (l1r, l1i)
+            _accumulate(builder, acc, (*_conj_times(builder, lam0, psi0),
+                                       *_conj_times(builder, lam0, psi1),
+                                       *_conj_times(builder, lam1, psi0),
+                                       *_conj_times(builder, lam1, psi1)))
+            psi0, psi1 = _pairs_update(builder, psi0, psi1, m)
+            lam0, lam1 = _pairs_update(builder, lam0, lam1, m)
+            _store(builder, ptrs, (*psi0, *lam0, *psi1, *lam1))
+        sums = [_lane_sum(builder, builder.load(a)) for a in acc]
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return types.UniTuple(types.float64, 8)(re, im, lre, lim, q, *_PARTS), codegen
+
+
+_forward_1, _forward_2, _forward_4 = (_in_lane_forward(s) for s in (1, 2, 4))
+_backward_1, _backward_2, _backward_4 = (_in_lane_backward(s) for s in (1, 2, 4))
+
+
+# ============================================================================ kernels
+@inner()
+def m1(re, im, q, ar, ai, br, bi, cr, ci, dr, di):
+    """(ψ[i0], ψ[i1]) ← M (ψ[i0], ψ[i1]) for the pairs of qubit ``q``, with
+    M = [[a, b], [c, d]] given by real and imaginary parts."""
+    if q == 0:
+        _forward_1(re, im, ar, ai, br, bi, cr, ci, dr, di)
+    elif q == 1:
+        _forward_2(re, im, ar, ai, br, bi, cr, ci, dr, di)
+    elif q == 2:
+        _forward_4(re, im, ar, ai, br, bi, cr, ci, dr, di)
+    else:
+        _pairs_forward(re, im, q, ar, ai, br, bi, cr, ci, dr, di)
+
+
+@inner()
+def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
+    """Overlaps ``T_jk = Σ conj(λ_j) ψ_k`` over the pairs of qubit ``q`` (8 reals: T00,
+    T01, T10, T11), then ψ ← Mψ and λ ← Mλ (M given as in ``m1``)."""
+    if q == 0:
+        return _backward_1(re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di)
+    if q == 1:
+        return _backward_2(re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di)
+    if q == 2:
+        return _backward_4(re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di)
+    return _pairs_backward(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di)
