@@ -10,6 +10,7 @@ ops; ``resynth-2q`` uses both on the constant blocks of a circuit.
 from __future__ import annotations
 
 import cmath
+import contextlib
 import functools
 import math
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "min_cx_count",
     "state_preparation",
     "synthesis_cx_count",
+    "two_qubit_syntheses",
     "two_qubit_synthesis",
 ]
 
@@ -178,6 +180,11 @@ def kak_coordinates(u: np.ndarray) -> tuple[float, float, float]:
     permutations, paired sign flips and shifts by π/2, which is all the templates need.
     """
     d, _ = _real_eigh(_magic_square(_special(u)))
+    return _coordinates(d)
+
+
+def _coordinates(d: np.ndarray) -> tuple[float, float, float]:
+    """``kak_coordinates`` from the spectrum ``d`` of the magic-basis square."""
     theta = np.angle(d) / 2.0
     # det M = 1 makes Σθ a multiple of π; an odd multiple would leave a phase ±i on the
     # spectrum that no exp(i(a·XX + b·YY + c·ZZ)) has, so move one θ to its other branch.
@@ -276,16 +283,22 @@ def _matched_eigenbasis(
     """
     for scaled in (t, 1j * t):
         d, p = _real_eigh(_magic_square(scaled))
-        order: list[int] = []
-        for value in d_target:
-            free = [i for i in range(4) if i not in order]
-            order.append(min(free, key=lambda i, v=value: abs(d[i] - v)))
-        if np.max(np.abs(d[order] - d_target)) <= 1e-7:
+        order = _pairing(d_target, d)
+        if order is not None:
             p = p[:, order]
             if _det_sign_negative(p):
                 p[:, 0] = -p[:, 0]
             return scaled, p
     return None
+
+
+def _pairing(d_target: np.ndarray, d: np.ndarray) -> list[int] | None:
+    """Indices putting ``d`` in ``d_target``'s order (greedy nearest), or None if they differ."""
+    order: list[int] = []
+    for value in d_target:
+        free = [i for i in range(4) if i not in order]
+        order.append(min(free, key=lambda i, v=value: abs(d[i] - v)))
+    return order if np.max(np.abs(d[order] - d_target)) <= 1e-7 else None
 
 
 def _locals_between(u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -359,6 +372,135 @@ def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesi
         if found is not None and _error(found.matrix(), su) <= SYNTH_TOL:
             return found
     raise ArithmeticError("two-qubit synthesis failed; is the matrix unitary?")
+
+
+# -- many unitaries at once -----------------------------------------------------------------
+# The same steps on stacked (n, 4, 4) arrays. NumPy's stacked matmul, det and eigh run the
+# one-matrix BLAS/LAPACK routine on each matrix, and the elementwise steps are the same
+# loops, so every result is the one-by-one result bit for bit; a test checks it.
+def _kron_stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_kron(a[i], b[i])`` for every ``i`` (the same elementwise products)."""
+    return (a[:, :, None, :, None] * b[:, None, :, None, :]).reshape(-1, 4, 4)
+
+
+def _special_stack(u: np.ndarray) -> np.ndarray:
+    return u / (_umath_linalg.det(u, signature="D->D") ** 0.25)[:, None, None]
+
+
+def _magic_square_stack(u: np.ndarray) -> np.ndarray:
+    um = _MAGIC_DAG @ u @ _MAGIC
+    return um.transpose(0, 2, 1) @ um
+
+
+def _real_eigh_stack(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_real_eigh`` of each matrix with the first coefficient, and where that sufficed."""
+    p = _umath_linalg.eigh_lo(m.real + _MIX[0] * m.imag, signature="d->dd")[1]
+    diag = p.transpose(0, 2, 1) @ m @ p
+    d = diag.diagonal(axis1=1, axis2=2).copy()
+    off = diag.copy()
+    off.reshape(-1, 16)[:, ::5] = 0.0  # diag - np.diag(d): the diagonal cancels exactly
+    flip = _umath_linalg.det(p, signature="d->d") < 0
+    p[flip, :, 0] = -p[flip, :, 0]
+    return d, p, abs(off).max(axis=(1, 2)) <= 1e-10
+
+
+def _local_factors_stack(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_local_factors`` of each matrix."""
+    blocks = k.reshape(-1, 2, 2, 2, 2).transpose(0, 1, 3, 2, 4)
+    norms = np.sqrt(np.add.reduce((blocks.conj() * blocks).real, axis=(3, 4)))
+    best = norms.reshape(-1, 4).argmax(axis=1)
+    chosen = blocks[np.arange(len(k)), best // 2, best % 2]
+    dets = _umath_linalg.det(chosen, signature="D->D")
+    low = chosen / np.array([cmath.sqrt(d) for d in dets])[:, None, None]
+    return low, np.einsum("nab,nijab->nij", low.conj(), blocks) / 2.0
+
+
+def _stack_layer(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """One layer of many circuits as ``(low[n], high[n])`` stacks."""
+    return np.array([low for low, _ in layers]), np.array([high for _, high in layers])
+
+
+def _layers_matrix_stack(layers: list[tuple[np.ndarray, np.ndarray]], cx) -> np.ndarray:
+    """``TwoQubitSynthesis.matrix`` of each circuit: stacked layers, one CX pattern."""
+    low, high = layers[0]
+    u = _kron_stack(high, low)
+    for (control, _), (low, high) in zip(cx, layers[1:], strict=True):
+        u = _kron_stack(high, low) @ (_CX if control == 0 else _CX_REVERSED) @ u
+    return u
+
+
+def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_matched_eigenbasis`` of each row before its sign fix; ``t`` becomes ``t'`` in place.
+
+    Returns the reordered eigenbases and where the common path held.
+    """
+    dt, q, ok_t = _real_eigh_stack(_magic_square_stack(t))
+    ok = ok & ok_t
+    orders = [_pairing(d[i], dt[i]) if ok[i] else None for i in range(len(t))]
+    again = [i for i, order in enumerate(orders) if ok[i] and order is None]
+    if again:  # the template's spectrum is the target's times -1: pair i·t instead
+        t[again] = 1j * t[again]
+        dt[again], q[again], ok[again] = _real_eigh_stack(_magic_square_stack(t[again]))
+        for i in again:
+            orders[i] = _pairing(d[i], dt[i]) if ok[i] else None
+    for i, order in enumerate(orders):
+        ok[i] = order is not None
+        if order is not None:
+            q[i] = q[i][:, order]
+    return q, ok
+
+
+def _with_k_cx_stack(su: np.ndarray, k: int) -> list[TwoQubitSynthesis | None]:
+    """``_with_k_cx`` (``k ≥ 1``) of SU(4) matrices whose result passes the error check.
+
+    None where a step leaves the common path (a tie in the eigenbasis, a spectrum paired
+    only after the factor i, an error above ``SYNTH_TOL``): those take the one-by-one path.
+    """
+    d0, _, ok = _real_eigh_stack(_magic_square_stack(_special_stack(su)))
+    templates = [_template(k, _coordinates(d)) for d in d0]
+    stacked = [_stack_layer([t.layers[j] for t in templates]) for j in range(k + 1)]
+    t = _special_stack(_layers_matrix_stack(stacked, templates[0].cx))
+    d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
+    q, ok = _matched_stack(d, t, ok & ok_u)
+    flip = _umath_linalg.det(q, signature="d->d") < 0
+    q[flip, :, 0] = -q[flip, :, 0]
+    inv_half = np.exp(-0.5j * np.angle(d))[:, None, :]
+    o1 = (_MAGIC_DAG @ su @ _MAGIC) @ p * inv_half
+    q1 = (_MAGIC_DAG @ t @ _MAGIC) @ q * inv_half
+    l_low, l_high = _local_factors_stack(_MAGIC @ (o1 @ q1.transpose(0, 2, 1)).real @ _MAGIC_DAG)
+    r_low, r_high = _local_factors_stack(_MAGIC @ (q @ p.transpose(0, 2, 1)) @ _MAGIC_DAG)
+    stacked[0] = (stacked[0][0] @ r_low, stacked[0][1] @ r_high)
+    stacked[-1] = (l_low @ stacked[-1][0], l_high @ stacked[-1][1])
+    found = _layers_matrix_stack(stacked, templates[0].cx)
+    out: list[TwoQubitSynthesis | None] = []
+    for i, template in enumerate(templates):
+        layers = tuple((low[i], high[i]) for low, high in stacked)
+        good = ok[i] and _error(found[i], su[i]) <= SYNTH_TOL
+        out.append(TwoQubitSynthesis(layers, template.cx) if good else None)
+    return out
+
+
+def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
+    """``two_qubit_synthesis`` of each 4×4 unitary (None where it raises), bit for bit.
+
+    The common path runs on stacked arrays, one group per CX count: on 4×4 matrices
+    NumPy's per-call overhead, not arithmetic, is the cost. A unitary that leaves it
+    (0 CX, a tie, a failed first try) is synthesised alone.
+    """
+    if not us:
+        return []
+    su = _special_stack(np.array(us, dtype=complex))
+    counts = [min_cx_count(m) for m in su]
+    out: list[TwoQubitSynthesis | None] = [None] * len(us)
+    for k in {c for c in counts if c > 0}:
+        index = [i for i, c in enumerate(counts) if c == k]
+        for i, found in zip(index, _with_k_cx_stack(su[index], k), strict=True):
+            out[i] = found
+    for i, found in enumerate(out):
+        if found is None:
+            with contextlib.suppress(ArithmeticError):  # None, as documented
+                out[i] = two_qubit_synthesis(us[i])
+    return out
 
 
 def state_preparation(psi: np.ndarray) -> TwoQubitSynthesis:

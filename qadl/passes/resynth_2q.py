@@ -6,7 +6,6 @@ The pass finds the blocks and decides which rewrite is cheaper; the synthesis it
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -24,7 +23,7 @@ from qadl.passes.kak import (
     min_cx_count,
     state_preparation,
     synthesis_cx_count,
-    two_qubit_synthesis,
+    two_qubit_syntheses,
 )
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
@@ -83,31 +82,58 @@ def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
     return None
 
 
-def _operator_replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, size: tuple[int, int]
-) -> list[Op] | None:
-    """The block's operator in its fewest CX, or None when that cannot beat the block.
+_CACHE_SIZE = 4096
+"""Entries a cache may hold when a pass starts; above that it starts over."""
 
-    ``size`` is ``_size(ops)``; a rewrite with more ops than the block is not written.
-    """
-    two, depth = size
+_REWRITES: dict[tuple, tuple[Op, ...] | None] = {}
+"""Block rewrites by ``(ops, pair, gate set, from_zero)``: the levels run to a fixed point
+and meet the same blocks round after round."""
+
+
+@dataclass(frozen=True)
+class _Synthesis:
+    """A block unitary's synthesis for an entangler, and the counts its size follows from."""
+
+    circuit: TwoQubitSynthesis
+    busy: int
+    """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
+    rotations: int
+    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
+
+
+_SYNTHESES: dict[tuple[bytes, Gate], _Synthesis | None] = {}
+"""Syntheses by ``(the 4×4 block unitary's bytes, entangler)`` (None: it failed): after
+routing, one pattern (a ZZ interaction, a SWAP next to a CX) recurs on other pairs with
+the same matrix, bit for bit."""
+
+
+def clear_caches() -> None:
+    """Forget every block rewrite, synthesis and op matrix (benchmarks time first compiles)."""
+    _REWRITES.clear()
+    _SYNTHESES.clear()
+    clear_cache()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A block's size, and its unitary's bytes when a synthesis might beat it."""
+
+    size: tuple[int, int]
+    unitary: bytes | None
+
+
+def _plan(ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet) -> _Plan:
+    """The block's size and whether its minimal CX count leaves a synthesis any chance."""
+    size = two, depth = _size(ops)
     u = block_unitary(list(ops), pair)
     k = min_cx_count(u)
-    if (k, k) >= (two, depth):
-        return None  # no k-CX circuit is smaller (and a borderline k above two is kept out)
+    if (k, k) >= size:
+        return _Plan(size, None)  # no k-CX circuit is smaller (a borderline k above two too)
     if k == two and depth <= two + 1:
-        return None  # only a bare CX product has depth k: such a block rarely equals one
+        return _Plan(size, None)  # only a bare CX product has depth k: a block rarely equals one
     if _three_cz_too_deep(u, two, depth, gate_set.entangler):
-        return None
-    found = _synthesis(u.tobytes(), gate_set.entangler)
-    if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
-        return None
-    cx = len(found.circuit.cx)
-    if (cx, cx + found.busy) >= (two, depth):
-        return None  # each busy layer adds at least one to the depth
-    if cx + found.rotations > len(ops):
-        return None  # each rotation is written as at least one op
-    return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
+        return _Plan(size, None)
+    return _Plan(size, u.tobytes())
 
 
 def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> bool:
@@ -122,38 +148,41 @@ def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> 
     return entangler is Gate.CZ and two == 3 and depth <= 5 and synthesis_cx_count(u) == 3
 
 
-@dataclass(frozen=True)
-class _Synthesis:
-    """A block unitary's synthesis for an entangler, and the counts its size follows from."""
-
-    circuit: TwoQubitSynthesis
-    busy: int
-    """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
-    rotations: int
-    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
+def _synthesize(unitaries: list[bytes], entangler: Gate) -> None:
+    """Put the syntheses ``_SYNTHESES`` lacks for ``unitaries`` there, computed in one batch."""
+    missing = list(dict.fromkeys(b for b in unitaries if (b, entangler) not in _SYNTHESES))
+    us = [np.frombuffer(b, dtype=complex).reshape(4, 4).copy() for b in missing]
+    for unitary, synth in zip(missing, two_qubit_syntheses(us), strict=True):
+        _SYNTHESES[unitary, entangler] = None if synth is None else _counted(synth, entangler)
 
 
-@functools.lru_cache(maxsize=4096)
-def _synthesis(unitary: bytes, entangler: Gate) -> _Synthesis | None:
-    """A block unitary's synthesis with ``entangler``, or None when it fails.
-
-    Keyed by the 4×4 matrix's bytes: after routing, one pattern (a ZZ interaction, a
-    SWAP next to a CX) recurs on other pairs with the same matrix, bit for bit.
-    """
-    u = np.frombuffer(unitary, dtype=complex).reshape(4, 4).copy()
-    try:
-        synth = with_entangler(two_qubit_synthesis(u), entangler)
-    except ArithmeticError:  # pragma: no cover - block unitaries are unitary
-        return None
+def _counted(synth: TwoQubitSynthesis, entangler: Gate) -> _Synthesis:
+    """``synth`` written for ``entangler``, with its busy layers and rotations counted."""
+    synth = with_entangler(synth, entangler)
     moving = [[not proportional_to_identity(m) for m in layer] for layer in synth.layers]
     return _Synthesis(synth, sum(map(any, moving)), sum(map(sum, moving)))
 
 
-def clear_caches() -> None:
-    """Forget every block rewrite, synthesis and op matrix (benchmarks time first compiles)."""
-    _replacement.cache_clear()
-    _synthesis.cache_clear()
-    clear_cache()
+def _operator_replacement(
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, plan: _Plan
+) -> list[Op] | None:
+    """The block's operator in its fewest CX, or None when that cannot beat the block.
+
+    ``plan`` is ``_plan(ops, …)``, its synthesis already in ``_SYNTHESES``; a rewrite with
+    more ops than the block is not written.
+    """
+    if plan.unitary is None:
+        return None
+    found = _SYNTHESES[plan.unitary, gate_set.entangler]
+    if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
+        return None
+    two, depth = plan.size
+    cx = len(found.circuit.cx)
+    if (cx, cx + found.busy) >= (two, depth):
+        return None  # each busy layer adds at least one to the depth
+    if cx + found.rotations > len(ops):
+        return None  # each rotation is written as at least one op
+    return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 
 def _state_replacement(
@@ -167,18 +196,16 @@ def _state_replacement(
     return to_ops(synth, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 
-@functools.lru_cache(maxsize=4096)
 def _replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, from_zero: bool
+    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, from_zero: bool, plan: _Plan
 ) -> tuple[Op, ...] | None:
     """The block's best rewrite with no more ops and fewer 2q ops (or as many, shallower).
 
     Candidates: the operator's synthesis, and for a block that starts from ``|00⟩`` the
-    preparation of its output state. Cached: the levels run to a fixed point and meet
-    the same blocks round after round. ``ops`` has two or more ops (a lone gate is kept).
+    preparation of its output state. ``ops`` has two or more ops (a lone gate is kept).
     """
-    size = _size(ops)
-    candidates = [_operator_replacement(ops, pair, gate_set, size)]
+    size = plan.size
+    candidates = [_operator_replacement(ops, pair, gate_set, plan)]
     if from_zero:
         candidates.append(_state_replacement(ops, pair, gate_set))
     best, best_key = None, (*size, len(ops))
@@ -193,13 +220,36 @@ def _replacement(
     return best
 
 
+def _key(block: _Block, gate_set: _GateSet) -> tuple:
+    return tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero
+
+
+def _decide(blocks: list[_Block], gate_set: _GateSet) -> None:
+    """Put the rewrite of every block of two or more ops into ``_REWRITES``.
+
+    The blocks not decided before are planned first, so that their syntheses run as one
+    batch (``two_qubit_syntheses``: the same bits as one by one, far fewer NumPy calls).
+    """
+    for cache in (_REWRITES, _SYNTHESES):
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+    plans: dict[tuple, _Plan] = {}
+    for block in blocks:
+        if len(block.items) > 1:
+            key = _key(block, gate_set)
+            if key not in _REWRITES and key not in plans:
+                plans[key] = _plan(key[0], block.pair, gate_set)
+    _synthesize([p.unitary for p in plans.values() if p.unitary], gate_set.entangler)
+    for key, plan in plans.items():
+        _REWRITES[key] = _replacement(*key, plan)
+
+
 def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
-    """Append the block's ops, or its better resynthesis at the block's last position."""
+    """Append the block's ops, or its better resynthesis (``_decide``) at its last position."""
     items = block.items
     new = None
-    if gate_set is not None and len(items) > 1:  # a lone gate is kept: no cache look-up
-        ops = tuple([op for _, op in items])
-        new = _replacement(ops, block.pair, gate_set, block.from_zero)
+    if gate_set is not None and len(items) > 1:  # a lone gate is kept
+        new = _REWRITES[_key(block, gate_set)]
     if new is not None:
         last = items[-1][0]
         out.extend((last, j, op) for j, op in enumerate(new))
@@ -326,9 +376,12 @@ def resynth_2q(
     gate_set = _gate_set(circuit, gates)
     state_only = from_zero and circuit.readout is not None and not circuit.state_input
     fresh = set(range(circuit.num_qubits)) if state_only else set()
-    emitted: list[tuple[int, int, Op]] = []
-    out = _blocks(circuit, ctx, lambda block: _emit(block, gate_set, emitted), fresh)
-    out += emitted
+    blocks: list[_Block] = []
+    out = _blocks(circuit, ctx, blocks.append, fresh)
+    if gate_set is not None:
+        _decide(blocks, gate_set)
+    for block in blocks:
+        _emit(block, gate_set, out)
     out.sort(key=itemgetter(0, 1))
     ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)

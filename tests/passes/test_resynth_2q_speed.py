@@ -11,10 +11,16 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes import kak
-from qadl.passes.kak import block_unitary, synthesis_cx_count, two_qubit_synthesis
+from qadl.passes.kak import (
+    block_unitary,
+    synthesis_cx_count,
+    two_qubit_syntheses,
+    two_qubit_synthesis,
+)
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 
 from .helpers import PROPERTY, seeds
+from .test_resynth_2q import NAMED, _with_k_cx
 
 _resynth = importlib.import_module("qadl.passes.resynth_2q")  # the package exports the pass
 _ROTATIONS = (Gate.RX, Gate.RY, Gate.RZ)
@@ -68,7 +74,8 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
     u = block_unitary(ops, (0, 1))
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
-        found = _resynth._synthesis(u.tobytes(), entangler)
+        _resynth._synthesize([u.tobytes()], entangler)
+        found = _resynth._SYNTHESES[u.tobytes(), entangler]
         synth = found.circuit
         assert synth.cx == want.cx
         assert found.busy == _busy(want.layers)
@@ -157,3 +164,43 @@ def test_op_limit_gives_the_full_rewrite_or_none(seed):
         for limit in range(len(full) + 2):
             want = full if len(full) <= limit else None
             assert to_ops(synth, (2, 5), entangler, allowed, limit) == want
+
+
+def _same_synthesis(got, want) -> bool:
+    """Both None, or the same CX and layer matrices with the same bytes."""
+    if got is None or want is None:
+        return got is want
+    pairs = list(zip(got.layers, want.layers, strict=True))
+    return got.cx == want.cx and all(
+        a.shape == b.shape and a.tobytes() == b.tobytes()
+        for la, lb in pairs
+        for a, b in zip(la, lb, strict=True)
+    )
+
+
+def _one_by_one(u: np.ndarray):
+    try:
+        return two_qubit_synthesis(u)
+    except ArithmeticError:
+        return None
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_batched_syntheses_are_the_one_by_one_syntheses(seed):
+    """Stacked syntheses equal one-by-one ones bit for bit, in any batch of any mix.
+
+    The batch holds random unitaries with 0 to 3 CX, degenerate and special gates, block
+    unitaries, a repeat and a non-unitary matrix; every path (each CX count, the factor
+    i on the template, the one-by-one fallback) is met across the examples.
+    """
+    rng = np.random.default_rng(seed)
+    named = list(NAMED.values())
+    us = [_with_k_cx(rng, int(rng.integers(0, 4))) for _ in range(int(rng.integers(1, 12)))]
+    us += [named[i] for i in rng.choice(len(named), size=3, replace=False)]
+    us += [block_unitary(_three_cz_depth_five(rng), (0, 1)), us[0], np.diag([1, 1, 1, 2j])]
+    order = rng.permutation(len(us))
+    us = [us[i] for i in order]
+    for got, u in zip(two_qubit_syntheses(us), us, strict=True):
+        assert _same_synthesis(got, _one_by_one(u))
+    assert two_qubit_syntheses([]) == []
