@@ -29,6 +29,7 @@ __all__ = [
     "clear_cache",
     "kak_coordinates",
     "min_cx_count",
+    "min_cx_counts",
     "state_preparation",
     "synthesis_cx_count",
     "two_qubit_syntheses",
@@ -131,8 +132,25 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
     """
     v = u / _det(u) ** 0.25
     gamma = v @ _YY @ v.T @ _YY
-    trace = gamma.trace()
-    if min(abs(gamma - _EYE4).max(), abs(gamma + _EYE4).max()) <= atol * 10:
+    off = min(abs(gamma - _EYE4).max(), abs(gamma + _EYE4).max())
+    return _count(gamma, gamma.trace(), off, atol)
+
+
+def min_cx_counts(us: np.ndarray, atol: float = 1e-12) -> list[int]:
+    """``min_cx_count`` of each matrix of a complex (n, 4, 4) stack, bit for bit."""
+    v = us / (_umath_linalg.det(us, signature="D->D") ** 0.25)[:, None, None]
+    gamma = v @ _YY @ v.transpose(0, 2, 1) @ _YY
+    plus = abs(gamma - _EYE4).max(axis=(1, 2))
+    minus = abs(gamma + _EYE4).max(axis=(1, 2))
+    traces = gamma.trace(axis1=1, axis2=2)
+    return [
+        _count(g, t, min(a, b), atol) for g, t, a, b in zip(gamma, traces, plus, minus, strict=True)
+    ]
+
+
+def _count(gamma: np.ndarray, trace: complex, off: float, atol: float) -> int:
+    """The CX count from ``γ``, its trace and its distance ``off`` from ``±I``."""
+    if off <= atol * 10:
         return 0  # γ = ±I (SWAP has γ = ±iI: |tr γ| = 4 but 3 CX)
     if abs(trace) <= atol * 10 and np.allclose(gamma @ gamma, _MINUS_EYE4, atol=atol * 10):
         return 1
@@ -490,7 +508,7 @@ def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     if not us:
         return []
     su = _special_stack(np.array(us, dtype=complex))
-    counts = [min_cx_count(m) for m in su]
+    counts = min_cx_counts(su)
     out: list[TwoQubitSynthesis | None] = [None] * len(us)
     for k in {c for c in counts if c > 0}:
         index = [i for i, c in enumerate(counts) if c == k]

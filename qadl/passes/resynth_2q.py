@@ -20,7 +20,7 @@ from qadl.passes.kak import (
     TwoQubitSynthesis,
     block_unitary,
     clear_cache,
-    min_cx_count,
+    min_cx_counts,
     state_preparation,
     synthesis_cx_count,
     two_qubit_syntheses,
@@ -122,16 +122,25 @@ class _Plan:
     unitary: bytes | None
 
 
-def _plan(ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet) -> _Plan:
-    """The block's size and whether its minimal CX count leaves a synthesis any chance."""
-    size = two, depth = _size(ops)
-    u = block_unitary(list(ops), pair)
-    k = min_cx_count(u)
+def _plans(keys: list[tuple], entangler: Gate) -> list[_Plan]:
+    """``_plan`` of each block ``(ops, pair, …)``, the CX counts read in one batch."""
+    if not keys:
+        return []
+    us = [block_unitary(list(ops), pair) for ops, pair, *_ in keys]
+    counts = min_cx_counts(np.array(us))
+    return [
+        _plan(u, _size(key[0]), k, entangler) for key, u, k in zip(keys, us, counts, strict=True)
+    ]
+
+
+def _plan(u: np.ndarray, size: tuple[int, int], k: int, entangler: Gate) -> _Plan:
+    """The plan of a block of ``size`` with unitary ``u`` that needs at least ``k`` CX."""
+    two, depth = size
     if (k, k) >= size:
         return _Plan(size, None)  # no k-CX circuit is smaller (a borderline k above two too)
     if k == two and depth <= two + 1:
         return _Plan(size, None)  # only a bare CX product has depth k: a block rarely equals one
-    if _three_cz_too_deep(u, two, depth, gate_set.entangler):
+    if _three_cz_too_deep(u, two, depth, entangler):
         return _Plan(size, None)
     return _Plan(size, u.tobytes())
 
@@ -227,20 +236,18 @@ def _key(block: _Block, gate_set: _GateSet) -> tuple:
 def _decide(blocks: list[_Block], gate_set: _GateSet) -> None:
     """Put the rewrite of every block of two or more ops into ``_REWRITES``.
 
-    The blocks not decided before are planned first, so that their syntheses run as one
-    batch (``two_qubit_syntheses``: the same bits as one by one, far fewer NumPy calls).
+    The blocks not decided before are planned first, so that their CX counts and their
+    syntheses run as batches (``min_cx_counts``, ``two_qubit_syntheses``: the same bits
+    as one by one, with far fewer NumPy calls).
     """
     for cache in (_REWRITES, _SYNTHESES):
         if len(cache) > _CACHE_SIZE:
             cache.clear()
-    plans: dict[tuple, _Plan] = {}
-    for block in blocks:
-        if len(block.items) > 1:
-            key = _key(block, gate_set)
-            if key not in _REWRITES and key not in plans:
-                plans[key] = _plan(key[0], block.pair, gate_set)
-    _synthesize([p.unitary for p in plans.values() if p.unitary], gate_set.entangler)
-    for key, plan in plans.items():
+    keys = [_key(block, gate_set) for block in blocks if len(block.items) > 1]
+    keys = [key for key in dict.fromkeys(keys) if key not in _REWRITES]
+    plans = _plans(keys, gate_set.entangler)
+    _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
+    for key, plan in zip(keys, plans, strict=True):
         _REWRITES[key] = _replacement(*key, plan)
 
 

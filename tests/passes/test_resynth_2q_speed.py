@@ -13,6 +13,8 @@ from qadl.ir.gates import GATES, Gate
 from qadl.passes import kak
 from qadl.passes.kak import (
     block_unitary,
+    min_cx_count,
+    min_cx_counts,
     synthesis_cx_count,
     two_qubit_syntheses,
     two_qubit_synthesis,
@@ -204,3 +206,15 @@ def test_batched_syntheses_are_the_one_by_one_syntheses(seed):
     for got, u in zip(two_qubit_syntheses(us), us, strict=True):
         assert _same_synthesis(got, _one_by_one(u))
     assert two_qubit_syntheses([]) == []
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_batched_cx_counts_are_the_one_by_one_counts(seed):
+    """``min_cx_counts`` on a stack decides as ``min_cx_count`` on each matrix (0 to 3 CX)."""
+    rng = np.random.default_rng(seed)
+    named = [u.astype(complex) for u in NAMED.values()]
+    us = [_with_k_cx(rng, int(rng.integers(0, 4))) for _ in range(int(rng.integers(1, 12)))]
+    us += [named[i] for i in rng.choice(len(named), size=4, replace=False)]
+    us.append(block_unitary(_three_cz_depth_five(rng), (0, 1)))
+    assert min_cx_counts(np.array(us)) == [min_cx_count(u) for u in us]
