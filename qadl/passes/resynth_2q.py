@@ -97,8 +97,6 @@ class _Synthesis:
     circuit: TwoQubitSynthesis
     busy: int
     """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
-    rotations: int
-    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
 
 
 _SYNTHESES: dict[tuple[bytes, Gate], _Synthesis | None] = {}
@@ -166,10 +164,15 @@ def _synthesize(unitaries: list[bytes], entangler: Gate) -> None:
 
 
 def _counted(synth: TwoQubitSynthesis, entangler: Gate) -> _Synthesis:
-    """``synth`` written for ``entangler``, with its busy layers and rotations counted."""
+    """``synth`` written for ``entangler``, with its busy layers counted."""
     synth = with_entangler(synth, entangler)
-    moving = [[not proportional_to_identity(m) for m in layer] for layer in synth.layers]
-    return _Synthesis(synth, sum(map(any, moving)), sum(map(sum, moving)))
+    busy = sum(not all(map(proportional_to_identity, layer)) for layer in synth.layers)
+    return _Synthesis(synth, busy)
+
+
+def _rotations(synth: TwoQubitSynthesis) -> int:
+    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
+    return sum(not proportional_to_identity(m) for layer in synth.layers for m in layer)
 
 
 def _operator_replacement(
@@ -189,7 +192,7 @@ def _operator_replacement(
     cx = len(found.circuit.cx)
     if (cx, cx + found.busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
-    if cx + found.rotations > len(ops):
+    if cx + _rotations(found.circuit) > len(ops):
         return None  # each rotation is written as at least one op
     return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
@@ -233,30 +236,28 @@ def _key(block: _Block, gate_set: _GateSet) -> tuple:
     return tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero
 
 
-def _decide(blocks: list[_Block], gate_set: _GateSet) -> None:
-    """Put the rewrite of every block of two or more ops into ``_REWRITES``.
+def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] | None]:
+    """Each block's rewrite, or None where it stays (a lone gate always does).
 
-    The blocks not decided before are planned first, so that their CX counts and their
+    The blocks not met before are planned first, so that their CX counts and their
     syntheses run as batches (``min_cx_counts``, ``two_qubit_syntheses``: the same bits
-    as one by one, with far fewer NumPy calls).
+    as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision.
     """
     for cache in (_REWRITES, _SYNTHESES):
         if len(cache) > _CACHE_SIZE:
             cache.clear()
-    keys = [_key(block, gate_set) for block in blocks if len(block.items) > 1]
-    keys = [key for key in dict.fromkeys(keys) if key not in _REWRITES]
-    plans = _plans(keys, gate_set.entangler)
+    keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
+    new = [key for key in dict.fromkeys(keys) if key is not None and key not in _REWRITES]
+    plans = _plans(new, gate_set.entangler)
     _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
-    for key, plan in zip(keys, plans, strict=True):
+    for key, plan in zip(new, plans, strict=True):
         _REWRITES[key] = _replacement(*key, plan)
+    return [None if key is None else _REWRITES[key] for key in keys]
 
 
-def _emit(block: _Block, gate_set: _GateSet | None, out: list[tuple[int, int, Op]]) -> None:
-    """Append the block's ops, or its better resynthesis (``_decide``) at its last position."""
+def _emit(block: _Block, new: tuple[Op, ...] | None, out: list[tuple[int, int, Op]]) -> None:
+    """Append the block's ops, or its rewrite ``new`` at the block's last position."""
     items = block.items
-    new = None
-    if gate_set is not None and len(items) > 1:  # a lone gate is kept
-        new = _REWRITES[_key(block, gate_set)]
     if new is not None:
         last = items[-1][0]
         out.extend((last, j, op) for j, op in enumerate(new))
@@ -385,10 +386,9 @@ def resynth_2q(
     fresh = set(range(circuit.num_qubits)) if state_only else set()
     blocks: list[_Block] = []
     out = _blocks(circuit, ctx, blocks.append, fresh)
-    if gate_set is not None:
-        _decide(blocks, gate_set)
-    for block in blocks:
-        _emit(block, gate_set, out)
+    rewrites = [None] * len(blocks) if gate_set is None else _rewrites(blocks, gate_set)
+    for block, new in zip(blocks, rewrites, strict=True):
+        _emit(block, new, out)
     out.sort(key=itemgetter(0, 1))
     ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
