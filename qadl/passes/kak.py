@@ -468,16 +468,24 @@ def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.nda
     return q, ok
 
 
-def _with_k_cx_stack(su: np.ndarray, k: int) -> list[TwoQubitSynthesis | None]:
-    """``_with_k_cx`` (``k ≥ 1``) of SU(4) matrices whose result passes the error check.
+def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesis | None]:
+    """``_with_k_cx(su[i], counts[i])`` (counts ≥ 1) where it passes the error check.
 
-    None where a step leaves the common path (a tie in the eigenbasis, a spectrum paired
-    only after the factor i, an error above ``SYNTH_TOL``): those take the one-by-one path.
+    None where a step leaves the common path (a tie in the eigenbasis, a spectrum that
+    pairs with neither the template's nor its negative, an error above ``SYNTH_TOL``):
+    those take the one-by-one path. Only the templates differ between CX counts.
     """
     d0, _, ok = _real_eigh_stack(_magic_square_stack(_special_stack(su)))
-    templates = [_template(k, _coordinates(d)) for d in d0]
-    stacked = [_stack_layer([t.layers[j] for t in templates]) for j in range(k + 1)]
-    t = _special_stack(_layers_matrix_stack(stacked, templates[0].cx))
+    templates = [_template(k, _coordinates(d)) for k, d in zip(counts, d0, strict=True)]
+    groups = {k: [i for i, c in enumerate(counts) if c == k] for k in sorted(set(counts))}
+    stacked = {
+        k: [_stack_layer([templates[i].layers[j] for i in index]) for j in range(k + 1)]
+        for k, index in groups.items()
+    }
+    t = np.empty_like(su)
+    for k, index in groups.items():
+        t[index] = _layers_matrix_stack(stacked[k], templates[index[0]].cx)
+    t = _special_stack(t)
     d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
     q, ok = _matched_stack(d, t, ok & ok_u)
     flip = _umath_linalg.det(q, signature="d->d") < 0
@@ -487,35 +495,38 @@ def _with_k_cx_stack(su: np.ndarray, k: int) -> list[TwoQubitSynthesis | None]:
     q1 = (_MAGIC_DAG @ t @ _MAGIC) @ q * inv_half
     l_low, l_high = _local_factors_stack(_MAGIC @ (o1 @ q1.transpose(0, 2, 1)).real @ _MAGIC_DAG)
     r_low, r_high = _local_factors_stack(_MAGIC @ (q @ p.transpose(0, 2, 1)) @ _MAGIC_DAG)
-    stacked[0] = (stacked[0][0] @ r_low, stacked[0][1] @ r_high)
-    stacked[-1] = (l_low @ stacked[-1][0], l_high @ stacked[-1][1])
-    found = _layers_matrix_stack(stacked, templates[0].cx)
-    out: list[TwoQubitSynthesis | None] = []
-    for i, template in enumerate(templates):
-        layers = tuple((low[i], high[i]) for low, high in stacked)
-        good = ok[i] and _error(found[i], su[i]) <= SYNTH_TOL
-        out.append(TwoQubitSynthesis(layers, template.cx) if good else None)
+    out: list[TwoQubitSynthesis | None] = [None] * len(su)
+    for k, index in groups.items():
+        layers = stacked[k]
+        layers[0] = (layers[0][0] @ r_low[index], layers[0][1] @ r_high[index])
+        layers[-1] = (l_low[index] @ layers[-1][0], l_high[index] @ layers[-1][1])
+        found = _layers_matrix_stack(layers, templates[index[0]].cx)
+        for row, i in enumerate(index):
+            if ok[i] and _error(found[row], su[i]) <= SYNTH_TOL:
+                circuit = tuple((low[row], high[row]) for low, high in layers)
+                out[i] = TwoQubitSynthesis(circuit, templates[i].cx)
     return out
 
 
 def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     """``two_qubit_synthesis`` of each 4×4 unitary (None where it raises), bit for bit.
 
-    The common path runs on stacked arrays, one group per CX count: on 4×4 matrices
-    NumPy's per-call overhead, not arithmetic, is the cost. A unitary that leaves it
-    (0 CX, a tie, a failed first try) is synthesised alone.
+    The common path runs on stacked arrays: on 4×4 matrices NumPy's per-call overhead,
+    not arithmetic, is the cost. A unitary that leaves it (0 CX, a tie, a failed first
+    try) is synthesised alone.
     """
     if not us:
         return []
     su = _special_stack(np.array(us, dtype=complex))
     counts = min_cx_counts(su)
     out: list[TwoQubitSynthesis | None] = [None] * len(us)
-    for k in {c for c in counts if c > 0}:
-        index = [i for i, c in enumerate(counts) if c == k]
-        for i, found in zip(index, _with_k_cx_stack(su[index], k), strict=True):
-            out[i] = found
-    for i, found in enumerate(out):
-        if found is None:
+    index = [i for i, c in enumerate(counts) if c > 0]
+    if index:
+        found = _with_k_cx_stack(su[index], [counts[i] for i in index])
+        for i, synth in zip(index, found, strict=True):
+            out[i] = synth
+    for i, synth in enumerate(out):
+        if synth is None:
             with contextlib.suppress(ArithmeticError):  # None, as documented
                 out[i] = two_qubit_synthesis(us[i])
     return out
