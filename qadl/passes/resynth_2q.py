@@ -26,6 +26,7 @@ from qadl.passes.kak import (
     two_qubit_syntheses,
 )
 from qadl.passes.rules import phase_distance
+from qadl.passes.two_qubit_ops import clear_cache as clear_spec_cache
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 
 __all__ = ["clear_caches", "resynth_2q"]
@@ -106,10 +107,11 @@ the same matrix, bit for bit."""
 
 
 def clear_caches() -> None:
-    """Forget every block rewrite, synthesis and op matrix (benchmarks time first compiles)."""
+    """Forget every block rewrite, synthesis, op matrix and 1q sequence (first-compile timing)."""
     _REWRITES.clear()
     _SYNTHESES.clear()
     clear_cache()
+    clear_spec_cache()
 
 
 @dataclass(frozen=True)

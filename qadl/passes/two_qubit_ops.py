@@ -18,7 +18,13 @@ from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
 from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 
-__all__ = ["proportional_to_identity", "synthesize_2q", "to_ops", "with_entangler"]
+__all__ = [
+    "clear_cache",
+    "proportional_to_identity",
+    "synthesize_2q",
+    "to_ops",
+    "with_entangler",
+]
 
 _H = GATES[Gate.H].matrix()
 _I2 = np.eye(2, dtype=complex)
@@ -56,28 +62,48 @@ def _usable_forms(allowed: frozenset[Gate]) -> tuple[tuple[str, bool], ...]:
     )
 
 
+_SPECS: dict[tuple[bytes, frozenset[Gate]], Spec | None] = {}
+"""``_shortest_spec`` results by (the 2×2 matrix's bytes, gate set): a layer such as ``H``
+or ``RZ(π/2)·H`` recurs in many syntheses, and one synthesis on many pairs."""
+_SPECS_SIZE = 4096
+
+
+def clear_cache() -> None:
+    """Forget the remembered single-qubit sequences."""
+    _SPECS.clear()
+
+
 def _single_qubit_ops(
     m: np.ndarray, qubit: int, allowed: frozenset[Gate], budget: float = math.inf
 ) -> list[Op] | None:
     """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None.
 
-    Also None once every candidate left is longer than ``budget`` (whether or not it fits).
+    Also None when that sequence is longer than ``budget``.
     """
+    key = (m.tobytes(), allowed)
+    if key not in _SPECS:
+        if len(_SPECS) >= _SPECS_SIZE:
+            _SPECS.clear()
+        _SPECS[key] = _shortest_spec(m, allowed)
+    spec = _SPECS[key]
+    return None if spec is None or len(spec) > budget else spec_ops(spec, qubit)
+
+
+def _shortest_spec(m: np.ndarray, allowed: frozenset[Gate]) -> Spec | None:
+    """The shortest candidate in ``allowed`` gates equal to ``m`` up to phase, or None."""
     if proportional_to_identity(m):
         return []
     t, p, lam = zyz_angles(m)
     if Gate.U in allowed:  # one gate, always exact: no search
-        return spec_ops(FORMS["u"](t, p, lam, _LAYER_TOL)[0], qubit)
+        return FORMS["u"](t, p, lam, _LAYER_TOL)[0]
     candidates: list[Spec] = []
     for form, use_p in _usable_forms(allowed):
         for spec in FORMS[form](t, p, lam, _LAYER_TOL):
             candidates.append(_with_phase_gates(spec) if use_p else spec)
     fitting = [c for c in candidates if all(gate in allowed for gate, _ in c)]
-    for spec in sorted(fitting, key=len):  # only the winner is written as ops
-        if len(spec) > budget:
-            return None
+    for spec in sorted(fitting, key=len):
         if phase_distance(spec_matrix(spec), m) <= _LAYER_TOL:
-            return spec_ops(spec, qubit)
+            return spec
     return None
 
 
