@@ -20,8 +20,9 @@ Routing-heavy circuits are routed by the compiled SABRE sweep (``sabre_kernels``
 benchmark imports it up front, as a long-running process opts in, and reports the one-time
 Numba load on stderr; ``--python-routing`` keeps every sweep in Python (what a one-off
 ``qadl compile`` does). Times are medians of ``--repeats`` runs (default 5). ``resynth-2q``
-keeps its block rewrites for the process, so repeats of one circuit find them ready;
-``--cold`` empties that cache before each timed qadl compile (a first compile's time).
+keeps its block rewrites (and the syntheses, op matrices and single-qubit sequences behind
+them) for the process, so repeats of one circuit find them ready; ``--cold`` empties those
+caches before each timed qadl compile (a first compile's time).
 
 Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]
 [--repeats N] [--only TEXT] [--cold]``
@@ -204,8 +205,9 @@ def qadl_compile(
 ) -> Row:
     """compile_for_target at O3; (stats, seconds). With ``check``, verify readout values.
 
-    ``cold``: first empty ``resynth-2q``'s cache of block rewrites (it lives for the
-    process), so the time is that of a circuit's first compile, not of a repeat.
+    ``cold``: first empty ``resynth-2q``'s caches (block rewrites and what they are built
+    from; they live for the process), so the time is that of a circuit's first compile,
+    not of a repeat.
     """
     if cold:
         importlib.import_module("qadl.passes.resynth_2q").clear_caches()
@@ -326,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", metavar="TEXT", help="only circuits whose name contains TEXT"
     )
     parser.add_argument(
-        "--cold", action="store_true", help="empty qadl's block cache before each timed compile"
+        "--cold", action="store_true", help="empty qadl's block caches before each timed compile"
     )
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
