@@ -513,7 +513,7 @@ def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
 
     The common path runs on stacked arrays: on 4×4 matrices NumPy's per-call overhead,
     not arithmetic, is the cost. A unitary that leaves it (0 CX, a tie, a failed first
-    try) is synthesised alone.
+    try), or is the only one with CX, is synthesised alone.
     """
     if not us:
         return []
@@ -521,7 +521,7 @@ def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     counts = min_cx_counts(su)
     out: list[TwoQubitSynthesis | None] = [None] * len(us)
     index = [i for i, c in enumerate(counts) if c > 0]
-    if index:
+    if len(index) > 1:  # for one unitary, the stacked path costs more than it saves
         found = _with_k_cx_stack(su[index], [counts[i] for i in index])
         for i, synth in zip(index, found, strict=True):
             out[i] = synth
