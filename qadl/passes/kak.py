@@ -3,8 +3,10 @@
 ``min_cx_count`` reads the CX count from the Shende–Bullock–Markov invariants;
 ``two_qubit_synthesis`` writes a unitary as single-qubit layers around that many CX (the
 Cartan decomposition in the magic basis, closed form), and ``state_preparation`` a
-two-qubit state with at most one CX. ``qadl.passes.two_qubit_ops`` turns the results into
-ops; ``resynth-2q`` uses both on the constant blocks of a circuit.
+two-qubit state with at most one CX. ``min_cx_counts`` and ``two_qubit_syntheses`` do the
+first two for many unitaries at once, bit for bit, in far fewer NumPy calls.
+``qadl.passes.two_qubit_ops`` turns the results into ops; ``resynth-2q`` uses both on the
+constant blocks of a circuit.
 """
 
 from __future__ import annotations

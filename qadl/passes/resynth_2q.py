@@ -19,14 +19,14 @@ from qadl.passes.kak import (
     SYNTH_TOL,
     TwoQubitSynthesis,
     block_unitary,
-    clear_cache,
     min_cx_counts,
     state_preparation,
     synthesis_cx_count,
     two_qubit_syntheses,
 )
+from qadl.passes.kak import clear_cache as forget_op_matrices
 from qadl.passes.rules import phase_distance
-from qadl.passes.two_qubit_ops import clear_cache as clear_spec_cache
+from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 
 __all__ = ["clear_caches", "resynth_2q"]
@@ -110,8 +110,8 @@ def clear_caches() -> None:
     """Forget every block rewrite, synthesis, op matrix and 1q sequence (first-compile timing)."""
     _REWRITES.clear()
     _SYNTHESES.clear()
-    clear_cache()
-    clear_spec_cache()
+    forget_op_matrices()
+    forget_layer_sequences()
 
 
 @dataclass(frozen=True)
@@ -378,8 +378,10 @@ def resynth_2q(
 
     Precondition: none. Keeps: the operator up to global phase; with ``from_zero`` on a
     circuit with a readout and no state input, the final state from ``|0…0⟩`` up to
-    global phase (hence every readout). Cost: O(ops), plus one 4×4 eigendecomposition
-    per block with two or more ops.
+    global phase (hence every readout). Cost: O(ops), plus for each block of two or more
+    ops not met before (decisions are kept for the process) its 4×4 unitary and CX count
+    and, unless a bound rules it out, a KAK synthesis (three 4×4 eigendecompositions);
+    the counts and syntheses of one run are computed as stacked batches.
     """
     if not isinstance(from_zero, bool):
         raise ValueError(f"resynth-2q from_zero must be True or False, got {from_zero!r}")
