@@ -165,3 +165,37 @@ def test_soa_kernels_dispatch_small_and_lane_states_alike(n):
         np.testing.assert_allclose(r, _overlaps(new_psi, lam, q), rtol=0, atol=1e-12)
         np.testing.assert_allclose(arrays[0] + 1j * arrays[1], new_psi, rtol=0, atol=1e-13 * 8)
         np.testing.assert_allclose(arrays[2] + 1j * arrays[3], new_lam, rtol=0, atol=1e-13 * 8)
+
+
+@njit
+def _cx(re, im, c, t):
+    lanes.cx(re, im, c, t)
+
+
+@njit
+def _soa_cx(re, im, c, t):
+    soa_kernels._cx(re, im, c, t)
+
+
+def _cx_reference(psi: np.ndarray, c: int, t: int) -> np.ndarray:
+    """Swap the amplitudes of |…1_c…0_t…⟩ and |…1_c…1_t…⟩, by index arithmetic."""
+    i = np.arange(psi.shape[0])
+    return psi[np.where((i >> c) & 1, i ^ (1 << t), i)]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 7])
+def test_cx_every_control_and_target(n):
+    """Every (control, target) pair: in-lane and vector targets and controls, both ways."""
+    rng = np.random.default_rng(n)
+    for c in range(n):
+        for t in range(n):
+            if c == t:
+                continue
+            psi = _state(rng, n)
+            if n >= 3:
+                re, im = psi.real.copy(), psi.imag.copy()
+                _cx(re, im, c, t)
+                np.testing.assert_array_equal(re + 1j * im, _cx_reference(psi, c, t))
+            re, im = psi.real.copy(), psi.imag.copy()
+            _soa_cx(re, im, c, t)
+            np.testing.assert_array_equal(re + 1j * im, _cx_reference(psi, c, t))

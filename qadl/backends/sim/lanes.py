@@ -1,4 +1,4 @@
-"""Single-qubit blocks on split real/imaginary arrays, written as explicit vector code.
+"""Single-qubit blocks and cx on split real/imaginary arrays, as explicit vector code.
 
 Numba leaves LLVM's SLP vectoriser off, and its loop vectoriser reaches a 2×2 block only
 through slices of contiguous pairs: on qubits 0–2 (pairs in the same eight-lane vector)
@@ -16,10 +16,12 @@ code themselves as LLVM IR, one ``<8 x double>`` per load:
 
 The backward kernels sum the overlaps ``T_jk = Σ conj(λ_j) ψ_k`` in vector accumulators
 that live across the whole loop and are reduced once per block, then un-apply the block
-from ψ and λ in the same pass. LLVM lowers the generic vector type to the host's SIMD
-width (AVX-512, AVX2, NEON). Arithmetic allows FMA contraction only, as ``soa_kernels``'
-forward kernels do. Arrays must be C-contiguous float64 of at least eight amplitudes
-(whole states or chunks of 2^m, m > q); ``soa_kernels`` dispatches.
+from ψ and λ in the same pass. ``cx`` exchanges whole vectors, or lanes by a shuffle,
+where the scalar loop before it computed two inserted bits per amplitude. LLVM lowers the
+generic vector type to the host's SIMD width (AVX-512, AVX2, NEON). Arithmetic allows
+FMA contraction only, as ``soa_kernels``' forward kernels do. Arrays must be C-contiguous
+float64 of at least eight amplitudes (whole states or chunks of 2^m, m > q);
+``soa_kernels`` dispatches.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from numba.extending import intrinsic  # noqa: E402
 
 from qadl.backends.sim.kernels import inner  # noqa: E402
 
-__all__ = ["LANES", "back_m1", "m1"]
+__all__ = ["LANES", "back_m1", "cx", "m1"]
 
 LANES = 8
 """Amplitudes per vector: qubits below log2(LANES) are in-lane."""
@@ -277,6 +279,94 @@ def _pairs_backward(typingctx, re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, 
     return types.UniTuple(types.float64, 8)(re, im, lre, lim, q, *_PARTS), codegen
 
 
+# ============================================================================ cx
+def _insert_zero(b, e, q):
+    """``e`` with a zero bit inserted at position ``q`` (runtime)."""
+    one = ir.Constant(e.type, 1)
+    return b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(b.shl(one, q), one)))
+
+
+def _cx_in_lane(s_t: int, s_c: int):
+    """cx with its target in the lanes (bit ``s_t``). ``s_c`` > 0: the control is in the
+    lanes too, and every vector is permuted where its control lanes are set; ``s_c`` = 0:
+    the control c ≥ 3 is a runtime argument, and the vectors where it is set are
+    shuffled whole."""
+    lanes = [(i ^ s_t) if (i & s_c or not s_c) else i for i in range(LANES)]
+
+    @intrinsic
+    def cx_in_lane(typingctx, re, im, c):
+        if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            arrays = _arrays(context, builder, signature.args[:2], args[:2])
+            c = context.cast(builder, args[2], signature.args[2], types.intp)
+            one = ir.Constant(c.type, 1)
+            count = _count(builder, arrays[0], 3 if s_c else 4)
+            with cgutils.for_range(builder, count) as loop:
+                e = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+                if not s_c:
+                    e = builder.or_(_insert_zero(builder, e, c), builder.shl(one, c))
+                ptrs = [_vector_at(builder, a, e) for a in arrays]
+                undef = ir.Constant(_VEC, ir.Undefined)
+                _store(builder, ptrs, [builder.shuffle_vector(v, undef, _lanes(lanes))
+                                       for v in _load(builder, ptrs)])
+            return context.get_dummy_value()
+
+        return types.void(re, im, c), codegen
+
+    return cx_in_lane
+
+
+def _cx_pairs(s_c: int):
+    """cx with its target t ≥ 3 (runtime): vectors 2^t apart exchanged where the control
+    is set: the control lanes (bit ``s_c`` > 0) of every pair of vectors, or, ``s_c`` = 0,
+    whole vectors of the half where the runtime control c ≥ 3 is set."""
+    first = [i + LANES if (i & s_c or not s_c) else i for i in range(LANES)]
+    second = [i if (i & s_c or not s_c) else i + LANES for i in range(LANES)]
+
+    @intrinsic
+    def cx_pairs(typingctx, re, im, c, t):
+        if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)
+                and isinstance(t, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            arrays = _arrays(context, builder, signature.args[:2], args[:2])
+            c = context.cast(builder, args[2], signature.args[2], types.intp)
+            t = context.cast(builder, args[3], signature.args[3], types.intp)
+            one = ir.Constant(c.type, 1)
+            count = _count(builder, arrays[0], 4 if s_c else 5)
+            with cgutils.for_range(builder, count) as loop:
+                e = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+                if s_c:
+                    i0 = _insert_zero(builder, e, t)
+                else:
+                    lo = builder.select(builder.icmp_signed("<", c, t), c, t)
+                    hi = builder.select(builder.icmp_signed("<", c, t), t, c)
+                    i0 = builder.or_(_insert_zero(builder, _insert_zero(builder, e, lo), hi),
+                                     builder.shl(one, c))
+                i1 = builder.add(i0, builder.shl(one, t))
+                ptrs = [_vector_at(builder, a, i) for i in (i0, i1) for a in arrays]
+                x_r, x_i, y_r, y_i = _load(builder, ptrs)
+                new = [builder.shuffle_vector(x, y, _lanes(m))
+                       for m in (first, second) for x, y in ((x_r, y_r), (x_i, y_i))]
+                _store(builder, ptrs, (new[0], new[1], new[2], new[3]))
+            return context.get_dummy_value()
+
+        return types.void(re, im, c, t), codegen
+
+    return cx_pairs
+
+
+# Lane masks are compile-time constants: one intrinsic per in-lane qubit (or pair of them).
+_cx_lane_t0, _cx_lane_t1, _cx_lane_t2 = (_cx_in_lane(s, 0) for s in (1, 2, 4))
+_cx_t0_c1, _cx_t0_c2 = _cx_in_lane(1, 2), _cx_in_lane(1, 4)
+_cx_t1_c0, _cx_t1_c2 = _cx_in_lane(2, 1), _cx_in_lane(2, 4)
+_cx_t2_c0, _cx_t2_c1 = _cx_in_lane(4, 1), _cx_in_lane(4, 2)
+_cx_pairs_c0, _cx_pairs_c1, _cx_pairs_c2, _cx_pairs_high = (_cx_pairs(s) for s in (1, 2, 4, 0))
+
+
 _forward_1, _forward_2, _forward_4 = (_in_lane_forward(s) for s in (1, 2, 4))
 _backward_1, _backward_2, _backward_4 = (_in_lane_backward(s) for s in (1, 2, 4))
 
@@ -307,3 +397,38 @@ def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     if q == 2:
         return _backward_4(re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di)
     return _pairs_backward(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di)
+
+
+@inner()
+def cx(re, im, c, t):
+    """cx with control ``c`` and target ``t`` on a state of eight or more amplitudes."""
+    if t >= 3:
+        if c >= 3:
+            _cx_pairs_high(re, im, c, t)
+        elif c == 0:
+            _cx_pairs_c0(re, im, c, t)
+        elif c == 1:
+            _cx_pairs_c1(re, im, c, t)
+        else:
+            _cx_pairs_c2(re, im, c, t)
+    elif c >= 3:
+        if t == 0:
+            _cx_lane_t0(re, im, c)
+        elif t == 1:
+            _cx_lane_t1(re, im, c)
+        else:
+            _cx_lane_t2(re, im, c)
+    elif t == 0:
+        if c == 1:
+            _cx_t0_c1(re, im, c)
+        else:
+            _cx_t0_c2(re, im, c)
+    elif t == 1:
+        if c == 0:
+            _cx_t1_c0(re, im, c)
+        else:
+            _cx_t1_c2(re, im, c)
+    elif c == 0:
+        _cx_t2_c0(re, im, c)
+    else:
+        _cx_t2_c1(re, im, c)

@@ -116,6 +116,11 @@ def _table(re, im, tr, ti, sign):
 
 @inner()
 def _cx(re, im, c, t):
+    """cx: ``lanes.cx`` (whole vectors or lane shuffles) on eight or more amplitudes, a
+    scalar loop over the swapped pairs below that."""
+    if re.shape[0] >= LANES:
+        lanes.cx(re, im, c, t)
+        return
     cb = 1 << c
     tb = 1 << t
     for r in range(re.shape[0] >> 2):
