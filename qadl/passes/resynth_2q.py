@@ -89,6 +89,7 @@ _CACHE_SIZE = 4096
 _REWRITES: dict[tuple, tuple[Op, ...] | None] = {}
 """Block rewrites by ``(ops, pair, gate set, from_zero)``: the levels run to a fixed point
 and meet the same blocks round after round."""
+_UNDECIDED = object()
 
 
 @dataclass(frozen=True)
@@ -249,12 +250,14 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
         if len(cache) > _CACHE_SIZE:
             cache.clear()
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
-    new = [key for key in dict.fromkeys(keys) if key is not None and key not in _REWRITES]
+    # One look-up per block: hashing a key hashes every op in it.
+    known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
+    new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
     plans = _plans(new, gate_set.entangler)
     _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
-    for key, plan in zip(new, plans, strict=True):
-        _REWRITES[key] = _replacement(*key, plan)
-    return [None if key is None else _REWRITES[key] for key in keys]
+    decided = {key: _replacement(*key, plan) for key, plan in zip(new, plans, strict=True)}
+    _REWRITES.update(decided)
+    return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 
 
 def _emit(block: _Block, new: tuple[Op, ...] | None, out: list[tuple[int, int, Op]]) -> None:
