@@ -90,6 +90,7 @@ _REWRITES: dict[tuple, tuple[Op, ...] | None] = {}
 """Block rewrites by ``(ops, pair, gate set, from_zero)``: the levels run to a fixed point
 and meet the same blocks round after round."""
 _UNDECIDED = object()
+"""A cache miss (None is a stored decision)."""
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,24 @@ def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> 
     return entangler is Gate.CZ and two == 3 and depth <= 5 and synthesis_cx_count(u) == 3
 
 
-def _synthesize(unitaries: list[bytes], entangler: Gate) -> None:
-    """Put the syntheses ``_SYNTHESES`` lacks for ``unitaries`` there, computed in one batch."""
-    missing = list(dict.fromkeys(b for b in unitaries if (b, entangler) not in _SYNTHESES))
+def _synthesize(unitaries: list[bytes], entangler: Gate) -> dict[bytes, _Synthesis | None]:
+    """The syntheses of ``unitaries``: those ``_SYNTHESES`` lacks computed in one batch.
+
+    Returned rather than read back from the cache, which another run may empty meanwhile.
+    """
+    found: dict[bytes, _Synthesis | None] = {}
+    missing = []
+    for unitary in dict.fromkeys(unitaries):
+        known = _SYNTHESES.get((unitary, entangler), _UNDECIDED)
+        if known is _UNDECIDED:
+            missing.append(unitary)
+        else:
+            found[unitary] = known
     us = [np.frombuffer(b, dtype=complex).reshape(4, 4).copy() for b in missing]
     for unitary, synth in zip(missing, two_qubit_syntheses(us), strict=True):
-        _SYNTHESES[unitary, entangler] = None if synth is None else _counted(synth, entangler)
+        found[unitary] = None if synth is None else _counted(synth, entangler)
+        _SYNTHESES[unitary, entangler] = found[unitary]
+    return found
 
 
 def _counted(synth: TwoQubitSynthesis, entangler: Gate) -> _Synthesis:
@@ -179,16 +192,20 @@ def _rotations(synth: TwoQubitSynthesis) -> int:
 
 
 def _operator_replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, plan: _Plan
+    ops: tuple[Op, ...],
+    pair: tuple[int, int],
+    gate_set: _GateSet,
+    plan: _Plan,
+    syntheses: dict[bytes, _Synthesis | None],
 ) -> list[Op] | None:
     """The block's operator in its fewest CX, or None when that cannot beat the block.
 
-    ``plan`` is ``_plan(ops, …)``, its synthesis already in ``_SYNTHESES``; a rewrite with
-    more ops than the block is not written.
+    ``plan`` is ``_plan(ops, …)``, and ``syntheses`` holds its synthesis (``_synthesize``);
+    a rewrite with more ops than the block is not written.
     """
     if plan.unitary is None:
         return None
-    found = _SYNTHESES[plan.unitary, gate_set.entangler]
+    found = syntheses[plan.unitary]
     if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
         return None
     two, depth = plan.size
@@ -212,7 +229,12 @@ def _state_replacement(
 
 
 def _replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet, from_zero: bool, plan: _Plan
+    ops: tuple[Op, ...],
+    pair: tuple[int, int],
+    gate_set: _GateSet,
+    from_zero: bool,
+    plan: _Plan,
+    syntheses: dict[bytes, _Synthesis | None],
 ) -> tuple[Op, ...] | None:
     """The block's best rewrite with no more ops and fewer 2q ops (or as many, shallower).
 
@@ -220,7 +242,7 @@ def _replacement(
     preparation of its output state. ``ops`` has two or more ops (a lone gate is kept).
     """
     size = plan.size
-    candidates = [_operator_replacement(ops, pair, gate_set, plan)]
+    candidates = [_operator_replacement(ops, pair, gate_set, plan, syntheses)]
     if from_zero:
         candidates.append(_state_replacement(ops, pair, gate_set))
     best, best_key = None, (*size, len(ops))
@@ -254,8 +276,8 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
     plans = _plans(new, gate_set.entangler)
-    _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
-    decided = {key: _replacement(*key, plan) for key, plan in zip(new, plans, strict=True)}
+    syntheses = _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
+    decided = {k: _replacement(*k, p, syntheses) for k, p in zip(new, plans, strict=True)}
     _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from hypothesis import given
@@ -20,6 +21,7 @@ from qadl.passes.kak import (
     two_qubit_synthesis,
 )
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
+from qadl.testing import random_circuit
 
 from .helpers import PROPERTY, seeds
 from .test_resynth_2q import NAMED, _with_k_cx
@@ -76,8 +78,8 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
     u = block_unitary(ops, (0, 1))
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
-        _resynth._synthesize([u.tobytes()], entangler)
-        found = _resynth._SYNTHESES[u.tobytes(), entangler]
+        found = _resynth._synthesize([u.tobytes()], entangler)[u.tobytes()]
+        assert _resynth._synthesize([u.tobytes()], entangler)[u.tobytes()] is found  # cached
         synth = found.circuit
         assert synth.cx == want.cx
         assert found.busy == _busy(want.layers)
@@ -218,3 +220,18 @@ def test_batched_cx_counts_are_the_one_by_one_counts(seed):
     us += [named[i] for i in rng.choice(len(named), size=4, replace=False)]
     us.append(block_unitary(_three_cz_depth_five(rng), (0, 1)))
     assert min_cx_counts(np.array(us)) == [min_cx_count(u) for u in us]
+
+
+def test_runs_in_threads_that_empty_the_caches_agree_with_serial_runs(monkeypatch):
+    """Every run empties the caches (limit 0) while others run: the results stay the same."""
+    gates = (Gate.RX, Gate.RY, Gate.RZ, Gate.H, Gate.CX, Gate.CZ, Gate.RZZ, Gate.SWAP)
+    circuits = [
+        random_circuit(np.random.default_rng(s), 3, 40, gates=gates, num_params=0, num_features=0)
+        for s in range(24)
+    ]
+    want = [_resynth.resynth_2q(c, gates=g) for c in circuits for g in ("own", "u")]
+    monkeypatch.setattr(_resynth, "_CACHE_SIZE", 0)
+    jobs = [(c, g) for c in circuits for g in ("own", "u")]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda job: _resynth.resynth_2q(job[0], gates=job[1]), jobs * 3))
+    assert got == want * 3
