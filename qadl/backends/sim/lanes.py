@@ -35,7 +35,7 @@ from numba import types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-from qadl.backends.sim.kernels import inner  # noqa: E402
+from qadl.backends.sim.kernels import leaf  # noqa: E402
 
 __all__ = ["LANES", "back_m1", "cx", "m1"]
 
@@ -372,7 +372,7 @@ _backward_1, _backward_2, _backward_4 = (_in_lane_backward(s) for s in (1, 2, 4)
 
 
 # ============================================================================ kernels
-@inner()
+@leaf()
 def m1(re, im, q, ar, ai, br, bi, cr, ci, dr, di):
     """(ψ[i0], ψ[i1]) ← M (ψ[i0], ψ[i1]) for the pairs of qubit ``q``, with
     M = [[a, b], [c, d]] given by real and imaginary parts."""
@@ -386,7 +386,7 @@ def m1(re, im, q, ar, ai, br, bi, cr, ci, dr, di):
         _pairs_forward(re, im, q, ar, ai, br, bi, cr, ci, dr, di)
 
 
-@inner()
+@leaf()
 def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     """Overlaps ``T_jk = Σ conj(λ_j) ψ_k`` over the pairs of qubit ``q`` (8 reals: T00,
     T01, T10, T11), then ψ ← Mψ and λ ← Mλ (M given as in ``m1``)."""
@@ -399,7 +399,7 @@ def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     return _pairs_backward(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di)
 
 
-@inner()
+@leaf()
 def cx(re, im, c, t):
     """cx with control ``c`` and target ``t`` on a state of eight or more amplitudes."""
     if t >= 3:

@@ -29,7 +29,7 @@ from numba import njit, prange  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim import lanes  # noqa: E402
-from qadl.backends.sim.kernels import inner  # noqa: E402
+from qadl.backends.sim.kernels import inner, leaf  # noqa: E402
 from qadl.backends.sim.lanes import LANES  # noqa: E402
 from qadl.backends.sim.program import (  # noqa: E402
     F_CONST1,
@@ -54,7 +54,7 @@ _BWD = {"contract", "reassoc"}
 # step time unchanged within noise, measured single-threaded); inlined by
 # Numba (inline="always") each copy was typed and lowered again: 1.6 of 11.5 CPU s
 # before the first gradient with an empty cache.
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
     """(ψ[i0], ψ[i1]) ← M (ψ[i0], ψ[i1]) with M given by real and imaginary parts."""
     xr = re[i0]
@@ -67,7 +67,7 @@ def _upd(re, im, i0, i1, ar, ai, br, bi, cr, ci, dr, di):
     im[i1] = cr * xi + ci * xr + dr * yi + di * yr
 
 
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _m1(re, im, q, m00, m01, m10, m11):
     """Single-qubit 2×2: ``lanes.m1`` on states (or chunks) of eight or more amplitudes,
     constant-stride loops on states of one or two qubits."""
@@ -84,7 +84,7 @@ def _m1(re, im, q, m00, m01, m10, m11):
         _upd(re, im, 1, 3, ar, ai, br, bi, cr, ci, dr, di)
 
 
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _scale(r, i, d):
     dr, di = d.real, d.imag
     for j in range(r.shape[0]):
@@ -94,7 +94,7 @@ def _scale(r, i, d):
         i[j] = dr * xi + di * xr
 
 
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _d1(re, im, q, d0, d1):
     bit = 1 << q
     for hi in range(0, re.shape[0], 2 * bit):
@@ -102,7 +102,7 @@ def _d1(re, im, q, d0, d1):
         _scale(re[hi + bit : hi + 2 * bit], im[hi + bit : hi + 2 * bit], d1)
 
 
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _table(re, im, tr, ti, sign):
     """Multiply by the diagonal ``tr + i·sign·ti`` (sign −1 for the inverse)."""
     for j in range(re.shape[0]):
@@ -114,7 +114,7 @@ def _table(re, im, tr, ti, sign):
         im[j] = a * xi + b * xr
 
 
-@inner()
+@leaf()
 def _cx(re, im, c, t):
     """cx: ``lanes.cx`` (whole vectors or lane shuffles) on eight or more amplitudes, a
     scalar loop over the swapped pairs below that."""
@@ -134,7 +134,7 @@ def _cx(re, im, c, t):
         im[i1] = v
 
 
-@inner()
+@leaf()
 def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
     (
         kind,
@@ -173,7 +173,7 @@ def _apply(re, im, blk, prog, ang, dtr, dti, dagger):
 
 
 # ============================================================================ backward kernels
-@inner(fastmath=_BWD)
+@leaf(fastmath=_BWD)
 def _overlap_pairs(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
     """T_jl = Σ conj(λ_j) ψ_l over matching entries of slice pairs, as 8 real sums.
 
@@ -201,7 +201,7 @@ def _overlap_pairs(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
     return t0, t1, t2, t3, t4, t5, t6, t7
 
 
-@inner(fastmath=_BWD)
+@leaf(fastmath=_BWD)
 def _overlap(re, im, lre, lim, q):
     """T_jl = Σ conj(λ_j) ψ_l over the pairs of qubit ``q``, as 8 real sums (T00, T01, T10,
     T11), slice pair by slice pair."""
@@ -222,7 +222,7 @@ def _overlap(re, im, lre, lim, q):
     return t0, t1, t2, t3, t4, t5, t6, t7
 
 
-@inner()
+@leaf()
 def _add_r(t, a00, a01, a10, a11, r_out):
     """``r_out += T·(M†)ᵀ``: R after un-applying M from the overlaps T before it (8 reals),
     with M† given by its entries."""
@@ -234,7 +234,7 @@ def _add_r(t, a00, a01, a10, a11, r_out):
     r_out[3] += t10 * a10 + t11 * a11
 
 
-@inner()
+@leaf()
 def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     """Un-apply a 2×2 to ψ and λ; R_jk += Σ conj(λ_out_j) ψ_in_k.
 
@@ -253,7 +253,7 @@ def _back_m1(re, im, lre, lim, q, m00, m01, m10, m11, r_out):
     _add_r(t, a00, a01, a10, a11, r_out)
 
 
-@inner(fastmath=_BWD)
+@leaf(fastmath=_BWD)
 def _back_scale(pr, pi, lr, li, d):
     """ψ ← conj(d)ψ, λ ← conj(d)λ on one slice; returns Σ conj(λ)ψ (after)."""
     dr, di = d.real, -d.imag
@@ -275,7 +275,7 @@ def _back_scale(pr, pi, lr, li, d):
     return complex(sr, si)
 
 
-@inner()
+@leaf()
 def _back_d1(re, im, lre, lim, q, d0, d1, r_out):
     bit = 1 << q
     for hi in range(0, re.shape[0], 2 * bit):
@@ -291,7 +291,7 @@ def _back_d1(re, im, lre, lim, q, d0, d1, r_out):
         )
 
 
-@inner()
+@leaf()
 def _factor_mats(f0, f1, fac_code, fac_arg, ang, const1, fm):
     """Each factor's 2×2 into ``fm`` (one sin/cos each) and their product."""
     m00, m01, m10, m11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
@@ -318,7 +318,7 @@ def _generator_times(code, n00, n01, n10, n11):
     return 0j, 0j, 1j * n10, 1j * n11  # F_P: d/da diag(1, e^{ia}) = diag(0, i)·P
 
 
-@inner()
+@leaf()
 def _grads_1q(f0, f1, fac_code, fac_arg, ang, fm, m00, m01, m10, m11, r, g):
     """dL/d(angle) of a fused single-qubit block M = F_k⋯F_1 from its overlap R.
 
@@ -428,7 +428,7 @@ def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs
 
 
 # ============================================================================ cz distance masks
-@inner(fastmath=_FWD)
+@leaf(fastmath=_FWD)
 def _cz_signs(re, im, offset, f0, f1, fac_q):
     """Flip the sign where the cz parity of the global index ``offset + j`` is odd.
 
