@@ -66,6 +66,7 @@ _SPECS: dict[tuple[bytes, frozenset[Gate]], Spec | None] = {}
 """``_shortest_spec`` results by (the 2×2 matrix's bytes, gate set): a layer such as ``H``
 or ``RZ(π/2)·H`` recurs in many syntheses, and one synthesis on many pairs."""
 _SPECS_SIZE = 4096
+_MISSING = object()
 
 
 def clear_cache() -> None:
@@ -81,11 +82,12 @@ def _single_qubit_ops(
     Also None when that sequence is longer than ``budget``.
     """
     key = (m.tobytes(), allowed)
-    if key not in _SPECS:
+    spec = _SPECS.get(key, _MISSING)
+    if spec is _MISSING:
+        spec = _shortest_spec(m, allowed)
         if len(_SPECS) >= _SPECS_SIZE:
             _SPECS.clear()
-        _SPECS[key] = _shortest_spec(m, allowed)
-    spec = _SPECS[key]
+        _SPECS[key] = spec
     return None if spec is None or len(spec) > budget else spec_ops(spec, qubit)
 
 
