@@ -30,7 +30,7 @@ from numba import njit, prange  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim import soa_kernels as S  # noqa: E402
-from qadl.backends.sim.kernels import inner  # noqa: E402
+from qadl.backends.sim.kernels import inner, leaf  # noqa: E402
 from qadl.backends.sim.program import K_D1, K_M1  # noqa: E402
 
 __all__ = ["backward_blocked", "forward_blocked", "readout_split", "seed_split"]
@@ -61,7 +61,7 @@ def _high_layout(nq, m, mask):
     return hq, free
 
 
-@inner()
+@leaf()
 def _deposit(value, positions):
     """The bits of ``value`` placed at ``positions`` (bit j at ``positions[j]``)."""
     out = 0
@@ -70,7 +70,7 @@ def _deposit(value, positions):
     return out
 
 
-@inner()
+@leaf()
 def _segment_offsets(task, hq, free, offs):
     """Start of each of the 2**h segments of high chunk ``task``, into ``offs``."""
     base = _deposit(task, free)
@@ -78,7 +78,7 @@ def _segment_offsets(task, hq, free, offs):
         offs[s] = base | _deposit(s, hq)
 
 
-@inner()
+@leaf()
 def _high_bit(q, hq):
     """The bit that selects qubit ``q``'s partner segment in a high chunk's offsets."""
     for j in range(hq.shape[0]):
@@ -88,7 +88,7 @@ def _high_bit(q, hq):
 
 
 # ============================================================================ forward
-@inner(fastmath={"contract"})
+@leaf(fastmath={"contract"})
 def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
     """Apply a 2×2 to matching entries of two non-overlapping slice pairs."""
     for j in range(r0.shape[0]):
@@ -102,7 +102,7 @@ def _pair_slices(r0, i0, r1, i1, ar, ai, br, bi, cr, ci, dr, di):
         i1[j] = cr * xi + ci * xr + dr * yi + di * yr
 
 
-@inner()
+@leaf()
 def _apply_chunk(re, im, offset, m, blk, prog, ang, dtr, dti):
     """Apply a chunk-local block to the chunk ``[offset, offset + 2**m)`` given as slices."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
@@ -165,7 +165,7 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti):
 
 
 # ============================================================================ adjoint sweep
-@inner()
+@leaf()
 def _back_low(pr, pi, lr, li, lo, m, b0, b1, prog, mats, dtr, dti, racc):
     """Un-apply blocks ``b1-1 … b0`` to one contiguous chunk of ψ and λ starting at ``lo``."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
