@@ -14,11 +14,11 @@ from __future__ import annotations
 import cmath
 import contextlib
 import functools
+import importlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.linalg import _umath_linalg
 
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
@@ -37,6 +37,37 @@ __all__ = [
     "two_qubit_syntheses",
     "two_qubit_synthesis",
 ]
+
+
+def _lapack_gufuncs():
+    """NumPy's LAPACK gufuncs (``numpy.linalg._umath_linalg``), or None where this NumPy
+    lays them out otherwise: callers then use the public functions, which call the same
+    gufuncs after checks in Python that cost more than a 4×4 factorisation."""
+    try:
+        module = importlib.import_module("numpy.linalg._umath_linalg")
+    except ImportError:  # pragma: no cover - depends on the NumPy build
+        return None
+    return module if hasattr(module, "det") and hasattr(module, "eigh_lo") else None
+
+
+_GUFUNCS = _lapack_gufuncs()
+
+
+def _det_complex(m: np.ndarray) -> np.ndarray:
+    """``np.linalg.det`` of complex128 matrices (any stack), the same LAPACK call."""
+    return np.linalg.det(m) if _GUFUNCS is None else _GUFUNCS.det(m, signature="D->D")
+
+
+def _det_real(m: np.ndarray) -> np.ndarray:
+    """``np.linalg.det`` of float64 matrices (any stack), the same LAPACK call."""
+    return np.linalg.det(m) if _GUFUNCS is None else _GUFUNCS.det(m, signature="d->d")
+
+
+def _eigh_lower_vectors(m: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigh(m)[1]`` of real symmetric matrices (lower half), the same call."""
+    if _GUFUNCS is None:
+        return np.linalg.eigh(m)[1]
+    return _GUFUNCS.eigh_lo(m, signature="d->dd")[1]
 
 _Y = np.array([[0, -1j], [1j, 0]])
 _YY = np.kron(_Y, _Y)
@@ -79,19 +110,7 @@ def _det(m: np.ndarray) -> complex:
     ``np.linalg.det`` checks and classifies its argument in Python before calling that
     ufunc; on 4×4 blocks those checks cost more than the factorisation itself.
     """
-    if m.dtype != np.complex128:
-        return np.linalg.det(m)
-    return _umath_linalg.det(m, signature="D->D")
-
-
-def _det_sign_negative(p: np.ndarray) -> bool:
-    """``np.linalg.det(p) < 0`` for a real square ``p`` (the same LAPACK call)."""
-    return _umath_linalg.det(p, signature="d->d") < 0
-
-
-def _eigh_vectors(m: np.ndarray) -> np.ndarray:
-    """``np.linalg.eigh(m)[1]`` for a real symmetric ``m`` (the same LAPACK call, lower half)."""
-    return _umath_linalg.eigh_lo(m, signature="d->dd")[1]
+    return _det_complex(m) if m.dtype == np.complex128 else np.linalg.det(m)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -140,7 +159,7 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
 
 def min_cx_counts(us: np.ndarray, atol: float = 1e-12) -> list[int]:
     """``min_cx_count`` of each matrix of a complex (n, 4, 4) stack, bit for bit."""
-    v = us / (_umath_linalg.det(us, signature="D->D") ** 0.25)[:, None, None]
+    v = us / (_det_complex(us) ** 0.25)[:, None, None]
     gamma = v @ _YY @ v.transpose(0, 2, 1) @ _YY
     plus = abs(gamma - _EYE4).max(axis=(1, 2))
     minus = abs(gamma + _EYE4).max(axis=(1, 2))
@@ -183,11 +202,11 @@ def _real_eigh(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fixed ``c`` is used, so the result depends on nothing but ``m``.
     """
     for c in _MIX:
-        p = _eigh_vectors(m.real + c * m.imag)
+        p = _eigh_lower_vectors(m.real + c * m.imag)
         diag = p.T @ m @ p
         d = diag.diagonal().copy()
         if abs(diag - np.diag(d)).max() <= 1e-10:
-            if _det_sign_negative(p):
+            if _det_real(p) < 0:
                 p[:, 0] = -p[:, 0]
             return d, p
     raise ArithmeticError("no real eigenbasis found for the magic-basis square")  # pragma: no cover
@@ -306,7 +325,7 @@ def _matched_eigenbasis(
         order = _pairing(d_target, d)
         if order is not None:
             p = p[:, order]
-            if _det_sign_negative(p):
+            if _det_real(p) < 0:
                 p[:, 0] = -p[:, 0]
             return scaled, p
     return None
@@ -404,7 +423,7 @@ def _kron_stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _special_stack(u: np.ndarray) -> np.ndarray:
-    return u / (_umath_linalg.det(u, signature="D->D") ** 0.25)[:, None, None]
+    return u / (_det_complex(u) ** 0.25)[:, None, None]
 
 
 def _magic_square_stack(u: np.ndarray) -> np.ndarray:
@@ -414,12 +433,12 @@ def _magic_square_stack(u: np.ndarray) -> np.ndarray:
 
 def _real_eigh_stack(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``_real_eigh`` of each matrix with the first coefficient, and where that sufficed."""
-    p = _umath_linalg.eigh_lo(m.real + _MIX[0] * m.imag, signature="d->dd")[1]
+    p = _eigh_lower_vectors(m.real + _MIX[0] * m.imag)
     diag = p.transpose(0, 2, 1) @ m @ p
     d = diag.diagonal(axis1=1, axis2=2).copy()
     off = diag.copy()
     off.reshape(-1, 16)[:, ::5] = 0.0  # diag - np.diag(d): the diagonal cancels exactly
-    flip = _umath_linalg.det(p, signature="d->d") < 0
+    flip = _det_real(p) < 0
     p[flip, :, 0] = -p[flip, :, 0]
     return d, p, abs(off).max(axis=(1, 2)) <= 1e-10
 
@@ -430,7 +449,7 @@ def _local_factors_stack(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     norms = np.sqrt(np.add.reduce((blocks.conj() * blocks).real, axis=(3, 4)))
     best = norms.reshape(-1, 4).argmax(axis=1)
     chosen = blocks[np.arange(len(k)), best // 2, best % 2]
-    dets = _umath_linalg.det(chosen, signature="D->D")
+    dets = _det_complex(chosen)
     low = chosen / np.array([cmath.sqrt(d) for d in dets])[:, None, None]
     return low, np.einsum("nab,nijab->nij", low.conj(), blocks) / 2.0
 
@@ -490,7 +509,7 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     t = _special_stack(t)
     d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
     q, ok = _matched_stack(d, t, ok & ok_u)
-    flip = _umath_linalg.det(q, signature="d->d") < 0
+    flip = _det_real(q) < 0
     q[flip, :, 0] = -q[flip, :, 0]
     inv_half = np.exp(-0.5j * np.angle(d))[:, None, :]
     o1 = (_MAGIC_DAG @ su @ _MAGIC) @ p * inv_half
