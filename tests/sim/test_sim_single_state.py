@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from qadl.backends.sim import Simulator
+from qadl.backends.sim import kernels as K
 from qadl.backends.sim import statevector as sv
 from qadl.backends.sim.adjoint import adjoint_tape_grads, chain
 from qadl.backends.sim.build import TABLE_MAX_QUBITS, build_program
@@ -241,3 +243,34 @@ def test_state_vjp_of_large_registers_runs_the_single_state_kernels(monkeypatch)
     ref = complex_only.state_vjp(theta, x=x, delta=delta, state=psi0, cotangent_state=cot)
     for field in ("outputs", "theta", "x", "delta", "state"):
         np.testing.assert_allclose(getattr(got, field), getattr(ref, field), rtol=0, atol=1e-10)
+
+
+@njit
+def _complex_readout_and_seed(psi, ro, cot, out, lam):
+    K._readout(psi, ro, out)
+    K._seed_lambda(psi, ro, cot, lam)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 9))
+def test_split_readout_and_seed_match_the_complex_kernels(seed, n):
+    """``readout_split``/``seed_split`` (branch-free, on split arrays) against
+    ``kernels._readout``/``_seed_lambda`` on the same state: probabilities and Pauli
+    products (Y, repeated qubits, non-Hermitian products included)."""
+    from qadl.backends.sim import soa_single
+
+    rng = np.random.default_rng(seed)
+    readout = random_readout(rng, n)
+    ro = build_program(dataclasses.replace(random_circuit(rng, n, 3), readout=readout))
+    ro = ro.readout.arrays()
+    psi = random_states(rng, 1, n)[0]
+    k = readout.num_outputs
+    cot = rng.normal(size=k)
+    want_out, want_lam = np.empty(k), np.empty(1 << n, dtype=complex)
+    _complex_readout_and_seed(psi, ro, cot, want_out, want_lam)
+    got_out = np.empty(k)
+    lre, lim = np.empty(1 << n), np.empty(1 << n)
+    soa_single.readout_split(psi.real.copy(), psi.imag.copy(), ro, got_out)
+    soa_single.seed_split(psi.real.copy(), psi.imag.copy(), ro, cot, lre, lim)
+    np.testing.assert_allclose(got_out, want_out, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(lre + 1j * lim, want_lam, rtol=0, atol=1e-12)
