@@ -7,7 +7,7 @@ kinds (fused single-qubit blocks, single-qubit diagonals, diagonal groups as tab
 cz distance masks, cx) that way, one sample per thread (``soa_single`` runs one large
 state over all threads with these primitives); ``soa_plan.soa_supported`` says whether a
 program qualifies, and ``Simulator`` falls back to ``kernels.py`` otherwise. The readout
-and the angle tape reuse ``kernels.py`` on one complex copy of the final state.
+and the λ seed run on the split arrays too; the angle tape reuses ``kernels.py``.
 
 Floating point: forward kernels allow only FMA contraction; backward kernels also allow
 re-association of the overlap sums ``R`` (so they vectorise). Both change results at
@@ -389,10 +389,85 @@ def _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r):
             _apply(lre, lim, blk, prog, ang, dtr, dti, dagger)
 
 
+# ============================================================================ readout
+# On the split arrays directly, the Pauli signs as multiplications by ±1 (no branch, so
+# LLVM vectorises the loops): at 18 qubits the complex copies and branches of
+# ``kernels._readout`` and ``_seed_lambda`` cost 8 of 47 ms per sample.
+@njit(cache=True, inline="always")
+def _class_of(i, roq):
+    """The readout class of basis state ``i``: its bits at the readout qubits."""
+    o = 0
+    for j in range(roq.shape[0]):
+        o |= ((i >> roq[j]) & 1) << j
+    return o
+
+
+@njit(cache=True, inline="always")
+def _sign(i, z):
+    """(-1)^parity(i & z), the Z part of a Pauli string on basis state ``i``."""
+    return 1.0 - 2.0 * K._parity(i & z)
+
+
+@leaf(fastmath=_BWD)
+def _readout_split(re, im, ro, out):
+    """Readout values of one split state into ``out`` (K,), as ``kernels._readout``."""
+    rkind, roq, ncls, xm, zm, co = ro
+    n = re.shape[0]
+    if rkind == 0:
+        out[:] = 0.0
+        for i in range(n):
+            o = _class_of(i, roq)
+            if o < ncls:
+                out[o] += re[i] * re[i] + im[i] * im[i]
+        return
+    for k in range(xm.shape[0]):
+        x = xm[k]
+        z = zm[k]
+        acc_r = 0.0
+        acc_i = 0.0
+        for j in range(n):  # conj(ψ_j)·P ψ at j, P = X^x Z^z up to the coefficient
+            i = j ^ x
+            s = _sign(i, z)
+            acc_r += s * (re[j] * re[i] + im[j] * im[i])
+            acc_i += s * (re[j] * im[i] - im[j] * re[i])
+        out[k] = (co[k] * complex(acc_r, acc_i)).real
+
+
+@leaf(fastmath=_FWD)
+def _seed_split(re, im, ro, cot, lre, lim):
+    """λ = Σ_k cot_k M_k ψ of one split state into (``lre``, ``lim``), as
+    ``kernels._seed_lambda``."""
+    rkind, roq, ncls, xm, zm, co = ro
+    n = re.shape[0]
+    if rkind == 0:
+        for i in range(n):
+            o = _class_of(i, roq)
+            w = cot[o] if o < ncls else 0.0
+            lre[i] = w * re[i]
+            lim[i] = w * im[i]
+        return
+    lre[:] = 0.0
+    lim[:] = 0.0
+    for k in range(xm.shape[0]):
+        x = xm[k]
+        z = zm[k]
+        cr = co[k].real
+        ci = co[k].imag
+        w = 0.5 * cot[k]
+        for j in range(n):  # λ_j += w·(s_i·c + s_j·conj(c))·ψ_i, i = j ^ x
+            i = j ^ x
+            si = _sign(i, z)
+            sj = _sign(j, z)
+            fr = w * (si + sj) * cr
+            fi = w * (si - sj) * ci
+            lre[j] += fr * re[i] - fi * im[i]
+            lim[j] += fr * im[i] + fi * re[i]
+
+
 # ============================================================================ batch drivers
 @inner(inline="always")
-def _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init):
-    """Forward pass of one sample; leaves the final state in (re, im) and in ``psi``."""
+def _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init):
+    """Forward pass of one sample; leaves the final state in (re, im)."""
     # A literal True/False would compile ``_apply`` once per value; one runtime flag
     # serves the forward and the backward pass.
     dagger = nq < 0
@@ -406,8 +481,6 @@ def _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init):
         re[0] = 1.0
     for blk in range(prog[0].shape[0]):
         _apply(re, im, blk, prog, ang, dtr, dti, dagger)
-    for i in range(re.shape[0]):
-        psi[i] = complex(re[i], im[i])
 
 
 @njit(cache=True, parallel=True)
@@ -421,9 +494,8 @@ def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs
         K._eval_row(tape, theta, x[b], delta[b], ang)
         re = np.empty(n)
         im = np.empty(n)
-        psi = np.empty(n, dtype=np.complex128)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
-        K._readout(psi, ro, out[b])
+        _forward_sample(re, im, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
+        _readout_split(re, im, ro, out[b])
     return out
 
 

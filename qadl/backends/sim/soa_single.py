@@ -287,75 +287,14 @@ def backward_blocked(nq, prog, ang, re, im, lre, lim, m, runs, dtr, dti, g):
 
 
 # ============================================================================ readout
-# On the split arrays directly, the Pauli signs as multiplications by ±1 (no branch, so
-# LLVM vectorises the loops): at 18 qubits the complex copies and branches of
-# ``kernels._readout`` and ``_seed_lambda`` cost 8 of 47 ms per sample.
-@njit(cache=True, inline="always")
-def _class_of(i, roq):
-    """The readout class of basis state ``i``: its bits at the readout qubits."""
-    o = 0
-    for j in range(roq.shape[0]):
-        o |= ((i >> roq[j]) & 1) << j
-    return o
-
-
-@njit(cache=True, inline="always")
-def _sign(i, z):
-    """(-1)^parity(i & z), the Z part of a Pauli string on basis state ``i``."""
-    return 1.0 - 2.0 * K._parity(i & z)
-
-
-@njit(cache=True, fastmath={"contract", "reassoc"})
+@njit(cache=True)
 def readout_split(re, im, ro, out):
-    """Readout values of one split state into ``out`` (K,), as ``kernels._readout``."""
-    rkind, roq, ncls, xm, zm, co = ro
-    n = re.shape[0]
-    if rkind == 0:
-        out[:] = 0.0
-        for i in range(n):
-            o = _class_of(i, roq)
-            if o < ncls:
-                out[o] += re[i] * re[i] + im[i] * im[i]
-        return
-    for k in range(xm.shape[0]):
-        x = xm[k]
-        z = zm[k]
-        acc_r = 0.0
-        acc_i = 0.0
-        for j in range(n):  # conj(ψ_j)·P ψ at j, P = X^x Z^z up to the coefficient
-            i = j ^ x
-            s = _sign(i, z)
-            acc_r += s * (re[j] * re[i] + im[j] * im[i])
-            acc_i += s * (re[j] * im[i] - im[j] * re[i])
-        out[k] = (co[k] * complex(acc_r, acc_i)).real
+    """Readout values of one split state into ``out`` (K,) (``soa_kernels._readout_split``)."""
+    S._readout_split(re, im, ro, out)
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True)
 def seed_split(re, im, ro, cot, lre, lim):
-    """λ = Σ_k cot_k M_k ψ of one split state into (``lre``, ``lim``), as
-    ``kernels._seed_lambda``."""
-    rkind, roq, ncls, xm, zm, co = ro
-    n = re.shape[0]
-    if rkind == 0:
-        for i in range(n):
-            o = _class_of(i, roq)
-            w = cot[o] if o < ncls else 0.0
-            lre[i] = w * re[i]
-            lim[i] = w * im[i]
-        return
-    lre[:] = 0.0
-    lim[:] = 0.0
-    for k in range(xm.shape[0]):
-        x = xm[k]
-        z = zm[k]
-        cr = co[k].real
-        ci = co[k].imag
-        w = 0.5 * cot[k]
-        for j in range(n):  # λ_j += w·(s_i·c + s_j·conj(c))·ψ_i, i = j ^ x
-            i = j ^ x
-            si = _sign(i, z)
-            sj = _sign(j, z)
-            fr = w * (si + sj) * cr
-            fi = w * (si - sj) * ci
-            lre[j] += fr * re[i] - fi * im[i]
-            lim[j] += fr * im[i] + fi * re[i]
+    """λ = Σ_k cot_k M_k ψ of one split state into (``lre``, ``lim``)
+    (``soa_kernels._seed_split``)."""
+    S._seed_split(re, im, ro, cot, lre, lim)

@@ -19,7 +19,12 @@ from numba import njit  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim.kernels import inner  # noqa: E402
-from qadl.backends.sim.soa_kernels import _backward, _forward_sample  # noqa: E402
+from qadl.backends.sim.soa_kernels import (  # noqa: E402
+    _backward,
+    _forward_sample,
+    _readout_split,
+    _seed_split,
+)
 from qadl.backends.sim.threads import run_rows  # noqa: E402
 
 __all__ = ["backward_soa", "forward_keep_soa", "vjp_rows"]
@@ -29,11 +34,10 @@ __all__ = ["backward_soa", "forward_keep_soa", "vjp_rows"]
 def _keep_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti,
                out, angs, fre, fim):
     """Rows ``lo:hi`` of ``forward_keep_soa``'s four results."""
-    psi = np.empty(fre.shape[1], dtype=np.complex128)
     for b in range(lo, hi):
         K._eval_row(tape, theta, x[b], delta[b], angs[b])
-        _forward_sample(fre[b], fim[b], psi, nq, prog, angs[b], dtr, dti, init, b, has_init)
-        K._readout(psi, ro, out[b])
+        _forward_sample(fre[b], fim[b], nq, prog, angs[b], dtr, dti, init, b, has_init)
+        _readout_split(fre[b], fim[b], ro, out[b])
 
 
 def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
@@ -55,15 +59,12 @@ def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_ou
 # Inlined by Numba into its two callers: compiled on its own it cost 0.4 s more before
 # the flagship's first gradient with an empty cache (10.04-10.15 -> 9.65-9.69 s, load 0.8).
 @inner(inline="always")
-def _sweep(b, re, im, psi, lam, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, cot,
-           ang, dtr, dti, g, r, g_th, g_x, g_d, g_state):
-    """Sample ``b``'s backward half from its final state (``re``, ``im`` and ``psi``): λ
-    seeded by the readout's cotangent, the adjoint sweep, the chain rule into row ``b``."""
+def _sweep(b, re, im, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, cot, ang, dtr,
+           dti, g, r, g_th, g_x, g_d, g_state):
+    """Sample ``b``'s backward half from its final state (``re``, ``im``): λ seeded by the
+    readout's cotangent, the adjoint sweep, the chain rule into row ``b``."""
     n = re.shape[0]
-    K._seed_lambda(psi, ro, cot[b], lam)
-    for i in range(n):
-        lre[i] = lam[i].real
-        lim[i] = lam[i].imag
+    _seed_split(re, im, ro, cot[b], lre, lim)
     g[:] = 0.0
     _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
     K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
@@ -77,19 +78,13 @@ def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
                dtr, dti, g_th, g_x, g_d, g_state):
     """Rows ``lo:hi`` of ``backward_soa``'s gradients."""
     n = fre.shape[1]
-    psi = np.empty(n, dtype=np.complex128)
-    lam = np.empty(n, dtype=np.complex128)
     lre = np.empty(n)
     lim = np.empty(n)
     g = np.empty(angs.shape[1])
     r = np.zeros(16, dtype=np.complex128)
     for b in range(lo, hi):
-        re = fre[b]
-        im = fim[b]
-        for i in range(n):
-            psi[i] = complex(re[i], im[i])
-        _sweep(b, re, im, psi, lam, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init,
-               cot, angs[b], dtr, dti, g, r, g_th, g_x, g_d, g_state)
+        _sweep(b, fre[b], fim[b], lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, cot,
+               angs[b], dtr, dti, g, r, g_th, g_x, g_d, g_state)
 
 
 @njit(cache=True, nogil=True)
@@ -99,8 +94,6 @@ def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, 
     n = 1 << nq
     re = np.empty(n)
     im = np.empty(n)
-    psi = np.empty(n, dtype=np.complex128)
-    lam = np.empty(n, dtype=np.complex128)
     lre = np.empty(n)
     lim = np.empty(n)
     ang = np.empty(tape[0].shape[0])
@@ -108,10 +101,10 @@ def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, 
     r = np.zeros(16, dtype=np.complex128)
     for b in range(lo, hi):
         K._eval_row(tape, theta, x[b], delta[b], ang)
-        _forward_sample(re, im, psi, nq, prog, ang, dtr, dti, init, b, has_init)
-        K._readout(psi, ro, out[b])
-        _sweep(b, re, im, psi, lam, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, cot,
-               ang, dtr, dti, g, r, g_th, g_x, g_d, g_state)
+        _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init)
+        _readout_split(re, im, ro, out[b])
+        _sweep(b, re, im, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, cot, ang, dtr,
+               dti, g, r, g_th, g_x, g_d, g_state)
 
 
 def vjp_rows(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti):
