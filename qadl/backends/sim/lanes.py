@@ -286,47 +286,50 @@ def _insert_zero(b, e, q):
     return b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(b.shl(one, q), one)))
 
 
-def _cx_in_lane(s_t: int, s_c: int):
-    """cx with its target in the lanes (bit ``s_t``). ``s_c`` > 0: the control is in the
-    lanes too, and every vector is permuted where its control lanes are set; ``s_c`` = 0:
-    the control c ≥ 3 is a runtime argument, and the vectors where it is set are
-    shuffled whole."""
-    lanes = [(i ^ s_t) if (i & s_c or not s_c) else i for i in range(LANES)]
+def _control_lanes(b, c):
+    """Lanes whose bit ``c`` is set, as an ``<8 x i1>`` mask: all lanes for c ≥ 3 (the
+    callers then walk only vectors whose bit c is set)."""
+    lane_ids = ir.Constant(ir.VectorType(c.type, LANES), [ir.Constant(c.type, i)
+                                                         for i in range(LANES)])
+    bit = b.shl(ir.Constant(c.type, 1), c)
+    bits = b.and_(lane_ids, _splat_int(b, bit, c.type))
+    zero = ir.Constant(ir.VectorType(c.type, LANES), [ir.Constant(c.type, 0)] * LANES)
+    in_lane = b.icmp_unsigned("!=", bits, zero)
+    every = ir.Constant(ir.VectorType(ir.IntType(1), LANES), [ir.Constant(ir.IntType(1), 1)]
+                        * LANES)
+    return b.select(b.icmp_unsigned("<", c, ir.Constant(c.type, 3)), in_lane, every)
+
+
+def _splat_int(b, x, ty):
+    vty = ir.VectorType(ty, LANES)
+    undef = ir.Constant(vty, ir.Undefined)
+    return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(_I32, 0)), undef,
+                            _lanes([0] * LANES))
+
+
+def _vector_offset(b, k, c, t):
+    """Start of the k-th vector the cx touches: 8k with zero bits inserted at the vector
+    qubits among c and t (those ≥ 3), and bit c set when c ≥ 3."""
+    one = ir.Constant(c.type, 1)
+    three = ir.Constant(c.type, 3)
+    e = b.shl(k, three)
+    high_c = b.icmp_unsigned(">=", c, three)
+    high_t = b.icmp_unsigned(">=", t, three)
+    lo = b.select(b.icmp_unsigned("<", c, t), c, t)
+    hi = b.select(b.icmp_unsigned("<", c, t), t, c)
+    both = b.or_(_insert_zero(b, _insert_zero(b, e, lo), hi), b.shl(one, c))
+    only_c = b.or_(_insert_zero(b, e, c), b.shl(one, c))
+    only_t = _insert_zero(b, e, t)
+    return b.select(high_c, b.select(high_t, both, only_c), b.select(high_t, only_t, e))
+
+
+def _cx_in_lane(s_t: int):
+    """cx with its target in the lanes (bit ``s_t``): the control lanes of a vector take
+    their partners by one shuffle."""
+    partner = [i ^ s_t for i in range(LANES)]
 
     @intrinsic
-    def cx_in_lane(typingctx, re, im, c):
-        if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)):
-            return None
-
-        def codegen(context, builder, signature, args):
-            arrays = _arrays(context, builder, signature.args[:2], args[:2])
-            c = context.cast(builder, args[2], signature.args[2], types.intp)
-            one = ir.Constant(c.type, 1)
-            count = _count(builder, arrays[0], 3 if s_c else 4)
-            with cgutils.for_range(builder, count) as loop:
-                e = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
-                if not s_c:
-                    e = builder.or_(_insert_zero(builder, e, c), builder.shl(one, c))
-                ptrs = [_vector_at(builder, a, e) for a in arrays]
-                undef = ir.Constant(_VEC, ir.Undefined)
-                _store(builder, ptrs, [builder.shuffle_vector(v, undef, _lanes(lanes))
-                                       for v in _load(builder, ptrs)])
-            return context.get_dummy_value()
-
-        return types.void(re, im, c), codegen
-
-    return cx_in_lane
-
-
-def _cx_pairs(s_c: int):
-    """cx with its target t ≥ 3 (runtime): vectors 2^t apart exchanged where the control
-    is set: the control lanes (bit ``s_c`` > 0) of every pair of vectors, or, ``s_c`` = 0,
-    whole vectors of the half where the runtime control c ≥ 3 is set."""
-    first = [i + LANES if (i & s_c or not s_c) else i for i in range(LANES)]
-    second = [i if (i & s_c or not s_c) else i + LANES for i in range(LANES)]
-
-    @intrinsic
-    def cx_pairs(typingctx, re, im, c, t):
+    def cx_in_lane(typingctx, re, im, c, t):
         if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)
                 and isinstance(t, types.Integer)):
             return None
@@ -335,36 +338,56 @@ def _cx_pairs(s_c: int):
             arrays = _arrays(context, builder, signature.args[:2], args[:2])
             c = context.cast(builder, args[2], signature.args[2], types.intp)
             t = context.cast(builder, args[3], signature.args[3], types.intp)
-            one = ir.Constant(c.type, 1)
-            count = _count(builder, arrays[0], 4 if s_c else 5)
+            control = _control_lanes(builder, c)
+            high = builder.icmp_unsigned(">=", c, ir.Constant(c.type, 3))
+            count = builder.select(high, _count(builder, arrays[0], 4),
+                                   _count(builder, arrays[0], 3))
+            undef = ir.Constant(_VEC, ir.Undefined)
             with cgutils.for_range(builder, count) as loop:
-                e = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
-                if s_c:
-                    i0 = _insert_zero(builder, e, t)
-                else:
-                    lo = builder.select(builder.icmp_signed("<", c, t), c, t)
-                    hi = builder.select(builder.icmp_signed("<", c, t), t, c)
-                    i0 = builder.or_(_insert_zero(builder, _insert_zero(builder, e, lo), hi),
-                                     builder.shl(one, c))
-                i1 = builder.add(i0, builder.shl(one, t))
-                ptrs = [_vector_at(builder, a, i) for i in (i0, i1) for a in arrays]
-                x_r, x_i, y_r, y_i = _load(builder, ptrs)
-                new = [builder.shuffle_vector(x, y, _lanes(m))
-                       for m in (first, second) for x, y in ((x_r, y_r), (x_i, y_i))]
-                _store(builder, ptrs, (new[0], new[1], new[2], new[3]))
+                at = _vector_offset(builder, loop.index, c, t)
+                ptrs = [_vector_at(builder, a, at) for a in arrays]
+                _store(builder, ptrs, [
+                    builder.select(control, builder.shuffle_vector(v, undef, _lanes(partner)), v)
+                    for v in _load(builder, ptrs)])
             return context.get_dummy_value()
 
         return types.void(re, im, c, t), codegen
 
-    return cx_pairs
+    return cx_in_lane
 
 
-# Lane masks are compile-time constants: one intrinsic per in-lane qubit (or pair of them).
-_cx_lane_t0, _cx_lane_t1, _cx_lane_t2 = (_cx_in_lane(s, 0) for s in (1, 2, 4))
-_cx_t0_c1, _cx_t0_c2 = _cx_in_lane(1, 2), _cx_in_lane(1, 4)
-_cx_t1_c0, _cx_t1_c2 = _cx_in_lane(2, 1), _cx_in_lane(2, 4)
-_cx_t2_c0, _cx_t2_c1 = _cx_in_lane(4, 1), _cx_in_lane(4, 2)
-_cx_pairs_c0, _cx_pairs_c1, _cx_pairs_c2, _cx_pairs_high = (_cx_pairs(s) for s in (1, 2, 4, 0))
+@intrinsic
+def _cx_pairs(typingctx, re, im, c, t):
+    """cx with its target t ≥ 3: vectors 2^t apart exchange their control lanes (all of
+    them when c ≥ 3, in the half where bit c is set)."""
+    if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)
+            and isinstance(t, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arrays = _arrays(context, builder, signature.args[:2], args[:2])
+        c = context.cast(builder, args[2], signature.args[2], types.intp)
+        t = context.cast(builder, args[3], signature.args[3], types.intp)
+        control = _control_lanes(builder, c)
+        high = builder.icmp_unsigned(">=", c, ir.Constant(c.type, 3))
+        count = builder.select(high, _count(builder, arrays[0], 5),
+                               _count(builder, arrays[0], 4))
+        with cgutils.for_range(builder, count) as loop:
+            i0 = _vector_offset(builder, loop.index, c, t)
+            i1 = builder.add(i0, builder.shl(ir.Constant(c.type, 1), t))
+            ptrs = [_vector_at(builder, a, i) for i in (i0, i1) for a in arrays]
+            x_r, x_i, y_r, y_i = _load(builder, ptrs)
+            _store(builder, ptrs, (builder.select(control, y_r, x_r),
+                                   builder.select(control, y_i, x_i),
+                                   builder.select(control, x_r, y_r),
+                                   builder.select(control, x_i, y_i)))
+        return context.get_dummy_value()
+
+    return types.void(re, im, c, t), codegen
+
+
+# The target's lane shuffle is a compile-time constant: one intrinsic per in-lane target.
+_cx_target_0, _cx_target_1, _cx_target_2 = (_cx_in_lane(s) for s in (1, 2, 4))
 
 
 _forward_1, _forward_2, _forward_4 = (_in_lane_forward(s) for s in (1, 2, 4))
@@ -402,33 +425,11 @@ def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
 @leaf()
 def cx(re, im, c, t):
     """cx with control ``c`` and target ``t`` on a state of eight or more amplitudes."""
-    if t >= 3:
-        if c >= 3:
-            _cx_pairs_high(re, im, c, t)
-        elif c == 0:
-            _cx_pairs_c0(re, im, c, t)
-        elif c == 1:
-            _cx_pairs_c1(re, im, c, t)
-        else:
-            _cx_pairs_c2(re, im, c, t)
-    elif c >= 3:
-        if t == 0:
-            _cx_lane_t0(re, im, c)
-        elif t == 1:
-            _cx_lane_t1(re, im, c)
-        else:
-            _cx_lane_t2(re, im, c)
-    elif t == 0:
-        if c == 1:
-            _cx_t0_c1(re, im, c)
-        else:
-            _cx_t0_c2(re, im, c)
+    if t == 0:
+        _cx_target_0(re, im, c, t)
     elif t == 1:
-        if c == 0:
-            _cx_t1_c0(re, im, c)
-        else:
-            _cx_t1_c2(re, im, c)
-    elif c == 0:
-        _cx_t2_c0(re, im, c)
+        _cx_target_1(re, im, c, t)
+    elif t == 2:
+        _cx_target_2(re, im, c, t)
     else:
-        _cx_t2_c1(re, im, c)
+        _cx_pairs(re, im, c, t)
