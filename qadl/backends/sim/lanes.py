@@ -323,6 +323,22 @@ def _vector_offset(b, k, c, t):
     return b.select(high_c, b.select(high_t, both, only_c), b.select(high_t, only_t, e))
 
 
+def _cx_types(re, im, c, t) -> bool:
+    return _is_vector(re) and _is_vector(im) and all(isinstance(q, types.Integer)
+                                                     for q in (c, t))
+
+
+def _cx_setup(context, builder, signature, args, shift):
+    """The arrays, control and target (intp), the control-lane mask, and the number of
+    vectors to visit: n >> shift, halved when the control is a vector qubit (c ≥ 3)."""
+    arrays = _arrays(context, builder, signature.args[:2], args[:2])
+    c, t = (context.cast(builder, args[k], signature.args[k], types.intp) for k in (2, 3))
+    high = builder.icmp_unsigned(">=", c, ir.Constant(c.type, 3))
+    count = builder.select(high, _count(builder, arrays[0], shift + 1),
+                           _count(builder, arrays[0], shift))
+    return arrays, c, t, _control_lanes(builder, c), count
+
+
 def _cx_in_lane(s_t: int):
     """cx with its target in the lanes (bit ``s_t``): the control lanes of a vector take
     their partners by one shuffle."""
@@ -330,18 +346,11 @@ def _cx_in_lane(s_t: int):
 
     @intrinsic
     def cx_in_lane(typingctx, re, im, c, t):
-        if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)
-                and isinstance(t, types.Integer)):
+        if not _cx_types(re, im, c, t):
             return None
 
         def codegen(context, builder, signature, args):
-            arrays = _arrays(context, builder, signature.args[:2], args[:2])
-            c = context.cast(builder, args[2], signature.args[2], types.intp)
-            t = context.cast(builder, args[3], signature.args[3], types.intp)
-            control = _control_lanes(builder, c)
-            high = builder.icmp_unsigned(">=", c, ir.Constant(c.type, 3))
-            count = builder.select(high, _count(builder, arrays[0], 4),
-                                   _count(builder, arrays[0], 3))
+            arrays, c, t, control, count = _cx_setup(context, builder, signature, args, 3)
             undef = ir.Constant(_VEC, ir.Undefined)
             with cgutils.for_range(builder, count) as loop:
                 at = _vector_offset(builder, loop.index, c, t)
@@ -360,18 +369,11 @@ def _cx_in_lane(s_t: int):
 def _cx_pairs(typingctx, re, im, c, t):
     """cx with its target t ≥ 3: vectors 2^t apart exchange their control lanes (all of
     them when c ≥ 3, in the half where bit c is set)."""
-    if not (_is_vector(re) and _is_vector(im) and isinstance(c, types.Integer)
-            and isinstance(t, types.Integer)):
+    if not _cx_types(re, im, c, t):
         return None
 
     def codegen(context, builder, signature, args):
-        arrays = _arrays(context, builder, signature.args[:2], args[:2])
-        c = context.cast(builder, args[2], signature.args[2], types.intp)
-        t = context.cast(builder, args[3], signature.args[3], types.intp)
-        control = _control_lanes(builder, c)
-        high = builder.icmp_unsigned(">=", c, ir.Constant(c.type, 3))
-        count = builder.select(high, _count(builder, arrays[0], 5),
-                               _count(builder, arrays[0], 4))
+        arrays, c, t, control, count = _cx_setup(context, builder, signature, args, 4)
         with cgutils.for_range(builder, count) as loop:
             i0 = _vector_offset(builder, loop.index, c, t)
             i1 = builder.add(i0, builder.shl(ir.Constant(c.type, 1), t))
