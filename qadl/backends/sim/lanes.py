@@ -54,8 +54,9 @@ def _lanes(indices) -> ir.Constant:
     return ir.Constant(ir.VectorType(_I32, LANES), [ir.Constant(_I32, i) for i in indices])
 
 
-def _splat(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    undef = ir.Constant(_VEC, ir.Undefined)
+def _splat(b: ir.IRBuilder, x: ir.Value, vector_type: ir.VectorType = _VEC) -> ir.Value:
+    """``x`` in every lane."""
+    undef = ir.Constant(vector_type, ir.Undefined)
     return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(_I32, 0)), undef,
                             _lanes([0] * LANES))
 
@@ -292,19 +293,12 @@ def _control_lanes(b, c):
     lane_ids = ir.Constant(ir.VectorType(c.type, LANES), [ir.Constant(c.type, i)
                                                          for i in range(LANES)])
     bit = b.shl(ir.Constant(c.type, 1), c)
-    bits = b.and_(lane_ids, _splat_int(b, bit, c.type))
+    bits = b.and_(lane_ids, _splat(b, bit, ir.VectorType(c.type, LANES)))
     zero = ir.Constant(ir.VectorType(c.type, LANES), [ir.Constant(c.type, 0)] * LANES)
     in_lane = b.icmp_unsigned("!=", bits, zero)
     every = ir.Constant(ir.VectorType(ir.IntType(1), LANES), [ir.Constant(ir.IntType(1), 1)]
                         * LANES)
     return b.select(b.icmp_unsigned("<", c, ir.Constant(c.type, 3)), in_lane, every)
-
-
-def _splat_int(b, x, ty):
-    vty = ir.VectorType(ty, LANES)
-    undef = ir.Constant(vty, ir.Undefined)
-    return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(_I32, 0)), undef,
-                            _lanes([0] * LANES))
 
 
 def _vector_offset(b, k, c, t):
