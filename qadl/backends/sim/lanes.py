@@ -138,6 +138,12 @@ def _zeros(b, count):
     return [cgutils.alloca_once_value(b, zero) for _ in range(count)]
 
 
+def _insert_zero(b, e, q):
+    """``e`` with a zero bit inserted at position ``q`` (runtime)."""
+    one = ir.Constant(e.type, 1)
+    return b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(b.shl(one, q), one)))
+
+
 def _count(b, array, shift):
     return b.lshr(array.nitems, ir.Constant(array.nitems.type, shift))
 
@@ -219,11 +225,8 @@ def _in_lane_backward(s: int):
 def _pair_offsets(b, k, q):
     """Indices of the k-th vector of pairs of qubit ``q`` ≥ 3: i0 is 8k with a zero bit
     inserted at q, i1 = i0 + 2^q."""
-    one = ir.Constant(k.type, 1)
-    e = b.shl(k, ir.Constant(k.type, 3))
-    bit = b.shl(one, q)
-    i0 = b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(bit, one)))
-    return i0, b.add(i0, bit)
+    i0 = _insert_zero(b, b.shl(k, ir.Constant(k.type, 3)), q)
+    return i0, b.add(i0, b.shl(ir.Constant(k.type, 1), q))
 
 
 def _pairs_update(b, x, y, m):
@@ -281,12 +284,6 @@ def _pairs_backward(typingctx, re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, 
 
 
 # ============================================================================ cx
-def _insert_zero(b, e, q):
-    """``e`` with a zero bit inserted at position ``q`` (runtime)."""
-    one = ir.Constant(e.type, 1)
-    return b.or_(b.shl(b.lshr(e, q), b.add(q, one)), b.and_(e, b.sub(b.shl(one, q), one)))
-
-
 def _control_lanes(b, c):
     """Lanes whose bit ``c`` is set, as an ``<8 x i1>`` mask: all lanes for c ≥ 3 (the
     callers then walk only vectors whose bit c is set)."""
@@ -301,20 +298,20 @@ def _control_lanes(b, c):
     return b.select(b.icmp_unsigned("<", c, ir.Constant(c.type, 3)), in_lane, every)
 
 
-def _vector_offset(b, k, c, t):
+def _vector_offset(b, k, c, t, target_in_lane: bool):
     """Start of the k-th vector the cx touches: 8k with zero bits inserted at the vector
-    qubits among c and t (those ≥ 3), and bit c set when c ≥ 3."""
+    qubits among c and t (those ≥ 3), and bit c set when c ≥ 3. Where the target is
+    (``target_in_lane``: t < 3) each intrinsic knows; the control is a runtime choice."""
     one = ir.Constant(c.type, 1)
     three = ir.Constant(c.type, 3)
     e = b.shl(k, three)
     high_c = b.icmp_unsigned(">=", c, three)
-    high_t = b.icmp_unsigned(">=", t, three)
+    if target_in_lane:
+        return b.select(high_c, b.or_(_insert_zero(b, e, c), b.shl(one, c)), e)
     lo = b.select(b.icmp_unsigned("<", c, t), c, t)
     hi = b.select(b.icmp_unsigned("<", c, t), t, c)
     both = b.or_(_insert_zero(b, _insert_zero(b, e, lo), hi), b.shl(one, c))
-    only_c = b.or_(_insert_zero(b, e, c), b.shl(one, c))
-    only_t = _insert_zero(b, e, t)
-    return b.select(high_c, b.select(high_t, both, only_c), b.select(high_t, only_t, e))
+    return b.select(high_c, both, _insert_zero(b, e, t))
 
 
 def _cx_types(re, im, c, t) -> bool:
@@ -347,7 +344,7 @@ def _cx_in_lane(s_t: int):
             arrays, c, t, control, count = _cx_setup(context, builder, signature, args, 3)
             undef = ir.Constant(_VEC, ir.Undefined)
             with cgutils.for_range(builder, count) as loop:
-                at = _vector_offset(builder, loop.index, c, t)
+                at = _vector_offset(builder, loop.index, c, t, True)
                 ptrs = [_vector_at(builder, a, at) for a in arrays]
                 _store(builder, ptrs, [
                     builder.select(control, builder.shuffle_vector(v, undef, _lanes(partner)), v)
@@ -369,7 +366,7 @@ def _cx_pairs(typingctx, re, im, c, t):
     def codegen(context, builder, signature, args):
         arrays, c, t, control, count = _cx_setup(context, builder, signature, args, 4)
         with cgutils.for_range(builder, count) as loop:
-            i0 = _vector_offset(builder, loop.index, c, t)
+            i0 = _vector_offset(builder, loop.index, c, t, False)
             i1 = builder.add(i0, builder.shl(ir.Constant(c.type, 1), t))
             ptrs = [_vector_at(builder, a, i) for i in (i0, i1) for a in arrays]
             x_r, x_i, y_r, y_i = _load(builder, ptrs)
