@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
-__all__ = ["row_ranges", "run_rows"]
+__all__ = ["row_ranges", "run_rows", "worker_pool"]
 
 
 def row_ranges(size: int, threads: int) -> list[tuple[int, int]]:
@@ -35,19 +35,26 @@ def _pool(pid: int, workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qadl-rows")
 
 
+def worker_pool() -> ThreadPoolExecutor:
+    """The process's pool: Numba's thread count less one (the calling thread), at least 1."""
+    from numba import config  # lazy: numba is off the import path
+
+    return _pool(os.getpid(), max(1, config.NUMBA_NUM_THREADS - 1))
+
+
 def run_rows(kernel: Callable[..., None], size: int, *args) -> None:
     """``kernel(lo, hi, *args)`` for each range of ``row_ranges(size, threads)``.
 
     ``kernel`` must release the GIL (``nogil=True``) and write only rows ``lo:hi`` of
     its outputs. An exception in any range is raised here, after all ranges finished.
     """
-    from numba import config, get_num_threads  # lazy: numba is off the import path
+    from numba import get_num_threads  # lazy: numba is off the import path
 
     ranges = row_ranges(size, get_num_threads())
     if len(ranges) == 1:
         kernel(0, size, *args)
         return
-    pool = _pool(os.getpid(), max(1, config.NUMBA_NUM_THREADS - 1))
+    pool = worker_pool()
     futures = [pool.submit(kernel, lo, hi, *args) for lo, hi in ranges[1:]]
     try:
         kernel(*ranges[0], *args)
