@@ -122,3 +122,72 @@ def test_method_choice_by_size_with_override():
     assert NoisySimulator(circuit, NOISE).method == "density"
     sim = NoisySimulator(circuit, NOISE, "trajectories", trajectories=7)
     assert sim.states(*random_bindings(rng, circuit)[:2]).shape == (1, 7, 4)
+
+
+def _nonlinear_seed(outputs):
+    """A loss whose cotangent depends on the outputs (as cross-entropy's does)."""
+    return np.sin(3.0 * outputs) + outputs**2, outputs.copy()
+
+
+def test_vjp_after_samples_each_trajectory_once():
+    """``vjp_after``: one sampling pass; ``seed`` sees the means of the trajectories that give
+    the gradient, which is then ``vjp``'s on the same sample (same seed) to rounding."""
+    rng = np.random.default_rng(31)
+    circuit = with_readout(
+        random_circuit(rng, 3, 14),
+        Readout("expval", observables=((("Z", 1),), (("Z", 0), ("X", 2)))),
+    )
+    theta, x, _ = random_bindings(rng, circuit)
+    xs = np.stack([x, x - 0.4])
+    sim = TrajectorySimulator(circuit, NOISE, trajectories=60, seed=9)
+    sampled = []
+    sample = sim._sample
+    sim._sample = lambda *a: sampled.append(a[1].size) or sample(*a)
+    grads, seen = sim.vjp_after(theta, xs, seed=_nonlinear_seed)
+    assert sampled == [2 * 60]
+    np.testing.assert_allclose(seen, grads.outputs, rtol=0, atol=1e-15)
+    again = TrajectorySimulator(circuit, NOISE, trajectories=60, seed=9)
+    np.testing.assert_allclose(again.outputs(theta, xs), seen, rtol=0, atol=1e-15)
+    same = TrajectorySimulator(circuit, NOISE, trajectories=60, seed=9).vjp(
+        theta, xs, cotangent=_nonlinear_seed(seen)[0])
+    for name in ("outputs", "theta", "x"):
+        np.testing.assert_allclose(getattr(grads, name), getattr(same, name), rtol=0,
+                                   atol=1e-13, err_msg=name)
+
+
+def test_vjp_after_with_shots_and_chunks():
+    """With shots, ``seed`` gets shot-sampled outputs (``grads.outputs`` stays the means);
+    a batch whose states need several chunks samples ``outputs`` and ``vjp`` separately."""
+    rng = np.random.default_rng(32)
+    circuit = with_readout(random_circuit(rng, 2, 10), Readout("probs", (0, 1), num_classes=4))
+    theta, x, _ = random_bindings(rng, circuit)
+    xs = np.stack([x, x + 0.2, x - 0.2])
+    shots = TrajectorySimulator(circuit, NOISE, trajectories=40, seed=2, shots=64)
+    grads, seen = shots.vjp_after(theta, xs, seed=_nonlinear_seed)
+    assert np.all(np.abs(seen * 64 - np.round(seen * 64)) < 1e-9)  # counts / shots
+    assert not np.allclose(seen, grads.outputs)
+    np.testing.assert_allclose(grads.outputs.sum(axis=1), 1.0, atol=1e-12)
+    chunked = TrajectorySimulator(circuit, NOISE, trajectories=40, seed=2,
+                                  max_chunk_bytes=16 * 4 * 3 * 50)
+    sampled = []
+    sample = chunked._sample
+    chunked._sample = lambda *a: sampled.append(a[1].size) or sample(*a)
+    grads, seen = chunked.vjp_after(theta, xs, seed=_nonlinear_seed)
+    assert sum(sampled) == 2 * 3 * 40 and len(sampled) > 2
+    assert grads.theta.shape == theta.shape and np.all(np.isfinite(grads.theta))
+
+
+def test_vjp_after_gradients_converge_to_the_density_matrix():
+    """Mean of same-sample ``vjp_after`` gradients of a nonlinear loss is within 5 standard
+    errors of the exact (density-matrix) gradient: the sampled loss's O(1/T) bias is
+    below the noise at 400 trajectories."""
+    rng = np.random.default_rng(33)
+    circuit = with_readout(random_circuit(rng, 3, 12), Readout("probs", (0,), num_classes=2))
+    theta, x, _ = random_bindings(rng, circuit)
+    exact, _ = NoisySimulator(circuit, NOISE, "density").vjp_after(theta, x,
+                                                                   seed=_nonlinear_seed)
+    runs = [NoisySimulator(circuit, NOISE, "trajectories", trajectories=400, seed=s)
+            .vjp_after(theta, x, seed=_nonlinear_seed)[0].theta for s in range(8)]
+    vals = np.stack(runs)
+    se = vals.std(axis=0, ddof=1) / np.sqrt(len(runs))
+    assert np.all(np.abs(vals.mean(axis=0) - exact.theta) <= 5 * se + 1e-9)

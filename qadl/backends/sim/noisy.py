@@ -6,7 +6,7 @@ The engine is a density-matrix simulator or a trajectory simulator.
 from __future__ import annotations
 
 from qadl.backends.sim.density import NOISELESS, DensityMatrixSimulator
-from qadl.backends.sim.gradients import Gradients, outputs_then_vjp
+from qadl.backends.sim.gradients import Gradients
 from qadl.backends.sim.trajectories import TrajectorySimulator
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
@@ -104,9 +104,6 @@ class NoisySimulator:
     def vjp_after(
         self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
     ) -> tuple[Gradients, object]:
-        """``vjp`` with ``seed(outputs) = (cotangent, aux)``: one forward pass by density
-        matrix (``DensityMatrixSimulator.vjp_after``); trajectories sample ``outputs``
-        and the gradient's trajectories independently."""
-        if self.method == "density":
-            return self.engine.vjp_after(theta, x, delta, state, seed=seed, method=method)
-        return outputs_then_vjp(self, theta, x, delta, state, seed, method)
+        """``vjp`` with ``seed(outputs) = (cotangent, aux)`` in one forward pass
+        (``DensityMatrixSimulator.vjp_after``, ``TrajectorySimulator.vjp_after``)."""
+        return self.engine.vjp_after(theta, x, delta, state, seed=seed, method=method)

@@ -11,10 +11,14 @@ sampling density of a branch sequence is ``p_seq = ‖M̃_t ψ_0‖²`` (unscale
 ``∇ E[f] = ∇ Σ_seq ⟨ψ̃|O|ψ̃⟩ = E_seq[∇⟨ψ̃|O|ψ̃⟩ / p_seq]``, which is the adjoint gradient of
 the normalised trajectory with the scales ``1/√p_r`` treated as constants. So the
 trajectory mean of those gradients is unbiased for every channel kind, not only for
-unitary mixtures.
+unitary mixtures. ``vjp_after`` (a cotangent computed from the outputs, as a training
+step's loss needs) samples each trajectory once: the cotangent comes from the same
+trajectories' means, so the result is the gradient of the loss of that sample.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,13 +26,31 @@ from qadl.backends.sim import channels as ch
 from qadl.backends.sim import noise_program as npg
 from qadl.backends.sim import noisy_readout as nro
 from qadl.backends.sim.density import NOISELESS, batch_inputs
-from qadl.backends.sim.gradients import Gradients
+from qadl.backends.sim.gradients import Gradients, outputs_then_vjp
 from qadl.ir.circuit import Circuit
 from qadl.ir.target import NoiseModel
 
 __all__ = ["TrajectorySimulator"]
 
 _I64 = np.int64
+
+
+@dataclass(frozen=True)
+class _AdjointRun:
+    """One ``vjp`` call's inputs, per-sample gate data, and the sums its sweeps add into."""
+
+    batch: int
+    theta: np.ndarray
+    x: np.ndarray
+    delta: np.ndarray
+    angles: np.ndarray
+    user_state: bool
+    state: np.ndarray | None
+    umats: np.ndarray
+    derivatives: tuple
+    outputs: np.ndarray
+    slot_grads: np.ndarray
+    g_state: np.ndarray | None
 
 
 class TrajectorySimulator:
@@ -114,18 +136,7 @@ class TrajectorySimulator:
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values ``(B, K)``: trajectory means, then shot sampling when ``shots`` is set."""
         mean, _ = self.estimate(theta, x, delta, state)
-        if not self.shots:
-            return mean
-        if self._readout().kind == "probs" and self._readout().num_classes < (
-            1 << len(self._readout().qubits)
-        ):
-            rest = np.clip(1.0 - mean.sum(axis=1, keepdims=True), 0.0, None)
-            return ch.sample_counts(np.hstack([mean, rest]), self.shots, self._rng)[
-                :, : mean.shape[1]
-            ]
-        if self._readout().kind == "probs":
-            return ch.sample_counts(mean, self.shots, self._rng)
-        return ch.sample_expvals(mean, self.shots, self._rng)
+        return self._with_shots(mean)
 
     def vjp(
         self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
@@ -140,62 +151,109 @@ class TrajectorySimulator:
         Returns:
             Gradients whose ``outputs`` are the trajectory means of this call's sample.
         """
+        run = self._adjoint_run(theta, x, delta, state, method)
+        cot = np.asarray(cotangent, dtype=float).reshape(run.batch, -1)
+        for rows in self._chunks(run.batch):
+            self._sweep(run, rows, self._sample(run.umats, rows, run.state), cot)
+        return self._gradients(run)
+
+    def vjp_after(
+        self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
+    ) -> tuple[Gradients, object]:
+        """``vjp`` with ``seed(outputs) = (cotangent, aux)``, each trajectory sampled once.
+
+        The outputs ``seed`` gets (with shot noise when ``shots`` is set, drawn as
+        ``outputs`` draws it) are the means of the very trajectories whose adjoint
+        sweeps give the gradient: it is the exact gradient of the loss of this sample
+        of trajectories, as a training step on the sampled loss uses it. Where the
+        batch's trajectory states do not fit ``max_chunk_bytes`` at once, ``outputs``
+        and ``vjp`` sample separately (two independent samples). Returns
+        ``(Gradients, aux)``.
+        """
+        run = self._adjoint_run(theta, x, delta, state, method)
+        chunks = list(self._chunks(run.batch))
+        if len(chunks) > 1:
+            return outputs_then_vjp(self, theta, x, delta, state, seed, method)
+        (rows,) = chunks
+        sampled = self._sample(run.umats, rows, run.state)
+        means = np.zeros((run.batch, self.num_outputs))
+        np.add.at(means, rows // self.trajectories, self._per_trajectory(sampled[0]))
+        cot, aux = seed(self._with_shots(means / self.trajectories))
+        cot = np.asarray(cot, dtype=float).reshape(run.batch, -1)
+        self._sweep(run, rows, sampled, cot)
+        return self._gradients(run), aux
+
+    # -- adjoint sweeps -----------------------------------------------------------------
+    def _adjoint_run(self, theta, x, delta, state, method: str) -> _AdjointRun:
+        """The batch's angles, gate matrices and derivatives, and zeroed sums."""
         if method != "adjoint":
             raise ValueError("trajectory gradients support method='adjoint' only")
-        from qadl.backends.sim.noise_kernels import density_adjoint
-
         batch, theta, x, delta, state = batch_inputs(theta, x, delta, state, self.circuit)
-        cot = np.asarray(cotangent, dtype=float).reshape(batch, -1)
         angles = self.program.angle_values(theta, x, delta, batch)
-        umats = self._gate_mats(angles, batch)
-        dmats, dslot, dmoffs, dstart = self._ext_derivatives(angles, batch)
-        n_traj, readout, err = self.trajectories, self._readout(), self.noise.readout_error
-        slot_grads = np.zeros((batch, max(self.program.num_slots, 1)))
-        outputs = np.zeros((batch, self.num_outputs))
         user_state = state is not None
         state = self._prepared(state, angles)
-        g_state = (
-            np.zeros((batch, 1 << self.num_qubits), dtype=complex) if state is not None else None
+        return _AdjointRun(
+            batch, theta, x, delta, angles, user_state, state,
+            umats=self._gate_mats(angles, batch),
+            derivatives=self._ext_derivatives(angles, batch),
+            outputs=np.zeros((batch, self.num_outputs)),
+            slot_grads=np.zeros((batch, max(self.program.num_slots, 1))),
+            g_state=(np.zeros((batch, 1 << self.num_qubits), dtype=complex)
+                     if state is not None else None),
         )
-        for rows in self._chunks(batch):
-            samples = rows // n_traj
-            psi0 = self._initial(state, samples)
-            psi, chosen, scales = self._sample(umats, rows, state)
-            np.add.at(
-                outputs, samples, nro.pure_outputs(psi, readout, self.num_qubits, err) / n_traj
-            )
-            lam = nro.pure_cotangent(psi, cot[samples] / n_traj, readout, self.num_qubits, err)
-            mats, hmats = self._ext_mats(umats, samples, chosen, scales)
-            grads = np.zeros((rows.size, slot_grads.shape[1]))
-            final = np.empty_like(psi0)
-            density_adjoint(
-                psi0,
-                lam,
-                mats,
-                hmats,
-                np.ascontiguousarray(dmats[samples]),
-                self._e_moffs,
-                self._e_pos,
-                self._e_poffs,
-                self._e_nbits,
-                dslot,
-                dmoffs,
-                dstart,
-                grads,
-                final,
-                self._every,
-            )
-            np.add.at(slot_grads, samples, grads)
-            if g_state is not None:
-                np.add.at(g_state, samples, lam)
+
+    def _per_trajectory(self, psi: np.ndarray) -> np.ndarray:
+        return nro.pure_outputs(psi, self._readout(), self.num_qubits, self.noise.readout_error)
+
+    def _sweep(self, run: _AdjointRun, rows: np.ndarray, sampled, cot: np.ndarray) -> None:
+        """Adjoint sweeps of the sampled trajectories ``rows``: their outputs, slot
+        gradients and input-state gradients added into ``run``'s sums."""
+        from qadl.backends.sim.noise_kernels import density_adjoint
+
+        psi, chosen, scales = sampled
+        n_traj = self.trajectories
+        samples = rows // n_traj
+        np.add.at(run.outputs, samples, self._per_trajectory(psi) / n_traj)
+        lam = nro.pure_cotangent(psi, cot[samples] / n_traj, self._readout(), self.num_qubits,
+                                 self.noise.readout_error)
+        mats, hmats = self._ext_mats(run.umats, samples, chosen, scales)
+        dmats, dslot, dmoffs, dstart = run.derivatives
+        grads = np.zeros((rows.size, run.slot_grads.shape[1]))
+        psi0 = self._initial(run.state, samples)
+        density_adjoint(
+            psi0, lam, mats, hmats, np.ascontiguousarray(dmats[samples]), self._e_moffs,
+            self._e_pos, self._e_poffs, self._e_nbits, dslot, dmoffs, dstart, grads,
+            np.empty_like(psi0), self._every,
+        )
+        np.add.at(run.slot_grads, samples, grads)
+        if run.g_state is not None:
+            np.add.at(run.g_state, samples, lam)
+
+    def _gradients(self, run: _AdjointRun) -> Gradients:
+        slot_grads = run.slot_grads
         if self.program.amplitude_ops:
-            slot_grads = slot_grads + npg.amplitude_slot_grads(self.program, angles, g_state)
-        if not user_state:
-            g_state = None
+            slot_grads = slot_grads + npg.amplitude_slot_grads(self.program, run.angles,
+                                                               run.g_state)
         g_theta, g_x, g_delta = self.program.chain(
-            slot_grads[:, : self.program.num_slots], theta, x, delta
+            slot_grads[:, : self.program.num_slots], run.theta, run.x, run.delta
         )
-        return Gradients(outputs, g_theta, g_x, g_delta, g_state)
+        return Gradients(run.outputs, g_theta, g_x, g_delta,
+                         run.g_state if run.user_state else None)
+
+    def _with_shots(self, mean: np.ndarray) -> np.ndarray:
+        """``mean`` readout values, with shot noise when ``shots`` is set."""
+        if not self.shots:
+            return mean
+        if self._readout().kind == "probs" and self._readout().num_classes < (
+            1 << len(self._readout().qubits)
+        ):
+            rest = np.clip(1.0 - mean.sum(axis=1, keepdims=True), 0.0, None)
+            return ch.sample_counts(np.hstack([mean, rest]), self.shots, self._rng)[
+                :, : mean.shape[1]
+            ]
+        if self._readout().kind == "probs":
+            return ch.sample_counts(mean, self.shots, self._rng)
+        return ch.sample_expvals(mean, self.shots, self._rng)
 
     # -- layout -----------------------------------------------------------------------------
     def _readout(self):
