@@ -55,24 +55,24 @@ def test_classifier_trains_through_noisy_simulator():
 
 
 @pytest.mark.parametrize("method", ["density", "trajectories"])
-def test_vjp_after_matches_outputs_then_vjp(method, monkeypatch):
-    """``NoisySimulator.vjp_after``: the density engine's single forward pass, or (for
-    trajectories, which sample ``outputs`` and gradients independently) ``outputs`` then
-    ``vjp``; the same numbers as a twin simulator running the two calls."""
+def test_vjp_after_is_the_engines_single_forward_pass(method, monkeypatch):
+    """``NoisySimulator.vjp_after`` runs its engine's ``vjp_after``: by density matrix the
+    numbers of ``outputs`` then ``vjp``; by trajectories those of ``vjp`` on the same
+    sample, whose means ``outputs`` (same seed) reproduces."""
     rng = np.random.default_rng(8)
     circuit = with_readout(random_circuit(rng, 3, 12), Readout("probs", (0, 1), num_classes=4))
     theta = rng.uniform(-np.pi, np.pi, circuit.num_params)
     x = rng.uniform(-np.pi, np.pi, (3, circuit.num_features))
     cot = rng.normal(size=(3, 4))
-    sim, twin = (NoisySimulator(circuit, NOISE, method=method, trajectories=4, seed=2)
-                 for _ in range(2))
+    sim, twin, again = (NoisySimulator(circuit, NOISE, method=method, trajectories=4, seed=2)
+                        for _ in range(3))
     engine_calls = []
-    if method == "density":
-        run = sim.engine.vjp_after
-        monkeypatch.setattr(sim.engine, "vjp_after", lambda *a, **k: engine_calls.append(1)
-                            or run(*a, **k))
+    run = sim.engine.vjp_after
+    monkeypatch.setattr(sim.engine, "vjp_after", lambda *a, **k: engine_calls.append(1)
+                        or run(*a, **k))
     got, aux = sim.vjp_after(theta, x, seed=lambda out: (cot * out, "aux"))
-    ref = twin.vjp(theta, x, cotangent=cot * twin.outputs(theta, x))
-    assert aux == "aux" and len(engine_calls) == (method == "density")
+    out = twin.outputs(theta, x)
+    ref = (again if method == "trajectories" else twin).vjp(theta, x, cotangent=cot * out)
+    assert aux == "aux" and len(engine_calls) == 1
     np.testing.assert_allclose(got.theta, ref.theta, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.x, ref.x, rtol=0, atol=1e-12)
