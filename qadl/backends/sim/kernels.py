@@ -891,24 +891,28 @@ def _chain_row(tape, theta, xrow, drow, g_ang, g_th, g_x, g_d):
                     g_d[sym_index[s]] += d
 
 
-@njit(cache=True, parallel=True)
+# The tape's two drivers are serial: a few hundred expressions per sample cost next to
+# nothing beside the simulation, and an OpenMP region would leave OpenMP's threads
+# spinning (under ``OMP_WAIT_POLICY=ACTIVE``, indefinitely) beside the Python threads
+# that run the simulation (``threads``, ``team``).
+@njit(cache=True, nogil=True)
 def eval_angles(tape, theta, x, delta):
     """Every tape entry for every sample: (B, A), B = ``x.shape[0]`` (= ``delta.shape[0]``)."""
     nb = x.shape[0]
     out = np.empty((nb, tape[0].shape[0]))
-    for b in prange(nb):
+    for b in range(nb):
         _eval_row(tape, theta, x[b], delta[b], out[b])
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def chain_tape(tape, theta, x, delta, g_ang):
     """Chain dL/d(tape entry) to θ (per sample, sum afterwards), x and δ."""
     nb = g_ang.shape[0]
     g_th = np.zeros((nb, theta.shape[0]))
     g_x = np.zeros((nb, x.shape[1]))
     g_d = np.zeros((nb, delta.shape[1]))
-    for b in prange(nb):
+    for b in range(nb):
         _chain_row(tape, theta, x[b], delta[b], g_ang[b], g_th[b], g_x[b], g_d[b])
     return g_th, g_x, g_d
 
