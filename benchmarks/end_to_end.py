@@ -7,7 +7,9 @@ Three measurements, in one invocation:
   Reported per run: the process's wall time and the phases ``results.json`` records
   under ``timing`` (train, defend, evaluate and the attacks inside it, total).
 - **first gradient**: the flagship classifier's first training step (batch 10) in a
-  fresh process, on an empty Numba cache (as after a fresh install) and then warm.
+  fresh process, on an empty Numba cache (as after a fresh install) and then warm;
+  ``--first-gradient-noisy`` the same for the noisy 10-qubit classifier of
+  ``benchmarks/noise.py`` (density matrices, batch 4).
 - **W1** (forward + gradient of a layered classifier, as in ``benchmarks/sim_w1.py``) at
   every batch size of ``--batch``, for qadl's ``Simulator.vjp``, qadl's training step
   (``Classifier.loss_and_grads``: readout, cross-entropy and gradient), Qulacs
@@ -81,24 +83,41 @@ _FIRST = """
 import time
 t0 = time.perf_counter()
 import numpy as np
-from benchmarks.compile import ren2022_classifier
-from qadl.backends.sim import Simulator
 from qadl.learn.classifier import Classifier
-c = ren2022_classifier()
-clf = Classifier(Simulator(c), c.readout)
+{build}
 rng = np.random.default_rng(0)
-theta, x = rng.uniform(0, 6, c.num_params), rng.uniform(0, 0.1, (10, c.num_features))
+theta, x = rng.uniform(0, 6, c.num_params), rng.uniform(0, 0.1, ({batch}, c.num_features))
+y = np.arange({batch}) % 2
 t1, c1 = time.perf_counter(), time.process_time()
-clf.loss_and_grads(theta, np.arange(10) % 2, x=x)
+clf.loss_and_grads(theta, y, x=x)
 t2, c2 = time.perf_counter(), time.process_time()
-clf.loss_and_grads(theta, np.arange(10) % 2, x=x)
+clf.loss_and_grads(theta, y, x=x)
 t3 = time.perf_counter()
-print(f"{t1 - t0:.3f} {t2 - t1:.3f} {c2 - c1:.3f} {t3 - t2:.4f}")
+print(f"{{t1 - t0:.3f}} {{t2 - t1:.3f}} {{c2 - c1:.3f}} {{t3 - t2:.4f}}")
 """
 
+MODELS = {
+    "flagship": ("""
+from benchmarks.compile import ren2022_classifier
+from qadl.backends.sim import Simulator
+c = ren2022_classifier()
+clf = Classifier(Simulator(c), c.readout)
+""", 10),
+    "noisy": ("""
+from benchmarks.noise import ren_image_circuit, ren_noise
+from qadl.backends.sim.noisy import NoisySimulator
+c = ren_image_circuit()
+clf = Classifier(NoisySimulator(c, ren_noise(), "density"), c.readout)
+""", 4),
+}
+"""The first-gradient models: the code that builds ``c`` and ``clf``, and the batch.
+``noisy`` is Ren et al.'s 10-qubit image classifier as ``benchmarks/noise.py`` builds it
+(depolarizing and T1/T2 relaxation after every gate), simulated by density matrix."""
 
-def first_gradient(warm_runs: int) -> list[tuple[str, float, float, float, float, float]]:
-    """Fresh processes: the flagship classifier's first training step (batch 10).
+
+def first_gradient(warm_runs: int, model: str = "flagship"
+                   ) -> list[tuple[str, float, float, float, float, float]]:
+    """Fresh processes: ``model``'s first training step (``Classifier.loss_and_grads``).
 
     The first process gets an empty ``NUMBA_CACHE_DIR`` (as after a fresh install: every
     kernel the step needs is compiled); the next ``warm_runs`` reuse that cache. Rows:
@@ -106,19 +125,21 @@ def first_gradient(warm_runs: int) -> list[tuple[str, float, float, float, float
     Compiling is single-threaded, so the first step's CPU time is less sensitive to other
     jobs on the machine than its wall time.
     """
+    build, batch = MODELS[model]
+    script = _FIRST.format(build=build, batch=batch)
     rows = []
     with tempfile.TemporaryDirectory(prefix="qadl-e2e-cache-") as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         for k in range(warm_runs + 1):
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", _FIRST], cwd=ROOT, env=env, check=True,
+            done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
                                   capture_output=True, text=True)
             wall = time.perf_counter() - started
-            build, first, cpu, second = (float(v) for v in done.stdout.split()[-4:])
-            rows.append(("empty" if k == 0 else "warm", wall, build, first, cpu, second))
-            print(f"first gradient ({rows[-1][0]} cache): process {wall:.2f} s, import + build "
-                  f"{build:.2f} s, first step {first:.2f} s ({cpu:.2f} s CPU), second step "
-                  f"{1e3 * second:.1f} ms "
+            build_s, first, cpu, second = (float(v) for v in done.stdout.split()[-4:])
+            rows.append(("empty" if k == 0 else "warm", wall, build_s, first, cpu, second))
+            print(f"first gradient, {model} (batch {batch}, {rows[-1][0]} cache): process "
+                  f"{wall:.2f} s, import + build {build_s:.2f} s, first step {first:.2f} s "
+                  f"({cpu:.2f} s CPU), second step {1e3 * second:.1f} ms "
                   f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return rows
 
@@ -246,6 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-gradient", type=int, default=2, metavar="N",
                         help="fresh processes to the first gradient: one on an empty Numba "
                              "cache, then N on the warm one (-1: skip)")
+    parser.add_argument("--first-gradient-noisy", type=int, default=-1, metavar="N",
+                        help="the same for the noisy 10-qubit classifier (density matrices, "
+                             "batch 4): one process on an empty cache, then N warm (-1: skip)")
     parser.add_argument("--batch", default="1,10,20,64,256", help="W1 batch sizes ('': skip W1)",
                         type=lambda s: [int(v) for v in s.split(",") if v])
     parser.add_argument("--qubits", type=int, default=10)
@@ -281,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
                   + " |")
     if args.first_gradient >= 0:
         first_gradient(args.first_gradient)
+    if args.first_gradient_noisy >= 0:
+        first_gradient(args.first_gradient_noisy, "noisy")
     if args.batch and engines:
         sim_w1._set_qubits(args.qubits)
         table = w1(args.batch, engines, args)
