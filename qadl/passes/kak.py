@@ -27,15 +27,18 @@ from qadl.passes.rules import phase_distance
 __all__ = [
     "SYNTH_TOL",
     "TwoQubitSynthesis",
+    "block_unitaries",
     "block_unitary",
     "clear_cache",
     "kak_coordinates",
     "min_cx_count",
     "min_cx_counts",
+    "phase_distance_estimates",
     "state_preparation",
     "synthesis_cx_count",
     "two_qubit_syntheses",
     "two_qubit_synthesis",
+    "within_phase",
 ]
 
 
@@ -68,6 +71,7 @@ def _eigh_lower_vectors(m: np.ndarray) -> np.ndarray:
     if _GUFUNCS is None:
         return np.linalg.eigh(m)[1]
     return _GUFUNCS.eigh_lo(m, signature="d->dd")[1]
+
 
 _Y = np.array([[0, -1j], [1j, 0]])
 _YY = np.kron(_Y, _Y)
@@ -140,6 +144,26 @@ def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
     for op in ops:
         u = _embedded(op, op.qubits[0] == low) @ u
     return u
+
+
+def block_unitaries(blocks: list[tuple[list[Op], tuple[int, int]]]) -> np.ndarray:
+    """``block_unitary`` of each ``(ops, pair)`` as one (n, 4, 4) stack, bit for bit.
+
+    The blocks are taken longest first, so the ones that still have an op at position
+    ``j`` are a prefix: one stacked matmul per position instead of one per op (each
+    matrix's product is the same BLAS call as alone).
+    """
+    mats = [[_embedded(op, op.qubits[0] == pair[0]) for op in ops] for ops, pair in blocks]
+    order = sorted(range(len(mats)), key=lambda i: -len(mats[i]))
+    ordered = [mats[i] for i in order]
+    u = np.empty((len(mats), 4, 4), dtype=complex)
+    u[:] = np.eye(4, dtype=complex)
+    for j in range(len(ordered[0]) if ordered else 0):
+        m = sum(len(row) > j for row in ordered)
+        u[:m] = np.array([row[j] for row in ordered[:m]]) @ u[:m]
+    out = np.empty_like(u)
+    out[order] = u
+    return out
 
 
 def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
@@ -385,6 +409,36 @@ def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
     return TwoQubitSynthesis(tuple(layers), template.cx)
 
 
+def phase_distance_estimates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``phase_distance(a[i], b[i])`` for stacks ``a`` and ``b`` (``b`` may broadcast), to rounding.
+
+    Not bit for bit: the phase is ``tr/|tr|`` rather than ``exp(i·phase(tr))``. Where the
+    distance is below 1, ``|tr(b†a)|`` is near its maximum and both phases are within a
+    few ulps of the best one, so the two results differ by about 1e-15.
+    """
+    b = np.broadcast_to(b, a.shape)
+    tr = (b.conj() * a).sum(axis=(1, 2))
+    mag = abs(tr)
+    phase = np.divide(tr, mag, out=np.ones_like(tr), where=mag > 0)
+    diff = a - phase[:, None, None] * b
+    return np.sqrt((diff.real**2 + diff.imag**2).sum(axis=(1, 2)))
+
+
+def within_phase(a: np.ndarray, b: np.ndarray, tol: float, dist=None) -> np.ndarray:
+    """``phase_distance(a[i], b[i]) <= tol`` for stacks, the same decisions in a few calls.
+
+    The estimate (``phase_distance_estimates``, or ``dist`` when given) decides wherever
+    it is clear of ``tol`` by ``tol/2``, far beyond its error; ``phase_distance`` itself
+    decides the rest.
+    """
+    b = np.broadcast_to(b, a.shape)
+    dist = phase_distance_estimates(a, b) if dist is None else dist
+    out = dist <= tol
+    for i in np.flatnonzero(abs(dist - tol) <= tol / 2):
+        out[i] = phase_distance(a[i], b[i]) <= tol
+    return out
+
+
 def synthesis_cx_count(u: np.ndarray) -> int:
     """The CX count ``two_qubit_synthesis(u)`` tries first (read from ``u`` scaled into SU(4))."""
     return min_cx_count(_special(np.asarray(u, dtype=complex)))
@@ -522,8 +576,9 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
         layers[0] = (layers[0][0] @ r_low[index], layers[0][1] @ r_high[index])
         layers[-1] = (l_low[index] @ layers[-1][0], l_high[index] @ layers[-1][1])
         found = _layers_matrix_stack(layers, templates[index[0]].cx)
+        close = within_phase(found, su[index], SYNTH_TOL)  # _error(found[row], su[i]) ≤ tol
         for row, i in enumerate(index):
-            if ok[i] and _error(found[row], su[i]) <= SYNTH_TOL:
+            if ok[i] and close[row]:
                 circuit = tuple((low[row], high[row]) for low, high in layers)
                 out[i] = TwoQubitSynthesis(circuit, templates[i].cx)
     return out

@@ -18,6 +18,7 @@ from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import (
     SYNTH_TOL,
     TwoQubitSynthesis,
+    block_unitaries,
     block_unitary,
     min_cx_counts,
     state_preparation,
@@ -27,7 +28,7 @@ from qadl.passes.kak import (
 from qadl.passes.kak import clear_cache as forget_op_matrices
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
-from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
+from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler
 
 __all__ = ["clear_caches", "resynth_2q"]
 
@@ -100,6 +101,10 @@ class _Synthesis:
     circuit: TwoQubitSynthesis
     busy: int
     """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
+    rotations: int
+    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
+    min_ops: int
+    """A lower bound on the ops ``to_ops`` writes in a gate set without ``U`` (``layer_costs``)."""
 
 
 _SYNTHESES: dict[tuple[bytes, Gate], _Synthesis | None] = {}
@@ -128,8 +133,8 @@ def _plans(keys: list[tuple], entangler: Gate) -> list[_Plan]:
     """``_plan`` of each block ``(ops, pair, …)``, the CX counts read in one batch."""
     if not keys:
         return []
-    us = [block_unitary(list(ops), pair) for ops, pair, *_ in keys]
-    counts = min_cx_counts(np.array(us))
+    us = block_unitaries([(ops, pair) for ops, pair, *_ in keys])
+    counts = min_cx_counts(us)
     return [
         _plan(u, _size(key[0]), k, entangler) for key, u, k in zip(keys, us, counts, strict=True)
     ]
@@ -173,22 +178,34 @@ def _synthesize(unitaries: list[bytes], entangler: Gate) -> dict[bytes, _Synthes
         else:
             found[unitary] = known
     us = [np.frombuffer(b, dtype=complex).reshape(4, 4).copy() for b in missing]
-    for unitary, synth in zip(missing, two_qubit_syntheses(us), strict=True):
-        found[unitary] = None if synth is None else _counted(synth, entangler)
+    synths = two_qubit_syntheses(us)
+    counted = _counted([with_entangler(s, entangler) for s in synths if s is not None])
+    for unitary, synth in zip(missing, synths, strict=True):
+        found[unitary] = None if synth is None else next(counted)
         _SYNTHESES[unitary, entangler] = found[unitary]
     return found
 
 
-def _counted(synth: TwoQubitSynthesis, entangler: Gate) -> _Synthesis:
-    """``synth`` written for ``entangler``, with its busy layers counted."""
-    synth = with_entangler(synth, entangler)
-    busy = sum(not all(map(proportional_to_identity, layer)) for layer in synth.layers)
-    return _Synthesis(synth, busy)
+def _counted(synths: list[TwoQubitSynthesis]):
+    """Each synthesis with its busy layers, rotations and least ops (an iterator).
+
+    The single-qubit matrices of all of them are judged at once (``layer_costs``: a
+    phase is ``proportional_to_identity``'s decision, bit for bit).
+    """
+    mats = [m for synth in synths for layer in synth.layers for m in layer]
+    if not mats:
+        return iter(())
+    phases, bounds = layer_costs(np.array(mats))
+    return _counts(synths, iter(phases), iter(bounds))
 
 
-def _rotations(synth: TwoQubitSynthesis) -> int:
-    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
-    return sum(not proportional_to_identity(m) for layer in synth.layers for m in layer)
+def _counts(synths: list[TwoQubitSynthesis], phases, bounds):
+    for synth in synths:
+        flags = [(next(phases), next(phases)) for _ in synth.layers]
+        busy = sum(not (low and high) for low, high in flags)
+        rotations = sum(not low for low, _ in flags) + sum(not high for _, high in flags)
+        min_ops = len(synth.cx) + sum(next(bounds) for _ in range(2 * len(synth.layers)))
+        yield _Synthesis(synth, busy, rotations, min_ops)
 
 
 def _operator_replacement(
@@ -212,8 +229,10 @@ def _operator_replacement(
     cx = len(found.circuit.cx)
     if (cx, cx + found.busy) >= (two, depth):
         return None  # each busy layer adds at least one to the depth
-    if cx + _rotations(found.circuit) > len(ops):
+    if cx + found.rotations > len(ops):
         return None  # each rotation is written as at least one op
+    if Gate.U not in gate_set.allowed and found.min_ops > len(ops):
+        return None  # to_ops would stop past len(ops) ops
     return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
 
 

@@ -14,12 +14,19 @@ import numpy as np
 
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
+from qadl.passes.kak import (
+    TwoQubitSynthesis,
+    phase_distance_estimates,
+    two_qubit_synthesis,
+    within_phase,
+)
 from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 
 __all__ = [
+    "LAYER_TOL",
     "clear_cache",
+    "layer_costs",
     "proportional_to_identity",
     "synthesize_2q",
     "to_ops",
@@ -28,13 +35,41 @@ __all__ = [
 
 _H = GATES[Gate.H].matrix()
 _I2 = np.eye(2, dtype=complex)
-_LAYER_TOL = 1e-12
+LAYER_TOL = 1e-12
 """Frobenius error (up to global phase) of one single-qubit layer written as gates."""
 
 
 def proportional_to_identity(m: np.ndarray) -> bool:
-    """A phase times I within ``_LAYER_TOL`` (linear: ``rz(ε)`` is not, for ``ε > ~1.4e-12``)."""
-    return phase_distance(m, _I2) <= _LAYER_TOL
+    """A phase times I within ``LAYER_TOL`` (linear: ``rz(ε)`` is not, for ``ε > ~1.4e-12``)."""
+    return phase_distance(m, _I2) <= LAYER_TOL
+
+
+_AXIS_MARGIN = 1e-9
+"""How far (in SU(2) entries) a matrix must be from every X, Y and Z rotation to be
+counted as two ops: one gate of a form within ``LAYER_TOL`` of it is within ~1e-11."""
+
+
+def layer_costs(mats: np.ndarray) -> tuple[list[bool], list[int]]:
+    """For a stack of 2×2 unitaries: which are phases, and a lower bound on each one's ops.
+
+    The phases are ``proportional_to_identity``'s decisions (``within_phase``). The bound
+    is for gate sets without ``U`` (where one ``U`` writes any matrix): 0 for a phase or a
+    matrix near one, 1 for a rotation about X, Y or Z up to phase (RZ, P, RY, RX, SX, X:
+    every one-gate candidate of ``_shortest_spec``) or a matrix near one, else 2.
+    """
+    dist = phase_distance_estimates(mats, _I2)
+    phases = within_phase(mats, _I2, LAYER_TOL, dist)
+    dets = mats[:, 0, 0] * mats[:, 1, 1] - mats[:, 0, 1] * mats[:, 1, 0]
+    v = mats / np.sqrt(dets)[:, None, None]  # in SU(2): [[a, -b*], [b, a*]]
+    a, b = v[:, 0, 0], v[:, 1, 0]
+    real_a = abs(a.imag) <= _AXIS_MARGIN
+    axis = (
+        (abs(b) <= _AXIS_MARGIN)  # Z
+        | (real_a & (abs(b.imag) <= _AXIS_MARGIN))  # Y
+        | (real_a & (abs(b.real) <= _AXIS_MARGIN))  # X
+    )
+    bound = np.where(dist <= 2 * LAYER_TOL, 0, np.where(axis, 1, 2))
+    return phases.tolist(), bound.tolist()
 
 
 def _with_phase_gates(spec: Spec) -> Spec:
@@ -97,14 +132,14 @@ def _shortest_spec(m: np.ndarray, allowed: frozenset[Gate]) -> Spec | None:
         return []
     t, p, lam = zyz_angles(m)
     if Gate.U in allowed:  # one gate, always exact: no search
-        return FORMS["u"](t, p, lam, _LAYER_TOL)[0]
+        return FORMS["u"](t, p, lam, LAYER_TOL)[0]
     candidates: list[Spec] = []
     for form, use_p in _usable_forms(allowed):
-        for spec in FORMS[form](t, p, lam, _LAYER_TOL):
+        for spec in FORMS[form](t, p, lam, LAYER_TOL):
             candidates.append(_with_phase_gates(spec) if use_p else spec)
     fitting = [c for c in candidates if all(gate in allowed for gate, _ in c)]
     for spec in sorted(fitting, key=len):
-        if phase_distance(spec_matrix(spec), m) <= _LAYER_TOL:
+        if phase_distance(spec_matrix(spec), m) <= LAYER_TOL:
             return spec
     return None
 

@@ -84,9 +84,12 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
         assert synth.cx == want.cx
         assert found.busy == _busy(want.layers)
         rotations = sum(not proportional_to_identity(m) for layer in want.layers for m in layer)
-        assert _resynth._rotations(synth) == rotations
+        assert found.rotations == rotations
         written = to_ops(synth, (0, 1), entangler, frozenset({Gate.U, entangler}))
         assert len(written) >= len(synth.cx) + rotations
+        for gates in ({Gate.RX, Gate.RY, Gate.RZ}, {Gate.RZ, Gate.SX, Gate.X}):
+            native = to_ops(synth, (0, 1), entangler, frozenset({entangler, *gates}))
+            assert native is None or len(native) >= found.min_ops
         for got_layer, want_layer in zip(synth.layers, want.layers, strict=True):
             for got, expected in zip(got_layer, want_layer, strict=True):
                 assert got.tobytes() == expected.tobytes()
