@@ -107,7 +107,7 @@ def test_w1_layer_is_one_low_and_one_high_run():
     assert runs[1, 3] == 0b111 << 13
 
 
-@pytest.mark.parametrize(("n", "m", "h_max"), [(9, 3, 1), (9, 5, 2), (9, 7, 4), (8, 6, 6)])
+@pytest.mark.parametrize(("n", "m", "h_max"), [(9, 4, 1), (9, 5, 2), (9, 7, 4), (8, 6, 3)])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_blocked_sweeps_match_the_complex_kernels(n, m, h_max, with_state):
     """States = reference; outputs, every gradient and λ₀ = the complex adjoint kernels."""
@@ -132,7 +132,7 @@ def test_blocked_sweeps_match_the_complex_kernels(n, m, h_max, with_state):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**31), m=st.integers(1, 6), h_max=st.integers(1, 6),
+@given(seed=st.integers(0, 2**31), m=st.integers(4, 6), h_max=st.integers(1, 3),
        angle=st.sampled_from([0.0, 1e-9, np.pi / 4, np.pi / 2, np.pi, -3 * np.pi / 4]))
 def test_blocked_gradient_matches_finite_differences(seed, m, h_max, angle):
     """dL/dθ at hard angles (0, tiny, multiples of π/4) = central differences of the outputs."""
@@ -142,7 +142,7 @@ def test_blocked_gradient_matches_finite_differences(seed, m, h_max, angle):
     x = np.full((1, circuit.num_features), angle)
     delta = np.zeros((1, circuit.num_deltas))
     cot = np.random.default_rng(seed).normal(size=(1, circuit.readout.num_outputs))
-    _, _, g, _ = _sweep(sim, m, min(h_max, m), theta, x, delta, None, cot)
+    _, _, g, _ = _sweep(sim, m, min(h_max, m - 3), theta, x, delta, None, cot)
     g_th, _, _ = chain(sim.program, theta, x, delta, g)
     h = 1e-6
     for p in range(circuit.num_params):

@@ -159,7 +159,7 @@ def test_probs_sum_to_one_with_all_classes():
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("n", "m", "h_max"), [(9, 3, 2), (9, 8, 5), (17, 14, 2)])
+@pytest.mark.parametrize(("n", "m", "h_max"), [(9, 5, 2), (9, 8, 5), (17, 14, 2)])
 def test_split_array_large_state_path(n, m, h_max):
     """Large-state split-array kernels (low and high runs, cz masks above the tables)."""
     from qadl.backends.sim import soa_single

@@ -37,7 +37,7 @@ from numba.extending import intrinsic  # noqa: E402
 
 from qadl.backends.sim.kernels import leaf  # noqa: E402
 
-__all__ = ["LANES", "back_m1", "cx", "m1"]
+__all__ = ["LANES", "back_m1", "back_slices_m1", "cx", "m1", "slices_m1"]
 
 LANES = 8
 """Amplitudes per vector: qubits below log2(LANES) are in-lane."""
@@ -235,6 +235,29 @@ def _pairs_update(b, x, y, m):
     return _cmadd(b, a, x, c, y), _cmadd(b, d, x, e, y)
 
 
+def _pairs_step(b, ptrs, m):
+    """One vector of pairs: (x, y) ← M (x, y), at ``ptrs`` = (x_r, x_i, y_r, y_i)."""
+    xr, xi, yr, yi = _load(b, ptrs)
+    x, y = _pairs_update(b, (xr, xi), (yr, yi), m)
+    _store(b, ptrs, (*x, *y))
+
+
+def _pairs_back_step(b, ptrs, m, acc):
+    """One vector of pairs: T += conj(λ)ᵀψ, then ψ ← Mψ and λ ← Mλ, at ``ptrs`` =
+    (ψ0_r, ψ0_i, λ0_r, λ0_i, ψ1_r, ψ1_i, λ1_r, λ1_i)."""
+    x0r, x0i, l0r, l0i, x1r, x1i, l1r, l1i = _load(b, ptrs)
+    psi0, psi1, lam0, lam1 = (x0r, x0i), (x1r, x1i), (l0r, l0i), (l1r, l1i)
+    _accumulate(b, acc, (*_conj_times(b, lam0, psi0), *_conj_times(b, lam0, psi1),
+                         *_conj_times(b, lam1, psi0), *_conj_times(b, lam1, psi1)))
+    psi0, psi1 = _pairs_update(b, psi0, psi1, m)
+    lam0, lam1 = _pairs_update(b, lam0, lam1, m)
+    _store(b, ptrs, (*psi0, *lam0, *psi1, *lam1))
+
+
+def _overlap_sums(b, context, signature, acc):
+    return context.make_tuple(b, signature.return_type, [_lane_sum(b, b.load(a)) for a in acc])
+
+
 @intrinsic
 def _pairs_forward(typingctx, re, im, q, ar, ai, br, bi, cr, ci, dr, di):
     if not (_is_vector(re) and _is_vector(im) and isinstance(q, types.Integer)):
@@ -245,11 +268,9 @@ def _pairs_forward(typingctx, re, im, q, ar, ai, br, bi, cr, ci, dr, di):
         q = context.cast(builder, args[2], signature.args[2], types.intp)
         m = [_splat(builder, x) for x in args[3:]]
         with cgutils.for_range(builder, _count(builder, arrays[0], 4)) as loop:
-            ptrs = [_vector_at(builder, a, i)
-                    for i in _pair_offsets(builder, loop.index, q) for a in arrays]
-            xr, xi, yr, yi = _load(builder, ptrs)
-            x, y = _pairs_update(builder, (xr, xi), (yr, yi), m)
-            _store(builder, ptrs, (*x, *y))
+            _pairs_step(builder, [_vector_at(builder, a, i)
+                                  for i in _pair_offsets(builder, loop.index, q)
+                                  for a in arrays], m)
         return context.get_dummy_value()
 
     return types.void(re, im, q, *_PARTS), codegen
@@ -266,21 +287,48 @@ def _pairs_backward(typingctx, re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, 
         m = [_splat(builder, x) for x in args[5:]]
         acc = _zeros(builder, 8)  # T00, T01, T10, T11, split
         with cgutils.for_range(builder, _count(builder, arrays[0], 4)) as loop:
-            ptrs = [_vector_at(builder, a, i)
-                    for i in _pair_offsets(builder, loop.index, q) for a in arrays]
-            x0r, x0i, l0r, l0i, x1r, x1i, l1r, l1i = _load(builder, ptrs)
-            psi0, psi1, lam0, lam1 = (x0r, x0i), (x1r, x1i), (l0r, l0i), (l1r, l1i)
-            _accumulate(builder, acc, (*_conj_times(builder, lam0, psi0),
-                                       *_conj_times(builder, lam0, psi1),
-                                       *_conj_times(builder, lam1, psi0),
-                                       *_conj_times(builder, lam1, psi1)))
-            psi0, psi1 = _pairs_update(builder, psi0, psi1, m)
-            lam0, lam1 = _pairs_update(builder, lam0, lam1, m)
-            _store(builder, ptrs, (*psi0, *lam0, *psi1, *lam1))
-        sums = [_lane_sum(builder, builder.load(a)) for a in acc]
-        return context.make_tuple(builder, signature.return_type, sums)
+            _pairs_back_step(builder, [_vector_at(builder, a, i)
+                                       for i in _pair_offsets(builder, loop.index, q)
+                                       for a in arrays], m, acc)
+        return _overlap_sums(builder, context, signature, acc)
 
     return types.UniTuple(types.float64, 8)(re, im, lre, lim, q, *_PARTS), codegen
+
+
+# ============================================================================ slice pairs
+@intrinsic
+def _slices_forward(typingctx, re0, im0, re1, im1, ar, ai, br, bi, cr, ci, dr, di):
+    if not all(_is_vector(a) for a in (re0, im0, re1, im1)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arrays = _arrays(context, builder, signature.args[:4], args[:4])
+        m = [_splat(builder, x) for x in args[4:]]
+        with cgutils.for_range(builder, _count(builder, arrays[0], 3)) as loop:
+            off = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+            _pairs_step(builder, [_vector_at(builder, a, off) for a in arrays], m)
+        return context.get_dummy_value()
+
+    return types.void(re0, im0, re1, im1, *_PARTS), codegen
+
+
+@intrinsic
+def _slices_backward(typingctx, re0, im0, lre0, lim0, re1, im1, lre1, lim1,
+                     ar, ai, br, bi, cr, ci, dr, di):
+    if not all(_is_vector(a) for a in (re0, im0, lre0, lim0, re1, im1, lre1, lim1)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arrays = _arrays(context, builder, signature.args[:8], args[:8])
+        m = [_splat(builder, x) for x in args[8:]]
+        acc = _zeros(builder, 8)
+        with cgutils.for_range(builder, _count(builder, arrays[0], 3)) as loop:
+            off = builder.shl(loop.index, ir.Constant(loop.index.type, 3))
+            _pairs_back_step(builder, [_vector_at(builder, a, off) for a in arrays], m, acc)
+        return _overlap_sums(builder, context, signature, acc)
+
+    return (types.UniTuple(types.float64, 8)(re0, im0, lre0, lim0, re1, im1, lre1, lim1,
+                                             *_PARTS), codegen)
 
 
 # ============================================================================ cx
@@ -413,6 +461,22 @@ def back_m1(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di):
     if q == 2:
         return _backward_4(re, im, lre, lim, ar, ai, br, bi, cr, ci, dr, di)
     return _pairs_backward(re, im, lre, lim, q, ar, ai, br, bi, cr, ci, dr, di)
+
+
+@leaf()
+def slices_m1(re0, im0, re1, im1, ar, ai, br, bi, cr, ci, dr, di):
+    """(ψ0[j], ψ1[j]) ← M (ψ0[j], ψ1[j]) for matching entries of two slices (lengths a
+    multiple of eight), M given as in ``m1``."""
+    _slices_forward(re0, im0, re1, im1, ar, ai, br, bi, cr, ci, dr, di)
+
+
+@leaf()
+def back_slices_m1(re0, im0, re1, im1, lre0, lim0, lre1, lim1, ar, ai, br, bi, cr, ci, dr,
+                   di):
+    """``back_m1`` for matching entries of two slices (ψ0, λ0) and (ψ1, λ1): the overlaps
+    T (8 reals), then both slice pairs updated by M."""
+    return _slices_backward(re0, im0, lre0, lim0, re1, im1, lre1, lim1, ar, ai, br, bi, cr,
+                            ci, dr, di)
 
 
 @leaf()

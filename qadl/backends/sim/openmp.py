@@ -7,17 +7,18 @@ parallel regions separated by NumPy and Python work the spinning threads compete
 the thread doing that work, and on a busy machine a region then waits a whole scheduler
 slice for a descheduled thread: batch-10 training steps of the flagship classifier
 measured up to 15 ms per sample unset against 1 ms under ``PASSIVE`` (docs/benchmarks.md).
-``PASSIVE`` alone (no spinning) makes every region wake sleeping threads, which one
-large state split over the threads pays about 44 times per sample (``soa_single``). Idle
-threads that first spin ``GOMP_SPINCOUNT`` iterations avoid that on an idle machine, but
-beside a busy process a spinning thread uses up its share of a core and then waits a
-slice before its next region. W1 at batch 1, mean ms per ``Simulator.vjp`` with spin
-counts 0 / 1 000 / 10 000 (``benchmarks/wait_policy.py``): at 14 qubits 4.9-5.8 /
-2.1-2.2 / 1.9-2.0 idle and 3.9-4.0 / 6.2-6.5 / 19-21 beside one busy process; at 16
-qubits 12-14 / 9.0-10.9 / 8.8-9.4 idle and 17 / 19 / 41-47 beside it. So qadl's
-default is ``PASSIVE`` with ``GOMP_SPINCOUNT=1000`` (about 10 µs): most of the idle
-machine's gain, little of the busy one's loss. A wait policy or spin count the user set
-is kept, and then nothing else is changed.
+``PASSIVE`` alone (no spinning) makes every region wake sleeping threads; idle threads
+that first spin ``GOMP_SPINCOUNT`` iterations avoid that on an idle machine, but beside a
+busy process a spinning thread uses up its share of a core and then waits a slice before
+its next region. When one large state still ran as 44 regions per sample, 1 000 spins
+(about 10 µs) kept most of the idle machine's gain and little of the busy one's loss
+(``benchmarks/wait_policy.py``), so qadl's default is ``PASSIVE`` with
+``GOMP_SPINCOUNT=1000``. A wait policy or spin count the user set is kept, and then
+nothing else is changed.
+
+Training steps, gradients and one large state now run on Python threads (``threads``,
+``team``), not in OpenMP regions; the policy governs the kernels that remain parallel
+loops (batched outputs, density matrices, the complex-amplitude fallbacks, Gram matrices).
 """
 
 from __future__ import annotations

@@ -61,10 +61,12 @@ def single_state_runs(program: SimProgram, m: int, h_max: int) -> np.ndarray:
     every contiguous chunk to itself (blocks on qubits < m, and every diagonal); a high
     run (``high == 1``) holds consecutive single-qubit blocks on qubits ≥ m, at most
     ``h_max`` distinct ones, whose set is ``mask``: its chunks are gathered from
-    ``2**popcount(mask)`` strided segments of ``2**(m - popcount(mask))`` amplitudes.
+    ``2**popcount(mask)`` strided segments of ``2**(m - popcount(mask))`` amplitudes, at
+    least eight (``h_max ≤ m - 3``: the kernels' vector width).
     """
-    if not 1 <= h_max <= m < program.num_qubits:
-        raise ValueError(f"need 1 <= h_max <= m < n qubits, got h_max={h_max}, m={m}")
+    if not (1 <= h_max <= m - 3 and m < program.num_qubits):
+        raise ValueError(f"need 1 <= h_max <= m - 3 and m < n qubits (segments of at least "
+                         f"eight amplitudes), got h_max={h_max}, m={m}")
     rows: list[list[int]] = []
     for blk, (kind, q) in enumerate(zip(program.kind, program.qubits[:, 0], strict=True)):
         high = kind == K_M1 and q >= m
