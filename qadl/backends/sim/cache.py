@@ -154,6 +154,7 @@ KERNEL_SOURCES = (
     "backends/sim/soa_single.py",
     "backends/sim/soa_step.py",
     "backends/sim/state_adjoint.py",
+    "backends/sim/team.py",
     "learn/phase_kernels.py",
     "passes/sabre_kernels.py",
 )
