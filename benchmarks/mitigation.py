@@ -16,6 +16,12 @@ Usage: ``python benchmarks/mitigation.py [--qubits 3 6 10] [--batch 16]``.
 ``--forward B [B ...]`` times only the unmitigated forward, qadl and Aer side by side in
 one warm process (alternating, ``--rounds`` times, per sample), at each batch size B:
 ``python benchmarks/mitigation.py --forward 4 64 --qubits 6 8 10``.
+
+``--train-step`` times a mitigated training step (outputs, a cross-entropy cotangent from
+them, the gradient through the mitigation) on ``--batch`` samples both ways, alternating
+``--rounds`` times in one warm process: ``vjp_after`` (one forward pass per noise scale)
+and ``outputs`` then ``vjp`` (``vjp`` repeats each scale's forward pass):
+``python benchmarks/mitigation.py --train-step --qubits 6 --batch 8 --rounds 7``.
 """
 
 from __future__ import annotations
@@ -204,6 +210,42 @@ def forward_side_by_side(n: int, batches: list[int], rounds: int) -> None:
         print(f"| {n} | {batch} | {q:.3g} | {a:.3g} | {ratio:.2f} | {gap:.1e} |", flush=True)
 
 
+def train_step_side_by_side(n: int, batch: int, rounds: int) -> None:
+    """Mitigated training step per sample: one forward pass per scale vs outputs, then vjp."""
+    from qadl.backends.sim.extrapolation import Extrapolation
+    from qadl.backends.sim.gradients import outputs_then_vjp
+    from qadl.backends.sim.mitigated import MitigatedSimulator, Mitigation
+    from qadl.ir.target import NoiseModel
+    from qadl.passes import fold_global
+
+    c = circuit(n)
+    ext = Extrapolation("richardson", (1, 3, 5))
+    sim = MitigatedSimulator([fold_global(c, scale=s) for s in ext.scales],
+                             NoiseModel(NOISE["p1"], NOISE["p2"], NOISE["readout"]),
+                             Mitigation("tensored", None, ext), "density")
+    rng = np.random.default_rng(0)
+    theta, x = rng.uniform(-np.pi, np.pi, c.num_params), rng.uniform(0, np.pi, (batch, n))
+    labels = np.arange(batch) % 2
+
+    def seed(p):  # cross-entropy of the labels' probabilities
+        cot = np.zeros_like(p)
+        cot[np.arange(batch), labels] = -1.0 / np.clip(p[np.arange(batch), labels], 1e-9, None)
+        return cot / batch, None
+
+    one_pass = lambda: sim.vjp_after(theta, x, seed=seed)  # noqa: E731
+    two_passes = lambda: outputs_then_vjp(sim, theta, x, None, None, seed, "adjoint")  # noqa: E731
+    a, b = one_pass()[0], two_passes()[0]
+    gap = max(np.abs(a.theta - b.theta).max(), np.abs(a.x - b.x).max())
+    ratios, times = [], []
+    for _ in range(rounds):
+        t_one, t_two = _timed(one_pass, 1), _timed(two_passes, 1)
+        ratios.append(t_two / t_one)
+        times.append((t_one, t_two))
+    t_one, t_two = np.median(times, axis=0) / batch * 1e3
+    print(f"| {n} | {batch} | {t_one:.1f} | {t_two:.1f} | {np.median(ratios):.2f} "
+          f"({min(ratios):.2f}-{max(ratios):.2f}) | {gap:.1e} |", flush=True)
+
+
 def one(n: int, batch: int, engine: str) -> dict:
     if engine == "aer":
         return aer_engine(n, batch)
@@ -233,7 +275,15 @@ def main() -> None:
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--forward", type=int, nargs="+", metavar="B")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--train-step", action="store_true")
     args = parser.parse_args()
+    if args.train_step:
+        print("| qubits | batch | one pass / sample (ms) | outputs then vjp / sample (ms) | "
+              "ratio (median, range) | max |Δ gradient| |")
+        print("|---|---|---|---|---|---|")
+        for n in args.qubits:
+            train_step_side_by_side(n, args.batch, args.rounds)
+        return
     if args.forward:
         print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
         print(

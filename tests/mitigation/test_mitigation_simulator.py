@@ -154,3 +154,41 @@ def test_calibration_shots_estimate_the_confusion_matrix():
         got = MitigatedSimulator([circuit], noise, mitigation).outputs(theta, x)
         errors.append(np.abs(got - want).max())
     assert errors[1] < 2e-3 < errors[0]
+
+
+@pytest.mark.parametrize("engine_method", ["density", "trajectories"])
+def test_vjp_after_runs_each_scale_once(engine_method, monkeypatch):
+    """``vjp_after``: each scale's engine runs its own ``vjp_after`` once and never
+    ``outputs``; ``seed`` sees the mitigated outputs, and by density matrix the result is
+    ``outputs`` then ``vjp``'s (a nonlinear cotangent, as a loss gives)."""
+    ro = Readout("probs", qubits=(0, 1), num_classes=3)
+    noise = NoiseModel(depolarizing_1q=0.01, depolarizing_2q=0.04, readout_error=(0.02, 0.05))
+    scales = (1, 3, 5)
+    mitigation = Mitigation(readout="tensored", extrapolation=Extrapolation("richardson",
+                                                                           scales))
+    circuits = [fold_global(_two_qubit(ro), scale=s) for s in scales]
+    sim = MitigatedSimulator(circuits, noise, mitigation, method=engine_method)
+    rng = np.random.default_rng(5)
+    theta, x = rng.uniform(-2, 2, 3), rng.uniform(0, 3, (2, 2))
+    calls = []
+    for k, engine in enumerate(sim.engines):
+        run = engine.vjp_after
+        monkeypatch.setattr(engine, "vjp_after",
+                            lambda *a, _k=k, _run=run, **kw: calls.append(_k) or _run(*a, **kw))
+        monkeypatch.setattr(engine, "outputs", lambda *a, **kw: pytest.fail("second forward"))
+    seen = []
+
+    def seed(out):
+        seen.append(out)
+        return np.sin(out) + out, "aux"
+
+    grads, aux = sim.vjp_after(theta, x, seed=seed)
+    assert calls == [0, 1, 2] and aux == "aux" and len(seen) == 1
+    np.testing.assert_array_equal(grads.outputs, seen[0])
+    monkeypatch.undo()
+    if engine_method == "density":
+        want = sim.vjp(theta, x, cotangent=seed(sim.outputs(theta, x))[0])
+        np.testing.assert_allclose(seen[0], sim.outputs(theta, x), rtol=0, atol=1e-15)
+        for name in ("theta", "x"):
+            np.testing.assert_allclose(getattr(grads, name), getattr(want, name), rtol=0,
+                                       atol=1e-13, err_msg=name)

@@ -168,11 +168,52 @@ class MitigatedSimulator:
         self, theta, x=None, delta=None, state=None, *, cotangent, method: str = "adjoint"
     ) -> Gradients:
         """``cotangentᵀ · ∂outputs`` through the mitigation (see the module doc)."""
-        scaled = self._scaled(theta, x, delta, state)
+        grads, _ = self.vjp_after(theta, x, delta, state, method=method,
+                                  seed=lambda outputs: (cotangent, None))
+        return grads
+
+    def vjp_after(
+        self, theta, x=None, delta=None, state=None, *, seed, method: str = "adjoint"
+    ) -> tuple[Gradients, object]:
+        """``vjp`` with ``seed(outputs) = (cotangent, aux)``, one forward pass per noise scale.
+
+        The engines' ``vjp_after`` calls nest: engine k's cotangent seed runs engine
+        k + 1's ``vjp_after``, so the innermost seed holds every scale's outputs, mitigates
+        and combines them, calls ``seed`` and hands each engine its cotangent as the calls
+        return. Every engine keeps its forward pass meanwhile (each within its own memory
+        bound, beyond which it runs ``outputs`` then ``vjp``). Returns ``(Gradients, aux)``;
+        the gradients' ``outputs`` are the mitigated outputs ``seed`` saw.
+        """
+        parts, _, physical, aux = self._nested_vjps(0, [], (theta, x, delta, state), seed,
+                                                    method)
+        total = functools.reduce(_add, parts)
+        return replace(total, outputs=physical[:, : self.readout.num_outputs]), aux
+
+    def _nested_vjps(self, k: int, outs: list, args: tuple, seed, method: str):
+        """Engine ``k``'s ``vjp_after``, engines ``k+1 …`` run inside its seed (``outs``:
+        the outputs of engines ``0 … k-1``). Returns the gradients of engines ``k …`` in
+        order, the per-scale cotangents, the physical values and ``seed``'s aux."""
+
+        def seed_k(out_k):
+            seen = [*outs, out_k]
+            inner = (self._nested_vjps(k + 1, seen, args, seed, method)
+                     if k + 1 < len(self.engines) else ([], *self._cotangents(seen, seed)))
+            return self._unmix_vjp(inner[1][k]), inner
+
+        grads, (parts, per_scale, physical, aux) = self.engines[k].vjp_after(
+            *args, seed=seed_k, method=method)
+        return [grads, *parts], per_scale, physical, aux
+
+    def _cotangents(self, raw: list[np.ndarray], seed):
+        """Every scale's cotangent from the engines' outputs ``raw``: mitigate, combine,
+        ``seed`` the mitigated values, and back through projection and extrapolation.
+        Returns ``(per-scale cotangents (S, B, K_full), physical values, aux)``."""
+        scaled = np.stack([self._unmix(o) for o in raw])
         combined = self._combine(scaled)
         physical = self._physical(combined)
+        user_cot, aux = seed(physical[:, : self.readout.num_outputs])
         cot = np.zeros_like(physical)
-        cot[:, : self.readout.num_outputs] = np.asarray(cotangent, dtype=float).reshape(
+        cot[:, : self.readout.num_outputs] = np.asarray(user_cot, dtype=float).reshape(
             physical.shape[0], -1
         )
         if self.readout.kind == "probs":
@@ -181,12 +222,7 @@ class MitigatedSimulator:
             cot = np.where(np.abs(combined) <= 1.0, cot, 0.0)
         ext = self.mitigation.extrapolation
         per_scale = cot[None] if ext is None else ext.vjp(scaled, cot, self._asymptote)
-        parts = [
-            engine.vjp(theta, x, delta, state, cotangent=self._unmix_vjp(g), method=method)
-            for engine, g in zip(self.engines, per_scale, strict=True)
-        ]
-        total = functools.reduce(_add, parts)
-        return replace(total, outputs=physical[:, : self.readout.num_outputs])
+        return per_scale, physical, aux
 
     def _unmix_vjp(self, cotangent: np.ndarray) -> np.ndarray:
         return cotangent if self.mitigator is None else self.mitigator.unmix_vjp(cotangent)
