@@ -13,14 +13,24 @@ from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
+from qadl.passes.kak import det
 from qadl.passes.rules import phase_distance
 
-__all__ = ["FORMS", "Spec", "resynth_1q", "spec_matrix", "spec_ops", "synthesize", "zyz_angles"]
+__all__ = [
+    "FORMS",
+    "Spec",
+    "clear_cache",
+    "resynth_1q",
+    "spec_matrix",
+    "spec_ops",
+    "synthesize",
+    "zyz_angles",
+]
 
 
 def zyz_angles(mat: np.ndarray) -> tuple[float, float, float]:
     """``(θ, φ, λ)`` with ``mat ∝ RZ(φ)·RY(θ)·RZ(λ) ∝ U(θ, φ, λ)`` for a 2×2 unitary."""
-    v = mat / cmath.sqrt(np.linalg.det(mat))
+    v = mat / cmath.sqrt(det(mat))
     a, b = v[0, 0], v[1, 0]
     theta = 2.0 * math.atan2(abs(b), abs(a))
     # Below 1e-15 the lost split of φ and λ moves the matrix by less than its rounding.
@@ -157,6 +167,18 @@ def _resynthesizable(op: Op, ctx: PassContext) -> bool:
 
 
 RunKey = tuple[tuple[Gate, tuple], ...]
+_RUNS: dict[tuple[RunKey, str, float], Spec | None] = {}
+"""``_first_match`` verdicts by (run key, form, atol), kept for the process: the fixed
+point meets the same runs round after round, and post-routing rounds meet them again."""
+_RUNS_SIZE = 4096
+_MISSING = object()
+
+
+def clear_cache() -> None:
+    """Forget the remembered run verdicts (first-compile timing)."""
+    _RUNS.clear()
+
+
 _SIN_HALF = frozenset({Gate.RX, Gate.RY, Gate.RZ, Gate.P})
 
 
@@ -180,22 +202,22 @@ def _flush(
     form: str,
     out: list[tuple[float, int, Op]],
     ctx: PassContext,
-    seen: dict[RunKey, Spec | None],
+    seen: dict[tuple[RunKey, str, float], Spec | None],
 ) -> None:
     """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis.
 
     Only candidates strictly shorter than the run are built and checked; the verdict for
-    a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit).
+    a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit),
+    the form and the tolerance.
     """
     atol = ctx.atol
     if len(run) <= _SHORTEST[form] or (len(run) == 1 and _far_from_identity(run[0][1], atol)):
         out += [(pos, 0, op) for pos, op in run]
         return
     ops = [op for _, op in run]
-    key = tuple([(op.gate, tuple([a.terms for a in op.angles])) for op in ops])
-    if key in seen:
-        spec = seen[key]
-    else:
+    key = (tuple([(op.gate, tuple([a.terms for a in op.angles])) for op in ops]), form, atol)
+    spec = seen.get(key, _MISSING)
+    if spec is _MISSING:
         spec = seen[key] = _first_match(_ops_matrix(ops), form, atol, len(ops))
     if spec is not None:
         last = run[-1][0]
@@ -221,13 +243,16 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     in ``rules.phase_distance`` (linear in the error: a dropped rotation is at most
     ``~1.4·ctx.atol`` rad).
 
-    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops).
+    Precondition: none. Keeps: the operator up to global phase. Cost: O(ops); each run's
+    verdict is kept for the process by its gates and exact angles (``clear_cache``).
     """
     if form not in FORMS:
         raise ValueError(f"unknown resynthesis form {form!r}; choose from {sorted(FORMS)}")
     runs: dict[int, list[tuple[int, Op]]] = {}
     out: list[tuple[float, int, Op]] = []
-    seen: dict[RunKey, Spec | None] = {}
+    if len(_RUNS) > _RUNS_SIZE:
+        _RUNS.clear()
+    seen = _RUNS
     for pos, op in enumerate(circuit.ops):
         if _resynthesizable(op, ctx):
             run = runs.get(op.qubits[0])

@@ -26,6 +26,7 @@ from qadl.passes.kak import (
     two_qubit_syntheses,
 )
 from qadl.passes.kak import clear_cache as forget_op_matrices
+from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
 from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler
@@ -87,7 +88,7 @@ def _gate_set(circuit: Circuit, gates: str) -> _GateSet | None:
 _CACHE_SIZE = 4096
 """Entries a cache may hold when a pass starts; above that it starts over."""
 
-_REWRITES: dict[tuple, tuple[Op, ...] | None] = {}
+_REWRITES: dict[_Key, tuple[Op, ...] | None] = {}
 """Block rewrites by ``(ops, pair, gate set, from_zero)``: the levels run to a fixed point
 and meet the same blocks round after round."""
 _UNDECIDED = object()
@@ -114,11 +115,13 @@ the same matrix, bit for bit."""
 
 
 def clear_caches() -> None:
-    """Forget every block rewrite, synthesis, op matrix and 1q sequence (first-compile timing)."""
+    """Forget every block rewrite, synthesis, op matrix and 1q sequence, and resynth-1q's
+    run verdicts (first-compile timing)."""
     _REWRITES.clear()
     _SYNTHESES.clear()
     forget_op_matrices()
     forget_layer_sequences()
+    forget_runs()
 
 
 @dataclass(frozen=True)
@@ -276,8 +279,27 @@ def _replacement(
     return best
 
 
-def _key(block: _Block, gate_set: _GateSet) -> tuple:
-    return tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero
+class _Key:
+    """A block's ``(ops, pair, gate set, from_zero)``, hashed once.
+
+    A tuple's hash hashes every op again, and a new block's key is looked up four times.
+    """
+
+    __slots__ = ("_hash", "key")
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+        self._hash = hash(key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self._hash == other._hash and self.key == other.key
+
+
+def _key(block: _Block, gate_set: _GateSet) -> _Key:
+    return _Key((tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero))
 
 
 def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] | None]:
@@ -291,12 +313,11 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
         if len(cache) > _CACHE_SIZE:
             cache.clear()
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
-    # One look-up per block: hashing a key hashes every op in it.
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
-    plans = _plans(new, gate_set.entangler)
+    plans = _plans([k.key for k in new], gate_set.entangler)
     syntheses = _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
-    decided = {k: _replacement(*k, p, syntheses) for k, p in zip(new, plans, strict=True)}
+    decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
     _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 
