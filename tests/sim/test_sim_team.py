@@ -42,6 +42,22 @@ def _late_writer(member, size, sync, flag, out):
         out[0] = flag[0]
 
 
+@njit(nogil=True)
+def _claimer(member, size, sync, owner, tasks):
+    """Claim tasks until none is left; mark each with the claiming member (1-based)."""
+    t = team.claim(sync, 1)
+    while t < tasks:
+        owner[t] += member + 1
+        t = team.claim(sync, 1)
+
+
+def test_every_task_is_claimed_by_exactly_one_member():
+    size = config.NUMBA_NUM_THREADS
+    owner = np.zeros(200_000, dtype=np.int64)
+    team.run(_claimer, size, owner, owner.size, counters=1)
+    assert owner.min() >= 1 and owner.max() <= size  # once each: no sum of two members
+
+
 def test_barrier_orders_every_round():
     size = config.NUMBA_NUM_THREADS
     if size < 2:

@@ -8,9 +8,11 @@ one of up to h qubits ≥ m pairs segment with segment (``lanes.slices_m1``). On
 pass per run instead of one per block: a W1 layer (a rotation on every qubit, a CZ
 chain) is two passes for the forward pass and two for the adjoint sweep at any n.
 
-The chunks of each run are split over a thread team (``team``) that runs the whole pass,
-meeting at a spinning barrier between runs: one thread start per pass, however many
-runs, and no dependence on OpenMP's wait policy.
+The chunks of each run are shared by a thread team (``team``) that runs the whole pass:
+each member claims the next chunk when it is free (so a member slowed by other work on
+its core does fewer), and the team meets at a spinning barrier between runs. One thread
+start per pass however many runs, no dependence on OpenMP's wait policy, and the same
+bits whichever member ran a chunk.
 
 The adjoint sweep un-applies each run to ψ and λ chunk by chunk and records every
 block's overlap ``R = Σ conj(λ) ⊗ ψ`` per chunk (``soa_kernels._back_m1``, or
@@ -36,7 +38,7 @@ from qadl.backends.sim import lanes, team  # noqa: E402
 from qadl.backends.sim import soa_kernels as S  # noqa: E402
 from qadl.backends.sim.kernels import inner, leaf  # noqa: E402
 from qadl.backends.sim.program import K_D1, K_M1  # noqa: E402
-from qadl.backends.sim.team import barrier  # noqa: E402
+from qadl.backends.sim.team import barrier, claim  # noqa: E402
 
 __all__ = ["backward_blocked", "forward_blocked", "readout_split", "seed_split"]
 
@@ -94,12 +96,11 @@ def _high_bit(q, hq):
 
 # ============================================================================ block matrices
 @leaf()
-def _block_mats(member, size, prog, ang, mats):
-    """Member ``member``'s share (every ``size``-th block) of the single-qubit blocks'
-    2×2 matrices, into ``mats`` (blocks, 4)."""
+def _block_mats(prog, ang, mats):
+    """The single-qubit blocks' 2×2 matrices, into ``mats`` (blocks, 4)."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
      const1, const4, constd4, amp_off, dtab) = prog
-    for blk in range(member, kind.shape[0], size):
+    for blk in range(kind.shape[0]):
         if kind[blk] == K_M1 or kind[blk] == K_D1:
             m00, m01, m10, m11 = K._block_mat1(fac_ptr[blk], fac_ptr[blk + 1], fac_code,
                                                fac_arg, ang, const1)
@@ -107,12 +108,6 @@ def _block_mats(member, size, prog, ang, mats):
             mats[blk, 1] = m01
             mats[blk, 2] = m10
             mats[blk, 3] = m11
-
-
-@leaf()
-def _tasks(member, size, tasks):
-    """The contiguous range of ``tasks`` chunks that member ``member`` of ``size`` works on."""
-    return tasks * member // size, tasks * (member + 1) // size
 
 
 # ============================================================================ forward
@@ -159,32 +154,35 @@ def forward_member(member, size, sync, nq, prog, ang, re, im, m, runs, dtr, dti,
     one state (``re``, ``im``, 2**nq each) in place.
 
     ``runs`` from ``soa_plan.single_state_runs(program, m, h_max)``, ``m < nq``; ``mats``
-    (blocks, 4) complex work space shared by the team.
+    (team size, blocks, 4) complex work space, a row per member (each computes the
+    block matrices itself rather than wait for a share computed by the others).
     """
     qubits = prog[1]
-    _block_mats(member, size, prog, ang, mats)
-    phase = 1
-    barrier(sync, size, phase)
+    own = mats[member]
+    _block_mats(prog, ang, own)
     size_m = 1 << m
-    t0, t1 = _tasks(member, size, 1 << (nq - m))
+    tasks = 1 << (nq - m)
     for r in range(runs.shape[0]):
-        if r:
-            phase += 1
-            barrier(sync, size, phase)
+        if r:  # run r - 1 done by every member
+            barrier(sync, size, r)
         b0 = runs[r, 1]
         b1 = runs[r, 2]
         if runs[r, 0] == 0:
-            for c in range(t0, t1):
+            c = claim(sync, 1 + r)
+            while c < tasks:
                 lo = c * size_m
                 for blk in range(b0, b1):
                     _apply_chunk(re[lo : lo + size_m], im[lo : lo + size_m], lo, m, blk, prog,
-                                 mats, dtr, dti)
+                                 own, dtr, dti)
+                c = claim(sync, 1 + r)
         else:
             hq, free = _high_layout(nq, m, runs[r, 3])
             offs = np.empty(1 << hq.shape[0], dtype=np.int64)
-            for t in range(t0, t1):
+            t = claim(sync, 1 + r)
+            while t < tasks:
                 _segment_offsets(t, hq, free, offs)
-                _forward_high(re, im, offs, size_m >> hq.shape[0], b0, b1, hq, qubits, mats)
+                _forward_high(re, im, offs, size_m >> hq.shape[0], b0, b1, hq, qubits, own)
+                t = claim(sync, 1 + r)
 
 
 # ============================================================================ adjoint sweep
@@ -279,32 +277,34 @@ def backward_member(member, size, sync, nq, prog, ang, re, im, lre, lim, m, runs
     of one state from its final ψ (``re``, ``im``) and λ (``lre``, ``lim``).
 
     Overwrites both with their values before the circuit; member 0 adds dL/d(tape) into
-    ``g``. ``mats`` (blocks, 4) and ``racc`` (2**(nq-m), blocks, 4) complex work space
-    shared by the team.
+    ``g``. ``mats`` (team size, blocks, 4) as in ``forward_member``; ``racc``
+    (2**(nq-m), blocks, 4) complex work space shared by the team.
     """
     qubits = prog[1]
-    _block_mats(member, size, prog, ang, mats)
-    phase = 1
-    barrier(sync, size, phase)
+    own = mats[member]
+    _block_mats(prog, ang, own)
     size_m = 1 << m
-    t0, t1 = _tasks(member, size, 1 << (nq - m))
+    tasks = 1 << (nq - m)
     for r in range(runs.shape[0] - 1, -1, -1):
         b0 = runs[r, 1]
         b1 = runs[r, 2]
         if runs[r, 0] == 0:
-            for c in range(t0, t1):
+            c = claim(sync, 1 + r)
+            while c < tasks:
                 lo = c * size_m
                 _back_low(re[lo : lo + size_m], im[lo : lo + size_m], lre[lo : lo + size_m],
-                          lim[lo : lo + size_m], lo, m, b0, b1, prog, mats, dtr, dti, racc[c])
+                          lim[lo : lo + size_m], lo, m, b0, b1, prog, own, dtr, dti, racc[c])
+                c = claim(sync, 1 + r)
         else:
             hq, free = _high_layout(nq, m, runs[r, 3])
             offs = np.empty(1 << hq.shape[0], dtype=np.int64)
-            for t in range(t0, t1):
+            t = claim(sync, 1 + r)
+            while t < tasks:
                 _segment_offsets(t, hq, free, offs)
                 _back_high(re, im, lre, lim, offs, size_m >> hq.shape[0], b0, b1, hq, qubits,
-                           mats, racc[t])
-        phase += 1
-        barrier(sync, size, phase)
+                           own, racc[t])
+                t = claim(sync, 1 + r)
+        barrier(sync, size, runs.shape[0] - r)  # run r done by every member
     if member == 0:
         for r in range(runs.shape[0] - 1, -1, -1):
             _run_grads(runs[r, 1], runs[r, 2], prog, ang, racc, g)
@@ -317,9 +317,10 @@ def forward_blocked(nq, prog, ang, re, im, m, runs, dtr, dti) -> None:
 
     ``runs`` from ``soa_plan.single_state_runs(program, m, h_max)``; ``m < nq``.
     """
-    mats = np.empty((prog[0].shape[0], 4), dtype=np.complex128)
-    team.run(forward_member, team.team_size(1 << (nq - m)), nq, prog, ang, re, im, m, runs,
-             dtr, dti, mats)
+    size = team.team_size(1 << (nq - m))
+    mats = np.empty((size, prog[0].shape[0], 4), dtype=np.complex128)
+    team.run(forward_member, size, nq, prog, ang, re, im, m, runs, dtr, dti, mats,
+             counters=runs.shape[0])
 
 
 def backward_blocked(nq, prog, ang, re, im, lre, lim, m, runs, dtr, dti, g) -> None:
@@ -328,11 +329,12 @@ def backward_blocked(nq, prog, ang, re, im, lre, lim, m, runs, dtr, dti, g) -> N
 
     Overwrites both with their values before the circuit; adds dL/d(tape) into ``g``.
     """
+    size = team.team_size(1 << (nq - m))
     blocks = prog[0].shape[0]
-    mats = np.empty((blocks, 4), dtype=np.complex128)
+    mats = np.empty((size, blocks, 4), dtype=np.complex128)
     racc = np.empty((1 << (nq - m), blocks, 4), dtype=np.complex128)
-    team.run(backward_member, team.team_size(1 << (nq - m)), nq, prog, ang, re, im, lre, lim,
-             m, runs, dtr, dti, mats, racc, g)
+    team.run(backward_member, size, nq, prog, ang, re, im, lre, lim, m, runs, dtr, dti, mats,
+             racc, g, counters=runs.shape[0])
 
 
 # ============================================================================ readout

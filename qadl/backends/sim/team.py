@@ -13,8 +13,10 @@ short spin, so a member descheduled by a busy machine is not starved by its part
 The result does not depend on the OpenMP runtime, its wait policy or spin count.
 
 A team kernel takes ``(member, size, sync, *args)``: its rank, the team size and the
-barrier's counter (``sync``, one int64, zero at the start of the call), and must give
-each member disjoint work between barriers.
+team's counters (``sync``: the barrier's, then any task counters, all zero at the start
+of the call), and must give each member disjoint work between barriers: a fixed share,
+or tasks it ``claim``s one at a time from a counter (each task goes to exactly one
+member, the first free).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from collections.abc import Callable  # noqa: E402
 import llvmlite.binding as llvm  # noqa: E402
 import llvmlite.ir as ir  # noqa: E402
 import numpy as np  # noqa: E402
-from numba import types  # noqa: E402
+from numba import config, get_num_threads, types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 from qadl.backends.sim.kernels import leaf  # noqa: E402
+from qadl.backends.sim.threads import worker_pool  # noqa: E402
 
-__all__ = ["SPINS", "barrier", "run", "team_size"]
+__all__ = ["SPINS", "barrier", "claim", "run", "team_size"]
 
 SPINS = 2000
 """Polls of the counter before a waiting member starts yielding its core (a few µs)."""
@@ -49,22 +52,23 @@ def _sync_array(a) -> bool:
     return isinstance(a, types.Array) and a.ndim == 1 and a.dtype == types.int64
 
 
-def _counter(context, builder, array_type, value):
-    return context.make_array(array_type)(context, builder, value).data
+def _counter(context, builder, array_type, value, index=None):
+    data = context.make_array(array_type)(context, builder, value).data
+    return data if index is None else builder.gep(data, [index])
 
 
 @intrinsic
-def _arrive(typingctx, sync):
-    """Add one to ``sync[0]`` atomically (sequentially consistent)."""
-    if not _sync_array(sync):
+def _fetch_add(typingctx, sync, index):
+    """``sync[index] += 1`` atomically (sequentially consistent); the value before."""
+    if not (_sync_array(sync) and isinstance(index, types.Integer)):
         return None
 
     def codegen(context, builder, signature, args):
-        ptr = _counter(context, builder, signature.args[0], args[0])
-        builder.atomic_rmw("add", ptr, ir.Constant(_I64, 1), "seq_cst")
-        return context.get_dummy_value()
+        at = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = _counter(context, builder, signature.args[0], args[0], at)
+        return builder.atomic_rmw("add", ptr, ir.Constant(_I64, 1), "seq_cst")
 
-    return types.void(sync), codegen
+    return types.int64(sync, index), codegen
 
 
 @intrinsic
@@ -106,7 +110,7 @@ def _relax(typingctx, yield_core):
 def barrier(sync, size, phase):
     """Wait until all ``size`` members have reached barrier number ``phase`` (1, 2, …)
     of this call; memory written before it is visible to every member after it."""
-    _arrive(sync)
+    _fetch_add(sync, 0)
     target = phase * size
     polls = 0
     while _arrived(sync) < target:
@@ -114,15 +118,20 @@ def barrier(sync, size, phase):
         _relax(polls > SPINS)
 
 
-def run(kernel: Callable[..., None], size: int, *args) -> None:
+@leaf()
+def claim(sync, counter):
+    """The next unclaimed task of counter ``counter`` (1 … ``counters``, see ``run``): 0, 1,
+    2, … in the order members ask. Members that claim work as they get to it share it
+    out by speed: a member slowed by other processes on its core does less of it."""
+    return _fetch_add(sync, counter)
+
+
+def run(kernel: Callable[..., None], size: int, *args, counters: int = 0) -> None:
     """``kernel(member, size, sync, *args)`` on ``size`` threads at once, this thread
-    member 0. ``kernel`` must release the GIL (``nogil=True``)."""
-    from qadl.backends.sim.threads import worker_pool
-
-    from numba import config  # lazy: numba is off the import path
-
+    member 0, with ``counters`` task counters for ``claim`` (``sync[1:]``, from 0).
+    ``kernel`` must release the GIL (``nogil=True``)."""
     size = min(size, config.NUMBA_NUM_THREADS)  # never more members than the pool can start
-    sync = np.zeros(1, dtype=np.int64)
+    sync = np.zeros(1 + counters, dtype=np.int64)
     if size == 1:
         kernel(0, 1, sync, *args)
         return
@@ -137,6 +146,4 @@ def run(kernel: Callable[..., None], size: int, *args) -> None:
 
 def team_size(tasks: int) -> int:
     """Members for ``tasks`` pieces of work: Numba's thread count, at most ``tasks``."""
-    from numba import get_num_threads  # lazy: numba is off the import path
-
     return max(1, min(get_num_threads(), tasks))
