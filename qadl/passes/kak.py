@@ -194,9 +194,15 @@ def min_cx_counts(us: np.ndarray, atol: float = 1e-12) -> list[int]:
     plus = abs(gamma - _EYE4).max(axis=(1, 2))
     minus = abs(gamma + _EYE4).max(axis=(1, 2))
     traces = gamma.trace(axis1=1, axis2=2)
-    return [
-        _count(g, t, min(a, b), atol) for g, t, a, b in zip(gamma, traces, plus, minus, strict=True)
-    ]
+    # _count's tests on whole arrays: the same numbers and comparisons, except |tr γ|,
+    # whose stacked abs may differ from the scalar one in the last bit; every row near
+    # that test's bound takes _count's own test.
+    tol = atol * 10
+    counts = np.where(abs(traces.imag) <= tol, 2, 3)
+    for i in np.flatnonzero(abs(traces) <= 2 * tol):
+        counts[i] = _count(gamma[i], traces[i], math.inf, atol)
+    counts[np.where(minus < plus, minus, plus) <= tol] = 0  # min(plus, minus), as _count
+    return counts.tolist()
 
 
 def _count(gamma: np.ndarray, trace: complex, off: float, atol: float) -> int:
@@ -531,6 +537,49 @@ def _layers_matrix_stack(layers: list[tuple[np.ndarray, np.ndarray]], cx) -> np.
     return u
 
 
+_TEMPLATE_CX = {1: ((0, 1),), 2: ((0, 1), (0, 1)), 3: ((1, 0), (0, 1), (1, 0))}
+"""The CX of ``_template(k, ·)``."""
+
+
+def _coordinates_stack(d: np.ndarray) -> list[tuple[float, float, float]]:
+    """``_coordinates`` of each row of ``d``, bit for bit.
+
+    NumPy's stacked angle and ``(3, 4) @ (4, 1)`` products are the one-row calls on
+    each row. The sum of a row only picks the branch: it is a multiple of π to rounding,
+    so a row whose stacked sum is not within π/4 of one takes the one-row path.
+    """
+    theta = np.angle(d) / 2.0
+    turns = theta.sum(axis=1) / math.pi
+    rounded = np.round(turns)
+    theta[rounded % 2 == 1, 0] += math.pi
+    coords = (np.matmul(_PATTERNS, theta[:, :, None])[:, :, 0] / 4.0).tolist()
+    for i in np.flatnonzero(~(abs(turns - rounded) <= 0.25)):
+        coords[i] = _coordinates(d[i])
+    return [tuple(c) for c in coords]
+
+
+def _template_layers(k: int, coords: list[tuple[float, float, float]]) -> list:
+    """``_template(k, c).layers`` for each ``c`` in ``coords``, as ``(low[n], high[n])`` stacks."""
+    n = len(coords)
+    eye = np.repeat(_I2[None], n, axis=0)
+    if k == 1:
+        return [(eye, eye.copy()), (eye.copy(), eye.copy())]
+    if k == 2:
+        middle = []
+        for c in coords:
+            off = [abs(v - round(v / (math.pi / 2)) * (math.pi / 2)) for v in c]
+            keep = [v for i, v in enumerate(c) if i != int(np.argmin(off))]
+            middle.append((_rx(-2.0 * keep[0]), _rz(-2.0 * keep[1])))
+        return [(eye, eye.copy()), _stack_layer(middle), (eye.copy(), eye.copy())]
+    half = math.pi / 2
+    return [
+        (eye, np.repeat(_rz(half)[None], n, axis=0)),
+        _stack_layer([(_rz(2.0 * a - half), _ry(2.0 * b - half)) for a, b, _ in coords]),
+        (eye.copy(), np.array([_ry(2.0 * c - half) for _, _, c in coords])),
+        (np.repeat(_rz(-half)[None], n, axis=0), eye.copy()),
+    ]
+
+
 def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``_matched_eigenbasis`` of each row before its sign fix; ``t`` becomes ``t'`` in place.
 
@@ -560,15 +609,12 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     those take the one-by-one path. Only the templates differ between CX counts.
     """
     d0, _, ok = _real_eigh_stack(_magic_square_stack(_special_stack(su)))
-    templates = [_template(k, _coordinates(d)) for k, d in zip(counts, d0, strict=True)]
+    coords = _coordinates_stack(d0)
     groups = {k: [i for i, c in enumerate(counts) if c == k] for k in sorted(set(counts))}
-    stacked = {
-        k: [_stack_layer([templates[i].layers[j] for i in index]) for j in range(k + 1)]
-        for k, index in groups.items()
-    }
+    stacked = {k: _template_layers(k, [coords[i] for i in index]) for k, index in groups.items()}
     t = np.empty_like(su)
     for k, index in groups.items():
-        t[index] = _layers_matrix_stack(stacked[k], templates[index[0]].cx)
+        t[index] = _layers_matrix_stack(stacked[k], _TEMPLATE_CX[k])
     t = _special_stack(t)
     d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
     q, ok = _matched_stack(d, t, ok & ok_u)
@@ -584,12 +630,12 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
         layers = stacked[k]
         layers[0] = (layers[0][0] @ r_low[index], layers[0][1] @ r_high[index])
         layers[-1] = (l_low[index] @ layers[-1][0], l_high[index] @ layers[-1][1])
-        found = _layers_matrix_stack(layers, templates[index[0]].cx)
+        found = _layers_matrix_stack(layers, _TEMPLATE_CX[k])
         close = within_phase(found, su[index], SYNTH_TOL)  # _error(found[row], su[i]) ≤ tol
         for row, i in enumerate(index):
             if ok[i] and close[row]:
                 circuit = tuple((low[row], high[row]) for low, high in layers)
-                out[i] = TwoQubitSynthesis(circuit, templates[i].cx)
+                out[i] = TwoQubitSynthesis(circuit, _TEMPLATE_CX[k])
     return out
 
 
