@@ -90,10 +90,10 @@ theta, x = rng.uniform(0, 6, c.num_params), rng.uniform(0, 0.1, ({batch}, c.num_
 y = np.arange({batch}) % 2
 t1, c1 = time.perf_counter(), time.process_time()
 clf.loss_and_grads(theta, y, x=x)
-t2, c2 = time.perf_counter(), time.process_time()
+t2, c2, done = time.perf_counter(), time.process_time(), time.time()
 clf.loss_and_grads(theta, y, x=x)
 t3 = time.perf_counter()
-print(f"{{t1 - t0:.3f}} {{t2 - t1:.3f}} {{c2 - c1:.3f}} {{t3 - t2:.4f}}")
+print(f"{{t1 - t0:.3f}} {{t2 - t1:.3f}} {{c2 - c1:.3f}} {{t3 - t2:.4f}} {{done:.3f}}")
 """
 
 MODELS = {
@@ -116,14 +116,16 @@ clf = Classifier(NoisySimulator(c, ren_noise(), "density"), c.readout)
 
 
 def first_gradient(warm_runs: int, model: str = "flagship"
-                   ) -> list[tuple[str, float, float, float, float, float]]:
+                   ) -> list[tuple[str, float, float, float, float, float, float]]:
     """Fresh processes: ``model``'s first training step (``Classifier.loss_and_grads``).
 
     The first process gets an empty ``NUMBA_CACHE_DIR`` (as after a fresh install: every
     kernel the step needs is compiled); the next ``warm_runs`` reuse that cache. Rows:
-    (cache, process wall s, import + build s, first step s, first step CPU s, second step s).
-    Compiling is single-threaded, so the first step's CPU time is less sensitive to other
-    jobs on the machine than its wall time.
+    (cache, process wall s, to the first gradient s, import + build s, first step s,
+    first step CPU s, second step s). "To the first gradient" runs from the process's
+    start to the first step's return: the process wall time less a second step and the
+    exit. Compiling is single-threaded, so the first step's CPU time is less sensitive
+    to other jobs on the machine than its wall time.
     """
     build, batch = MODELS[model]
     script = _FIRST.format(build=build, batch=batch)
@@ -131,14 +133,16 @@ def first_gradient(warm_runs: int, model: str = "flagship"
     with tempfile.TemporaryDirectory(prefix="qadl-e2e-cache-") as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         for k in range(warm_runs + 1):
-            started = time.perf_counter()
+            started, epoch = time.perf_counter(), time.time()
             done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
                                   capture_output=True, text=True)
             wall = time.perf_counter() - started
-            build_s, first, cpu, second = (float(v) for v in done.stdout.split()[-4:])
-            rows.append(("empty" if k == 0 else "warm", wall, build_s, first, cpu, second))
+            build_s, first, cpu, second, at = (float(v) for v in done.stdout.split()[-5:])
+            rows.append(("empty" if k == 0 else "warm", wall, at - epoch, build_s, first, cpu,
+                         second))
             print(f"first gradient, {model} (batch {batch}, {rows[-1][0]} cache): process "
-                  f"{wall:.2f} s, import + build {build_s:.2f} s, first step {first:.2f} s "
+                  f"{wall:.2f} s, to the first gradient {at - epoch:.2f} s, import + build "
+                  f"{build_s:.2f} s, first step {first:.2f} s "
                   f"({cpu:.2f} s CPU), second step {1e3 * second:.1f} ms "
                   f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return rows
