@@ -585,10 +585,18 @@ def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.nda
 
     Returns the reordered eigenbases and where the common path held.
     """
-    dt, q, ok_t = _real_eigh_stack(_magic_square_stack(t))
+    squares = _magic_square_stack(t)
+    # A template whose square's trace is not that of the target's (within far more than
+    # its rounding) cannot pair: its spectrum is the target's times -1, so it is paired as
+    # i·t (whose square is minus t's) at once, as it would be after the failed pairing.
+    flipped = np.flatnonzero(abs(squares.trace(axis1=1, axis2=2) - d.sum(axis=1)) > 1e-3)
+    t[flipped] = 1j * t[flipped]
+    squares[flipped] = _magic_square_stack(t[flipped])
+    dt, q, ok_t = _real_eigh_stack(squares)
     ok = ok & ok_t
     orders = [_pairing(d[i], dt[i]) if ok[i] else None for i in range(len(t))]
     again = [i for i, order in enumerate(orders) if ok[i] and order is None]
+    again = list(np.setdiff1d(again, flipped).tolist())
     if again:  # the template's spectrum is the target's times -1: pair i·t instead
         t[again] = 1j * t[again]
         dt[again], q[again], ok[again] = _real_eigh_stack(_magic_square_stack(t[again]))
@@ -608,7 +616,13 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     pairs with neither the template's nor its negative, an error above ``SYNTH_TOL``):
     those take the one-by-one path. Only the templates differ between CX counts.
     """
-    d0, _, ok = _real_eigh_stack(_magic_square_stack(_special_stack(su)))
+    # The spectra of su scaled again (as kak_coordinates does) and of su, in one call.
+    d_both, p_both, ok_both = _real_eigh_stack(
+        _magic_square_stack(np.concatenate([_special_stack(su), su]))
+    )
+    n = len(su)
+    d0, ok = d_both[:n], ok_both[:n]
+    d, p, ok_u = d_both[n:], p_both[n:], ok_both[n:]
     coords = _coordinates_stack(d0)
     groups = {k: [i for i, c in enumerate(counts) if c == k] for k in sorted(set(counts))}
     stacked = {k: _template_layers(k, [coords[i] for i in index]) for k, index in groups.items()}
@@ -616,7 +630,6 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     for k, index in groups.items():
         t[index] = _layers_matrix_stack(stacked[k], _TEMPLATE_CX[k])
     t = _special_stack(t)
-    d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
     q, ok = _matched_stack(d, t, ok & ok_u)
     flip = _det_real(q) < 0
     q[flip, :, 0] = -q[flip, :, 0]
