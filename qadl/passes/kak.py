@@ -369,6 +369,12 @@ def _matched_eigenbasis(
 
 def _pairing(d_target: np.ndarray, d: np.ndarray) -> list[int] | None:
     """Indices putting ``d`` in ``d_target``'s order (greedy nearest), or None if they differ."""
+    order = _greedy_order(d_target, d)
+    return order if np.max(np.abs(d[order] - d_target)) <= 1e-7 else None
+
+
+def _greedy_order(d_target: np.ndarray, d: np.ndarray) -> list[int]:
+    """For each value of ``d_target`` in turn, the nearest entry of ``d`` not taken yet."""
     order: list[int] = []
     # Python complex numbers: the same subtraction and the same libm hypot in abs() as
     # NumPy's complex128 scalars, without their overhead (NumPy's array abs differs).
@@ -376,7 +382,26 @@ def _pairing(d_target: np.ndarray, d: np.ndarray) -> list[int] | None:
     for value in d_target.tolist():
         free = [i for i in range(4) if i not in order]
         order.append(min(free, key=lambda i, v=value: abs(eigenvalues[i] - v)))
-    return order if np.max(np.abs(d[order] - d_target)) <= 1e-7 else None
+    return order
+
+
+def _pairings(d_target: np.ndarray, d: np.ndarray, rows: list[int]) -> dict[int, list[int] | None]:
+    """``_pairing(d_target[i], d[i])`` for each of ``rows``.
+
+    The spectra are compared in one stacked call; a row whose largest difference lies
+    near ``_pairing``'s bound (where a stacked abs might round otherwise) takes its test.
+    """
+    if not rows:
+        return {}
+    orders = np.array([_greedy_order(d_target[i], d[i]) for i in rows])
+    gap = np.abs(d[np.array(rows)[:, None], orders] - d_target[rows]).max(axis=1)
+    out = {}
+    for i, order, diff in zip(rows, orders.tolist(), gap.tolist(), strict=True):
+        if 0.5e-7 <= diff <= 2e-7:
+            out[i] = _pairing(d_target[i], d[i])
+        else:
+            out[i] = order if diff <= 1e-7 else None
+    return out
 
 
 def _locals_between(u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -442,14 +467,17 @@ def phase_distance_estimates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def within_phase(a: np.ndarray, b: np.ndarray, tol: float, dist=None) -> np.ndarray:
     """``phase_distance(a[i], b[i]) <= tol`` for stacks, the same decisions in a few calls.
 
-    The estimate (``phase_distance_estimates``, or ``dist`` when given) decides wherever
-    it is clear of ``tol`` by ``tol/2``, far beyond its error; ``phase_distance`` itself
-    decides the rest.
+    For unitary-sized matrices (entries at most 1) and ``tol`` ≤ 0.1, the estimate
+    (``phase_distance_estimates``, or ``dist`` when given) is within about 2e-14 of
+    ``phase_distance`` near ``tol``, and decides wherever it is clear of ``tol`` by
+    ``tol/2 + 1e-13``; ``phase_distance`` itself decides the rest (every row for a
+    larger ``tol``).
     """
     b = np.broadcast_to(b, a.shape)
     dist = phase_distance_estimates(a, b) if dist is None else dist
     out = dist <= tol
-    for i in np.flatnonzero(abs(dist - tol) <= tol / 2):
+    near = abs(dist - tol) <= tol / 2 + 1e-13 if tol <= 0.1 else np.ones(len(a), dtype=bool)
+    for i in np.flatnonzero(near):
         out[i] = phase_distance(a[i], b[i]) <= tol
     return out
 
@@ -594,18 +622,22 @@ def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.nda
     squares[flipped] = _magic_square_stack(t[flipped])
     dt, q, ok_t = _real_eigh_stack(squares)
     ok = ok & ok_t
-    orders = [_pairing(d[i], dt[i]) if ok[i] else None for i in range(len(t))]
-    again = [i for i, order in enumerate(orders) if ok[i] and order is None]
-    again = list(np.setdiff1d(again, flipped).tolist())
+    orders = _pairings(d, dt, np.flatnonzero(ok).tolist())
+    done = set(flipped.tolist())
+    again = [i for i, order in orders.items() if order is None and i not in done]
     if again:  # the template's spectrum is the target's times -1: pair i·t instead
         t[again] = 1j * t[again]
         dt[again], q[again], ok[again] = _real_eigh_stack(_magic_square_stack(t[again]))
-        for i in again:
-            orders[i] = _pairing(d[i], dt[i]) if ok[i] else None
-    for i, order in enumerate(orders):
-        ok[i] = order is not None
-        if order is not None:
-            q[i] = q[i][:, order]
+        orders.update(_pairings(d, dt, [i for i in again if ok[i]]))
+        orders.update((i, None) for i in again if not ok[i])
+    ok[:] = False
+    paired = [i for i, order in orders.items() if order is not None]
+    if paired:
+        ok[paired] = True
+        index = np.array([orders[i] for i in paired])
+        q[paired] = q[
+            np.array(paired)[:, None, None], np.arange(4)[None, :, None], index[:, None, :]
+        ]
     return q, ok
 
 
