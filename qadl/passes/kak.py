@@ -668,17 +668,22 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     inv_half = np.exp(-0.5j * np.angle(d))[:, None, :]
     o1 = (_MAGIC_DAG @ su @ _MAGIC) @ p * inv_half
     q1 = (_MAGIC_DAG @ t @ _MAGIC) @ q * inv_half
-    l_low, l_high = _local_factors_stack(_MAGIC @ (o1 @ q1.transpose(0, 2, 1)).real @ _MAGIC_DAG)
-    r_low, r_high = _local_factors_stack(_MAGIC @ (q @ p.transpose(0, 2, 1)) @ _MAGIC_DAG)
-    out: list[TwoQubitSynthesis | None] = [None] * len(su)
+    left = _MAGIC @ (o1 @ q1.transpose(0, 2, 1)).real @ _MAGIC_DAG
+    right = _MAGIC @ (q @ p.transpose(0, 2, 1)) @ _MAGIC_DAG
+    lows, highs = _local_factors_stack(np.concatenate([left, right]))  # both in one call
+    l_low, l_high, r_low, r_high = lows[:n], highs[:n], lows[n:], highs[n:]
+    found = np.empty_like(su)
     for k, index in groups.items():
         layers = stacked[k]
         layers[0] = (layers[0][0] @ r_low[index], layers[0][1] @ r_high[index])
         layers[-1] = (l_low[index] @ layers[-1][0], l_high[index] @ layers[-1][1])
-        found = _layers_matrix_stack(layers, _TEMPLATE_CX[k])
-        close = within_phase(found, su[index], SYNTH_TOL)  # _error(found[row], su[i]) ≤ tol
+        found[index] = _layers_matrix_stack(layers, _TEMPLATE_CX[k])
+    close = within_phase(found, su, SYNTH_TOL)  # _error(found[i], su[i]) ≤ SYNTH_TOL
+    out: list[TwoQubitSynthesis | None] = [None] * n
+    for k, index in groups.items():
+        layers = stacked[k]
         for row, i in enumerate(index):
-            if ok[i] and close[row]:
+            if ok[i] and close[i]:
                 circuit = tuple((low[row], high[row]) for low, high in layers)
                 out[i] = TwoQubitSynthesis(circuit, _TEMPLATE_CX[k])
     return out

@@ -29,7 +29,7 @@ from qadl.passes.kak import clear_cache as forget_op_matrices
 from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
-from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler
+from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler, with_entangler_all
 
 __all__ = ["clear_caches", "resynth_2q"]
 
@@ -182,7 +182,7 @@ def _synthesize(unitaries: list[bytes], entangler: Gate) -> dict[bytes, _Synthes
             found[unitary] = known
     us = [np.frombuffer(b, dtype=complex).reshape(4, 4).copy() for b in missing]
     synths = two_qubit_syntheses(us)
-    counted = _counted([with_entangler(s, entangler) for s in synths if s is not None])
+    counted = _counted(with_entangler_all([s for s in synths if s is not None], entangler))
     for unitary, synth in zip(missing, synths, strict=True):
         found[unitary] = None if synth is None else next(counted)
         _SYNTHESES[unitary, entangler] = found[unitary]

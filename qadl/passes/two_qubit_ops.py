@@ -31,6 +31,7 @@ __all__ = [
     "synthesize_2q",
     "to_ops",
     "with_entangler",
+    "with_entangler_all",
 ]
 
 _H = GATES[Gate.H].matrix()
@@ -153,6 +154,31 @@ def with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
         layers[j][target] = _H @ layers[j][target]
         layers[j + 1][target] = layers[j + 1][target] @ _H
     return TwoQubitSynthesis(tuple((lo, hi) for lo, hi in layers), synth.cx)
+
+
+def with_entangler_all(synths: list[TwoQubitSynthesis], gate: Gate) -> list[TwoQubitSynthesis]:
+    """``with_entangler(s, gate)`` of each synthesis, bit for bit, in stacked products.
+
+    The syntheses with the same CX are written together: the same 2×2 products, one
+    stacked matmul per layer and qubit instead of one per synthesis.
+    """
+    if gate is Gate.CX:
+        return list(synths)
+    groups: dict[tuple, list[int]] = {}
+    for i, synth in enumerate(synths):
+        groups.setdefault(synth.cx, []).append(i)
+    out: list[TwoQubitSynthesis] = list(synths)
+    for cx, index in groups.items():
+        layers = [
+            [np.array([synths[i].layers[j][q] for i in index]) for q in (0, 1)]
+            for j in range(len(cx) + 1)
+        ]
+        for j, (_, target) in enumerate(cx):
+            layers[j][target] = _H @ layers[j][target]
+            layers[j + 1][target] = layers[j + 1][target] @ _H
+        for row, i in enumerate(index):
+            out[i] = TwoQubitSynthesis(tuple((lo[row], hi[row]) for lo, hi in layers), cx)
+    return out
 
 
 def to_ops(

@@ -1,4 +1,4 @@
-"""resynth-2q's stacked checks and op bound decide exactly what the one-by-one path decides."""
+"""resynth-2q's stacked steps and op bound decide exactly what the one-by-one path decides."""
 
 from __future__ import annotations
 
@@ -12,18 +12,31 @@ from hypothesis import given
 from qadl.ir import expr as E
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.kak import block_unitaries, block_unitary, phase_distance_estimates, within_phase
+from qadl.passes import kak
+from qadl.passes.kak import (
+    block_unitaries,
+    block_unitary,
+    phase_distance_estimates,
+    two_qubit_synthesis,
+    within_phase,
+)
+from qadl.passes.resynth_1q import resynth_1q
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import (
     LAYER_TOL,
     _shortest_spec,
     layer_costs,
     proportional_to_identity,
+    with_entangler,
+    with_entangler_all,
 )
+from qadl.testing import random_circuit
 
 from .helpers import PROPERTY, seeds
+from .test_resynth_2q import NAMED, _with_k_cx
 
 _resynth = importlib.import_module("qadl.passes.resynth_2q")  # the package exports the pass
+_resynth_1q = importlib.import_module("qadl.passes.resynth_1q")
 
 _SPECIAL = (0.0, 1e-13, 1e-12, 1.4142135623730951e-12, 1e-9, -1e-9, math.pi / 4, math.pi / 2)
 _SPECIAL += (math.pi, -math.pi / 2, 3 * math.pi / 4, 2 * math.pi, 2 * math.pi - 1e-12, 1.0)
@@ -178,3 +191,85 @@ def test_op_bound_rejects_only_what_writing_the_layers_rejects():
             for k, p in zip(keys, plans, strict=True)
         )
     assert rejected_by_bound > 0
+
+
+# -- stacked steps of the synthesis and of the layer writing -------------------------------------
+def _spectra(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Magic-square spectra of random two-qubit unitaries, some degenerate (CX, SWAP, …)."""
+    us = [_with_k_cx(rng, int(rng.integers(0, 4))) for _ in range(n)]
+    us += list(NAMED.values())
+    su = kak._special_stack(np.array(us, dtype=complex))
+    return kak._real_eigh_stack(kak._magic_square_stack(su))[0]
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_stacked_coordinates_and_pairings_are_the_one_row_results(seed):
+    """KAK coordinates and eigenvalue pairings of a stack equal the one-row results, bit for bit.
+
+    Pairings include permuted spectra, negated ones (no pairing), degenerate ones, and
+    ones moved by 3e-8 to 3e-7 (around the pairing bound 1e-7).
+    """
+    rng = np.random.default_rng(seed)
+    d = _spectra(rng, 12)
+    coords = kak._coordinates_stack(d)
+    for row, c in zip(d, coords, strict=True):
+        assert np.array(c).tobytes() == np.array(kak._coordinates(row)).tobytes()
+    free = np.exp(1j * rng.uniform(-4, 4, size=(6, 4)))  # sums far from multiples of π
+    for row, c in zip(free, kak._coordinates_stack(free), strict=True):
+        assert np.array(c).tobytes() == np.array(kak._coordinates(row)).tobytes()
+    moved = np.array([row[rng.permutation(4)] for row in d])
+    moved[::3] = -moved[::3]
+    moved[1::3] += rng.uniform(3e-8, 3e-7, size=moved[1::3].shape) * np.exp(1j * rng.uniform(0, 6))
+    rows = list(range(len(d)))
+    assert kak._pairings(d, moved, rows) == {i: kak._pairing(d[i], moved[i]) for i in rows}
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_entangler_rewriting_in_stacks_is_one_by_one(seed):
+    """``with_entangler_all`` gives each synthesis's ``with_entangler`` layers bit for bit."""
+    rng = np.random.default_rng(seed)
+    synths = [two_qubit_synthesis(_with_k_cx(rng, int(rng.integers(0, 4)))) for _ in range(9)]
+    for gate in (Gate.CX, Gate.CZ):
+        for got, synth in zip(with_entangler_all(synths, gate), synths, strict=True):
+            want = with_entangler(synth, gate)
+            assert got.cx == want.cx
+            for got_layer, want_layer in zip(got.layers, want.layers, strict=True):
+                for a, b in zip(got_layer, want_layer, strict=True):
+                    assert a.tobytes() == b.tobytes()
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_kept_run_verdicts_give_the_fresh_results(seed):
+    """resynth-1q with verdicts kept from earlier circuits equals a run from empty caches."""
+    rng = np.random.default_rng(seed)
+    gates = (Gate.RX, Gate.RY, Gate.RZ, Gate.H, Gate.SX, Gate.X, Gate.P, Gate.CX)
+    circuits = [
+        random_circuit(rng, 2, int(rng.integers(5, 30)), gates=gates, num_params=0, num_features=0)
+        for _ in range(4)
+    ]
+    circuits.append(circuits[0])  # met again
+    for form in ("u", "zyz", "xyz", "zsx"):
+        fresh = []
+        for circuit in circuits:
+            _resynth_1q.clear_cache()
+            fresh.append(resynth_1q(circuit, form=form))
+        kept = [resynth_1q(circuit, form=form) for circuit in circuits]
+        assert [c.ops for c in kept] == [c.ops for c in fresh]
+
+
+def test_block_keys_are_equal_for_equal_blocks():
+    """Keys of blocks with equal (not identical) ops are equal and hash alike; others differ."""
+    gate_set = _resynth._GateSet(Gate.CX, frozenset({Gate.CX, Gate.U}))
+
+    def block(angle: float, from_zero: bool = False):
+        ops = [Op(Gate.CX, (0, 1)), Op(Gate.RZ, (1,), (E.const(angle),)), Op(Gate.CX, (0, 1))]
+        return _resynth._Block((0, 1), list(enumerate(ops)), from_zero)
+
+    a, b = _resynth._key(block(0.3), gate_set), _resynth._key(block(0.3), gate_set)
+    assert a == b and hash(a) == hash(b) and a.key == b.key
+    assert a != _resynth._key(block(0.4), gate_set)
+    assert a != _resynth._key(block(0.3, from_zero=True), gate_set)
+    assert a != a.key
