@@ -21,8 +21,9 @@ benchmark imports it up front, as a long-running process opts in, and reports th
 Numba load on stderr; ``--python-routing`` keeps every sweep in Python (what a one-off
 ``qadl compile`` does). Times are medians of ``--repeats`` runs (default 5). ``resynth-2q``
 keeps its block rewrites (and the syntheses, op matrices and single-qubit sequences behind
-them) for the process, so repeats of one circuit find them ready; ``--cold`` empties those
-caches before each timed qadl compile (a first compile's time).
+them) for the process, and ``resynth-1q`` its run verdicts, so repeats of one circuit find
+them ready; ``--cold`` empties those caches before each timed qadl compile (a first
+compile's time).
 
 Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]
 [--repeats N] [--only TEXT] [--cold]``
@@ -206,8 +207,8 @@ def qadl_compile(
     """compile_for_target at O3; (stats, seconds). With ``check``, verify readout values.
 
     ``cold``: first empty ``resynth-2q``'s caches (block rewrites and what they are built
-    from; they live for the process), so the time is that of a circuit's first compile,
-    not of a repeat.
+    from) and ``resynth-1q``'s run verdicts (they live for the process; ``clear_caches``
+    empties both), so the time is that of a circuit's first compile, not of a repeat.
     """
     if cold:
         importlib.import_module("qadl.passes.resynth_2q").clear_caches()
