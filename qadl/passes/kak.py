@@ -696,12 +696,12 @@ def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     not arithmetic, is the cost. A unitary that leaves it (0 CX, a tie, a failed first
     try), or is the only one with CX, is synthesised alone.
     """
-    if not us:
-        return []
-    su = _special_stack(np.array(us, dtype=complex))
-    counts = min_cx_counts(su)
     out: list[TwoQubitSynthesis | None] = [None] * len(us)
-    index = [i for i, c in enumerate(counts) if c > 0]
+    index: list[int] = []
+    if len(us) > 1:  # one unitary always takes the one-by-one path below
+        su = _special_stack(np.array(us, dtype=complex))
+        counts = min_cx_counts(su)
+        index = [i for i, c in enumerate(counts) if c > 0]
     if len(index) > 1:  # for one unitary, the stacked path costs more than it saves
         found = _with_k_cx_stack(su[index], [counts[i] for i in index])
         for i, synth in zip(index, found, strict=True):
