@@ -6,7 +6,7 @@ The pass finds the blocks and decides which rewrite is cheaper; the synthesis it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -189,7 +189,7 @@ def _synthesize(unitaries: list[bytes], entangler: Gate) -> dict[bytes, _Synthes
     return found
 
 
-def _counted(synths: list[TwoQubitSynthesis]):
+def _counted(synths: list[TwoQubitSynthesis]) -> Iterator[_Synthesis]:
     """Each synthesis with its busy layers, rotations and least ops (an iterator).
 
     The single-qubit matrices of all of them are judged at once (``layer_costs``: a
@@ -202,7 +202,10 @@ def _counted(synths: list[TwoQubitSynthesis]):
     return _counts(synths, iter(phases), iter(bounds))
 
 
-def _counts(synths: list[TwoQubitSynthesis], phases, bounds):
+def _counts(
+    synths: list[TwoQubitSynthesis], phases: Iterator[bool], bounds: Iterator[int]
+) -> Iterator[_Synthesis]:
+    """``_counted``'s syntheses, reading two phase flags and op bounds per layer in order."""
     for synth in synths:
         flags = [(next(phases), next(phases)) for _ in synth.layers]
         busy = sum(not (low and high) for low, high in flags)
