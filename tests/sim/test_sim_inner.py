@@ -73,6 +73,26 @@ def test_inner_kernels_run_inside_callers():
     np.testing.assert_array_equal(a, 2 * np.arange(5.0))
 
 
+def test_inner_kernels_reach_their_environment(capfd):
+    """Printing an array calls back into Python through the kernel's environment, which a
+    kernel without machine code of its own still provides to its callers' copies."""
+    from numba import njit
+
+    from qadl.backends.sim.kernels import inner
+
+    @inner()
+    def show(a):
+        print(a)
+
+    @njit
+    def caller(a):
+        show(a)
+        return a.size
+
+    assert caller(np.arange(3.0)) == 3
+    assert capfd.readouterr().out.strip() == "[0. 1. 2.]"
+
+
 def test_cached_inner_kernels_serve_a_caller_compiled_in_a_later_process(tmp_path):
     """An inner kernel compiled afresh has no machine code of its own; the on-disk cache
     holds its IR, and a process that compiles a new caller loads it from there (and

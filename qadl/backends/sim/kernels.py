@@ -29,8 +29,11 @@ configure_numba_cache()
 
 import math  # noqa: E402
 
+import llvmlite.binding as llvm  # noqa: E402
+import llvmlite.ir as llvmir  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import get_num_threads, njit, prange  # noqa: E402
+from numba.core import cgutils  # noqa: E402
 from numba.core.codegen import JITCodeLibrary  # noqa: E402
 from numba.core.compiler import CompilerBase, DefaultPassBuilder  # noqa: E402
 from numba.core.compiler_machinery import PassManager, register_pass  # noqa: E402
@@ -114,15 +117,26 @@ class _LinkOnlyLibrary(JITCodeLibrary):
 
 
 class _NoEnvironment:
-    """A codegen whose ``set_env`` does nothing: a ``_LinkOnlyLibrary`` has no machine code,
-    so no slot for the environment pointer Numba stores after compiling. The copies
-    callers link resolve their environment in the caller's module, as before."""
+    """The codegen of a ``_LinkOnlyLibrary``, with its own ``set_env``.
+
+    After compiling a function Numba stores the address of its environment (what it
+    needs to call back into Python, e.g. to print an array) in a global of its machine
+    code. A link-only library has no machine code, so ``set_env`` first gives the global
+    a definition of its own in the JIT; the copies callers link resolve to it, as they
+    resolved to the kernel's own machine code before.
+    """
 
     def __init__(self, codegen):
         self._codegen = codegen
 
     def set_env(self, env_name, env) -> None:
-        pass
+        module = self._codegen._create_empty_module(env_name)
+        slot = llvmir.GlobalVariable(module, cgutils.voidptr_t, name=env_name)
+        slot.linkage = "common"
+        slot.initializer = cgutils.get_null_value(cgutils.voidptr_t)
+        self._codegen._engine.add_module(llvm.parse_assembly(str(module)))
+        self._codegen._engine.finalize_object()
+        self._codegen.set_env(env_name, env)
 
     def __getattr__(self, name):
         return getattr(self._codegen, name)
