@@ -274,3 +274,42 @@ def test_split_readout_and_seed_match_the_complex_kernels(seed, n):
     soa_single.seed_split(psi.real.copy(), psi.imag.copy(), ro, cot, lre, lim)
     np.testing.assert_allclose(got_out, want_out, rtol=0, atol=1e-12)
     np.testing.assert_allclose(lre + 1j * lim, want_lam, rtol=0, atol=1e-12)
+
+
+def test_kept_work_arrays_start_every_sample_afresh():
+    """The single-state path keeps its work arrays across calls (per thread and register
+    size, shared by simulators): every call's results equal a fresh process's, whatever
+    ran before it, and a ``vjp_after`` seed may run a simulator itself."""
+    with_state = _circuit(14, 7, 60, with_state=True)
+    plain = dataclasses.replace(with_state, state_input=False)
+    theta, x, delta = bindings(with_state, 1, 14)
+    rng = np.random.default_rng(9)
+    psi = random_states(rng, 1, 14)
+    cot = rng.normal(size=(1, with_state.readout.num_outputs))
+    sims = {"state": _single_state(with_state), "plain": _single_state(plain)}
+    inputs = {"state": psi, "plain": None}
+
+    def run(key):
+        return sims[key].vjp(theta, x=x, delta=delta, state=inputs[key], cotangent=cot)
+
+    first = {key: run(key) for key in ("state", "plain")}
+    for key in ("plain", "state", "plain"):  # each after the other left its arrays behind
+        again = run(key)
+        np.testing.assert_array_equal(again.outputs, first[key].outputs)
+        np.testing.assert_array_equal(again.theta, first[key].theta)
+    np.testing.assert_array_equal(sims["plain"].outputs(theta, x=x, delta=delta),
+                                  first["plain"].outputs)
+
+    def seed(out):
+        run("state")  # another simulator of the same size, inside
+        return cot, None
+
+    after, _ = sims["plain"].vjp_after(theta, x=x, delta=delta, seed=seed)
+    np.testing.assert_array_equal(after.theta, first["plain"].theta)
+
+
+def _single_state(circuit) -> Simulator:
+    """A simulator that runs every batch on ``soa_single`` (as one sample on two threads)."""
+    sim = Simulator(circuit)
+    sim._per_sample = lambda size: False
+    return sim

@@ -25,7 +25,7 @@ from qadl.backends.sim.cache import configure_numba_cache
 configure_numba_cache()
 
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+from numba import njit  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim import lanes  # noqa: E402
@@ -42,7 +42,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
 )
 
-__all__ = ["outputs_soa"]
+__all__: list[str] = []
 
 _FWD = {"contract"}
 _BWD = {"contract", "reassoc"}
@@ -206,20 +206,24 @@ def _overlap(re, im, lre, lim, q):
     """T_jl = Σ conj(λ_j) ψ_l over the pairs of qubit ``q``, as 8 real sums (T00, T01, T10,
     T11), slice pair by slice pair."""
     bit = 1 << q
-    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+    t = ZERO8
     for hi in range(0, re.shape[0], 2 * bit):
-        t = _overlap_pairs(re[hi : hi + bit], im[hi : hi + bit], re[hi + bit : hi + 2 * bit],
-                           im[hi + bit : hi + 2 * bit], lre[hi : hi + bit], lim[hi : hi + bit],
-                           lre[hi + bit : hi + 2 * bit], lim[hi + bit : hi + 2 * bit])
-        t0 += t[0]
-        t1 += t[1]
-        t2 += t[2]
-        t3 += t[3]
-        t4 += t[4]
-        t5 += t[5]
-        t6 += t[6]
-        t7 += t[7]
-    return t0, t1, t2, t3, t4, t5, t6, t7
+        t = add8(t, _overlap_pairs(
+            re[hi : hi + bit], im[hi : hi + bit], re[hi + bit : hi + 2 * bit],
+            im[hi + bit : hi + 2 * bit], lre[hi : hi + bit], lim[hi : hi + bit],
+            lre[hi + bit : hi + 2 * bit], lim[hi + bit : hi + 2 * bit]))
+    return t
+
+
+ZERO8 = (0.0,) * 8
+"""Eight zero overlap sums (``add8``'s start)."""
+
+
+@njit(cache=True, inline="always")
+def add8(a, b):
+    """Two sets of eight overlap sums (T00, T01, T10, T11 split), added entry by entry."""
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5],
+            a[6] + b[6], a[7] + b[7])
 
 
 @leaf()
@@ -481,22 +485,6 @@ def _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init):
         re[0] = 1.0
     for blk in range(prog[0].shape[0]):
         _apply(re, im, blk, prog, ang, dtr, dti, dagger)
-
-
-@njit(cache=True, parallel=True)
-def outputs_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
-    """Like ``kernels.outputs_fused`` with split-array state kernels."""
-    nb = x.shape[0]
-    n = 1 << nq
-    out = np.empty((nb, num_outputs))
-    for b in prange(nb):
-        ang = np.empty(tape[0].shape[0])
-        K._eval_row(tape, theta, x[b], delta[b], ang)
-        re = np.empty(n)
-        im = np.empty(n)
-        _forward_sample(re, im, nq, prog, ang, dtr, dti, init, np.int64(b), has_init)
-        _readout_split(re, im, ro, out[b])
-    return out
 
 
 # ============================================================================ cz distance masks

@@ -225,27 +225,19 @@ def _back_high(re, im, lre, lim, offs, seg, b0, b1, hq, qubits, mats, racc):
         bit = _high_bit(qubits[blk, 0], hq)
         a00, a01 = mats[blk, 0].conjugate(), mats[blk, 2].conjugate()
         a10, a11 = mats[blk, 1].conjugate(), mats[blk, 3].conjugate()
-        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+        t = S.ZERO8
         for s in range(offs.shape[0]):  # overlaps before un-applying: R = T·(M†)ᵀ
             if not s & bit:
                 o0 = offs[s]
                 o1 = offs[s | bit]
-                t = lanes.back_slices_m1(
+                t = S.add8(t, lanes.back_slices_m1(
                     re[o0 : o0 + seg], im[o0 : o0 + seg], re[o1 : o1 + seg], im[o1 : o1 + seg],
                     lre[o0 : o0 + seg], lim[o0 : o0 + seg], lre[o1 : o1 + seg],
                     lim[o1 : o1 + seg], a00.real, a00.imag, a01.real, a01.imag, a10.real,
-                    a10.imag, a11.real, a11.imag)
-                t0 += t[0]
-                t1 += t[1]
-                t2 += t[2]
-                t3 += t[3]
-                t4 += t[4]
-                t5 += t[5]
-                t6 += t[6]
-                t7 += t[7]
+                    a10.imag, a11.real, a11.imag))
         acc = racc[blk]
         acc[:] = 0j
-        S._add_r((t0, t1, t2, t3, t4, t5, t6, t7), a00, a01, a10, a11, acc)
+        S._add_r(t, a00, a01, a10, a11, acc)
 
 
 @inner()

@@ -27,7 +27,28 @@ from qadl.backends.sim.soa_kernels import (  # noqa: E402
 )
 from qadl.backends.sim.threads import run_rows  # noqa: E402
 
-__all__ = ["backward_soa", "forward_keep_soa", "vjp_rows"]
+__all__ = ["backward_soa", "forward_keep_soa", "outputs_rows", "vjp_rows"]
+
+
+@njit(cache=True, nogil=True)
+def _output_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr, dti, out):
+    """Rows ``lo:hi`` of ``outputs_rows``: each sample's forward pass and readout."""
+    ang = np.empty(tape[0].shape[0])
+    re = np.empty(1 << nq)
+    im = np.empty(1 << nq)
+    for b in range(lo, hi):
+        K._eval_row(tape, theta, x[b], delta[b], ang)
+        _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init)
+        _readout_split(re, im, ro, out[b])
+
+
+def outputs_rows(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
+    """Readout values (B, K) of a batch: each sample's forward pass and readout, one range
+    of samples per thread (``threads.run_rows``)."""
+    out = np.empty((x.shape[0], num_outputs))
+    run_rows(_output_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init,
+             dtr, dti, out)
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -41,7 +62,7 @@ def _keep_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, dtr,
 
 
 def forward_keep_soa(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs, dtr, dti):
-    """``soa_kernels.outputs_soa`` that also keeps what ``backward_soa`` needs.
+    """``outputs_rows`` that also keeps what ``backward_soa`` needs.
 
     Returns outputs (B, K), the tape values (B, A) and the final states split into
     real and imaginary parts (B, 2**nq) each.

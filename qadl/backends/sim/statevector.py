@@ -7,6 +7,7 @@ the on-disk cache on the first call that needs them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,11 +48,24 @@ sequential per-sample kernels ran an adjoint step 2.9-4.5× faster on one thread
 complex amplitude-parallel ones at 14 and 16 qubits (docs/benchmarks.md), so they are
 used while ``SAMPLE_SPEEDUP × batch ≥ threads``."""
 
-SINGLE_BLOCK_QUBITS = 14
-"""Chunk size (2**m amplitudes, 4 arrays of 128 KiB at m = 14) of ``soa_single``."""
+SINGLE_BLOCK_QUBITS = 15
+"""Chunk size (2**m amplitudes, 4 arrays of 256 KiB at m = 15) of ``soa_single``: W1 at
+batch 1 took 34.6-37.1 ms at 18 qubits against 37.2-49.2 ms at m = 14, and 176-192 ms
+against 193-212 ms at 20 qubits (two threads, idle machine, 7 Dec 2026)."""
 
 SINGLE_HIGH_QUBITS = 5
 """At most this many qubits ≥ m per high run of ``soa_single`` (segments ≥ 2**(m-5))."""
+
+WORK_MAX_AMPLITUDES = 1 << 20
+"""Up to this many amplitudes (8 MiB per array), a sample's pass on the single-state
+kernels works in four arrays (split ψ and λ) kept per thread and register size across
+calls: fresh arrays of that size are mapped anew by every call and page-faulted in on
+first touch, the faults of a thread team's members serialised by the kernel (at 18
+qubits a tenth or more of a W1 sample; docs/benchmarks.md). Larger states get fresh
+arrays rather than be held."""
+
+_WORK = threading.local()
+"""This thread's kept work arrays, by register size (``_work``)."""
 
 KEEP_MAX_AMPLITUDES = 1 << 23
 """``vjp_after`` keeps the batch's final states (16 bytes per amplitude) up to this many
@@ -261,10 +275,21 @@ class Simulator(CircuitSizes):
                     has_init, ro.num_outputs)
             with _threads_for(batch.size):
                 if self._soa is not None:
-                    from qadl.backends.sim import soa_kernels  # lazy: compiles on first use
+                    from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
-                    return soa_kernels.outputs_soa(*args, *self._soa)
+                    return soa_step.outputs_rows(*args, *self._soa)
                 return kernels.outputs_fused(*args)
+        if self._soa_large:
+            from qadl.backends.sim import soa_single  # lazy: compiles on first use
+
+            ang = self._angles(kernels, batch)
+            out = np.empty((batch.size, ro.num_outputs))
+            work = _work(self.num_qubits)
+            for b in range(batch.size):
+                re, im = self._initial_split(batch, b, *work[:2])
+                self._single_forward(ang[b], re, im)
+                soa_single.readout_split(re, im, ro.arrays(), out[b])
+            return out
         psi = self.states(theta, x, delta, state)
         return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
 
@@ -488,14 +513,15 @@ class Simulator(CircuitSizes):
         g_state = None
         if batch.state is not None:
             g_state = np.empty((batch.size, 1 << self.num_qubits), complex)
+        work = _work(self.num_qubits)
         for b in range(batch.size):
             if finals is None:
-                re, im = self._single_final(batch, ang, b)
+                re, im = self._initial_split(batch, b, *work[:2])
+                self._single_forward(ang[b], re, im)
                 soa_single.readout_split(re, im, ro, out[b])
             else:
                 re, im = finals[b]
-            lre = np.empty_like(re)
-            lim = np.empty_like(re)
+            lre, lim = work[2:]
             soa_single.seed_split(re, im, ro, cot[b], lre, lim)
             self._single_backward(ang[b], re, im, lre, lim, g_ang[b])
             if g_state is not None:
@@ -537,11 +563,30 @@ class Simulator(CircuitSizes):
         soa_single.backward_blocked(self.num_qubits, self.program.arrays(), ang, re, im, lre,
                                     lim, self._single_m, self._single_runs, *self._tables, g)
 
-    def _initial_split(self, batch: _Batch, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sample ``b``'s input state as fresh real and imaginary arrays."""
+    def _initial_split(self, batch: _Batch, b: int, re: np.ndarray | None = None,
+                       im: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sample ``b``'s input state as real and imaginary arrays: written into ``re`` and
+        ``im`` when given, else fresh."""
+        if re is None:
+            re, im = np.empty(1 << self.num_qubits), np.empty(1 << self.num_qubits)
         if batch.state is None:
-            re = np.zeros(1 << self.num_qubits)
+            re[:] = 0.0
+            im[:] = 0.0
             re[0] = 1.0
-            return re, np.zeros_like(re)
-        return (np.ascontiguousarray(batch.state[b].real),
-                np.ascontiguousarray(batch.state[b].imag))
+        else:
+            re[:] = batch.state[b].real
+            im[:] = batch.state[b].imag
+        return re, im
+
+
+def _work(num_qubits: int) -> list[np.ndarray]:
+    """Four arrays of ``2**num_qubits`` float64 for one sample's single-state pass (split ψ
+    and λ): this thread's, kept across calls (``WORK_MAX_AMPLITUDES``), else fresh. Only
+    code that calls nothing outside the simulator while it holds them may use them."""
+    size = 1 << num_qubits
+    if size > WORK_MAX_AMPLITUDES:
+        return [np.empty(size) for _ in range(4)]
+    kept = _WORK.__dict__.setdefault("arrays", {})
+    if size not in kept:
+        kept[size] = [np.empty(size) for _ in range(4)]
+    return kept[size]
