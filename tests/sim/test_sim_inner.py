@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +121,11 @@ def test_cached_inner_kernels_serve_a_caller_compiled_in_a_later_process(tmp_pat
     values, hits = out.splitlines()
     assert [float(v) for v in values.split()] == [19.0, 12.0]
     assert [int(v) for v in hits.split()] == [1, 1, 1]
+
+
+def test_an_inner_kernel_refuses_a_call_from_python():
+    """No entry point to call: a clear TypeError, not a crash."""
+    from qadl.backends.sim import soa_kernels
+
+    with pytest.raises(TypeError, match="only from compiled kernels"):
+        soa_kernels._add_r((0.0,) * 8, 1j, 1j, 1j, 1j, np.zeros(4, dtype=complex))

@@ -37,6 +37,7 @@ from numba.core import cgutils  # noqa: E402
 from numba.core.codegen import JITCodeLibrary  # noqa: E402
 from numba.core.compiler import CompilerBase, DefaultPassBuilder  # noqa: E402
 from numba.core.compiler_machinery import PassManager, register_pass  # noqa: E402
+from numba.core.registry import CPUDispatcher  # noqa: E402
 from numba.core.typed_passes import NativeLowering  # noqa: E402
 
 from qadl.backends.sim.program import (  # noqa: E402
@@ -180,10 +181,25 @@ def inner(**options):
     those only called from compiled code; skipping them saved 1.5 of 12 CPU seconds
     before the flagship's first gradient with an empty cache. Nor does it generate the
     kernel's own machine code (``_LinkOnlyLibrary``). Such a kernel has no entry point:
-    it must not be called from Python (Numba would call a null pointer).
+    calling it from Python raises ``TypeError`` (``_CompiledCallersOnly``).
     """
-    return njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                pipeline_class=_InnerCompiler, **options)
+    compile_ = njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
+                    pipeline_class=_InnerCompiler, **options)
+
+    def decorate(function):
+        dispatcher = compile_(function)
+        dispatcher.__class__ = _CompiledCallersOnly
+        return dispatcher
+
+    return decorate
+
+
+class _CompiledCallersOnly(CPUDispatcher):
+    """The dispatcher of an ``inner`` kernel: compiled kernels call it as any other, a call
+    from Python is refused (it has no entry point to call)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.py_func.__qualname__} is called only from compiled kernels")
 
 
 def leaf(**options):
