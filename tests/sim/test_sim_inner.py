@@ -129,3 +129,29 @@ def test_an_inner_kernel_refuses_a_call_from_python():
 
     with pytest.raises(TypeError, match="only from compiled kernels"):
         soa_kernels._add_r((0.0,) * 8, 1j, 1j, 1j, 1j, np.zeros(4, dtype=complex))
+
+
+def test_without_the_private_numba_members_inner_is_plain_njit(monkeypatch):
+    """A Numba without the members the link-only library needs: ``inner`` kernels compile
+    as ordinary wrapper-less kernels, and their callers give the same results."""
+    from numba import njit
+
+    from qadl.backends.sim import kernels
+
+    assert kernels._link_only_supported() == kernels._LINK_ONLY
+    monkeypatch.setattr(kernels, "_LINK_ONLY", False)
+
+    @kernels.inner()
+    def halve(a):
+        for i in range(a.shape[0]):
+            a[i] *= 0.5
+
+    @njit
+    def caller(a):
+        halve(a)
+        return a.sum()
+
+    assert "pipeline_class" not in halve.targetoptions
+    assert caller(np.arange(4.0)) == 3.0
+    with pytest.raises(TypeError, match="only from compiled kernels"):
+        halve(np.arange(4.0))

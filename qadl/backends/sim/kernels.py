@@ -143,6 +143,20 @@ class _NoEnvironment:
         return getattr(self._codegen, name)
 
 
+def _link_only_supported() -> bool:
+    """Whether this Numba has the private members ``_LinkOnlyLibrary`` and
+    ``_NoEnvironment`` build on; without them ``inner`` compiles as plain ``njit``
+    (slower to compile, the same kernels)."""
+    from numba.core.codegen import JITCPUCodegen
+
+    library = ("_optimize_final_module", "_finalize_final_module", "_finalize_dynamic_globals",
+               "_verify_declare_only_symbols", "serialize_using_bitcode",
+               "serialize_using_object_code", "enable_object_caching")
+    codegen = ("_create_empty_module", "set_env")
+    return (all(hasattr(JITCodeLibrary, name) for name in library)
+            and all(hasattr(JITCPUCodegen, name) for name in codegen))
+
+
 @register_pass(mutates_CFG=True, analysis_only=False)
 class _LinkOnlyLowering(NativeLowering):
     """Numba's lowering into a ``_LinkOnlyLibrary``."""
@@ -173,6 +187,9 @@ class _InnerCompiler(CompilerBase):
         return [pm]
 
 
+_LINK_ONLY = _link_only_supported()
+
+
 def inner(**options):
     """``njit(cache=True)`` for a kernel only other kernels call: no Python entry point.
 
@@ -183,8 +200,9 @@ def inner(**options):
     kernel's own machine code (``_LinkOnlyLibrary``). Such a kernel has no entry point:
     calling it from Python raises ``TypeError`` (``_CompiledCallersOnly``).
     """
-    compile_ = njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                    pipeline_class=_InnerCompiler, **options)
+    if _LINK_ONLY:
+        options = {"pipeline_class": _InnerCompiler, **options}
+    compile_ = njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, **options)
 
     def decorate(function):
         dispatcher = compile_(function)
