@@ -1,4 +1,4 @@
-"""``kernels.inner``: kernels only other kernels call, without machine code of their own."""
+"""``jit.inner``: kernels only other kernels call, without machine code of their own."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = """
 from numba import njit
 
-from qadl.backends.sim.kernels import inner, leaf
+from qadl.backends.sim.jit import inner, leaf
 
 
 @leaf()
@@ -57,7 +57,7 @@ def _run(tmp_path: Path, cache: Path, body: str) -> str:
 def test_inner_kernels_run_inside_callers():
     from numba import njit
 
-    from qadl.backends.sim.kernels import inner
+    from qadl.backends.sim.jit import inner
 
     @inner()
     def double(a):
@@ -79,7 +79,7 @@ def test_inner_kernels_reach_their_environment(capfd):
     kernel without machine code of its own still provides to its callers' copies."""
     from numba import njit
 
-    from qadl.backends.sim.kernels import inner
+    from qadl.backends.sim.jit import inner
 
     @inner()
     def show(a):
@@ -103,7 +103,7 @@ def test_cached_inner_kernels_serve_a_caller_compiled_in_a_later_process(tmp_pat
     out = _run(tmp_path, cache, """
         import numpy as np
         import innermod
-        from qadl.backends.sim.kernels import _LinkOnlyLibrary
+        from qadl.backends.sim.jit import _LinkOnlyLibrary
         print(innermod.first(np.arange(4.0)))
         for kernel in (innermod.total, innermod.scale):
             library = kernel.overloads[kernel.signatures[0]].library
@@ -136,12 +136,12 @@ def test_without_the_private_numba_members_inner_is_plain_njit(monkeypatch):
     as ordinary wrapper-less kernels, and their callers give the same results."""
     from numba import njit
 
-    from qadl.backends.sim import kernels
+    from qadl.backends.sim import jit
 
-    assert kernels._link_only_supported() == kernels._LINK_ONLY
-    monkeypatch.setattr(kernels, "_LINK_ONLY", False)
+    assert jit._link_only_supported() == jit._LINK_ONLY
+    monkeypatch.setattr(jit, "_LINK_ONLY", False)
 
-    @kernels.inner()
+    @jit.inner()
     def halve(a):
         for i in range(a.shape[0]):
             a[i] *= 0.5

@@ -35,7 +35,7 @@ from numba import types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-from qadl.backends.sim.kernels import leaf  # noqa: E402
+from qadl.backends.sim.jit import leaf  # noqa: E402
 
 __all__ = ["LANES", "back_m1", "back_slices_m1", "cx", "m1", "slices_m1"]
 

@@ -29,7 +29,7 @@ from numba import njit  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim import lanes  # noqa: E402
-from qadl.backends.sim.kernels import inner, leaf  # noqa: E402
+from qadl.backends.sim.jit import inner, leaf  # noqa: E402
 from qadl.backends.sim.lanes import LANES  # noqa: E402
 from qadl.backends.sim.program import (  # noqa: E402
     F_CONST1,

@@ -36,7 +36,7 @@ from numba import njit  # noqa: E402
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim import lanes, team  # noqa: E402
 from qadl.backends.sim import soa_kernels as S  # noqa: E402
-from qadl.backends.sim.kernels import inner, leaf  # noqa: E402
+from qadl.backends.sim.jit import inner, leaf  # noqa: E402
 from qadl.backends.sim.program import K_D1, K_M1  # noqa: E402
 from qadl.backends.sim.team import barrier, claim  # noqa: E402
 

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 from qadl.backends.sim import kernels as K  # noqa: E402
-from qadl.backends.sim.kernels import inner  # noqa: E402
+from qadl.backends.sim.jit import inner  # noqa: E402
 from qadl.backends.sim.soa_kernels import (  # noqa: E402
     _backward,
     _forward_sample,

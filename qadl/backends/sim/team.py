@@ -35,7 +35,7 @@ from numba import config, get_num_threads, types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
-from qadl.backends.sim.kernels import leaf  # noqa: E402
+from qadl.backends.sim.jit import leaf  # noqa: E402
 from qadl.backends.sim.threads import worker_pool  # noqa: E402
 
 __all__ = ["SPINS", "barrier", "claim", "run", "team_size"]
