@@ -12,7 +12,7 @@ median of the per-round ratios is reported with the median times.
   (``soa_step.vjp_rows``, used for batches of at least as many samples as threads), each
   state's amplitudes split over the threads on split real/imaginary arrays
   (``soa_single``, used for smaller batches and above ``BATCH_MAX_QUBITS``), and the
-  complex amplitude-parallel kernels (``kernels.adjoint_single``, used before
+  complex amplitude-parallel kernels (``complex_batch.adjoint_single``, used before
   ``soa_single`` and still for programs with two-qubit blocks). "÷ split" columns are
   the median per-round speed ratios against ``soa_single``.
 - ``--what overhead``: the public ``Simulator.vjp`` against its compiled kernel called

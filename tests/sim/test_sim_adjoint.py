@@ -151,7 +151,7 @@ _SOA_GATES = (Gate.H, Gate.X, Gate.Y, Gate.Z, Gate.S, Gate.SDG, Gate.T, Gate.TDG
 @given(st.integers(1, 7), st.integers(0, 2**31), st.booleans())
 def test_split_array_kernels_match_complex_kernels(n, seed, with_state):
     """Circuits of m1/d1/cz-group/cx blocks run on soa_kernels; same outputs and gradients."""
-    from qadl.backends.sim import kernels as K
+    from qadl.backends.sim import complex_batch as C
     from qadl.testing import random_circuit
 
     rng = np.random.default_rng(seed)
@@ -166,7 +166,7 @@ def test_split_array_kernels_match_complex_kernels(n, seed, with_state):
     got = sim.vjp(theta, x=x, delta=delta, state=psi0, cotangent=cot)
     has_init = psi0 is not None
     init = psi0 if has_init else np.zeros((1, 1), complex)
-    ref = K.vjp_fused(n, sim.program.arrays(), sim.program.readout.arrays(),
+    ref = C.vjp_fused(n, sim.program.arrays(), sim.program.readout.arrays(),
                       sim.program.tape.arrays(), theta, x, delta, init, has_init, cot)
     np.testing.assert_allclose(got.outputs, ref[0], atol=1e-12)
     np.testing.assert_allclose(got.theta, ref[1].sum(axis=0), atol=1e-10)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from qadl.backends.sim import Simulator
-from qadl.backends.sim import kernels as K
+from qadl.backends.sim import complex_batch as C
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import GATES, Gate
@@ -110,7 +110,7 @@ def test_large_register_path_matches_reference():
     sim = Simulator(circuit)
     states = sim.states(theta, x=x, delta=delta)
     ang = sim.angles(theta, x=x, delta=delta)
-    batch = K.forward_batch(14, sim.program.arrays(), ang, np.zeros((1, 1), complex), False)
+    batch = C.forward_batch(14, sim.program.arrays(), ang, np.zeros((1, 1), complex), False)
     np.testing.assert_allclose(states, batch, rtol=0, atol=ATOL)
     ref = reference_state(circuit, theta, x[1], delta[1])
     np.testing.assert_allclose(states[1], ref, rtol=0, atol=ATOL)
@@ -127,7 +127,7 @@ def test_cache_blocked_forward_matches_reference(block_qubits):
     ang = sim.angles(theta, x=x, delta=delta)
     psi = np.zeros(1 << 9, dtype=complex)
     psi[0] = 1.0
-    K.forward_single(9, sim.program.arrays(), ang[0], psi, 4, block_qubits)
+    C.forward_single(9, sim.program.arrays(), ang[0], psi, 4, block_qubits)
     np.testing.assert_allclose(psi, reference_state(circuit, theta, x[0], delta[0]),
                                rtol=0, atol=ATOL)
 

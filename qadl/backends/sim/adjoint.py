@@ -36,7 +36,7 @@ def adjoint_tape_grads(
     Returns:
         ``(outputs (B, K), g_angles (B, A), g_state (B, 2**n) or None)``.
     """
-    from qadl.backends.sim import kernels  # lazy: compiles on first use
+    from qadl.backends.sim import complex_batch  # lazy: compiles on first use
 
     if program.readout is None:
         raise ValueError("the circuit has no readout to differentiate")
@@ -46,23 +46,24 @@ def adjoint_tape_grads(
     if nq < SINGLE_STATE_QUBITS:
         has_init = state is not None
         init = state if has_init else np.zeros((1, 1), dtype=np.complex128)
-        out, g, g_state = kernels.adjoint_batch(nq, prog, ro, angles, init, has_init, cotangent)
+        out, g, g_state = complex_batch.adjoint_batch(nq, prog, ro, angles, init, has_init,
+                                                      cotangent)
         return out, g, (g_state if has_init else None)
-    return _adjoint_large(kernels, program, prog, ro, angles, state, cotangent)
+    return _adjoint_large(complex_batch, program, prog, ro, angles, state, cotangent)
 
 
-def _adjoint_large(kernels, program, prog, ro, angles, state, cotangent):
+def _adjoint_large(complex_batch, program, prog, ro, angles, state, cotangent):
     nb = angles.shape[0]
     n = 1 << program.num_qubits
     outs, grads, lams = [], [], []
-    chunks = kernels.default_chunks()
+    chunks = complex_batch.default_chunks()
     for b in range(nb):
         psi = np.zeros(n, dtype=np.complex128)
         if state is None:
             psi[0] = 1.0
         else:
             psi[:] = state[b]
-        out, g, lam = kernels.adjoint_single(
+        out, g, lam = complex_batch.adjoint_single(
             program.num_qubits, prog, ro, angles[b], psi, cotangent[b], chunks
         )
         outs.append(out)

@@ -28,13 +28,13 @@ def shift_tape_grads(
 
     Costs 2 (or 4) full forward passes per gate angle per sample, run in one compiled call.
     """
-    from qadl.backends.sim import kernels  # lazy: compiles on first use
+    from qadl.backends.sim import complex_batch  # lazy: compiles on first use
 
     out, g_adj, g_state = adjoint_tape_grads(program, angles, state, cotangent)
     rule = program.tape.shift_rule
     has_init = state is not None
     init = state if has_init else np.zeros((1, 1), dtype=np.complex128)
-    g = kernels.shift_batch(
+    g = complex_batch.shift_batch(
         program.num_qubits, program.arrays(), program.readout.arrays(),
         angles, init, has_init, cotangent, rule,
     )

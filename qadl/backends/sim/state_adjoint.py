@@ -18,6 +18,7 @@ configure_numba_cache()
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
+from qadl.backends.sim import complex_batch as C  # noqa: E402
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim.program import K_AMP, K_CCX, K_CX, K_DGRP, K_SWAP  # noqa: E402
 
@@ -57,10 +58,10 @@ def state_vjp_batch(nq, prog, tape, theta, x, delta, init, has_init, cot):
         psi = np.empty(n, dtype=np.complex128)
         lam = np.empty(n, dtype=np.complex128)
         r = np.zeros(16, dtype=np.complex128)
-        K._init_state(psi, init, b, has_init)
-        K._run_forward(psi, nq, prog, ang)
+        C._init_state(psi, init, b, has_init)
+        C._run_forward(psi, nq, prog, ang)
         value[b] = _seed(psi, cot[b], lam)
-        K._run_backward(psi, lam, nq, prog, ang, g, r)
+        C._run_backward(psi, lam, nq, prog, ang, g, r)
         K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
         if has_init:
             for i in range(n):
@@ -78,7 +79,7 @@ def state_vjp_single(nq, prog, ang, psi, cot, nchunks):
     nblocks = kind.shape[0]
     for blk in range(nblocks):
         span = K._span(kind[blk], nq)
-        nc = K._chunks(span, nchunks)
+        nc = C._chunks(span, nchunks)
         for c in prange(nc):
             K._apply_block(psi, blk, prog, ang, c * span // nc, (c + 1) * span // nc, False)
     lam = np.empty_like(psi)
@@ -87,7 +88,7 @@ def state_vjp_single(nq, prog, ang, psi, cot, nchunks):
     for blk in range(nblocks - 1, -1, -1):
         k = kind[blk]
         span = K._span(k, nq)
-        nc = K._chunks(span, nchunks)
+        nc = C._chunks(span, nchunks)
         if k == K_AMP:
             K._amp_back(psi, lam, blk, prog, ang, g)
         elif k == K_CX or k == K_SWAP or k == K_CCX or k == K_DGRP:

@@ -227,22 +227,23 @@ class Simulator(CircuitSizes):
         return np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)
 
     def _states_complex(self, batch: _Batch) -> np.ndarray:
-        from qadl.backends.sim import kernels  # lazy: compiles on first use
+        from qadl.backends.sim import complex_batch, kernels  # lazy: compiles on first use
 
         ang = self._angles(kernels, batch)
         nq = self.num_qubits
         prog = self.program.arrays()
         if nq < SINGLE_STATE_QUBITS:
             has_init, init = _init(batch)
-            return kernels.forward_batch(nq, prog, ang, init, has_init)
+            return complex_batch.forward_batch(nq, prog, ang, init, has_init)
         out = np.zeros((batch.size, 1 << nq), dtype=np.complex128)
-        chunks = kernels.default_chunks()
+        chunks = complex_batch.default_chunks()
         for b in range(batch.size):
             if batch.state is None:
                 out[b, 0] = 1.0
             else:
                 out[b] = batch.state[b]
-            kernels.forward_single(nq, prog, ang[b], out[b], chunks, kernels.BLOCK_QUBITS)
+            complex_batch.forward_single(nq, prog, ang[b], out[b], chunks,
+                                         complex_batch.BLOCK_QUBITS)
         return out
 
     def _states_soa(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +265,7 @@ class Simulator(CircuitSizes):
 
     def outputs(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Readout values (B, K) float64."""
-        from qadl.backends.sim import kernels  # lazy: compiles on first use
+        from qadl.backends.sim import complex_batch, kernels  # lazy: compiles on first use
 
         ro = self._readout()
         batch = self._batch(theta, x, delta, state)
@@ -278,7 +279,7 @@ class Simulator(CircuitSizes):
                     from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
                     return soa_step.outputs_rows(*args, *self._soa)
-                return kernels.outputs_fused(*args)
+                return complex_batch.outputs_fused(*args)
         if self._soa_large:
             from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
@@ -291,7 +292,7 @@ class Simulator(CircuitSizes):
                 soa_single.readout_split(re, im, ro.arrays(), out[b])
             return out
         psi = self.states(theta, x, delta, state)
-        return kernels.readout_batch(psi, ro.arrays(), ro.num_outputs)
+        return complex_batch.readout_batch(psi, ro.arrays(), ro.num_outputs)
 
     def _readout(self):
         if self.program.readout is None:
@@ -348,7 +349,11 @@ class Simulator(CircuitSizes):
             ``Gradients`` whose ``outputs`` (B, 1) are ``Re⟨c_b|ψ_b⟩``; θ summed over the
             batch; x, δ and the input state per sample.
         """
-        from qadl.backends.sim import kernels, state_adjoint  # lazy: compiles on first use
+        from qadl.backends.sim import (  # lazy: compiles on first use
+            complex_batch,
+            kernels,
+            state_adjoint,
+        )
 
         batch = self._batch(theta, x, delta, state)
         cot = np.ascontiguousarray(np.asarray(cotangent_state, dtype=np.complex128))
@@ -389,7 +394,7 @@ class Simulator(CircuitSizes):
                 psi[:] = batch.state[b]
             value[b], g_ang[b], lam = state_adjoint.state_vjp_single(
                 self.num_qubits, self.program.arrays(), ang[b], psi, cot[b],
-                kernels.default_chunks(),
+                complex_batch.default_chunks(),
             )
             g_state[b] = 2.0 * lam
         return self._tape_gradients(batch, value[:, None], g_ang,
@@ -406,7 +411,7 @@ class Simulator(CircuitSizes):
         final state from the forward pass (up to ``KEEP_MAX_AMPLITUDES``) and starts
         the backward sweep from it; other cases run ``outputs`` and then ``vjp``.
         """
-        from qadl.backends.sim import kernels  # lazy: compiles on first use
+        from qadl.backends.sim import complex_batch, kernels  # lazy: compiles on first use
 
         if method not in METHODS:
             raise ValueError(f"unknown gradient method {method!r}; expected one of {METHODS}")
@@ -434,11 +439,12 @@ class Simulator(CircuitSizes):
             )
         else:
             with _threads_for(batch.size):
-                out, angs, states = kernels.forward_keep(*head, init, has_init, ro.num_outputs)
+                out, angs, states = complex_batch.forward_keep(*head, init, has_init,
+                                                               ro.num_outputs)
             cot, aux = seed(out)
             cot = self._cotangent(cot, batch.size)
             with _threads_for(batch.size):
-                g_th, g_x, g_d, g_state = kernels.backward_fused(
+                g_th, g_x, g_d, g_state = complex_batch.backward_fused(
                     *head, has_init, cot, angs, states
                 )
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init), aux
@@ -491,8 +497,10 @@ class Simulator(CircuitSizes):
 
             out, g_th, g_x, g_d, g_state = soa_step.vjp_rows(*args, *self._soa)
         else:
+            from qadl.backends.sim import complex_batch  # lazy: compiles on first use
+
             with _threads_for(batch.size):
-                out, g_th, g_x, g_d, g_state = kernels.vjp_fused(*args)
+                out, g_th, g_x, g_d, g_state = complex_batch.vjp_fused(*args)
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)
 
     def _vjp_single(self, batch: _Batch, ang: np.ndarray, cot: np.ndarray,

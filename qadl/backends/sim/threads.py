@@ -1,6 +1,6 @@
 """Run a per-sample kernel over the rows of a batch on Python threads.
 
-The training step's kernels (``soa_kernels.forward_keep_soa``, ``backward_soa``) are
+The training step's kernels (``soa_step.forward_keep_soa``, ``backward_soa``) are
 serial ``nogil`` loops over a range of samples; this module splits the batch into one
 contiguous range per thread and runs them at once, the first range in the calling
 thread. Numba's ``parallel=True`` would do the same split with OpenMP, but its parfor
