@@ -287,8 +287,7 @@ class Simulator(CircuitSizes):
             out = np.empty((batch.size, ro.num_outputs))
             work = _work(self.num_qubits)
             for b in range(batch.size):
-                re, im = self._initial_split(batch, b, *work[:2])
-                self._single_forward(ang[b], re, im)
+                re, im = self._single_final(batch, ang, b, *work[:2])
                 soa_single.readout_split(re, im, ro.arrays(), out[b])
             return out
         psi = self.states(theta, x, delta, state)
@@ -524,8 +523,7 @@ class Simulator(CircuitSizes):
         work = _work(self.num_qubits)
         for b in range(batch.size):
             if finals is None:
-                re, im = self._initial_split(batch, b, *work[:2])
-                self._single_forward(ang[b], re, im)
+                re, im = self._single_final(batch, ang, b, *work[:2])
                 soa_single.readout_split(re, im, ro, out[b])
             else:
                 re, im = finals[b]
@@ -551,9 +549,11 @@ class Simulator(CircuitSizes):
         cot = self._cotangent(cot, batch.size)
         return self._vjp_single(batch, ang, cot, finals, out), aux
 
-    def _single_final(self, batch: _Batch, ang: np.ndarray, b: int) -> tuple[np.ndarray, ...]:
-        """Sample ``b``'s final state (re, im) from the single-state forward pass."""
-        re, im = self._initial_split(batch, b)
+    def _single_final(self, batch: _Batch, ang: np.ndarray, b: int, re: np.ndarray | None = None,
+                      im: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """Sample ``b``'s final state (re, im) from the single-state forward pass, in ``re``
+        and ``im`` when given, else in fresh arrays."""
+        re, im = self._initial_split(batch, b, re, im)
         self._single_forward(ang[b], re, im)
         return re, im
 

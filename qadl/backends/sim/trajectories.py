@@ -170,10 +170,10 @@ class TrajectorySimulator:
         and ``vjp`` sample separately (two independent samples). Returns
         ``(Gradients, aux)``.
         """
-        run = self._adjoint_run(theta, x, delta, state, method)
-        chunks = list(self._chunks(run.batch))
+        chunks = list(self._chunks(batch_inputs(theta, x, delta, state, self.circuit)[0]))
         if len(chunks) > 1:
             return outputs_then_vjp(self, theta, x, delta, state, seed, method)
+        run = self._adjoint_run(theta, x, delta, state, method)
         (rows,) = chunks
         sampled = self._sample(run.umats, rows, run.state)
         means = np.zeros((run.batch, self.num_outputs))
