@@ -1,7 +1,8 @@
 """Resynthesise constant two-qubit blocks with the fewest CX their operator allows (0 to 3).
 
 The pass finds the blocks and decides which rewrite is cheaper; the synthesis itself is
-``qadl.passes.kak`` (matrices) and ``qadl.passes.two_qubit_ops`` (matrices to gates).
+``qadl.passes.kak`` and ``qadl.passes.kak_batch`` (matrices) and
+``qadl.passes.two_qubit_ops`` (matrices to gates).
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import (
     SYNTH_TOL,
     TwoQubitSynthesis,
-    block_unitaries,
     block_unitary,
-    min_cx_counts,
     state_preparation,
     synthesis_cx_count,
-    two_qubit_syntheses,
 )
 from qadl.passes.kak import clear_cache as forget_op_matrices
+from qadl.passes.kak_batch import block_unitaries, min_cx_counts, two_qubit_syntheses
 from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences

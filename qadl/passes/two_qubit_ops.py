@@ -14,12 +14,8 @@ import numpy as np
 
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.kak import (
-    TwoQubitSynthesis,
-    phase_distance_estimates,
-    two_qubit_synthesis,
-    within_phase,
-)
+from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
+from qadl.passes.kak_batch import phase_distance_estimates, within_phase
 from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 

@@ -12,14 +12,9 @@ from hypothesis import given
 from qadl.ir import expr as E
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
-from qadl.passes import kak
-from qadl.passes.kak import (
-    block_unitaries,
-    block_unitary,
-    phase_distance_estimates,
-    two_qubit_synthesis,
-    within_phase,
-)
+from qadl.passes import kak, kak_batch
+from qadl.passes.kak import block_unitary, two_qubit_synthesis
+from qadl.passes.kak_batch import block_unitaries, phase_distance_estimates, within_phase
 from qadl.passes.resynth_1q import resynth_1q
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import (
@@ -198,8 +193,8 @@ def _spectra(rng: np.random.Generator, n: int) -> np.ndarray:
     """Magic-square spectra of random two-qubit unitaries, some degenerate (CX, SWAP, …)."""
     us = [_with_k_cx(rng, int(rng.integers(0, 4))) for _ in range(n)]
     us += list(NAMED.values())
-    su = kak._special_stack(np.array(us, dtype=complex))
-    return kak._real_eigh_stack(kak._magic_square_stack(su))[0]
+    su = kak_batch._special_stack(np.array(us, dtype=complex))
+    return kak_batch._real_eigh_stack(kak_batch._magic_square_stack(su))[0]
 
 
 @PROPERTY
@@ -212,17 +207,17 @@ def test_stacked_coordinates_and_pairings_are_the_one_row_results(seed):
     """
     rng = np.random.default_rng(seed)
     d = _spectra(rng, 12)
-    coords = kak._coordinates_stack(d)
+    coords = kak_batch._coordinates_stack(d)
     for row, c in zip(d, coords, strict=True):
         assert np.array(c).tobytes() == np.array(kak._coordinates(row)).tobytes()
     free = np.exp(1j * rng.uniform(-4, 4, size=(6, 4)))  # sums far from multiples of π
-    for row, c in zip(free, kak._coordinates_stack(free), strict=True):
+    for row, c in zip(free, kak_batch._coordinates_stack(free), strict=True):
         assert np.array(c).tobytes() == np.array(kak._coordinates(row)).tobytes()
     moved = np.array([row[rng.permutation(4)] for row in d])
     moved[::3] = -moved[::3]
     moved[1::3] += rng.uniform(3e-8, 3e-7, size=moved[1::3].shape) * np.exp(1j * rng.uniform(0, 6))
     rows = list(range(len(d)))
-    assert kak._pairings(d, moved, rows) == {i: kak._pairing(d[i], moved[i]) for i in rows}
+    assert kak_batch._pairings(d, moved, rows) == {i: kak._pairing(d[i], moved[i]) for i in rows}
 
 
 @PROPERTY

@@ -15,11 +15,10 @@ from qadl.passes import kak
 from qadl.passes.kak import (
     block_unitary,
     min_cx_count,
-    min_cx_counts,
     synthesis_cx_count,
-    two_qubit_syntheses,
     two_qubit_synthesis,
 )
+from qadl.passes.kak_batch import min_cx_counts, two_qubit_syntheses
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 from qadl.testing import random_circuit
 
