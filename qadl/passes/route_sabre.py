@@ -14,8 +14,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from qadl.ir.circuit import Circuit, Op, Readout
@@ -23,6 +23,9 @@ from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass
 from qadl.passes.rules import WIRE_BASES
 from qadl.passes.vf2_layout import perfect_layout
+
+if TYPE_CHECKING:  # networkx loads only when a circuit is routed (about 0.15 s)
+    import networkx as nx
 
 __all__ = ["RoutedCircuit", "RoutingError", "perfect_layout", "route", "route_sabre"]
 
@@ -68,6 +71,8 @@ class RoutedCircuit:
 
 
 def _coupling_graph(coupling: Sequence[tuple[int, int]], num_physical: int) -> nx.Graph:
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_nodes_from(range(num_physical))
     graph.add_edges_from((int(a), int(b)) for a, b in coupling)
@@ -152,6 +157,8 @@ class _Device:
     @staticmethod
     def of(graph: nx.Graph, n: int) -> _Device:
         """Distances (breadth first; ``n·n`` between components) and neighbour tables."""
+        import networkx as nx
+
         dist = [[n * n] * n for _ in range(n)]
         for a, lengths in nx.all_pairs_shortest_path_length(graph):
             for b, d in lengths.items():
@@ -348,7 +355,9 @@ def _sweep(
         front_pairs, ext_pairs, meets, sizes = front_cache
         if since_progress >= limit:
             a, b = front_pairs[0]
-            path = nx.shortest_path(device.graph, l2p[a], l2p[b])
+            from networkx import shortest_path
+
+            path = shortest_path(device.graph, l2p[a], l2p[b])
             for p, r in itertools.pairwise(path[:-1]):
                 swap(p, r)
                 swaps += 1
@@ -466,6 +475,8 @@ def _check(circuit: Circuit, graph: nx.Graph, num_physical: int) -> None:
                 f"{op.gate.value} acts on {len(op.qubits)} qubits; "
                 "translate it to 2-qubit gates first"
             )
+    import networkx as nx
+
     has_two = any(len(op.qubits) == 2 for op in circuit.ops)
     if has_two and not nx.is_connected(graph):
         parts = sorted(sorted(c) for c in nx.connected_components(graph))

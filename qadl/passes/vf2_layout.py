@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from qadl.ir.circuit import Circuit
+
+if TYPE_CHECKING:  # networkx loads with the first layout search
+    import networkx as nx
 
 __all__ = ["perfect_layout"]
 
 
 def _interaction_graph(circuit: Circuit) -> nx.Graph:
+    import networkx as nx
+
     graph = nx.Graph()
     for op in circuit.ops:
         if len(op.qubits) == 2:
@@ -28,7 +33,9 @@ def _could_embed(small: nx.Graph, big: nx.Graph) -> bool:
     big_deg = sorted((d for _, d in big.degree()), reverse=True)
     if any(s > b for s, b in zip(small_deg, big_deg, strict=False)):
         return False
-    return not (sum(nx.triangles(small).values()) and not sum(nx.triangles(big).values()))
+    from networkx import triangles
+
+    return not (sum(triangles(small).values()) and not sum(triangles(big).values()))
 
 
 def perfect_layout(circuit: Circuit, coupling_graph: nx.Graph) -> dict[int, int] | None:
@@ -40,6 +47,8 @@ def perfect_layout(circuit: Circuit, coupling_graph: nx.Graph) -> dict[int, int]
     interaction = _interaction_graph(circuit)
     if interaction.number_of_edges() == 0 or not _could_embed(interaction, coupling_graph):
         return None
-    matcher = nx.algorithms.isomorphism.GraphMatcher(coupling_graph, interaction)
+    from networkx.algorithms.isomorphism import GraphMatcher
+
+    matcher = GraphMatcher(coupling_graph, interaction)
     match = next(iter(matcher.subgraph_monomorphisms_iter()), None)
     return None if match is None else {v: p for p, v in match.items()}

@@ -193,6 +193,33 @@ def test_fresh_process_loads_numba_only_after_python_routing_time(after, want):
     assert proc.stdout.strip() == want, proc.stderr
 
 
+NETWORKX_IN_FRESH_PROCESS = """
+import itertools, sys
+from qadl.ir.circuit import Circuit, Op
+from qadl.ir.gates import Gate
+from qadl.passes import optimize, route
+c = Circuit(3, (Op(Gate.H, (0,)), Op(Gate.CX, (0, 1)), Op(Gate.CX, (1, 2))))
+optimize(c, 3)
+before = "networkx" in sys.modules
+route(c, tuple(itertools.pairwise(range(3))), 3)
+print(before, "networkx" in sys.modules)
+"""
+
+
+def test_networkx_loads_only_when_a_circuit_is_routed():
+    """`import qadl.passes` and optimising without a target leave networkx unloaded (its
+    import is about 0.15 s of a fresh process); routing loads it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", NETWORKX_IN_FRESH_PROCESS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.stdout.strip() == "False True", proc.stderr
+
+
 def test_graph_helper_is_connected():
     """The random graphs above are connected (routing needs that)."""
     for seed in range(20):
