@@ -1,7 +1,7 @@
 """Adjoint differentiation: one forward pass and one backward sweep per sample.
 
 The sweep un-applies every block to the state and to the backward vector λ and reads
-each block's angle derivatives from a small overlap matrix (see ``kernels.py``), giving
+each block's angle derivatives from a small overlap matrix (see ``back_kernels.py``), giving
 dL/d(every tape entry) per sample and dL/d(input state); ``chain`` then maps tape
 derivatives to θ (summed over the batch), x and δ through the tape's Jacobian, all in
 compiled code.

@@ -146,6 +146,7 @@ def _choose_cache_dir() -> str | None:
 
 
 KERNEL_SOURCES = (
+    "backends/sim/back_kernels.py",
     "backends/sim/complex_batch.py",
     "backends/sim/jit.py",
     "backends/sim/kernels.py",

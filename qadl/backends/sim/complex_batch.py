@@ -1,11 +1,11 @@
 """Complex-amplitude drivers: whole batches, the parameter-shift rule, and one large state.
 
-The kernels of ``kernels.py`` (gate blocks on ``complex128`` states, their adjoints,
-readout and the angle tape) driven over a batch, one sample per thread (``parallel=True``
-over samples): the path of programs the split-array kernels (``soa_kernels``) do not
-support, and of the parameter-shift rule. ``forward_single`` / ``adjoint_single`` split
-one large state into cache-sized chunks over the threads. Imported lazily, like
-``kernels``.
+The kernels of ``kernels.py`` and ``back_kernels.py`` (gate blocks on ``complex128``
+states, their adjoints, readout and the angle tape) driven over a batch, one sample per
+thread (``parallel=True`` over samples): the path of programs the split-array kernels
+(``soa_kernels``) do not support, and of the parameter-shift rule. ``forward_single`` /
+``adjoint_single`` split one large state into cache-sized chunks over the threads.
+Imported lazily, like ``kernels``.
 """
 
 # Numba idioms (see kernels.py): chained == comparisons, full unpacking of the program.
@@ -22,11 +22,9 @@ import math  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import get_num_threads, njit, prange  # noqa: E402
 
+from qadl.backends.sim.back_kernels import _amp_back, _back_block, _block_grads  # noqa: E402
 from qadl.backends.sim.kernels import (  # noqa: E402
-    _amp_back,
     _apply_block,
-    _back_block,
-    _block_grads,
     _chain_row,
     _eval_row,
     _readout,

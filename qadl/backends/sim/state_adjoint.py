@@ -18,6 +18,7 @@ configure_numba_cache()
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
+from qadl.backends.sim import back_kernels as B  # noqa: E402
 from qadl.backends.sim import complex_batch as C  # noqa: E402
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim.program import K_AMP, K_CCX, K_CX, K_DGRP, K_SWAP  # noqa: E402
@@ -90,7 +91,7 @@ def state_vjp_single(nq, prog, ang, psi, cot, nchunks):
         span = K._span(k, nq)
         nc = C._chunks(span, nchunks)
         if k == K_AMP:
-            K._amp_back(psi, lam, blk, prog, ang, g)
+            B._amp_back(psi, lam, blk, prog, ang, g)
         elif k == K_CX or k == K_SWAP or k == K_CCX or k == K_DGRP:
             for c in prange(nc):
                 s = c * span // nc
@@ -100,10 +101,10 @@ def state_vjp_single(nq, prog, ang, psi, cot, nchunks):
         else:
             rc = np.zeros((nc, 16), dtype=np.complex128)
             for c in prange(nc):
-                K._back_block(psi, lam, blk, prog, ang, c * span // nc, (c + 1) * span // nc,
+                B._back_block(psi, lam, blk, prog, ang, c * span // nc, (c + 1) * span // nc,
                               rc[c])
             r = np.zeros(16, dtype=np.complex128)
             for c in range(nc):
                 r += rc[c]
-            K._block_grads(blk, prog, ang, r, g)
+            B._block_grads(blk, prog, ang, r, g)
     return value, g, lam
