@@ -155,3 +155,36 @@ def test_checkpoints_run_in_chunks_of_rows(monkeypatch):
     after, _ = sim.vjp_after(**args, seed=lambda out: (cot, None))
     assert not calls
     np.testing.assert_allclose(after.theta, whole.theta, rtol=0, atol=1e-12)
+
+
+def test_density_and_trajectories_are_the_same_on_any_thread_count():
+    """The noise kernels run one range of rows per thread (``threads.run_rows``): each row
+    runs the same arithmetic whatever range it falls in, so results agree bit for bit."""
+    from numba import get_num_threads, set_num_threads
+
+    from qadl.backends.sim.trajectories import TrajectorySimulator
+
+    sim, args, cot = _setup(7, "probs", state=True)
+    args = {**args, "x": np.tile(args["x"], (3, 1)), "delta": np.tile(args["delta"], (3, 1)),
+            "state": np.tile(args["state"], (3, 1))}
+    cot = np.tile(cot, (3, 1))
+
+    def run():
+        traj = TrajectorySimulator(sim.circuit, NOISE, trajectories=5, seed=3)  # fresh draws
+        return (sim.vjp(**args, cotangent=cot), sim.outputs(**args),
+                traj.vjp(**args, cotangent=cot), traj.outputs(**args))
+
+    total = get_num_threads()
+    assert total > 1
+    many = run()
+    set_num_threads(1)
+    try:
+        one = run()
+    finally:
+        set_num_threads(total)
+    for got, ref in zip(many, one, strict=True):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_array_equal(got, ref)
+            continue
+        for field in ("outputs", "theta", "x", "delta", "state"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)

@@ -10,7 +10,9 @@ The density-matrix simulator runs in the Pauli basis (``pauli_transfer``): real 
 and real transfer matrices, applied by ``_apply_real`` eight index groups at a time so the
 multiply-adds vectorise across groups. Statevectors (trajectories) stay complex.
 
-A whole circuit runs in one compiled call, parallel over the batch. The adjoint sweep
+A whole circuit runs in one compiled call per range of samples: serial ``nogil`` range
+kernels, the batch's ranges on the row threads of ``threads.run_rows`` (no OpenMP, and
+no ``parallel=True`` lowering to compile). The adjoint sweep
 keeps checkpoints every ``K`` ops (``K ≈ √L``) and recomputes each segment, so memory
 is ``O((L/K + K)·4^n)`` per sample instead of ``O(L·4^n)``.
 """
@@ -22,7 +24,9 @@ from qadl.backends.sim.cache import configure_numba_cache
 configure_numba_cache()
 
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+from numba import njit  # noqa: E402
+
+from qadl.backends.sim.threads import run_rows  # noqa: E402
 
 __all__ = [
     "apply_transfer",
@@ -38,6 +42,18 @@ _TILE = 8
 
 
 @njit(cache=True)
+def _copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[:] = src`` for 1-D arrays of one size, as a plain loop.
+
+    Numba's array-to-array assignment checks shapes and builds its error message (string
+    formatting of the shapes) in compiled code, which adds seconds to each kernel's first
+    compile; sizes here match by construction.
+    """
+    for i in range(src.size):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
 def _offsets(pos: np.ndarray, start: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Bit offsets of each matrix index, and the positions sorted ascending."""
     dim = 1 << m
@@ -48,7 +64,13 @@ def _offsets(pos: np.ndarray, start: int, m: int) -> tuple[np.ndarray, np.ndarra
             if (r >> i) & 1:
                 o |= np.int64(1) << pos[start + i]
         off[r] = o
-    srt = np.sort(pos[start : start + m].copy())
+    srt = pos[start : start + m].copy()
+    for i in range(1, m):  # insertion sort of the few positions (np.sort compiles quicksort)
+        v, k = srt[i], i
+        while k > 0 and srt[k - 1] > v:
+            srt[k] = srt[k - 1]
+            k -= 1
+        srt[k] = v
     return off, srt
 
 
@@ -227,8 +249,10 @@ def _run(
         _apply(vec, mats, moffs[j], pos, poffs[j], nbits[j])
 
 
-@njit(parallel=True, cache=True)
-def density_adjoint(
+@njit(cache=True, nogil=True)
+def _density_adjoint_rows(
+    lo: int,
+    hi: int,
     rho0: np.ndarray,
     lam: np.ndarray,
     mats: np.ndarray,
@@ -267,21 +291,21 @@ def density_adjoint(
     num_ops = moffs.size
     n_vec = rho0.shape[1]
     nck = (num_ops + every - 1) // every
-    for b in prange(rho0.shape[0]):
+    for b in range(lo, hi):
         ck = np.empty((max(nck, 1), n_vec), dtype=np.complex128)
         cur = rho0[b].copy()
         for c in range(nck):
-            ck[c] = cur
+            _copy(ck[c], cur)
             _run(cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every))
-        final[b] = cur
+        _copy(final[b], cur)
         seg = np.empty((every, n_vec), dtype=np.complex128)
         lb = lam[b]
         for c in range(nck - 1, -1, -1):
             lo = c * every
             hi = min(num_ops, lo + every)
-            seg[0] = ck[c]
+            _copy(seg[0], ck[c])
             for t in range(1, hi - lo):
-                seg[t] = seg[t - 1]
+                _copy(seg[t], seg[t - 1])
                 _apply(
                     seg[t], mats[b], moffs[lo + t - 1], pos, poffs[lo + t - 1], nbits[lo + t - 1]
                 )
@@ -306,8 +330,10 @@ def _run_real(vec, mats, moffs, pos, poffs, nbits, lo: int, hi: int) -> None:
         _apply_real(vec, mats, moffs[j], pos, poffs[j], nbits[j])
 
 
-@njit(parallel=True, cache=True)
-def apply_transfer(
+@njit(cache=True, nogil=True)
+def _apply_transfer_rows(
+    lo: int,
+    hi: int,
     vecs: np.ndarray,
     mats: np.ndarray,
     moffs: np.ndarray,
@@ -326,12 +352,14 @@ def apply_transfer(
         poffs: ``(L,)`` position offsets.
         nbits: ``(L,)`` number of bits ``m`` of each op (matrix size ``2^m``).
     """
-    for b in prange(vecs.shape[0]):
+    for b in range(lo, hi):
         _run_real(vecs[b], mats[b], moffs, pos, poffs, nbits, 0, moffs.size)
 
 
-@njit(parallel=True, cache=True)
-def transfer_checkpoints(
+@njit(cache=True, nogil=True)
+def _transfer_checkpoints_rows(
+    lo: int,
+    hi: int,
     rho0: np.ndarray,
     mats: np.ndarray,
     moffs: np.ndarray,
@@ -350,18 +378,20 @@ def transfer_checkpoints(
     """
     num_ops = moffs.size
     nck = (num_ops + every - 1) // every
-    for b in prange(rho0.shape[0]):
+    for b in range(lo, hi):
         cur = rho0[b].copy()
         for c in range(nck):
-            ck[b, c] = cur
+            _copy(ck[b, c], cur)
             _run_real(
                 cur, mats[b], moffs, pos, poffs, nbits, c * every, min(num_ops, (c + 1) * every)
             )
-        final[b] = cur
+        _copy(final[b], cur)
 
 
-@njit(parallel=True, cache=True)
-def transfer_backward(
+@njit(cache=True, nogil=True)
+def _transfer_backward_rows(
+    lo: int,
+    hi: int,
     ck: np.ndarray,
     lam: np.ndarray,
     mats: np.ndarray,
@@ -387,15 +417,15 @@ def transfer_backward(
     num_ops = moffs.size
     n_vec = lam.shape[1]
     nck = (num_ops + every - 1) // every
-    for b in prange(lam.shape[0]):
+    for b in range(lo, hi):
         seg = np.empty((every, n_vec))
         lb = lam[b]
         for c in range(nck - 1, -1, -1):
             lo = c * every
             hi = min(num_ops, lo + every)
-            seg[0] = ck[b, c]
+            _copy(seg[0], ck[b, c])
             for t in range(1, hi - lo):
-                seg[t] = seg[t - 1]
+                _copy(seg[t], seg[t - 1])
                 j = lo + t - 1
                 _apply_real(seg[t], mats[b], moffs[j], pos, poffs[j], nbits[j])
             for j in range(hi - 1, lo - 1, -1):
@@ -404,14 +434,18 @@ def transfer_backward(
                     red = np.empty((dim, dim))
                     _reduced_real(lb, seg[j - lo], pos, poffs[j], nbits[j], red)
                     for d in range(dstart[j], dstart[j + 1]):
-                        grads[b, dslot[d]] += np.sum(
-                            dmats[b, dmoffs[d] : dmoffs[d] + dim * dim] * red.ravel()
-                        )
+                        acc = 0.0  # Σ in row-major order, as np.sum of the product
+                        for r in range(dim):
+                            for c in range(dim):
+                                acc += dmats[b, dmoffs[d] + r * dim + c] * red[r, c]
+                        grads[b, dslot[d]] += acc
                 _apply_real(lb, tmats[b], moffs[j], pos, poffs[j], nbits[j])
 
 
-@njit(parallel=True, cache=True)
-def change_basis(vecs: np.ndarray, mat: np.ndarray, num_qubits: int) -> None:
+@njit(cache=True, nogil=True)
+def _change_basis_rows(
+    lo: int, hi: int, vecs: np.ndarray, mat: np.ndarray, num_qubits: int
+) -> None:
     """In place: the 4 × 4 matrix ``mat`` (flat) on bits ``(q, q + n)`` of every row, every ``q``.
 
     With ``W†`` it takes flattened density matrices to Pauli components (``pauli_transfer``),
@@ -421,7 +455,7 @@ def change_basis(vecs: np.ndarray, mat: np.ndarray, num_qubits: int) -> None:
     for q in range(num_qubits):
         pos[2 * q] = q
         pos[2 * q + 1] = q + num_qubits
-    for b in prange(vecs.shape[0]):
+    for b in range(lo, hi):
         for q in range(num_qubits):
             _apply(vecs[b], mat, 0, pos, 2 * q, 2)
 
@@ -448,7 +482,7 @@ def _choose_branch(vec, tmp, kraus, koffs, kprob, k0, k1, pos, poff, m, u):
                 return r - k0, scale
     acc = 0.0
     for r in range(k0, k1):
-        tmp[:] = vec
+        _copy(tmp, vec)
         _apply(tmp, kraus, koffs[r], pos, poff, m)
         p = 0.0
         for i in range(tmp.size):
@@ -462,8 +496,10 @@ def _choose_branch(vec, tmp, kraus, koffs, kprob, k0, k1, pos, poff, m, u):
     return -1, 0.0
 
 
-@njit(parallel=True, cache=True)
-def trajectory_forward(
+@njit(cache=True, nogil=True)
+def _trajectory_forward_rows(
+    lo: int,
+    hi: int,
     psi: np.ndarray,
     umats: np.ndarray,
     row_sample: np.ndarray,
@@ -503,7 +539,7 @@ def trajectory_forward(
         chosen: ``(R, C)`` output branch index (relative to ``kstart[c]``).
         scales: ``(R, C)`` output ``1/√p`` of the chosen branch.
     """
-    for row in prange(psi.shape[0]):
+    for row in range(lo, hi):
         vec = psi[row]
         tmp = np.empty_like(vec)
         mats = umats[row_sample[row]]
@@ -525,3 +561,34 @@ def trajectory_forward(
                 )
                 chosen[row, c] = r
                 scales[row, c] = sc
+
+
+# -- the batch's ranges on the row threads ----------------------------------------------------
+def density_adjoint(rho0: np.ndarray, lam: np.ndarray, *args) -> None:
+    """``_density_adjoint_rows`` over every row (arguments after ``lo, hi`` as there)."""
+    run_rows(_density_adjoint_rows, rho0.shape[0], rho0, lam, *args)
+
+
+def apply_transfer(vecs: np.ndarray, *args) -> None:
+    """``_apply_transfer_rows`` over every row of ``vecs``."""
+    run_rows(_apply_transfer_rows, vecs.shape[0], vecs, *args)
+
+
+def transfer_checkpoints(rho0: np.ndarray, *args) -> None:
+    """``_transfer_checkpoints_rows`` over every row of ``rho0``."""
+    run_rows(_transfer_checkpoints_rows, rho0.shape[0], rho0, *args)
+
+
+def transfer_backward(ck: np.ndarray, lam: np.ndarray, *args) -> None:
+    """``_transfer_backward_rows`` over every row of ``lam``."""
+    run_rows(_transfer_backward_rows, lam.shape[0], ck, lam, *args)
+
+
+def change_basis(vecs: np.ndarray, mat: np.ndarray, num_qubits: int) -> None:
+    """``_change_basis_rows`` over every row of ``vecs``."""
+    run_rows(_change_basis_rows, vecs.shape[0], vecs, mat, num_qubits)
+
+
+def trajectory_forward(psi: np.ndarray, *args) -> None:
+    """``_trajectory_forward_rows`` over every row of ``psi``."""
+    run_rows(_trajectory_forward_rows, psi.shape[0], psi, *args)
