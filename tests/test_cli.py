@@ -109,7 +109,7 @@ def test_compile_unknown_model(good, capsys):
 
 
 def test_internal_error_banner(good, monkeypatch, capsys):
-    import qadl.cli as cli
+    import qadl.cli_compile as cli
 
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
