@@ -368,14 +368,8 @@ def _write(outputs: list[tuple[str, str]], args: argparse.Namespace) -> None:
         for _, text in outputs:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
+    from qadl.run.outputs import write_text
+
     out = Path(args.output)
-    for name, text in outputs:
-        path = out / name
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as err:  # e.g. a directory of that name
-            raise QadlError.at(
-                "E0801", f"cannot write `{path}`: {err.strerror or type(err).__name__}",
-                _file_span(str(path)), help="choose another -o DIR",
-            ) from None
-        print(f"wrote {path}")
+    for name, text in outputs:  # each file whole or not at all (temporary file, then rename)
+        print(f"wrote {write_text(out / name, text, '-o')}")

@@ -18,15 +18,15 @@ import numpy as np
 from qadl.errors import QadlError
 from qadl.source import Span
 
-__all__ = ["write_json", "write_params"]
+__all__ = ["write_json", "write_params", "write_text"]
 
 
-def _atomic(path: Path, write) -> Path:
+def _atomic(path: Path, write, option: str = "--out") -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise unwritable(path, err) from None
+        raise unwritable(path, err, option=option) from None
     if hasattr(os, "fchmod"):  # mkstemp makes 0600; results are ordinary files (umask applies)
         os.fchmod(fd, 0o666 & ~_umask())
     try:
@@ -36,7 +36,7 @@ def _atomic(path: Path, write) -> Path:
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):  # disk full, a directory of that name, ...
-            raise unwritable(path, err) from None
+            raise unwritable(path, err, option=option) from None
         raise
     return path
 
@@ -47,14 +47,15 @@ def _umask() -> int:
     return mask
 
 
-def unwritable(path: Path, err: OSError, what: str = "") -> QadlError:
-    """E0801 for an ``OSError`` writing ``path`` (``what``: what was written there, if named)."""
+def unwritable(path: Path, err: OSError, what: str = "", option: str = "--out") -> QadlError:
+    """E0801 for an ``OSError`` writing ``path`` (``what``: what was written there, if named;
+    ``option``: the command-line flag that chose the directory)."""
     where = f"{what} to `{path}`" if what else f"`{path}`"
     return QadlError.at(
         "E0801",
         f"cannot write {where}: {err.strerror or type(err).__name__}",
         Span(str(path), 0, 0),
-        help="free some space or choose another --out DIR",
+        help=f"free some space or choose another {option} DIR",
     )
 
 
@@ -77,6 +78,11 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(_clean(data), indent=2, sort_keys=False) + "\n"
     return _atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_text(path: Path, text: str, option: str = "--out") -> Path:
+    """Write ``text`` as UTF-8, atomically (``option`` names the directory's flag in errors)."""
+    return _atomic(path, lambda handle: handle.write(text.encode("utf-8")), option)
 
 
 def write_params(path: Path, theta: np.ndarray, **extra: np.ndarray) -> Path:

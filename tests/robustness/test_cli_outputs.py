@@ -78,6 +78,32 @@ def test_compile_output_naming_a_file_is_refused(tmp_path: Path, capsys) -> None
     assert "-o `" in _user_error(capsys, "E0801")
 
 
+def test_compile_writes_each_file_whole(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`compile -o`: a file the command cannot write is E0801 with the `-o` hint, and an
+    interrupted write leaves neither a partial file nor its temporary sibling."""
+    from qadl.run import outputs
+
+    out = tmp_path / "o"
+    assert main(["compile", str(TINY), "-o", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names and all(n.endswith(".qasm") for n in names)
+    capsys.readouterr()
+    for name in names:  # a directory where an output file goes
+        (out / name).unlink()
+        (out / name).mkdir()
+    assert main(["compile", str(TINY), "-o", str(out)]) == 1
+    err = _user_error(capsys, "E0801")
+    assert "cannot write" in err and "choose another -o DIR" in err
+    fresh = tmp_path / "p"
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs.os, "replace", interrupted)
+    assert main(["compile", str(TINY), "-o", str(fresh)]) == 130
+    assert list(fresh.iterdir()) == []
+
+
 def test_second_run_into_a_locked_directory_is_refused(tmp_path: Path, capsys) -> None:
     out = tmp_path / "o"
     out.mkdir()
