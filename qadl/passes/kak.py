@@ -31,7 +31,6 @@ __all__ = [
     "kak_coordinates",
     "min_cx_count",
     "state_preparation",
-    "synthesis_cx_count",
     "two_qubit_synthesis",
 ]
 
@@ -287,8 +286,7 @@ def _template(k: int, coords: tuple[float, float, float]) -> TwoQubitSynthesis:
         return TwoQubitSynthesis((ident, ident), ((0, 1),))
     a, b, c = coords
     if k == 2:
-        off = [abs(v - round(v / (math.pi / 2)) * (math.pi / 2)) for v in coords]
-        keep = [v for i, v in enumerate(coords) if i != int(np.argmin(off))]
+        keep = _two_cx_pair(coords)
         middle = (_rx(-2.0 * keep[0]), _rz(-2.0 * keep[1]))
         return TwoQubitSynthesis((ident, middle, ident), ((0, 1), (0, 1)))
     half = math.pi / 2
@@ -301,6 +299,15 @@ def _template(k: int, coords: tuple[float, float, float]) -> TwoQubitSynthesis:
         ),
         ((1, 0), (0, 1), (1, 0)),
     )
+
+
+def _two_cx_pair(coords: tuple[float, float, float]) -> tuple[float, float]:
+    """The two coordinates the 2-CX template uses: all but the (first) one nearest a
+    multiple of π/2."""
+    off = [abs(v - round(v / (math.pi / 2)) * (math.pi / 2)) for v in coords]
+    drop = off.index(min(off))
+    a, b = (v for i, v in enumerate(coords) if i != drop)
+    return a, b
 
 
 def _matched_eigenbasis(
@@ -383,11 +390,6 @@ def _with_k_cx(u: np.ndarray, k: int) -> TwoQubitSynthesis | None:
     layers[0] = (layers[0][0] @ r_low, layers[0][1] @ r_high)
     layers[-1] = (l_low @ layers[-1][0], l_high @ layers[-1][1])
     return TwoQubitSynthesis(tuple(layers), template.cx)
-
-
-def synthesis_cx_count(u: np.ndarray) -> int:
-    """The CX count ``two_qubit_synthesis(u)`` tries first (read from ``u`` scaled into SU(4))."""
-    return min_cx_count(_special(np.asarray(u, dtype=complex)))
 
 
 def two_qubit_synthesis(u: np.ndarray, k: int | None = None) -> TwoQubitSynthesis:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cmath
 import contextlib
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,14 +39,19 @@ from qadl.passes.kak import (
     _rx,
     _ry,
     _rz,
+    _two_cx_pair,
     two_qubit_synthesis,
 )
 from qadl.passes.rules import phase_distance
 
 __all__ = [
+    "Templates",
     "block_unitaries",
     "min_cx_counts",
     "phase_distance_estimates",
+    "syntheses_of",
+    "synthesis_counts",
+    "templates",
     "two_qubit_syntheses",
     "within_phase",
 ]
@@ -201,12 +207,12 @@ def _template_layers(k: int, coords: list[tuple[float, float, float]]) -> list:
     if k == 1:
         return [(eye, eye.copy()), (eye.copy(), eye.copy())]
     if k == 2:
-        middle = []
-        for c in coords:
-            off = [abs(v - round(v / (math.pi / 2)) * (math.pi / 2)) for v in c]
-            keep = [v for i, v in enumerate(c) if i != int(np.argmin(off))]
-            middle.append((_rx(-2.0 * keep[0]), _rz(-2.0 * keep[1])))
-        return [(eye, eye.copy()), _stack_layer(middle), (eye.copy(), eye.copy())]
+        keep = [_two_cx_pair(c) for c in coords]
+        middle = (
+            np.array([_rx(-2.0 * a) for a, _ in keep]),
+            np.array([_rz(-2.0 * b) for _, b in keep]),
+        )
+        return [(eye, eye.copy()), middle, (eye.copy(), eye.copy())]
     half = math.pi / 2
     return [
         (eye, np.repeat(_rz(half)[None], n, axis=0)),
@@ -268,33 +274,31 @@ def _matched_stack(d: np.ndarray, t: np.ndarray, ok: np.ndarray) -> tuple[np.nda
     return q, ok
 
 
-def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesis | None]:
-    """``_with_k_cx(su[i], counts[i])`` (counts ≥ 1) where it passes the error check.
+def _with_k_cx_stack(t: Templates, rows: list[int]) -> list[TwoQubitSynthesis | None]:
+    """``_with_k_cx(su, count)`` of ``t``'s ``rows`` (counts ≥ 1) where it passes the error check.
 
     None where a step leaves the common path (a tie in the eigenbasis, a spectrum that
     pairs with neither the template's nor its negative, an error above ``SYNTH_TOL``):
     those take the one-by-one path. Only the templates differ between CX counts.
     """
-    # The spectra of su scaled again (as kak_coordinates does) and of su, in one call.
-    d_both, p_both, ok_both = _real_eigh_stack(
-        _magic_square_stack(np.concatenate([_special_stack(su), su]))
-    )
+    su = t.su[rows]
     n = len(su)
-    d0, ok = d_both[:n], ok_both[:n]
-    d, p, ok_u = d_both[n:], p_both[n:], ok_both[n:]
-    coords = _coordinates_stack(d0)
-    groups = {k: [i for i, c in enumerate(counts) if c == k] for k in sorted(set(counts))}
-    stacked = {k: _template_layers(k, [coords[i] for i in index]) for k, index in groups.items()}
-    t = np.empty_like(su)
+    d, p, ok_u = _real_eigh_stack(_magic_square_stack(su))
+    ok = np.array([t.ok[i] for i in rows]) & ok_u
+    groups: dict[int, list[int]] = {}
+    for r, i in enumerate(rows):
+        groups.setdefault(t.counts[i], []).append(r)
+    stacked = {k: t.layers_of(k, [rows[r] for r in index]) for k, index in groups.items()}
+    tm = np.empty_like(su)
     for k, index in groups.items():
-        t[index] = _layers_matrix_stack(stacked[k], _TEMPLATE_CX[k])
-    t = _special_stack(t)
-    q, ok = _matched_stack(d, t, ok & ok_u)
+        tm[index] = _layers_matrix_stack(stacked[k], _TEMPLATE_CX[k])
+    tm = _special_stack(tm)
+    q, ok = _matched_stack(d, tm, ok)
     flip = _det_real(q) < 0
     q[flip, :, 0] = -q[flip, :, 0]
     inv_half = np.exp(-0.5j * np.angle(d))[:, None, :]
     o1 = (_MAGIC_DAG @ su @ _MAGIC) @ p * inv_half
-    q1 = (_MAGIC_DAG @ t @ _MAGIC) @ q * inv_half
+    q1 = (_MAGIC_DAG @ tm @ _MAGIC) @ q * inv_half
     left = _MAGIC @ (o1 @ q1.transpose(0, 2, 1)).real @ _MAGIC_DAG
     right = _MAGIC @ (q @ p.transpose(0, 2, 1)) @ _MAGIC_DAG
     lows, highs = _local_factors_stack(np.concatenate([left, right]))  # both in one call
@@ -316,6 +320,56 @@ def _with_k_cx_stack(su: np.ndarray, counts: list[int]) -> list[TwoQubitSynthesi
     return out
 
 
+@dataclass(frozen=True)
+class Templates:
+    """The first steps of ``two_qubit_syntheses`` for a stack of unitaries ``us``: each
+    scaled into SU(4), the CX count its synthesis tries first, and its template's layers."""
+
+    us: np.ndarray
+    su: np.ndarray
+    counts: list[int]
+    ok: list[bool]
+    """Per row: its KAK coordinates came from the first eigenbasis (no tie), as one by one."""
+    layers: dict[int, list[tuple[np.ndarray, np.ndarray]]]
+    """By CX count ≥ 1: ``_template_layers`` of the rows with that count, in row order."""
+    position: list[int]
+    """Each row's place in its count's layer stacks."""
+
+    def layers_of(self, k: int, rows: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The ``k``-CX template layers of ``rows`` (all of count ``k``), as new stacks."""
+        at = [self.position[i] for i in rows]
+        return [(low[at], high[at]) for low, high in self.layers[k]]
+
+
+def templates(us: np.ndarray) -> Templates:
+    """``Templates`` of a complex (n, 4, 4) stack: the coordinates in one stacked call."""
+    su, counts = synthesis_counts(us)
+    n = len(su)
+    ok = [True] * n
+    position = [0] * n
+    layers = {}
+    entangled = [i for i, k in enumerate(counts) if k > 0]
+    if entangled:  # the coordinates as kak_coordinates computes them (su scaled again)
+        d0, _, good = _real_eigh_stack(_magic_square_stack(_special_stack(su[entangled])))
+        coords = dict(zip(entangled, _coordinates_stack(d0), strict=True))
+        for i, g in zip(entangled, good.tolist(), strict=True):
+            ok[i] = g
+        for k in (1, 2, 3):
+            index = [i for i in entangled if counts[i] == k]
+            for at, i in enumerate(index):
+                position[i] = at
+            if index:
+                layers[k] = _template_layers(k, [coords[i] for i in index])
+    return Templates(us, su, counts, ok, layers, position)
+
+
+def synthesis_counts(us: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """A (n, 4, 4) stack scaled into SU(4), and the CX count ``two_qubit_synthesis`` tries
+    first for each matrix (``min_cx_count`` of the scaled matrix), bit for bit."""
+    su = _special_stack(us)
+    return su, min_cx_counts(su)
+
+
 def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     """``two_qubit_synthesis`` of each 4×4 unitary (None where it raises), bit for bit.
 
@@ -323,18 +377,23 @@ def two_qubit_syntheses(us: list[np.ndarray]) -> list[TwoQubitSynthesis | None]:
     not arithmetic, is the cost. A unitary that leaves it (0 CX, a tie, a failed first
     try), or is the only one with CX, is synthesised alone.
     """
-    out: list[TwoQubitSynthesis | None] = [None] * len(us)
-    index: list[int] = []
-    if len(us) > 1:  # one unitary always takes the one-by-one path below
-        su = _special_stack(np.array(us, dtype=complex))
-        counts = min_cx_counts(su)
-        index = [i for i, c in enumerate(counts) if c > 0]
+    if len(us) < 2:  # one unitary always takes the one-by-one path
+        return syntheses_of(None, list(range(len(us))), us)
+    return syntheses_of(templates(np.array(us, dtype=complex)), list(range(len(us))))
+
+
+def syntheses_of(
+    t: Templates | None, rows: list[int], us: list[np.ndarray] | None = None
+) -> list[TwoQubitSynthesis | None]:
+    """``two_qubit_syntheses`` of ``t``'s ``rows`` (of ``us`` one by one where ``t`` is None)."""
+    out: list[TwoQubitSynthesis | None] = [None] * len(rows)
+    index = [] if t is None else [r for r, i in enumerate(rows) if t.counts[i] > 0]
     if len(index) > 1:  # for one unitary, the stacked path costs more than it saves
-        found = _with_k_cx_stack(su[index], [counts[i] for i in index])
-        for i, synth in zip(index, found, strict=True):
-            out[i] = synth
-    for i, synth in enumerate(out):
+        found = _with_k_cx_stack(t, [rows[r] for r in index])
+        for r, synth in zip(index, found, strict=True):
+            out[r] = synth
+    for r, synth in enumerate(out):
         if synth is None:
             with contextlib.suppress(ArithmeticError):  # None, as documented
-                out[i] = two_qubit_synthesis(us[i])
+                out[r] = two_qubit_synthesis(us[rows[r]] if t is None else t.us[rows[r]])
     return out

@@ -16,15 +16,10 @@ import numpy as np
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
-from qadl.passes.kak import (
-    SYNTH_TOL,
-    TwoQubitSynthesis,
-    block_unitary,
-    state_preparation,
-    synthesis_cx_count,
-)
+from qadl.passes.kak import SYNTH_TOL, TwoQubitSynthesis, block_unitary, state_preparation
 from qadl.passes.kak import clear_cache as forget_op_matrices
-from qadl.passes.kak_batch import block_unitaries, min_cx_counts, two_qubit_syntheses
+from qadl.passes.kak_batch import Templates, block_unitaries, min_cx_counts, syntheses_of, templates
+from qadl.passes.kak_bounds import synthesis_bounds
 from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
@@ -131,58 +126,101 @@ class _Plan:
     unitary: bytes | None
 
 
-def _plans(keys: list[tuple], entangler: Gate) -> list[_Plan]:
-    """``_plan`` of each block ``(ops, pair, …)``, the CX counts read in one batch."""
+def _plans(
+    keys: list[tuple], gate_set: _GateSet, bounded: bool = True
+) -> tuple[list[_Plan], dict[bytes, _Synthesis | None]]:
+    """The plan of each block ``(ops, pair, …)`` and the syntheses the plans name.
+
+    The blocks' unitaries and CX counts are computed in one batch each; those syntheses
+    that ``_SYNTHESES`` lacks too, after (``bounded``) the blocks that ``_bounded_out``
+    rejects are given no unitary. Returned rather than read back from the cache, which
+    another run may empty meanwhile.
+    """
     if not keys:
-        return []
+        return [], {}
     us = block_unitaries([(ops, pair) for ops, pair, *_ in keys])
+    sizes = [_size(key[0]) for key in keys]
     counts = min_cx_counts(us)
-    return [
-        _plan(u, _size(key[0]), k, entangler) for key, u, k in zip(keys, us, counts, strict=True)
-    ]
-
-
-def _plan(u: np.ndarray, size: tuple[int, int], k: int, entangler: Gate) -> _Plan:
-    """The plan of a block of ``size`` with unitary ``u`` that needs at least ``k`` CX."""
-    two, depth = size
-    if (k, k) >= size:
-        return _Plan(size, None)  # no k-CX circuit is smaller (a borderline k above two too)
-    if k == two and depth <= two + 1:
-        return _Plan(size, None)  # only a bare CX product has depth k: a block rarely equals one
-    if _three_cz_too_deep(u, two, depth, entangler):
-        return _Plan(size, None)
-    return _Plan(size, u.tobytes())
-
-
-def _three_cz_too_deep(u: np.ndarray, two: int, depth: int, entangler: Gate) -> bool:
-    """True when a 3-CX synthesis, written in CZ, cannot beat a block of 3 2q ops, depth ≤ 5.
-
-    Written in CZ, the 3-CX template's two middle layers hold ``H`` and ``RZ(·)·H`` on
-    the qubit the neighbouring CX targets, never a phase, so at least two layers are busy
-    and the depth is at least 5: the synthesis would be rejected below whatever its outer
-    layers are. Skipping it keeps every result; the count is the one
-    ``two_qubit_synthesis`` starts from (a larger one is rejected too).
-    """
-    return entangler is Gate.CZ and two == 3 and depth <= 5 and synthesis_cx_count(u) == 3
-
-
-def _synthesize(unitaries: list[bytes], entangler: Gate) -> dict[bytes, _Synthesis | None]:
-    """The syntheses of ``unitaries``: those ``_SYNTHESES`` lacks computed in one batch.
-
-    Returned rather than read back from the cache, which another run may empty meanwhile.
-    """
+    maybe = [i for i, (size, k) in enumerate(zip(sizes, counts, strict=True)) if _may_beat(size, k)]
+    unitaries = {i: us[i].tobytes() for i in maybe}
+    entangler = gate_set.entangler
     found: dict[bytes, _Synthesis | None] = {}
-    missing = []
-    for unitary in dict.fromkeys(unitaries):
+    new: dict[bytes, int] = {}  # a unitary not synthesised yet -> its row in ``t``
+    for i in maybe:
+        unitary = unitaries[i]
         known = _SYNTHESES.get((unitary, entangler), _UNDECIDED)
         if known is _UNDECIDED:
-            missing.append(unitary)
+            new.setdefault(unitary, i)
         else:
             found[unitary] = known
-    us = [np.frombuffer(b, dtype=complex).reshape(4, 4).copy() for b in missing]
-    synths = two_qubit_syntheses(us)
+    t = templates(us[list(new.values())]) if new else None
+    rows = {unitary: row for row, unitary in enumerate(new)}
+    if bounded and t is not None:
+        blocks = [(i, sizes[i], len(keys[i][0])) for i in maybe if unitaries[i] in rows]
+        blocks = [b for b in blocks if _boundable(counts[b[0]], *b[1:], gate_set)]
+        for i in _bounded_out(t, rows, unitaries, blocks, gate_set):
+            del unitaries[i]
+    needed = list(dict.fromkeys(u for u in unitaries.values() if u in rows))
+    if needed:
+        found.update(_synthesize(t, [rows[u] for u in needed], needed, entangler))
+    return [_Plan(size, unitaries.get(i)) for i, size in enumerate(sizes)], found
+
+
+def _may_beat(size: tuple[int, int], k: int) -> bool:
+    """False when no synthesis of a block of ``size`` needing ``k`` CX can beat it."""
+    two, depth = size
+    if (k, k) >= size:
+        return False  # no k-CX circuit is smaller (a borderline k above two too)
+    return not (k == two and depth <= two + 1)  # only a bare CX product has depth k
+
+
+def _boundable(k: int, size: tuple[int, int], ops: int, gate_set: _GateSet) -> bool:
+    """Whether ``synthesis_bounds`` could reject the block: a ``k``-CX synthesis with
+    every layer busy, every middle matrix a rotation and both outer layers counted (the
+    most those bounds count) is too costly. A guess (``k`` is the block's count, which the
+    synthesis's may differ from at the borders): it only saves computing useless bounds."""
+    return 0 < k < 4 and _too_costly(k, k + 1, 2 * k, k + 2, size, ops, gate_set)
+
+
+def _bounded_out(
+    t: Templates,
+    rows: dict[bytes, int],
+    unitaries: dict[int, bytes],
+    blocks: list[tuple[int, tuple[int, int], int]],
+    gate_set: _GateSet,
+) -> list[int]:
+    """The blocks ``(index, size, ops)`` whose synthesis surely cannot beat them.
+
+    ``t`` holds the templates of the unitaries (``rows``: unitary to row) and the CX
+    count each synthesis tries first. A block is out when the lower bounds of that
+    synthesis's counts (``synthesis_bounds``) are ``_too_costly``, and a synthesis with
+    one more CX (the fallback when the first count misses the tolerance) is too, whatever
+    its layers.
+    """
+    wanted = list(dict.fromkeys(rows[unitaries[i]] for i, _, _ in blocks))
+    if not wanted:
+        return []
+    bounds = dict(zip(wanted, synthesis_bounds(t, wanted, gate_set.entangler), strict=True))
+    out = []
+    for i, size, ops in blocks:
+        row = rows[unitaries[i]]
+        k, bound = t.counts[row], bounds[row]
+        if bound is None or not _too_costly(k, *bound, size, ops, gate_set):
+            continue
+        if k == 3 or _too_costly(k + 1, 0, 0, k + 1, size, ops, gate_set):
+            out.append(i)
+    return out
+
+
+def _synthesize(
+    t: Templates, rows: list[int], unitaries: list[bytes], entangler: Gate
+) -> dict[bytes, _Synthesis | None]:
+    """The syntheses of ``t``'s ``rows`` (whose bytes are ``unitaries``) for ``entangler``,
+    in one batch, with their counts; ``_SYNTHESES`` keeps them."""
+    synths = syntheses_of(t, rows)
     counted = _counted(with_entangler_all([s for s in synths if s is not None], entangler))
-    for unitary, synth in zip(missing, synths, strict=True):
+    found = {}
+    for unitary, synth in zip(unitaries, synths, strict=True):
         found[unitary] = None if synth is None else next(counted)
         _SYNTHESES[unitary, entangler] = found[unitary]
     return found
@@ -222,7 +260,7 @@ def _operator_replacement(
 ) -> list[Op] | None:
     """The block's operator in its fewest CX, or None when that cannot beat the block.
 
-    ``plan`` is ``_plan(ops, …)``, and ``syntheses`` holds its synthesis (``_synthesize``);
+    ``plan`` is the block's and ``syntheses`` holds its synthesis (both from ``_plans``);
     a rewrite with more ops than the block is not written.
     """
     if plan.unitary is None:
@@ -230,15 +268,28 @@ def _operator_replacement(
     found = syntheses[plan.unitary]
     if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
         return None
-    two, depth = plan.size
     cx = len(found.circuit.cx)
-    if (cx, cx + found.busy) >= (two, depth):
-        return None  # each busy layer adds at least one to the depth
-    if cx + found.rotations > len(ops):
-        return None  # each rotation is written as at least one op
-    if Gate.U not in gate_set.allowed and found.min_ops > len(ops):
-        return None  # to_ops would stop past len(ops) ops
+    if _too_costly(cx, found.busy, found.rotations, found.min_ops, plan.size, len(ops), gate_set):
+        return None
     return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
+
+
+def _too_costly(
+    cx: int,
+    busy: int,
+    rotations: int,
+    min_ops: int,
+    size: tuple[int, int],
+    ops: int,
+    gate_set: _GateSet,
+) -> bool:
+    """True when a synthesis with these counts (or more) cannot beat a block of ``size``
+    and ``ops`` ops: each busy layer adds at least one to the depth, each rotation is
+    written as at least one op, and ``to_ops`` stops past ``ops`` ops."""
+    two, depth = size
+    if (cx, cx + busy) >= (two, depth) or cx + rotations > ops:
+        return True
+    return Gate.U not in gate_set.allowed and min_ops > ops
 
 
 def _state_replacement(
@@ -308,7 +359,7 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     """Each block's rewrite, or None where it stays (a lone gate always does).
 
     The blocks not met before are planned first, so that their CX counts and their
-    syntheses run as batches (``min_cx_counts``, ``two_qubit_syntheses``: the same bits
+    syntheses run as batches (``min_cx_counts``, ``syntheses_of``: the same bits
     as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision.
     """
     for cache in (_REWRITES, _SYNTHESES):
@@ -317,8 +368,7 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
-    plans = _plans([k.key for k in new], gate_set.entangler)
-    syntheses = _synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
+    plans, syntheses = _plans([k.key for k in new], gate_set)
     decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
     _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]

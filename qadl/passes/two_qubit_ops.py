@@ -22,6 +22,7 @@ from qadl.passes.rules import phase_distance
 __all__ = [
     "LAYER_TOL",
     "clear_cache",
+    "fold_hadamards",
     "layer_costs",
     "proportional_to_identity",
     "synthesize_2q",
@@ -152,6 +153,16 @@ def with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
     return TwoQubitSynthesis(tuple((lo, hi) for lo, hi in layers), synth.cx)
 
 
+def fold_hadamards(layers: list[list[np.ndarray]], cx: tuple[tuple[int, int], ...]) -> None:
+    """Write each CX as ``H_t·CZ·H_t`` in stacked layers ``[low[n], high[n]]`` (in place).
+
+    The same products as ``with_entangler``, one stacked matmul per layer and qubit.
+    """
+    for j, (_, target) in enumerate(cx):
+        layers[j][target] = _H @ layers[j][target]
+        layers[j + 1][target] = layers[j + 1][target] @ _H
+
+
 def with_entangler_all(synths: list[TwoQubitSynthesis], gate: Gate) -> list[TwoQubitSynthesis]:
     """``with_entangler(s, gate)`` of each synthesis, bit for bit, in stacked products.
 
@@ -169,9 +180,7 @@ def with_entangler_all(synths: list[TwoQubitSynthesis], gate: Gate) -> list[TwoQ
             [np.array([synths[i].layers[j][q] for i in index]) for q in (0, 1)]
             for j in range(len(cx) + 1)
         ]
-        for j, (_, target) in enumerate(cx):
-            layers[j][target] = _H @ layers[j][target]
-            layers[j + 1][target] = layers[j + 1][target] @ _H
+        fold_hadamards(layers, cx)
         for row, i in enumerate(index):
             out[i] = TwoQubitSynthesis(tuple((lo[row], hi[row]) for lo, hi in layers), cx)
     return out

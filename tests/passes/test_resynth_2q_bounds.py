@@ -145,8 +145,7 @@ def test_block_unitaries_are_block_unitary(seed):
 
 def _decisions(blocks, gate_set, unbounded: bool):
     keys = [(tuple(ops), pair, gate_set, False) for ops, pair in blocks]
-    plans = _resynth._plans(keys, gate_set.entangler)
-    syntheses = _resynth._synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
+    plans, syntheses = _resynth._plans(keys, gate_set, bounded=False)
     if unbounded:
         syntheses = {u: s and dataclasses.replace(s, min_ops=0) for u, s in syntheses.items()}
     return [_resynth._replacement(*k, p, syntheses) for k, p in zip(keys, plans, strict=True)]
@@ -175,8 +174,7 @@ def test_op_bound_rejects_only_what_writing_the_layers_rejects():
         bounded = _decisions(blocks, gate_set, unbounded=False)
         assert bounded == plain
         keys = [(tuple(ops), pair, gate_set, False) for ops, pair in blocks]
-        plans = _resynth._plans(keys, gate_set.entangler)
-        found = _resynth._synthesize([p.unitary for p in plans if p.unitary], gate_set.entangler)
+        plans, found = _resynth._plans(keys, gate_set, bounded=False)
         rejected_by_bound += sum(
             p.unitary is not None
             and found[p.unitary] is not None

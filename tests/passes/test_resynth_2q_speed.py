@@ -15,10 +15,9 @@ from qadl.passes import kak
 from qadl.passes.kak import (
     block_unitary,
     min_cx_count,
-    synthesis_cx_count,
     two_qubit_synthesis,
 )
-from qadl.passes.kak_batch import min_cx_counts, two_qubit_syntheses
+from qadl.passes.kak_batch import min_cx_counts, templates, two_qubit_syntheses
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 from qadl.testing import random_circuit
 
@@ -54,22 +53,6 @@ def _busy(layers) -> int:
 
 @PROPERTY
 @given(seed=seeds)
-def test_three_cz_shortcut_rejects_only_what_the_synthesis_rejects(seed):
-    """Every block the shortcut skips has a 3-CX CZ synthesis with ≥ 2 busy layers (depth ≥ 5)."""
-    rng = np.random.default_rng(seed)
-    u = block_unitary(_three_cz_depth_five(rng), (0, 1))
-    skipped = _resynth._three_cz_too_deep(u, 3, 5, Gate.CZ)
-    assert skipped == (synthesis_cx_count(u) == 3)
-    if skipped:
-        synth = with_entangler(two_qubit_synthesis(u), Gate.CZ)
-        assert len(synth.cx) == 3
-        assert _busy(synth.layers) >= 2
-    assert not _resynth._three_cz_too_deep(u, 3, 5, Gate.CX)
-    assert not _resynth._three_cz_too_deep(u, 3, 6, Gate.CZ)
-
-
-@PROPERTY
-@given(seed=seeds)
 def test_synthesis_cache_is_the_plain_synthesis(seed):
     """The by-bytes cache gives the matrices and busy count of a fresh synthesis, bit for bit."""
     rng = np.random.default_rng(seed)
@@ -77,8 +60,9 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
     u = block_unitary(ops, (0, 1))
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
-        found = _resynth._synthesize([u.tobytes()], entangler)[u.tobytes()]
-        assert _resynth._synthesize([u.tobytes()], entangler)[u.tobytes()] is found  # cached
+        key = u.tobytes()
+        found = _resynth._synthesize(templates(u[None]), [0], [key], entangler)[key]
+        assert _resynth._SYNTHESES[key, entangler] is found  # cached
         synth = found.circuit
         assert synth.cx == want.cx
         assert found.busy == _busy(want.layers)
