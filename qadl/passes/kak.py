@@ -119,10 +119,22 @@ def _det(m: np.ndarray) -> complex:
 def _embedded(op: Op, low_first: bool) -> np.ndarray:
     """``op``'s 4×4 matrix on a pair whose low bit is ``op.qubits[0]`` iff ``low_first``.
 
-    Cached (read-only): a block's ops recur in the blocks of later rounds and passes.
+    Cached (read-only): a block's ops recur in the blocks of later rounds and passes, and
+    after routing the same gate and angles recur on other qubits (``_embedded_gate``).
     """
-    m = GATES[op.gate].matrix([a.constant_value for a in op.angles])
-    if len(op.qubits) == 1:
+    angles = tuple([a.constant_value for a in op.angles])
+    if 0.0 in angles:  # -0.0 == 0.0 (one key) but may give other bits: not looked up by value
+        return _embedded_gate.__wrapped__(op.gate, angles, len(op.qubits), low_first)
+    return _embedded_gate(op.gate, angles, len(op.qubits), low_first)
+
+
+@functools.lru_cache(maxsize=4096)
+def _embedded_gate(
+    gate: Gate, angles: tuple[float, ...], width: int, low_first: bool
+) -> np.ndarray:
+    """``_embedded`` of an op of ``gate`` with ``angles`` on ``width`` qubits of the pair."""
+    m = GATES[gate].matrix(angles)
+    if width == 1:
         m = _kron(_I2, m) if low_first else _kron(m, _I2)
     elif not low_first:
         m = _SWAP @ m @ _SWAP
@@ -133,6 +145,7 @@ def _embedded(op: Op, low_first: bool) -> np.ndarray:
 def clear_cache() -> None:
     """Forget the cached op matrices of ``block_unitary``."""
     _embedded.cache_clear()
+    _embedded_gate.cache_clear()
 
 
 def block_unitary(ops: list[Op], pair: tuple[int, int]) -> np.ndarray:
@@ -159,15 +172,38 @@ def min_cx_count(u: np.ndarray, atol: float = 1e-12) -> int:
     return _count(gamma, gamma.trace(), off, atol)
 
 
-def _count(gamma: np.ndarray, trace: complex, off: float, atol: float) -> int:
-    """The CX count from ``γ``, its trace and its distance ``off`` from ``±I``."""
+def _count(
+    gamma: np.ndarray, trace: complex, off: float, atol: float, square: bool | None = None
+) -> int:
+    """The CX count from ``γ``, its trace and its distance ``off`` from ``±I``.
+
+    ``square``: ``_minus_identity`` of ``γ²``, when already computed.
+    """
     if off <= atol * 10:
         return 0  # γ = ±I (SWAP has γ = ±iI: |tr γ| = 4 but 3 CX)
-    if abs(trace) <= atol * 10 and np.allclose(gamma @ gamma, _MINUS_EYE4, atol=atol * 10):
-        return 1
+    if abs(trace) <= atol * 10:
+        if square is None:
+            square = _minus_identity((gamma @ gamma)[None], atol)[0]
+        if square is None:
+            square = bool(np.allclose(gamma @ gamma, _MINUS_EYE4, atol=atol * 10))
+        if square:
+            return 1
     if abs(trace.imag) <= atol * 10:
         return 2
     return 3
+
+
+def _minus_identity(squares: np.ndarray, atol: float) -> list[bool | None]:
+    """``np.allclose(s, -I, atol=10·atol)`` for a stack of ``s = γ²``, None where unsure.
+
+    ``np.allclose`` tests ``|s + I| ≤ 10·atol + 1e-5·|I|`` entrywise; it is decided here
+    where every entry is clear of its bound by a factor 2 (far beyond any difference in
+    rounding), and left to ``np.allclose`` (None) elsewhere.
+    """
+    excess = abs(squares - _MINUS_EYE4) / (atol * 10 + 1e-5 * abs(_MINUS_EYE4))
+    inside = (excess <= 0.5).all(axis=(1, 2)).tolist()
+    outside = (excess > 2.0).any(axis=(1, 2)).tolist()
+    return [True if i else False if o else None for i, o in zip(inside, outside, strict=True)]
 
 
 # -- the Cartan (KAK) decomposition ------------------------------------------------------------

@@ -35,6 +35,7 @@ from qadl.passes.kak import (
     _eigh_lower_vectors,
     _embedded,
     _greedy_order,
+    _minus_identity,
     _pairing,
     _rx,
     _ry,
@@ -86,11 +87,15 @@ def min_cx_counts(us: np.ndarray, atol: float = 1e-12) -> list[int]:
     traces = gamma.trace(axis1=1, axis2=2)
     # _count's tests on whole arrays: the same numbers and comparisons, except |tr γ|,
     # whose stacked abs may differ from the scalar one in the last bit; every row near
-    # that test's bound takes _count's own test.
+    # that test's bound takes _count's own test (its γ² = -I test computed in one call).
     tol = atol * 10
     counts = np.where(abs(traces.imag) <= tol, 2, 3)
-    for i in np.flatnonzero(abs(traces) <= 2 * tol):
-        counts[i] = _count(gamma[i], traces[i], math.inf, atol)
+    near = np.flatnonzero(abs(traces) <= 2 * tol)
+    if len(near):
+        g = gamma[near]
+        squares = _minus_identity(g @ g, atol)
+        for i, square in zip(near.tolist(), squares, strict=True):
+            counts[i] = _count(gamma[i], traces[i], math.inf, atol, square)
     counts[np.where(minus < plus, minus, plus) <= tol] = 0  # min(plus, minus), as _count
     return counts.tolist()
 

@@ -50,8 +50,11 @@ def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
         qubits = op.qubits
         if len(qubits) == 1:
             level[qubits[0]] = level.get(qubits[0], 0) + 1
+        elif len(qubits) == 2:
+            two += 1
+            a, b = qubits
+            level[a] = level[b] = 1 + max(level.get(a, 0), level.get(b, 0))
         else:
-            two += len(qubits) == 2
             top = 1 + max([level.get(q, 0) for q in qubits], default=0)
             for q in qubits:
                 level[q] = top

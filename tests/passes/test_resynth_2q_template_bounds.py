@@ -11,6 +11,7 @@ from hypothesis import given
 from qadl.ir import expr as E
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
+from qadl.passes import kak
 from qadl.passes.kak import block_unitary
 from qadl.passes.kak_batch import syntheses_of, templates
 from qadl.passes.kak_bounds import far_from_local, synthesis_bounds
@@ -132,3 +133,26 @@ def test_middle_layers_of_three_cz_are_never_phases():
         assert bound is not None and bound[0] >= 2 and bound[1] >= 4
         layers = with_entangler(synth, Gate.CZ).layers[1:-1]
         assert not any(proportional_to_identity(m) for layer in layers for m in layer)
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_minus_identity_decides_as_allclose(seed):
+    """The stacked ``γ² = -I`` test is ``np.allclose``'s decision wherever it decides.
+
+    Entries are moved from ``-I`` by amounts around both of ``np.allclose``'s bounds
+    (1e-11 off the diagonal, 1e-5 + 1e-11 on it), so every branch is met.
+    """
+    rng = np.random.default_rng(seed)
+    squares = []
+    for _ in range(60):
+        s = -np.eye(4, dtype=complex)
+        scale = rng.choice([1e-13, 5e-12, 1e-11, 2e-11, 3e-11, 5e-6, 1e-5, 2e-5, 1e-3])
+        s += scale * rng.uniform(0, 1.5) * np.exp(1j * rng.uniform(-4, 4, size=(4, 4)))
+        squares.append(s)
+    squares.append(np.full((4, 4), np.nan, dtype=complex))
+    decided = kak._minus_identity(np.array(squares), 1e-12)
+    assert any(d is None for d in decided) and any(decided) and False in decided
+    for s, d in zip(squares, decided, strict=True):
+        want = bool(np.allclose(s, -np.eye(4), atol=1e-11))
+        assert d is None or d == want
