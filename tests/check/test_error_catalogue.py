@@ -27,6 +27,7 @@ FRONT_END = (
     "ir/kernel.py",
     "api.py",
     "cli.py",
+    "cli_compile.py",
     "program.py",
 )
 
