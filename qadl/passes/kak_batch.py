@@ -50,6 +50,7 @@ __all__ = [
     "block_unitaries",
     "min_cx_counts",
     "phase_distance_estimates",
+    "products",
     "syntheses_of",
     "synthesis_counts",
     "templates",
@@ -59,17 +60,23 @@ __all__ = [
 
 
 def block_unitaries(blocks: list[tuple[list[Op], tuple[int, int]]]) -> np.ndarray:
-    """``block_unitary`` of each ``(ops, pair)`` as one (n, 4, 4) stack, bit for bit.
-
-    The blocks are taken longest first, so the ones that still have an op at position
-    ``j`` are a prefix: one stacked matmul per position instead of one per op (each
-    matrix's product is the same BLAS call as alone).
-    """
+    """``block_unitary`` of each ``(ops, pair)`` as one (n, 4, 4) stack, bit for bit."""
     mats = [[_embedded(op, op.qubits[0] == pair[0]) for op in ops] for ops, pair in blocks]
+    return products(mats, 4)
+
+
+def products(mats: list[list[np.ndarray]], size: int) -> np.ndarray:
+    """``m[-1] @ … @ m[0] @ I`` for each list ``m`` of ``size``×``size`` matrices, stacked.
+
+    The lists are taken longest first, so the ones that still have a matrix at position
+    ``j`` are a prefix: one stacked matmul per position instead of one per matrix (each
+    matrix's product is the same BLAS call as alone, so the result is bit for bit the
+    one-by-one product).
+    """
     order = sorted(range(len(mats)), key=lambda i: -len(mats[i]))
     ordered = [mats[i] for i in order]
-    u = np.empty((len(mats), 4, 4), dtype=complex)
-    u[:] = np.eye(4, dtype=complex)
+    u = np.empty((len(mats), size, size), dtype=complex)
+    u[:] = np.eye(size, dtype=complex)
     for j in range(len(ordered[0]) if ordered else 0):
         m = sum(len(row) > j for row in ordered)
         u[:m] = np.array([row[j] for row in ordered[:m]]) @ u[:m]

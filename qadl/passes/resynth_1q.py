@@ -14,6 +14,7 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import det
+from qadl.passes.kak_batch import products
 from qadl.passes.rules import phase_distance
 
 __all__ = [
@@ -123,10 +124,14 @@ def spec_ops(spec: Spec, q: int) -> list[Op]:
     return [Op(gate, (q,), tuple(E.const(a) for a in angles)) for gate, angles in spec]
 
 
+def _op_matrix(op: Op) -> np.ndarray:
+    return GATES[op.gate].matrix([a.constant_value for a in op.angles])
+
+
 def _ops_matrix(ops: list[Op]) -> np.ndarray:
     mat = np.eye(2, dtype=complex)
     for op in ops:
-        mat = GATES[op.gate].matrix([a.constant_value for a in op.angles]) @ mat
+        mat = _op_matrix(op) @ mat
     return mat
 
 
@@ -203,27 +208,47 @@ def _flush(
     out: list[tuple[float, int, Op]],
     ctx: PassContext,
     seen: dict[tuple[RunKey, str, float], Spec | None],
+    pending: list[tuple[list[tuple[int, Op]], tuple[RunKey, str, float]]],
 ) -> None:
     """Emit ``run`` (positions and ops on one qubit) as is or as its shorter resynthesis.
 
     Only candidates strictly shorter than the run are built and checked; the verdict for
     a run is remembered in ``seen`` by its gates and exact angle terms (not its qubit),
-    the form and the tolerance.
+    the form and the tolerance. A run without a verdict yet waits in ``pending``
+    (``_decide``).
     """
     atol = ctx.atol
     if len(run) <= _SHORTEST[form] or (len(run) == 1 and _far_from_identity(run[0][1], atol)):
         out += [(pos, 0, op) for pos, op in run]
         return
-    ops = [op for _, op in run]
-    key = (tuple([(op.gate, tuple([a.terms for a in op.angles])) for op in ops]), form, atol)
+    key = (tuple([(op.gate, tuple([a.terms for a in op.angles])) for _, op in run]), form, atol)
     spec = seen.get(key, _MISSING)
     if spec is _MISSING:
-        spec = seen[key] = _first_match(_ops_matrix(ops), form, atol, len(ops))
+        pending.append((run, key))
+    else:
+        _emit(run, spec, out)
+
+
+def _emit(run: list[tuple[int, Op]], spec: Spec | None, out: list[tuple[float, int, Op]]) -> None:
+    """Append the run's ops, or its resynthesis ``spec`` at the run's last position."""
     if spec is not None:
-        last = run[-1][0]
-        out += [(last, k, op) for k, op in enumerate(spec_ops(spec, ops[0].qubits[0]))]
+        last, qubit = run[-1][0], run[0][1].qubits[0]
+        out += [(last, k, op) for k, op in enumerate(spec_ops(spec, qubit))]
     else:
         out += [(pos, 0, op) for pos, op in run]
+
+
+def _decide(
+    pending: list[tuple[list[tuple[int, Op]], tuple[RunKey, str, float]]],
+    form: str,
+    atol: float,
+    seen: dict[tuple[RunKey, str, float], Spec | None],
+) -> None:
+    """The verdicts of the ``pending`` runs, their matrices computed in one stacked batch."""
+    runs = {key: [op for _, op in run] for run, key in pending if key not in seen}
+    mats = products([[_op_matrix(op) for op in ops] for ops in runs.values()], 2)
+    for (key, ops), mat in zip(runs.items(), mats, strict=True):
+        seen[key] = _first_match(mat, form, atol, len(ops))
 
 
 @circuit_pass("resynth-1q")
@@ -253,6 +278,7 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     if len(_RUNS) > _RUNS_SIZE:
         _RUNS.clear()
     seen = _RUNS
+    pending: list[tuple[list[tuple[int, Op]], tuple[RunKey, str, float]]] = []
     for pos, op in enumerate(circuit.ops):
         if _resynthesizable(op, ctx):
             run = runs.get(op.qubits[0])
@@ -263,10 +289,14 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
             continue
         for q in op.qubits:
             if runs.get(q):
-                _flush(runs.pop(q), form, out, ctx, seen)
+                _flush(runs.pop(q), form, out, ctx, seen, pending)
         out.append((pos, 0, op))
     for q in sorted(runs):
-        _flush(runs[q], form, out, ctx, seen)
+        _flush(runs[q], form, out, ctx, seen, pending)
+    if pending:
+        _decide(pending, form, ctx.atol, seen)
+        for run, key in pending:
+            _emit(run, seen[key], out)
     out.sort(key=itemgetter(0, 1))
     ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
