@@ -38,10 +38,6 @@ class _Block:
     """Both qubits are in ``|0⟩`` when the block starts, and only the state matters."""
 
 
-def _constant(op: Op, ctx: PassContext) -> bool:
-    return not (len(op.qubits) > 2 or op.gate is Gate.AMPLITUDE) and is_fixed(op, ctx)
-
-
 def _size(ops: tuple[Op, ...] | list[Op]) -> tuple[int, int]:
     """(two-qubit ops, depth) of ops on one pair."""
     level: dict[int, int] = {}
@@ -411,8 +407,11 @@ class _Scan:
 
     def spoil(self, q: int) -> None:
         """``q`` is no longer fresh: its waiting single-qubit ops go out as they are."""
-        self.fresh.discard(q)
-        self.out += [(pos, 0, op) for pos, op in self.leading.pop(q, [])]
+        if self.fresh:
+            self.fresh.discard(q)
+            waiting = self.leading.pop(q, None)
+            if waiting:
+                self.out += [(pos, 0, op) for pos, op in waiting]
 
     def open(self, a: int, b: int) -> _Block:
         """A new block on ``(a, b)``, starting from ``|00⟩`` when both are fresh."""
@@ -420,8 +419,8 @@ class _Scan:
         if a in self.fresh and b in self.fresh:
             block.from_zero = True
             block.items = sorted(self.leading.pop(a, []) + self.leading.pop(b, []))
-        for q in (a, b):
-            self.spoil(q)
+        self.spoil(a)
+        self.spoil(b)
         self.open_blocks[a] = self.open_blocks[b] = block
         return block
 
@@ -432,7 +431,7 @@ def _blocks(circuit: Circuit, ctx: PassContext, emit: Callable[[_Block], None], 
     open_blocks = scan.open_blocks
     for pos, op in enumerate(circuit.ops):
         qubits = op.qubits
-        if not _constant(op, ctx):
+        if len(qubits) > 2 or op.gate is Gate.AMPLITUDE or not is_fixed(op, ctx):  # not constant
             for q in qubits:
                 scan.close(q)
                 scan.spoil(q)
