@@ -167,10 +167,6 @@ def synthesize(mat: np.ndarray, qubit: int, form: str, atol: float = 1e-12) -> l
     return spec_ops(spec, qubit)
 
 
-def _resynthesizable(op: Op, ctx: PassContext) -> bool:
-    return not (len(op.qubits) != 1 or op.gate is Gate.AMPLITUDE) and is_fixed(op, ctx)
-
-
 RunKey = tuple[tuple[Gate, tuple], ...]
 _RUNS: dict[tuple[RunKey, str, float], Spec | None] = {}
 """``_first_match`` verdicts by (run key, form, atol), kept for the process: the fixed
@@ -280,14 +276,15 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
     seen = _RUNS
     pending: list[tuple[list[tuple[int, Op]], tuple[RunKey, str, float]]] = []
     for pos, op in enumerate(circuit.ops):
-        if _resynthesizable(op, ctx):
-            run = runs.get(op.qubits[0])
+        qubits = op.qubits
+        if len(qubits) == 1 and op.gate is not Gate.AMPLITUDE and is_fixed(op, ctx):
+            run = runs.get(qubits[0])  # a constant single-qubit op: it joins its wire's run
             if run is None:
-                runs[op.qubits[0]] = [(pos, op)]
+                runs[qubits[0]] = [(pos, op)]
             else:
                 run.append((pos, op))
             continue
-        for q in op.qubits:
+        for q in qubits:
             if runs.get(q):
                 _flush(runs.pop(q), form, out, ctx, seen, pending)
         out.append((pos, 0, op))
