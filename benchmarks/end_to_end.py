@@ -9,7 +9,9 @@ Three measurements, in one invocation:
 - **first gradient**: the flagship classifier's first training step (batch 10) in a
   fresh process, on an empty Numba cache (as after a fresh install) and then warm;
   ``--first-gradient-noisy`` the same for the noisy 10-qubit classifier of
-  ``benchmarks/noise.py`` (density matrices, batch 4).
+  ``benchmarks/noise.py`` (density matrices, batch 4), and ``--first-gradient-amplitude``
+  for the amplitude-encoded 8-qubit classifier of ``examples/lu2020_amplitude.qadl``
+  (batch 10; its programs run on the complex-amplitude kernels).
 - **W1** (forward + gradient of a layered classifier, as in ``benchmarks/sim_w1.py``) at
   every batch size of ``--batch``, for qadl's ``Simulator.vjp``, qadl's training step
   (``Classifier.loss_and_grads``: readout, cross-entropy and gradient), Qulacs
@@ -109,10 +111,17 @@ from qadl.backends.sim.noisy import NoisySimulator
 c = ren_image_circuit()
 clf = Classifier(NoisySimulator(c, ren_noise(), "density"), c.readout)
 """, 4),
+    "amplitude": ("""
+import qadl
+from qadl.backends.sim import Simulator
+c = qadl.load("examples/lu2020_amplitude.qadl").models["classifier"].circuit
+clf = Classifier(Simulator(c), c.readout)
+""", 10),
 }
 """The first-gradient models: the code that builds ``c`` and ``clf``, and the batch.
 ``noisy`` is Ren et al.'s 10-qubit image classifier as ``benchmarks/noise.py`` builds it
-(depolarizing and T1/T2 relaxation after every gate), simulated by density matrix."""
+(depolarizing and T1/T2 relaxation after every gate), simulated by density matrix;
+``amplitude`` is Lu et al.'s 8-qubit classifier on amplitude-encoded 16×16 images."""
 
 
 def first_gradient(warm_runs: int, model: str = "flagship"
@@ -274,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-gradient-noisy", type=int, default=-1, metavar="N",
                         help="the same for the noisy 10-qubit classifier (density matrices, "
                              "batch 4): one process on an empty cache, then N warm (-1: skip)")
+    parser.add_argument("--first-gradient-amplitude", type=int, default=-1, metavar="N",
+                        help="the same for the amplitude-encoded 8-qubit classifier (complex "
+                             "kernels, batch 10): one process on an empty cache, then N warm")
     parser.add_argument("--batch", default="1,10,20,64,256", help="W1 batch sizes ('': skip W1)",
                         type=lambda s: [int(v) for v in s.split(",") if v])
     parser.add_argument("--qubits", type=int, default=10)
@@ -311,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
         first_gradient(args.first_gradient)
     if args.first_gradient_noisy >= 0:
         first_gradient(args.first_gradient_noisy, "noisy")
+    if args.first_gradient_amplitude >= 0:
+        first_gradient(args.first_gradient_amplitude, "amplitude")
     if args.batch and engines:
         sim_w1._set_qubits(args.qubits)
         table = w1(args.batch, engines, args)

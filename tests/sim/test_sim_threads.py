@@ -68,3 +68,46 @@ def test_training_step_is_the_same_on_any_thread_count():
         set_num_threads(total)
     for field in ("outputs", "theta", "theta_per_sample", "x", "delta"):
         np.testing.assert_array_equal(getattr(many, field), getattr(one, field), err_msg=field)
+
+
+def test_complex_kernels_are_the_same_on_any_thread_count():
+    """Programs outside the split-array kernels (swap, ccx, two-qubit rotations) run the
+    complex batch drivers one range of rows per thread: every result the same bits on one
+    thread as on all of them (outputs, states, vjp, vjp_after, state_vjp, parameter shift)."""
+    from dataclasses import replace
+
+    from numba import get_num_threads, set_num_threads
+
+    from qadl.ir.circuit import Readout
+    from qadl.testing import random_circuit
+
+    rng = np.random.default_rng(21)
+    circuit = replace(random_circuit(rng, 4, 30), readout=Readout("probs", (0, 2), num_classes=3))
+    sim = Simulator(circuit)
+    assert sim._soa is None
+    theta = rng.uniform(-3, 3, circuit.num_params)
+    x = rng.uniform(-3, 3, (5, circuit.num_features))
+    cot = rng.normal(size=(5, 3))
+    cs = rng.normal(size=(5, 16)) + 1j * rng.normal(size=(5, 16))
+
+    def run():
+        after, _ = sim.vjp_after(theta, x, seed=lambda out: (cot, None))
+        return [sim.outputs(theta, x), sim.states(theta, x), sim.vjp(theta, x, cotangent=cot),
+                after, sim.state_vjp(theta, x, cotangent_state=cs),
+                sim.vjp(theta, x, cotangent=cot, method="parameter-shift")]
+
+    total = get_num_threads()
+    if total < 2:
+        pytest.skip("needs at least two Numba threads")
+    many = run()
+    set_num_threads(1)
+    try:
+        one = run()
+    finally:
+        set_num_threads(total)
+    for got, ref in zip(many, one, strict=True):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_array_equal(got, ref)
+            continue
+        for field in ("outputs", "theta", "x", "state"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)

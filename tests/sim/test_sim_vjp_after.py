@@ -142,20 +142,3 @@ def test_states_split_is_states(n, with_state):
     np.testing.assert_allclose(np.sum(re**2 + im**2, axis=1), 1.0, atol=1e-10)
     if psi0 is not None:
         assert not np.shares_memory(re, psi0)
-
-
-def test_small_batches_run_on_as_many_threads_as_samples():
-    """Inside a call on one sample the kernels see one thread; the count is restored after."""
-    from numba import get_num_threads
-
-    total = get_num_threads()
-    if total < 2:
-        pytest.skip("needs at least two Numba threads")
-    with sv._threads_for(1):
-        assert get_num_threads() == 1
-    assert get_num_threads() == total
-    with pytest.raises(RuntimeError), sv._threads_for(1):
-        raise RuntimeError("restored anyway")
-    assert get_num_threads() == total
-    with sv._threads_for(total + 1):
-        assert get_num_threads() == total

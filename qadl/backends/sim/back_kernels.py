@@ -17,8 +17,8 @@ from qadl.backends.sim.cache import configure_numba_cache
 configure_numba_cache()
 
 import numpy as np  # noqa: E402
-from numba import njit  # noqa: E402
 
+from qadl.backends.sim.jit import inner  # noqa: E402
 from qadl.backends.sim.kernels import (  # noqa: E402
     _amp_values,
     _block_mat1,
@@ -48,7 +48,7 @@ from qadl.backends.sim.program import (  # noqa: E402
 )
 
 
-@njit(cache=True)
+@inner()
 def _back_m1(psi, lam, q, m00, m01, m10, m11, s, e, r_out):
     """Un-apply a 2×2 to ψ and λ; accumulate R = Σ conj(λ_out) ⊗ ψ_in."""
     h00 = m00.conjugate()
@@ -85,7 +85,7 @@ def _back_m1(psi, lam, q, m00, m01, m10, m11, s, e, r_out):
     r_out[3] += r11
 
 
-@njit(cache=True)
+@inner()
 def _back_d1(psi, lam, q, d0, d1, s, e, r_out):
     c0 = d0.conjugate()
     c1 = d1.conjugate()
@@ -108,7 +108,7 @@ def _back_d1(psi, lam, q, d0, d1, s, e, r_out):
     r_out[3] += r1
 
 
-@njit(cache=True)
+@inner()
 def _back_cm1(psi, lam, c, t, m00, m01, m10, m11, s, e, r_out):
     h00 = m00.conjugate()
     h01 = m10.conjugate()
@@ -145,7 +145,7 @@ def _back_cm1(psi, lam, c, t, m00, m01, m10, m11, s, e, r_out):
     r_out[3] += r11
 
 
-@njit(cache=True)
+@inner()
 def _back_m2(psi, lam, qa, qb, mat, s, e, r_out):
     hm = np.ascontiguousarray(mat.conj().T)
     ab = 1 << qa
@@ -179,7 +179,7 @@ def _back_m2(psi, lam, qa, qb, mat, s, e, r_out):
         r_out[j] += acc[j]
 
 
-@njit(cache=True)
+@inner()
 def _back_d2(psi, lam, qa, qb, d0, d1, d2, d3, s, e, r_out):
     acc0 = 0j
     acc1 = 0j
@@ -214,7 +214,7 @@ def _back_d2(psi, lam, qa, qb, d0, d1, d2, d3, s, e, r_out):
     r_out[3] += acc3
 
 
-@njit(cache=True)
+@inner()
 def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
     """Un-apply a gradient-carrying block over ``[s, e)``, accumulating its overlap ``R``."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
@@ -241,7 +241,7 @@ def _back_block(psi, lam, blk, prog, ang, s, e, r_out):
         _back_d2(psi, lam, q0, q1, d0, d1, d2, d3, s, e, r_out)
 
 
-@njit(cache=True)
+@inner()
 def _num_angles(code):
     if code == F_U:
         return 3
@@ -252,7 +252,7 @@ def _num_angles(code):
     return 1
 
 
-@njit(cache=True)
+@inner()
 def _block_grads(blk, prog, ang, r, g):
     """Add dL/d(angle) of every factor of block ``blk`` to ``g`` from its overlap ``r``."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
@@ -299,7 +299,7 @@ def _block_grads(blk, prog, ang, r, g):
             g[fac_arg[f0]] += 2.0 * tot.real
 
 
-@njit(cache=True)
+@inner()
 def _amp_back(psi, lam, blk, prog, ang, g):
     """Un-apply an amplitude preparation (exact when its qubits started in |0…0⟩)."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,

@@ -1,8 +1,8 @@
 """Complex-amplitude drivers: whole batches, the parameter-shift rule, and one large state.
 
 The kernels of ``kernels.py`` and ``back_kernels.py`` (gate blocks on ``complex128``
-states, their adjoints, readout and the angle tape) driven over a batch, one sample per
-thread (``parallel=True`` over samples): the path of programs the split-array kernels
+states, their adjoints, readout and the angle tape) driven over a batch, one range of
+samples per thread (``threads.run_rows``): the path of programs the split-array kernels
 (``soa_kernels``) do not support, and of the parameter-shift rule. ``forward_single`` /
 ``adjoint_single`` split one large state into cache-sized chunks over the threads.
 Imported lazily, like ``kernels``.
@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from numba import get_num_threads, njit, prange  # noqa: E402
 
 from qadl.backends.sim.back_kernels import _amp_back, _back_block, _block_grads  # noqa: E402
+from qadl.backends.sim.jit import inner  # noqa: E402
 from qadl.backends.sim.kernels import (  # noqa: E402
     _apply_block,
     _chain_row,
@@ -41,6 +42,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
     K_SWAP,
 )
+from qadl.backends.sim.threads import run_rows  # noqa: E402
 
 __all__ = [
     "adjoint_batch",
@@ -58,23 +60,29 @@ __all__ = [
 
 
 # ============================================================================ batch drivers
-@njit(cache=True)
+# Each batch driver is a serial ``nogil`` kernel over a range of samples, run one range per
+# thread by ``threads.run_rows`` (as ``soa_step``'s are): no ``parallel=True`` lowering to
+# compile and no OpenMP region. Copies and fills are loops: Numba's array-to-array
+# assignment builds a shape-mismatch message in compiled code (seconds of first compile).
+@inner()
 def _init_state(psi, init, b, has_init):
     if has_init:
-        psi[:] = init[b]
+        for i in range(psi.shape[0]):
+            psi[i] = init[b, i]
     else:
-        psi[:] = 0j
+        for i in range(psi.shape[0]):
+            psi[i] = 0j
         psi[0] = 1.0
 
 
-@njit(cache=True)
+@inner()
 def _run_forward(psi, nq, prog, ang):
     kind = prog[0]
     for blk in range(kind.shape[0]):
         _apply_block(psi, blk, prog, ang, 0, _span(kind[blk], nq), False)
 
 
-@njit(cache=True)
+@inner()
 def _run_backward(psi, lam, nq, prog, ang, g, r):
     kind = prog[0]
     for blk in range(kind.shape[0] - 1, -1, -1):
@@ -86,96 +94,108 @@ def _run_backward(psi, lam, nq, prog, ang, g, r):
             _apply_block(psi, blk, prog, ang, 0, span, True)
             _apply_block(lam, blk, prog, ang, 0, span, True)
         else:
-            r[:] = 0j
+            for i in range(r.shape[0]):
+                r[i] = 0j
             _back_block(psi, lam, blk, prog, ang, 0, span, r)
             _block_grads(blk, prog, ang, r, g)
 
 
-@njit(cache=True, parallel=True)
+@inner()
+def _state_grad(b, lam, g_state):
+    """dL/d(input state) of sample ``b``: 2λ₀."""
+    for i in range(lam.shape[0]):
+        g_state[b, i] = 2.0 * lam[i]
+
+
+@njit(cache=True, nogil=True)
+def _forward_rows(lo, hi, nq, prog, ang, init, has_init, states):
+    for b in range(lo, hi):
+        _init_state(states[b], init, b, has_init)
+        _run_forward(states[b], nq, prog, ang[b])
+
+
 def forward_batch(nq, prog, ang, init, has_init):
-    """Final states (B, 2**nq) of the batch; one sample per thread."""
-    nb = ang.shape[0]
-    states = np.empty((nb, 1 << nq), dtype=np.complex128)
-    for b in prange(nb):
-        psi = states[b]
-        _init_state(psi, init, b, has_init)
-        _run_forward(psi, nq, prog, ang[b])
+    """Final states (B, 2**nq) of the batch; one range of samples per thread."""
+    states = np.empty((ang.shape[0], 1 << nq), dtype=np.complex128)
+    run_rows(_forward_rows, ang.shape[0], nq, prog, ang, init, has_init, states)
     return states
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def _readout_rows(lo, hi, states, ro, out):
+    for b in range(lo, hi):
+        _readout(states[b], ro, out[b])
+
+
 def readout_batch(states, ro, num_outputs):
     """Readout values (B, K) of a batch of states."""
-    nb = states.shape[0]
-    out = np.empty((nb, num_outputs))
-    for b in prange(nb):
-        _readout(states[b], ro, out[b])
+    out = np.empty((states.shape[0], num_outputs))
+    run_rows(_readout_rows, states.shape[0], states, ro, out)
     return out
 
 
-@njit(cache=True, parallel=True)
-def adjoint_batch(nq, prog, ro, ang, init, has_init, cot):
-    """Outputs (B, K), dL/d(tape) (B, A) and dL/d(input state) (B, 2**nq or 0).
-
-    One forward pass and one backward sweep per sample, one sample per thread.
-    """
-    nb = ang.shape[0]
+@njit(cache=True, nogil=True)
+def _adjoint_rows(lo, hi, nq, prog, ro, ang, init, has_init, cot, out, g, g_state):
     n = 1 << nq
-    out = np.empty((nb, cot.shape[1]))
-    g = np.zeros(ang.shape)
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        psi = np.empty(n, dtype=np.complex128)
-        lam = np.empty(n, dtype=np.complex128)
-        r = np.zeros(16, dtype=np.complex128)
+    psi = np.empty(n, dtype=np.complex128)
+    lam = np.empty(n, dtype=np.complex128)
+    r = np.empty(16, dtype=np.complex128)
+    for b in range(lo, hi):
         _init_state(psi, init, b, has_init)
         _run_forward(psi, nq, prog, ang[b])
         _readout(psi, ro, out[b])
         _seed_lambda(psi, ro, cot[b], lam)
         _run_backward(psi, lam, nq, prog, ang[b], g[b], r)
         if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * lam[i]
+            _state_grad(b, lam, g_state)
+
+
+def adjoint_batch(nq, prog, ro, ang, init, has_init, cot):
+    """Outputs (B, K), dL/d(tape) (B, A) and dL/d(input state) (B, 2**nq or 0).
+
+    One forward pass and one backward sweep per sample, one range of samples per thread.
+    """
+    nb = ang.shape[0]
+    out = np.empty((nb, cot.shape[1]))
+    g = np.zeros(ang.shape)
+    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    run_rows(_adjoint_rows, nb, nq, prog, ro, ang, init, has_init, cot, out, g, g_state)
     return out, g, g_state
 
 
-@njit(cache=True, parallel=True)
-def outputs_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs):
-    """Tape, forward pass and readout in one parallel region: outputs (B, K)."""
-    nb = x.shape[0]
-    out = np.empty((nb, num_outputs))
-    for b in prange(nb):
-        ang = np.empty(tape[0].shape[0])
+@njit(cache=True, nogil=True)
+def _output_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, out):
+    ang = np.empty(tape[0].shape[0])
+    psi = np.empty(1 << nq, dtype=np.complex128)
+    for b in range(lo, hi):
         _eval_row(tape, theta, x[b], delta[b], ang)
-        psi = np.empty(1 << nq, dtype=np.complex128)
         _init_state(psi, init, b, has_init)
         _run_forward(psi, nq, prog, ang)
         _readout(psi, ro, out[b])
+
+
+def outputs_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs):
+    """Tape, forward pass and readout of each sample: outputs (B, K)."""
+    out = np.empty((x.shape[0], num_outputs))
+    run_rows(_output_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init,
+             out)
     return out
 
 
-@njit(cache=True, parallel=True)
-def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
-    """Tape, forward, adjoint sweep and chain rule in one parallel region.
-
-    Returns outputs (B, K), dL/dθ per sample (B, P), dL/dx (B, F), dL/dδ (B, D) and
-    dL/d(input state) (B, 2**nq, or 0 rows without state input).
-    """
-    nb = x.shape[0]
+@njit(cache=True, nogil=True)
+def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, out, g_th,
+              g_x, g_d, g_state):
     n = 1 << nq
     na = tape[0].shape[0]
-    out = np.empty((nb, cot.shape[1]))
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        ang = np.empty(na)
-        g = np.zeros(na)
+    ang = np.empty(na)
+    g = np.empty(na)
+    psi = np.empty(n, dtype=np.complex128)
+    lam = np.empty(n, dtype=np.complex128)
+    r = np.empty(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        for a in range(na):
+            g[a] = 0.0
         _eval_row(tape, theta, x[b], delta[b], ang)
-        psi = np.empty(n, dtype=np.complex128)
-        lam = np.empty(n, dtype=np.complex128)
-        r = np.zeros(16, dtype=np.complex128)
         _init_state(psi, init, b, has_init)
         _run_forward(psi, nq, prog, ang)
         _readout(psi, ro, out[b])
@@ -183,52 +203,77 @@ def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
         _run_backward(psi, lam, nq, prog, ang, g, r)
         _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
         if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * lam[i]
-    return out, g_th, g_x, g_d, g_state
+            _state_grad(b, lam, g_state)
 
 
-@njit(cache=True, parallel=True)
+def _gradient_arrays(nq, theta, x, delta, has_init):
+    """Zeroed dL/dθ per sample (B, P), dL/dx, dL/dδ and dL/d(input state)."""
+    nb = x.shape[0]
+    return (np.zeros((nb, theta.shape[0])), np.zeros((nb, x.shape[1])),
+            np.zeros((nb, delta.shape[1])),
+            np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128))
+
+
+def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
+    """Tape, forward, adjoint sweep and chain rule of each sample.
+
+    Returns outputs (B, K), dL/dθ per sample (B, P), dL/dx (B, F), dL/dδ (B, D) and
+    dL/d(input state) (B, 2**nq, or 0 rows without state input).
+    """
+    out = np.empty((x.shape[0], cot.shape[1]))
+    grads = _gradient_arrays(nq, theta, x, delta, has_init)
+    run_rows(_vjp_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init, cot,
+             out, *grads)
+    return (out, *grads)
+
+
+@njit(cache=True, nogil=True)
+def _keep_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, out, angs,
+               states):
+    for b in range(lo, hi):
+        _eval_row(tape, theta, x[b], delta[b], angs[b])
+        _init_state(states[b], init, b, has_init)
+        _run_forward(states[b], nq, prog, angs[b])
+        _readout(states[b], ro, out[b])
+
+
 def forward_keep(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outputs):
     """``outputs_fused`` that also returns the tape values (B, A) and final states (B, 2**nq)."""
     nb = x.shape[0]
     out = np.empty((nb, num_outputs))
     angs = np.empty((nb, tape[0].shape[0]))
     states = np.empty((nb, 1 << nq), dtype=np.complex128)
-    for b in prange(nb):
-        _eval_row(tape, theta, x[b], delta[b], angs[b])
-        psi = states[b]
-        _init_state(psi, init, b, has_init)
-        _run_forward(psi, nq, prog, angs[b])
-        _readout(psi, ro, out[b])
+    run_rows(_keep_rows, nb, nq, prog, ro, tape, theta, x, delta, init, has_init, out, angs,
+             states)
     return out, angs, states
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, states,
+               g_th, g_x, g_d, g_state):
+    g = np.empty(angs.shape[1])
+    lam = np.empty(1 << nq, dtype=np.complex128)
+    r = np.empty(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        for a in range(g.shape[0]):
+            g[a] = 0.0
+        _seed_lambda(states[b], ro, cot[b], lam)
+        _run_backward(states[b], lam, nq, prog, angs[b], g, r)
+        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            _state_grad(b, lam, g_state)
+
+
 def backward_fused(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, states):
     """The backward half of ``vjp_fused``, from ``forward_keep``'s results.
 
     Overwrites ``states``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
     dL/d(input state) as ``vjp_fused`` does.
     """
-    nb = x.shape[0]
-    n = 1 << nq
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        g = np.zeros(angs.shape[1])
-        psi = states[b]
-        lam = np.empty(n, dtype=np.complex128)
-        r = np.zeros(16, dtype=np.complex128)
-        _seed_lambda(psi, ro, cot[b], lam)
-        _run_backward(psi, lam, nq, prog, angs[b], g, r)
-        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * lam[i]
-    return g_th, g_x, g_d, g_state
+    grads = _gradient_arrays(nq, theta, x, delta, has_init)
+    run_rows(_back_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
+             states, *grads)
+    return grads
 
 
 # ============================================================================ parameter shift
@@ -237,7 +282,7 @@ _C_PLUS = (_S2 + 1.0) / (4.0 * _S2)
 _C_MINUS = (_S2 - 1.0) / (4.0 * _S2)
 
 
-@njit(cache=True)
+@inner()
 def _loss_at(psi, nq, prog, ro, ang, init, b, has_init, cot, out):
     _init_state(psi, init, b, has_init)
     _run_forward(psi, nq, prog, ang)
@@ -248,16 +293,16 @@ def _loss_at(psi, nq, prog, ro, ang, init, b, has_init, cot, out):
     return tot
 
 
-@njit(cache=True, parallel=True)
-def shift_batch(nq, prog, ro, ang, init, has_init, cot, rule):
-    """dL/d(tape) by the parameter-shift rule (entries with rule 0 are left at 0)."""
-    nb, na = ang.shape
-    g = np.zeros((nb, na))
+@njit(cache=True, nogil=True)
+def _shift_rows(lo, hi, nq, prog, ro, ang, init, has_init, cot, rule, g):
+    na = ang.shape[1]
     h = 0.5 * math.pi
-    for b in prange(nb):
-        psi = np.empty(1 << nq, dtype=np.complex128)
-        out = np.empty(cot.shape[1])
-        row = ang[b].copy()
+    psi = np.empty(1 << nq, dtype=np.complex128)
+    out = np.empty(cot.shape[1])
+    row = np.empty(na)
+    for b in range(lo, hi):
+        for a in range(na):
+            row[a] = ang[b, a]
         for a in range(na):
             if rule[a] == 0:
                 continue
@@ -275,6 +320,12 @@ def shift_batch(nq, prog, ro, ang, init, has_init, cot, rule):
                 fm3 = _loss_at(psi, nq, prog, ro, row, init, b, has_init, cot[b], out)
                 g[b, a] = _C_PLUS * (fp - fm) - _C_MINUS * (fp3 - fm3)
             row[a] = base
+
+
+def shift_batch(nq, prog, ro, ang, init, has_init, cot, rule):
+    """dL/d(tape) by the parameter-shift rule (entries with rule 0 are left at 0)."""
+    g = np.zeros(ang.shape)
+    run_rows(_shift_rows, ang.shape[0], nq, prog, ro, ang, init, has_init, cot, rule, g)
     return g
 
 
@@ -294,7 +345,7 @@ def _chunks(span, nchunks):
     return max(1, min(nchunks, span // _MIN_CHUNK))
 
 
-@njit(cache=True)
+@inner()
 def _is_local(blk, prog, m):
     """True when the block maps every aligned 2**m chunk of the state to itself."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,
@@ -379,6 +430,7 @@ def adjoint_single(nq, prog, ro, ang, psi, cot, nchunks):
                 _back_block(psi, lam, blk, prog, ang, c * span // nc, (c + 1) * span // nc, rc[c])
             r = np.zeros(16, dtype=np.complex128)
             for c in range(nc):
-                r += rc[c]
+                for i in range(16):
+                    r[i] += rc[c, i]
             _block_grads(blk, prog, ang, r, g)
     return out, g, lam

@@ -178,11 +178,13 @@ def _zsign(k):
     return 1.0 if (k == 0 or k == 3) else -1.0
 
 
-@njit(cache=True)
+@inner()
 def _mat4(code, arg, ang, const4, out):
     """Fill ``out`` with the 4×4 matrix of a two-qubit factor."""
-    if code == F_CONST4:
-        out[:, :] = const4[arg]
+    if code == F_CONST4:  # a loop: an array-to-array copy compiles a shape-error message
+        for i in range(4):
+            for j in range(4):
+                out[i, j] = const4[arg, i, j]
         return
     a = ang[arg]
     c = math.cos(0.5 * a)
@@ -196,7 +198,7 @@ def _mat4(code, arg, ang, const4, out):
             out[k ^ 3, k] = complex(0.0, s * _zsign(k))
 
 
-@njit(cache=True)
+@inner()
 def _dmat4(code, arg, ang, out):
     """Fill ``out`` with the derivative of a two-qubit rotation's matrix."""
     a = ang[arg]
@@ -211,7 +213,7 @@ def _dmat4(code, arg, ang, out):
             out[k ^ 3, k] = complex(0.0, c * _zsign(k))
 
 
-@njit(cache=True)
+@inner()
 def _diag4(code, arg, ang, constd4):
     """The four diagonal entries of a diagonal two-qubit factor."""
     if code == F_CONSTD4:
@@ -222,7 +224,7 @@ def _diag4(code, arg, ang, constd4):
     return e, f, f, e
 
 
-@njit(cache=True)
+@inner()
 def _ddiag4(arg, ang):
     """Derivative of RZZ's diagonal."""
     a = ang[arg]
@@ -232,7 +234,7 @@ def _ddiag4(arg, ang):
 
 
 # ============================================================================ gate kernels (ranges)
-@njit(cache=True)
+@inner()
 def _apply_m1(psi, q, m00, m01, m10, m11, s, e):
     bit = 1 << q
     for r in range(s, e):
@@ -244,7 +246,7 @@ def _apply_m1(psi, q, m00, m01, m10, m11, s, e):
         psi[i1] = m10 * a + m11 * b
 
 
-@njit(cache=True)
+@inner()
 def _apply_d1(psi, q, d0, d1, s, e):
     """Single-qubit diagonal, elementwise (so it is local to any chunk of the state)."""
     for i in range(s, e):
@@ -254,7 +256,7 @@ def _apply_d1(psi, q, d0, d1, s, e):
             psi[i] *= d0
 
 
-@njit(cache=True)
+@inner()
 def _apply_cm1(psi, c, t, m00, m01, m10, m11, s, e):
     cb = 1 << c
     tb = 1 << t
@@ -267,7 +269,7 @@ def _apply_cm1(psi, c, t, m00, m01, m10, m11, s, e):
         psi[i1] = m10 * a + m11 * b
 
 
-@njit(cache=True)
+@inner()
 def _apply_m2(psi, qa, qb, mat, s, e):
     ab = 1 << qa
     bb = 1 << qb
@@ -286,7 +288,7 @@ def _apply_m2(psi, qa, qb, mat, s, e):
         psi[i3] = mat[3, 0] * v0 + mat[3, 1] * v1 + mat[3, 2] * v2 + mat[3, 3] * v3
 
 
-@njit(cache=True)
+@inner()
 def _apply_d2(psi, qa, qb, d0, d1, d2, d3, s, e):
     for i in range(s, e):
         k = ((i >> qa) & 1) | (((i >> qb) & 1) << 1)
@@ -300,7 +302,7 @@ def _apply_d2(psi, qa, qb, d0, d1, d2, d3, s, e):
             psi[i] *= d3
 
 
-@njit(cache=True)
+@inner()
 def _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e):
     """A group of constant diagonal two-qubit factors in one pass, computed per amplitude.
 
@@ -327,7 +329,7 @@ def _apply_dgrp(psi, f0, f1, fac_code, fac_arg, fac_q, constd4, dagger, s, e):
             psi[i] *= -ph if par else ph
 
 
-@njit(cache=True)
+@inner()
 def _apply_table(psi, diag, dagger, s, e):
     """Multiply by a precomputed full diagonal (or its conjugate)."""
     if dagger:
@@ -338,7 +340,7 @@ def _apply_table(psi, diag, dagger, s, e):
             psi[i] *= diag[i]
 
 
-@njit(cache=True)
+@inner()
 def _apply_cx(psi, c, t, s, e):
     cb = 1 << c
     tb = 1 << t
@@ -350,7 +352,7 @@ def _apply_cx(psi, c, t, s, e):
         psi[i1] = v
 
 
-@njit(cache=True)
+@inner()
 def _apply_swap(psi, qa, qb, s, e):
     ab = 1 << qa
     bb = 1 << qb
@@ -361,7 +363,7 @@ def _apply_swap(psi, qa, qb, s, e):
         psi[base | bb] = v
 
 
-@njit(cache=True)
+@inner()
 def _apply_ccx(psi, c1, c2, t, s, e):
     cb = (1 << c1) | (1 << c2)
     tb = 1 << t
@@ -373,7 +375,7 @@ def _apply_ccx(psi, c1, c2, t, s, e):
         psi[i1] = v
 
 
-@njit(cache=True)
+@inner()
 def _amp_values(ang, arg, count):
     """Normalised amplitudes and the norm of the raw ones."""
     norm = 0.0
@@ -386,7 +388,7 @@ def _amp_values(ang, arg, count):
     return vals, norm
 
 
-@njit(cache=True)
+@inner()
 def _apply_amp(psi, off, vals, s, e):
     """ψ → a ⊗ ⟨0…0|_A ψ: prepare ``vals`` on the amplitude qubits of every group."""
     count = vals.shape[0]
@@ -399,7 +401,7 @@ def _apply_amp(psi, off, vals, s, e):
 
 
 # ============================================================================ block dispatch
-@njit(cache=True)
+@inner()
 def _span(kind, nq):
     """Size of a block's iteration space (pairs, quadruples, amplitudes …)."""
     n = 1 << nq
@@ -412,7 +414,7 @@ def _span(kind, nq):
     return n >> 2
 
 
-@njit(cache=True)
+@inner()
 def _apply_block(psi, blk, prog, ang, s, e, dagger):
     """Apply block ``blk`` (or its inverse) to ``psi`` over iteration range ``[s, e)``."""
     (kind, qubits, aux, fac_ptr, fac_code, fac_arg, fac_q,

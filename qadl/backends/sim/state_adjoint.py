@@ -21,12 +21,14 @@ from numba import njit, prange  # noqa: E402
 from qadl.backends.sim import back_kernels as B  # noqa: E402
 from qadl.backends.sim import complex_batch as C  # noqa: E402
 from qadl.backends.sim import kernels as K  # noqa: E402
+from qadl.backends.sim.jit import inner  # noqa: E402
 from qadl.backends.sim.program import K_AMP, K_CCX, K_CX, K_DGRP, K_SWAP  # noqa: E402
+from qadl.backends.sim.threads import run_rows  # noqa: E402
 
 __all__ = ["state_vjp_batch", "state_vjp_single"]
 
 
-@njit(cache=True)
+@inner()
 def _seed(psi, cot, lam):
     """λ = c / 2 into ``lam``; returns Re⟨c|ψ⟩."""
     acc = 0.0
@@ -37,37 +39,40 @@ def _seed(psi, cot, lam):
     return acc
 
 
-@njit(cache=True, parallel=True)
-def state_vjp_batch(nq, prog, tape, theta, x, delta, init, has_init, cot):
-    """Tape, forward pass, state-seeded sweep and chain rule, one sample per thread.
-
-    Returns Re⟨c_b|ψ_b⟩ (B,), dL/dθ per sample (B, P), dL/dx (B, F), dL/dδ (B, D) and
-    dL/d(input state) (B, 2**nq, or 0 rows without state input).
-    """
-    nb = x.shape[0]
+@njit(cache=True, nogil=True)
+def _vjp_rows(lo, hi, nq, prog, tape, theta, x, delta, init, has_init, cot, value, g_th, g_x,
+              g_d, g_state):
     n = 1 << nq
     na = tape[0].shape[0]
-    value = np.empty(nb)
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, n), dtype=np.complex128)
-    for b in prange(nb):
-        ang = np.empty(na)
-        g = np.zeros(na)
+    ang = np.empty(na)
+    g = np.empty(na)
+    psi = np.empty(n, dtype=np.complex128)
+    lam = np.empty(n, dtype=np.complex128)
+    r = np.empty(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        for a in range(na):
+            g[a] = 0.0
         K._eval_row(tape, theta, x[b], delta[b], ang)
-        psi = np.empty(n, dtype=np.complex128)
-        lam = np.empty(n, dtype=np.complex128)
-        r = np.zeros(16, dtype=np.complex128)
         C._init_state(psi, init, b, has_init)
         C._run_forward(psi, nq, prog, ang)
         value[b] = _seed(psi, cot[b], lam)
         C._run_backward(psi, lam, nq, prog, ang, g, r)
         K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
         if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * lam[i]
-    return value, g_th, g_x, g_d, g_state
+            C._state_grad(b, lam, g_state)
+
+
+def state_vjp_batch(nq, prog, tape, theta, x, delta, init, has_init, cot):
+    """Tape, forward pass, state-seeded sweep and chain rule, one range of samples per thread.
+
+    Returns Re⟨c_b|ψ_b⟩ (B,), dL/dθ per sample (B, P), dL/dx (B, F), dL/dδ (B, D) and
+    dL/d(input state) (B, 2**nq, or 0 rows without state input).
+    """
+    value = np.empty(x.shape[0])
+    grads = C._gradient_arrays(nq, theta, x, delta, has_init)
+    run_rows(_vjp_rows, x.shape[0], nq, prog, tape, theta, x, delta, init, has_init, cot, value,
+             *grads)
+    return (value, *grads)
 
 
 @njit(cache=True, parallel=True)

@@ -8,8 +8,6 @@ the on-disk cache on the first call that needs them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,27 +91,6 @@ def _as_rows(value, width: int, name: str) -> np.ndarray | None:
     if arr.ndim != 2 or arr.shape[1] != width:
         raise ValueError(f"{name} must have shape (B, {width}), got {np.shape(value)}")
     return np.ascontiguousarray(arr)
-
-
-@contextmanager
-def _threads_for(size: int) -> Iterator[None]:
-    """Run the enclosed per-sample kernels on at most ``size`` threads.
-
-    A parallel region over fewer samples than threads still waits for every thread to
-    join; on a loaded machine that wait is a scheduler slice (a single-sample call at
-    10 qubits measured 0.5 ms on one thread against up to 116 ms on two).
-    """
-    from numba import get_num_threads, set_num_threads  # lazy: numba is off the import path
-
-    total = get_num_threads()
-    if size >= total:
-        yield
-        return
-    set_num_threads(max(1, size))
-    try:
-        yield
-    finally:
-        set_num_threads(total)
 
 
 def _init(batch: _Batch) -> tuple[bool, np.ndarray]:
@@ -274,12 +251,11 @@ class Simulator(CircuitSizes):
             args = (self.num_qubits, self.program.arrays(), ro.arrays(),
                     self.program.tape.arrays(), batch.theta, batch.x, batch.delta, init,
                     has_init, ro.num_outputs)
-            with _threads_for(batch.size):
-                if self._soa is not None:
-                    from qadl.backends.sim import soa_step  # lazy: compiles on first use
+            if self._soa is not None:
+                from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
-                    return soa_step.outputs_rows(*args, *self._soa)
-                return complex_batch.outputs_fused(*args)
+                return soa_step.outputs_rows(*args, *self._soa)
+            return complex_batch.outputs_fused(*args)
         if self._soa_large:
             from qadl.backends.sim import soa_single  # lazy: compiles on first use
 
@@ -365,11 +341,10 @@ class Simulator(CircuitSizes):
             )
         has_init, init = _init(batch)
         if self.num_qubits < SINGLE_STATE_QUBITS:
-            with _threads_for(batch.size):
-                value, g_th, g_x, g_d, g_state = state_adjoint.state_vjp_batch(
-                    self.num_qubits, self.program.arrays(), self.program.tape.arrays(),
-                    batch.theta, batch.x, batch.delta, init, has_init, cot,
-                )
+            value, g_th, g_x, g_d, g_state = state_adjoint.state_vjp_batch(
+                self.num_qubits, self.program.arrays(), self.program.tape.arrays(),
+                batch.theta, batch.x, batch.delta, init, has_init, cot,
+            )
             return self._fused_gradients(value[:, None], g_th, g_x, g_d, g_state, has_init)
         ang = self._angles(kernels, batch)
         value = np.empty(batch.size)
@@ -437,15 +412,13 @@ class Simulator(CircuitSizes):
                 *head, has_init, cot, angs, fre, fim, *self._soa
             )
         else:
-            with _threads_for(batch.size):
-                out, angs, states = complex_batch.forward_keep(*head, init, has_init,
-                                                               ro.num_outputs)
+            out, angs, states = complex_batch.forward_keep(*head, init, has_init,
+                                                           ro.num_outputs)
             cot, aux = seed(out)
             cot = self._cotangent(cot, batch.size)
-            with _threads_for(batch.size):
-                g_th, g_x, g_d, g_state = complex_batch.backward_fused(
-                    *head, has_init, cot, angs, states
-                )
+            g_th, g_x, g_d, g_state = complex_batch.backward_fused(
+                *head, has_init, cot, angs, states
+            )
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init), aux
 
     def _cotangent(self, cotangent, size: int) -> np.ndarray:
@@ -498,8 +471,7 @@ class Simulator(CircuitSizes):
         else:
             from qadl.backends.sim import complex_batch  # lazy: compiles on first use
 
-            with _threads_for(batch.size):
-                out, g_th, g_x, g_d, g_state = complex_batch.vjp_fused(*args)
+            out, g_th, g_x, g_d, g_state = complex_batch.vjp_fused(*args)
         return self._fused_gradients(out, g_th, g_x, g_d, g_state, has_init)
 
     def _vjp_single(self, batch: _Batch, ang: np.ndarray, cot: np.ndarray,
