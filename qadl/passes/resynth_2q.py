@@ -2,7 +2,8 @@
 
 The pass finds the blocks and decides which rewrite is cheaper; the synthesis itself is
 ``qadl.passes.kak`` and ``qadl.passes.kak_batch`` (matrices) and
-``qadl.passes.two_qubit_ops`` (matrices to gates).
+``qadl.passes.two_qubit_ops`` (matrices to gates), and ``qadl.passes.kak_bounds`` rules
+out blocks that no synthesis can beat before any is computed.
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ class _Synthesis:
     """A lower bound on the ops ``to_ops`` writes in a gate set without ``U`` (``layer_costs``)."""
 
 
+_BOUNDS: dict[tuple[bytes, Gate], tuple[int, tuple[int, int, int] | None]] = {}
+"""``(first CX count, synthesis_bounds)`` by ``(unitary bytes, entangler)``: a unitary
+ruled out in one round meets other blocks in the next."""
 _SYNTHESES: dict[tuple[bytes, Gate], _Synthesis | None] = {}
 """Syntheses by ``(the 4×4 block unitary's bytes, entangler)`` (None: it failed): after
 routing, one pattern (a ZZ interaction, a SWAP next to a CX) recurs on other pairs with
@@ -111,6 +115,7 @@ def clear_caches() -> None:
     """Forget every block rewrite, synthesis, op matrix and 1q sequence, and resynth-1q's
     run verdicts (first-compile timing)."""
     _REWRITES.clear()
+    _BOUNDS.clear()
     _SYNTHESES.clear()
     forget_op_matrices()
     forget_layer_sequences()
@@ -148,14 +153,18 @@ def _plans(
     for i in maybe:
         unitary = unitaries[i]
         known = _SYNTHESES.get((unitary, entangler), _UNDECIDED)
-        if known is _UNDECIDED:
-            new.setdefault(unitary, i)
-        else:
+        if known is not _UNDECIDED:
             found[unitary] = known
+        elif bounded and _ruled_out(
+            _BOUNDS.get((unitary, entangler)), sizes[i], len(keys[i][0]), gate_set
+        ):
+            del unitaries[i]  # by a bound found in an earlier run
+        else:
+            new.setdefault(unitary, i)
     t = templates(us[list(new.values())]) if new else None
     rows = {unitary: row for row, unitary in enumerate(new)}
     if bounded and t is not None:
-        blocks = [(i, sizes[i], len(keys[i][0])) for i in maybe if unitaries[i] in rows]
+        blocks = [(i, sizes[i], len(keys[i][0])) for i, u in unitaries.items() if u in rows]
         blocks = [b for b in blocks if _boundable(counts[b[0]], *b[1:], gate_set)]
         for i in _bounded_out(t, rows, unitaries, blocks, gate_set):
             del unitaries[i]
@@ -191,24 +200,37 @@ def _bounded_out(
     """The blocks ``(index, size, ops)`` whose synthesis surely cannot beat them.
 
     ``t`` holds the templates of the unitaries (``rows``: unitary to row) and the CX
-    count each synthesis tries first. A block is out when the lower bounds of that
-    synthesis's counts (``synthesis_bounds``) are ``_too_costly``, and a synthesis with
-    one more CX (the fallback when the first count misses the tolerance) is too, whatever
-    its layers.
+    count each synthesis tries first; the lower bounds of that synthesis's counts
+    (``synthesis_bounds``) are computed where ``_BOUNDS`` lacks them, and kept there.
     """
-    wanted = list(dict.fromkeys(rows[unitaries[i]] for i, _, _ in blocks))
-    if not wanted:
-        return []
-    bounds = dict(zip(wanted, synthesis_bounds(t, wanted, gate_set.entangler), strict=True))
-    out = []
-    for i, size, ops in blocks:
-        row = rows[unitaries[i]]
-        k, bound = t.counts[row], bounds[row]
-        if bound is None or not _too_costly(k, *bound, size, ops, gate_set):
-            continue
-        if k == 3 or _too_costly(k + 1, 0, 0, k + 1, size, ops, gate_set):
-            out.append(i)
-    return out
+    entangler = gate_set.entangler
+    known: dict[bytes, tuple[int, tuple[int, int, int] | None] | None] = {}
+    for i, _, _ in blocks:
+        known.setdefault(unitaries[i], _BOUNDS.get((unitaries[i], entangler)))
+    wanted = [u for u, bound in known.items() if bound is None]
+    if wanted:
+        bounds = synthesis_bounds(t, [rows[u] for u in wanted], entangler)
+        for unitary, bound in zip(wanted, bounds, strict=True):
+            known[unitary] = _BOUNDS[unitary, entangler] = (t.counts[rows[unitary]], bound)
+    return [i for i, size, ops in blocks if _ruled_out(known[unitaries[i]], size, ops, gate_set)]
+
+
+def _ruled_out(
+    known: tuple[int, tuple[int, int, int] | None] | None,
+    size: tuple[int, int],
+    ops: int,
+    gate_set: _GateSet,
+) -> bool:
+    """Whether a synthesis whose first CX count and bounds are ``known`` surely cannot
+    beat a block of ``size`` and ``ops`` ops: the bounds are ``_too_costly``, and a
+    synthesis with one more CX (the fallback when the first count misses the tolerance)
+    is too, whatever its layers."""
+    if known is None or known[1] is None:
+        return False
+    k, bound = known
+    if not _too_costly(k, *bound, size, ops, gate_set):
+        return False
+    return k == 3 or _too_costly(k + 1, 0, 0, k + 1, size, ops, gate_set)
 
 
 def _synthesize(
@@ -361,7 +383,7 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     syntheses run as batches (``min_cx_counts``, ``syntheses_of``: the same bits
     as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision.
     """
-    for cache in (_REWRITES, _SYNTHESES):
+    for cache in (_REWRITES, _BOUNDS, _SYNTHESES):
         if len(cache) > _CACHE_SIZE:
             cache.clear()
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
@@ -499,8 +521,9 @@ def resynth_2q(
     circuit with a readout and no state input, the final state from ``|0…0⟩`` up to
     global phase (hence every readout). Cost: O(ops), plus for each block of two or more
     ops not met before (decisions are kept for the process) its 4×4 unitary and CX count
-    and, unless a bound rules it out, a KAK synthesis (three 4×4 eigendecompositions);
-    the counts and syntheses of one run are computed as stacked batches.
+    and, unless a bound (from the count, then from the KAK template's layers) rules it
+    out, a KAK synthesis (three 4×4 eigendecompositions); the counts, bounds and
+    syntheses of one run are computed as stacked batches.
     """
     if not isinstance(from_zero, bool):
         raise ValueError(f"resynth-2q from_zero must be True or False, got {from_zero!r}")

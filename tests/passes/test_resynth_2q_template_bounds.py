@@ -93,8 +93,9 @@ def test_far_from_local_only_where_no_local_unitary_is_near(seed):
 def test_bounded_plans_decide_as_plain_ones():
     """With and without the template bounds, every block gets the same rewrite (or none).
 
-    Blocks of 2 to 16 ops with hard angles in three gate sets; the bounds must reject
-    some blocks, or the test would prove nothing.
+    Blocks of 2 to 16 ops with hard angles in three gate sets, planned without bounds,
+    with them, and with them kept from that run (``_BOUNDS``) but no synthesis kept; the
+    bounds must reject some blocks, or the test would prove nothing.
     """
     rng = np.random.default_rng(5)
     rejected = 0
@@ -102,14 +103,17 @@ def test_bounded_plans_decide_as_plain_ones():
         blocks = [_block(rng, gate_set.entangler, int(rng.integers(2, 17))) for _ in range(300)]
         keys = [(tuple(ops), (0, 1), gate_set, False) for ops in blocks]
         decided, plans = [], []
-        for bounded in (False, True):
-            _resynth.clear_caches()
+        for bounded, fresh in ((False, True), (True, True), (True, False)):
+            if fresh:
+                _resynth.clear_caches()
+            _resynth._SYNTHESES.clear()
             planned, syntheses = _resynth._plans(keys, gate_set, bounded)
             pairs = zip(keys, planned, strict=True)
             decided.append([_resynth._replacement(*k, p, syntheses) for k, p in pairs])
             plans.append(planned)
-        assert decided[0] == decided[1]
-        rejected += sum(bool(p.unitary and not b.unitary) for p, b in zip(*plans, strict=True))
+        assert decided[0] == decided[1] == decided[2]
+        assert [p.unitary for p in plans[1]] == [p.unitary for p in plans[2]]
+        rejected += sum(bool(p.unitary and not b.unitary) for p, b in zip(*plans[:2], strict=True))
     assert rejected > 0
     _resynth.clear_caches()
 
