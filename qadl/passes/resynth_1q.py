@@ -14,7 +14,7 @@ from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import det
-from qadl.passes.kak_batch import products
+from qadl.passes.kak_batch import products, within_phase
 from qadl.passes.rules import phase_distance
 
 __all__ = [
@@ -243,8 +243,36 @@ def _decide(
     """The verdicts of the ``pending`` runs, their matrices computed in one stacked batch."""
     runs = {key: [op for _, op in run] for run, key in pending if key not in seen}
     mats = products([[_op_matrix(op) for op in ops] for ops in runs.values()], 2)
-    for (key, ops), mat in zip(runs.items(), mats, strict=True):
-        seen[key] = _first_match(mat, form, atol, len(ops))
+    limits = [len(ops) for ops in runs.values()]
+    for key, spec in zip(runs, _first_matches(mats, form, atol, limits), strict=True):
+        seen[key] = spec
+
+
+def _first_matches(mats: np.ndarray, form: str, atol: float, limits: list[int]) -> list:
+    """``_first_match(mats[i], form, atol, limits[i])`` of each matrix, the same specs.
+
+    Every candidate shorter than its limit is checked, in stacked calls: the candidates'
+    matrices as ``spec_matrix`` builds them (``products``) and the phase-distance tests
+    as ``kak_batch.within_phase`` decides them (``phase_distance``'s own decisions); each
+    matrix then takes its first candidate that passes, in ``_first_match``'s order.
+    """
+    rows: list[int] = []
+    specs: list[Spec] = []
+    for i, mat in enumerate(mats):
+        for spec in sorted(FORMS[form](*zyz_angles(mat), atol), key=len):
+            if len(spec) >= limits[i]:
+                break
+            rows.append(i)
+            specs.append(spec)
+    out: list[Spec | None] = [None] * len(mats)
+    if not specs:
+        return out
+    gates = [[GATES[g].matrix([0.0 + a for a in angles]) for g, angles in spec] for spec in specs]
+    passed = within_phase(products(gates, 2), mats[rows], atol).tolist()
+    for i, spec, ok in zip(reversed(rows), reversed(specs), reversed(passed), strict=True):
+        if ok:
+            out[i] = spec  # the last one written is the first in order
+    return out
 
 
 @circuit_pass("resynth-1q")

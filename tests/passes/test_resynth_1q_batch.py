@@ -73,3 +73,26 @@ def _chain(mats: list[np.ndarray]) -> np.ndarray:
     for m in mats:
         out = m @ out
     return out
+
+
+@PROPERTY
+@given(seed=seeds)
+def test_batched_first_matches_are_first_match(seed):
+    """Stacked candidate checks pick ``_first_match``'s spec for every form and limit.
+
+    Runs of 1 to 6 ops with hard angles (identities, axis rotations, near-identities at
+    the tolerance), limits from 1 to 6 and no limit, three tolerances.
+    """
+    rng = np.random.default_rng(seed)
+    runs = [[_op(rng, 0) for _ in range(int(rng.integers(1, 7)))] for _ in range(16)]
+    runs += [[Op(Gate.RZ, (0,), (E.const(float(rng.uniform(0.5, 2.5)) * 1e-12),))]]
+    mats = products([[_r1q._op_matrix(op) for op in ops] for ops in runs], 2)
+    for atol in (1e-12, 1e-9, 0.5):
+        for form in _r1q.FORMS:
+            limits = [int(rng.integers(1, 7)) for _ in runs]
+            limits[0] = 10**6
+            got = _r1q._first_matches(mats, form, atol, limits)
+            want = [
+                _r1q._first_match(m, form, atol, lim) for m, lim in zip(mats, limits, strict=True)
+            ]
+            assert got == want
