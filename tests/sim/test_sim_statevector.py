@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qadl.backends.sim import Simulator
 from qadl.backends.sim import complex_batch as C
@@ -183,3 +184,29 @@ def test_split_array_large_state_path(n, m, h_max):
     np.testing.assert_allclose(re + 1j * im, ref, rtol=0, atol=ATOL)
     if n >= 14:
         np.testing.assert_allclose(sim.states(theta, x=x, delta=delta)[0], ref, rtol=0, atol=ATOL)
+
+_SPLIT_GATES = (Gate.H, Gate.X, Gate.Y, Gate.Z, Gate.S, Gate.T, Gate.SX, Gate.RX, Gate.RY,
+                Gate.RZ, Gate.P, Gate.U, Gate.CX, Gate.CZ)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 9), readout=st.booleans(),
+       with_state=st.booleans())
+def test_split_array_states_match_qiskit(seed, n, readout, with_state):
+    """Programs the split-array kernels run (single-qubit gates, diagonals, cx), with or
+    without a readout: ``states`` (and ``states_split``) from those kernels, one sample per
+    thread, equal Qiskit's states, input states included."""
+    rng = np.random.default_rng(seed)
+    circuit = random_circuit(rng, n, 6 * n, gates=_SPLIT_GATES)
+    if readout:
+        circuit = dataclasses.replace(circuit, readout=Readout("probs", (0,), num_classes=2))
+    sim = Simulator(circuit)
+    assert sim._soa is not None
+    theta, x, delta = bindings(circuit, 3, seed % 1000)
+    psi0 = random_states(rng, 3, n) if with_state else None
+    states = sim.states(theta, x=x, delta=delta, state=psi0)
+    re, im = sim.states_split(theta, x=x, delta=delta, state=psi0)
+    np.testing.assert_array_equal(re + 1j * im, states)
+    for b in range(3):
+        ref = qiskit_state(circuit, theta, x[b], delta[b], None if psi0 is None else psi0[b])
+        np.testing.assert_allclose(states[b], ref, rtol=0, atol=ATOL)

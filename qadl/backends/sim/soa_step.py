@@ -27,7 +27,7 @@ from qadl.backends.sim.soa_kernels import (  # noqa: E402
 )
 from qadl.backends.sim.threads import run_rows  # noqa: E402
 
-__all__ = ["backward_soa", "forward_keep_soa", "outputs_rows", "vjp_rows"]
+__all__ = ["backward_soa", "forward_keep_soa", "outputs_rows", "states_rows", "vjp_rows"]
 
 
 @njit(cache=True, nogil=True)
@@ -49,6 +49,25 @@ def outputs_rows(nq, prog, ro, tape, theta, x, delta, init, has_init, num_output
     run_rows(_output_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init,
              dtr, dti, out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _state_rows(lo, hi, nq, prog, tape, theta, x, delta, init, has_init, dtr, dti, re, im):
+    """Rows ``lo:hi`` of ``states_rows``: each sample's tape and forward pass."""
+    ang = np.empty(tape[0].shape[0])
+    for b in range(lo, hi):
+        K._eval_row(tape, theta, x[b], delta[b], ang)
+        _forward_sample(re[b], im[b], nq, prog, ang, dtr, dti, init, b, has_init)
+
+
+def states_rows(nq, prog, tape, theta, x, delta, init, has_init, dtr, dti):
+    """Final states of a batch as real and imaginary parts, (B, 2**nq) each, one range of
+    samples per thread (``threads.run_rows``); no readout needed."""
+    re = np.empty((x.shape[0], 1 << nq))
+    im = np.empty((x.shape[0], 1 << nq))
+    run_rows(_state_rows, x.shape[0], nq, prog, tape, theta, x, delta, init, has_init, dtr, dti,
+             re, im)
+    return re, im
 
 
 @njit(cache=True, nogil=True)

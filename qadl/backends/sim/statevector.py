@@ -181,27 +181,40 @@ class Simulator(CircuitSizes):
     def states(self, theta, x=None, delta=None, state=None) -> np.ndarray:
         """Final states (B, 2**n) complex128."""
         batch = self._batch(theta, x, delta, state)
-        if self._soa_large:
-            re, im = self._states_soa(batch)
-            out = np.empty(re.shape, dtype=np.complex128)
-            out.real = re
-            out.imag = im
-            return out
-        return self._states_complex(batch)
+        if self._soa is None and not self._soa_large:
+            return self._states_complex(batch)
+        re, im = self._states_split(batch)
+        out = np.empty(re.shape, dtype=np.complex128)
+        out.real = re
+        out.imag = im
+        return out
 
     def states_split(self, theta, x=None, delta=None, state=None) -> tuple[np.ndarray, np.ndarray]:
         """Final states as their real and imaginary parts, (B, 2**n) float64 each.
 
-        From 14 qubits the kernels keep states in this layout and write these arrays
-        directly, and no complex128 copy is made (``states`` makes one: twice the
-        memory, and about a tenth of the time at 22 qubits). Smaller registers run in
-        complex128 and are split here.
+        Where the split-array kernels run the program (every block a single-qubit gate,
+        a diagonal or a cx) they keep states in this layout and write these arrays
+        directly, and no complex128 copy is made (``states`` makes one: twice the memory,
+        and about a tenth of the time at 22 qubits). Other programs run in complex128 and
+        are split here.
         """
         batch = self._batch(theta, x, delta, state)
+        if self._soa is None and not self._soa_large:
+            psi = self._states_complex(batch)
+            return np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)
+        return self._states_split(batch)
+
+    def _states_split(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
+        """States on the split-array kernels: one large state at a time over the threads
+        (``soa_single``), or a batch of small ones, one range of samples per thread."""
         if self._soa_large:
             return self._states_soa(batch)
-        psi = self._states_complex(batch)
-        return np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)
+        from qadl.backends.sim import soa_step  # lazy: compiles on first use
+
+        has_init, init = _init(batch)
+        return soa_step.states_rows(self.num_qubits, self.program.arrays(),
+                                    self.program.tape.arrays(), batch.theta, batch.x,
+                                    batch.delta, init, has_init, *self._soa)
 
     def _states_complex(self, batch: _Batch) -> np.ndarray:
         from qadl.backends.sim import complex_batch, kernels  # lazy: compiles on first use
