@@ -134,3 +134,37 @@ def test_state_vjp_large_register_agrees_with_readout_vjp():
     got = sim.state_vjp(theta, x=x, delta=delta, cotangent_state=2 * cot[:, index] * psi)
     np.testing.assert_allclose(got.theta, ref.theta, atol=1e-9)
     np.testing.assert_allclose(got.x, ref.x, atol=1e-9)
+
+
+_SPLIT_GATES = ("H", "X", "Y", "Z", "S", "T", "SX", "RX", "RY", "RZ", "P", "U", "CX", "CZ")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 9), st.integers(0, 2**31), st.booleans())
+def test_split_array_state_vjp_matches_the_complex_sweep(n, seed, with_state):
+    """Programs of single-qubit gates, diagonals and cx sweep on the split-array kernels
+    (``soa_step.state_vjp_rows``): every field equals the complex-amplitude sweep's, and
+    dL/dθ a dense reference's central differences."""
+    from qadl.ir.gates import Gate
+    from qadl.testing import random_circuit
+
+    rng = np.random.default_rng(seed)
+    circuit = random_circuit(rng, n, 5 * n, gates=tuple(Gate[g] for g in _SPLIT_GATES),
+                             num_deltas=1)
+    split, complex_only = Simulator(circuit), Simulator(circuit)
+    complex_only._soa = None
+    assert split._soa is not None
+    theta = rng.uniform(-np.pi, np.pi, circuit.num_params)
+    x = rng.uniform(-np.pi, np.pi, (3, circuit.num_features))
+    delta = rng.uniform(-0.3, 0.3, (3, 1))
+    state = random_states(rng, 3, n) if with_state else None
+    cot = rng.normal(size=(3, 1 << n)) + 1j * rng.normal(size=(3, 1 << n))
+    got = split.state_vjp(theta, x=x, delta=delta, state=state, cotangent_state=cot)
+    ref = complex_only.state_vjp(theta, x=x, delta=delta, state=state, cotangent_state=cot)
+    for field in ("outputs", "theta", "x", "delta", "state"):
+        a, b = getattr(got, field), getattr(ref, field)
+        assert (a is None) == (b is None), field
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10, err_msg=field)
+    fd = _fd(lambda t: _dense_loss(circuit, cot, t, x, delta, state), theta)
+    np.testing.assert_allclose(got.theta, fd, rtol=0, atol=TOL * max(1, n))

@@ -27,7 +27,14 @@ from qadl.backends.sim.soa_kernels import (  # noqa: E402
 )
 from qadl.backends.sim.threads import run_rows  # noqa: E402
 
-__all__ = ["backward_soa", "forward_keep_soa", "outputs_rows", "states_rows", "vjp_rows"]
+__all__ = [
+    "backward_soa",
+    "forward_keep_soa",
+    "outputs_rows",
+    "state_vjp_rows",
+    "states_rows",
+    "vjp_rows",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -68,6 +75,51 @@ def states_rows(nq, prog, tape, theta, x, delta, init, has_init, dtr, dti):
     run_rows(_state_rows, x.shape[0], nq, prog, tape, theta, x, delta, init, has_init, dtr, dti,
              re, im)
     return re, im
+
+
+@njit(cache=True, nogil=True)
+def _state_vjp_rows(lo, hi, nq, prog, tape, theta, x, delta, init, has_init, cre, cim, dtr,
+                    dti, value, g_th, g_x, g_d, g_state):
+    """Rows ``lo:hi`` of ``state_vjp_rows``: forward pass, λ = c / 2, sweep, chain rule."""
+    n = 1 << nq
+    re = np.empty(n)
+    im = np.empty(n)
+    lre = np.empty(n)
+    lim = np.empty(n)
+    ang = np.empty(tape[0].shape[0])
+    g = np.empty(ang.shape[0])
+    r = np.zeros(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        K._eval_row(tape, theta, x[b], delta[b], ang)
+        _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init)
+        acc = 0.0
+        for i in range(n):
+            acc += cre[b, i] * re[i] + cim[b, i] * im[i]
+            lre[i] = 0.5 * cre[b, i]
+            lim[i] = 0.5 * cim[b, i]
+        value[b] = acc
+        for a in range(g.shape[0]):
+            g[a] = 0.0
+        _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
+        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+
+
+def state_vjp_rows(nq, prog, tape, theta, x, delta, init, has_init, cot, dtr, dti):
+    """``state_adjoint.state_vjp_batch`` on split arrays: Re⟨c_b|ψ_b⟩ (B,), dL/dθ per sample
+    (B, P), dL/dx, dL/dδ and dL/d(input state), one range of samples per thread."""
+    nb = x.shape[0]
+    value = np.empty(nb)
+    g_th = np.zeros((nb, theta.shape[0]))
+    g_x = np.zeros((nb, x.shape[1]))
+    g_d = np.zeros((nb, delta.shape[1]))
+    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    run_rows(_state_vjp_rows, nb, nq, prog, tape, theta, x, delta, init, has_init,
+             np.ascontiguousarray(cot.real), np.ascontiguousarray(cot.imag), dtr, dti, value,
+             g_th, g_x, g_d, g_state)
+    return value, g_th, g_x, g_d, g_state
 
 
 @njit(cache=True, nogil=True)

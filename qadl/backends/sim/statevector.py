@@ -354,10 +354,14 @@ class Simulator(CircuitSizes):
             )
         has_init, init = _init(batch)
         if self.num_qubits < SINGLE_STATE_QUBITS:
-            value, g_th, g_x, g_d, g_state = state_adjoint.state_vjp_batch(
-                self.num_qubits, self.program.arrays(), self.program.tape.arrays(),
-                batch.theta, batch.x, batch.delta, init, has_init, cot,
-            )
+            args = (self.num_qubits, self.program.arrays(), self.program.tape.arrays(),
+                    batch.theta, batch.x, batch.delta, init, has_init, cot)
+            if self._soa is not None:
+                from qadl.backends.sim import soa_step  # lazy: compiles on first use
+
+                value, g_th, g_x, g_d, g_state = soa_step.state_vjp_rows(*args, *self._soa)
+            else:
+                value, g_th, g_x, g_d, g_state = state_adjoint.state_vjp_batch(*args)
             return self._fused_gradients(value[:, None], g_th, g_x, g_d, g_state, has_init)
         ang = self._angles(kernels, batch)
         value = np.empty(batch.size)
