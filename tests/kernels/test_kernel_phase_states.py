@@ -69,3 +69,23 @@ def test_the_zz_feature_map_takes_the_plan_and_matches(n):
 def test_a_gate_outside_the_set_has_no_plan():
     kernel = _kernel("kernel k(x: float[1]) on q[2] {\n    crx(x[0]) q[0], q[1]\n}\n")
     assert phase_plan(kernel.feature_map) is None
+
+
+def test_plan_states_are_the_same_on_any_thread_count():
+    """``run_plan`` runs one range of samples per thread: the same bits on one thread."""
+    from numba import get_num_threads, set_num_threads
+
+    kernel = _kernel(EVERY_GATE)
+    plan = phase_plan(kernel.feature_map)
+    rng = np.random.default_rng(8)
+    x, theta = rng.uniform(0, 3, (7, 2)), rng.uniform(0, 2, 3)
+    total = get_num_threads()
+    if total < 2:
+        pytest.skip("needs at least two Numba threads")
+    many = phase_states(plan, theta, x)
+    set_num_threads(1)
+    try:
+        one = phase_states(plan, theta, x)
+    finally:
+        set_num_threads(total)
+    np.testing.assert_array_equal(many, one)
