@@ -33,6 +33,7 @@ __all__ = [
     "outputs_rows",
     "state_vjp_rows",
     "states_rows",
+    "tape_vjp_rows",
     "vjp_rows",
 ]
 
@@ -120,6 +121,38 @@ def state_vjp_rows(nq, prog, tape, theta, x, delta, init, has_init, cot, dtr, dt
              np.ascontiguousarray(cot.real), np.ascontiguousarray(cot.imag), dtr, dti, value,
              g_th, g_x, g_d, g_state)
     return value, g_th, g_x, g_d, g_state
+
+
+@njit(cache=True, nogil=True)
+def _tape_rows(lo, hi, nq, prog, ro, angles, init, has_init, cot, dtr, dti, out, g, g_state):
+    """Rows ``lo:hi`` of ``tape_vjp_rows``: forward pass, readout, seed and sweep."""
+    n = 1 << nq
+    re = np.empty(n)
+    im = np.empty(n)
+    lre = np.empty(n)
+    lim = np.empty(n)
+    r = np.zeros(16, dtype=np.complex128)
+    for b in range(lo, hi):
+        _forward_sample(re, im, nq, prog, angles[b], dtr, dti, init, b, has_init)
+        _readout_split(re, im, ro, out[b])
+        _seed_split(re, im, ro, cot[b], lre, lim)
+        _backward(re, im, lre, lim, nq, prog, angles[b], dtr, dti, g[b], r)
+        if has_init:
+            for i in range(n):
+                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+
+
+def tape_vjp_rows(nq, prog, ro, angles, init, has_init, cot, dtr, dti):
+    """``complex_batch.adjoint_batch`` on split arrays, from given tape values (B, A):
+    outputs (B, K), dL/d(tape) (B, A) and dL/d(input state), one range of samples per
+    thread."""
+    nb = angles.shape[0]
+    out = np.empty((nb, cot.shape[1]))
+    g = np.zeros(angles.shape)
+    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    run_rows(_tape_rows, nb, nq, prog, ro, angles, init, has_init, cot, dtr, dti, out, g,
+             g_state)
+    return out, g, g_state
 
 
 @njit(cache=True, nogil=True)
