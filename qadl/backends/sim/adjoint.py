@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from qadl.backends.sim.program import SimProgram
-from qadl.backends.sim.soa_plan import soa_supported, split_tables
 
 __all__ = ["SINGLE_STATE_QUBITS", "adjoint_tape_grads", "chain"]
 
@@ -48,10 +47,10 @@ def adjoint_tape_grads(
         has_init = state is not None
         init = state if has_init else np.zeros((1, 1), dtype=np.complex128)
         args = (nq, prog, ro, angles, init, has_init, cotangent)
-        if soa_supported(program):  # the split-array kernels (as Simulator.vjp's)
+        if program.soa_tables is not None:  # the split-array kernels (as Simulator.vjp's)
             from qadl.backends.sim import soa_step  # lazy: compiles on first use
 
-            out, g, g_state = soa_step.tape_vjp_rows(*args, *split_tables(program))
+            out, g, g_state = soa_step.tape_vjp_rows(*args, *program.soa_tables)
         else:
             out, g, g_state = complex_batch.adjoint_batch(*args)
         return out, g, (g_state if has_init else None)

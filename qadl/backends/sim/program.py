@@ -21,6 +21,7 @@ scheduling and fusion rules.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,6 +223,14 @@ class SimProgram:
     def num_blocks(self) -> int:
         """Number of kernel passes."""
         return int(self.kind.shape[0])
+
+    @functools.cached_property
+    def soa_tables(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The diagonal tables split into real and imaginary parts when every block has a
+        split-array kernel (``soa_plan.soa_supported``), else None; computed once."""
+        from qadl.backends.sim.soa_plan import soa_supported, split_tables  # no import cycle
+
+        return split_tables(self) if soa_supported(self) else None
 
     @property
     def num_angles(self) -> int:
