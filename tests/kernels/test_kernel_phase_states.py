@@ -9,6 +9,7 @@ from qadl.api import loads
 from qadl.backends.sim import Simulator
 from qadl.learn.kernels import feature_states
 from qadl.learn.phase_states import phase_plan, phase_states
+from tests.sim.cases import on_all_threads_and_one
 
 EVERY_GATE = """kernel k(f: float[2]) on q[3] {
     param w[3] init uniform(0, 1)
@@ -73,19 +74,9 @@ def test_a_gate_outside_the_set_has_no_plan():
 
 def test_plan_states_are_the_same_on_any_thread_count():
     """``run_plan`` runs one range of samples per thread: the same bits on one thread."""
-    from numba import get_num_threads, set_num_threads
-
     kernel = _kernel(EVERY_GATE)
     plan = phase_plan(kernel.feature_map)
     rng = np.random.default_rng(8)
     x, theta = rng.uniform(0, 3, (7, 2)), rng.uniform(0, 2, 3)
-    total = get_num_threads()
-    if total < 2:
-        pytest.skip("needs at least two Numba threads")
-    many = phase_states(plan, theta, x)
-    set_num_threads(1)
-    try:
-        one = phase_states(plan, theta, x)
-    finally:
-        set_num_threads(total)
+    many, one = on_all_threads_and_one(lambda: phase_states(plan, theta, x))
     np.testing.assert_array_equal(many, one)

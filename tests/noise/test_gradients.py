@@ -13,6 +13,7 @@ from qadl.ir.circuit import Readout
 from qadl.ir.gates import Gate
 from qadl.testing import UNITARY_GATES, random_circuit
 from tests.noise.helpers import NOISE, with_readout
+from tests.sim.cases import assert_same_bits, on_all_threads_and_one
 
 READOUTS = {
     "probs": Readout("probs", (0, 2), num_classes=3),
@@ -160,8 +161,6 @@ def test_checkpoints_run_in_chunks_of_rows(monkeypatch):
 def test_density_and_trajectories_are_the_same_on_any_thread_count():
     """The noise kernels run one range of rows per thread (``threads.run_rows``): each row
     runs the same arithmetic whatever range it falls in, so results agree bit for bit."""
-    from numba import get_num_threads, set_num_threads
-
     from qadl.backends.sim.trajectories import TrajectorySimulator
 
     sim, args, cot = _setup(7, "probs", state=True)
@@ -174,17 +173,5 @@ def test_density_and_trajectories_are_the_same_on_any_thread_count():
         return (sim.vjp(**args, cotangent=cot), sim.outputs(**args),
                 traj.vjp(**args, cotangent=cot), traj.outputs(**args))
 
-    total = get_num_threads()
-    assert total > 1
-    many = run()
-    set_num_threads(1)
-    try:
-        one = run()
-    finally:
-        set_num_threads(total)
-    for got, ref in zip(many, one, strict=True):
-        if isinstance(got, np.ndarray):
-            np.testing.assert_array_equal(got, ref)
-            continue
-        for field in ("outputs", "theta", "x", "delta", "state"):
-            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
+    for got, ref in zip(*on_all_threads_and_one(run), strict=True):
+        assert_same_bits(got, ref)

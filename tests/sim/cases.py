@@ -107,3 +107,32 @@ def central_differences(f, value: np.ndarray, step: float = 1e-6) -> np.ndarray:
         shift[idx] = step
         grad[idx] = (f(value + shift) - f(value - shift)) / (2 * step)
     return grad
+
+
+def on_all_threads_and_one(run):
+    """``(run() on Numba's threads, run() on one thread)``, the thread count restored after;
+    skips the test on a machine with a single Numba thread (nothing to compare)."""
+    import pytest
+    from numba import get_num_threads, set_num_threads
+
+    total = get_num_threads()
+    if total < 2:
+        pytest.skip("needs at least two Numba threads")
+    many = run()
+    set_num_threads(1)
+    try:
+        return many, run()
+    finally:
+        set_num_threads(total)
+
+
+def assert_same_bits(got, ref, fields=("outputs", "theta", "x", "delta", "state")) -> None:
+    """Arrays, or ``Gradients`` field by field (None where both are None), equal bit for bit."""
+    if isinstance(got, np.ndarray):
+        np.testing.assert_array_equal(got, ref)
+        return
+    for field in fields:
+        a, b = getattr(got, field), getattr(ref, field)
+        assert (a is None) == (b is None), field
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=field)

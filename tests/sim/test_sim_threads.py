@@ -9,7 +9,7 @@ import pytest
 
 from qadl.backends.sim import Simulator
 from qadl.backends.sim.threads import row_ranges, run_rows
-from tests.sim.cases import bindings
+from tests.sim.cases import assert_same_bits, bindings, on_all_threads_and_one
 from tests.sim.test_sim_vjp_after import _circuit
 
 
@@ -47,8 +47,6 @@ def test_run_rows_calls_each_range_once():
 
 def test_training_step_is_the_same_on_any_thread_count():
     """Each sample runs the same arithmetic whatever range it falls in: bit for bit."""
-    from numba import get_num_threads, set_num_threads
-
     circuit = _circuit(5, 3, soa=True, with_state=False)
     sim = Simulator(circuit)
     assert sim._soa is not None
@@ -59,15 +57,8 @@ def test_training_step_is_the_same_on_any_thread_count():
         got, _ = sim.vjp_after(theta, x=x, delta=delta, seed=lambda out: (cot, None))
         return got
 
-    total = get_num_threads()
-    many = step()
-    set_num_threads(1)
-    try:
-        one = step()
-    finally:
-        set_num_threads(total)
-    for field in ("outputs", "theta", "theta_per_sample", "x", "delta"):
-        np.testing.assert_array_equal(getattr(many, field), getattr(one, field), err_msg=field)
+    many, one = on_all_threads_and_one(step)
+    assert_same_bits(many, one, ("outputs", "theta", "theta_per_sample", "x", "delta"))
 
 
 def test_complex_kernels_are_the_same_on_any_thread_count():
@@ -75,8 +66,6 @@ def test_complex_kernels_are_the_same_on_any_thread_count():
     complex batch drivers one range of rows per thread: every result the same bits on one
     thread as on all of them (outputs, states, vjp, vjp_after, state_vjp, parameter shift)."""
     from dataclasses import replace
-
-    from numba import get_num_threads, set_num_threads
 
     from qadl.ir.circuit import Readout
     from qadl.testing import random_circuit
@@ -96,18 +85,5 @@ def test_complex_kernels_are_the_same_on_any_thread_count():
                 after, sim.state_vjp(theta, x, cotangent_state=cs),
                 sim.vjp(theta, x, cotangent=cot, method="parameter-shift")]
 
-    total = get_num_threads()
-    if total < 2:
-        pytest.skip("needs at least two Numba threads")
-    many = run()
-    set_num_threads(1)
-    try:
-        one = run()
-    finally:
-        set_num_threads(total)
-    for got, ref in zip(many, one, strict=True):
-        if isinstance(got, np.ndarray):
-            np.testing.assert_array_equal(got, ref)
-            continue
-        for field in ("outputs", "theta", "x", "state"):
-            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
+    for got, ref in zip(*on_all_threads_and_one(run), strict=True):
+        assert_same_bits(got, ref)

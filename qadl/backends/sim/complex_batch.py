@@ -107,6 +107,28 @@ def _state_grad(b, lam, g_state):
         g_state[b, i] = 2.0 * lam[i]
 
 
+@inner()
+def _sweep_seeded(b, psi, lam, nq, prog, tape, theta, x, delta, has_init, ang, g, r, g_th, g_x,
+                  g_d, g_state):
+    """Sample ``b``'s backward half from a seeded λ: the adjoint sweep (``g`` zeroed
+    first), the chain rule into row ``b``, and dL/d(input state)."""
+    for a in range(g.shape[0]):
+        g[a] = 0.0
+    _run_backward(psi, lam, nq, prog, ang, g, r)
+    _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
+    if has_init:
+        _state_grad(b, lam, g_state)
+
+
+@inner()
+def _sample_work(nq, tape):
+    """One thread's work arrays for a sample: tape values, their gradient, ψ, λ and R."""
+    n = 1 << nq
+    na = tape[0].shape[0]
+    return (np.empty(na), np.empty(na), np.empty(n, dtype=np.complex128),
+            np.empty(n, dtype=np.complex128), np.empty(16, dtype=np.complex128))
+
+
 @njit(cache=True, nogil=True)
 def _forward_rows(lo, hi, nq, prog, ang, init, has_init, states):
     for b in range(lo, hi):
@@ -185,25 +207,15 @@ def outputs_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, num_outpu
 @njit(cache=True, nogil=True)
 def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, out, g_th,
               g_x, g_d, g_state):
-    n = 1 << nq
-    na = tape[0].shape[0]
-    ang = np.empty(na)
-    g = np.empty(na)
-    psi = np.empty(n, dtype=np.complex128)
-    lam = np.empty(n, dtype=np.complex128)
-    r = np.empty(16, dtype=np.complex128)
+    ang, g, psi, lam, r = _sample_work(nq, tape)
     for b in range(lo, hi):
-        for a in range(na):
-            g[a] = 0.0
         _eval_row(tape, theta, x[b], delta[b], ang)
         _init_state(psi, init, b, has_init)
         _run_forward(psi, nq, prog, ang)
         _readout(psi, ro, out[b])
         _seed_lambda(psi, ro, cot[b], lam)
-        _run_backward(psi, lam, nq, prog, ang, g, r)
-        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            _state_grad(b, lam, g_state)
+        _sweep_seeded(b, psi, lam, nq, prog, tape, theta, x, delta, has_init, ang, g, r, g_th,
+                      g_x, g_d, g_state)
 
 
 def _gradient_arrays(nq, theta, x, delta, has_init):
@@ -255,13 +267,9 @@ def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
     lam = np.empty(1 << nq, dtype=np.complex128)
     r = np.empty(16, dtype=np.complex128)
     for b in range(lo, hi):
-        for a in range(g.shape[0]):
-            g[a] = 0.0
         _seed_lambda(states[b], ro, cot[b], lam)
-        _run_backward(states[b], lam, nq, prog, angs[b], g, r)
-        _chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            _state_grad(b, lam, g_state)
+        _sweep_seeded(b, states[b], lam, nq, prog, tape, theta, x, delta, has_init, angs[b], g,
+                      r, g_th, g_x, g_d, g_state)
 
 
 def backward_fused(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, states):

@@ -82,30 +82,18 @@ def states_rows(nq, prog, tape, theta, x, delta, init, has_init, dtr, dti):
 def _state_vjp_rows(lo, hi, nq, prog, tape, theta, x, delta, init, has_init, cre, cim, dtr,
                     dti, value, g_th, g_x, g_d, g_state):
     """Rows ``lo:hi`` of ``state_vjp_rows``: forward pass, λ = c / 2, sweep, chain rule."""
-    n = 1 << nq
-    re = np.empty(n)
-    im = np.empty(n)
-    lre = np.empty(n)
-    lim = np.empty(n)
-    ang = np.empty(tape[0].shape[0])
-    g = np.empty(ang.shape[0])
-    r = np.zeros(16, dtype=np.complex128)
+    re, im, lre, lim, ang, g, r = _sample_work(nq, tape)
     for b in range(lo, hi):
         K._eval_row(tape, theta, x[b], delta[b], ang)
         _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init)
         acc = 0.0
-        for i in range(n):
+        for i in range(re.shape[0]):
             acc += cre[b, i] * re[i] + cim[b, i] * im[i]
             lre[i] = 0.5 * cre[b, i]
             lim[i] = 0.5 * cim[b, i]
         value[b] = acc
-        for a in range(g.shape[0]):
-            g[a] = 0.0
-        _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
-        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            for i in range(n):
-                g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+        _sweep_seeded(b, re, im, lre, lim, nq, prog, tape, theta, x, delta, has_init, ang, dtr,
+                      dti, g, r, g_th, g_x, g_d, g_state)
 
 
 def state_vjp_rows(nq, prog, tape, theta, x, delta, init, has_init, cot, dtr, dti):
@@ -188,14 +176,33 @@ def _sweep(b, re, im, lre, lim, nq, prog, ro, tape, theta, x, delta, has_init, c
            dti, g, r, g_th, g_x, g_d, g_state):
     """Sample ``b``'s backward half from its final state (``re``, ``im``): λ seeded by the
     readout's cotangent, the adjoint sweep, the chain rule into row ``b``."""
-    n = re.shape[0]
     _seed_split(re, im, ro, cot[b], lre, lim)
+    _sweep_seeded(b, re, im, lre, lim, nq, prog, tape, theta, x, delta, has_init, ang, dtr,
+                  dti, g, r, g_th, g_x, g_d, g_state)
+
+
+@inner(inline="always")
+def _sweep_seeded(b, re, im, lre, lim, nq, prog, tape, theta, x, delta, has_init, ang, dtr,
+                  dti, g, r, g_th, g_x, g_d, g_state):
+    """``_sweep`` from a seeded λ (``lre``, ``lim``): the adjoint sweep and the chain rule
+    into row ``b``, and dL/d(input state) = 2λ₀."""
+    n = re.shape[0]
     g[:] = 0.0
     _backward(re, im, lre, lim, nq, prog, ang, dtr, dti, g, r)
     K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
     if has_init:
         for i in range(n):
             g_state[b, i] = 2.0 * complex(lre[i], lim[i])
+
+
+@inner(inline="always")
+def _sample_work(nq, tape):
+    """One thread's work arrays for a sample's forward and backward pass: ψ and λ split
+    (four arrays of 2**nq), the tape values, their gradient and the overlap R."""
+    n = 1 << nq
+    ang = np.empty(tape[0].shape[0])
+    return (np.empty(n), np.empty(n), np.empty(n), np.empty(n), ang, np.empty(ang.shape[0]),
+            np.zeros(16, dtype=np.complex128))
 
 
 @njit(cache=True, nogil=True)
@@ -216,14 +223,7 @@ def _back_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
 def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti, out,
               g_th, g_x, g_d, g_state):
     """Rows ``lo:hi`` of ``vjp_rows``: each sample's forward pass, readout and backward half."""
-    n = 1 << nq
-    re = np.empty(n)
-    im = np.empty(n)
-    lre = np.empty(n)
-    lim = np.empty(n)
-    ang = np.empty(tape[0].shape[0])
-    g = np.empty(ang.shape[0])
-    r = np.zeros(16, dtype=np.complex128)
+    re, im, lre, lim, ang, g, r = _sample_work(nq, tape)
     for b in range(lo, hi):
         K._eval_row(tape, theta, x[b], delta[b], ang)
         _forward_sample(re, im, nq, prog, ang, dtr, dti, init, b, has_init)

@@ -42,24 +42,14 @@ def _seed(psi, cot, lam):
 @njit(cache=True, nogil=True)
 def _vjp_rows(lo, hi, nq, prog, tape, theta, x, delta, init, has_init, cot, value, g_th, g_x,
               g_d, g_state):
-    n = 1 << nq
-    na = tape[0].shape[0]
-    ang = np.empty(na)
-    g = np.empty(na)
-    psi = np.empty(n, dtype=np.complex128)
-    lam = np.empty(n, dtype=np.complex128)
-    r = np.empty(16, dtype=np.complex128)
+    ang, g, psi, lam, r = C._sample_work(nq, tape)
     for b in range(lo, hi):
-        for a in range(na):
-            g[a] = 0.0
         K._eval_row(tape, theta, x[b], delta[b], ang)
         C._init_state(psi, init, b, has_init)
         C._run_forward(psi, nq, prog, ang)
         value[b] = _seed(psi, cot[b], lam)
-        C._run_backward(psi, lam, nq, prog, ang, g, r)
-        K._chain_row(tape, theta, x[b], delta[b], g, g_th[b], g_x[b], g_d[b])
-        if has_init:
-            C._state_grad(b, lam, g_state)
+        C._sweep_seeded(b, psi, lam, nq, prog, tape, theta, x, delta, has_init, ang, g, r, g_th,
+                        g_x, g_d, g_state)
 
 
 def state_vjp_batch(nq, prog, tape, theta, x, delta, init, has_init, cot):
