@@ -141,39 +141,46 @@ class TapeDerivatives:
 def tape_derivatives(
     tape: AngleTape, theta: np.ndarray, x: np.ndarray, num_features: int
 ) -> TapeDerivatives:
-    """Derivatives of every tape entry at ``(θ, x)`` (δ = 0), by walking its polynomial terms."""
-    values = (np.asarray(theta, dtype=np.float64), np.asarray(x, dtype=np.float64))
-    num_angles = tape.num_angles
-    jac = (np.zeros((num_angles, len(theta))), np.zeros((num_angles, num_features)))
-    mixed: list[tuple[int, int, int, float]] = []
-    for a in range(num_angles):
-        for t in range(tape.term_ptr[a], tape.term_ptr[a + 1]):
-            lo, hi = tape.sym_ptr[t], tape.sym_ptr[t + 1]
-            kinds, index = tape.sym_kind[lo:hi], tape.sym_index[lo:hi]
-            vals = [values[k][j] if k < 2 else 0.0 for k, j in zip(kinds, index, strict=True)]
-            coef = tape.term_coef[t]
-            for p, (kp, jp) in enumerate(zip(kinds, index, strict=True)):
-                if kp < 2:
-                    jac[kp][a, jp] += coef * _product(vals, (p,))
-                if kp != 0:
-                    continue
-                for q, (kq, jq) in enumerate(zip(kinds, index, strict=True)):
-                    if q != p and kq == 1:
-                        mixed.append((a, int(jp), int(jq), coef * _product(vals, (p, q))))
-    cols = (
-        tuple(np.asarray(c) for c in zip(*mixed, strict=True))
-        if mixed
-        else (np.zeros(0, np.int64),) * 4
-    )
-    entry, k, i, value = cols
-    return TapeDerivatives(
-        jac[0], jac[1], (entry.astype(np.int64), k.astype(np.int64), i.astype(np.int64), value)
-    )
+    """Derivatives of every tape entry at ``(θ, x)`` (δ = 0), from its polynomial terms.
+
+    All terms at once on ``AngleTape.padded_terms``: a symbol's derivative in a term is the
+    coefficient times the product of the term's other symbols, multiplied in their order
+    (padding multiplies by 1.0, exactly), and sums accumulate in term order, so each value
+    is the term-by-term walk's to the bit.
+    """
+    entry, kind, index = tape.padded_terms
+    terms, width = kind.shape
+    vals = np.ones((terms, width))
+    for k, values in enumerate((theta, x)):
+        at = kind == k
+        vals[at] = np.asarray(values, dtype=np.float64)[index[at]]
+    vals[kind == 2] = 0.0  # δ = 0
+    coef = tape.term_coef
+    jac = (np.zeros((tape.num_angles, len(theta))), np.zeros((tape.num_angles, num_features)))
+    first = np.stack([coef * _product_without(vals, (p,)) for p in range(width)], axis=1)
+    rows = np.broadcast_to(entry[:, None], kind.shape)
+    for k in (0, 1):
+        at = kind == k
+        np.add.at(jac[k], (rows[at], index[at]), first[at])
+    pairs = [(p, q) for p in range(width) for q in range(width) if p != q]
+    if pairs:
+        mixed_at = np.stack([(kind[:, p] == 0) & (kind[:, q] == 1) for p, q in pairs], axis=1)
+        value = np.stack([coef * _product_without(vals, pq) for pq in pairs], axis=1)
+        p_of = np.array([p for p, _ in pairs])
+        q_of = np.array([q for _, q in pairs])
+        t_of = np.broadcast_to(np.arange(terms)[:, None], mixed_at.shape)[mixed_at]
+        pair = np.broadcast_to(np.arange(len(pairs))[None, :], mixed_at.shape)[mixed_at]
+        mixed = (entry[t_of], index[t_of, p_of[pair]], index[t_of, q_of[pair]],
+                 value[mixed_at])
+    else:
+        mixed = (np.zeros(0, np.int64),) * 3 + (np.zeros(0),)
+    return TapeDerivatives(jac[0], jac[1], mixed)
 
 
-def _product(vals: list[float], skip: tuple[int, ...]) -> float:
-    out = 1.0
-    for n, v in enumerate(vals):
+def _product_without(vals: np.ndarray, skip: tuple[int, ...]) -> np.ndarray:
+    """Per row of ``vals``: the product of its columns but ``skip``, in column order."""
+    out = np.ones(vals.shape[0])
+    for n in range(vals.shape[1]):
         if n not in skip:
-            out *= v
+            out = out * vals[:, n]
     return out

@@ -127,6 +127,21 @@ class AngleTape:
         """The kernels' tuple ``(c0, term_ptr, term_coef, sym_ptr, sym_kind, sym_index)``."""
         return (self.c0, self.term_ptr, self.term_coef, self.sym_ptr, self.sym_kind, self.sym_index)
 
+    @functools.cached_property
+    def padded_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(entry (T,), kind (T, D), index (T, D))``: each term's entry, and its symbols'
+        kinds and indices in order, padded to the largest degree ``D`` with kind -1."""
+        terms = len(self.term_coef)
+        degree = np.diff(self.sym_ptr)
+        width = int(degree.max()) if terms else 0
+        entry = np.repeat(np.arange(self.num_angles), np.diff(self.term_ptr))
+        kind = np.full((terms, width), -1, dtype=np.int64)
+        index = np.zeros((terms, width), dtype=np.int64)
+        slot = np.arange(width)[None, :] < degree[:, None]
+        kind[slot] = self.sym_kind
+        index[slot] = self.sym_index
+        return entry, kind, index
+
 
 @dataclass(frozen=True)
 class ReadoutProgram:
