@@ -87,6 +87,13 @@ def assert_same_outputs(actual: Circuit, expected: Circuit, seed: int = 0, state
         np.testing.assert_allclose(got, want, atol=1e-9)
 
 
+def assert_same_layers(got_layers, want_layers) -> None:
+    """Two syntheses' single-qubit layers (sequences of matrix tuples) equal bit for bit."""
+    for got_layer, want_layer in zip(got_layers, want_layers, strict=True):
+        for got, want in zip(got_layer, want_layer, strict=True):
+            assert got.tobytes() == want.tobytes()
+
+
 def relabel(circuit: Circuit, mapping, num_qubits: int) -> Circuit:
     """``circuit`` with qubit ``q`` renamed ``mapping[q]`` on a register of ``num_qubits``."""
     ops = tuple(

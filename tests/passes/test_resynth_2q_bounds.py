@@ -27,7 +27,7 @@ from qadl.passes.two_qubit_ops import (
 )
 from qadl.testing import random_circuit
 
-from .helpers import PROPERTY, seeds
+from .helpers import PROPERTY, assert_same_layers, seeds
 from .test_resynth_2q import NAMED, _with_k_cx
 
 _resynth = importlib.import_module("qadl.passes.resynth_2q")  # the package exports the pass
@@ -228,9 +228,7 @@ def test_entangler_rewriting_in_stacks_is_one_by_one(seed):
         for got, synth in zip(with_entangler_all(synths, gate), synths, strict=True):
             want = with_entangler(synth, gate)
             assert got.cx == want.cx
-            for got_layer, want_layer in zip(got.layers, want.layers, strict=True):
-                for a, b in zip(got_layer, want_layer, strict=True):
-                    assert a.tobytes() == b.tobytes()
+            assert_same_layers(got.layers, want.layers)
 
 
 @PROPERTY

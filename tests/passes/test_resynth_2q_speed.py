@@ -21,7 +21,7 @@ from qadl.passes.kak_batch import min_cx_counts, templates, two_qubit_syntheses
 from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
 from qadl.testing import random_circuit
 
-from .helpers import PROPERTY, seeds
+from .helpers import PROPERTY, assert_same_layers, seeds
 from .test_resynth_2q import NAMED, _with_k_cx
 
 _resynth = importlib.import_module("qadl.passes.resynth_2q")  # the package exports the pass
@@ -73,9 +73,7 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
         for gates in ({Gate.RX, Gate.RY, Gate.RZ}, {Gate.RZ, Gate.SX, Gate.X}):
             native = to_ops(synth, (0, 1), entangler, frozenset({entangler, *gates}))
             assert native is None or len(native) >= found.min_ops
-        for got_layer, want_layer in zip(synth.layers, want.layers, strict=True):
-            for got, expected in zip(got_layer, want_layer, strict=True):
-                assert got.tobytes() == expected.tobytes()
+        assert_same_layers(synth.layers, want.layers)
 
 
 @PROPERTY

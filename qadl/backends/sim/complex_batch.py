@@ -42,7 +42,7 @@ from qadl.backends.sim.program import (  # noqa: E402
     K_M1,
     K_SWAP,
 )
-from qadl.backends.sim.threads import run_rows  # noqa: E402
+from qadl.backends.sim.threads import gradient_arrays, run_rows  # noqa: E402
 
 __all__ = [
     "adjoint_batch",
@@ -218,14 +218,6 @@ def _vjp_rows(lo, hi, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, 
                       g_x, g_d, g_state)
 
 
-def _gradient_arrays(nq, theta, x, delta, has_init):
-    """Zeroed dL/dθ per sample (B, P), dL/dx, dL/dδ and dL/d(input state)."""
-    nb = x.shape[0]
-    return (np.zeros((nb, theta.shape[0])), np.zeros((nb, x.shape[1])),
-            np.zeros((nb, delta.shape[1])),
-            np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128))
-
-
 def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
     """Tape, forward, adjoint sweep and chain rule of each sample.
 
@@ -233,7 +225,7 @@ def vjp_fused(nq, prog, ro, tape, theta, x, delta, init, has_init, cot):
     dL/d(input state) (B, 2**nq, or 0 rows without state input).
     """
     out = np.empty((x.shape[0], cot.shape[1]))
-    grads = _gradient_arrays(nq, theta, x, delta, has_init)
+    grads = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_vjp_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, init, has_init, cot,
              out, *grads)
     return (out, *grads)
@@ -278,7 +270,7 @@ def backward_fused(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, sta
     Overwrites ``states``; returns dL/dθ per sample (B, P), dL/dx, dL/dδ and
     dL/d(input state) as ``vjp_fused`` does.
     """
-    grads = _gradient_arrays(nq, theta, x, delta, has_init)
+    grads = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_back_rows, x.shape[0], nq, prog, ro, tape, theta, x, delta, has_init, cot, angs,
              states, *grads)
     return grads

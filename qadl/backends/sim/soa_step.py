@@ -25,7 +25,7 @@ from qadl.backends.sim.soa_kernels import (  # noqa: E402
     _readout_split,
     _seed_split,
 )
-from qadl.backends.sim.threads import run_rows  # noqa: E402
+from qadl.backends.sim.threads import gradient_arrays, run_rows  # noqa: E402
 
 __all__ = [
     "backward_soa",
@@ -101,10 +101,7 @@ def state_vjp_rows(nq, prog, tape, theta, x, delta, init, has_init, cot, dtr, dt
     (B, P), dL/dx, dL/dδ and dL/d(input state), one range of samples per thread."""
     nb = x.shape[0]
     value = np.empty(nb)
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    g_th, g_x, g_d, g_state = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_state_vjp_rows, nb, nq, prog, tape, theta, x, delta, init, has_init,
              np.ascontiguousarray(cot.real), np.ascontiguousarray(cot.imag), dtr, dti, value,
              g_th, g_x, g_d, g_state)
@@ -241,10 +238,7 @@ def vjp_rows(nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti)
     batch 10 (0.96-1.10×, n = 10 and 14), and one parfor fewer to compile."""
     nb = x.shape[0]
     out = np.empty((nb, cot.shape[1]))
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    g_th, g_x, g_d, g_state = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_vjp_rows, nb, nq, prog, ro, tape, theta, x, delta, init, has_init, cot, dtr, dti,
              out, g_th, g_x, g_d, g_state)
     return out, g_th, g_x, g_d, g_state
@@ -257,10 +251,7 @@ def backward_soa(nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, 
     dL/d(input state) as ``vjp_rows`` does.
     """
     nb = x.shape[0]
-    g_th = np.zeros((nb, theta.shape[0]))
-    g_x = np.zeros((nb, x.shape[1]))
-    g_d = np.zeros((nb, delta.shape[1]))
-    g_state = np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128)
+    g_th, g_x, g_d, g_state = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_back_rows, nb, nq, prog, ro, tape, theta, x, delta, has_init, cot, angs, fre, fim,
              dtr, dti, g_th, g_x, g_d, g_state)
     return g_th, g_x, g_d, g_state

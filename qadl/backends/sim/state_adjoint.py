@@ -23,7 +23,7 @@ from qadl.backends.sim import complex_batch as C  # noqa: E402
 from qadl.backends.sim import kernels as K  # noqa: E402
 from qadl.backends.sim.jit import inner  # noqa: E402
 from qadl.backends.sim.program import K_AMP, K_CCX, K_CX, K_DGRP, K_SWAP  # noqa: E402
-from qadl.backends.sim.threads import run_rows  # noqa: E402
+from qadl.backends.sim.threads import gradient_arrays, run_rows  # noqa: E402
 
 __all__ = ["state_vjp_batch", "state_vjp_single"]
 
@@ -59,7 +59,7 @@ def state_vjp_batch(nq, prog, tape, theta, x, delta, init, has_init, cot):
     dL/d(input state) (B, 2**nq, or 0 rows without state input).
     """
     value = np.empty(x.shape[0])
-    grads = C._gradient_arrays(nq, theta, x, delta, has_init)
+    grads = gradient_arrays(nq, theta, x, delta, has_init)
     run_rows(_vjp_rows, x.shape[0], nq, prog, tape, theta, x, delta, init, has_init, cot, value,
              *grads)
     return (value, *grads)

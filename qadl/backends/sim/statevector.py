@@ -21,8 +21,6 @@ from qadl.backends.sim.sizes import CircuitSizes
 from qadl.backends.sim.soa_plan import (
     single_state_runs,
     soa_large_supported,
-    soa_supported,
-    split_tables,
 )
 from qadl.ir.circuit import Circuit
 
@@ -113,14 +111,15 @@ class Simulator(CircuitSizes):
         """Lower ``circuit``; compiles nothing."""
         self.circuit = circuit
         self.program: SimProgram = build_program(circuit)
-        per_sample = self.program.num_qubits <= BATCH_MAX_QUBITS and soa_supported(self.program)
+        small = self.program.num_qubits <= BATCH_MAX_QUBITS
         self._soa_large = (
             self.program.num_qubits >= SINGLE_STATE_QUBITS and soa_large_supported(self.program)
         )
         """Large registers whose blocks all have split-array single-state kernels."""
-        self._tables = split_tables(self.program) if per_sample or self._soa_large else None
-        """The diagonal tables split into real and imaginary parts, for the split kernels."""
-        self._soa = self._tables if per_sample else None
+        self._tables = self.program.soa_tables if small or self._soa_large else None
+        """The diagonal tables split into real and imaginary parts, for the split kernels
+        (None where a block has none; never built for large complex-only registers)."""
+        self._soa = self._tables if small else None
         """Split diagonal tables when the per-sample split-array kernels (``soa_kernels``)
         apply."""
         self._single_m = min(SINGLE_BLOCK_QUBITS, self.program.num_qubits - 2)

@@ -1,4 +1,5 @@
-"""Run a per-sample kernel over the rows of a batch on Python threads.
+"""Run a per-sample kernel over the rows of a batch on Python threads (and allocate the
+adjoint kernels' zeroed per-row gradient outputs, ``gradient_arrays``).
 
 The training step's kernels (``soa_step.forward_keep_soa``, ``backward_soa``) are
 serial ``nogil`` loops over a range of samples; this module splits the batch into one
@@ -19,7 +20,9 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
-__all__ = ["row_ranges", "run_rows", "worker_pool"]
+import numpy as np
+
+__all__ = ["gradient_arrays", "row_ranges", "run_rows", "worker_pool"]
 
 
 def row_ranges(size: int, threads: int) -> list[tuple[int, int]]:
@@ -62,3 +65,13 @@ def run_rows(kernel: Callable[..., None], size: int, *args) -> None:
         wait(futures)
     for future in futures:
         future.result()
+
+
+def gradient_arrays(nq: int, theta: np.ndarray, x: np.ndarray, delta: np.ndarray,
+                    has_init: bool) -> tuple[np.ndarray, ...]:
+    """The adjoint kernels' zeroed outputs for a batch: dL/dθ per sample (B, P), dL/dx
+    (B, F), dL/dδ (B, D) and dL/d(input state) (B, 2**nq, or 0 rows without state input)."""
+    nb = x.shape[0]
+    return (np.zeros((nb, theta.shape[0])), np.zeros((nb, x.shape[1])),
+            np.zeros((nb, delta.shape[1])),
+            np.zeros((nb if has_init else 0, 1 << nq), dtype=np.complex128))
