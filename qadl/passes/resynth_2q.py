@@ -25,6 +25,7 @@ from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
 from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler, with_entangler_all
+from qadl.passes.unitary_recall import Learnt, UnitaryRecall
 
 __all__ = ["clear_caches", "resynth_2q"]
 
@@ -128,17 +129,21 @@ class _Plan:
 
     size: tuple[int, int]
     unitary: bytes | None
+    recalled: bool = False
+    """Decided with what ``UnitaryRecall`` gave: a decision of this run, not for ``_REWRITES``."""
 
 
 def _plans(
-    keys: list[tuple], gate_set: _GateSet, bounded: bool = True
+    keys: list[tuple], gate_set: _GateSet, bounded: bool = True, seen: UnitaryRecall | None = None
 ) -> tuple[list[_Plan], dict[bytes, _Synthesis | None]]:
     """The plan of each block ``(ops, pair, …)`` and the syntheses the plans name.
 
     The blocks' unitaries and CX counts are computed in one batch each; those syntheses
     that ``_SYNTHESES`` lacks too, after (``bounded``) the blocks that ``_bounded_out``
     rejects are given no unitary. Returned rather than read back from the cache, which
-    another run may empty meanwhile.
+    another run may empty meanwhile. ``seen`` (this fixed-point run's) stands in for the
+    caches where a unitary is new to them but was met in an earlier round, and learns the
+    rest.
     """
     if not keys:
         return [], {}
@@ -148,16 +153,25 @@ def _plans(
     maybe = [i for i, (size, k) in enumerate(zip(sizes, counts, strict=True)) if _may_beat(size, k)]
     unitaries = {i: us[i].tobytes() for i in maybe}
     entangler = gate_set.entangler
+    near: dict[int, tuple] = {}
+    if seen is not None and maybe:
+        near = dict(zip(maybe, UnitaryRecall.keys(us[maybe], entangler), strict=True))
     found: dict[bytes, _Synthesis | None] = {}
+    bounds: dict[bytes, tuple[int, tuple[int, int, int] | None] | None] = {}
+    recalled: set[int] = set()
     new: dict[bytes, int] = {}  # a unitary not synthesised yet -> its row in ``t``
     for i in maybe:
-        unitary = unitaries[i]
+        unitary, ops = unitaries[i], len(keys[i][0])
         known = _SYNTHESES.get((unitary, entangler), _UNDECIDED)
+        bound = _BOUNDS.get((unitary, entangler))
+        earlier = seen.get(near[i]) if near and known is _UNDECIDED else None
+        if earlier is not None and _rejected_by(earlier, bound, sizes[i], ops, gate_set):
+            recalled.add(i)  # only rejections: a rewrite is written from its own synthesis
+            del unitaries[i]
+            continue
         if known is not _UNDECIDED:
             found[unitary] = known
-        elif bounded and _ruled_out(
-            _BOUNDS.get((unitary, entangler)), sizes[i], len(keys[i][0]), gate_set
-        ):
+        elif bounded and _ruled_out(bound, sizes[i], ops, gate_set):
             del unitaries[i]  # by a bound found in an earlier run
         else:
             new.setdefault(unitary, i)
@@ -166,12 +180,33 @@ def _plans(
     if bounded and t is not None:
         blocks = [(i, sizes[i], len(keys[i][0])) for i, u in unitaries.items() if u in rows]
         blocks = [b for b in blocks if _boundable(counts[b[0]], *b[1:], gate_set)]
-        for i in _bounded_out(t, rows, unitaries, blocks, gate_set):
+        ruled, bounds = _bounded_out(t, rows, unitaries, blocks, gate_set)
+        for i in ruled:
             del unitaries[i]
     needed = list(dict.fromkeys(u for u in unitaries.values() if u in rows))
     if needed:
         found.update(_synthesize(t, [rows[u] for u in needed], needed, entangler))
-    return [_Plan(size, unitaries.get(i)) for i, size in enumerate(sizes)], found
+    for i, key in near.items():  # what this call computed or the caches held
+        if i not in recalled:
+            u = us[i].tobytes()
+            seen.add(key, bounds.get(u) or _BOUNDS.get((u, entangler)), found.get(u, _UNDECIDED))
+    plans = [_Plan(size, unitaries.get(i), i in recalled) for i, size in enumerate(sizes)]
+    return plans, found
+
+
+def _rejected_by(
+    earlier: Learnt,
+    bound: tuple[int, tuple[int, int, int] | None] | None,
+    size: tuple[int, int],
+    ops: int,
+    gate_set: _GateSet,
+) -> bool:
+    """Whether what an earlier round learnt of the unitary (its synthesis, else its bounds
+    where ``bound``, the cache's, is unknown) rejects a block of ``size`` and ``ops``."""
+    synth = earlier.synthesis
+    if isinstance(synth, _Synthesis):
+        return _too_costly_synthesis(synth, size, ops, gate_set)
+    return bound is None and _ruled_out(earlier.bound, size, ops, gate_set)
 
 
 def _may_beat(size: tuple[int, int], k: int) -> bool:
@@ -196,12 +231,13 @@ def _bounded_out(
     unitaries: dict[int, bytes],
     blocks: list[tuple[int, tuple[int, int], int]],
     gate_set: _GateSet,
-) -> list[int]:
+) -> tuple[list[int], dict[bytes, tuple[int, tuple[int, int, int] | None] | None]]:
     """The blocks ``(index, size, ops)`` whose synthesis surely cannot beat them.
 
     ``t`` holds the templates of the unitaries (``rows``: unitary to row) and the CX
     count each synthesis tries first; the lower bounds of that synthesis's counts
-    (``synthesis_bounds``) are computed where ``_BOUNDS`` lacks them, and kept there.
+    (``synthesis_bounds``) are computed where ``_BOUNDS`` lacks them, and kept there;
+    returned too, with the bounds by unitary.
     """
     entangler = gate_set.entangler
     known: dict[bytes, tuple[int, tuple[int, int, int] | None] | None] = {}
@@ -212,7 +248,8 @@ def _bounded_out(
         bounds = synthesis_bounds(t, [rows[u] for u in wanted], entangler)
         for unitary, bound in zip(wanted, bounds, strict=True):
             known[unitary] = _BOUNDS[unitary, entangler] = (t.counts[rows[unitary]], bound)
-    return [i for i, size, ops in blocks if _ruled_out(known[unitaries[i]], size, ops, gate_set)]
+    ruled = [i for i, size, ops in blocks if _ruled_out(known[unitaries[i]], size, ops, gate_set)]
+    return ruled, known
 
 
 def _ruled_out(
@@ -289,10 +326,17 @@ def _operator_replacement(
     found = syntheses[plan.unitary]
     if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
         return None
-    cx = len(found.circuit.cx)
-    if _too_costly(cx, found.busy, found.rotations, found.min_ops, plan.size, len(ops), gate_set):
+    if _too_costly_synthesis(found, plan.size, len(ops), gate_set):
         return None
     return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
+
+
+def _too_costly_synthesis(
+    found: _Synthesis, size: tuple[int, int], ops: int, gate_set: _GateSet
+) -> bool:
+    """``_too_costly`` with a synthesis's counts."""
+    cx = len(found.circuit.cx)
+    return _too_costly(cx, found.busy, found.rotations, found.min_ops, size, ops, gate_set)
 
 
 def _too_costly(
@@ -376,12 +420,15 @@ def _key(block: _Block, gate_set: _GateSet) -> _Key:
     return _Key((tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero))
 
 
-def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] | None]:
+def _rewrites(
+    blocks: list[_Block], gate_set: _GateSet, seen: UnitaryRecall | None
+) -> list[tuple[Op, ...] | None]:
     """Each block's rewrite, or None where it stays (a lone gate always does).
 
     The blocks not met before are planned first, so that their CX counts and their
     syntheses run as batches (``min_cx_counts``, ``syntheses_of``: the same bits
-    as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision.
+    as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision
+    but those made with what ``seen`` recalled.
     """
     for cache in (_REWRITES, _BOUNDS, _SYNTHESES):
         if len(cache) > _CACHE_SIZE:
@@ -389,9 +436,9 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
-    plans, syntheses = _plans([k.key for k in new], gate_set)
+    plans, syntheses = _plans([k.key for k in new], gate_set, seen=seen)
     decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
-    _REWRITES.update(decided)
+    _REWRITES.update((k, decided[k]) for k, p in zip(new, plans, strict=True) if not p.recalled)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 
 
@@ -532,7 +579,11 @@ def resynth_2q(
     fresh = set(range(circuit.num_qubits)) if state_only else set()
     blocks: list[_Block] = []
     out = _blocks(circuit, ctx, blocks.append, fresh)
-    rewrites = [None] * len(blocks) if gate_set is None else _rewrites(blocks, gate_set)
+    if gate_set is None:
+        rewrites = [None] * len(blocks)
+    else:
+        seen = None if ctx.memo is None else ctx.memo.setdefault("resynth-2q", UnitaryRecall())
+        rewrites = _rewrites(blocks, gate_set, seen)
     for block, new in zip(blocks, rewrites, strict=True):
         _emit(block, new, out)
     out.sort(key=itemgetter(0, 1))
