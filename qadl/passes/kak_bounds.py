@@ -3,7 +3,8 @@
 A ``k``-CX synthesis of ``u`` (``qadl.passes.kak``) is its template's inner part (the CX
 and the middle layers, fixed by the KAK coordinates) between two outer layers found from
 ``u``'s eigenbases: ``u ∝ last·inner·first``. The middle layers are the ones the synthesis
-computes (``kak_batch.Templates``), so their phase flags are the synthesis's own; an outer
+computes (``kak_batch.Templates``), so their phase flags and least ops
+(``two_qubit_ops.layer_costs``) are the synthesis's own; an outer
 layer is counted busy, a rotation and at least one op only where ``u·inner†``
 (``inner†·u``) is provably far from every local unitary, which a phase ``first``
 (``last``) would make it. ``resynth-2q`` rejects with these bounds the blocks whose
@@ -15,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from qadl.ir.gates import GATES, Gate
-from qadl.passes.kak import _CX, _CX_REVERSED, _EYE4, _I2, _YY, _det_complex
-from qadl.passes.kak_batch import _TEMPLATE_CX, Templates, _kron_stack, within_phase
-from qadl.passes.two_qubit_ops import LAYER_TOL, fold_hadamards
+from qadl.passes.kak import _CX, _CX_REVERSED, _EYE4, _YY, _det_complex
+from qadl.passes.kak_batch import _TEMPLATE_CX, Templates, _kron_stack
+from qadl.passes.two_qubit_ops import fold_hadamards, layer_costs
 
 __all__ = ["FAR_FROM_LOCAL", "far_from_local", "synthesis_bounds"]
 
@@ -81,7 +82,7 @@ def synthesis_bounds(
     min_ops = [f + t.counts[rows[r]] for f, r in zip(busy, order, strict=True)]
     mats = [m for _, group in middles for m in group]
     if mats:
-        phases = within_phase(np.concatenate(mats), _I2, LAYER_TOL).tolist()
+        phases, costs = layer_costs(np.concatenate(mats))
         at = 0
         for first, group in middles:
             n = len(group[0]) if group else 0
@@ -90,6 +91,7 @@ def synthesis_bounds(
                 for r in range(n):
                     busy[first + r] += not (phases[low + r] and phases[high + r])
                     rotations[first + r] += (not phases[low + r]) + (not phases[high + r])
+                    min_ops[first + r] += costs[low + r] + costs[high + r]
             at += n * len(group)
     for place, r in enumerate(order):
         out[r] = (busy[place], rotations[place], min_ops[place])

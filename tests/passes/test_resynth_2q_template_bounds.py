@@ -15,7 +15,7 @@ from qadl.passes import kak
 from qadl.passes.kak import block_unitary
 from qadl.passes.kak_batch import syntheses_of, templates
 from qadl.passes.kak_bounds import far_from_local, synthesis_bounds
-from qadl.passes.two_qubit_ops import proportional_to_identity, with_entangler
+from qadl.passes.two_qubit_ops import layer_costs, proportional_to_identity, with_entangler
 
 from .helpers import PROPERTY, seeds
 from .test_resynth_2q import NAMED, _local, _with_k_cx
@@ -160,3 +160,19 @@ def test_minus_identity_decides_as_allclose(seed):
     for s, d in zip(squares, decided, strict=True):
         want = bool(np.allclose(s, -np.eye(4), atol=1e-11))
         assert d is None or d == want
+
+
+def test_op_bounds_count_the_middle_layers_least_ops():
+    """The least-ops bound counts the CX and each middle matrix's least ops: the middle
+    layers are the synthesis's own, so that part of the bound is exact."""
+    rng = np.random.default_rng(4)
+    us = [_with_k_cx(rng, k) for k in (2, 3) for _ in range(5)]
+    t = templates(np.array(us))
+    rows = list(range(len(us)))
+    synths = syntheses_of(t, rows)
+    for entangler in (Gate.CX, Gate.CZ):
+        for i, bound in enumerate(synthesis_bounds(t, rows, entangler)):
+            assert bound is not None and len(synths[i].cx) == t.counts[i]
+            written = with_entangler(synths[i], entangler)
+            middles = np.array([m for layer in written.layers[1:-1] for m in layer])
+            assert bound[2] >= len(written.cx) + sum(layer_costs(middles)[1])
