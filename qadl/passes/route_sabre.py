@@ -45,6 +45,8 @@ KERNEL_AFTER_SECONDS = 0.5
 took this long in the process (Numba's import and first call cost about 1 s, so a one-off
 ``qadl compile`` stays in Python), or at once when ``sabre_kernels`` is already imported
 (import it to opt in)."""
+TIE_DRAWS = 1024
+"""Random draws handed to the compiled trials at first (four times as many while short)."""
 _PYTHON_SWEEP_SECONDS = [0.0]
 """Seconds spent so far in Python sweeps of routing-heavy circuits (this process)."""
 
@@ -410,6 +412,41 @@ def _compiled_sweep(
     return None if out is None else _Sweep(*out)
 
 
+def _starts(rng: np.random.Generator, n: int, trials: int) -> list[list[int]]:
+    """The trials' initial layouts: the identity, then ``trials - 1`` draws from ``rng``."""
+    return [list(range(n)), *([int(p) for p in rng.permutation(n)] for _ in range(trials - 1))]
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_draws(seed: int, n: int, trials: int, size: int) -> tuple[np.ndarray, ...]:
+    """What ``route``'s compiled trials draw (never modified): the starts, then ``size``
+    32-bit draws (``sabre_kernels.tie_stream``) of the generator they were drawn from and
+    of a fresh ``default_rng(seed)``, whose draws every routing sweep starts again."""
+    rng = np.random.default_rng(seed)
+    starts = np.array(_starts(rng, n, trials), np.int64)
+    fresh = np.random.default_rng(seed).bit_generator.state
+    stream = _kernels().tie_stream
+    return starts, stream(rng.bit_generator.state, size), stream(fresh, size)
+
+
+def _compiled_trials(
+    problem: _Problem, two: list[Op], device: _Device, n: int, seed: int, trials: int, iterations
+) -> tuple[list[int], _Sweep]:
+    """Every trial of ``route`` in one compiled call (``sabre_kernels.trials``): the same
+    refined layouts, bounds and winner, from the same draws (longer streams of them
+    when a trial needs more)."""
+    arrays = (problem.arrays, _Problem.of(two).arrays, _Problem.of(two[::-1]).arrays)
+    size = TIE_DRAWS
+    while True:
+        draws = _kernel_draws(seed, n, trials, size)
+        out = _kernels().trials(*arrays, device.arrays, iterations, *draws)
+        if out is not None:
+            break
+        size *= 4
+    start, l2p, events, swaps = out
+    return start, _Sweep(l2p, events, swaps)
+
+
 def _timed_sweep(*args) -> _Sweep | None:
     """``_sweep``, adding its time to ``_PYTHON_SWEEP_SECONDS``."""
     start = time.perf_counter()
@@ -433,9 +470,6 @@ def _sabre_layout(
     forward: _Problem, backward: _Problem, start, device, rng, iterations, sweep=_sweep
 ) -> list[int]:
     """Forward-backward SABRE passes refine ``start`` (only two-qubit ops matter here)."""
-    if sweep is _compiled_sweep:  # every sweep in one compiled call
-        arrays = (forward.arrays, backward.arrays)
-        return _kernels().refine(*arrays, start, device.arrays, rng, iterations)
     layout = list(start)
     for _ in range(iterations):
         layout = sweep(forward, layout, device, rng).l2p
@@ -537,16 +571,18 @@ def route(
     if perfect is not None:
         starts = iter([_complete_layout(perfect, num_physical)])
     else:
-        rng = np.random.default_rng(seed)
-        random_starts = [[int(p) for p in rng.permutation(num_physical)] for _ in range(trials - 1)]
         two = [op for op in circuit.ops if len(op.qubits) == 2]
-        forward, backward = _Problem.of(two), _Problem.of(two[::-1])
         sweep = _sweep_for(len(two))
+        if sweep is _compiled_sweep:
+            trial = (num_physical, seed, trials, layout_iterations)
+            return _routed(circuit, num_physical, *_compiled_trials(problem, two, device, *trial))
+        rng = np.random.default_rng(seed)
+        forward, backward = _Problem.of(two), _Problem.of(two[::-1])
         # Refined lazily, in trial order: the shared generator is drawn from in the same
         # order as refining every start first, and trials after a SWAP-free one are skipped.
         starts = (
             _sabre_layout(forward, backward, s, device, rng, layout_iterations, sweep)
-            for s in [list(range(num_physical)), *random_starts]
+            for s in _starts(rng, num_physical, trials)
         )
     best: tuple[list[int], _Sweep] | None = None
     for start in starts:
@@ -559,7 +595,11 @@ def route(
             if result.swaps == 0:
                 break
     assert best is not None
-    start, won = best
+    return _routed(circuit, num_physical, *best)
+
+
+def _routed(circuit: Circuit, num_physical: int, start, won: _Sweep) -> RoutedCircuit:
+    """The ``RoutedCircuit`` of the winning trial: ``won`` routed from ``start``."""
     routed = replace(
         circuit,
         num_qubits=num_physical,

@@ -20,12 +20,15 @@ from numba import njit
 __all__ = [
     "BOUND",
     "DONE",
+    "SHORT",
+    "buffers",
     "device_arrays",
     "problem_arrays",
-    "refine",
-    "refine_kernel",
     "sweep",
     "sweep_kernel",
+    "tie_stream",
+    "trials",
+    "trials_kernel",
     "valve_paths",
 ]
 
@@ -33,12 +36,20 @@ DONE = 0
 """Status: every op was emitted."""
 BOUND = 1
 """Status: the SWAP bound was reached (the trial cannot beat the best one)."""
+SHORT = 2
+"""Status: the tie-break stream ran out (draw a longer one and start again)."""
 
 EXTENDED_SET_SIZE, EXTENDED_WEIGHT, DECAY_STEP, DECAY_RESET = 20, 0.5, 0.001, 5
 """SABRE's constants, as ``route_sabre`` defines them (a test checks they agree)."""
 
-# scalars[]: emitted events, SWAPs, SWAPs since progress, front size
-_EVENTS, _SWAPS, _SINCE, _FRONT = range(4)
+# scalars[]: emitted events, SWAPs, SWAPs since progress, front size; the stamp of
+# ``seen``/``mark`` (kept across sweeps that share buffers); the tie stream's position
+_EVENTS, _SWAPS, _SINCE, _FRONT, _STAMP, _TIE = range(6)
+# rows of buffers()[0]: BFS queues, sorted front, ready passes, _choose's scratch (6), then
+# per op: seen stamps, front, front positions, predecessor counts
+_QUEUE, _NEXT, _ORDERED, _PENDING, _ADDED, _WORK, _SEEN, _FRONTS, _FPOS, _PREDS = (
+    0, 1, 2, 3, 4, 5, 11, 12, 13, 14,
+)  # fmt: skip
 
 
 @njit(cache=True)
@@ -92,36 +103,44 @@ def _endpoints(ops, count, pair_a, pair_b, l2p, dist, ps, rs):
 
 
 @njit(cache=True)
-def _meetings(ps, rs, count, side, n, ptr, other, sides):
-    """Who meets whom: for each physical qubit ``p``, ``other[ptr[p]:ptr[p + 1]]`` are the
-    partners of its ops among ``ps[:count]``/``rs[:count]`` pairs (``sides``: their
-    ``side[k]``, 0 front, 1 look-ahead); the CSR form of ``route_sabre._meetings``."""
-    ptr[:] = 0
+def _meetings(ps, rs, f_len, count, n, ptr, mid, fill, other):
+    """Who meets whom: for each physical qubit ``p``, ``other[ptr[p]:mid[p]]`` are the
+    partners of its front ops (the first ``f_len`` of the ``ps[:count]``/``rs[:count]``
+    pairs) and ``other[mid[p]:ptr[p + 1]]`` those of its look-ahead ops; the CSR form of
+    ``route_sabre._meetings``. ``fill`` is scratch space."""
+    ptr[: n + 1] = 0
     for k in range(count):
         ptr[ps[k] + 1] += 1
         ptr[rs[k] + 1] += 1
     for p in range(n):
         ptr[p + 1] += ptr[p]
-    fill = ptr[:n].copy()
+    fill[:n] = ptr[:n]
     for k in range(count):
-        for p, r in ((ps[k], rs[k]), (rs[k], ps[k])):
-            other[fill[p]] = r
-            sides[fill[p]] = side[k]
-            fill[p] += 1
+        if k == f_len:
+            mid[:n] = fill[:n]
+        p, r = ps[k], rs[k]
+        other[fill[p]] = r
+        fill[p] += 1
+        other[fill[r]] = p
+        fill[r] += 1
+    if count == f_len:
+        mid[:n] = fill[:n]
 
 
 @njit(cache=True)
-def _moved(here, there, ptr, other, sides, dist):
+def _moved(here, there, ptr, mid, other, dist):
     """How the front and look-ahead sums change when the qubit at ``here`` moves to
     ``there`` (its ops with the qubit at ``there`` keep their distance)."""
+    to, fro = dist[there], dist[here]
     front = ahead = 0
-    for s in range(ptr[here], ptr[here + 1]):
+    for s in range(ptr[here], mid[here]):
         r = other[s]
         if r != there:
-            if sides[s]:
-                ahead += dist[there, r] - dist[here, r]
-            else:
-                front += dist[there, r] - dist[here, r]
+            front += to[r] - fro[r]
+    for s in range(mid[here], ptr[here + 1]):
+        r = other[s]
+        if r != there:
+            ahead += to[r] - fro[r]
     return front, ahead
 
 
@@ -156,24 +175,37 @@ def _candidates(front, f_len, pair_a, pair_b, l2p, edge_ptr, edge_idx, mark, sta
 
 
 @njit(cache=True)
+def _draw(ties, scalars, k):
+    """NumPy's ``Generator.integers(0, k)`` (``0 < k < 2**32``): Lemire's method on the 32-bit
+    draws ``ties[scalars[_TIE]:]``, the generator's own; -1 once they run out."""
+    threshold = np.uint64((2**32 - k) % k)
+    while scalars[_TIE] < ties.shape[0]:
+        m = np.uint64(ties[scalars[_TIE]]) * np.uint64(k)
+        scalars[_TIE] += 1
+        if m & np.uint64(0xFFFFFFFF) >= threshold:
+            return np.int64(m >> np.uint64(32))
+    return -1
+
+
+@njit(cache=True)
 def _choose(
-    front, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, work, scores, rng
-):
-    """The index into ``cands`` of the best SWAP (ties drawn from ``rng``); ``work`` (six
-    rows of at least ``2·(f_len + n_ext)`` and ``n + 1``) and ``scores`` are scratch space."""
+    front, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n, work, scores, ties,
+    scalars,
+):  # fmt: skip
+    """The index into ``cands`` of the best SWAP (ties broken by ``_draw``; -1 when its
+    stream ran out); ``work`` (six rows of at least ``2·(f_len + n_ext)`` and ``n + 1``)
+    and ``scores`` are scratch space."""
     pair_a, pair_b = pairs
-    ps, rs, side, ptr, other, sides = work[0], work[1], work[2], work[3], work[4], work[5]
+    ps, rs, ptr, mid, fill, other = work[0], work[1], work[2], work[3], work[4], work[5]
     f_sum = _endpoints(front, f_len, pair_a, pair_b, l2p, dist, ps, rs)
     e_sum = _endpoints(ext, n_ext, pair_a, pair_b, l2p, dist, ps[f_len:], rs[f_len:])
-    side[:f_len] = 0
-    side[f_len : f_len + n_ext] = 1
-    _meetings(ps, rs, f_len + n_ext, side, n, ptr, other, sides)
+    _meetings(ps, rs, f_len, f_len + n_ext, n, ptr, mid, fill, other)
     best = np.inf
     n_ties = 0
     for c in range(n_cands):
         a, b = cands[c] // n, cands[c] % n
-        fa, ea = _moved(a, b, ptr, other, sides, dist)
-        fb, eb = _moved(b, a, ptr, other, sides, dist)
+        fa, ea = _moved(a, b, ptr, mid, other, dist)
+        fb, eb = _moved(b, a, ptr, mid, other, dist)
         df, de = fa + fb, ea + eb
         # Integer sums (as the Python sweep's), then its floating-point steps in its order.
         h = (f_sum + df) / f_len
@@ -189,7 +221,9 @@ def _choose(
             n_ties += 1
     if n_ties == 1:
         return first
-    pick = rng.integers(0, n_ties)
+    pick = _draw(ties, scalars, n_ties)
+    if pick < 0:
+        return -1
     for c in range(first, n_cands):
         if scores[c] <= best + 1e-12:
             if pick == 0:
@@ -236,23 +270,38 @@ def _run_ready(front, fpos, scalars, preds, succs, pairs, l2p, adj, events, pend
 
 
 @njit(cache=True)
-def _start(layout, preds0):
-    """The state of a sweep from ``layout``: l2p, p2l, preds, front, fpos, decay, scalars."""
-    n, m = layout.shape[0], preds0.shape[0]
-    l2p, p2l = layout.copy(), np.empty(n, np.int64)
-    for v in range(n):
+def buffers(m, n, n_edges):
+    """Scratch space for sweeps of at most ``m`` ops on ``n`` qubits with ``n_edges``
+    directed couplings, shared by the sweeps of one call: (rows, mark, scores, decay,
+    scalars, events); ``rows`` as ``_QUEUE`` … ``_PREDS`` name them."""
+    rows = np.zeros((15, 2 * (m + EXTENDED_SET_SIZE) + n + 1), np.int64)
+    events = np.empty(m + 4 * n, np.int64)
+    return (
+        rows,
+        np.zeros(n * n, np.int64),
+        np.empty(n_edges),
+        np.ones(n),
+        np.zeros(6, np.int64),
+        events,
+    )
+
+
+@njit(cache=True)
+def _start(l2p, preds0, p2l, preds, front, fpos, decay, scalars):
+    """Set up a sweep from the layout ``l2p``: p2l, preds, the front and its positions,
+    decay and the counters (the stamp and tie position carry on)."""
+    for v in range(l2p.shape[0]):
         p2l[l2p[v]] = v
-    preds = preds0.copy()
-    front, fpos = np.zeros(m, np.int64), np.zeros(m, np.int64)
     count = 0
-    for i in range(m):
+    for i in range(preds0.shape[0]):
+        preds[i] = preds0[i]
         if preds[i] == 0:
             front[count] = i
             fpos[i] = count
             count += 1
-    scalars = np.zeros(4, np.int64)
+    decay[:] = 1.0
+    scalars[_EVENTS] = scalars[_SWAPS] = scalars[_SINCE] = 0
     scalars[_FRONT] = count
-    return l2p, p2l, preds, front, fpos, np.ones(n), scalars
 
 
 @njit(cache=True)
@@ -273,29 +322,30 @@ def _release(path, l2p, p2l, events, scalars):
 
 
 @njit(cache=True)
-def sweep_kernel(problem, device, layout, bound, rng):
-    """One sweep from ``layout``: (status, final l2p, events, SWAPs); ``bound < 0``: none.
+def sweep_kernel(problem, device, l2p, bound, ties, buf):
+    """One sweep from the layout ``l2p`` (updated in place to the final one): (status,
+    events buffer); ``bound < 0``: none. ``buf`` is ``buffers``'s: its scalars then hold
+    the event count and SWAPs, and its tie position moves on by the draws made.
 
     ``problem`` is ``route_sabre._Problem.arrays`` (``pair_a/pair_b[i]``: virtual operands
     of op ``i``, ``-1`` for a one-qubit op; predecessor counts; successors in CSR form);
     ``device`` is ``route_sabre._Device.arrays`` (hop distances, coupling, the pairs
     ``a·n + b`` touching each qubit in CSR form, and the release valve's paths);
-    ``events`` follow ``route_sabre._Sweep``.
+    events follow ``route_sabre._Sweep``; ``ties`` is a ``tie_stream``.
     """
     pair_a, pair_b, preds0, succ_ptr, succ_idx = problem
     dist, adj, edge_ptr, edge_idx, paths, path_len = device
-    l2p, p2l, preds, front, fpos, decay, scalars = _start(layout, preds0)
-    n, m = l2p.shape[0], pair_a.shape[0]
+    rows, mark, scores, decay, scalars, events = buf
+    n = l2p.shape[0]
+    p2l = np.empty(n, np.int64)
+    seen, front, fpos, preds = rows[_SEEN], rows[_FRONTS], rows[_FPOS], rows[_PREDS]
+    _start(l2p, preds0, p2l, preds, front, fpos, decay, scalars)
     pairs, succs = (pair_a, pair_b), (succ_ptr, succ_idx)
     limit = 3 * n
-    events = np.empty(m + 4 * n, np.int64)
-    seen = np.zeros(m, np.int64)
-    mark = np.zeros(n * n, np.int64)
-    work = np.empty((11, 2 * (m + EXTENDED_SET_SIZE) + n + 1), np.int64)
-    queue, nxt, ordered, pending, added = work[0], work[1], work[2], work[3], work[4]
+    queue, nxt, ordered, pending, added = (
+        rows[_QUEUE], rows[_NEXT], rows[_ORDERED], rows[_PENDING], rows[_ADDED],
+    )  # fmt: skip
     cands = np.empty(edge_idx.shape[0], np.int64)
-    scores = np.empty(edge_idx.shape[0])
-    stamp = 0
     cached = False  # the sorted front and its look-ahead set, while the front stands
     ext = np.empty(EXTENDED_SET_SIZE, np.int64)
     n_ext = f_len = 0
@@ -308,7 +358,8 @@ def sweep_kernel(problem, device, layout, bound, rng):
             scalars[_SINCE] = 0
             cached = False
             continue
-        stamp += 1
+        scalars[_STAMP] += 1
+        stamp = scalars[_STAMP]
         if not cached:
             f_len = scalars[_FRONT]
             ordered[:f_len] = front[:f_len]
@@ -322,15 +373,17 @@ def sweep_kernel(problem, device, layout, bound, rng):
             s, t = l2p[pair_a[ordered[0]]], l2p[pair_b[ordered[0]]]
             events = _release(paths[s, t, : path_len[s, t]], l2p, p2l, events, scalars)
             if bound >= 0 and scalars[_SWAPS] >= bound:
-                return BOUND, l2p, events[:0], scalars[_SWAPS]
+                return BOUND, events
             continue
         n_cands = _candidates(
             ordered, f_len, pair_a, pair_b, l2p, edge_ptr, edge_idx, mark, stamp, cands
         )
         c = _choose(
             ordered, f_len, ext, n_ext, pairs, l2p, decay, dist, cands, n_cands, n,
-            work[5:], scores, rng,
+            rows[_WORK:_SEEN], scores, ties, scalars,
         )  # fmt: skip
+        if c < 0:
+            return SHORT, events
         a, b = cands[c] // n, cands[c] % n
         va, vb = p2l[a], p2l[b]
         p2l[a], p2l[b] = vb, va
@@ -339,23 +392,49 @@ def sweep_kernel(problem, device, layout, bound, rng):
         scalars[_EVENTS] += 1
         scalars[_SWAPS] += 1
         if bound >= 0 and scalars[_SWAPS] >= bound:
-            return BOUND, l2p, events[:0], scalars[_SWAPS]
+            return BOUND, events
         decay[a] += DECAY_STEP
         decay[b] += DECAY_STEP
         scalars[_SINCE] += 1
         if scalars[_SWAPS] % DECAY_RESET == 0:
             decay[:] = 1.0
-    return DONE, l2p, events[: scalars[_EVENTS]], scalars[_SWAPS]
+    return DONE, events
 
 
 @njit(cache=True)
-def refine_kernel(forward, backward, device, start, iterations, rng):
-    """``route_sabre._sabre_layout`` in one call: forward-backward sweeps from ``start``."""
-    layout = start
-    for _ in range(iterations):
-        layout = sweep_kernel(forward, device, layout, -1, rng)[1]
-        layout = sweep_kernel(backward, device, layout, -1, rng)[1]
-    return layout
+def trials_kernel(problem, forward, backward, device, starts, iterations, refine_ties, ties):
+    """``route_sabre.route``'s SABRE trials in one call: (status, the winner's refined
+    layout, final layout, events and SWAPs).
+
+    Trial ``t`` refines ``starts[t]`` by ``iterations`` forward-backward sweeps (tie-breaks
+    from ``refine_ties``, one stream through every trial in order), then routes
+    ``problem`` from it (tie-breaks from the start of ``ties``, a fresh generator's) with
+    the best SWAP count so far as bound; none runs after a SWAP-free trial.
+    """
+    n = starts.shape[1]
+    m = max(problem[0].shape[0], forward[0].shape[0])
+    refine_buf = buffers(m, n, device[3].shape[0])
+    buf = buffers(m, n, device[3].shape[0])
+    best_swaps, best_start = -1, starts[0].copy()
+    best_l2p, best_events = best_start.copy(), buf[5][:0]
+    for t in range(starts.shape[0]):
+        layout = starts[t].copy()
+        for _ in range(iterations):
+            there = sweep_kernel(forward, device, layout, -1, refine_ties, refine_buf)[0]
+            back = sweep_kernel(backward, device, layout, -1, refine_ties, refine_buf)[0]
+            if there == SHORT or back == SHORT:
+                return SHORT, best_start, best_l2p, best_events, best_swaps
+        l2p = layout.copy()
+        buf[4][_TIE] = 0
+        status, events = sweep_kernel(problem, device, l2p, best_swaps, ties, buf)
+        if status == SHORT:
+            return SHORT, best_start, best_l2p, best_events, best_swaps
+        if status == DONE:
+            best_swaps, best_start, best_l2p = buf[4][_SWAPS], layout, l2p
+            best_events = events[: buf[4][_EVENTS]].copy()
+            if best_swaps == 0:
+                break
+    return DONE, best_start, best_l2p, best_events, best_swaps
 
 
 def problem_arrays(pairs, preds, succs) -> tuple[np.ndarray, ...]:
@@ -404,6 +483,33 @@ def valve_paths(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray]:
     return paths, length
 
 
+def tie_stream(state: dict, size: int) -> np.ndarray:
+    """The next ``size`` 32-bit draws of a ``PCG64`` in ``state`` (a ``bit_generator.state``),
+    as ``Generator.integers`` makes them: a cached half first, then each 64-bit output's
+    low and high halves."""
+    bits = np.random.PCG64()
+    bits.state = state
+    raw = bits.random_raw((size + 1) // 2).astype("<u8").view("<u4")
+    head = [state["uinteger"]] if state["has_uint32"] else []
+    return np.concatenate([np.array(head, np.uint32), raw])[:size]
+
+
+def _advance(rng: np.random.Generator, used: int) -> None:
+    """Move ``rng`` on by ``used`` 32-bit draws (those a ``tie_stream`` of it gave)."""
+    bits = rng.bit_generator
+    state = bits.state
+    if state["has_uint32"] and used:
+        used -= 1
+        state["has_uint32"] = 0
+    pairs, odd = divmod(used, 2)
+    bits.state = state
+    raw = bits.random_raw(pairs + odd)
+    if odd:
+        state = bits.state
+        state["has_uint32"], state["uinteger"] = 1, int(raw[-1]) >> 32
+        bits.state = state
+
+
 def sweep(problem_arrays, layout, device_arrays, rng, bound=None):
     """One SABRE sweep, compiled: ``(l2p, events, swaps)`` as ``route_sabre._sweep``'s.
 
@@ -411,24 +517,36 @@ def sweep(problem_arrays, layout, device_arrays, rng, bound=None):
         problem_arrays: ``route_sabre._Problem.arrays``.
         layout: the starting layout (virtual -> physical).
         device_arrays: ``route_sabre._Device.arrays``.
-        rng: tie-breaks, drawn as the Python sweep draws them.
+        rng: a ``PCG64`` generator; tie-breaks are drawn as the Python sweep draws them,
+            and ``rng`` moves on by as many draws.
         bound: give up (return None) once this many SWAPs are reached.
 
     Returns:
         The final layout, the emitted events and the SWAP count, or None at the bound.
     """
-    start = np.asarray(layout, np.int64)
-    status, l2p, events, swaps = sweep_kernel(
-        problem_arrays, device_arrays, start, -1 if bound is None else bound, rng
-    )
+    l2p = np.array(layout, np.int64)
+    size = 256
+    while True:
+        buf = buffers(problem_arrays[0].shape[0], len(layout), device_arrays[3].shape[0])
+        ties = tie_stream(rng.bit_generator.state, size)
+        status, events = sweep_kernel(
+            problem_arrays, device_arrays, l2p, -1 if bound is None else bound, ties, buf
+        )
+        if status != SHORT:
+            break
+        l2p[:], size = layout, 4 * size
+    _advance(rng, int(buf[4][_TIE]))
     if status == BOUND:
         return None
-    return l2p.tolist(), events.tolist(), int(swaps)
+    return l2p.tolist(), events[: buf[4][_EVENTS]].tolist(), int(buf[4][_SWAPS])
 
 
-def refine(forward_arrays, backward_arrays, start, device_arrays, rng, iterations) -> list[int]:
-    """``route_sabre._sabre_layout``, compiled: the refined layout."""
-    layout = np.asarray(start, np.int64)
-    return refine_kernel(
-        forward_arrays, backward_arrays, device_arrays, layout, iterations, rng
-    ).tolist()
+def trials(problem, forward, backward, device, iterations, starts, refine_ties, ties):
+    """``trials_kernel``'s winner as (refined layout, final layout, events, SWAPs) in lists
+    and ints; None when a tie stream ran out."""
+    status, start, l2p, events, swaps = trials_kernel(
+        problem, forward, backward, device, starts, iterations, refine_ties, ties
+    )
+    if status == SHORT:
+        return None
+    return start.tolist(), l2p.tolist(), events.tolist(), int(swaps)

@@ -5,7 +5,7 @@ generators and compares everything a sweep produces: the events (ops and SWAPs, 
 order), the final layout, the SWAP count, and the generator's state afterwards (the same
 tie-breaks were drawn). Random circuits mix one-qubit ops, commuting CX runs and
 arbitrary pairs on lines, rings, stars, heavy-hex and random connected graphs; some of
-them stall long enough to open the release valve, which the kernel hands back to Python.
+them stall long enough to open the release valve, whose paths the kernel looks up.
 """
 
 from __future__ import annotations
