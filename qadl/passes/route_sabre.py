@@ -137,10 +137,13 @@ class _Problem:
         pairs = tuple(op.qubits if len(op.qubits) == 2 else None for op in ops)
         return _Problem(pairs, tuple(preds), tuple(tuple(s) for s in succs))  # type: ignore[arg-type]
 
-    @functools.cached_property
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The kernel's integer arrays (``sabre_kernels.problem_arrays``)."""
-        return _kernels().problem_arrays(self.pairs, self.preds, self.succs)
+
+@functools.cache
+def _wire_codes(gate: Gate) -> tuple[int, int]:
+    """``WIRE_BASES`` of ``gate`` as ``sabre_kernels.op_table`` codes them (-1: none)."""
+    names = sorted({b for bases in WIRE_BASES.values() for b in bases if b is not None})
+    bases = [*WIRE_BASES.get(gate, ()), None, None][:2]
+    return tuple(-1 if b is None else names.index(b) for b in bases)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def _sweep(
     until none is; otherwise it scores the SWAPs on edges touching the front,
     ``max(decay) · (Σ_front d / |F| + W · Σ_ext d / |E|)``, and applies the best one
     (ties broken by ``rng``). A candidate's sums are the current ones plus the change
-    of the few ops it moves (``_pair_delta``): distances are integers, so the scores,
+    of the few ops it moves (``_swap_scores``): distances are integers, so the scores,
     and therefore the decisions, are exactly those of summing every op afresh.
 
     Args:
@@ -404,47 +407,9 @@ def _kernels():
     return sabre_kernels
 
 
-def _compiled_sweep(
-    problem: _Problem, layout, device: _Device, rng: np.random.Generator, bound=None
-) -> _Sweep | None:
-    """``_sweep`` run by the Numba kernel: the same decisions, events and layout."""
-    out = _kernels().sweep(problem.arrays, layout, device.arrays, rng, bound)
-    return None if out is None else _Sweep(*out)
-
-
 def _starts(rng: np.random.Generator, n: int, trials: int) -> list[list[int]]:
     """The trials' initial layouts: the identity, then ``trials - 1`` draws from ``rng``."""
     return [list(range(n)), *([int(p) for p in rng.permutation(n)] for _ in range(trials - 1))]
-
-
-@functools.lru_cache(maxsize=64)
-def _kernel_draws(seed: int, n: int, trials: int, size: int) -> tuple[np.ndarray, ...]:
-    """What ``route``'s compiled trials draw (never modified): the starts, then ``size``
-    32-bit draws (``sabre_kernels.tie_stream``) of the generator they were drawn from and
-    of a fresh ``default_rng(seed)``, whose draws every routing sweep starts again."""
-    rng = np.random.default_rng(seed)
-    starts = np.array(_starts(rng, n, trials), np.int64)
-    fresh = np.random.default_rng(seed).bit_generator.state
-    stream = _kernels().tie_stream
-    return starts, stream(rng.bit_generator.state, size), stream(fresh, size)
-
-
-def _compiled_trials(
-    problem: _Problem, two: list[Op], device: _Device, n: int, seed: int, trials: int, iterations
-) -> tuple[list[int], _Sweep]:
-    """Every trial of ``route`` in one compiled call (``sabre_kernels.trials``): the same
-    refined layouts, bounds and winner, from the same draws (longer streams of them
-    when a trial needs more)."""
-    arrays = (problem.arrays, _Problem.of(two).arrays, _Problem.of(two[::-1]).arrays)
-    size = TIE_DRAWS
-    while True:
-        draws = _kernel_draws(seed, n, trials, size)
-        out = _kernels().trials(*arrays, device.arrays, iterations, *draws)
-        if out is not None:
-            break
-        size *= 4
-    start, l2p, events, swaps = out
-    return start, _Sweep(l2p, events, swaps)
 
 
 def _timed_sweep(*args) -> _Sweep | None:
@@ -457,12 +422,13 @@ def _timed_sweep(*args) -> _Sweep | None:
 
 
 def _sweep_for(two_qubit_ops: int):
-    """The sweep for a circuit with this many two-qubit ops (``KERNEL_AFTER_SECONDS``)."""
+    """The sweep for a circuit with this many two-qubit ops (``KERNEL_AFTER_SECONDS``);
+    None: every trial compiled (``sabre_kernels.route_trials``)."""
     if two_qubit_ops < KERNEL_MIN_TWO_QUBIT:
         return _sweep
     warm = "qadl.passes.sabre_kernels" in sys.modules
     if (warm or _PYTHON_SWEEP_SECONDS[0] >= KERNEL_AFTER_SECONDS) and _kernels() is not None:
-        return _compiled_sweep
+        return None
     return _timed_sweep
 
 
@@ -479,24 +445,21 @@ def _sabre_layout(
 
 def _replay(ops: Sequence[Op], start: Sequence[int], events: list[int]) -> list[Op]:
     """The physical ops of a sweep: ``events`` replayed from the initial layout ``start``."""
-    n = len(start)
-    l2p = list(start)
+    n, l2p, out = len(start), list(start), []
     p2l = [0] * n
     for v, p in enumerate(l2p):
         p2l[p] = v
-    out = []
     for e in events:
-        if e >= 0:
-            op = ops[e]
-            out.append(
-                Op(op.gate, tuple(l2p[q] for q in op.qubits), op.angles, op.tags, span=op.span)
-            )
-        else:
+        if e < 0:
             a, b = divmod(-1 - e, n)
             va, vb = p2l[a], p2l[b]
-            p2l[a], p2l[b] = vb, va
-            l2p[va], l2p[vb] = b, a
+            p2l[a], p2l[b], l2p[va], l2p[vb] = vb, va, b, a
             out.append(Op(Gate.SWAP, (a, b)))
+            continue
+        op = ops[e]
+        q = op.qubits
+        at = (l2p[q[0]],) if len(q) == 1 else (l2p[q[0]], l2p[q[1]]) if q else ()
+        out.append(op if at == q else Op(op.gate, at, op.angles, op.tags, span=op.span))
     return out
 
 
@@ -545,8 +508,8 @@ def route(
     Speed without changing the result: candidate SWAPs are scored from running integer
     sums plus the few distances a SWAP changes; a trial's routing stops as soon as it
     cannot beat the best one so far, and no trial runs after a SWAP-free one; the
-    physical ops are built once, for the winner. Routing-heavy circuits may run the
-    sweeps as a Numba kernel with the same decisions (``KERNEL_AFTER_SECONDS``).
+    physical ops are built once, for the winner. Routing-heavy circuits may run every
+    trial in one Numba kernel call with the same decisions (``KERNEL_AFTER_SECONDS``).
 
     Args:
         circuit: ops on at most two qubits each, ``circuit.num_qubits <= num_physical``.
@@ -565,7 +528,6 @@ def route(
     device = _device(tuple((int(a), int(b)) for a, b in coupling), num_physical)
     graph = device.graph
     _check(circuit, graph, num_physical)
-    problem = _Problem.of(circuit.ops)
     perfect = perfect_layout(circuit, graph)
     sweep = _sweep
     if perfect is not None:
@@ -573,9 +535,10 @@ def route(
     else:
         two = [op for op in circuit.ops if len(op.qubits) == 2]
         sweep = _sweep_for(len(two))
-        if sweep is _compiled_sweep:
-            trial = (num_physical, seed, trials, layout_iterations)
-            return _routed(circuit, num_physical, *_compiled_trials(problem, two, device, *trial))
+        if sweep is None:  # every trial in one compiled call: the same draws and decisions
+            trial = (_starts, seed, trials, layout_iterations, TIE_DRAWS)
+            start, *won = _kernels().route_trials(circuit.ops, _wire_codes, device.arrays, *trial)
+            return _routed(circuit, num_physical, start, _Sweep(*won))
         rng = np.random.default_rng(seed)
         forward, backward = _Problem.of(two), _Problem.of(two[::-1])
         # Refined lazily, in trial order: the shared generator is drawn from in the same
@@ -584,6 +547,7 @@ def route(
             _sabre_layout(forward, backward, s, device, rng, layout_iterations, sweep)
             for s in _starts(rng, num_physical, trials)
         )
+    problem = _Problem.of(circuit.ops)
     best: tuple[list[int], _Sweep] | None = None
     for start in starts:
         # Trials are compared by SWAP count (every one emits all ops, so fewer SWAPs is

@@ -13,6 +13,8 @@ fastmath is off: scores must round as Python's do.
 
 from __future__ import annotations
 
+import functools
+
 import networkx as nx
 import numpy as np
 from numba import njit
@@ -23,11 +25,12 @@ __all__ = [
     "SHORT",
     "buffers",
     "device_arrays",
-    "problem_arrays",
-    "sweep",
+    "draws",
+    "op_table",
+    "problem_kernel",
+    "route_trials",
     "sweep_kernel",
     "tie_stream",
-    "trials",
     "trials_kernel",
     "valve_paths",
 ]
@@ -402,15 +405,71 @@ def sweep_kernel(problem, device, l2p, bound, ties, buf):
 
 
 @njit(cache=True)
-def trials_kernel(problem, forward, backward, device, starts, iterations, refine_ties, ties):
+def problem_kernel(table):
+    """``route_sabre._Problem.arrays`` of the ops in ``table`` (rows of qubit, second qubit
+    or -1, and their wire bases as ``route_sabre._op_table`` codes them): (pair_a, pair_b,
+    preds, succ_ptr, succ_idx), the dependencies ``route_sabre._dependencies`` finds.
+
+    On each wire an op joins the current run when it has the run's basis (-1: none, never
+    joins) and depends on the run before it; otherwise it starts a run and depends on the
+    one it ends. Predecessors are counted once; each op's successors come in order.
+    """
+    m = table.shape[0]
+    n = table[:, :2].max() + 1 if m else 0
+    pos, begin, before, basis = np.zeros((4, n), np.int64)
+    wire_ptr = np.zeros(n + 1, np.int64)
+    for i in range(m):
+        for w in range(2):
+            if table[i, w] >= 0:
+                wire_ptr[table[i, w] + 1] += 1
+    wire_ptr = np.cumsum(wire_ptr)
+    wire_ops = np.empty(wire_ptr[-1], np.int64)
+    mark, preds = np.full(m, -1), np.zeros(m, np.int64)
+    edges, n_edges = np.empty(4 * m + 16, np.int64), 0  # (op, predecessor) pairs
+    for i in range(m):
+        for w in range(2):
+            q = table[i, w]
+            if q < 0:
+                continue
+            k = pos[q]
+            wire_ops[wire_ptr[q] + k] = i
+            pos[q] += 1
+            if k == 0 or table[i, 2 + w] < 0 or table[i, 2 + w] != basis[q]:
+                before[q], begin[q], basis[q] = begin[q], k, table[i, 2 + w]
+            for s in range(wire_ptr[q] + before[q], wire_ptr[q] + begin[q]):
+                j = wire_ops[s]
+                if mark[j] != i:
+                    mark[j] = i
+                    preds[i] += 1
+                    edges = _emit(edges, n_edges, j)
+                    edges = _emit(edges, n_edges + 1, i)
+                    n_edges += 2
+    succ_ptr = np.zeros(m + 1, np.int64)
+    for e in range(0, n_edges, 2):
+        succ_ptr[edges[e] + 1] += 1
+    succ_ptr = np.cumsum(succ_ptr)
+    succ_idx, fill = np.empty(n_edges // 2, np.int64), succ_ptr[:m].copy()
+    for e in range(0, n_edges, 2):  # pairs come in op order: each list is sorted
+        succ_idx[fill[edges[e]]] = edges[e + 1]
+        fill[edges[e]] += 1
+    pair_a = np.where(table[:, 1] >= 0, table[:, 0], -1)
+    return pair_a, table[:, 1].copy(), preds, succ_ptr, succ_idx
+
+
+@njit(cache=True)
+def trials_kernel(table, device, iterations, starts, refine_ties, ties):
     """``route_sabre.route``'s SABRE trials in one call: (status, the winner's refined
     layout, final layout, events and SWAPs).
 
-    Trial ``t`` refines ``starts[t]`` by ``iterations`` forward-backward sweeps (tie-breaks
-    from ``refine_ties``, one stream through every trial in order), then routes
-    ``problem`` from it (tie-breaks from the start of ``ties``, a fresh generator's) with
-    the best SWAP count so far as bound; none runs after a SWAP-free trial.
+    Trial ``t`` refines ``starts[t]`` by ``iterations`` forward-backward sweeps over the
+    two-qubit ops of ``table`` (``problem_kernel``'s; tie-breaks from ``refine_ties``, one
+    stream through every trial in order), then routes all of them from it (tie-breaks from
+    the start of ``ties``, a fresh generator's) with the best SWAP count so far as bound;
+    none runs after a SWAP-free trial.
     """
+    problem = problem_kernel(table)
+    two = table[table[:, 1] >= 0]
+    forward, backward = problem_kernel(two), problem_kernel(two[::-1].copy())
     n = starts.shape[1]
     m = max(problem[0].shape[0], forward[0].shape[0])
     refine_buf = buffers(m, n, device[3].shape[0])
@@ -435,19 +494,6 @@ def trials_kernel(problem, forward, backward, device, starts, iterations, refine
             if best_swaps == 0:
                 break
     return DONE, best_start, best_l2p, best_events, best_swaps
-
-
-def problem_arrays(pairs, preds, succs) -> tuple[np.ndarray, ...]:
-    """``(pair_a, pair_b, preds, succ_ptr, succ_idx)`` of a ``route_sabre._Problem``.
-
-    ``pair_a[i] = pair_b[i] = -1`` for a one-qubit op; successors in CSR form.
-    """
-    pair_a = np.array([-1 if p is None else p[0] for p in pairs], np.int64)
-    pair_b = np.array([-1 if p is None else p[1] for p in pairs], np.int64)
-    succ_ptr = np.zeros(len(succs) + 1, np.int64)
-    np.cumsum([len(s) for s in succs], out=succ_ptr[1:])
-    succ_idx = np.array([j for s in succs for j in s], np.int64)
-    return pair_a, pair_b, np.array(preds, np.int64), succ_ptr, succ_idx
 
 
 def device_arrays(dist, adjacent, edges_at, graph: nx.Graph) -> tuple[np.ndarray, ...]:
@@ -483,6 +529,16 @@ def valve_paths(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray]:
     return paths, length
 
 
+def op_table(ops, wire_codes) -> np.ndarray:
+    """The ops as ``problem_kernel`` reads them: rows of (qubit, second qubit, and
+    ``wire_codes(gate)``: the bases of its wires as integers; -1 for none)."""
+    flat: list[int] = []
+    for op in ops:
+        q = op.qubits
+        flat += (q[0] if q else -1, q[1] if len(q) == 2 else -1, *wire_codes(op.gate))
+    return np.array(flat, np.int64).reshape(-1, 4)
+
+
 def tie_stream(state: dict, size: int) -> np.ndarray:
     """The next ``size`` 32-bit draws of a ``PCG64`` in ``state`` (a ``bit_generator.state``),
     as ``Generator.integers`` makes them: a cached half first, then each 64-bit output's
@@ -494,59 +550,30 @@ def tie_stream(state: dict, size: int) -> np.ndarray:
     return np.concatenate([np.array(head, np.uint32), raw])[:size]
 
 
-def _advance(rng: np.random.Generator, used: int) -> None:
-    """Move ``rng`` on by ``used`` 32-bit draws (those a ``tie_stream`` of it gave)."""
-    bits = rng.bit_generator
-    state = bits.state
-    if state["has_uint32"] and used:
-        used -= 1
-        state["has_uint32"] = 0
-    pairs, odd = divmod(used, 2)
-    bits.state = state
-    raw = bits.random_raw(pairs + odd)
-    if odd:
-        state = bits.state
-        state["has_uint32"], state["uinteger"] = 1, int(raw[-1]) >> 32
-        bits.state = state
+@functools.lru_cache(maxsize=64)
+def draws(starts, seed: int, n: int, trials: int, size: int) -> tuple[np.ndarray, ...]:
+    """What ``trials_kernel`` draws (never modified): ``starts(rng, n, trials)`` from
+    ``rng = default_rng(seed)``, then ``size`` 32-bit draws (``tie_stream``) of ``rng``
+    (the refinements') and of a fresh one (every routing sweep starts them again)."""
+    rng = np.random.default_rng(seed)
+    fresh = rng.bit_generator.state
+    layouts = np.array(starts(rng, n, trials), np.int64)
+    return layouts, tie_stream(rng.bit_generator.state, size), tie_stream(fresh, size)
 
 
-def sweep(problem_arrays, layout, device_arrays, rng, bound=None):
-    """One SABRE sweep, compiled: ``(l2p, events, swaps)`` as ``route_sabre._sweep``'s.
+def route_trials(ops, wire_codes, device, starts, seed, trials, iterations, size):
+    """``route_sabre.route``'s SABRE trials in one compiled call (``trials_kernel``): the
+    winner's refined layout, final layout, events and SWAPs, as lists and ints.
 
-    Args:
-        problem_arrays: ``route_sabre._Problem.arrays``.
-        layout: the starting layout (virtual -> physical).
-        device_arrays: ``route_sabre._Device.arrays``.
-        rng: a ``PCG64`` generator; tie-breaks are drawn as the Python sweep draws them,
-            and ``rng`` moves on by as many draws.
-        bound: give up (return None) once this many SWAPs are reached.
-
-    Returns:
-        The final layout, the emitted events and the SWAP count, or None at the bound.
+    ``op_table(ops, wire_codes)`` gives the kernel's ops, ``device`` is
+    ``route_sabre._Device.arrays``; ``draws(starts, seed, …, size)`` gives the starts and
+    tie streams, drawn again four times longer while a stream runs out.
     """
-    l2p = np.array(layout, np.int64)
-    size = 256
+    table, n = op_table(ops, wire_codes), device[0].shape[0]
     while True:
-        buf = buffers(problem_arrays[0].shape[0], len(layout), device_arrays[3].shape[0])
-        ties = tie_stream(rng.bit_generator.state, size)
-        status, events = sweep_kernel(
-            problem_arrays, device_arrays, l2p, -1 if bound is None else bound, ties, buf
+        status, start, l2p, events, swaps = trials_kernel(
+            table, device, iterations, *draws(starts, seed, n, trials, size)
         )
         if status != SHORT:
-            break
-        l2p[:], size = layout, 4 * size
-    _advance(rng, int(buf[4][_TIE]))
-    if status == BOUND:
-        return None
-    return l2p.tolist(), events[: buf[4][_EVENTS]].tolist(), int(buf[4][_SWAPS])
-
-
-def trials(problem, forward, backward, device, iterations, starts, refine_ties, ties):
-    """``trials_kernel``'s winner as (refined layout, final layout, events, SWAPs) in lists
-    and ints; None when a tie stream ran out."""
-    status, start, l2p, events, swaps = trials_kernel(
-        problem, forward, backward, device, starts, iterations, refine_ties, ties
-    )
-    if status == SHORT:
-        return None
-    return start.tolist(), l2p.tolist(), events.tolist(), int(swaps)
+            return start.tolist(), l2p.tolist(), events.tolist(), int(swaps)
+        size *= 4

@@ -24,9 +24,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qadl.ir.circuit import Circuit, Op
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
 from qadl.passes import route
 from qadl.passes.devices import FALCON_27_EDGES
+from qadl.testing import UNITARY_GATES, random_circuit
 
 from .helpers import PROPERTY, PROPERTY_SMALL, seeds
 from .test_route_incremental import full_entanglement
@@ -44,6 +45,9 @@ GRAPHS = {
     "hex27": (27, FALCON_27_EDGES),
 }
 GATES_MIX = (Gate.RZ, Gate.H, Gate.CX, Gate.CZ, Gate.SWAP, Gate.RZZ)
+TWO_QUBIT_AT_MOST = tuple(g for g in UNITARY_GATES if GATES[g].num_qubits <= 2)
+"""Every gate routing takes (commuting runs in the x, y and z bases and none)."""
+ONE_QUBIT = tuple(g for g in UNITARY_GATES if GATES[g].num_qubits == 1)
 
 
 def random_graph(seed: int) -> tuple[int, tuple[tuple[int, int], ...]]:
@@ -71,11 +75,49 @@ def random_ops(seed: int, num_qubits: int, num_ops: int) -> list[Op]:
     return ops
 
 
-def assert_same_sweep(problem, layout, device, seed: int, bound=None) -> rs._Sweep | None:
-    """Python and compiled sweeps agree, generator state included; the Python result."""
+def advance(rng: np.random.Generator, used: int) -> None:
+    """Move ``rng`` on by the first ``used`` draws of its ``tie_stream``."""
+    bits = rng.bit_generator
+    state = bits.state
+    if state["has_uint32"] and used:
+        used -= 1
+        state["has_uint32"] = 0
+    pairs, odd = divmod(used, 2)
+    bits.state = state
+    raw = bits.random_raw(pairs + odd)
+    if odd:  # the high half of the last 64-bit output waits in the state
+        state = bits.state
+        state["has_uint32"], state["uinteger"] = 1, int(raw[-1]) >> 32
+        bits.state = state
+
+
+def kernel_problem(ops) -> tuple[np.ndarray, ...]:
+    """The kernel's arrays of ``ops`` (``problem_kernel``, as ``route_trials`` makes them)."""
+    return sabre_kernels.problem_kernel(sabre_kernels.op_table(ops, rs._wire_codes))
+
+
+def compiled_sweep(ops, layout, device, rng, bound=None) -> rs._Sweep | None:
+    """``_sweep`` of ``ops`` run by ``sweep_kernel``, with tie-breaks from ``rng``'s draws
+    (``rng`` moves on by those it made); None at the bound."""
+    k = sabre_kernels
+    l2p = np.array(layout, np.int64)
+    buf = k.buffers(len(ops), len(layout), device.arrays[3].shape[0])
+    ties = k.tie_stream(rng.bit_generator.state, 20_000)
+    status, events = k.sweep_kernel(
+        kernel_problem(ops), device.arrays, l2p, -1 if bound is None else bound, ties, buf
+    )
+    assert status != k.SHORT
+    advance(rng, int(buf[4][k._TIE]))
+    if status == k.BOUND:
+        return None
+    return rs._Sweep(l2p.tolist(), events[: buf[4][k._EVENTS]].tolist(), int(buf[4][k._SWAPS]))
+
+
+def assert_same_sweep(ops, layout, device, seed: int, bound=None) -> rs._Sweep | None:
+    """Python and compiled sweeps of ``ops`` agree, generator state included; the result."""
     rng_py, rng_nb = np.random.default_rng(seed), np.random.default_rng(seed)
-    want = rs._sweep(problem, layout, device, rng_py, bound)
-    got = rs._compiled_sweep(problem, layout, device, rng_nb, bound)
+    want = rs._sweep(rs._Problem.of(ops), layout, device, rng_py, bound)
+    got = compiled_sweep(ops, layout, device, rng_nb, bound)
     assert got == want, f"compiled sweep differs from the Python sweep (bound {bound})"
     assert rng_nb.integers(2**62) == rng_py.integers(2**62), "different tie-breaks drawn"
     return want
@@ -88,13 +130,13 @@ def test_compiled_sweep_makes_the_same_decisions(seed, graph, size):
     n, coupling = random_graph(seed) if graph == "random" else GRAPHS[graph]
     device = rs._Device.of(rs._coupling_graph(coupling, n), n)
     width = int(np.random.default_rng(seed).integers(2, n + 1))
-    problem = rs._Problem.of(random_ops(seed, width, size))
+    ops = random_ops(seed, width, size)
     layout = [int(p) for p in np.random.default_rng(seed + 1).permutation(n)]
-    full = assert_same_sweep(problem, layout, device, seed)
+    full = assert_same_sweep(ops, layout, device, seed)
     assert full is not None
     if full.swaps:  # a bound at, or just above, the SWAPs needed: both stop (or not) alike
-        assert assert_same_sweep(problem, layout, device, seed, full.swaps) is None
-        assert assert_same_sweep(problem, layout, device, seed, full.swaps + 1) == full
+        assert assert_same_sweep(ops, layout, device, seed, full.swaps) is None
+        assert assert_same_sweep(ops, layout, device, seed, full.swaps + 1) == full
 
 
 VALVE_CASES = ((2, "hex27"), (398, "random"), (970, "hex27"), (1538, "hex27"))
@@ -107,7 +149,7 @@ def test_release_valve_cases_agree(seed, graph, monkeypatch):
     """Sweeps through the release valve (the kernel looks networkx's paths up): the same."""
     n, coupling = random_graph(seed) if graph == "random" else GRAPHS[graph]
     device = rs._Device.of(rs._coupling_graph(coupling, n), n)
-    problem = rs._Problem.of(random_ops(seed, n, 20))
+    ops = random_ops(seed, n, 20)
     layout = [int(p) for p in np.random.default_rng(seed).permutation(n)]
     opened = []
     shortest_path = nx.shortest_path
@@ -118,11 +160,11 @@ def test_release_valve_cases_agree(seed, graph, monkeypatch):
 
     with monkeypatch.context() as patch:
         patch.setattr(nx, "shortest_path", counting)
-        full = rs._sweep(problem, layout, device, np.random.default_rng(seed))
+        full = rs._sweep(rs._Problem.of(ops), layout, device, np.random.default_rng(seed))
     assert opened, "this case no longer reaches the release valve"
-    assert assert_same_sweep(problem, layout, device, seed) == full
+    assert assert_same_sweep(ops, layout, device, seed) == full
     for bound in range(1, full.swaps + 2):  # bounds hit inside and after the valve's SWAPs
-        assert_same_sweep(problem, layout, device, seed, bound)
+        assert_same_sweep(ops, layout, device, seed, bound)
 
 
 @PROPERTY_SMALL
@@ -154,18 +196,18 @@ def test_sweep_choice_follows_the_thresholds(monkeypatch):
     module is imported, or once Python sweeps took ``KERNEL_AFTER_SECONDS``."""
     heavy = rs.KERNEL_MIN_TWO_QUBIT
     assert rs._sweep_for(heavy - 1) is rs._sweep
-    assert rs._sweep_for(heavy) is rs._compiled_sweep  # imported by this test module
+    assert rs._sweep_for(heavy) is None  # compiled: imported by this test module
     monkeypatch.delitem(sys.modules, "qadl.passes.sabre_kernels")
     monkeypatch.setattr(rs, "_PYTHON_SWEEP_SECONDS", [0.0])
     assert rs._sweep_for(heavy) is rs._timed_sweep
     monkeypatch.setattr(rs, "_PYTHON_SWEEP_SECONDS", [rs.KERNEL_AFTER_SECONDS])
-    assert rs._sweep_for(heavy) is rs._compiled_sweep
+    assert rs._sweep_for(heavy) is None
 
 
 ROUTE_IN_FRESH_PROCESS = """
 import importlib, itertools, sys
 from qadl.ir.circuit import Circuit, Op
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
 from qadl.passes import route
 rs = importlib.import_module("qadl.passes.route_sabre")
 rs.KERNEL_AFTER_SECONDS = float(sys.argv[1])
@@ -196,7 +238,7 @@ def test_fresh_process_loads_numba_only_after_python_routing_time(after, want):
 NETWORKX_IN_FRESH_PROCESS = """
 import itertools, sys
 from qadl.ir.circuit import Circuit, Op
-from qadl.ir.gates import Gate
+from qadl.ir.gates import GATES, Gate
 from qadl.passes import optimize, route
 c = Circuit(3, (Op(Gate.H, (0,)), Op(Gate.CX, (0, 1)), Op(Gate.CX, (1, 2))))
 optimize(c, 3)
@@ -231,7 +273,25 @@ def test_circuit_sized_problem_arrays():
     """Problem arrays: -1 marks one-qubit ops; CSR successors match the tuples."""
     c = Circuit(3, (Op(Gate.H, (0,)), Op(Gate.CX, (0, 1)), Op(Gate.CX, (1, 2))))
     problem = rs._Problem.of(c.ops)
-    pair_a, pair_b, preds, ptr, idx = problem.arrays
+    pair_a, pair_b, preds, ptr, idx = kernel_problem(c.ops)
     assert pair_a.tolist() == [-1, 0, 1] and pair_b.tolist() == [-1, 1, 2]
     assert preds.tolist() == list(problem.preds)
     assert [idx[ptr[i] : ptr[i + 1]].tolist() for i in range(3)] == [list(s) for s in problem.succs]
+
+
+@PROPERTY
+@given(seed=seeds, size=st.integers(0, 150), width=st.integers(1, 9))
+def test_kernel_dependencies_are_the_pythons(seed, size, width):
+    """``problem_kernel`` finds ``_dependencies``'s predecessors and successors (in order)."""
+    gates = TWO_QUBIT_AT_MOST if width > 1 else ONE_QUBIT
+    ops = random_circuit(np.random.default_rng(seed), width, size, gates=gates).ops
+    problem = rs._Problem.of(ops)
+    pair_a, pair_b, preds, ptr, idx = kernel_problem(ops)
+    pairs = [
+        None if a < 0 else (a, b) for a, b in zip(pair_a.tolist(), pair_b.tolist(), strict=True)
+    ]
+    assert pairs == list(problem.pairs)
+    assert preds.tolist() == list(problem.preds)
+    assert [tuple(idx[ptr[i] : ptr[i + 1]].tolist()) for i in range(len(ops))] == list(
+        problem.succs
+    )

@@ -1,4 +1,4 @@
-"""route() with the compiled trials (``sabre_kernels.trials``) is route() with Python sweeps.
+"""route() with the compiled trials (``sabre_kernels.route_trials``) is route() with Python sweeps.
 
 The compiled path refines every start and routes every trial in one call, taking its
 tie-breaks from streams of the generators' 32-bit draws (``tie_stream``) through NumPy's
@@ -20,6 +20,7 @@ from qadl.passes.devices import chain_target, heavy_hex_27
 from qadl.testing import UNITARY_GATES, random_circuit
 
 from .test_pass_speed_fingerprint import _bench
+from .test_route_kernel import advance
 
 pytest.importorskip("numba")
 from qadl.passes import sabre_kernels as K
@@ -42,8 +43,8 @@ def routes_alike(circuit, target, seed: int, trials: int) -> None:
         mp.setattr(rs, "KERNEL_MIN_TWO_QUBIT", 10**9)
         want = route(*args, seed=seed, trials=trials)
         mp.setattr(rs, "KERNEL_MIN_TWO_QUBIT", 0)
-        run = rs._compiled_trials
-        mp.setattr(rs, "_compiled_trials", lambda *a: compiled.append(a) or run(*a))
+        run = K.route_trials
+        mp.setattr(K, "route_trials", lambda *a: compiled.append(a) or run(*a))
         got = route(*args, seed=seed, trials=trials)
     assert got == want
     assert [op.span for op in got.circuit.ops] == [op.span for op in want.circuit.ops]
@@ -53,7 +54,7 @@ def routes_alike(circuit, target, seed: int, trials: int) -> None:
 @pytest.mark.parametrize("cached_half", [False, True])
 def test_draws_are_the_generators(cached_half):
     """``_draw`` on a ``tie_stream`` gives ``Generator.integers(0, k)``'s numbers, and
-    ``_advance`` leaves the generator where drawing them directly does."""
+    ``advance`` leaves the generator where drawing them directly does."""
     rng = np.random.default_rng(5)
     if cached_half:  # a 32-bit draw leaves half of a 64-bit output in the state
         rng.integers(0, 7)
@@ -63,7 +64,7 @@ def test_draws_are_the_generators(cached_half):
     ties, scalars = K.tie_stream(rng.bit_generator.state, 2000), np.zeros(6, np.int64)
     got = [K._draw(ties, scalars, k) for k in ks]
     assert got == [int(rng.integers(0, k)) for k in ks]
-    K._advance(mirror, int(scalars[K._TIE]))
+    advance(mirror, int(scalars[K._TIE]))
     assert mirror.integers(2**62, size=4).tolist() == rng.integers(2**62, size=4).tolist()
     assert K._draw(ties[:0], scalars, 3) == -1  # an exhausted stream says so
 
@@ -97,13 +98,13 @@ def test_benchmark_circuits_route_alike(name, target, monkeypatch):
 def test_short_tie_streams_are_drawn_again(monkeypatch):
     """Streams too short for a trial are drawn again, longer: the same result."""
     sizes = []
-    draws = rs._kernel_draws
+    draws = K.draws
 
-    def recording(seed, n, trials, size):
-        sizes.append(size)
-        return draws(seed, n, trials, size)
+    def recording(*args):
+        sizes.append(args[-1])
+        return draws(*args)
 
-    monkeypatch.setattr(rs, "_kernel_draws", recording)
+    monkeypatch.setattr(K, "draws", recording)
     monkeypatch.setattr(rs, "TIE_DRAWS", 1)
     routes_alike(_bench().CIRCUITS["ZZ feature map full 6q x2"](), TARGETS["hex27"], 3, 8)
     assert sizes[:2] == [1, 4]
