@@ -330,8 +330,8 @@ def sweep_kernel(problem, device, l2p, bound, ties, buf):
     events buffer); ``bound < 0``: none. ``buf`` is ``buffers``'s: its scalars then hold
     the event count and SWAPs, and its tie position moves on by the draws made.
 
-    ``problem`` is ``route_sabre._Problem.arrays`` (``pair_a/pair_b[i]``: virtual operands
-    of op ``i``, ``-1`` for a one-qubit op; predecessor counts; successors in CSR form);
+    ``problem`` is ``problem_kernel``'s (``pair_a/pair_b[i]``: virtual operands of op
+    ``i``, ``-1`` for a one-qubit op; predecessor counts; successors in CSR form);
     ``device`` is ``route_sabre._Device.arrays`` (hop distances, coupling, the pairs
     ``a·n + b`` touching each qubit in CSR form, and the release valve's paths);
     events follow ``route_sabre._Sweep``; ``ties`` is a ``tie_stream``.
@@ -406,9 +406,9 @@ def sweep_kernel(problem, device, l2p, bound, ties, buf):
 
 @njit(cache=True)
 def problem_kernel(table):
-    """``route_sabre._Problem.arrays`` of the ops in ``table`` (rows of qubit, second qubit
-    or -1, and their wire bases as ``route_sabre._op_table`` codes them): (pair_a, pair_b,
-    preds, succ_ptr, succ_idx), the dependencies ``route_sabre._dependencies`` finds.
+    """``route_sabre._Problem.of`` for the ops in ``table`` (``op_table``'s): the operands
+    ``pair_a``, ``pair_b`` (-1 for a one-qubit op), predecessor counts and successors in
+    CSR form (``succ_ptr``, ``succ_idx``), the dependencies ``route_sabre._dependencies`` finds.
 
     On each wire an op joins the current run when it has the run's basis (-1: none, never
     joins) and depends on the run before it; otherwise it starts a run and depends on the
@@ -463,7 +463,7 @@ def trials_kernel(table, device, iterations, starts, refine_ties, ties):
 
     Trial ``t`` refines ``starts[t]`` by ``iterations`` forward-backward sweeps over the
     two-qubit ops of ``table`` (``problem_kernel``'s; tie-breaks from ``refine_ties``, one
-    stream through every trial in order), then routes all of them from it (tie-breaks from
+    stream through every trial in order), then routes all its ops from it (tie-breaks from
     the start of ``ties``, a fresh generator's) with the best SWAP count so far as bound;
     none runs after a SWAP-free trial.
     """

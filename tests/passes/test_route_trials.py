@@ -82,17 +82,20 @@ def test_random_circuits_route_alike(seed, target):
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @pytest.mark.parametrize("name", sorted(_bench().CIRCUITS))
 def test_benchmark_circuits_route_alike(name, target, monkeypatch):
-    """Every circuit of ``benchmarks/compile.py``, as built and as O3 hands it to route()."""
+    """Every circuit of ``benchmarks/compile.py``, as built and as O3 hands it to route()
+    (features symbolic and bound, as the benchmark binds them)."""
     built = _bench().CIRCUITS[name]()
+    sources = (built, _bench().bind_features(built, 3))
     received = []
     monkeypatch.setattr(
         pipeline, "route", lambda *args, **kw: received.append(args[0]) or route(*args, **kw)
     )
-    compile_for_target(built, TARGETS[target], 3, seed=7, report=False, trials=8)
+    for source in sources:
+        compile_for_target(source, TARGETS[target], 3, seed=7, report=False, trials=8)
     monkeypatch.undo()
-    for circuit in (built, *received):
-        for trials in (1, 8):
-            routes_alike(circuit, TARGETS[target], 7, trials)
+    for circuit in (*sources, *received):
+        for seed, trials in ((7, 1), (7, 8), (11, 4)):
+            routes_alike(circuit, TARGETS[target], seed, trials)
 
 
 def test_short_tie_streams_are_drawn_again(monkeypatch):
