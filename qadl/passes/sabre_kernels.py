@@ -67,13 +67,13 @@ def _emit(events, count, value):
 
 
 @njit(cache=True)
-def _extended_set(front, succ_ptr, succ_idx, pair_a, seen, stamp, size, queue, nxt):
-    """The next ``size`` two-qubit ops after the sorted ``front``, breadth first; count."""
+def _extended_set(front, succ_ptr, succ_idx, pair_a, seen, stamp, out, queue, nxt):
+    """The next two-qubit ops after the sorted ``front``, breadth first, into ``out`` (at
+    most its length); their count."""
     for i in front:
         seen[i] = stamp
-    nq = front.shape[0]
+    nq, size = front.shape[0], out.shape[0]
     queue[:nq] = front
-    out = np.empty(size, np.int64)
     count = 0
     while nq:
         nn = 0
@@ -89,10 +89,10 @@ def _extended_set(front, succ_ptr, succ_idx, pair_a, seen, stamp, size, queue, n
                         out[count] = j
                         count += 1
                         if count == size:
-                            return out, count
+                            return count
         queue[:nn] = nxt[:nn]
         nq = nn
-    return out, count
+    return count
 
 
 @njit(cache=True)
@@ -367,10 +367,9 @@ def sweep_kernel(problem, device, l2p, bound, ties, buf):
             f_len = scalars[_FRONT]
             ordered[:f_len] = front[:f_len]
             _insertion_sort(ordered, f_len)
-            ext, n_ext = _extended_set(
-                ordered[:f_len], succ_ptr, succ_idx, pair_a, seen, stamp, EXTENDED_SET_SIZE,
-                queue, nxt,
-            )  # fmt: skip
+            n_ext = _extended_set(
+                ordered[:f_len], succ_ptr, succ_idx, pair_a, seen, stamp, ext, queue, nxt
+            )
             cached = True
         if scalars[_SINCE] >= limit:
             s, t = l2p[pair_a[ordered[0]]], l2p[pair_b[ordered[0]]]
