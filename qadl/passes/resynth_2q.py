@@ -175,17 +175,19 @@ def _plans(
             del unitaries[i]  # by a bound found in an earlier run
         else:
             new.setdefault(unitary, i)
-    t = templates(us[list(new.values())]) if new else None
+    stack = us[list(new.values())]
     rows = {unitary: row for row, unitary in enumerate(new)}
-    if bounded and t is not None:
-        blocks = [(i, sizes[i], len(keys[i][0])) for i, u in unitaries.items() if u in rows]
-        blocks = [b for b in blocks if _boundable(counts[b[0]], *b[1:], gate_set)]
+    blocks = [(i, sizes[i], len(keys[i][0])) for i, u in unitaries.items() if u in rows]
+    blocks = [b for b in blocks if bounded and _boundable(counts[b[0]], *b[1:], gate_set)]
+    # Templates serve the bounds and stacked syntheses; one synthesis alone computes its own.
+    t = templates(stack) if blocks or len(new) > 1 else None
+    if blocks:
         ruled, bounds = _bounded_out(t, rows, unitaries, blocks, gate_set)
         for i in ruled:
             del unitaries[i]
     needed = list(dict.fromkeys(u for u in unitaries.values() if u in rows))
     if needed:
-        found.update(_synthesize(t, [rows[u] for u in needed], needed, entangler))
+        found.update(_synthesize(t, stack, [rows[u] for u in needed], needed, entangler))
     for i, key in near.items():  # what this call computed or the caches held
         if i not in recalled:
             u = us[i].tobytes()
@@ -271,11 +273,12 @@ def _ruled_out(
 
 
 def _synthesize(
-    t: Templates, rows: list[int], unitaries: list[bytes], entangler: Gate
+    t: Templates | None, stack: np.ndarray, rows: list[int], unitaries: list[bytes], entangler: Gate
 ) -> dict[bytes, _Synthesis | None]:
-    """The syntheses of ``t``'s ``rows`` (whose bytes are ``unitaries``) for ``entangler``,
-    in one batch, with their counts; ``_SYNTHESES`` keeps them."""
-    synths = syntheses_of(t, rows)
+    """The syntheses of ``stack``'s ``rows`` (whose bytes are ``unitaries``; ``t``: their
+    templates, or None) for ``entangler``, in one batch, with their counts; ``_SYNTHESES``
+    keeps them."""
+    synths = syntheses_of(t, rows, None if t is not None else list(stack))
     counted = _counted(with_entangler_all([s for s in synths if s is not None], entangler))
     found = {}
     for unitary, synth in zip(unitaries, synths, strict=True):

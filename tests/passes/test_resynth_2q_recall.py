@@ -58,9 +58,9 @@ def _count_syntheses(monkeypatch) -> list[int]:
     rows: list[int] = []
     synthesize = _resynth._synthesize
 
-    def counted(t, which, unitaries, entangler):
+    def counted(t, stack, which, unitaries, entangler):
         rows.append(len(which))
-        return synthesize(t, which, unitaries, entangler)
+        return synthesize(t, stack, which, unitaries, entangler)
 
     monkeypatch.setattr(_resynth, "_synthesize", counted)
     return rows

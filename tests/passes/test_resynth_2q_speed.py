@@ -61,8 +61,13 @@ def test_synthesis_cache_is_the_plain_synthesis(seed):
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
         key = u.tobytes()
-        found = _resynth._synthesize(templates(u[None]), [0], [key], entangler)[key]
+        alone = _resynth._synthesize(None, u[None], [0], [key], entangler)[key]  # no templates
+        found = _resynth._synthesize(templates(u[None]), u[None], [0], [key], entangler)[key]
         assert _resynth._SYNTHESES[key, entangler] is found  # cached
+        assert alone.circuit.cx == found.circuit.cx
+        counts = ("busy", "rotations", "min_ops")
+        assert [getattr(alone, c) for c in counts] == [getattr(found, c) for c in counts]
+        assert_same_layers(alone.circuit.layers, found.circuit.layers)
         synth = found.circuit
         assert synth.cx == want.cx
         assert found.busy == _busy(want.layers)
