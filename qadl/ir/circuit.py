@@ -36,6 +36,24 @@ class Op:
     tags: frozenset[str] = frozenset()
     """Free-form markers; passes leave ops carrying a protected tag untouched."""
     span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+    """The hash, computed on first use: passes look the same ops up round after round."""
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = hash((self.gate, self.qubits, self.angles, self.tags))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> tuple:
+        """The fields without the cached hash (string hashes differ between processes)."""
+        return (self.gate, self.qubits, self.angles, self.tags, self.span)
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(_OP_STATE, state, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_hash", None)
 
     @property
     def info(self):  # -> GateInfo (kept untyped to avoid a cycle in the docs build)
@@ -54,6 +72,9 @@ class Op:
     def __str__(self) -> str:
         args = f"({', '.join(map(str, self.angles))})" if self.angles else ""
         return f"{self.gate.value}{args} " + ", ".join(f"q[{q}]" for q in self.qubits)
+
+
+_OP_STATE = ("gate", "qubits", "angles", "tags", "span")
 
 
 @dataclass(frozen=True, slots=True)
