@@ -19,14 +19,17 @@ def _op_problem(op: Op, circuit: Circuit) -> str | None:
             return f"{info.name} takes {info.num_qubits} qubits, got {len(op.qubits)}"
         if len(op.angles) != info.num_angles:
             return f"{info.name} takes {info.num_angles} angles, got {len(op.angles)}"
-    if len(set(op.qubits)) != len(op.qubits):
+    qubits = op.qubits
+    if len(qubits) > 1 and len(set(qubits)) != len(qubits):
         return f"repeated qubit operand in {op}"
-    if any(not 0 <= q < circuit.num_qubits for q in op.qubits):
-        return f"qubit out of range 0..{circuit.num_qubits - 1} in {op}"
+    for q in qubits:
+        if not 0 <= q < circuit.num_qubits:
+            return f"qubit out of range 0..{circuit.num_qubits - 1} in {op}"
     for angle in op.angles:
-        for sym in angle.symbols():
-            if not 0 <= sym.index < circuit.num_symbols(sym.kind):
-                return f"symbol {sym} not declared (length {circuit.num_symbols(sym.kind)})"
+        for mono, _ in angle.terms:  # the symbols, without building ``symbols()``'s set
+            for sym in mono:
+                if not 0 <= sym.index < circuit.num_symbols(sym.kind):
+                    return f"symbol {sym} not declared (length {circuit.num_symbols(sym.kind)})"
     return None
 
 
