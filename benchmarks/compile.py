@@ -25,8 +25,13 @@ them) for the process, and ``resynth-1q`` its run verdicts, so repeats of one ci
 them ready; ``--cold`` empties those caches before each timed qadl compile (a first
 compile's time).
 
+``--fresh N`` adds a second table for the circuits whose features are bound: each is
+compiled for N new feature samples (first compiles of new data, as a per-sample
+compilation meets them), qadl and Qiskit back to back on each sample so both see the same
+load, and the median of the per-sample time ratios is reported with its quartiles.
+
 Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]
-[--repeats N] [--only TEXT] [--cold]``
+[--repeats N] [--only TEXT] [--cold] [--fresh N]``
 """
 
 from __future__ import annotations
@@ -300,6 +305,32 @@ def prepare(name: str, circuit: Circuit, seed: int) -> tuple[str, Circuit]:
     return name, circuit
 
 
+def fresh_samples(
+    name: str, circuit: Circuit, target: Target, seed: int, samples: int, trials: int
+) -> str:
+    """A Markdown row: ``circuit`` bound to ``samples`` new feature samples, qadl and
+    Qiskit compiling each in turn; the median (quartiles) of the time ratios, the median
+    times and the mean two-qubit counts. Every qadl result is checked (``verify_outputs``)."""
+    ratios, ours, theirs, two, their_two = [], [], [], [], []
+    for s in range(samples):
+        bound = bind_features(circuit, seed + 1 + s)
+        q = qadl_compile(bound, target, seed, None, trials)
+        k = qiskit_compile(bound, target, seed)
+        qadl_compile(bound, target, seed, bound, trials)  # correctness, not timed
+        ratios.append(q.seconds / k.seconds)
+        ours.append(q.seconds)
+        theirs.append(k.seconds)
+        two.append(q.two_qubit)
+        their_two.append(k.two_qubit)
+    low, _, high = statistics.quantiles(ratios, n=4) if samples > 1 else ratios * 3
+    return (
+        f"| {name} | {target.name} | {samples} | **{statistics.median(ratios):.2f}** "
+        f"({low:.2f}–{high:.2f}) | {1e3 * statistics.median(ours):.1f} "
+        f"| {1e3 * statistics.median(theirs):.1f} | {statistics.mean(two):.1f} "
+        f"| {statistics.mean(their_two):.1f} |"
+    )
+
+
 def load_routing_kernel() -> float:
     """Import the compiled SABRE sweep and route once per target (Numba's load); seconds."""
     start = time.perf_counter()
@@ -331,6 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cold", action="store_true", help="empty qadl's block caches before each timed compile"
     )
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compile bound circuits for N new feature samples (qadl and Qiskit in turn)",
+    )
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     if args.python_routing:  # never switch to the kernel, however long routing takes
@@ -338,10 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"routing kernel loaded in {load_routing_kernel():.2f} s", file=sys.stderr)
     trials = args.trials
-    circuits = dict(prepare(name, build(), args.seed) for name, build in CIRCUITS.items())
+    built = {name: build() for name, build in CIRCUITS.items()}
     if args.examples:
-        circuits.update(prepare(n, c, args.seed) for n, c in example_circuits().items())
-    circuits = {name: c for name, c in circuits.items() if args.only in name}
+        built.update(example_circuits())
+    prepared = {name: prepare(name, c, args.seed) for name, c in built.items()}
+    circuits = {label: c for label, c in prepared.values() if args.only in label}
+    unbound = {  # the circuits compiled with bound features, before binding
+        label: built[name]
+        for name, (label, _) in prepared.items()
+        if label != name and args.only in label
+    }
     targets = [chain_target(), heavy_hex_27()]
     print(
         "| circuit | target | input 2q / depth | qadl 2q | qadl-op 2q | qiskit 2q "
@@ -369,6 +413,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {q.depth} | {qo.depth} | {k.depth} | {q.seconds:.4f} | {k.seconds:.4f} |",
             flush=True,
         )
+    if args.fresh > 0 and unbound:
+        print(
+            "\n| circuit | target | samples | qadl ÷ Qiskit, median (quartiles) | qadl ms "
+            "| qiskit ms | qadl 2q | qiskit 2q |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for (name, circuit), target in itertools.product(unbound.items(), targets):
+            if circuit.num_qubits <= target.num_qubits:
+                row = fresh_samples(name, circuit, target, args.seed, args.fresh, trials)
+                print(row, flush=True)
     return 0
 
 
