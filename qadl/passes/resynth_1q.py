@@ -5,7 +5,6 @@ from __future__ import annotations
 import cmath
 import math
 from collections.abc import Callable
-from operator import itemgetter
 
 import numpy as np
 
@@ -322,6 +321,6 @@ def resynth_1q(circuit: Circuit, /, *, ctx: PassContext = DEFAULT, form: str = "
         _decide(pending, form, ctx.atol, seen)
         for run, key in pending:
             _emit(run, seen[key], out)
-    out.sort(key=itemgetter(0, 1))
+    out.sort()  # by (position, index): unique, so the ops are never compared
     ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
@@ -589,6 +588,6 @@ def resynth_2q(
         rewrites = _rewrites(blocks, gate_set, seen)
     for block, new in zip(blocks, rewrites, strict=True):
         _emit(block, new, out)
-    out.sort(key=itemgetter(0, 1))
+    out.sort()  # by (position, index): unique, so the ops are never compared
     ops = tuple([op for _, _, op in out])
     return circuit if ops == circuit.ops else circuit.with_ops(ops)
