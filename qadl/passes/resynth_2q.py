@@ -151,6 +151,7 @@ def _plans(
     counts = min_cx_counts(us)
     maybe = [i for i, (size, k) in enumerate(zip(sizes, counts, strict=True)) if _may_beat(size, k)]
     unitaries = {i: us[i].tobytes() for i in maybe}
+    by_block = dict(unitaries)  # ``unitaries`` loses the blocks ruled out below
     entangler = gate_set.entangler
     near: dict[int, tuple] = {}
     if seen is not None and maybe:
@@ -189,7 +190,7 @@ def _plans(
         found.update(_synthesize(t, stack, [rows[u] for u in needed], needed, entangler))
     for i, key in near.items():  # what this call computed or the caches held
         if i not in recalled:
-            u = us[i].tobytes()
+            u = by_block[i]
             seen.add(key, bounds.get(u) or _BOUNDS.get((u, entangler)), found.get(u, _UNDECIDED))
     plans = [_Plan(size, unitaries.get(i), i in recalled) for i, size in enumerate(sizes)]
     return plans, found
