@@ -27,7 +27,8 @@ are only not recalled)."""
 
 @dataclass(frozen=True)
 class Learnt:
-    """A unitary met earlier (phase fixed) and what was computed for it (None: nothing)."""
+    """A unitary met earlier (phase fixed) and what was computed for it: its bounds (None
+    where none were) and its synthesis (the caller's own marker where none was made)."""
 
     unitary: np.ndarray
     bound: object
