@@ -48,7 +48,7 @@ class Op:
 
     def __getstate__(self) -> tuple:
         """The fields without the cached hash (string hashes differ between processes)."""
-        return (self.gate, self.qubits, self.angles, self.tags, self.span)
+        return tuple(getattr(self, name) for name in _OP_STATE)
 
     def __setstate__(self, state: tuple) -> None:
         for name, value in zip(_OP_STATE, state, strict=True):

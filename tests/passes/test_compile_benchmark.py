@@ -1,0 +1,27 @@
+"""``benchmarks/compile.py --fresh N`` compiles N new samples of each bound circuit."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from .test_pass_speed_fingerprint import _bench
+
+pytest.importorskip("qiskit")
+
+
+def test_fresh_prints_a_row_per_target_with_that_many_samples(capsys, monkeypatch):
+    routing = importlib.import_module("qadl.passes.route_sabre")
+    # --python-routing sets this for the process: restored after the test
+    monkeypatch.setattr(routing, "KERNEL_MIN_TWO_QUBIT", routing.KERNEL_MIN_TWO_QUBIT)
+    only = "ZZ feature map linear"  # no routing needed: quick
+    assert _bench().main(["--quick", "--python-routing", "--only", only, "--fresh", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith(f"| {only}") and "| 2 |" in line]
+    assert [row.split(" | ")[1] for row in rows] == ["chain10", "heavy_hex27"]
+    for row in rows:
+        ratio = row.split(" | ")[3]
+        assert ratio.startswith("**") and float(ratio.split("**")[1]) > 0
+    without = _bench().main(["--quick", "--python-routing", "--only", only])
+    assert without == 0 and "| samples |" not in capsys.readouterr().out
