@@ -6,7 +6,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from qadl.ir.circuit import Circuit, Op
@@ -75,10 +75,6 @@ class PassContext:
     """Run ``ir.verify`` after every pass (True in tests)."""
     trace: PassTrace | None = None
     """Where passes record (name, stats before/after, seconds), when given."""
-    memo: dict[str, object] | None = None
-    """What passes note for later rounds of one ``fixed_point`` run, by pass name (mutable,
-    like the trace; ``fixed_point`` gives each run a new one, so a pass's result depends
-    only on that run's input). None: nothing is kept."""
 
 
 DEFAULT = PassContext()
@@ -198,11 +194,8 @@ class fixed_point:
 
         A pass is skipped when the circuit equals one it has already returned unchanged:
         passes are pure functions, so it would return it unchanged again. The rounds, and
-        so the result, are those of running every pass every round. Passes share one new
-        ``ctx.memo`` across the rounds (unless the context brings one).
+        so the result, are those of running every pass every round.
         """
-        if ctx.memo is None:
-            ctx = replace(ctx, memo={})
         passes = tuple(self.passes)
         settled: list[Circuit | None] = [None] * len(passes)
         for _ in range(self.max_rounds):

@@ -122,17 +122,17 @@ def phase_distance_estimates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt((diff.real**2 + diff.imag**2).sum(axis=(1, 2)))
 
 
-def within_phase(a: np.ndarray, b: np.ndarray, tol: float, dist=None) -> np.ndarray:
+def within_phase(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
     """``phase_distance(a[i], b[i]) <= tol`` for stacks, the same decisions in a few calls.
 
     For unitary-sized matrices (entries at most 1) and ``tol`` ≤ 0.1, the estimate
-    (``phase_distance_estimates``, or ``dist`` when given) is within about 2e-14 of
+    (``phase_distance_estimates``) is within about 2e-14 of
     ``phase_distance`` near ``tol``, and decides wherever it is clear of ``tol`` by
     ``tol/2 + 1e-13``; ``phase_distance`` itself decides the rest (every row for a
     larger ``tol``).
     """
     b = np.broadcast_to(b, a.shape)
-    dist = phase_distance_estimates(a, b) if dist is None else dist
+    dist = phase_distance_estimates(a, b)
     out = dist <= tol
     near = abs(dist - tol) <= tol / 2 + 1e-13 if tol <= 0.1 else np.ones(len(a), dtype=bool)
     for i in np.flatnonzero(near):

@@ -1,14 +1,13 @@
 """Resynthesise constant two-qubit blocks with the fewest CX their operator allows (0 to 3).
 
-The pass finds the blocks and decides which rewrite is cheaper; the synthesis itself is
-``qadl.passes.kak`` and ``qadl.passes.kak_batch`` (matrices) and
-``qadl.passes.two_qubit_ops`` (matrices to gates), and ``qadl.passes.kak_bounds`` rules
-out blocks that no synthesis can beat before any is computed.
+The pass finds the blocks and which of them need fewer CX than they have; the synthesis
+itself is ``qadl.passes.kak`` and ``qadl.passes.kak_batch`` (matrices) and
+``qadl.passes.two_qubit_ops`` (matrices to gates).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,13 +17,11 @@ from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
 from qadl.passes.kak import SYNTH_TOL, TwoQubitSynthesis, block_unitary, state_preparation
 from qadl.passes.kak import clear_cache as forget_op_matrices
-from qadl.passes.kak_batch import Templates, block_unitaries, min_cx_counts, syntheses_of, templates
-from qadl.passes.kak_bounds import synthesis_bounds
+from qadl.passes.kak_batch import block_unitaries, min_cx_counts, syntheses_of, templates
 from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
-from qadl.passes.two_qubit_ops import layer_costs, to_ops, with_entangler, with_entangler_all
-from qadl.passes.unitary_recall import Learnt, UnitaryRecall
+from qadl.passes.two_qubit_ops import to_ops, with_entangler, with_entangler_all
 
 __all__ = ["clear_caches", "resynth_2q"]
 
@@ -88,34 +85,16 @@ and meet the same blocks round after round."""
 _UNDECIDED = object()
 """A cache miss (None is a stored decision)."""
 
-
-@dataclass(frozen=True)
-class _Synthesis:
-    """A block unitary's synthesis for an entangler, and the counts its size follows from."""
-
-    circuit: TwoQubitSynthesis
-    busy: int
-    """Layers holding a single-qubit matrix that is not a phase (each adds one to the depth)."""
-    rotations: int
-    """Single-qubit matrices that are not a phase (``to_ops`` writes each as one op or more)."""
-    min_ops: int
-    """A lower bound on the ops ``to_ops`` writes in a gate set without ``U`` (``layer_costs``)."""
-
-
-_BOUNDS: dict[tuple[bytes, Gate], tuple[int, tuple[int, int, int] | None]] = {}
-"""``(first CX count, synthesis_bounds)`` by ``(unitary bytes, entangler)``: a unitary
-ruled out in one round meets other blocks in the next."""
-_SYNTHESES: dict[tuple[bytes, Gate], _Synthesis | None] = {}
-"""Syntheses by ``(the 4×4 block unitary's bytes, entangler)`` (None: it failed): after
-routing, one pattern (a ZZ interaction, a SWAP next to a CX) recurs on other pairs with
-the same matrix, bit for bit."""
+_SYNTHESES: dict[tuple[bytes, Gate], TwoQubitSynthesis | None] = {}
+"""Syntheses written for an entangler, by ``(the 4×4 block unitary's bytes, entangler)``
+(None: it failed): after routing, one pattern (a ZZ interaction, a SWAP next to a CX)
+recurs on other pairs with the same matrix, bit for bit."""
 
 
 def clear_caches() -> None:
     """Forget every block rewrite, synthesis, op matrix and 1q sequence, and resynth-1q's
     run verdicts (first-compile timing)."""
     _REWRITES.clear()
-    _BOUNDS.clear()
     _SYNTHESES.clear()
     forget_op_matrices()
     forget_layer_sequences()
@@ -124,242 +103,71 @@ def clear_caches() -> None:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A block's size, and its unitary's bytes when a synthesis might beat it."""
+    """A block's size, and its unitary's bytes when it needs fewer CX than the block has."""
 
     size: tuple[int, int]
     unitary: bytes | None
-    recalled: bool = False
-    """Decided with what ``UnitaryRecall`` gave: a decision of this run, not for ``_REWRITES``."""
 
 
 def _plans(
-    keys: list[tuple], gate_set: _GateSet, bounded: bool = True, seen: UnitaryRecall | None = None
-) -> tuple[list[_Plan], dict[bytes, _Synthesis | None]]:
+    keys: list[tuple], entangler: Gate
+) -> tuple[list[_Plan], dict[bytes, TwoQubitSynthesis | None]]:
     """The plan of each block ``(ops, pair, …)`` and the syntheses the plans name.
 
-    The blocks' unitaries and CX counts are computed in one batch each; those syntheses
-    that ``_SYNTHESES`` lacks too, after (``bounded``) the blocks that ``_bounded_out``
-    rejects are given no unitary. Returned rather than read back from the cache, which
-    another run may empty meanwhile. ``seen`` (this fixed-point run's) stands in for the
-    caches where a unitary is new to them but was met in an earlier round, and learns the
-    rest.
+    The blocks' unitaries and CX counts are computed in one batch each, and the
+    syntheses that ``_SYNTHESES`` lacks in one more (``syntheses_of``). Returned rather
+    than read back from the cache, which another run may empty meanwhile.
     """
     if not keys:
         return [], {}
     us = block_unitaries([(ops, pair) for ops, pair, *_ in keys])
     sizes = [_size(key[0]) for key in keys]
     counts = min_cx_counts(us)
-    maybe = [i for i, (size, k) in enumerate(zip(sizes, counts, strict=True)) if _may_beat(size, k)]
-    unitaries = {i: us[i].tobytes() for i in maybe}
-    by_block = dict(unitaries)  # ``unitaries`` loses the blocks ruled out below
-    entangler = gate_set.entangler
-    near: dict[int, tuple] = {}
-    if seen is not None and maybe:
-        near = dict(zip(maybe, UnitaryRecall.keys(us[maybe], entangler), strict=True))
-    found: dict[bytes, _Synthesis | None] = {}
-    bounds: dict[bytes, tuple[int, tuple[int, int, int] | None] | None] = {}
-    recalled: set[int] = set()
-    new: dict[bytes, int] = {}  # a unitary not synthesised yet -> its row in ``t``
-    for i in maybe:
-        unitary, ops = unitaries[i], len(keys[i][0])
+    unitaries = {i: us[i].tobytes() for i, k in enumerate(counts) if k < sizes[i][0]}
+    found: dict[bytes, TwoQubitSynthesis | None] = {}
+    new: dict[bytes, int] = {}  # a unitary not synthesised yet -> its block
+    for i, unitary in unitaries.items():
         known = _SYNTHESES.get((unitary, entangler), _UNDECIDED)
-        bound = _BOUNDS.get((unitary, entangler))
-        earlier = seen.get(near[i]) if near and known is _UNDECIDED else None
-        if earlier is not None and _rejected_by(earlier, bound, sizes[i], ops, gate_set):
-            recalled.add(i)  # only rejections: a rewrite is written from its own synthesis
-            del unitaries[i]
-            continue
-        if known is not _UNDECIDED:
-            found[unitary] = known
-        elif bounded and _ruled_out(bound, sizes[i], ops, gate_set):
-            del unitaries[i]  # by a bound found in an earlier run
-        else:
+        if known is _UNDECIDED:
             new.setdefault(unitary, i)
-    stack = us[list(new.values())]
-    rows = {unitary: row for row, unitary in enumerate(new)}
-    blocks = [(i, sizes[i], len(keys[i][0])) for i, u in unitaries.items() if u in rows]
-    blocks = [b for b in blocks if bounded and _boundable(counts[b[0]], *b[1:], gate_set)]
-    # Templates serve the bounds and stacked syntheses; one synthesis alone computes its own.
-    t = templates(stack) if blocks or len(new) > 1 else None
-    if blocks:
-        ruled, bounds = _bounded_out(t, rows, unitaries, blocks, gate_set)
-        for i in ruled:
-            del unitaries[i]
-    needed = list(dict.fromkeys(u for u in unitaries.values() if u in rows))
-    if needed:
-        found.update(_synthesize(t, stack, [rows[u] for u in needed], needed, entangler))
-    for i, key in near.items():  # what this call computed or the caches held
-        if i not in recalled:
-            u = by_block[i]
-            seen.add(key, bounds.get(u) or _BOUNDS.get((u, entangler)), found.get(u, _UNDECIDED))
-    plans = [_Plan(size, unitaries.get(i), i in recalled) for i, size in enumerate(sizes)]
+        else:
+            found[unitary] = known  # type: ignore[assignment]
+    if new:
+        found.update(_synthesize(us[list(new.values())], list(new), entangler))
+    plans = [_Plan(size, unitaries.get(i)) for i, size in enumerate(sizes)]
     return plans, found
 
 
-def _rejected_by(
-    earlier: Learnt,
-    bound: tuple[int, tuple[int, int, int] | None] | None,
-    size: tuple[int, int],
-    ops: int,
-    gate_set: _GateSet,
-) -> bool:
-    """Whether what an earlier round learnt of the unitary (its synthesis, else its bounds
-    where ``bound``, the cache's, is unknown) rejects a block of ``size`` and ``ops``."""
-    synth = earlier.synthesis
-    if isinstance(synth, _Synthesis):
-        return _too_costly_synthesis(synth, size, ops, gate_set)
-    return bound is None and _ruled_out(earlier.bound, size, ops, gate_set)
-
-
-def _may_beat(size: tuple[int, int], k: int) -> bool:
-    """False when no synthesis of a block of ``size`` needing ``k`` CX can beat it."""
-    two, depth = size
-    if (k, k) >= size:
-        return False  # no k-CX circuit is smaller (a borderline k above two too)
-    return not (k == two and depth <= two + 1)  # only a bare CX product has depth k
-
-
-def _boundable(k: int, size: tuple[int, int], ops: int, gate_set: _GateSet) -> bool:
-    """Whether ``synthesis_bounds`` could reject the block: a ``k``-CX synthesis with
-    every layer busy, every middle matrix a rotation and both outer layers counted is too
-    costly (for the least ops only the CX and outer layers are counted, ``k + 2``: the
-    middle matrices' ops, up to two each, would widen this filter for no gain measured on
-    the benchmark circuits). A guess (``k`` is the block's count, which the synthesis's
-    may differ from at the borders): it only saves computing useless bounds."""
-    return 0 < k < 4 and _too_costly(k, k + 1, 2 * k, k + 2, size, ops, gate_set)
-
-
-def _bounded_out(
-    t: Templates,
-    rows: dict[bytes, int],
-    unitaries: dict[int, bytes],
-    blocks: list[tuple[int, tuple[int, int], int]],
-    gate_set: _GateSet,
-) -> tuple[list[int], dict[bytes, tuple[int, tuple[int, int, int] | None] | None]]:
-    """The blocks ``(index, size, ops)`` whose synthesis surely cannot beat them.
-
-    ``t`` holds the templates of the unitaries (``rows``: unitary to row) and the CX
-    count each synthesis tries first; the lower bounds of that synthesis's counts
-    (``synthesis_bounds``) are computed where ``_BOUNDS`` lacks them, and kept there;
-    returned too, with the bounds by unitary.
-    """
-    entangler = gate_set.entangler
-    known: dict[bytes, tuple[int, tuple[int, int, int] | None] | None] = {}
-    for i, _, _ in blocks:
-        known.setdefault(unitaries[i], _BOUNDS.get((unitaries[i], entangler)))
-    wanted = [u for u, bound in known.items() if bound is None]
-    if wanted:
-        bounds = synthesis_bounds(t, [rows[u] for u in wanted], entangler)
-        for unitary, bound in zip(wanted, bounds, strict=True):
-            known[unitary] = _BOUNDS[unitary, entangler] = (t.counts[rows[unitary]], bound)
-    ruled = [i for i, size, ops in blocks if _ruled_out(known[unitaries[i]], size, ops, gate_set)]
-    return ruled, known
-
-
-def _ruled_out(
-    known: tuple[int, tuple[int, int, int] | None] | None,
-    size: tuple[int, int],
-    ops: int,
-    gate_set: _GateSet,
-) -> bool:
-    """Whether a synthesis whose first CX count and bounds are ``known`` surely cannot
-    beat a block of ``size`` and ``ops`` ops: the bounds are ``_too_costly``, and a
-    synthesis with one more CX (the fallback when the first count misses the tolerance)
-    is too, whatever its layers."""
-    if known is None or known[1] is None:
-        return False
-    k, bound = known
-    if not _too_costly(k, *bound, size, ops, gate_set):
-        return False
-    return k == 3 or _too_costly(k + 1, 0, 0, k + 1, size, ops, gate_set)
-
-
 def _synthesize(
-    t: Templates | None, stack: np.ndarray, rows: list[int], unitaries: list[bytes], entangler: Gate
-) -> dict[bytes, _Synthesis | None]:
-    """The syntheses of ``stack``'s ``rows`` (whose bytes are ``unitaries``; ``t``: their
-    templates, or None) for ``entangler``, in one batch, with their counts; ``_SYNTHESES``
-    keeps them."""
-    synths = syntheses_of(t, rows, None if t is not None else list(stack))
-    counted = _counted(with_entangler_all([s for s in synths if s is not None], entangler))
+    stack: np.ndarray, unitaries: list[bytes], entangler: Gate
+) -> dict[bytes, TwoQubitSynthesis | None]:
+    """The syntheses of the matrices of ``stack`` (whose bytes are ``unitaries``) written
+    for ``entangler``, in stacked batches; ``_SYNTHESES`` keeps them."""
+    t = templates(stack) if len(stack) > 1 else None  # one synthesis computes its own
+    synths = syntheses_of(t, list(range(len(stack))), None if t is not None else list(stack))
+    written = iter(with_entangler_all([s for s in synths if s is not None], entangler))
     found = {}
     for unitary, synth in zip(unitaries, synths, strict=True):
-        found[unitary] = None if synth is None else next(counted)
+        found[unitary] = None if synth is None else next(written)
         _SYNTHESES[unitary, entangler] = found[unitary]
     return found
 
 
-def _counted(synths: list[TwoQubitSynthesis]) -> Iterator[_Synthesis]:
-    """Each synthesis with its busy layers, rotations and least ops (an iterator).
-
-    The single-qubit matrices of all of them are judged at once (``layer_costs``: a
-    phase is ``proportional_to_identity``'s decision, bit for bit).
-    """
-    mats = [m for synth in synths for layer in synth.layers for m in layer]
-    if not mats:
-        return iter(())
-    phases, bounds = layer_costs(np.array(mats))
-    return _counts(synths, iter(phases), iter(bounds))
-
-
-def _counts(
-    synths: list[TwoQubitSynthesis], phases: Iterator[bool], bounds: Iterator[int]
-) -> Iterator[_Synthesis]:
-    """``_counted``'s syntheses, reading two phase flags and op bounds per layer in order."""
-    for synth in synths:
-        flags = [(next(phases), next(phases)) for _ in synth.layers]
-        busy = sum(not (low and high) for low, high in flags)
-        rotations = sum(not low for low, _ in flags) + sum(not high for _, high in flags)
-        min_ops = len(synth.cx) + sum(next(bounds) for _ in range(2 * len(synth.layers)))
-        yield _Synthesis(synth, busy, rotations, min_ops)
-
-
 def _operator_replacement(
-    ops: tuple[Op, ...],
     pair: tuple[int, int],
     gate_set: _GateSet,
     plan: _Plan,
-    syntheses: dict[bytes, _Synthesis | None],
+    syntheses: dict[bytes, TwoQubitSynthesis | None],
 ) -> list[Op] | None:
-    """The block's operator in its fewest CX, or None when that cannot beat the block.
-
-    ``plan`` is the block's and ``syntheses`` holds its synthesis (both from ``_plans``);
-    a rewrite with more ops than the block is not written.
-    """
+    """The block's operator in its fewest CX, or None where no synthesis has fewer CX
+    than the block (``plan`` and ``syntheses`` from ``_plans``) or a layer cannot be
+    written in the gate set."""
     if plan.unitary is None:
         return None
     found = syntheses[plan.unitary]
-    if found is None:  # pragma: no cover - block unitaries are unitary; keep the block
+    if found is None or len(found.cx) >= plan.size[0]:  # failed, or took the next count
         return None
-    if _too_costly_synthesis(found, plan.size, len(ops), gate_set):
-        return None
-    return to_ops(found.circuit, pair, gate_set.entangler, gate_set.allowed, len(ops))
-
-
-def _too_costly_synthesis(
-    found: _Synthesis, size: tuple[int, int], ops: int, gate_set: _GateSet
-) -> bool:
-    """``_too_costly`` with a synthesis's counts."""
-    cx = len(found.circuit.cx)
-    return _too_costly(cx, found.busy, found.rotations, found.min_ops, size, ops, gate_set)
-
-
-def _too_costly(
-    cx: int,
-    busy: int,
-    rotations: int,
-    min_ops: int,
-    size: tuple[int, int],
-    ops: int,
-    gate_set: _GateSet,
-) -> bool:
-    """True when a synthesis with these counts (or more) cannot beat a block of ``size``
-    and ``ops`` ops: each busy layer adds at least one to the depth, each rotation is
-    written as at least one op, and ``to_ops`` stops past ``ops`` ops."""
-    two, depth = size
-    if (cx, cx + busy) >= (two, depth) or cx + rotations > ops:
-        return True
-    return Gate.U not in gate_set.allowed and min_ops > ops
+    return to_ops(found, pair, gate_set.entangler, gate_set.allowed)
 
 
 def _state_replacement(
@@ -370,7 +178,7 @@ def _state_replacement(
     synth = with_entangler(state_preparation(psi), gate_set.entangler)
     if phase_distance(synth.matrix()[:, :1], psi[:, None]) > SYNTH_TOL:
         return None  # pragma: no cover - the SVD is exact to rounding
-    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed, len(ops))
+    return to_ops(synth, pair, gate_set.entangler, gate_set.allowed)
 
 
 def _replacement(
@@ -379,26 +187,25 @@ def _replacement(
     gate_set: _GateSet,
     from_zero: bool,
     plan: _Plan,
-    syntheses: dict[bytes, _Synthesis | None],
+    syntheses: dict[bytes, TwoQubitSynthesis | None],
 ) -> tuple[Op, ...] | None:
-    """The block's best rewrite with no more ops and fewer 2q ops (or as many, shallower).
+    """The block's best rewrite with fewer two-qubit ops, or None.
 
     Candidates: the operator's synthesis, and for a block that starts from ``|00⟩`` the
-    preparation of its output state. ``ops`` has two or more ops (a lone gate is kept).
+    preparation of its output state; the one with the fewest two-qubit ops, then the
+    smallest depth, then the fewest ops, is taken. ``ops`` has two or more ops (a lone
+    gate is kept).
     """
-    size = plan.size
-    candidates = [_operator_replacement(ops, pair, gate_set, plan, syntheses)]
+    candidates = [_operator_replacement(pair, gate_set, plan, syntheses)]
     if from_zero:
         candidates.append(_state_replacement(ops, pair, gate_set))
-    best, best_key = None, (*size, len(ops))
+    best, best_key = None, None
     for new in candidates:
-        if new is None or len(new) > len(ops):
+        if new is None:
             continue
         key = (*_size(new), len(new))
-        if key < best_key:
+        if key[0] < plan.size[0] and (best_key is None or key < best_key):
             best, best_key = tuple(new), key
-    if best is not None and best_key[:2] == size:
-        return None  # fewer ops alone is resynth-1q's job; a block must get cheaper in 2q/depth
     return best
 
 
@@ -425,25 +232,22 @@ def _key(block: _Block, gate_set: _GateSet) -> _Key:
     return _Key((tuple([op for _, op in block.items]), block.pair, gate_set, block.from_zero))
 
 
-def _rewrites(
-    blocks: list[_Block], gate_set: _GateSet, seen: UnitaryRecall | None
-) -> list[tuple[Op, ...] | None]:
+def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] | None]:
     """Each block's rewrite, or None where it stays (a lone gate always does).
 
     The blocks not met before are planned first, so that their CX counts and their
     syntheses run as batches (``min_cx_counts``, ``syntheses_of``: the same bits
-    as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision
-    but those made with what ``seen`` recalled.
+    as one by one, with far fewer NumPy calls); ``_REWRITES`` keeps every decision.
     """
-    for cache in (_REWRITES, _BOUNDS, _SYNTHESES):
+    for cache in (_REWRITES, _SYNTHESES):
         if len(cache) > _CACHE_SIZE:
             cache.clear()
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
-    plans, syntheses = _plans([k.key for k in new], gate_set, seen=seen)
+    plans, syntheses = _plans([k.key for k in new], gate_set.entangler)
     decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
-    _REWRITES.update((k, decided[k]) for k, p in zip(new, plans, strict=True) if not p.recalled)
+    _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 
 
@@ -544,9 +348,12 @@ def resynth_2q(
     count ``k`` follows from the Shende–Bullock–Markov invariants, and the circuit from
     the KAK decomposition in the magic basis (``two_qubit_synthesis``): a fixed ``k``-CX
     template locally equivalent to the block, with the local gates that make it equal.
-    The block is replaced when the new circuit has no more ops, and fewer two-qubit
-    ops or as many and a smaller depth; its CX stay on the block's pair. Symbolic ops end
-    blocks: their angles are not numbers.
+    The block is replaced when ``k`` is below its two-qubit op count, whatever the
+    single-qubit ops the new circuit needs (a two-qubit gate costs far more on hardware;
+    ``resynth-1q`` then merges the new single-qubit layers with their neighbours). A
+    block with as many CX as its operator needs is kept: rewriting it could only move
+    single-qubit gates, which ``resynth-1q`` shortens anyway. The CX stay on the block's
+    pair. Symbolic ops end blocks: their angles are not numbers.
 
     With ``from_zero``, a block whose qubits are both still in ``|0⟩`` (only constant
     single-qubit ops before it, which join it) may instead become the preparation of its
@@ -573,9 +380,9 @@ def resynth_2q(
     circuit with a readout and no state input, the final state from ``|0…0⟩`` up to
     global phase (hence every readout). Cost: O(ops), plus for each block of two or more
     ops not met before (decisions are kept for the process) its 4×4 unitary and CX count
-    and, unless a bound (from the count, then from the KAK template's layers) rules it
-    out, a KAK synthesis (three 4×4 eigendecompositions); the counts, bounds and
-    syntheses of one run are computed as stacked batches.
+    and, where the count is below the block's, a KAK synthesis (three 4×4
+    eigendecompositions); the counts and syntheses of one run are computed as stacked
+    batches.
     """
     if not isinstance(from_zero, bool):
         raise ValueError(f"resynth-2q from_zero must be True or False, got {from_zero!r}")
@@ -584,11 +391,7 @@ def resynth_2q(
     fresh = set(range(circuit.num_qubits)) if state_only else set()
     blocks: list[_Block] = []
     out = _blocks(circuit, ctx, blocks.append, fresh)
-    if gate_set is None:
-        rewrites = [None] * len(blocks)
-    else:
-        seen = None if ctx.memo is None else ctx.memo.setdefault("resynth-2q", UnitaryRecall())
-        rewrites = _rewrites(blocks, gate_set, seen)
+    rewrites = [None] * len(blocks) if gate_set is None else _rewrites(blocks, gate_set)
     for block, new in zip(blocks, rewrites, strict=True):
         _emit(block, new, out)
     out.sort()  # by (position, index): unique, so the ops are never compared

@@ -8,14 +8,12 @@ to phase (the forms of ``resynth-1q``), and each CX stays a CX or becomes ``H·C
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
-from qadl.passes.kak_batch import phase_distance_estimates, within_phase
 from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 
@@ -23,7 +21,6 @@ __all__ = [
     "LAYER_TOL",
     "clear_cache",
     "fold_hadamards",
-    "layer_costs",
     "proportional_to_identity",
     "synthesize_2q",
     "to_ops",
@@ -40,34 +37,6 @@ LAYER_TOL = 1e-12
 def proportional_to_identity(m: np.ndarray) -> bool:
     """A phase times I within ``LAYER_TOL`` (linear: ``rz(ε)`` is not, for ``ε > ~1.4e-12``)."""
     return phase_distance(m, _I2) <= LAYER_TOL
-
-
-_AXIS_MARGIN = 1e-9
-"""How far (in SU(2) entries) a matrix must be from every X, Y and Z rotation to be
-counted as two ops: one gate of a form within ``LAYER_TOL`` of it is within ~1e-11."""
-
-
-def layer_costs(mats: np.ndarray) -> tuple[list[bool], list[int]]:
-    """For a stack of 2×2 unitaries: which are phases, and a lower bound on each one's ops.
-
-    The phases are ``proportional_to_identity``'s decisions (``within_phase``). The bound
-    is for gate sets without ``U`` (where one ``U`` writes any matrix): 0 for a phase or a
-    matrix near one, 1 for a rotation about X, Y or Z up to phase (RZ, P, RY, RX, SX, X:
-    every one-gate candidate of ``_shortest_spec``) or a matrix near one, else 2.
-    """
-    dist = phase_distance_estimates(mats, _I2)
-    phases = within_phase(mats, _I2, LAYER_TOL, dist)
-    dets = mats[:, 0, 0] * mats[:, 1, 1] - mats[:, 0, 1] * mats[:, 1, 0]
-    v = mats / np.sqrt(dets)[:, None, None]  # in SU(2): [[a, -b*], [b, a*]]
-    a, b = v[:, 0, 0], v[:, 1, 0]
-    real_a = abs(a.imag) <= _AXIS_MARGIN
-    axis = (
-        (abs(b) <= _AXIS_MARGIN)  # Z
-        | (real_a & (abs(b.imag) <= _AXIS_MARGIN))  # Y
-        | (real_a & (abs(b.real) <= _AXIS_MARGIN))  # X
-    )
-    bound = np.where(dist <= 2 * LAYER_TOL, 0, np.where(axis, 1, 2))
-    return phases.tolist(), bound.tolist()
 
 
 def _with_phase_gates(spec: Spec) -> Spec:
@@ -107,13 +76,8 @@ def clear_cache() -> None:
     _SPECS.clear()
 
 
-def _single_qubit_ops(
-    m: np.ndarray, qubit: int, allowed: frozenset[Gate], budget: float = math.inf
-) -> list[Op] | None:
-    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None.
-
-    Also None when that sequence is longer than ``budget``.
-    """
+def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> list[Op] | None:
+    """The shortest sequence of ``allowed`` gates equal to ``m`` up to phase, or None."""
     key = (m.tobytes(), allowed)
     spec = _SPECS.get(key, _MISSING)
     if spec is _MISSING:
@@ -121,7 +85,7 @@ def _single_qubit_ops(
         if len(_SPECS) >= _SPECS_SIZE:
             _SPECS.clear()
         _SPECS[key] = spec
-    return None if spec is None or len(spec) > budget else spec_ops(spec, qubit)
+    return None if spec is None else spec_ops(spec, qubit)
 
 
 def _shortest_spec(m: np.ndarray, allowed: frozenset[Gate]) -> Spec | None:
@@ -191,12 +155,10 @@ def to_ops(
     pair: tuple[int, int],
     entangler: Gate,
     allowed: frozenset[Gate],
-    limit: float = math.inf,
 ) -> list[Op] | None:
     """The circuit as ops on ``pair`` in ``allowed`` gates, or None if a layer cannot be.
 
-    ``synth``'s layers must already suit ``entangler`` (see ``with_entangler``). None
-    too when it would have more than ``limit`` ops: the layers are written only until then.
+    ``synth``'s layers must already suit ``entangler`` (see ``with_entangler``).
     """
     ops: list[Op] = []
     for j, layer in enumerate(synth.layers):
@@ -205,11 +167,11 @@ def to_ops(
             qubits = (pair[control], pair[target])
             ops.append(Op(entangler, qubits if entangler is Gate.CX else tuple(sorted(qubits))))
         for local, m in enumerate(layer):
-            one = _single_qubit_ops(m, pair[local], allowed, limit - len(ops))
+            one = _single_qubit_ops(m, pair[local], allowed)
             if one is None:
                 return None
             ops += one
-    return ops if len(ops) <= limit else None
+    return ops
 
 
 def synthesize_2q(u: np.ndarray, pair: tuple[int, int], k: int | None = None) -> list[Op]:

@@ -57,6 +57,12 @@ def random_case(seed: int, num_qubits: int = 4, num_ops: int = 24, *, gates=None
     return c.with_ops(ops)
 
 
+def cost(circuit: Circuit) -> tuple[int, int]:
+    """(two-qubit ops, ops): no pass increases it (resynth-2q may add single-qubit ops
+    only where it removes two-qubit ones)."""
+    return sum(len(o.qubits) == 2 for o in circuit.ops), len(circuit.ops)
+
+
 def random_readout(rng: np.random.Generator, num_qubits: int, kind: str) -> Readout:
     """A probs readout on a random subset, or a random Pauli expval readout."""
     if kind == "probs":

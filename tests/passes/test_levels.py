@@ -15,6 +15,7 @@ from .helpers import (
     CANCELLY_GATES,
     PROPERTY,
     assert_same_outputs,
+    cost,
     random_case,
     random_readout,
     seeds,
@@ -27,10 +28,11 @@ CTX = PassContext(verify=True)
 @PROPERTY
 @given(seed=seeds)
 def test_level_without_readout_preserves_operator(level, seed):
-    """No readout: every level keeps the operator (up to global phase) and never grows."""
+    """No readout: every level keeps the operator (up to global phase) and never grows (O3:
+    its ops only where it has fewer two-qubit ops)."""
     c = random_case(seed, num_qubits=4, num_ops=30, gates=CANCELLY_GATES if seed % 2 else None)
     out = optimize(c, level, ctx=CTX)
-    assert len(out.ops) <= len(c.ops)
+    assert cost(out) <= cost(c) if level == 3 else len(out.ops) <= len(c.ops)
     assert_equivalent(out, c, rng=np.random.default_rng(seed))
     assert optimize(c, level) == out  # deterministic
 

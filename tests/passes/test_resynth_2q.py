@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from qadl.ir.circuit import Circuit
 from qadl.ir.gates import GATES, Gate
-from qadl.passes import compile_for_target, optimize, resynth_2q
+from qadl.passes import compile_for_target, optimize, resynth_1q, resynth_2q
 from qadl.passes.analysis import circuit_stats, non_native_ops, uncoupled_ops
 from qadl.passes.base import PassContext
 from qadl.passes.kak import (
@@ -26,7 +26,15 @@ from qadl.passes.kak import (
 from qadl.passes.two_qubit_ops import synthesize_2q
 from qadl.testing import assert_equivalent, random_circuit
 
-from .helpers import PROPERTY, PROPERTY_SMALL, assert_same_outputs, line_target, op, seeds
+from .helpers import (
+    PROPERTY,
+    PROPERTY_SMALL,
+    assert_same_outputs,
+    cost,
+    line_target,
+    op,
+    seeds,
+)
 
 CTX = PassContext(verify=True)
 _CX = GATES[Gate.CX].matrix()
@@ -219,8 +227,9 @@ def test_zz_feature_map_block_in_own_gates():
     assert_equivalent(out, c)
 
 
-def test_block_is_kept_when_its_rewrite_has_more_ops():
-    """cx; p q1; cx; ry q0; cx; p q1; cx: 2 CX suffice, but in p/ry gates that takes 16 ops."""
+def test_fewer_cx_win_over_more_single_qubit_ops():
+    """cx; p q1; cx; ry q0; cx; p q1; cx: 2 CX suffice; in p/ry gates that takes more ops,
+    and the block is still rewritten (two-qubit gates are what a device pays for)."""
     c = circ(
         2,
         op(Gate.CX, 0, 1), op(Gate.P, 1, angles=(0.7,)), op(Gate.CX, 0, 1),
@@ -228,7 +237,10 @@ def test_block_is_kept_when_its_rewrite_has_more_ops():
         op(Gate.CX, 0, 1), op(Gate.P, 1, angles=(0.4,)), op(Gate.CX, 0, 1),
     )  # fmt: skip
     assert min_cx_count(block_unitary(list(c.ops), (0, 1))) == 2
-    assert resynth_2q(c) == c
+    out = resynth_2q(c, ctx=CTX)
+    assert _two(out) == 2 and len(out.ops) > len(c.ops)
+    assert {o.gate for o in out.ops} <= {Gate.CX, Gate.P, Gate.RY}
+    assert_equivalent(out, c)
     assert _two(resynth_2q(c, gates="u")) == 2
 
 
@@ -249,7 +261,7 @@ def test_native_circuits_stay_native(gates, seed):
     c = random_circuit(rng, 3, 24, gates=gates, num_params=0, num_features=0)
     out = resynth_2q(c, ctx=CTX)
     assert {o.gate for o in out.ops} <= {o.gate for o in c.ops}
-    assert _two(out) <= _two(c) and len(out.ops) <= len(c.ops)
+    assert _two(out) < _two(c) or out == c  # every rewrite has fewer two-qubit ops
     assert_equivalent(out, c, rng=rng)
 
 
@@ -266,8 +278,9 @@ def test_block_keeps_its_pair():
     assert_equivalent(out, c)
 
 
-def test_equal_count_shallower_block_is_replaced():
-    """Three CX with deep single-qubit layers ==> (in U gates) three CX, shallower, fewer ops."""
+def test_block_with_the_fewest_cx_is_kept_for_resynth_1q():
+    """Three CX with deep single-qubit layers need three CX: the block stays in every gate
+    set (a rewrite could only move single-qubit gates); resynth-1q shortens its runs."""
     rng = np.random.default_rng(3)
     ops = []
     for _ in range(3):
@@ -276,12 +289,12 @@ def test_equal_count_shallower_block_is_replaced():
                 ops.append(op(g, q, angles=(float(rng.normal()),)))
         ops.append(op(Gate.CX, 0, 1))
     c = circ(2, *ops)
-    assert resynth_2q(c) == c  # in rz/rx the outer layers would take 3 gates each: deeper
-    out = resynth_2q(c, ctx=CTX, gates="u")
-    assert _two(out) == 3
-    assert circuit_stats(out).depth < circuit_stats(c).depth
-    assert len(out.ops) < len(c.ops)
-    assert_equivalent(out, c)
+    assert min_cx_count(block_unitary(list(c.ops), (0, 1))) == 3
+    assert resynth_2q(c) == c
+    assert resynth_2q(c, ctx=CTX, gates="u") == c
+    shorter = resynth_1q(c, ctx=CTX, form="xyz")
+    assert _two(shorter) == 3 and circuit_stats(shorter).depth < circuit_stats(c).depth
+    assert_equivalent(shorter, c)
 
 
 def test_minimal_block_is_kept():
@@ -372,7 +385,8 @@ def test_leading_gates_wait_for_a_non_fresh_partner():
 @PROPERTY
 @given(seed=seeds)
 def test_from_zero_keeps_readout_values(seed):
-    """from_zero=True on constant circuits with a readout: outputs from |0…0⟩ kept, no growth."""
+    """from_zero=True on constant circuits with a readout: outputs from |0…0⟩ kept; fewer
+    two-qubit ops or the same circuit."""
     from .helpers import random_readout
 
     rng = np.random.default_rng(seed)
@@ -380,7 +394,7 @@ def test_from_zero_keeps_readout_values(seed):
     c = random_circuit(rng, 3, 16, gates=gates, num_params=0, num_features=0)
     c = replace(c, readout=random_readout(rng, 3, "expval" if seed % 2 else "probs"))
     out = resynth_2q(c, ctx=CTX, from_zero=True)
-    assert _two(out) <= _two(c) and len(out.ops) <= len(c.ops)
+    assert _two(out) < _two(c) or out == c
     assert_same_outputs(out, c, seed=seed, states=0)
 
 
@@ -388,14 +402,15 @@ def test_from_zero_keeps_readout_values(seed):
 @PROPERTY
 @given(seed=seeds)
 def test_o3_keeps_readout_and_operator_on_constant_circuits(seed):
-    """O3 (now with resynth-2q) on constant circuits: readout values / operator kept, no growth."""
+    """O3 (with resynth-2q) on constant circuits: readout values / operator kept, no growth
+    (in two-qubit ops, then ops)."""
     from .helpers import random_readout
 
     rng = np.random.default_rng(seed)
     gates = (Gate.H, Gate.CX, Gate.CZ, Gate.RZ, Gate.RX, Gate.RY, Gate.SWAP, Gate.RZZ, Gate.CRZ)
     c = random_circuit(rng, 3, 24, gates=gates, num_params=0, num_features=0)
     bare = optimize(c, 3, ctx=CTX)
-    assert len(bare.ops) <= len(c.ops)
+    assert cost(bare) <= cost(c)
     assert_equivalent(bare, c, rng=rng)
     with_readout = replace(c, readout=random_readout(rng, 3, "expval" if seed % 2 else "probs"))
     assert_same_outputs(optimize(with_readout, 3, ctx=CTX), with_readout, seed=seed, states=0)

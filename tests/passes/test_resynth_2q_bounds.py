@@ -1,8 +1,7 @@
-"""resynth-2q's stacked steps and op bound decide exactly what the one-by-one path decides."""
+"""resynth-2q's stacked steps decide exactly what the one-by-one path decides."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import math
 
@@ -19,9 +18,6 @@ from qadl.passes.resynth_1q import resynth_1q
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import (
     LAYER_TOL,
-    _shortest_spec,
-    layer_costs,
-    proportional_to_identity,
     with_entangler,
     with_entangler_all,
 )
@@ -36,14 +32,6 @@ _resynth_1q = importlib.import_module("qadl.passes.resynth_1q")
 _SPECIAL = (0.0, 1e-13, 1e-12, 1.4142135623730951e-12, 1e-9, -1e-9, math.pi / 4, math.pi / 2)
 _SPECIAL += (math.pi, -math.pi / 2, 3 * math.pi / 4, 2 * math.pi, 2 * math.pi - 1e-12, 1.0)
 _ONE_QUBIT = (Gate.RX, Gate.RY, Gate.RZ, Gate.P, Gate.H, Gate.SX, Gate.X, Gate.S, Gate.T, Gate.U)
-_NO_U_SETS = (
-    frozenset({Gate.RX, Gate.RY, Gate.RZ}),
-    frozenset({Gate.RY, Gate.RZ}),
-    frozenset({Gate.RZ, Gate.SX, Gate.X}),
-    frozenset({Gate.P, Gate.RY}),
-    frozenset({Gate.P, Gate.SX, Gate.X}),
-)
-
 
 def _angle(rng: np.random.Generator) -> float:
     if rng.random() < 0.5:
@@ -88,34 +76,6 @@ def test_within_phase_decides_as_phase_distance(seed):
     assert within_phase(u, v, 1e-11).tolist() == want
 
 
-@PROPERTY
-@given(seed=seeds)
-def test_layer_costs_bound_every_written_layer(seed):
-    """Phases are ``proportional_to_identity``'s; no layer is written in fewer ops than bounded.
-
-    The matrices include axis rotations by multiples of π/4 and by 1e-9 and 1e-12, phases,
-    H, S, T and SX products, and matrices at the phase decision's boundary.
-    """
-    rng = np.random.default_rng(seed)
-    mats = [_matrix(rng) for _ in range(30)] + [_near_identity(rng, LAYER_TOL) for _ in range(10)]
-    phases, bounds = layer_costs(np.array(mats))
-    assert phases == [proportional_to_identity(m) for m in mats]
-    for m, bound in zip(mats, bounds, strict=True):
-        for allowed in _NO_U_SETS:
-            spec = _shortest_spec(m, allowed)
-            assert spec is None or len(spec) >= bound, (m, allowed, spec, bound)
-
-
-def test_layer_costs_tell_axis_rotations_from_the_rest():
-    """The bound is 1 exactly on rotations about X, Y, Z (P, SX, X too), 2 on H and U."""
-    axis = [GATES[g].matrix([0.3]) for g in (Gate.RX, Gate.RY, Gate.RZ, Gate.P)]
-    axis += [GATES[Gate.SX].matrix(), GATES[Gate.X].matrix(), GATES[Gate.RZ].matrix([1e-9])]
-    other = [GATES[Gate.H].matrix(), GATES[Gate.U].matrix([0.3, 0.2, 0.1])]
-    phases, bounds = layer_costs(np.array([*axis, *other, np.eye(2, dtype=complex)]))
-    assert bounds == [1] * len(axis) + [2] * len(other) + [0]
-    assert phases == [False] * (len(axis) + len(other)) + [True]
-
-
 def _block(rng: np.random.Generator, pair: tuple[int, int], entangler: Gate, n: int) -> list[Op]:
     ops = []
     for _ in range(n):
@@ -141,49 +101,6 @@ def test_block_unitaries_are_block_unitary(seed):
     got = block_unitaries(blocks)
     for u, (ops, pair) in zip(got, blocks, strict=True):
         assert u.tobytes() == block_unitary(ops, pair).tobytes()
-
-
-def _decisions(blocks, gate_set, unbounded: bool):
-    keys = [(tuple(ops), pair, gate_set, False) for ops, pair in blocks]
-    plans, syntheses = _resynth._plans(keys, gate_set, bounded=False)
-    if unbounded:
-        syntheses = {u: s and dataclasses.replace(s, min_ops=0) for u, s in syntheses.items()}
-    return [_resynth._replacement(*k, p, syntheses) for k, p in zip(keys, plans, strict=True)]
-
-
-def test_op_bound_rejects_only_what_writing_the_layers_rejects():
-    """With and without the op bound, every block gets the same rewrite (or none).
-
-    Blocks of 2 to 16 ops in CZ + RX/RY/RZ and in CX + RZ/SX/X, with special angles; the
-    bound must reject some of them, or the test would prove nothing.
-    """
-    rng = np.random.default_rng(11)
-    sets = (
-        _resynth._GateSet(Gate.CZ, frozenset({Gate.CZ, Gate.RX, Gate.RY, Gate.RZ})),
-        _resynth._GateSet(Gate.CX, frozenset({Gate.CX, Gate.RZ, Gate.SX, Gate.X})),
-    )
-    rejected_by_bound = 0
-    for gate_set in sets:
-        blocks = [
-            (_block(rng, (0, 1), gate_set.entangler, int(rng.integers(2, 17))), (0, 1))
-            for _ in range(300)
-        ]
-        _resynth.clear_caches()
-        plain = _decisions(blocks, gate_set, unbounded=True)
-        _resynth.clear_caches()
-        bounded = _decisions(blocks, gate_set, unbounded=False)
-        assert bounded == plain
-        keys = [(tuple(ops), pair, gate_set, False) for ops, pair in blocks]
-        plans, found = _resynth._plans(keys, gate_set, bounded=False)
-        rejected_by_bound += sum(
-            p.unitary is not None
-            and found[p.unitary] is not None
-            and found[p.unitary].min_ops
-            > len(k[0])
-            >= len(found[p.unitary].circuit.cx) + found[p.unitary].rotations
-            for k, p in zip(keys, plans, strict=True)
-        )
-    assert rejected_by_bound > 0
 
 
 # -- stacked steps of the synthesis and of the layer writing -------------------------------------

@@ -17,8 +17,8 @@ from qadl.passes.kak import (
     min_cx_count,
     two_qubit_synthesis,
 )
-from qadl.passes.kak_batch import min_cx_counts, templates, two_qubit_syntheses
-from qadl.passes.two_qubit_ops import proportional_to_identity, to_ops, with_entangler
+from qadl.passes.kak_batch import min_cx_counts, two_qubit_syntheses
+from qadl.passes.two_qubit_ops import with_entangler
 from qadl.testing import random_circuit
 
 from .helpers import PROPERTY, assert_same_layers, seeds
@@ -47,38 +47,26 @@ def _three_cz_depth_five(rng: np.random.Generator) -> list[Op]:
     return ops
 
 
-def _busy(layers) -> int:
-    return sum(not all(map(proportional_to_identity, layer)) for layer in layers)
-
-
 @PROPERTY
 @given(seed=seeds)
 def test_synthesis_cache_is_the_plain_synthesis(seed):
-    """The by-bytes cache gives the matrices and busy count of a fresh synthesis, bit for bit."""
+    """A synthesis, alone or stacked with another, is the one-by-one synthesis written for
+    the entangler, bit for bit, and the by-bytes cache keeps it."""
     rng = np.random.default_rng(seed)
     ops = [_rotation(rng, int(rng.integers(2))) for _ in range(3)] + _three_cz_depth_five(rng)
     u = block_unitary(ops, (0, 1))
+    other = block_unitary(_three_cz_depth_five(rng), (0, 1))
     for entangler in (Gate.CX, Gate.CZ):
         want = with_entangler(two_qubit_synthesis(u), entangler)
         key = u.tobytes()
-        alone = _resynth._synthesize(None, u[None], [0], [key], entangler)[key]  # no templates
-        found = _resynth._synthesize(templates(u[None]), u[None], [0], [key], entangler)[key]
-        assert _resynth._SYNTHESES[key, entangler] is found  # cached
-        assert alone.circuit.cx == found.circuit.cx
-        counts = ("busy", "rotations", "min_ops")
-        assert [getattr(alone, c) for c in counts] == [getattr(found, c) for c in counts]
-        assert_same_layers(alone.circuit.layers, found.circuit.layers)
-        synth = found.circuit
-        assert synth.cx == want.cx
-        assert found.busy == _busy(want.layers)
-        rotations = sum(not proportional_to_identity(m) for layer in want.layers for m in layer)
-        assert found.rotations == rotations
-        written = to_ops(synth, (0, 1), entangler, frozenset({Gate.U, entangler}))
-        assert len(written) >= len(synth.cx) + rotations
-        for gates in ({Gate.RX, Gate.RY, Gate.RZ}, {Gate.RZ, Gate.SX, Gate.X}):
-            native = to_ops(synth, (0, 1), entangler, frozenset({entangler, *gates}))
-            assert native is None or len(native) >= found.min_ops
-        assert_same_layers(synth.layers, want.layers)
+        _resynth.clear_caches()
+        alone = _resynth._synthesize(u[None], [key], entangler)[key]  # one: no templates
+        pair = np.stack([u, other])
+        stacked = _resynth._synthesize(pair, [key, other.tobytes()], entangler)[key]
+        assert _resynth._SYNTHESES[key, entangler] is stacked  # cached
+        for found in (alone, stacked):
+            assert found.cx == want.cx
+            assert_same_layers(found.layers, want.layers)
 
 
 @PROPERTY
@@ -136,27 +124,6 @@ def test_block_size_is_the_general_definition(seed):
     ]
     assert _resynth._size(ops) == _plain_size(ops)
 
-
-_GATE_SETS = (
-    (Gate.CZ, frozenset({Gate.CZ, Gate.RX, Gate.RY, Gate.RZ})),
-    (Gate.CX, frozenset({Gate.CX, Gate.RZ, Gate.SX, Gate.X})),
-    (Gate.CX, frozenset({Gate.CX, Gate.U})),
-)
-
-
-@PROPERTY
-@given(seed=seeds)
-def test_op_limit_gives_the_full_rewrite_or_none(seed):
-    """``to_ops(..., limit)`` is ``to_ops(...)`` when that has at most ``limit`` ops, else None."""
-    rng = np.random.default_rng(seed)
-    u = block_unitary([_u(rng, 0), _u(rng, 1), *_three_cz_depth_five(rng)], (0, 1))
-    for entangler, allowed in _GATE_SETS:
-        synth = with_entangler(two_qubit_synthesis(u), entangler)
-        full = to_ops(synth, (2, 5), entangler, allowed)
-        assert full is not None
-        for limit in range(len(full) + 2):
-            want = full if len(full) <= limit else None
-            assert to_ops(synth, (2, 5), entangler, allowed, limit) == want
 
 
 def _same_synthesis(got, want) -> bool:

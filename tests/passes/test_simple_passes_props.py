@@ -9,7 +9,7 @@ from hypothesis import given
 from qadl.passes import REGISTRY, PassContext
 from qadl.testing import assert_equivalent
 
-from .helpers import CANCELLY_GATES, PROPERTY, random_case, random_readout, seeds
+from .helpers import CANCELLY_GATES, PROPERTY, cost, random_case, random_readout, seeds
 
 OPERATOR_PASSES = [
     "drop-identities",
@@ -26,11 +26,12 @@ CTX = PassContext(verify=True)
 @PROPERTY
 @given(seed=seeds)
 def test_preserves_operator_and_never_grows(name, seed):
-    """pass(c) ≡ c (up to global phase, symbols bound to random values); len(pass(c)) <= len(c)."""
+    """pass(c) ≡ c (up to global phase, symbols bound to random values); len(pass(c)) <= len(c)
+    (resynth-2q: ``cost``, its ops grow only where its two-qubit ops shrink)."""
     gates = CANCELLY_GATES if seed % 2 else None
     c = random_case(seed, num_qubits=4, num_ops=28, gates=gates)
     out = REGISTRY[name](c, ctx=CTX)
-    assert len(out.ops) <= len(c.ops)
+    assert cost(out) <= cost(c) if name == "resynth-2q" else len(out.ops) <= len(c.ops)
     for k in range(2):
         assert_equivalent(out, c, rng=np.random.default_rng(seed + k))
 
@@ -98,7 +99,7 @@ def test_idempotent(name, seed):
 @PROPERTY
 @given(seed=seeds)
 def test_resynth_2q_on_constant_circuits(seed):
-    """All-constant random circuits: operator kept, no more CX and no more ops, often fewer CX."""
+    """All-constant random circuits: operator kept, fewer two-qubit ops or the same circuit."""
     from qadl.ir.gates import Gate
     from qadl.testing import random_circuit
 
@@ -118,6 +119,5 @@ def test_resynth_2q_on_constant_circuits(seed):
         np.random.default_rng(seed), 3, 20, gates=gates, num_params=0, num_features=0
     )
     out = REGISTRY["resynth-2q"](c, ctx=CTX)
-    two = lambda circuit: sum(len(o.qubits) == 2 for o in circuit.ops)  # noqa: E731
-    assert two(out) <= two(c) and len(out.ops) <= len(c.ops)
+    assert cost(out)[0] < cost(c)[0] or out == c
     assert_equivalent(out, c, rng=np.random.default_rng(seed))
