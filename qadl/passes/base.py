@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +24,7 @@ __all__ = [
     "Pipeline",
     "TraceEntry",
     "circuit_pass",
+    "cyclic_gc_paused",
     "fixed_point",
     "is_fixed",
     "is_protected",
@@ -113,6 +116,27 @@ def is_fixed(op: Op, ctx: PassContext) -> bool:
     return not op.tags & ctx.protected
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (restored after, on error too).
+
+    Compiling allocates thousands of short-lived ops, expressions and tuples, freed by
+    reference counting as they go (they form almost no cycles), yet their allocation
+    triggers collections, and some of those walk every tracked object of the process:
+    with SciPy, Numba or Qiskit loaded, one full collection costs more than a whole
+    compile. A collector the caller disabled stays disabled; a nested pause leaves the
+    outer one to restore it. Usable as a decorator too.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _run_traced(
     name: str, fn: Callable[..., Circuit], circuit: Circuit, ctx: PassContext, kwargs
 ) -> Circuit:
@@ -194,8 +218,13 @@ class fixed_point:
 
         A pass is skipped when the circuit equals one it has already returned unchanged:
         passes are pure functions, so it would return it unchanged again. The rounds, and
-        so the result, are those of running every pass every round.
+        so the result, are those of running every pass every round. The cyclic garbage
+        collector is paused meanwhile (``cyclic_gc_paused``).
         """
+        with cyclic_gc_paused():
+            return self._run(circuit, ctx)
+
+    def _run(self, circuit: Circuit, ctx: PassContext) -> Circuit:
         passes = tuple(self.passes)
         settled: list[Circuit | None] = [None] * len(passes)
         for _ in range(self.max_rounds):

@@ -15,7 +15,15 @@ from qadl.ir.gates import GATES, Gate
 from qadl.ir.target import Target
 from qadl.ir.verify import verify
 from qadl.passes.analysis import circuit_stats, non_native_ops, uncoupled_ops
-from qadl.passes.base import REGISTRY, PassContext, PassTrace, Pipeline, TraceEntry, fixed_point
+from qadl.passes.base import (
+    REGISTRY,
+    PassContext,
+    PassTrace,
+    Pipeline,
+    TraceEntry,
+    cyclic_gc_paused,
+    fixed_point,
+)
 from qadl.passes.levels import LEVELS, POST_ROUTING
 from qadl.passes.route_sabre import RoutingError, route
 from qadl.passes.translate_basis import TranslationError, native_gates
@@ -195,6 +203,7 @@ def _timed(name: str, fn: Callable[[], object], circuit: Circuit, trace: PassTra
     return result
 
 
+@cyclic_gc_paused()
 def compile_for_target(
     circuit: Circuit,
     target: Target,
@@ -214,7 +223,8 @@ def compile_for_target(
     point, ``translate-basis`` (3-qubit gates become 2-qubit ones), ``route-sabre``,
     ``translate-basis`` again (the SWAPs), then ``POST_ROUTING[level]`` with
     ``resynth-1q`` in the target's native form. Every entry of the returned trace is one
-    pass run, for ``qadl compile --report``.
+    pass run, for ``qadl compile --report``. The cyclic garbage collector is paused
+    meanwhile (``base.cyclic_gc_paused``).
 
     Args:
         circuit: the lowered circuit.

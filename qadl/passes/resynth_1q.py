@@ -20,6 +20,7 @@ __all__ = [
     "FORMS",
     "Spec",
     "clear_cache",
+    "first_matches",
     "resynth_1q",
     "spec_matrix",
     "spec_ops",
@@ -248,21 +249,25 @@ def _decide(
 
 
 def _first_matches(mats: np.ndarray, form: str, atol: float, limits: list[int]) -> list:
-    """``_first_match(mats[i], form, atol, limits[i])`` of each matrix, the same specs.
+    """``_first_match(mats[i], form, atol, limits[i])`` of each matrix, the same specs."""
+    candidates = []
+    for mat, limit in zip(mats, limits, strict=True):
+        specs = sorted(FORMS[form](*zyz_angles(mat), atol), key=len)
+        candidates.append([spec for spec in specs if len(spec) < limit])
+    return first_matches(mats, candidates, atol)
 
-    Every candidate shorter than its limit is checked, in stacked calls: the candidates'
-    matrices as ``spec_matrix`` builds them (``products``) and the phase-distance tests
-    as ``kak_batch.within_phase`` decides them (``phase_distance``'s own decisions); each
-    matrix then takes its first candidate that passes, in ``_first_match``'s order.
+
+def first_matches(mats: np.ndarray, candidates: list[list[Spec]], atol: float) -> list:
+    """For each matrix of the stack ``mats``, the first of its ``candidates`` equal to it up
+    to phase within ``atol``, or None.
+
+    Every candidate is checked, in stacked calls: the candidates' matrices as
+    ``spec_matrix`` builds them (``products``) and the phase-distance tests as
+    ``kak_batch.within_phase`` decides them (``phase_distance``'s own decisions); each
+    matrix then takes its first candidate that passes, in order.
     """
-    rows: list[int] = []
-    specs: list[Spec] = []
-    for i, mat in enumerate(mats):
-        for spec in sorted(FORMS[form](*zyz_angles(mat), atol), key=len):
-            if len(spec) >= limits[i]:
-                break
-            rows.append(i)
-            specs.append(spec)
+    rows = [i for i, specs in enumerate(candidates) for _ in specs]
+    specs = [spec for group in candidates for spec in group]
     out: list[Spec | None] = [None] * len(mats)
     if not specs:
         return out

@@ -21,7 +21,7 @@ from qadl.passes.kak_batch import block_unitaries, min_cx_counts, syntheses_of, 
 from qadl.passes.resynth_1q import clear_cache as forget_runs
 from qadl.passes.rules import phase_distance
 from qadl.passes.two_qubit_ops import clear_cache as forget_layer_sequences
-from qadl.passes.two_qubit_ops import to_ops, with_entangler, with_entangler_all
+from qadl.passes.two_qubit_ops import learn_layers, to_ops, with_entangler, with_entangler_all
 
 __all__ = ["clear_caches", "resynth_2q"]
 
@@ -110,14 +110,16 @@ class _Plan:
 
 
 def _plans(
-    keys: list[tuple], entangler: Gate
+    keys: list[tuple], gate_set: _GateSet
 ) -> tuple[list[_Plan], dict[bytes, TwoQubitSynthesis | None]]:
     """The plan of each block ``(ops, pair, …)`` and the syntheses the plans name.
 
-    The blocks' unitaries and CX counts are computed in one batch each, and the
-    syntheses that ``_SYNTHESES`` lacks in one more (``syntheses_of``). Returned rather
+    The blocks' unitaries and CX counts are computed in one batch each, the syntheses
+    that ``_SYNTHESES`` lacks in one more (``syntheses_of``), and the gate sequences of
+    the single-qubit layers to be written in another (``learn_layers``). Returned rather
     than read back from the cache, which another run may empty meanwhile.
     """
+    entangler = gate_set.entangler
     if not keys:
         return [], {}
     us = block_unitaries([(ops, pair) for ops, pair, *_ in keys])
@@ -134,6 +136,9 @@ def _plans(
             found[unitary] = known  # type: ignore[assignment]
     if new:
         found.update(_synthesize(us[list(new.values())], list(new), entangler))
+    written = [found[u] for i, u in unitaries.items() if _fewer_cx(found[u], sizes[i])]
+    layers = [m for synth in written for layer in synth.layers for m in layer]
+    learn_layers(layers, gate_set.allowed)
     plans = [_Plan(size, unitaries.get(i)) for i, size in enumerate(sizes)]
     return plans, found
 
@@ -165,9 +170,15 @@ def _operator_replacement(
     if plan.unitary is None:
         return None
     found = syntheses[plan.unitary]
-    if found is None or len(found.cx) >= plan.size[0]:  # failed, or took the next count
+    if not _fewer_cx(found, plan.size):
         return None
     return to_ops(found, pair, gate_set.entangler, gate_set.allowed)
+
+
+def _fewer_cx(synth: TwoQubitSynthesis | None, size: tuple[int, int]) -> bool:
+    """Whether ``synth`` exists and has fewer CX than a block of ``size`` has two-qubit ops
+    (a synthesis whose first count missed the tolerance takes the next one)."""
+    return synth is not None and len(synth.cx) < size[0]
 
 
 def _state_replacement(
@@ -245,7 +256,7 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     keys = [_key(block, gate_set) if len(block.items) > 1 else None for block in blocks]
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
-    plans, syntheses = _plans([k.key for k in new], gate_set.entangler)
+    plans, syntheses = _plans([k.key for k in new], gate_set)
     decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
     _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]

@@ -14,13 +14,15 @@ import numpy as np
 from qadl.ir.circuit import Op
 from qadl.ir.gates import GATES, Gate
 from qadl.passes.kak import TwoQubitSynthesis, two_qubit_synthesis
-from qadl.passes.resynth_1q import FORMS, Spec, spec_matrix, spec_ops, zyz_angles
+from qadl.passes.kak_batch import within_phase
+from qadl.passes.resynth_1q import FORMS, Spec, first_matches, spec_ops, zyz_angles
 from qadl.passes.rules import phase_distance
 
 __all__ = [
     "LAYER_TOL",
     "clear_cache",
     "fold_hadamards",
+    "learn_layers",
     "proportional_to_identity",
     "synthesize_2q",
     "to_ops",
@@ -81,29 +83,45 @@ def _single_qubit_ops(m: np.ndarray, qubit: int, allowed: frozenset[Gate]) -> li
     key = (m.tobytes(), allowed)
     spec = _SPECS.get(key, _MISSING)
     if spec is _MISSING:
-        spec = _shortest_spec(m, allowed)
-        if len(_SPECS) >= _SPECS_SIZE:
-            _SPECS.clear()
-        _SPECS[key] = spec
+        learn_layers([m], allowed)
+        spec = _SPECS[key]
     return None if spec is None else spec_ops(spec, qubit)
 
 
-def _shortest_spec(m: np.ndarray, allowed: frozenset[Gate]) -> Spec | None:
-    """The shortest candidate in ``allowed`` gates equal to ``m`` up to phase, or None."""
-    if proportional_to_identity(m):
-        return []
-    t, p, lam = zyz_angles(m)
+def learn_layers(mats: list[np.ndarray], allowed: frozenset[Gate]) -> None:
+    """Find the shortest sequences of ``allowed`` gates for the 2×2 unitaries ``mats`` that
+    ``_SPECS`` lacks, in one batch (``_shortest_specs``), and keep them there."""
+    new = {m.tobytes(): m for m in mats if (m.tobytes(), allowed) not in _SPECS}
+    if not new:
+        return
+    if len(_SPECS) + len(new) > _SPECS_SIZE:
+        _SPECS.clear()
+    specs = _shortest_specs(np.array(list(new.values())), allowed)
+    _SPECS.update(((key, allowed), spec) for key, spec in zip(new, specs, strict=True))
+
+
+def _shortest_specs(mats: np.ndarray, allowed: frozenset[Gate]) -> list[Spec | None]:
+    """For each matrix of a (n, 2, 2) stack, the shortest candidate in ``allowed`` gates
+    equal to it up to phase (within ``LAYER_TOL``), or None; ``[]`` for a phase
+    (``proportional_to_identity``'s decision)."""
+    phases = within_phase(mats, _I2, LAYER_TOL).tolist()
+    angles = [None if phase else zyz_angles(m) for m, phase in zip(mats, phases, strict=True)]
     if Gate.U in allowed:  # one gate, always exact: no search
-        return FORMS["u"](t, p, lam, LAYER_TOL)[0]
+        return [[] if a is None else FORMS["u"](*a, LAYER_TOL)[0] for a in angles]
+    candidates = [[] if a is None else _candidates(*a, allowed) for a in angles]
+    found = first_matches(mats, candidates, LAYER_TOL)
+    return [[] if a is None else spec for a, spec in zip(angles, found, strict=True)]
+
+
+def _candidates(t: float, p: float, lam: float, allowed: frozenset[Gate]) -> list[Spec]:
+    """The candidate sequences in ``allowed`` gates (without ``U``) for ``U(t, p, lam)``,
+    shortest first."""
     candidates: list[Spec] = []
     for form, use_p in _usable_forms(allowed):
         for spec in FORMS[form](t, p, lam, LAYER_TOL):
             candidates.append(_with_phase_gates(spec) if use_p else spec)
     fitting = [c for c in candidates if all(gate in allowed for gate, _ in c)]
-    for spec in sorted(fitting, key=len):
-        if phase_distance(spec_matrix(spec), m) <= LAYER_TOL:
-            return spec
-    return None
+    return sorted(fitting, key=len)
 
 
 def with_entangler(synth: TwoQubitSynthesis, gate: Gate) -> TwoQubitSynthesis:
