@@ -216,7 +216,8 @@ class fixed_point:
     def __call__(self, circuit: Circuit, /, *, ctx: PassContext = DEFAULT) -> Circuit:
         """Run the passes round after round until a whole round changes nothing.
 
-        A pass is skipped when the circuit equals one it has already returned unchanged:
+        A pass is skipped when the circuit equals one it has already returned unchanged
+        (at any place in the sequence: one pass may appear twice, with the same options):
         passes are pure functions, so it would return it unchanged again. The rounds, and
         so the result, are those of running every pass every round. The cyclic garbage
         collector is paused meanwhile (``cyclic_gc_paused``).
@@ -226,16 +227,29 @@ class fixed_point:
 
     def _run(self, circuit: Circuit, ctx: PassContext) -> Circuit:
         passes = tuple(self.passes)
-        settled: list[Circuit | None] = [None] * len(passes)
+        keys = [_settle_key(pass_) for pass_ in passes]
+        settled: dict[object, Circuit] = {}  # pass -> the last circuit it returned unchanged
         for _ in range(self.max_rounds):
             previous = circuit
-            for k, pass_ in enumerate(passes):
-                if settled[k] is not None and (settled[k] is circuit or settled[k] == circuit):
+            for key, pass_ in zip(keys, passes, strict=True):
+                done = settled.get(key)
+                if done is not None and (done is circuit or done == circuit):
                     continue
                 result = pass_(circuit, ctx=ctx)
                 if result is circuit or result == circuit:
-                    settled[k] = circuit
+                    settled[key] = circuit
                 circuit = result
             if circuit == previous:
                 break
         return circuit
+
+
+def _settle_key(pass_: PassLike) -> object:
+    """What identifies ``pass_`` for ``fixed_point``'s skipping: its ``settle_key`` (the
+    same pass with the same options, wherever it appears in the sequence), else itself."""
+    key = getattr(pass_, "settle_key", None)
+    try:
+        hash(key)
+    except TypeError:  # an option value that is not hashable
+        key = None
+    return pass_ if key is None else key

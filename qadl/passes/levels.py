@@ -36,8 +36,18 @@ POST_ROUTING: dict[int, tuple[str, ...]] = {
         "drop-initial-diagonal",
         "resynth-2q",
         "resynth-1q",
+        "commute-cancel",
+        "resynth-1q",
+        "drop-diagonal-before-measure",
+        "drop-initial-diagonal",
     ),
 }
 """Level -> passes run after routing and translation; all of them keep the native basis and
 the coupled pairs (they only delete or merge ops, ``resynth-1q`` is given the target's form,
-and ``resynth-2q`` writes a block only in gates the circuit already has, on the block's pair)."""
+and ``resynth-2q`` writes a block only in gates the circuit already has, on the block's pair).
+At O3 the passes that the resyntheses' new single-qubit runs most often enable follow them
+once more in the same round (``commute-cancel`` moves their Z rotations through CZ and CX
+controls into the neighbouring runs, ``resynth-1q`` rejoins those, and the diagonal gates
+they start or end with are dropped), so the next round usually only confirms the fixed
+point; ``fixed_point`` skips a pass on a circuit it already left unchanged wherever the
+pass appears."""

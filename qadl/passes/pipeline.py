@@ -53,6 +53,7 @@ def _bound(name: str, options: dict[str, object]) -> PassFn:
         return pass_(circuit, ctx=ctx, **options)
 
     bound.name = name  # type: ignore[attr-defined]
+    bound.settle_key = (name, tuple(sorted(options.items())))  # type: ignore[attr-defined]
     return bound
 
 

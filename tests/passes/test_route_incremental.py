@@ -11,16 +11,17 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qadl.ir import expr as E
 from qadl.ir.circuit import Circuit, Op, Readout
 from qadl.ir.gates import Gate
-from qadl.passes import REGISTRY, route
-from qadl.passes.base import Pipeline, fixed_point
+from qadl.passes import REGISTRY, parse_pass_spec, route
+from qadl.passes.base import Pipeline, _settle_key, fixed_point
 from qadl.passes.devices import FALCON_27_EDGES
-from qadl.passes.levels import LEVELS
+from qadl.passes.levels import LEVELS, POST_ROUTING
 from qadl.passes.route_sabre import (
     EXTENDED_WEIGHT,
     _coupling_graph,
@@ -179,12 +180,14 @@ def naive_fixed_point(passes, circuit: Circuit, max_rounds: int = 20) -> Circuit
     return circuit
 
 
+@pytest.mark.parametrize("names", [LEVELS[3], POST_ROUTING[3]], ids=["O3", "O3-post-routing"])
 @PROPERTY
 @given(seed=seeds)
-def test_fixed_point_skips_without_changing_the_result(seed):
-    """O3 to a fixed point: the same circuit as running every pass every round."""
+def test_fixed_point_skips_without_changing_the_result(names, seed):
+    """O3 to a fixed point (before and after routing, where passes appear twice): the same
+    circuit as running every pass every round."""
     c = random_case(seed, num_qubits=3, num_ops=20, gates=CANCELLY_GATES)
-    passes = [REGISTRY[name] for name in LEVELS[3]]
+    passes = [REGISTRY[name] for name in names]
     assert fixed_point(passes)(c) == naive_fixed_point(passes, c)
 
 
@@ -204,6 +207,34 @@ def test_fixed_point_does_not_rerun_a_settled_pass():
     # Round 1: shrink 4 -> 3, idle(3); round 2: shrink 3 -> 2, idle(2); round 3: shrink
     # leaves 2 alone and idle is skipped (it already left that circuit unchanged).
     assert seen == [3, 2]
+
+
+def test_fixed_point_skips_a_pass_wherever_it_appears():
+    """idle, shrink, idle: the first idle is skipped on the circuit the second one left."""
+    seen = []
+
+    def shrink(circuit, *, ctx):
+        return circuit.with_ops(circuit.ops[1:]) if len(circuit) > 2 else circuit
+
+    def idle(circuit, *, ctx):
+        seen.append(len(circuit))
+        return circuit
+
+    c = Circuit(1, tuple(Op(Gate.H, (0,)) for _ in range(4)))
+    assert len(fixed_point([idle, shrink, idle])(c)) == 2
+    assert seen == [4, 3, 2]  # by position it would be [4, 3, 3, 2, 2]
+
+
+def test_passes_with_the_same_options_settle_together():
+    """A pass spec's entries share a settle key when the pass and options are the same."""
+    first, again, other, plain = parse_pass_spec(
+        "resynth-1q{form='zyz'},resynth-1q{form='zyz'},resynth-1q{form='u'},resynth-1q"
+    ).passes
+    assert first is not again and _settle_key(first) == _settle_key(again)
+    assert _settle_key(other) != _settle_key(first)
+    assert _settle_key(plain) is REGISTRY["resynth-1q"]
+    odd, same = parse_pass_spec("resynth-1q{form=[1]},resynth-1q{form=[1]}").passes  # a list
+    assert _settle_key(odd) is odd and _settle_key(same) is same
 
 
 def test_routing_does_not_depend_on_hash_seed():
