@@ -25,13 +25,17 @@ them) for the process, and ``resynth-1q`` its run verdicts, so repeats of one ci
 them ready; ``--cold`` empties those caches before each timed qadl compile (a first
 compile's time).
 
+``--random N`` adds a table of totals over N random constant circuits (4–8 qubits, 20–80
+ops of H, RX/RY/RZ and CX, ⟨Z⟩ of every qubit read out): two-qubit gates, depth and ops of
+each compiler's results, and the summed times (qadl's caches emptied before each compile).
+
 ``--fresh N`` adds a second table for the circuits whose features are bound: each is
 compiled for N new feature samples (first compiles of new data, as a per-sample
 compilation meets them), qadl and Qiskit back to back on each sample so both see the same
 load, and the median of the per-sample time ratios is reported with its quartiles.
 
 Usage: ``python benchmarks/compile.py [--quick] [--examples] [--trials N] [--python-routing]
-[--repeats N] [--only TEXT] [--cold] [--fresh N]``
+[--repeats N] [--only TEXT] [--cold] [--fresh N] [--random N]``
 """
 
 from __future__ import annotations
@@ -331,6 +335,50 @@ def fresh_samples(
     )
 
 
+def random_circuits(count: int, seed: int) -> list[Circuit]:
+    """``count`` random constant circuits: 4–8 qubits, 20–80 ops (35 % CX, the rest H and
+    RX/RY/RZ by uniform angles), read out as ⟨Z⟩ of every qubit."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        n, size = int(rng.integers(4, 9)), int(rng.integers(20, 81))
+        ops = []
+        for _ in range(size):
+            if rng.random() < 0.35:
+                a, b = (int(q) for q in rng.choice(n, 2, replace=False))
+                ops.append(Op(Gate.CX, (a, b)))
+                continue
+            gate = (Gate.H, Gate.RX, Gate.RY, Gate.RZ)[rng.integers(4)]
+            angles = () if gate is Gate.H else (E.const(float(rng.uniform(-PI, PI))),)
+            ops.append(Op(gate, (int(rng.integers(n)),), angles))
+        readout = Readout("expval", observables=tuple((("Z", q),) for q in range(n)))
+        out.append(Circuit(n, tuple(ops), 0, 0, readout=readout, name="random"))
+    return out
+
+
+def random_totals(circuits: list[Circuit], target: Target, seed: int, trials: int) -> str:
+    """A Markdown row: total two-qubit gates, depth and ops of ``circuits`` compiled by
+    qadl (a first compile: its caches emptied) and by Qiskit, and the total times. Every
+    tenth qadl result is checked (``verify_outputs``)."""
+    totals = {"qadl": [0, 0, 0, 0.0], "qiskit": [0, 0, 0, 0.0]}
+    for i, circuit in enumerate(circuits):
+        q = qadl_compile(circuit, target, seed, circuit if i % 10 == 0 else None, trials, True)
+        k = qiskit_compile(circuit, target, seed)
+        for name, row in (("qadl", q), ("qiskit", k)):
+            total = totals[name]
+            total[0] += row.two_qubit
+            total[1] += row.depth
+            total[2] += row.ops
+            total[3] += row.seconds
+    (q2, qd, qo, qs), (k2, kd, ko, ks) = totals["qadl"], totals["qiskit"]
+    return (
+        f"| {target.name} | {len(circuits)} | {q2} / {qd} / {qo} | {k2} / {kd} / {ko} "
+        f"| {qs:.2f} | {ks:.2f} |"
+    )
+
+
 def load_routing_kernel() -> float:
     """Import the compiled SABRE sweep and route once per target (Numba's load); seconds."""
     start = time.perf_counter()
@@ -361,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cold", action="store_true", help="empty qadl's block caches before each timed compile"
+    )
+    parser.add_argument(
+        "--random",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compile N random constant circuits and report the totals",
     )
     parser.add_argument(
         "--fresh",
@@ -423,6 +478,15 @@ def main(argv: list[str] | None = None) -> int:
             if circuit.num_qubits <= target.num_qubits:
                 row = fresh_samples(name, circuit, target, args.seed, args.fresh, trials)
                 print(row, flush=True)
+    if args.random > 0:
+        print(
+            "\n| target | circuits | qadl 2q / depth / ops | qiskit 2q / depth / ops "
+            "| qadl s | qiskit s |"
+        )
+        print("|---|---|---|---|---|---|")
+        circuits = random_circuits(args.random, args.seed)
+        for target in targets:
+            print(random_totals(circuits, target, args.seed, trials), flush=True)
     return 0
 
 
