@@ -23,7 +23,7 @@ from qadl.passes.drop_diagonal_before_measure import drop_diagonal_before_measur
 from qadl.passes.drop_identities import drop_identities
 from qadl.passes.drop_initial_diagonal import drop_initial_diagonal
 from qadl.passes.fold import fold_global, fold_local
-from qadl.passes.levels import LEVELS, POST_ROUTING
+from qadl.passes.levels import LEVELS, POST_ROUTING, PRE_ROUTING
 from qadl.passes.lightcone import lightcone
 from qadl.passes.merge_rotations import merge_rotations
 from qadl.passes.pipeline import (
@@ -41,6 +41,7 @@ from qadl.passes.translate_basis import translate_basis
 __all__ = [
     "LEVELS",
     "POST_ROUTING",
+    "PRE_ROUTING",
     "REGISTRY",
     "CircuitStats",
     "CompiledCircuit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from qadl.passes.base import REGISTRY
-from qadl.passes.levels import LEVELS, POST_ROUTING
+from qadl.passes.levels import LEVELS, POST_ROUTING, PRE_ROUTING
 
 __all__ = ["passes_markdown"]
 
@@ -32,11 +32,10 @@ def passes_markdown() -> str:
     out += [
         "## Levels",
         "",
-        "| level | passes (to a fixed point) | after routing |",
-        "|---|---|---|",
+        "| level | passes (to a fixed point) | before routing | after routing |",
+        "|---|---|---|---|",
     ]
     for level, names in LEVELS.items():
-        out.append(
-            f"| O{level} | {', '.join(names) or '—'} | {', '.join(POST_ROUTING[level]) or '—'} |"
-        )
+        stages = (names, PRE_ROUTING[level], POST_ROUTING[level])
+        out.append(f"| O{level} | " + " | ".join(", ".join(s) or "—" for s in stages) + " |")
     return "\n".join(out) + "\n"

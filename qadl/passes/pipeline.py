@@ -24,7 +24,7 @@ from qadl.passes.base import (
     cyclic_gc_paused,
     fixed_point,
 )
-from qadl.passes.levels import LEVELS, POST_ROUTING
+from qadl.passes.levels import LEVELS, POST_ROUTING, PRE_ROUTING
 from qadl.passes.route_sabre import RoutingError, route
 from qadl.passes.translate_basis import TranslationError, native_gates
 from qadl.source import NO_SPAN, Span
@@ -57,17 +57,24 @@ def _bound(name: str, options: dict[str, object]) -> PassFn:
     return bound
 
 
-def level_pipeline(level: int, *, options: dict[str, dict[str, object]] | None = None) -> PassFn:
-    """The passes of ``LEVELS[level]`` repeated to a fixed point (O0: the identity pipeline).
+def level_pipeline(
+    level: int,
+    *,
+    options: dict[str, dict[str, object]] | None = None,
+    stage: dict[int, tuple[str, ...]] = LEVELS,
+) -> PassFn:
+    """The passes of ``stage[level]`` repeated to a fixed point (O0: the identity pipeline).
 
     Args:
         level: 0 … 3.
         options: per-pass keyword options, e.g. ``{"resynth-1q": {"form": "zyz"}}``.
+        stage: ``LEVELS`` (default), or ``PRE_ROUTING`` / ``POST_ROUTING`` for
+            ``compile_for_target``'s stages.
     """
-    if level not in LEVELS:
-        raise ValueError(f"optimisation level must be one of {sorted(LEVELS)}, got {level}")
+    if level not in stage:
+        raise ValueError(f"optimisation level must be one of {sorted(stage)}, got {level}")
     options = options or {}
-    return fixed_point(tuple(_bound(name, options.get(name, {})) for name in LEVELS[level]))
+    return fixed_point(tuple(_bound(name, options.get(name, {})) for name in stage[level]))
 
 
 def optimize(circuit: Circuit, level: int = 3, *, ctx: PassContext | None = None) -> Circuit:
@@ -220,7 +227,7 @@ def compile_for_target(
 ) -> CompiledCircuit:
     """Optimise, translate, route and re-optimise ``circuit`` for ``target``.
 
-    Steps: expand ``amplitude`` ops (needs bound ``x``), ``LEVELS[level]`` to a fixed
+    Steps: expand ``amplitude`` ops (needs bound ``x``), ``PRE_ROUTING[level]`` to a fixed
     point, ``translate-basis`` (3-qubit gates become 2-qubit ones), ``route-sabre``,
     ``translate-basis`` again (the SWAPs), then ``POST_ROUTING[level]`` with
     ``resynth-1q`` in the target's native form. Every entry of the returned trace is one
@@ -251,7 +258,7 @@ def compile_for_target(
     try:
         native_gates(basis)
         circuit = _expand_amplitudes(circuit, x, delta, span)
-        circuit = level_pipeline(level)(circuit, ctx=ctx)
+        circuit = level_pipeline(level, stage=PRE_ROUTING)(circuit, ctx=ctx)
         # Before routing only reach CX/CZ plus native 1q gates: SWAPs then sit next to CX they
         # can cancel with, and a CZ-native target's CZs are not detoured through CX.
         one_qubit = tuple(g.value for g in target.basis if GATES[g].num_qubits == 1)
@@ -270,7 +277,7 @@ def compile_for_target(
         ) from err
     out = REGISTRY["translate-basis"](routed.circuit, ctx=ctx, basis=basis)
     options = {"resynth-1q": {"form": resynth_form(target)}}
-    post = fixed_point(tuple(_bound(n, options.get(n, {})) for n in POST_ROUTING[level]))
+    post = level_pipeline(level, options=options, stage=POST_ROUTING)
     out = verify(post(out, ctx=ctx))
     bad = non_native_ops(out, target) + uncoupled_ops(out, target)
     if bad:
