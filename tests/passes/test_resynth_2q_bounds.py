@@ -33,6 +33,7 @@ _SPECIAL = (0.0, 1e-13, 1e-12, 1.4142135623730951e-12, 1e-9, -1e-9, math.pi / 4,
 _SPECIAL += (math.pi, -math.pi / 2, 3 * math.pi / 4, 2 * math.pi, 2 * math.pi - 1e-12, 1.0)
 _ONE_QUBIT = (Gate.RX, Gate.RY, Gate.RZ, Gate.P, Gate.H, Gate.SX, Gate.X, Gate.S, Gate.T, Gate.U)
 
+
 def _angle(rng: np.random.Generator) -> float:
     if rng.random() < 0.5:
         return float(rng.choice(_SPECIAL)) * (1 if rng.random() < 0.5 else -1)

@@ -125,7 +125,6 @@ def test_block_size_is_the_general_definition(seed):
     assert _resynth._size(ops) == _plain_size(ops)
 
 
-
 def _same_synthesis(got, want) -> bool:
     """Both None, or the same CX and layer matrices with the same bytes."""
     if got is None or want is None:

@@ -191,38 +191,35 @@ def test_fixed_point_skips_without_changing_the_result(names, seed):
     assert fixed_point(passes)(c) == naive_fixed_point(passes, c)
 
 
-def test_fixed_point_does_not_rerun_a_settled_pass():
-    """shrink, then idle: idle sees each circuit once; the second round skips it."""
-    seen = []
+def _shrink(circuit, *, ctx):
+    return circuit.with_ops(circuit.ops[1:]) if len(circuit) > 2 else circuit
 
-    def shrink(circuit, *, ctx):
-        return circuit.with_ops(circuit.ops[1:]) if len(circuit) > 2 else circuit
+
+def _run_with_idle(order: str) -> list[int]:
+    """Run ``order`` ("s" shrink, "i" idle) to a fixed point on four H gates; the lengths
+    of the circuits idle saw."""
+    seen = []
 
     def idle(circuit, *, ctx):
         seen.append(len(circuit))
         return circuit
 
     c = Circuit(1, tuple(Op(Gate.H, (0,)) for _ in range(4)))
-    assert len(fixed_point([shrink, idle])(c)) == 2
+    passes = [_shrink if step == "s" else idle for step in order]
+    assert len(fixed_point(passes)(c)) == 2
+    return seen
+
+
+def test_fixed_point_does_not_rerun_a_settled_pass():
+    """shrink, then idle: idle sees each circuit once; the second round skips it."""
     # Round 1: shrink 4 -> 3, idle(3); round 2: shrink 3 -> 2, idle(2); round 3: shrink
     # leaves 2 alone and idle is skipped (it already left that circuit unchanged).
-    assert seen == [3, 2]
+    assert _run_with_idle("si") == [3, 2]
 
 
 def test_fixed_point_skips_a_pass_wherever_it_appears():
     """idle, shrink, idle: the first idle is skipped on the circuit the second one left."""
-    seen = []
-
-    def shrink(circuit, *, ctx):
-        return circuit.with_ops(circuit.ops[1:]) if len(circuit) > 2 else circuit
-
-    def idle(circuit, *, ctx):
-        seen.append(len(circuit))
-        return circuit
-
-    c = Circuit(1, tuple(Op(Gate.H, (0,)) for _ in range(4)))
-    assert len(fixed_point([idle, shrink, idle])(c)) == 2
-    assert seen == [4, 3, 2]  # by position it would be [4, 3, 3, 2, 2]
+    assert _run_with_idle("isi") == [4, 3, 2]  # by position it would be [4, 3, 3, 2, 2]
 
 
 def test_passes_with_the_same_options_settle_together():
