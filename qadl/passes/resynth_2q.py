@@ -368,8 +368,10 @@ def resynth_2q(
 
     With ``from_zero``, a block whose qubits are both still in ``|0⟩`` (only constant
     single-qubit ops before it, which join it) may instead become the preparation of its
-    output state, which needs at most one CX (``state_preparation``); only in circuits
-    with a readout and without a state input, as for ``drop-initial-diagonal``. It is off
+    output state, which needs at most one CX (``state_preparation``), when that has fewer
+    two-qubit ops than the block (of the two rewrites, the one with fewer two-qubit ops,
+    then the shallower, wins); only in circuits with a readout and without a state
+    input, as for ``drop-initial-diagonal``. It is off
     by default, so off in the levels: compiled for chain10 and heavy-hex at O3, it takes
     the bound ZZ-feature-map VQC of ``benchmarks/compile.py`` from 4 to 3 two-qubit gates
     and the 6-qubit full ZZ map from 97 to 96 and from 92 to 89, but each state

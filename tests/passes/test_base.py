@@ -130,6 +130,34 @@ def test_parse_pass_spec_with_options():
         parse_pass_spec("resynth-1q{zyz}")
 
 
+def test_docs_pass_reference_is_current():
+    """docs/passes.md ends with ``passes_markdown()`` exactly (regenerate as its comment says)."""
+    from pathlib import Path
+
+    from qadl.passes import passes_markdown
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "passes.md").read_text()
+    marker = "and replace everything below this comment. -->\n\n"
+    assert marker in text
+    assert text.split(marker, 1)[1] == passes_markdown()
+
+
+def test_docs_pass_reference_example_runs(monkeypatch, capsys):
+    """docs/passes.md's Python block runs from the repository root and does what it says."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (block,) = re.findall(r"```python\n(.*?)```", (root / "docs" / "passes.md").read_text(), re.S)
+    monkeypatch.chdir(root)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "docs/passes.md python block", "exec"), namespace)
+    assert capsys.readouterr().out.startswith("pass ")  # the trace table's header
+    circuit, compiled = namespace["circuit"], namespace["compiled"]
+    assert len(namespace["smaller"].ops) < len(circuit.ops)
+    assert compiled.circuit.num_qubits == 10 and len(namespace["custom"].ops) <= len(circuit.ops)
+
+
 def test_every_pass_documents_its_contract_and_the_reference_lists_it():
     """Each docstring states precondition, what it keeps and its cost; passes_markdown lists all."""
     from qadl.passes import passes_markdown
