@@ -15,7 +15,7 @@ import numpy as np
 from qadl.ir.circuit import Circuit, Op
 from qadl.ir.gates import Gate
 from qadl.passes.base import DEFAULT, PassContext, circuit_pass, is_fixed
-from qadl.passes.kak import SYNTH_TOL, TwoQubitSynthesis, block_unitary, state_preparation
+from qadl.passes.kak import SYNTH_TOL, TwoQubitSynthesis, state_preparation
 from qadl.passes.kak import clear_cache as forget_op_matrices
 from qadl.passes.kak_batch import block_unitaries, min_cx_counts, syntheses_of, templates
 from qadl.passes.resynth_1q import clear_cache as forget_runs
@@ -103,9 +103,11 @@ def clear_caches() -> None:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A block's size, and its unitary's bytes when it needs fewer CX than the block has."""
+    """A block's size and 4×4 unitary, and the unitary's bytes when it needs fewer CX
+    than the block has."""
 
     size: tuple[int, int]
+    matrix: np.ndarray
     unitary: bytes | None
 
 
@@ -139,7 +141,7 @@ def _plans(
     written = [found[u] for i, u in unitaries.items() if _fewer_cx(found[u], sizes[i])]
     layers = [m for synth in written for layer in synth.layers for m in layer]
     learn_layers(layers, gate_set.allowed)
-    plans = [_Plan(size, unitaries.get(i)) for i, size in enumerate(sizes)]
+    plans = [_Plan(size, us[i], unitaries.get(i)) for i, size in enumerate(sizes)]
     return plans, found
 
 
@@ -182,10 +184,11 @@ def _fewer_cx(synth: TwoQubitSynthesis | None, size: tuple[int, int]) -> bool:
 
 
 def _state_replacement(
-    ops: tuple[Op, ...], pair: tuple[int, int], gate_set: _GateSet
+    matrix: np.ndarray, pair: tuple[int, int], gate_set: _GateSet
 ) -> list[Op] | None:
-    """Ops preparing the block's output state on ``|00⟩``, or None if they are not written."""
-    psi = block_unitary(list(ops), pair)[:, 0]
+    """Ops preparing the output state on ``|00⟩`` of a block whose unitary is ``matrix``,
+    or None if they are not written."""
+    psi = matrix[:, 0]
     synth = with_entangler(state_preparation(psi), gate_set.entangler)
     if phase_distance(synth.matrix()[:, :1], psi[:, None]) > SYNTH_TOL:
         return None  # pragma: no cover - the SVD is exact to rounding
@@ -193,7 +196,6 @@ def _state_replacement(
 
 
 def _replacement(
-    ops: tuple[Op, ...],
     pair: tuple[int, int],
     gate_set: _GateSet,
     from_zero: bool,
@@ -204,12 +206,12 @@ def _replacement(
 
     Candidates: the operator's synthesis, and for a block that starts from ``|00⟩`` the
     preparation of its output state; the one with the fewest two-qubit ops, then the
-    smallest depth, then the fewest ops, is taken. ``ops`` has two or more ops (a lone
-    gate is kept).
+    smallest depth, then the fewest ops, is taken. Only for blocks of two or more ops (a
+    lone gate is kept).
     """
     candidates = [_operator_replacement(pair, gate_set, plan, syntheses)]
     if from_zero:
-        candidates.append(_state_replacement(ops, pair, gate_set))
+        candidates.append(_state_replacement(plan.matrix, pair, gate_set))
     best, best_key = None, None
     for new in candidates:
         if new is None:
@@ -257,7 +259,7 @@ def _rewrites(blocks: list[_Block], gate_set: _GateSet) -> list[tuple[Op, ...] |
     known = [None if key is None else _REWRITES.get(key, _UNDECIDED) for key in keys]
     new = list(dict.fromkeys(k for k, r in zip(keys, known, strict=True) if r is _UNDECIDED))
     plans, syntheses = _plans([k.key for k in new], gate_set)
-    decided = {k: _replacement(*k.key, p, syntheses) for k, p in zip(new, plans, strict=True)}
+    decided = {k: _replacement(*k.key[1:], p, syntheses) for k, p in zip(new, plans, strict=True)}
     _REWRITES.update(decided)
     return [decided[k] if r is _UNDECIDED else r for k, r in zip(keys, known, strict=True)]
 
